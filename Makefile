@@ -1,0 +1,108 @@
+# seqlab — build, test, run.  `make help` lists the targets.
+#
+#   make                 ./seqlab (float build)
+#   make check           every Check suite: float, double (REAL=double), ASan+UBSan
+#   make REAL=double     build in double precision (gradient checks)
+#   make SAN=1           build with AddressSanitizer + UndefinedBehaviorSanitizer
+#   make data            data/kjv.txt from Debian's bible-kjv package
+#   make quick           the default experiment (experiments/quick.ini)
+#   make bench           the benchmark table
+
+REAL ?= float
+SAN ?=
+BUILD := build/$(REAL)$(if $(SAN),-san)
+
+PKGS := gsl inih libcjson check
+CFLAGS ?= -O2 -g
+SEQLAB_CFLAGS := -std=c11 -Wall -Wextra -Wshadow -MMD -MP -I. -Icore -Idata \
+                 $(shell pkg-config --cflags $(PKGS))
+ifeq ($(REAL),double)
+SEQLAB_CFLAGS += -DSEQLAB_DOUBLE
+endif
+ifneq ($(SAN),)
+SEQLAB_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+ifneq ($(NATIVE),)
+SEQLAB_CFLAGS += -march=native
+endif
+# GSL without its reference CBLAS: OpenBLAS provides the cblas_* symbols.
+LIBS := -lgsl -lopenblas $(shell pkg-config --libs inih libcjson) -lm -lpthread
+CHECK_LIBS := $(shell pkg-config --libs check)
+
+LIB_SRC := $(wildcard core/*.c data/*.c rnn/*.c lstm/*.c gru/*.c transformer/*.c)
+CLI_SRC := $(wildcard experiments/*.c)
+TEST_SRC := $(wildcard tests/test_*.c)
+TEST_UTIL := tests/testutil.c
+
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+LIBSEQLAB := $(BUILD)/libseqlab.a
+
+.PHONY: all check check-float check-double check-san tests data quick bench help clean
+all: seqlab
+
+ifeq ($(REAL)$(SAN),float)
+seqlab: $(CLI_OBJ) $(LIBSEQLAB)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIBSEQLAB) $(LIBS)
+else
+seqlab:
+	$(MAKE) REAL=float SAN= seqlab
+endif
+
+$(BUILD)/seqlab: $(CLI_OBJ) $(LIBSEQLAB)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIBSEQLAB) $(LIBS)
+
+$(LIBSEQLAB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(SEQLAB_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(BUILD)/tests/testutil.o $(LIBSEQLAB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
+
+tests: $(TEST_BIN) $(BUILD)/seqlab
+
+# Run every suite of this build; print Check's summaries; fail if any fails.
+run-tests: tests
+	@fail=0; for t in $(TEST_BIN); do \
+	  echo "== $$t"; SEQLAB=$(BUILD)/seqlab $$t || fail=1; done; \
+	  if [ $$fail -ne 0 ]; then echo "FAILED: $(BUILD)"; exit 1; fi
+
+check-float:
+	$(MAKE) REAL=float SAN= run-tests
+check-double:
+	$(MAKE) REAL=double SAN= run-tests
+check-san:
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(MAKE) REAL=float SAN=1 run-tests
+
+check: seqlab
+	$(MAKE) check-float
+	$(MAKE) check-double
+	$(MAKE) check-san
+	@echo "make check: all builds passed"
+
+data: data/kjv.txt
+data/kjv.txt:
+	@command -v bible >/dev/null || { echo "make data: needs Debian's bible-kjv package (apt-get install bible-kjv)"; exit 1; }
+	bible -f gen1:1-rev22:21 | sed -E 's/^[0-9]?[A-Za-z]+[0-9]+:[0-9]+ //' | grep -v '^$$' > $@.tmp
+	mv $@.tmp $@
+
+quick: seqlab data
+	./seqlab run experiments/quick.ini
+
+bench: seqlab
+	./seqlab bench
+
+help:
+	@sed -n '1,/^$$/p' Makefile | sed 's/^# \{0,1\}//'
+
+clean:
+	rm -rf build seqlab
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_BIN:=.d) $(BUILD)/tests/testutil.d

@@ -1,0 +1,18 @@
+/*
+ * bodies.c — the table of model bodies `--model` can name.  Adding a model
+ * is one line here plus its folder.
+ */
+#include <string.h>
+
+#include "model.h"
+
+static const BodyOps *const bodies[] = {
+    &rnn_body_ops,
+};
+
+const BodyOps *body_ops_find(const char *kind)
+{
+    for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++)
+        if (strcmp(bodies[i]->kind, kind) == 0) return bodies[i];
+    return NULL;
+}

@@ -1,0 +1,152 @@
+/*
+ * model.h — the one interface every sequence model plugs into.
+ *
+ * Dimension legend: B batch, T time, E input width (embedding or dense
+ * input projection), H width of the body's output (hidden size; C for the
+ * Transformer), O outputs (V classes, or 1 for regression), F input features.
+ * Tokens, embeddings and logits are (B,T,.) in every model.
+ *
+ * A Model is three layers, and only the middle one differs between models:
+ *
+ *     input   tokens (B,T) -> embed.weight[token] -> x (B,T,E)
+ *             or features (B,T,F) -> input.weight, input.bias -> x (B,T,E)
+ *     body    x (B,T,E) -> y (B,T,H)        rnn / lstm / gru / transformer
+ *     head    y (B,T,H) -> head.weight, head.bias -> logits (B,T,O)
+ *     loss    mean cross-entropy over targets != TARGET_IGNORE (classes), or
+ *             mean squared error over them (regression)
+ *
+ * core/model.c owns input, head and loss; each body lives in its own folder
+ * and provides a BodyOps table.  What this file is not: the trainer (see
+ * train.h) or the data (see data/data.h).
+ */
+#ifndef SEQLAB_MODEL_H
+#define SEQLAB_MODEL_H
+
+#include <stddef.h>
+#include <gsl/gsl_rng.h>
+
+#include "ops.h"
+#include "params.h"
+#include "real.h"
+
+typedef enum { POSITIONS_SINUSOIDAL, POSITIONS_LEARNED, POSITIONS_NONE } Positions;
+
+/* Hyperparameters: everything needed to rebuild the model (and nothing
+ * about training).  Saved in the checkpoint metadata. */
+typedef struct ModelConfig {
+    char kind[16];       /* "rnn", "lstm", "gru", "transformer" */
+    int vocab_size;      /* V: input tokens; 0 when the input is features */
+    int input_features;  /* F: real-valued input width; 0 for token input */
+    int output_size;     /* O: classes, or 1 with regression */
+    int regression;      /* 1: output is a real value scored by MSE */
+    int embed_dim;       /* E */
+    int hidden_size;     /* H (Transformer: C = embed_dim = hidden_size) */
+    int num_layers;
+    int num_heads;       /* Transformer */
+    int ffn_size;        /* Transformer MLP width (default 4C) */
+    int max_seq_len;     /* Transformer: rows of the position table */
+    Positions positions; /* Transformer */
+    double forget_bias;  /* LSTM: initial b_f in both bias vectors' sum */
+    double init_scale;   /* multiplies the default uniform init of recurrent weights (1 = PyTorch's) */
+} ModelConfig;
+
+/* One batch.  Who fills what:
+ *   tokens   (B,T) input ids, when vocab_size > 0
+ *   features (B,T,F) real inputs, when input_features > 0
+ *   targets  (B,T) class ids, or TARGET_IGNORE where nothing is scored; for
+ *            regression any value other than TARGET_IGNORE marks a scored
+ *            position and `values` holds its target
+ *   values   (B,T) regression targets (NULL for classification) */
+typedef struct Batch {
+    int B, T;
+    int *tokens;
+    real *features;
+    int *targets;
+    real *values;
+} Batch;
+
+Batch *batch_alloc(int B, int T, int input_features, int regression);
+void batch_free(Batch *b);
+
+/* The model-specific middle.  `self` is the body's own struct.
+ * Gradients accumulate (+=); dx may be NULL. */
+typedef struct BodyOps {
+    const char *kind;
+    /* register the body's tensors in ps (names of DESIGN.md) and return the
+     * body; H gets the width of y */
+    void *(*create)(const ModelConfig *cfg, ParamSet *ps, int *H);
+    /* after params_alloc: remember where the tensors live */
+    void (*bind)(void *self, ParamSet *ps);
+    /* PyTorch's default initialisation (plus the config's tweaks) */
+    void (*init)(void *self, ParamSet *ps, gsl_rng *rng);
+    /* size activation memory for batches up to (B,T); called once */
+    void (*alloc_acts)(void *self, int B, int T);
+    /* y (B,T,H) = body(x (B,T,E)); saves what backward needs */
+    void (*forward)(void *self, real *y, const real *x, int B, int T);
+    /* dx (B,T,E) += ..., parameter grads += ..., from dy (B,T,H) */
+    void (*backward)(void *self, real *dx, const real *dy, int B, int T);
+    /* one step at a time, with the state carried (sampling):
+     * reset to the empty state for a batch of B, then feed x_t (B,E) at
+     * position t = 0, 1, ... and get y_t (B,H) */
+    void (*state_reset)(void *self, int B);
+    void (*step)(void *self, real *y, const real *x, int B);
+    /* per-time-step gradient norms of the last backward: returns the number
+     * of series S, their names ("h", "c", "x"), and norms (S,T) with
+     * norms[s*T + t] = || dL/d(series)_t || over the batch (Frobenius) */
+    int (*grad_norms)(void *self, const char *const **names, const real **norms);
+    /* bytes of activation memory held */
+    size_t (*act_bytes)(const void *self);
+    /* floating-point operations of one forward of (B,T) (backward ~ 2x) */
+    double (*flops)(const void *self, int B, int T);
+    void (*free)(void *self);
+} BodyOps;
+
+typedef struct Model {
+    ModelConfig cfg;
+    ParamSet params;
+    const BodyOps *body_ops;
+    void *body;
+    int H;                 /* body output width */
+    int idx_in_w, idx_in_b, idx_head_w, idx_head_b;  /* tensor indices; idx_in_b < 0 for tokens */
+    int Bmax, Tmax;        /* activation capacity */
+    /* activations (sized for Bmax, Tmax) */
+    real *x, *dx;          /* (B,T,E) */
+    real *y, *dy;          /* (B,T,H) */
+    real *logits;          /* (B,T,O) */
+    real *probs;           /* (B,T,O) softmax (classification) */
+    real *dlogits;         /* (B,T,O) */
+    /* step-mode buffers (B, .) */
+    real *step_x, *step_y; /* (Bmax,E), (Bmax,H) */
+    /* results of the last forward */
+    int last_B, last_T;
+    int count;             /* scored positions */
+    int correct;           /* classification: argmax == target */
+    double loss;           /* mean over scored positions */
+} Model;
+
+/* the registered bodies (rnn/, lstm/, gru/, transformer/) */
+const BodyOps *body_ops_find(const char *kind);
+extern const BodyOps rnn_body_ops, lstm_body_ops, gru_body_ops, transformer_body_ops;
+
+/* build a model with parameters registered and allocated (zero) */
+Model *model_create(const ModelConfig *cfg);
+/* random initialisation from rng */
+void model_init(Model *m, gsl_rng *rng);
+/* activation memory for batches up to (B,T) */
+void model_alloc_acts(Model *m, int B, int T);
+void model_free(Model *m);
+
+/* forward: caches activations, returns the mean loss (also m->loss) */
+double model_forward(Model *m, const Batch *batch);
+/* backward of the last forward: accumulates into m->params.grad */
+void model_backward(Model *m, const Batch *batch);
+
+/* stepping, for sampling: reset, then feed one token per row */
+void model_state_reset(Model *m, int B);
+/* tokens (B) -> logits (B,O), returned pointer valid until the next call */
+const real *model_step(Model *m, const int *tokens, int B);
+
+size_t model_param_count(const Model *m);
+size_t model_act_bytes(const Model *m);
+
+#endif

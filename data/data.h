@@ -1,0 +1,58 @@
+/*
+ * data.h — where batches come from: text corpora and synthetic tasks.
+ *
+ * A Task fills a Batch (model.h) for the training or validation split from
+ * a seeded generator.  Text tasks cut windows from a tokenised corpus;
+ * synthetic tasks (copy memory, adding, delayed recall, associative recall,
+ * parity) generate each batch on the fly.  Every task reports its
+ * chance-level loss, the loss of the best predictor that ignores the input,
+ * so that plots can draw it.
+ */
+#ifndef SEQLAB_DATA_H
+#define SEQLAB_DATA_H
+
+#include <stddef.h>
+#include <gsl/gsl_rng.h>
+
+#include "model.h"
+#include "tokenizer.h"
+
+typedef enum { SPLIT_TRAIN, SPLIT_VALID } Split;
+
+/* what a task needs to know; names match the config keys */
+typedef struct TaskConfig {
+    const char *task;        /* chars, words, bytes, text (uses tokenizer), copy, adding,
+                                recall, assoc, parity */
+    const char *corpus;      /* text tasks: path of the corpus */
+    const char *tokenizer;   /* text: bytes, chars, words */
+    int vocab_limit;         /* words: keep the most frequent K (plus <unk>) */
+    int seq_len;             /* T for training (text, parity); synthetic tasks may derive it */
+    int eval_seq_len;        /* T for validation; 0 = same as training (parity tests longer) */
+    int distance;            /* synthetic: the dependency distance d */
+} TaskConfig;
+
+typedef struct Task {
+    char name[16];
+    int vocab_size;       /* input tokens V, or 0 with feature input */
+    int input_features;   /* F (adding problem: 2) */
+    int output_size;      /* classes, or 1 for regression */
+    int regression;
+    int seq_len;          /* T of training batches */
+    int eval_seq_len;     /* T of validation batches */
+    double chance_loss;   /* loss of the best input-blind predictor */
+    int has_accuracy;     /* classification tasks report accuracy */
+    Tokenizer *tok;       /* text tasks: the tokenizer (owned); NULL otherwise */
+    void *impl;           /* the task's own state */
+} Task;
+
+/* NULL and a message in err naming the file, option or value at fault */
+Task *task_create(const TaskConfig *cfg, char *err, size_t errlen);
+/* fill b (b->B rows, b->T = the split's length) for the split, drawing
+ * every random choice from rng.  Text tasks cut training windows from the
+ * first 90% of the corpus and validation windows from the last 10%; the
+ * trainer re-seeds the rng it passes for validation identically at every
+ * evaluation, so every evaluation scores the same windows. */
+void task_batch(Task *task, Batch *b, Split split, gsl_rng *rng);
+void task_free(Task *task);
+
+#endif
