@@ -1,0 +1,347 @@
+/*
+ * config.c — the settings table, value checking, INI files via libinih.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { KEY_INT, KEY_LONG, KEY_ULONG, KEY_DOUBLE, KEY_STRING } KeyType;
+
+typedef struct KeySpec {
+    const char *name;
+    KeyType type;
+    size_t offset;
+    size_t size;          /* strings: buffer size */
+    double min, max;      /* numbers: allowed range */
+    const char *choices;  /* strings: space-separated allowed values, or NULL */
+    const char *help;
+} KeySpec;
+
+#define OFF(f) offsetof(Settings, f)
+#define STR(f) OFF(f), sizeof(((Settings *)0)->f)
+
+/* The absurd-size limits are there to catch typos (1e12 steps) before any
+ * memory is asked for; memory itself is checked when it is allocated. */
+static const KeySpec keys[] = {
+    {"model", KEY_STRING, STR(model), 0, 0, "rnn lstm gru transformer", "model: rnn, lstm, gru or transformer"},
+    {"task", KEY_STRING, STR(task), 0, 0, "chars words bytes text copy adding recall assoc parity",
+     "task: chars, words, bytes (text), copy, adding, recall, assoc, parity"},
+    {"corpus", KEY_STRING, STR(corpus), 0, 0, NULL, "text file for the text tasks"},
+    {"tokenizer", KEY_STRING, STR(tokenizer), 0, 0, "bytes chars words", "tokenizer of task=text: bytes, chars, words"},
+    {"vocab_limit", KEY_INT, OFF(vocab_limit), 0, 1, 1000000, NULL, "words: keep the K most frequent (plus <unk>)"},
+    {"seq_len", KEY_INT, OFF(seq_len), 0, 1, 1000000, NULL, "training sequence length T"},
+    {"eval_seq_len", KEY_INT, OFF(eval_seq_len), 0, 0, 1000000, NULL, "validation length (0: seq_len)"},
+    {"batch_size", KEY_INT, OFF(batch_size), 0, 1, 100000, NULL, "sequences per batch B"},
+    {"steps", KEY_LONG, OFF(steps), 0, 0, 1e9, NULL, "training steps"},
+    {"embed_dim", KEY_INT, OFF(embed_dim), 0, 0, 1000000, NULL, "embedding width E (0: hidden_size)"},
+    {"hidden_size", KEY_INT, OFF(hidden_size), 0, 1, 1000000, NULL, "hidden width H (Transformer: C)"},
+    {"num_layers", KEY_INT, OFF(num_layers), 0, 0, 1000, NULL, "layers (0: 1 recurrent, 2 Transformer)"},
+    {"num_heads", KEY_INT, OFF(num_heads), 0, 1, 1024, NULL, "Transformer attention heads"},
+    {"ffn_size", KEY_INT, OFF(ffn_size), 0, 0, 10000000, NULL, "Transformer MLP width (0: 4C)"},
+    {"positions", KEY_STRING, STR(positions), 0, 0, "sinusoidal learned none", "Transformer positions: sinusoidal, learned, none"},
+    {"max_seq_len", KEY_INT, OFF(max_seq_len), 0, 0, 1000000, NULL, "Transformer position table rows (0: longest used)"},
+    {"distance", KEY_INT, OFF(distance), 0, 1, 100000, NULL, "dependency distance d of synthetic tasks"},
+    {"optimizer", KEY_STRING, STR(optimizer), 0, 0, "sgd adam adamw", "optimizer: sgd, adam, adamw"},
+    {"lr", KEY_DOUBLE, OFF(lr), 0, 0, 100, NULL, "peak learning rate"},
+    {"weight_decay", KEY_DOUBLE, OFF(weight_decay), 0, 0, 10, NULL, "weight decay (AdamW: decoupled)"},
+    {"momentum", KEY_DOUBLE, OFF(momentum), 0, 0, 0.9999, NULL, "SGD momentum"},
+    {"warmup", KEY_INT, OFF(warmup), 0, 0, 1e9, NULL, "linear warm-up steps, then cosine decay"},
+    {"clip", KEY_DOUBLE, OFF(clip), 0, 0, 1e9, NULL, "clip the global gradient norm (0: off)"},
+    {"forget_bias", KEY_DOUBLE, OFF(forget_bias), 0, -100, 100, NULL, "LSTM initial forget-gate bias"},
+    {"init_scale", KEY_DOUBLE, OFF(init_scale), 0, 0.001, 1000, NULL, "scale of recurrent weights' initial range"},
+    {"seed", KEY_ULONG, OFF(seed), 0, 0, 4294967295.0, NULL, "random seed"},
+    {"threads", KEY_INT, OFF(threads), 0, 1, 256, NULL, "BLAS threads"},
+    {"eval_every", KEY_INT, OFF(eval_every), 0, 1, 1e9, NULL, "validate every k steps"},
+    {"eval_batches", KEY_INT, OFF(eval_batches), 0, 1, 100000, NULL, "validation batches per evaluation"},
+    {"log_every", KEY_INT, OFF(log_every), 0, 1, 1e9, NULL, "metrics.csv row every k steps"},
+    {"grad_every", KEY_INT, OFF(grad_every), 0, 0, 1e9, NULL, "gradients.csv every k steps (0: first and last)"},
+    {"save_every", KEY_INT, OFF(save_every), 0, 0, 1e9, NULL, "checkpoint every k steps (0: at the end)"},
+    {"prompt", KEY_STRING, STR(prompt), 0, 0, NULL, "text that samples.txt starts from"},
+    {"sample_tokens", KEY_INT, OFF(sample_tokens), 0, 0, 1000000, NULL, "tokens in samples.txt"},
+    {"out", KEY_STRING, STR(out), 0, 0, NULL, "output directory of the run"},
+};
+#define NKEYS ((int)(sizeof keys / sizeof keys[0]))
+
+void settings_defaults(Settings *s)
+{
+    memset(s, 0, sizeof *s);
+    strcpy(s->model, "rnn");
+    strcpy(s->task, "chars");
+    strcpy(s->corpus, "data/kjv.txt");
+    strcpy(s->tokenizer, "chars");
+    s->vocab_limit = 5000;
+    s->seq_len = 64;
+    s->batch_size = 32;
+    s->steps = 2000;
+    s->hidden_size = 128;
+    s->num_heads = 4;
+    strcpy(s->positions, "sinusoidal");
+    s->distance = 50;
+    strcpy(s->optimizer, "adamw");
+    s->lr = 3e-3;
+    s->warmup = 100;
+    s->clip = 1.0;
+    s->forget_bias = 1.0;
+    s->init_scale = 1.0;
+    s->seed = 1;
+    s->threads = 1;
+    s->eval_every = 200;
+    s->eval_batches = 8;
+    s->log_every = 20;
+    strcpy(s->prompt, "And God said");
+    s->sample_tokens = 400;
+    strcpy(s->out, "runs/train");
+}
+
+int settings_count(void) { return NKEYS; }
+const char *settings_key(int i) { return keys[i].name; }
+const char *settings_help(int i) { return keys[i].help; }
+
+static const KeySpec *find_key(const char *name)
+{
+    for (int i = 0; i < NKEYS; i++)
+        if (strcmp(keys[i].name, name) == 0) return &keys[i];
+    return NULL;
+}
+
+int settings_has_key(const char *key) { return find_key(key) != NULL; }
+
+static int in_choices(const char *choices, const char *v)
+{
+    size_t n = strlen(v);
+    const char *p = choices;
+    while (*p) {
+        const char *e = strchr(p, ' ');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len == n && strncmp(p, v, n) == 0) return 1;
+        if (!e) break;
+        p = e + 1;
+    }
+    return 0;
+}
+
+int settings_set(Settings *s, const char *key, const char *value, const char *where,
+                 char *err, size_t errlen)
+{
+    const KeySpec *k = find_key(key);
+    if (!k) {
+        snprintf(err, errlen, "%s: unknown setting '%s' (see `seqlab train --help`)", where, key);
+        return -1;
+    }
+    char *base = (char *)s + k->offset;
+    if (k->type == KEY_STRING) {
+        if (strlen(value) >= k->size) {
+            snprintf(err, errlen, "%s: %s is too long (at most %zu characters)", where, key, k->size - 1);
+            return -1;
+        }
+        if (k->choices && !in_choices(k->choices, value)) {
+            snprintf(err, errlen, "%s: %s = '%s' is not one of: %s", where, key, value, k->choices);
+            return -1;
+        }
+        strcpy(base, value);
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    double v = strtod(value, &end);
+    while (*end == ' ' || *end == '\t') end++;
+    if (end == value || *end != '\0' || errno == ERANGE || !isfinite(v)) {
+        snprintf(err, errlen, "%s: %s = '%s' is not a number", where, key, value);
+        return -1;
+    }
+    if (k->type != KEY_DOUBLE && v != floor(v)) {
+        snprintf(err, errlen, "%s: %s = '%s' must be a whole number", where, key, value);
+        return -1;
+    }
+    if (v < k->min || v > k->max) {
+        snprintf(err, errlen, "%s: %s = %s is out of range [%g, %g]", where, key, value, k->min, k->max);
+        return -1;
+    }
+    switch (k->type) {
+    case KEY_INT: *(int *)base = (int)v; break;
+    case KEY_LONG: *(long *)base = (long)v; break;
+    case KEY_ULONG: *(unsigned long *)base = (unsigned long)v; break;
+    case KEY_DOUBLE: *(double *)base = v; break;
+    case KEY_STRING: break;
+    }
+    return 0;
+}
+
+int settings_get(const Settings *s, const char *key, char *out, size_t outlen)
+{
+    const KeySpec *k = find_key(key);
+    if (!k) return -1;
+    const char *base = (const char *)s + k->offset;
+    switch (k->type) {
+    case KEY_INT: snprintf(out, outlen, "%d", *(const int *)base); break;
+    case KEY_LONG: snprintf(out, outlen, "%ld", *(const long *)base); break;
+    case KEY_ULONG: snprintf(out, outlen, "%lu", *(const unsigned long *)base); break;
+    case KEY_DOUBLE: snprintf(out, outlen, "%.17g", *(const double *)base); break;
+    case KEY_STRING: snprintf(out, outlen, "%s", base); break;
+    }
+    return 0;
+}
+
+int settings_option_key(const char *option, char *key, size_t keylen)
+{
+    if (strncmp(option, "--", 2) != 0) return -1;
+    const char *p = option + 2;
+    size_t n = strcspn(p, "=");
+    if (n == 0 || n >= keylen) return -1;
+    for (size_t i = 0; i < n; i++) key[i] = p[i] == '-' ? '_' : p[i];
+    key[n] = '\0';
+    return find_key(key) ? 0 : -1;
+}
+
+static int is_recurrent(const char *model)
+{
+    return strcmp(model, "transformer") != 0;
+}
+
+int settings_resolve(Settings *s, char *err, size_t errlen)
+{
+    /* the text tasks name their tokenizer */
+    if (strcmp(s->task, "chars") == 0 || strcmp(s->task, "words") == 0 || strcmp(s->task, "bytes") == 0)
+        strcpy(s->tokenizer, s->task);
+    if (s->num_layers == 0) s->num_layers = is_recurrent(s->model) ? 1 : 2;
+    if (s->embed_dim == 0) s->embed_dim = s->hidden_size;
+    if (!is_recurrent(s->model)) {
+        if (s->embed_dim != s->hidden_size) {
+            snprintf(err, errlen, "embed_dim (%d) must equal hidden_size (%d) for the transformer (both are C)",
+                     s->embed_dim, s->hidden_size);
+            return -1;
+        }
+        if (s->hidden_size % s->num_heads != 0) {
+            snprintf(err, errlen, "num_heads (%d) must divide hidden_size (%d)", s->num_heads, s->hidden_size);
+            return -1;
+        }
+        if (s->ffn_size == 0) s->ffn_size = 4 * s->hidden_size;
+    }
+    if (s->eval_every > 0 && s->log_every > s->eval_every) s->log_every = s->eval_every;
+    if (s->warmup > s->steps) s->warmup = (int)s->steps;
+    return 0;
+}
+
+/* ---- INI files ------------------------------------------------------------ */
+
+typedef struct IniState {
+    Settings *s;
+    const char *path;
+    FILE *file;
+    int line;
+    const char *const *sections;
+    IniOther on_other;
+    void *user;
+    char *err;
+    size_t errlen;
+    int failed;
+    /* duplicate detection: "section\x1fkey" seen so far */
+    char **seen;
+    int nseen, capseen;
+} IniState;
+
+/* reader for ini_parse_stream that counts lines, so every callback knows its line */
+static char *config_line_reader(char *str, int num, void *stream)
+{
+    IniState *st = stream;
+    char *r = fgets(str, num, st->file);
+    if (r) st->line++;
+    return r;
+}
+
+static int ini_section_allowed(IniState *st, const char *section)
+{
+    for (const char *const *p = st->sections; *p; p++)
+        if (strcmp(*p, section) == 0) return 1;
+    /* [train.MODEL]: settings that apply to one model of an experiment's grid */
+    if (strncmp(section, "train.", 6) == 0) {
+        for (const char *const *p = st->sections; *p; p++)
+            if (strcmp(*p, "train.*") == 0) return 1;
+    }
+    return 0;
+}
+
+static int config_key_handler(void *user, const char *section, const char *name, const char *value)
+{
+    IniState *st = user;
+    char where[SETTING_STR_MAX + 32];
+    snprintf(where, sizeof where, "%s:%d", st->path, st->line);
+    if (st->failed) return 0;
+    if (!ini_section_allowed(st, section)) {
+        snprintf(st->err, st->errlen, "%s: unknown section [%s]", where, section);
+        st->failed = 1;
+        return 0;
+    }
+    char id[256];
+    snprintf(id, sizeof id, "%s\x1f%s", section, name);
+    for (int i = 0; i < st->nseen; i++)
+        if (strcmp(st->seen[i], id) == 0) {
+            snprintf(st->err, st->errlen, "%s: duplicate key '%s' in [%s]", where, name, section);
+            st->failed = 1;
+            return 0;
+        }
+    if (st->nseen == st->capseen) {
+        st->capseen = st->capseen ? 2 * st->capseen : 32;
+        st->seen = realloc(st->seen, (size_t)st->capseen * sizeof *st->seen);
+    }
+    st->seen[st->nseen++] = strdup(id);
+    int rc;
+    if (strcmp(section, "train") == 0) {
+        rc = settings_set(st->s, name, value, where, st->err, st->errlen);
+    } else if (st->on_other) {
+        rc = st->on_other(st->user, section, name, value, where, st->err, st->errlen);
+    } else {
+        snprintf(st->err, st->errlen, "%s: key '%s' outside the [train] section", where, name);
+        rc = -1;
+    }
+    if (rc != 0) {
+        st->failed = 1;
+        return 0;
+    }
+    return 1;
+}
+
+int settings_load_ini(Settings *s, const char *path, const char *const *sections,
+                      IniOther on_other, void *user, char *err, size_t errlen)
+{
+    static const char *const train_only[] = {"train", NULL};
+    IniState st = {0};
+    st.s = s;
+    st.path = path;
+    st.sections = sections ? sections : train_only;
+    st.on_other = on_other;
+    st.user = user;
+    st.err = err;
+    st.errlen = errlen;
+    st.file = fopen(path, "r");
+    if (!st.file) {
+        snprintf(err, errlen, "cannot read config '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    int rc = ini_parse_stream(config_line_reader, &st, config_key_handler, &st);
+    fclose(st.file);
+    for (int i = 0; i < st.nseen; i++) free(st.seen[i]);
+    free(st.seen);
+    if (st.failed) return -1;
+    if (rc != 0) {
+        snprintf(err, errlen, "%s:%d: syntax error (expected [section] or key = value)", path, rc > 0 ? rc : st.line);
+        return -1;
+    }
+    return 0;
+}
+
+void settings_write_ini(const Settings *s, FILE *f)
+{
+    char v[SETTING_STR_MAX + 32];
+    fprintf(f, "[train]\n");
+    for (int i = 0; i < NKEYS; i++) {
+        settings_get(s, keys[i].name, v, sizeof v);
+        fprintf(f, "%s = %s\n", keys[i].name, v);
+    }
+}
