@@ -1,0 +1,421 @@
+/*
+ * recurrent.c — layer stacking and backpropagation through time, shared by
+ * the RNN, LSTM and GRU (see recurrent.h for the legend and the CellOps a
+ * cell provides).  What this file is not: any gate's math.
+ *
+ * Forward, one layer (x: its input sequence, time-major):
+ *     A_ih = X W_ih^T + b_ih                 (T*B,G*H)  one product, all steps
+ *     for t = 0 .. T-1:
+ *         a_hh = h_{t-1} W_hh^T + b_hh       (B,G*H)    one product per step
+ *         h_t (, c_t) = cell(A_ih[t], a_hh, h_{t-1} (, c_{t-1}))
+ * Layer l+1 reads layer l's h_1 .. h_T as its x; y is the top layer's h.
+ *
+ * Backward, one layer, in exact reverse (BPTT):
+ *     dh_next = 0 (nothing flows back from beyond the last step)
+ *     for t = T-1 .. 0:
+ *         dh_t = dL/dh_t from above (head or layer l+1) + dh_next
+ *         da_ih[t], da_hh[t], direct dh_{t-1} (, dc_{t-1}) = cell_backward(dh_t (, dc_t))
+ *         dh_next = direct dh_{t-1} + da_hh[t] W_hh
+ *     dW_hh += dA_hh^T H_prev   (G*H,T*B)(T*B,H): the SAME W_hh acted at every
+ *     db_hh += sum over t, b    step, so its gradient is the sum over steps,
+ *                               formed here as one product over all of them
+ *     dX     = dA_ih W_ih ;  dW_ih += dA_ih^T X ;  db_ih += sum dA_ih
+ * The reference path (use_reference) does the same with plain loops one
+ * step at a time, adding each step's da_hh^T h_{t-1} to dW_hh as it goes.
+ */
+#include "recurrent.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops.h"
+#include "util.h"
+
+/* ---- layout helpers ------------------------------------------------------ */
+
+/* dst (T,B,D) = src (B,T,D) */
+static void to_time_major(real *dst, const real *src, int B, int T, int D)
+{
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++)
+            memcpy(dst + ((size_t)t * B + b) * D, src + ((size_t)b * T + t) * D,
+                   (size_t)D * sizeof(real));
+}
+
+/* dst (B,T,D) = src (T,B,D) */
+static void from_time_major(real *dst, const real *src, int B, int T, int D)
+{
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++)
+            memcpy(dst + ((size_t)b * T + t) * D, src + ((size_t)t * B + b) * D,
+                   (size_t)D * sizeof(real));
+}
+
+/* dst (B,T,D) += src (T,B,D) */
+static void from_time_major_add(real *dst, const real *src, int B, int T, int D)
+{
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++)
+            real_axpy((size_t)D, 1, src + ((size_t)t * B + b) * D,
+                      dst + ((size_t)b * T + t) * D);
+}
+
+/* base + off, or NULL for an array the cell does not use (S = 0, no c) */
+static real *maybe_at(real *base, size_t off)
+{
+    return base ? base + off : NULL;
+}
+
+/* ---- create, bind, init -------------------------------------------------- */
+
+void *recurrent_create(const CellOps *cell, const ModelConfig *cfg, ParamSet *ps, int *H)
+{
+    if (cfg->num_layers < 1) die("%s: num_layers must be at least 1 (got %d)", cell->kind, cfg->num_layers);
+    if (cfg->hidden_size < 1) die("%s: hidden_size must be at least 1 (got %d)", cell->kind, cfg->hidden_size);
+    if (cfg->embed_dim < 1) die("%s: embed_dim must be at least 1 (got %d)", cell->kind, cfg->embed_dim);
+    RecurrentBody *rb = xcalloc(1, sizeof *rb);
+    rb->cell = cell;
+    rb->cfg = *cfg;
+    rb->E = cfg->embed_dim;
+    rb->H = cfg->hidden_size;
+    rb->L = cfg->num_layers;
+    rb->G = cell->gates;
+    rb->S = cell->saved_per_unit;
+    rb->nseries = cell->has_cell_state ? 2 : 1;
+    rb->layers = xcalloc((size_t)rb->L, sizeof *rb->layers);
+    int GH = rb->G * rb->H;
+    char name[PARAM_NAME_MAX];
+    /* PyTorch's order and names: per layer weight_ih, weight_hh, bias_ih, bias_hh */
+    for (int l = 0; l < rb->L; l++) {
+        RecurrentLayer *ly = &rb->layers[l];
+        ly->in = l == 0 ? rb->E : rb->H;
+        snprintf(name, sizeof name, "%s.weight_ih_l%d", cell->kind, l);
+        ly->idx_w_ih = params_add2(ps, name, GH, ly->in);
+        snprintf(name, sizeof name, "%s.weight_hh_l%d", cell->kind, l);
+        ly->idx_w_hh = params_add2(ps, name, GH, rb->H);
+        snprintf(name, sizeof name, "%s.bias_ih_l%d", cell->kind, l);
+        ly->idx_b_ih = params_add1(ps, name, GH);
+        snprintf(name, sizeof name, "%s.bias_hh_l%d", cell->kind, l);
+        ly->idx_b_hh = params_add1(ps, name, GH);
+    }
+    *H = rb->H;
+    return rb;
+}
+
+void recurrent_bind(void *self, ParamSet *ps)
+{
+    RecurrentBody *rb = self;
+    for (int l = 0; l < rb->L; l++) {
+        RecurrentLayer *ly = &rb->layers[l];
+        ly->W_ih = params_value(ps, ly->idx_w_ih);
+        ly->W_hh = params_value(ps, ly->idx_w_hh);
+        ly->b_ih = params_value(ps, ly->idx_b_ih);
+        ly->b_hh = params_value(ps, ly->idx_b_hh);
+        ly->dW_ih = params_grad(ps, ly->idx_w_ih);
+        ly->dW_hh = params_grad(ps, ly->idx_w_hh);
+        ly->db_ih = params_grad(ps, ly->idx_b_ih);
+        ly->db_hh = params_grad(ps, ly->idx_b_hh);
+    }
+}
+
+/* U(-k, k) */
+static void init_uniform(real *w, size_t n, double k, gsl_rng *rng)
+{
+    for (size_t i = 0; i < n; i++) w[i] = (real)((2 * gsl_rng_uniform(rng) - 1) * k);
+}
+
+void recurrent_init(void *self, ParamSet *ps, gsl_rng *rng)
+{
+    RecurrentBody *rb = self;
+    /* PyTorch: every tensor ~ U(-1/sqrt(H), 1/sqrt(H)).  W_hh is then scaled
+     * by init_scale (0 means 1): the same draws at every scale, so a sweep
+     * over init_scale changes only the spectral radius of W_hh. */
+    double k = 1.0 / sqrt((double)rb->H);
+    double scale = rb->cfg.init_scale == 0 ? 1.0 : rb->cfg.init_scale;
+    for (int l = 0; l < rb->L; l++) {
+        RecurrentLayer *ly = &rb->layers[l];
+        const int idx[4] = {ly->idx_w_ih, ly->idx_w_hh, ly->idx_b_ih, ly->idx_b_hh};
+        for (int i = 0; i < 4; i++)
+            init_uniform(params_value(ps, idx[i]), ps->views[idx[i]].size, k, rng);
+        real *W_hh = params_value(ps, ly->idx_w_hh);
+        for (size_t i = 0; i < ps->views[ly->idx_w_hh].size; i++) W_hh[i] *= (real)scale;
+        if (rb->cell->init_biases)
+            rb->cell->init_biases(params_value(ps, ly->idx_b_ih), params_value(ps, ly->idx_b_hh),
+                                  &rb->cfg, rb->H);
+    }
+}
+
+/* ---- activation memory --------------------------------------------------- */
+
+static real *acts_alloc(RecurrentBody *rb, size_t n, size_t *total)
+{
+    (void)rb;
+    *total += n;
+    return xcalloc(n, sizeof(real));
+}
+
+void recurrent_alloc_acts(void *self, int B, int T)
+{
+    RecurrentBody *rb = self;
+    assert(rb->xt == NULL && "recurrent_alloc_acts called twice");
+    rb->Bmax = B;
+    rb->Tmax = T;
+    size_t n = (size_t)B * T, BH = (size_t)B * rb->H, GH = (size_t)rb->G * rb->H;
+    size_t total = 0;
+    /* per layer: the O(T*B*H) that BPTT must keep */
+    for (int l = 0; l < rb->L; l++) {
+        RecurrentLayer *ly = &rb->layers[l];
+        ly->h = acts_alloc(rb, (size_t)(T + 1) * BH, &total);
+        if (rb->cell->has_cell_state) ly->c = acts_alloc(rb, (size_t)(T + 1) * BH, &total);
+        if (rb->S > 0) ly->saved = acts_alloc(rb, n * rb->S * rb->H, &total);
+    }
+    /* scratch shared by the layers, which run one after another */
+    rb->xt = acts_alloc(rb, n * rb->E, &total);
+    rb->a_ih = acts_alloc(rb, n * GH, &total);
+    rb->a_hh = acts_alloc(rb, (size_t)B * GH, &total);
+    rb->da_ih = acts_alloc(rb, n * GH, &total);
+    if (rb->cell->separate_hh_grad) rb->da_hh = acts_alloc(rb, n * GH, &total);
+    rb->dh_in = acts_alloc(rb, n * rb->H, &total);
+    rb->dxt = acts_alloc(rb, n * rb->E, &total);
+    rb->dh = acts_alloc(rb, BH, &total);
+    rb->dh_next = acts_alloc(rb, BH, &total);
+    if (rb->cell->has_cell_state) {
+        rb->dc = acts_alloc(rb, BH, &total);
+        rb->dc_prev = acts_alloc(rb, BH, &total);
+    }
+    rb->norms = acts_alloc(rb, (size_t)rb->nseries * T, &total);
+    rb->state_h = acts_alloc(rb, (size_t)rb->L * BH, &total);
+    if (rb->cell->has_cell_state) rb->state_c = acts_alloc(rb, (size_t)rb->L * BH, &total);
+    rb->act_reals = total;
+}
+
+size_t recurrent_act_bytes(const void *self)
+{
+    const RecurrentBody *rb = self;
+    return rb->act_reals * sizeof(real);
+}
+
+/* ---- forward ------------------------------------------------------------- */
+
+/* One layer over T steps.  X (T,B,in) time-major; ly->h[0] (and ly->c[0])
+ * hold the initial state; fills ly->h[1..T], ly->c[1..T], ly->saved. */
+static void layer_forward(RecurrentBody *rb, RecurrentLayer *ly, const real *X, int B, int T)
+{
+    const CellOps *cell = rb->cell;
+    int H = rb->H, GH = rb->G * rb->H;
+    size_t BH = (size_t)B * H, BGH = (size_t)B * GH, BSH = (size_t)B * rb->S * H;
+    /* a_ih = x_t W_ih^T + b_ih for all t: nothing in it depends on h, so the
+     * whole sequence is one (T*B,in) x (in,G*H) product */
+    if (rb->use_reference) {
+        for (int t = 0; t < T; t++)
+            linear_forward_ref(rb->a_ih + t * BGH, X + (size_t)t * B * ly->in, ly->W_ih,
+                               ly->b_ih, B, ly->in, GH);
+    } else {
+        linear_forward(rb->a_ih, X, ly->W_ih, ly->b_ih, T * B, ly->in, GH);
+    }
+    for (int t = 0; t < T; t++) {
+        const real *h_prev = ly->h + t * BH;
+        real *h = ly->h + (t + 1) * BH;
+        /* a_hh = h_{t-1} W_hh^T + b_hh: needs the previous step, so one per step */
+        if (rb->use_reference)
+            linear_forward_ref(rb->a_hh, h_prev, ly->W_hh, ly->b_hh, B, H, GH);
+        else
+            linear_forward(rb->a_hh, h_prev, ly->W_hh, ly->b_hh, B, H, GH);
+        /* h_t (, c_t) = cell(a_ih, a_hh, h_{t-1} (, c_{t-1})) */
+        cell->forward(h, maybe_at(ly->c, (t + 1) * BH), maybe_at(ly->saved, t * BSH),
+                      rb->a_ih + t * BGH, rb->a_hh, h_prev, maybe_at(ly->c, t * BH), B, H);
+    }
+}
+
+void recurrent_forward(void *self, real *y, const real *x, int B, int T)
+{
+    RecurrentBody *rb = self;
+    assert(B <= rb->Bmax && T <= rb->Tmax);
+    size_t BH = (size_t)B * rb->H;
+    to_time_major(rb->xt, x, B, T, rb->E);
+    for (int l = 0; l < rb->L; l++) {
+        RecurrentLayer *ly = &rb->layers[l];
+        /* every sequence starts from h_0 = 0 (and c_0 = 0) */
+        memset(ly->h, 0, BH * sizeof(real));
+        if (ly->c) memset(ly->c, 0, BH * sizeof(real));
+        /* layer 0 reads x; layer l reads layer l-1's h_1 .. h_T */
+        const real *X = l == 0 ? rb->xt : rb->layers[l - 1].h + BH;
+        layer_forward(rb, ly, X, B, T);
+    }
+    /* y = the top layer's h_1 .. h_T, back in (B,T,H) */
+    from_time_major(y, rb->layers[rb->L - 1].h + BH, B, T, rb->H);
+}
+
+/* ---- backward (BPTT) ----------------------------------------------------- */
+
+/* One layer, steps T-1 .. 0.  Reads rb->dh_in (T,B,H) = dL/dh_t from above;
+ * accumulates the layer's parameter gradients and dX (T,B,in) += dL/dX
+ * (dX may be NULL, or rb->dh_in itself, which is no longer needed by then).
+ * record_norms: this is the top layer, so write the per-step norms. */
+static void layer_backward(RecurrentBody *rb, RecurrentLayer *ly, real *dX, const real *X,
+                           int B, int T, int record_norms)
+{
+    const CellOps *cell = rb->cell;
+    int H = rb->H, GH = rb->G * rb->H;
+    size_t BH = (size_t)B * H, BGH = (size_t)B * GH, BSH = (size_t)B * rb->S * H;
+    /* for the RNN and LSTM, a = a_ih + a_hh, so dL/da_hh = dL/da_ih */
+    real *dA_hh = cell->separate_hh_grad ? rb->da_hh : rb->da_ih;   /* (T,B,G*H) */
+    memset(rb->da_ih, 0, (size_t)T * BGH * sizeof(real));
+    if (cell->separate_hh_grad) memset(rb->da_hh, 0, (size_t)T * BGH * sizeof(real));
+    /* after the last step nothing flows back: dh_T+1 path and dc are zero */
+    memset(rb->dh_next, 0, BH * sizeof(real));
+    if (rb->dc) memset(rb->dc, 0, BH * sizeof(real));
+    for (int t = T - 1; t >= 0; t--) {
+        /* dh_t = dL/dh_t from above + dL/dh_t through step t+1 (the total) */
+        const real *from_above = rb->dh_in + t * BH;
+        for (size_t i = 0; i < BH; i++) rb->dh[i] = from_above[i] + rb->dh_next[i];
+        memset(rb->dh_next, 0, BH * sizeof(real));
+        if (rb->dc_prev) memset(rb->dc_prev, 0, BH * sizeof(real));
+        const real *h_prev = ly->h + t * BH;
+        /* the cell: da_ih, da_hh, direct dh_{t-1}, dc_{t-1} from dh_t, dc_t */
+        cell->backward(rb->da_ih + t * BGH, cell->separate_hh_grad ? rb->da_hh + t * BGH : NULL,
+                       rb->dh_next, rb->dc_prev, rb->dh, rb->dc, maybe_at(ly->saved, t * BSH),
+                       ly->h + (t + 1) * BH, maybe_at(ly->c, (t + 1) * BH), h_prev,
+                       maybe_at(ly->c, t * BH), B, H);
+        if (record_norms) {
+            /* ||dL/dh_t|| (and ||dL/dc_t||), over batch and hidden units */
+            rb->norms[t] = (real)sqrt(real_sumsq(BH, rb->dh));
+            if (rb->dc) rb->norms[T + t] = (real)sqrt(real_sumsq(BH, rb->dc));
+        }
+        /* forward: a_hh = h_{t-1} W_hh^T + b_hh, so dh_{t-1} += da_hh W_hh */
+        const real *da_hh_t = dA_hh + t * BGH;
+        if (rb->use_reference)
+            /* ... and, one step at a time: dW_hh += da_hh^T h_{t-1}, db_hh += sum_b da_hh */
+            linear_backward_ref(rb->dh_next, ly->dW_hh, ly->db_hh, da_hh_t, h_prev, ly->W_hh,
+                                B, H, GH);
+        else
+            linear_backward(rb->dh_next, NULL, NULL, da_hh_t, NULL, ly->W_hh, B, H, GH);
+        /* the carried cell gradient moves one step back */
+        real *swap = rb->dc;
+        rb->dc = rb->dc_prev;
+        rb->dc_prev = swap;
+    }
+    if (dX) memset(dX, 0, (size_t)T * B * ly->in * sizeof(real));
+    if (rb->use_reference) {
+        /* forward: a_ih = x_t W_ih^T + b_ih, per step:
+         * dx_t += da_ih W_ih, dW_ih += da_ih^T x_t, db_ih += sum_b da_ih */
+        for (int t = 0; t < T; t++)
+            linear_backward_ref(dX ? dX + (size_t)t * B * ly->in : NULL, ly->dW_ih, ly->db_ih,
+                                rb->da_ih + t * BGH, X + (size_t)t * B * ly->in, ly->W_ih,
+                                B, ly->in, GH);
+    } else {
+        /* W_hh acted at every step: dW_hh = sum_t da_hh[t]^T h_{t-1}, which is
+         * ONE product of dA_hh^T (G*H,T*B) with H_prev = h_0 .. h_{T-1} (T*B,H) */
+        linear_backward(NULL, ly->dW_hh, ly->db_hh, dA_hh, ly->h, ly->W_hh, T * B, H, GH);
+        /* likewise for W_ih, and dX = dA_ih W_ih for every step at once */
+        linear_backward(dX, ly->dW_ih, ly->db_ih, rb->da_ih, X, ly->W_ih, T * B, ly->in, GH);
+    }
+}
+
+void recurrent_backward(void *self, real *dx, const real *dy, int B, int T)
+{
+    RecurrentBody *rb = self;
+    assert(B <= rb->Bmax && T <= rb->Tmax);
+    size_t BH = (size_t)B * rb->H;
+    rb->last_T = T;
+    /* the top layer's dL/dh_t from the head, time-major */
+    to_time_major(rb->dh_in, dy, B, T, rb->H);
+    for (int l = rb->L - 1; l >= 0; l--) {
+        RecurrentLayer *ly = &rb->layers[l];
+        /* layer l's dX is layer l-1's dL/dh from above: written over dh_in */
+        real *dX = l > 0 ? rb->dh_in : (dx ? rb->dxt : NULL);
+        const real *X = l == 0 ? rb->xt : rb->layers[l - 1].h + BH;
+        layer_backward(rb, ly, dX, X, B, T, l == rb->L - 1);
+    }
+    if (dx) from_time_major_add(dx, rb->dxt, B, T, rb->E);
+}
+
+/* ---- step mode ----------------------------------------------------------- */
+
+void recurrent_state_reset(void *self, int B)
+{
+    RecurrentBody *rb = self;
+    assert(B <= rb->Bmax);
+    rb->step_B = B;
+    size_t n = (size_t)rb->L * B * rb->H;
+    memset(rb->state_h, 0, n * sizeof(real));
+    if (rb->state_c) memset(rb->state_c, 0, n * sizeof(real));
+}
+
+void recurrent_step(void *self, real *y, const real *x, int B)
+{
+    RecurrentBody *rb = self;
+    assert(B == rb->step_B && "call state_reset with this batch size first");
+    size_t BH = (size_t)B * rb->H;
+    /* each layer runs the forward for T = 1 from its carried state */
+    for (int l = 0; l < rb->L; l++) {
+        RecurrentLayer *ly = &rb->layers[l];
+        memcpy(ly->h, rb->state_h + l * BH, BH * sizeof(real));
+        if (ly->c) memcpy(ly->c, rb->state_c + l * BH, BH * sizeof(real));
+        const real *X = l == 0 ? x : rb->layers[l - 1].h + BH;
+        layer_forward(rb, ly, X, B, 1);
+        memcpy(rb->state_h + l * BH, ly->h + BH, BH * sizeof(real));
+        if (ly->c) memcpy(rb->state_c + l * BH, ly->c + BH, BH * sizeof(real));
+    }
+    memcpy(y, rb->layers[rb->L - 1].h + BH, BH * sizeof(real));
+}
+
+/* ---- introspection ------------------------------------------------------- */
+
+int recurrent_grad_norms(void *self, const char *const **names, const real **norms)
+{
+    static const char *const series[2] = {"h", "c"};
+    RecurrentBody *rb = self;
+    *names = series;
+    *norms = rb->norms;
+    return rb->nseries;
+}
+
+double recurrent_flops(const void *self, int B, int T)
+{
+    const RecurrentBody *rb = self;
+    double GH = (double)rb->G * rb->H, per_step = 0;
+    for (int l = 0; l < rb->L; l++) {
+        const RecurrentLayer *ly = &rb->layers[l];
+        /* 2 flops per multiply-add: x W_ih^T, h W_hh^T, then the cell */
+        per_step += 2.0 * B * ly->in * GH + 2.0 * B * rb->H * GH
+                    + (double)B * rb->H * rb->cell->flops_per_unit;
+    }
+    return per_step * T;
+}
+
+void recurrent_set_reference(void *self, int on)
+{
+    RecurrentBody *rb = self;
+    rb->use_reference = on;
+}
+
+void recurrent_free(void *self)
+{
+    RecurrentBody *rb = self;
+    if (!rb) return;
+    for (int l = 0; l < rb->L; l++) {
+        free(rb->layers[l].h);
+        free(rb->layers[l].c);
+        free(rb->layers[l].saved);
+    }
+    free(rb->layers);
+    free(rb->xt);
+    free(rb->a_ih);
+    free(rb->a_hh);
+    free(rb->da_ih);
+    free(rb->da_hh);
+    free(rb->dh_in);
+    free(rb->dxt);
+    free(rb->dh);
+    free(rb->dh_next);
+    free(rb->dc);
+    free(rb->dc_prev);
+    free(rb->norms);
+    free(rb->state_h);
+    free(rb->state_c);
+    free(rb);
+}
