@@ -8,6 +8,7 @@
 
 static const BodyOps *const bodies[] = {
     &rnn_body_ops,
+    &transformer_body_ops,
 };
 
 const BodyOps *body_ops_find(const char *kind)

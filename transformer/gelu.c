@@ -1,0 +1,44 @@
+/*
+ * gelu.c — the Gaussian Error Linear Unit (Hendrycks & Gimpel 2016), exact form.
+ *
+ *     gelu(x) = x Phi(x) = 0.5 x (1 + erf(x / sqrt 2))
+ *
+ * Phi is the standard normal CDF: the input is kept in proportion to how
+ * likely a standard normal is to fall below it — a smooth ReLU that lets a
+ * little negative signal through.  This is PyTorch's nn.GELU() default
+ * (approximate='none'), not the tanh approximation GPT-2 shipped with.
+ *
+ * What this file is not: the MLP around it (transformer.c: fc -> gelu -> proj).
+ *
+ * Shapes: n elements, any layout (the MLP passes (B,T,F)).
+ */
+#include "transformer.h"
+
+#include <math.h>
+
+/* 1 / sqrt(2) and 1 / sqrt(2 pi) */
+#define INV_SQRT2 0.70710678118654752440
+#define INV_SQRT_2PI 0.39894228040143267794
+
+void gelu_forward(real *out, const real *inp, size_t n)
+{
+    /* out (n), inp (n) */
+    for (size_t i = 0; i < n; i++) {
+        double x = inp[i];
+        /* y = 0.5 x (1 + erf(x / sqrt 2)) */
+        out[i] = (real)(0.5 * x * (1.0 + erf(x * INV_SQRT2)));
+    }
+}
+
+void gelu_backward(real *dinp, const real *dout, const real *inp, size_t n)
+{
+    /* dinp (n), dout (n), inp (n): the saved input x, not the output */
+    for (size_t i = 0; i < n; i++) {
+        double x = inp[i];
+        /* forward: y = x Phi(x), so dy/dx = Phi(x) + x phi(x),
+         * Phi(x) = 0.5 (1 + erf(x / sqrt 2)), phi(x) = exp(-x^2 / 2) / sqrt(2 pi) */
+        double cdf = 0.5 * (1.0 + erf(x * INV_SQRT2));
+        double pdf = exp(-0.5 * x * x) * INV_SQRT_2PI;
+        dinp[i] += dout[i] * (real)(cdf + x * pdf);
+    }
+}

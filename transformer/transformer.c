@@ -1,0 +1,614 @@
+/*
+ * transformer.c — the GPT-style decoder: pre-LN blocks stacked into a body.
+ *
+ * The shared input layer hands us x = embed.weight[token] (B,T,C) and the
+ * shared head turns our y (B,T,C) into logits.  In between:
+ *
+ *     x_0 = x + P                                   positions.c
+ *     for each block l = 0 .. L-1:
+ *         a       = x_l + proj(attn(ln1(x_l)))      attention sub-layer
+ *         x_{l+1} = a + mlp.proj(gelu(mlp.fc(ln2(a))))   MLP sub-layer
+ *     y = ln_f(x_L)
+ *
+ * "Pre-LN": each sub-layer reads a normalised copy of the residual stream and
+ * adds its result back, so the stream x_0 -> x_L is a sum of updates and its
+ * gradient reaches x_0 through the identity paths untouched; the final ln_f
+ * normalises what the head sees.
+ *
+ * Sections: parameters (names of DESIGN.md) / activations (the memory story)
+ * / block forward+backward / body forward+backward / stepping with a KV cache
+ * / the BodyOps table and introspection.
+ *
+ * What this file is not: the math of each layer (attention.c, layernorm.c,
+ * gelu.c, positions.c, core/ops.c for the linear layers).
+ *
+ * Shapes: B batch, T time, C width, NH heads, dk = C/NH, F MLP width, L layers,
+ * N = B*T.  Activations of a forward of (B,T) are packed for that (B,T): the
+ * views below are computed per call, so a (B,T,C) tensor is contiguous even
+ * when B < Bmax or T < Tmax.
+ */
+#include "transformer.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <gsl/gsl_randist.h>
+
+#include "util.h"
+
+/* standard deviation of the learned position table at initialisation (GPT-2's) */
+#define POS_INIT_STD 0.02
+
+/* ============================== parameters ================================ */
+
+/* One block's tensors, in registration order.  Used twice: for the values
+ * and, with the same layout, for the gradients. */
+typedef struct BlockParams {
+    real *ln1_w, *ln1_b;        /* (C), (C)            blocks.{i}.ln1.weight/bias */
+    real *qkv_w, *qkv_b;        /* (3C,C), (3C)        blocks.{i}.attn.qkv: rows q, k, v */
+    real *proj_w, *proj_b;      /* (C,C), (C)          blocks.{i}.attn.proj */
+    real *ln2_w, *ln2_b;        /* (C), (C)            blocks.{i}.ln2 */
+    real *fc_w, *fc_b;          /* (F,C), (F)          blocks.{i}.mlp.fc */
+    real *mproj_w, *mproj_b;    /* (C,F), (C)          blocks.{i}.mlp.proj */
+} BlockParams;
+
+#define BLOCK_TENSORS 12
+static const char *const block_tensor_names[BLOCK_TENSORS] = {
+    "ln1.weight", "ln1.bias", "attn.qkv.weight", "attn.qkv.bias",
+    "attn.proj.weight", "attn.proj.bias", "ln2.weight", "ln2.bias",
+    "mlp.fc.weight", "mlp.fc.bias", "mlp.proj.weight", "mlp.proj.bias",
+};
+
+/* the fields of p in the order of block_tensor_names */
+static void block_fields(BlockParams *p, real **fields[BLOCK_TENSORS])
+{
+    real **f[BLOCK_TENSORS] = {&p->ln1_w, &p->ln1_b, &p->qkv_w, &p->qkv_b,
+                               &p->proj_w, &p->proj_b, &p->ln2_w, &p->ln2_b,
+                               &p->fc_w, &p->fc_b, &p->mproj_w, &p->mproj_b};
+    memcpy(fields, f, sizeof f);
+}
+
+/* ============================== activations =============================== */
+
+/* What one block's forward saves for its backward: views into the arrays of
+ * Transformer, for one layer and one (B,T). */
+typedef struct BlockActs {
+    real *x;                    /* (B,T,C) block input x_l (the residual stream) */
+    real *ln1;                  /* (B,T,C) ln1(x_l) */
+    real *ln1_mean, *ln1_rstd;  /* (B,T), (B,T) */
+    real *qkv;                  /* (B,T,3C) [q | k | v] */
+    real *probs;                /* (B,NH,T,T) attention probabilities: the O(T^2) part */
+    real *att;                  /* (B,T,C) attention output, heads side by side */
+    real *a;                    /* (B,T,C) x_l + proj(att) */
+    real *ln2;                  /* (B,T,C) ln2(a) */
+    real *ln2_mean, *ln2_rstd;  /* (B,T), (B,T) */
+    real *fc;                   /* (B,T,F) mlp.fc(ln2(a)), the GELU input */
+    real *gelu;                 /* (B,T,F) gelu(fc) */
+    real *out;                  /* (B,T,C) x_{l+1} = the next block's x */
+} BlockActs;
+
+typedef struct Transformer {
+    /* ---- config ---- */
+    int C, NH, dk, F, L;
+    int max_seq_len;            /* rows of pos.weight (learned); informational otherwise */
+    Positions positions;
+
+    /* ---- parameters (bound after params_alloc) ---- */
+    int idx_pos;                /* pos.weight, or -1 */
+    int (*idx_block)[BLOCK_TENSORS]; /* (L) tensor indices per block */
+    int idx_lnf_w, idx_lnf_b;
+    BlockParams *w, *g;         /* (L) values and gradients */
+    real *pos_w, *pos_g;        /* (max_seq_len,C) learned table and its gradient, or NULL */
+    real *lnf_w, *lnf_b;        /* (C), (C) ln_f */
+    real *lnf_gw, *lnf_gb;      /* (C), (C) their gradients */
+
+    /* ---- activations, sized for (Bmax,Tmax) by alloc_acts ---- */
+    int Bmax, Tmax;
+    size_t bytes;               /* everything below */
+    real *pos_table;            /* (Tmax,C) sinusoidal table (positions = sinusoidal) */
+    real *resid;                /* (L+1,B,T,C) residual stream x_0 .. x_L */
+    real *ln1, *ln2, *att, *a;  /* (L,B,T,C) each */
+    real *ln1_mean, *ln1_rstd, *ln2_mean, *ln2_rstd; /* (L,B,T) each */
+    real *qkv;                  /* (L,B,T,3C) */
+    real *probs;                /* (L,B,NH,T,T) */
+    real *fc, *gelu;            /* (L,B,T,F) each */
+    real *lnf_mean, *lnf_rstd;  /* (B,T) each */
+    int last_B, last_T;         /* shape of the last forward; 0 before the first */
+
+    /* ---- backward workspaces (gradients w.r.t. activations) ---- */
+    real *dres;                 /* (B,T,C) dL/d(residual stream), walked from x_L back to x_0 */
+    real *dln, *datt;           /* (B,T,C) each */
+    real *dqkv;                 /* (B,T,3C) */
+    real *dfc, *dgelu;          /* (B,T,F) each */
+    real *dscores;              /* (T,T) one head's dP / dS at a time */
+    real *x_grad_norm;          /* (Tmax) ||dL/dx_t|| of the last backward */
+    int have_grad_norms;
+
+    /* ---- stepping: the key/value cache and one-position buffers ---- */
+    real *kcache, *vcache;      /* (L,Bmax,Tmax,C) keys and values of positions 0 .. step_t-1 */
+    real *s_x;                  /* (Bmax,C) residual stream of the new position */
+    real *s_ln, *s_att, *s_tmp; /* (Bmax,C) each */
+    real *s_mean, *s_rstd;      /* (Bmax) each */
+    real *s_qkv;                /* (Bmax,3C) */
+    real *s_fc, *s_gelu;        /* (Bmax,F) each */
+    real *s_scores;             /* (Tmax) */
+    int step_B, step_t;         /* rows being generated; next position */
+} Transformer;
+
+/* views of layer l's saved activations for a forward of (B,T) */
+static BlockActs block_acts(const Transformer *tf, int l, int B, int T)
+{
+    size_t N = (size_t)B * T, C = (size_t)tf->C, F = (size_t)tf->F;
+    BlockActs a;
+    a.x = tf->resid + (size_t)l * N * C;
+    a.out = tf->resid + (size_t)(l + 1) * N * C;
+    a.ln1 = tf->ln1 + (size_t)l * N * C;
+    a.ln1_mean = tf->ln1_mean + (size_t)l * N;
+    a.ln1_rstd = tf->ln1_rstd + (size_t)l * N;
+    a.qkv = tf->qkv + (size_t)l * N * 3 * C;
+    a.probs = tf->probs + (size_t)l * B * tf->NH * T * T;
+    a.att = tf->att + (size_t)l * N * C;
+    a.a = tf->a + (size_t)l * N * C;
+    a.ln2 = tf->ln2 + (size_t)l * N * C;
+    a.ln2_mean = tf->ln2_mean + (size_t)l * N;
+    a.ln2_rstd = tf->ln2_rstd + (size_t)l * N;
+    a.fc = tf->fc + (size_t)l * N * F;
+    a.gelu = tf->gelu + (size_t)l * N * F;
+    return a;
+}
+
+/* ============================ one block =================================== */
+
+static void block_forward(Transformer *tf, const BlockParams *w, const BlockActs *s, int B, int T)
+{
+    int N = B * T, C = tf->C, F = tf->F;
+    /* h = ln1(x_l) */
+    layernorm_forward(s->ln1, s->ln1_mean, s->ln1_rstd, s->x, w->ln1_w, w->ln1_b, N, C);
+    /* [q | k | v] = h W_qkv^T + b_qkv */
+    linear_forward(s->qkv, s->ln1, w->qkv_w, w->qkv_b, N, C, 3 * C);
+    /* att = concat_h softmax(q_h k_h^T / sqrt(dk) + causal mask) v_h */
+    attention_forward(s->att, s->probs, s->qkv, B, T, C, tf->NH);
+    /* a = x_l + att W_proj^T + b_proj */
+    linear_forward(s->a, s->att, w->proj_w, w->proj_b, N, C, C);
+    real_axpy((size_t)N * C, 1, s->x, s->a);
+    /* m = ln2(a) */
+    layernorm_forward(s->ln2, s->ln2_mean, s->ln2_rstd, s->a, w->ln2_w, w->ln2_b, N, C);
+    /* u = gelu(m W_fc^T + b_fc) */
+    linear_forward(s->fc, s->ln2, w->fc_w, w->fc_b, N, C, F);
+    gelu_forward(s->gelu, s->fc, (size_t)N * F);
+    /* x_{l+1} = a + u W_mproj^T + b_mproj */
+    linear_forward(s->out, s->gelu, w->mproj_w, w->mproj_b, N, F, C);
+    real_axpy((size_t)N * C, 1, s->a, s->out);
+}
+
+/* dres (B,T,C) holds dL/dx_{l+1} on entry and dL/dx_l on return; the
+ * parameter gradients g accumulate.  The forward's lines, in reverse. */
+static void block_backward(Transformer *tf, const BlockParams *g, const BlockParams *w,
+                           const BlockActs *s, real *dres, int B, int T)
+{
+    int N = B * T, C = tf->C, F = tf->F;
+    size_t nC = (size_t)N * C, nF = (size_t)N * F;
+    /* forward: x_{l+1} = a + u W_mproj^T + b_mproj; da = dres (identity path) + ... */
+    memset(tf->dgelu, 0, nF * sizeof(real));
+    linear_backward(tf->dgelu, g->mproj_w, g->mproj_b, dres, s->gelu, w->mproj_w, N, F, C);
+    /* forward: u = gelu(fc) */
+    memset(tf->dfc, 0, nF * sizeof(real));
+    gelu_backward(tf->dfc, tf->dgelu, s->fc, nF);
+    /* forward: fc = m W_fc^T + b_fc */
+    memset(tf->dln, 0, nC * sizeof(real));
+    linear_backward(tf->dln, g->fc_w, g->fc_b, tf->dfc, s->ln2, w->fc_w, N, C, F);
+    /* forward: m = ln2(a); dres becomes da = dres + ln2's backward */
+    layernorm_backward(dres, g->ln2_w, g->ln2_b, tf->dln, s->a, w->ln2_w, s->ln2_mean,
+                       s->ln2_rstd, N, C);
+    /* forward: a = x_l + att W_proj^T + b_proj; dx_l = da (identity path) + ... */
+    memset(tf->datt, 0, nC * sizeof(real));
+    linear_backward(tf->datt, g->proj_w, g->proj_b, dres, s->att, w->proj_w, N, C, C);
+    /* forward: att = attention(q, k, v) */
+    memset(tf->dqkv, 0, 3 * nC * sizeof(real));
+    attention_backward(tf->dqkv, tf->dscores, tf->datt, s->qkv, s->probs, B, T, C, tf->NH);
+    /* forward: [q | k | v] = h W_qkv^T + b_qkv */
+    memset(tf->dln, 0, nC * sizeof(real));
+    linear_backward(tf->dln, g->qkv_w, g->qkv_b, tf->dqkv, s->ln1, w->qkv_w, N, C, 3 * C);
+    /* forward: h = ln1(x_l); dres becomes dx_l */
+    layernorm_backward(dres, g->ln1_w, g->ln1_b, tf->dln, s->x, w->ln1_w, s->ln1_mean,
+                       s->ln1_rstd, N, C);
+}
+
+/* ============================ the body ==================================== */
+
+/* the (T,C) table added to x, or NULL for positions = none */
+static const real *position_rows(const Transformer *tf)
+{
+    switch (tf->positions) {
+    case POSITIONS_SINUSOIDAL: return tf->pos_table;
+    case POSITIONS_LEARNED: return tf->pos_w;
+    case POSITIONS_NONE: return NULL;
+    }
+    return NULL;
+}
+
+static void transformer_forward(void *self, real *y, const real *x, int B, int T)
+{
+    /* y (B,T,C), x (B,T,C) */
+    Transformer *tf = self;
+    assert(tf->resid && "alloc_acts before forward");
+    assert(B <= tf->Bmax && T <= tf->Tmax);
+    assert(tf->positions != POSITIONS_LEARNED || T <= tf->max_seq_len);
+    int N = B * T;
+    /* x_0 = x + P */
+    positions_forward(tf->resid, x, position_rows(tf), B, T, tf->C);
+    for (int l = 0; l < tf->L; l++) {
+        BlockActs s = block_acts(tf, l, B, T);
+        block_forward(tf, &tf->w[l], &s, B, T);
+    }
+    /* y = ln_f(x_L) */
+    const real *xL = tf->resid + (size_t)tf->L * N * tf->C;
+    layernorm_forward(y, tf->lnf_mean, tf->lnf_rstd, xL, tf->lnf_w, tf->lnf_b, N, tf->C);
+    tf->last_B = B;
+    tf->last_T = T;
+}
+
+static void transformer_backward(void *self, real *dx, const real *dy, int B, int T)
+{
+    /* dx (B,T,C) or NULL, dy (B,T,C) */
+    Transformer *tf = self;
+    assert(B == tf->last_B && T == tf->last_T && "backward of a different forward");
+    int N = B * T, C = tf->C;
+    /* forward: y = ln_f(x_L) */
+    memset(tf->dres, 0, (size_t)N * C * sizeof(real));
+    const real *xL = tf->resid + (size_t)tf->L * N * C;
+    layernorm_backward(tf->dres, tf->lnf_gw, tf->lnf_gb, dy, xL, tf->lnf_w, tf->lnf_mean,
+                       tf->lnf_rstd, N, C);
+    for (int l = tf->L - 1; l >= 0; l--) {
+        BlockActs s = block_acts(tf, l, B, T);
+        block_backward(tf, &tf->g[l], &tf->w[l], &s, tf->dres, B, T);
+    }
+    /* ||dL/dx_t|| over the batch: dL/dx = dL/dx_0 since x_0 = x + P */
+    for (int t = 0; t < T; t++) {
+        double ss = 0;
+        for (int b = 0; b < B; b++) ss += real_sumsq((size_t)C, tf->dres + ((size_t)b * T + t) * C);
+        tf->x_grad_norm[t] = (real)sqrt(ss);
+    }
+    tf->have_grad_norms = 1;
+    /* forward: x_0 = x + P */
+    positions_backward(dx, tf->positions == POSITIONS_LEARNED ? tf->pos_g : NULL, tf->dres,
+                       B, T, C);
+}
+
+/* ===================== stepping with a key/value cache =====================
+ * Generation feeds one token at a time.  Row t of causal attention needs
+ * q_t and the keys and values of positions 0 .. t, and those of the earlier
+ * positions never change (they only saw their own past).  So each block
+ * keeps k and v of every position it has seen, and a new token costs one
+ * row of every linear layer plus O(t) for its attention: O(T) per token
+ * instead of recomputing the whole prefix. */
+
+static void transformer_state_reset(void *self, int B)
+{
+    Transformer *tf = self;
+    assert(tf->kcache && "alloc_acts before state_reset");
+    assert(B <= tf->Bmax);
+    tf->step_B = B;
+    tf->step_t = 0;
+}
+
+static void transformer_step(void *self, real *y, const real *x, int B)
+{
+    /* y (B,C), x (B,C) the input at position t = step_t */
+    Transformer *tf = self;
+    int C = tf->C, F = tf->F, t = tf->step_t;
+    assert(B == tf->step_B && "state_reset with this B first");
+    int limit = tf->Tmax;
+    if (tf->positions == POSITIONS_LEARNED && tf->max_seq_len < limit) limit = tf->max_seq_len;
+    if (t >= limit) {
+        fprintf(stderr, "transformer_step: position %d is beyond the key/value cache "
+                        "(%d positions: max_seq_len / the T given to alloc_acts)\n", t, limit);
+        abort();
+    }
+    /* x_0 = x + P[t] */
+    const real *P = position_rows(tf);
+    for (int b = 0; b < B; b++)
+        for (int c = 0; c < C; c++)
+            tf->s_x[(size_t)b * C + c] = x[(size_t)b * C + c] + (P ? P[(size_t)t * C + c] : 0);
+    size_t cache_layer = (size_t)tf->Bmax * tf->Tmax * C;
+    for (int l = 0; l < tf->L; l++) {
+        const BlockParams *w = &tf->w[l];
+        real *kc = tf->kcache + l * cache_layer;    /* (Bmax,Tmax,C) */
+        real *vc = tf->vcache + l * cache_layer;    /* (Bmax,Tmax,C) */
+        /* [q | k | v] = ln1(x) W_qkv^T + b_qkv, for this position only */
+        layernorm_forward(tf->s_ln, tf->s_mean, tf->s_rstd, tf->s_x, w->ln1_w, w->ln1_b, B, C);
+        linear_forward(tf->s_qkv, tf->s_ln, w->qkv_w, w->qkv_b, B, C, 3 * C);
+        /* append k_t, v_t to the cache */
+        for (int b = 0; b < B; b++) {
+            size_t at = ((size_t)b * tf->Tmax + t) * C;
+            memcpy(kc + at, tf->s_qkv + (size_t)b * 3 * C + C, (size_t)C * sizeof(real));
+            memcpy(vc + at, tf->s_qkv + (size_t)b * 3 * C + 2 * C, (size_t)C * sizeof(real));
+        }
+        /* att = row t of causal attention, against the cached k, v */
+        attention_step(tf->s_att, tf->s_scores, tf->s_qkv, 3 * C, kc, vc, B, t, tf->Tmax, C,
+                       tf->NH);
+        /* a = x + att W_proj^T + b_proj */
+        linear_forward(tf->s_tmp, tf->s_att, w->proj_w, w->proj_b, B, C, C);
+        real_axpy((size_t)B * C, 1, tf->s_tmp, tf->s_x);
+        /* x' = a + gelu(ln2(a) W_fc^T + b_fc) W_mproj^T + b_mproj */
+        layernorm_forward(tf->s_ln, tf->s_mean, tf->s_rstd, tf->s_x, w->ln2_w, w->ln2_b, B, C);
+        linear_forward(tf->s_fc, tf->s_ln, w->fc_w, w->fc_b, B, C, F);
+        gelu_forward(tf->s_gelu, tf->s_fc, (size_t)B * F);
+        linear_forward(tf->s_tmp, tf->s_gelu, w->mproj_w, w->mproj_b, B, F, C);
+        real_axpy((size_t)B * C, 1, tf->s_tmp, tf->s_x);
+    }
+    /* y = ln_f(x_L) */
+    layernorm_forward(y, tf->s_mean, tf->s_rstd, tf->s_x, tf->lnf_w, tf->lnf_b, B, C);
+    tf->step_t++;
+}
+
+/* ======================= creation and memory ============================== */
+
+static void *transformer_create(const ModelConfig *cfg, ParamSet *ps, int *H)
+{
+    int C = cfg->embed_dim;
+    if (C <= 0) die("transformer: embed_dim must be positive (got %d)", C);
+    if (cfg->hidden_size != C)
+        die("transformer: embed_dim (%d) and hidden_size (%d) must be equal: both are the width C",
+            C, cfg->hidden_size);
+    if (cfg->num_heads <= 0 || C % cfg->num_heads != 0)
+        die("transformer: num_heads (%d) must divide embed_dim (%d)", cfg->num_heads, C);
+    if (cfg->num_layers <= 0) die("transformer: num_layers must be positive (got %d)", cfg->num_layers);
+    if (cfg->ffn_size < 0) die("transformer: ffn_size must be >= 0 (0 means 4 * embed_dim)");
+    if (cfg->positions == POSITIONS_LEARNED && cfg->max_seq_len <= 0)
+        die("transformer: learned positions need max_seq_len > 0");
+    Transformer *tf = xcalloc(1, sizeof *tf);
+    tf->C = C;
+    tf->NH = cfg->num_heads;
+    tf->dk = C / tf->NH;
+    tf->F = cfg->ffn_size > 0 ? cfg->ffn_size : 4 * C;
+    tf->L = cfg->num_layers;
+    tf->max_seq_len = cfg->max_seq_len;
+    tf->positions = cfg->positions;
+    tf->idx_pos = -1;
+    if (tf->positions == POSITIONS_LEARNED)
+        tf->idx_pos = params_add2(ps, "pos.weight", tf->max_seq_len, C);
+    tf->idx_block = xcalloc((size_t)tf->L, sizeof *tf->idx_block);
+    for (int l = 0; l < tf->L; l++) {
+        /* shapes in the order of block_tensor_names */
+        int rows[BLOCK_TENSORS] = {C, C, 3 * C, 3 * C, C, C, C, C, tf->F, tf->F, C, C};
+        int cols[BLOCK_TENSORS] = {0, 0, C, 0, C, 0, 0, 0, C, 0, tf->F, 0};
+        for (int k = 0; k < BLOCK_TENSORS; k++) {
+            char name[PARAM_NAME_MAX];
+            snprintf(name, sizeof name, "blocks.%d.%s", l, block_tensor_names[k]);
+            tf->idx_block[l][k] = cols[k] ? params_add2(ps, name, rows[k], cols[k])
+                                          : params_add1(ps, name, rows[k]);
+        }
+    }
+    tf->idx_lnf_w = params_add1(ps, "ln_f.weight", C);
+    tf->idx_lnf_b = params_add1(ps, "ln_f.bias", C);
+    *H = C;
+    return tf;
+}
+
+static void transformer_bind(void *self, ParamSet *ps)
+{
+    Transformer *tf = self;
+    if (!tf->w) {
+        tf->w = xcalloc((size_t)tf->L, sizeof *tf->w);
+        tf->g = xcalloc((size_t)tf->L, sizeof *tf->g);
+    }
+    for (int l = 0; l < tf->L; l++) {
+        real **wf[BLOCK_TENSORS], **gf[BLOCK_TENSORS];
+        block_fields(&tf->w[l], wf);
+        block_fields(&tf->g[l], gf);
+        for (int k = 0; k < BLOCK_TENSORS; k++) {
+            *wf[k] = params_value(ps, tf->idx_block[l][k]);
+            *gf[k] = params_grad(ps, tf->idx_block[l][k]);
+        }
+    }
+    if (tf->idx_pos >= 0) {
+        tf->pos_w = params_value(ps, tf->idx_pos);
+        tf->pos_g = params_grad(ps, tf->idx_pos);
+    }
+    tf->lnf_w = params_value(ps, tf->idx_lnf_w);
+    tf->lnf_b = params_value(ps, tf->idx_lnf_b);
+    tf->lnf_gw = params_grad(ps, tf->idx_lnf_w);
+    tf->lnf_gb = params_grad(ps, tf->idx_lnf_b);
+}
+
+static void fill_uniform(real *v, size_t n, double k, gsl_rng *rng)
+{
+    for (size_t i = 0; i < n; i++) v[i] = (real)((2 * gsl_rng_uniform(rng) - 1) * k);
+}
+
+static void fill_const(real *v, size_t n, real c)
+{
+    for (size_t i = 0; i < n; i++) v[i] = c;
+}
+
+static void transformer_init(void *self, ParamSet *ps, gsl_rng *rng)
+{
+    (void)ps;
+    Transformer *tf = self;
+    size_t C = (size_t)tf->C, F = (size_t)tf->F;
+    /* pos.weight ~ N(0, 0.02^2) */
+    if (tf->pos_w)
+        for (size_t i = 0; i < (size_t)tf->max_seq_len * C; i++)
+            tf->pos_w[i] = (real)gsl_ran_gaussian_ziggurat(rng, POS_INIT_STD);
+    /* nn.Linear: weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in));
+     * nn.LayerNorm: weight 1, bias 0 */
+    double kC = 1.0 / sqrt((double)C), kF = 1.0 / sqrt((double)F);
+    for (int l = 0; l < tf->L; l++) {
+        BlockParams *w = &tf->w[l];
+        fill_const(w->ln1_w, C, 1);
+        fill_const(w->ln1_b, C, 0);
+        fill_uniform(w->qkv_w, 3 * C * C, kC, rng);
+        fill_uniform(w->qkv_b, 3 * C, kC, rng);
+        fill_uniform(w->proj_w, C * C, kC, rng);
+        fill_uniform(w->proj_b, C, kC, rng);
+        fill_const(w->ln2_w, C, 1);
+        fill_const(w->ln2_b, C, 0);
+        fill_uniform(w->fc_w, F * C, kC, rng);
+        fill_uniform(w->fc_b, F, kC, rng);
+        fill_uniform(w->mproj_w, C * F, kF, rng);
+        fill_uniform(w->mproj_b, C, kF, rng);
+    }
+    fill_const(tf->lnf_w, C, 1);
+    fill_const(tf->lnf_b, C, 0);
+}
+
+/* a zeroed array of n reals, counted in tf->bytes */
+static real *acts_array(Transformer *tf, size_t n)
+{
+    tf->bytes += n * sizeof(real);
+    return xcalloc(n, sizeof(real));
+}
+
+static void transformer_alloc_acts(void *self, int B, int T)
+{
+    Transformer *tf = self;
+    assert(tf->resid == NULL && "alloc_acts called twice");
+    assert(B > 0 && T > 0);
+    if (tf->positions == POSITIONS_LEARNED && T > tf->max_seq_len)
+        die("transformer: sequence length %d exceeds max_seq_len %d (learned positions "
+            "have no row past it)", T, tf->max_seq_len);
+    tf->Bmax = B;
+    tf->Tmax = T;
+    size_t N = (size_t)B * T, C = (size_t)tf->C, F = (size_t)tf->F, L = (size_t)tf->L;
+    size_t NH = (size_t)tf->NH;
+    if (tf->positions == POSITIONS_SINUSOIDAL) {
+        tf->pos_table = acts_array(tf, (size_t)T * C);
+        positions_sinusoidal(tf->pos_table, T, tf->C);
+    }
+    /* saved by forward for backward: O(L N (C + F)) ... */
+    tf->resid = acts_array(tf, (L + 1) * N * C);
+    tf->ln1 = acts_array(tf, L * N * C);
+    tf->ln2 = acts_array(tf, L * N * C);
+    tf->att = acts_array(tf, L * N * C);
+    tf->a = acts_array(tf, L * N * C);
+    tf->ln1_mean = acts_array(tf, L * N);
+    tf->ln1_rstd = acts_array(tf, L * N);
+    tf->ln2_mean = acts_array(tf, L * N);
+    tf->ln2_rstd = acts_array(tf, L * N);
+    tf->qkv = acts_array(tf, L * N * 3 * C);
+    tf->fc = acts_array(tf, L * N * F);
+    tf->gelu = acts_array(tf, L * N * F);
+    tf->lnf_mean = acts_array(tf, N);
+    tf->lnf_rstd = acts_array(tf, N);
+    /* ... plus O(L B NH T^2): the attention probabilities of every layer */
+    tf->probs = acts_array(tf, L * (size_t)B * NH * (size_t)T * T);
+    /* backward workspaces: one layer's worth, reused by every layer */
+    tf->dres = acts_array(tf, N * C);
+    tf->dln = acts_array(tf, N * C);
+    tf->datt = acts_array(tf, N * C);
+    tf->dqkv = acts_array(tf, N * 3 * C);
+    tf->dfc = acts_array(tf, N * F);
+    tf->dgelu = acts_array(tf, N * F);
+    tf->dscores = acts_array(tf, (size_t)T * T);
+    tf->x_grad_norm = acts_array(tf, (size_t)T);
+    /* stepping: the KV cache is O(L B T C), the rest one position */
+    tf->kcache = acts_array(tf, L * N * C);
+    tf->vcache = acts_array(tf, L * N * C);
+    tf->s_x = acts_array(tf, (size_t)B * C);
+    tf->s_ln = acts_array(tf, (size_t)B * C);
+    tf->s_att = acts_array(tf, (size_t)B * C);
+    tf->s_tmp = acts_array(tf, (size_t)B * C);
+    tf->s_mean = acts_array(tf, (size_t)B);
+    tf->s_rstd = acts_array(tf, (size_t)B);
+    tf->s_qkv = acts_array(tf, (size_t)B * 3 * C);
+    tf->s_fc = acts_array(tf, (size_t)B * F);
+    tf->s_gelu = acts_array(tf, (size_t)B * F);
+    tf->s_scores = acts_array(tf, (size_t)T);
+}
+
+static void transformer_free(void *self)
+{
+    Transformer *tf = self;
+    if (!tf) return;
+    real *arrays[] = {tf->pos_table, tf->resid, tf->ln1, tf->ln2, tf->att, tf->a,
+                      tf->ln1_mean, tf->ln1_rstd, tf->ln2_mean, tf->ln2_rstd, tf->qkv,
+                      tf->fc, tf->gelu, tf->lnf_mean, tf->lnf_rstd, tf->probs, tf->dres,
+                      tf->dln, tf->datt, tf->dqkv, tf->dfc, tf->dgelu, tf->dscores,
+                      tf->x_grad_norm, tf->kcache, tf->vcache, tf->s_x, tf->s_ln,
+                      tf->s_att, tf->s_tmp, tf->s_mean, tf->s_rstd, tf->s_qkv, tf->s_fc,
+                      tf->s_gelu, tf->s_scores};
+    for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++) free(arrays[i]);
+    free(tf->idx_block);
+    free(tf->w);
+    free(tf->g);
+    free(tf);
+}
+
+static size_t transformer_act_bytes(const void *self)
+{
+    return ((const Transformer *)self)->bytes;
+}
+
+static double transformer_flops(const void *self, int B, int T)
+{
+    /* matrix products of one forward, 2*M*N*K each, per layer:
+     *   qkv 2 N C (3C), scores 2 B NH T T dk, P V 2 B NH T dk T  (full T x T: the
+     *   GEMM computes the masked half too), proj 2 N C C, fc 2 N C F, mlp.proj 2 N F C */
+    const Transformer *tf = self;
+    double N = (double)B * T, C = tf->C, F = tf->F, dk = tf->dk;
+    double per_layer = 2 * N * C * 3 * C + 2.0 * B * tf->NH * (double)T * T * dk * 2 +
+                       2 * N * C * C + 2 * N * C * F * 2;
+    return tf->L * per_layer;
+}
+
+static int transformer_grad_norms(void *self, const char *const **names, const real **norms)
+{
+    static const char *const series[] = {"x"};
+    Transformer *tf = self;
+    if (!tf->have_grad_norms) return 0;
+    *names = series;
+    *norms = tf->x_grad_norm;
+    return 1;
+}
+
+/* ============================ introspection =============================== */
+
+int transformer_attention(const void *body, const real **weights, int *L, int *NH, int *B, int *T)
+{
+    const Transformer *tf = body;
+    if (tf->last_T == 0) return -1;
+    *weights = tf->probs;
+    *L = tf->L;
+    *NH = tf->NH;
+    *B = tf->last_B;
+    *T = tf->last_T;
+    return 0;
+}
+
+void transformer_position_table(const void *body, real *P, int T)
+{
+    /* P (T,C) */
+    const Transformer *tf = body;
+    size_t n = (size_t)T * tf->C;
+    switch (tf->positions) {
+    case POSITIONS_SINUSOIDAL:
+        positions_sinusoidal(P, T, tf->C);
+        break;
+    case POSITIONS_LEARNED:
+        assert(T <= tf->max_seq_len && tf->pos_w);
+        memcpy(P, tf->pos_w, n * sizeof(real));
+        break;
+    case POSITIONS_NONE:
+        memset(P, 0, n * sizeof(real));
+        break;
+    }
+}
+
+const BodyOps transformer_body_ops = {
+    .kind = "transformer",
+    .create = transformer_create,
+    .bind = transformer_bind,
+    .init = transformer_init,
+    .alloc_acts = transformer_alloc_acts,
+    .forward = transformer_forward,
+    .backward = transformer_backward,
+    .state_reset = transformer_state_reset,
+    .step = transformer_step,
+    .grad_norms = transformer_grad_norms,
+    .act_bytes = transformer_act_bytes,
+    .flops = transformer_flops,
+    .free = transformer_free,
+};

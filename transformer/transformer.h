@@ -1,0 +1,93 @@
+/*
+ * transformer.h — the GPT-style decoder body and the pieces it is built of.
+ *
+ * Dimension legend: B batch, T time (sequence length), C width (embed_dim =
+ * hidden_size), NH heads, dk = C / NH width of one head, F MLP width
+ * (ffn_size, 4C by default), L layers, N = B*T rows.  Every (B,T,.) tensor
+ * is batch-major, time next, channels last, like the rest of seqlab.
+ *
+ * Reading order (see transformer/README.md for the lesson):
+ *   positions.c    what is added to x so that order matters
+ *   layernorm.c    LayerNorm forward / backward
+ *   gelu.c         the exact (erf) GELU forward / backward
+ *   attention.c    causal multi-head scaled dot-product attention
+ *   transformer.c  the pre-LN block, the stack, the BodyOps, the KV cache
+ *
+ * What this header is not: the model interface (core/model.h) — the body is
+ * reached through `transformer_body_ops`; only the introspection below and
+ * the building blocks (for the tests and for students) are public.
+ */
+#ifndef SEQLAB_TRANSFORMER_H
+#define SEQLAB_TRANSFORMER_H
+
+#include <stddef.h>
+
+#include "model.h"
+#include "real.h"
+
+/* ======================= introspection (plots, tests) ===================== */
+
+/* The attention probabilities of the last forward: *weights points at
+ * (L, B, NH, T, T), weights[(((l*B + b)*NH + h)*T + t)*T + s] = how much
+ * query position t of layer l, head h, row b attends to key position s
+ * (zero for s > t).  Returns 0, or -1 if no forward has run yet.  The
+ * pointer stays valid until the next forward. */
+int transformer_attention(const void *body, const real **weights, int *L, int *NH, int *B, int *T);
+
+/* P (T,C): what the body adds to the embedding at positions 0 .. T-1 —
+ * the sinusoidal table, the learned pos.weight rows, or zeros. */
+void transformer_position_table(const void *body, real *P, int T);
+
+/* ============================ positions.c ================================= */
+
+/* P (T,C) with P[t,2i] = sin(t / 10000^(2i/C)), P[t,2i+1] = cos(same) */
+void positions_sinusoidal(real *P, int T, int C);
+/* x0 (B,T,C) = x (B,T,C) + P (T,C); P == NULL adds nothing */
+void positions_forward(real *x0, const real *x, const real *P, int B, int T, int C);
+/* dx (B,T,C) += dx0;  dP (T,C) += sum_b dx0[b] (learned table; NULL if none) */
+void positions_backward(real *dx, real *dP, const real *dx0, int B, int T, int C);
+
+/* ============================ layernorm.c ================================= */
+
+/* PyTorch's nn.LayerNorm default */
+#define LAYERNORM_EPS 1e-5
+
+/* out (N,C) = (inp - mean) * rstd * w + b, per row;
+ * saves mean (N) and rstd (N) = 1 / sqrt(var + eps) for the backward */
+void layernorm_forward(real *out, real *mean, real *rstd, const real *inp,
+                       const real *w, const real *b, int N, int C);
+/* dinp (N,C) += ..., dw (C) += ..., db (C) += ... from dout (N,C) */
+void layernorm_backward(real *dinp, real *dw, real *db, const real *dout,
+                        const real *inp, const real *w, const real *mean,
+                        const real *rstd, int N, int C);
+
+/* =============================== gelu.c =================================== */
+
+/* out (n) = x Phi(x) = 0.5 x (1 + erf(x / sqrt 2)), x = inp (n) */
+void gelu_forward(real *out, const real *inp, size_t n);
+/* dinp (n) += dout (n) * (Phi(x) + x phi(x)) */
+void gelu_backward(real *dinp, const real *dout, const real *inp, size_t n);
+
+/* ============================= attention.c ================================ */
+
+/* out (B,T,C) = causal multi-head attention of qkv (B,T,3C), whose rows are
+ * [q | k | v]; head h uses channels h*dk .. (h+1)*dk-1 of each.  Saves the
+ * probabilities probs (B,NH,T,T), zero above the diagonal. */
+void attention_forward(real *out, real *probs, const real *qkv, int B, int T, int C, int NH);
+/* dqkv (B,T,3C) += ... from dout (B,T,C); scratch (T,T) is a workspace */
+void attention_backward(real *dqkv, real *scratch, const real *dout, const real *qkv,
+                        const real *probs, int B, int T, int C, int NH);
+/* plain-loop twins: the same results, one multiply-add at a time, and only
+ * over the unmasked lower triangle s <= t */
+void attention_forward_ref(real *out, real *probs, const real *qkv, int B, int T, int C, int NH);
+void attention_backward_ref(real *dqkv, real *scratch, const real *dout, const real *qkv,
+                            const real *probs, int B, int T, int C, int NH);
+
+/* One new query per row against a key/value cache (generation).
+ * out (B,C) for the query q (B, ld_q) (its first C channels are used),
+ * keys and values kcache, vcache (B,Tcap,C) of which positions 0 .. t are
+ * filled; scores (t+1) is a workspace.  Equals row t of attention_forward. */
+void attention_step(real *out, real *scores, const real *q, int ld_q, const real *kcache,
+                    const real *vcache, int B, int t, int Tcap, int C, int NH);
+
+#endif
