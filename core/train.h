@@ -1,0 +1,57 @@
+/*
+ * train.h — the one trainer every model and task shares.
+ *
+ * A step is: batch -> forward -> backward -> clip -> update.  Around it the
+ * trainer writes the run directory (DESIGN.md, Outputs):
+ *
+ *   config.ini          the resolved settings (`seqlab train --config` reads it back)
+ *   run.json            settings, parameter count, seed, threads, library versions,
+ *                       status ("running", "finished", "interrupted", "diverged") and results
+ *   metrics.csv         step,seconds,tokens,train_loss,val_loss,val_accuracy,grad_norm,lr,tokens_per_s
+ *   gradients.csv       step,series,t,steps_back,norm   (at step 0, every grad_every, and last)
+ *   timing.csv          step,forward_ms,backward_ms,optimizer_ms,step_ms
+ *   position_loss.csv   position,loss,count             (validation loss at each window position)
+ *   model.safetensors   the checkpoint; train_state.bin the optimizer and generator state
+ *   samples.txt         text generated from `prompt` (text tasks)
+ *
+ * CSV logs are appended and flushed a row at a time; checkpoints and the
+ * state file are written atomically.  SIGINT/SIGTERM finish the current
+ * step, write a checkpoint and return TRAIN_INTERRUPTED; `--resume` goes on
+ * from it with the same numbers an uninterrupted run would produce.
+ */
+#ifndef SEQLAB_TRAIN_H
+#define SEQLAB_TRAIN_H
+
+#include <stddef.h>
+
+#include "config.h"
+
+enum {
+    TRAIN_OK = 0,
+    TRAIN_ERROR = 1,        /* bad input: message in err */
+    TRAIN_DIVERGED = 3,     /* loss or gradient not finite: last good checkpoint kept */
+    TRAIN_INTERRUPTED = 130 /* SIGINT/SIGTERM: checkpoint written, resumable */
+};
+
+typedef struct TrainResult {
+    long step;
+    double train_loss, val_loss, val_accuracy, val_perplexity;
+    double chance_loss, chance_accuracy;
+    double seconds, tokens_per_s, step_ms;
+    double peak_rss_mb, act_mb;
+    size_t params;
+} TrainResult;
+
+/* install the SIGINT/SIGTERM handlers that ask the loop to stop */
+void train_install_signal_handlers(void);
+/* nonzero once a stop was asked for */
+int train_stop_requested(void);
+
+/* train with settings s (resolved here) into s->out; resume continues the
+ * run found there.  Returns one of the TRAIN_ codes; fills res. */
+int train_run(Settings *s, int resume, TrainResult *res, char *err, size_t errlen);
+
+/* peak resident memory of this process so far (getrusage), MiB */
+double peak_rss_mb(void);
+
+#endif

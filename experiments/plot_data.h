@@ -1,0 +1,113 @@
+/*
+ * plot_data.h — reading what the trainer and the runner wrote, for the plots
+ * and the report: small CSV tables read by column name, an experiment's runs
+ * (from its summary.csv), and grouping runs by configuration so that seeds
+ * can be averaged (mean ± sd with gsl_stats).
+ *
+ * What this file is not: a general CSV library.  Fields may be double-quoted
+ * ("a,b" and "" inside quotes are understood); "nan", "" and anything that
+ * is not a number read as NAN.
+ */
+#ifndef SEQLAB_PLOT_DATA_H
+#define SEQLAB_PLOT_DATA_H
+
+#include <stddef.h>
+
+/* ---------------------------------------------------------------- CSV ---- */
+
+typedef struct CsvTable {
+    int ncols, nrows;
+    char **header;   /* (ncols) column names */
+    char **cells;    /* (nrows, ncols) row-major; a short row is padded with "" */
+} CsvTable;
+
+/* NULL with a message naming the file in err when it cannot be read or has
+ * no header */
+CsvTable *csv_read(const char *path, char *err, size_t errlen);
+void csv_free(CsvTable *t);
+/* index of the column called name, or -1 */
+int csv_col(const CsvTable *t, const char *name);
+/* cell text ("" when col < 0) */
+const char *csv_str(const CsvTable *t, int row, int col);
+/* cell as a number; NAN when col < 0, empty, "nan" or not a number */
+double csv_num(const CsvTable *t, int row, int col);
+
+/* ---------------------------------------------------------- experiment -- */
+
+/* one row of summary.csv: one training run */
+typedef struct Run {
+    char name[128];        /* the run's directory under the experiment */
+    char model[32];        /* rnn, lstm, gru, transformer */
+    char task[32];
+    char tokenizer[32];
+    char positions[32];    /* transformer only; "" for the recurrent models */
+    double seq_len, eval_seq_len, distance, clip, init_scale, threads, seed;
+    double params, steps;
+    double final_train_loss, final_val_loss, val_accuracy;
+    double chance_loss, chance_accuracy, val_perplexity;
+    double tokens_per_s, step_ms, seconds, peak_rss_mb, act_mb, critical_path;
+} Run;
+
+typedef struct Experiment {
+    char dir[1024];        /* runs/NAME */
+    char name[128];
+    char question[1024];
+    char description[2048];
+    Run *runs;             /* (nruns) in summary.csv order */
+    int nruns;
+} Experiment;
+
+/* read exp_dir/experiment.json (optional: name defaults to the folder name)
+ * and exp_dir/summary.csv (required).  0, or -1 with a message in err. */
+int experiment_load(Experiment *e, const char *exp_dir, char *err, size_t errlen);
+void experiment_free(Experiment *e);
+
+/* path of a file inside a run's directory: exp_dir/run/file */
+void run_path(char *out, size_t outlen, const Experiment *e, const Run *r, const char *file);
+
+/* ------------------------------------------------------------ grouping -- */
+
+/* the settings a group of runs can share or differ in; a mask of these says
+ * which ones make two runs "the same configuration" for a figure */
+enum {
+    KEY_MODEL = 1 << 0,
+    KEY_TASK = 1 << 1,
+    KEY_TOKENIZER = 1 << 2,
+    KEY_SEQ_LEN = 1 << 3,
+    KEY_EVAL_SEQ_LEN = 1 << 4,
+    KEY_DISTANCE = 1 << 5,
+    KEY_POSITIONS = 1 << 6,
+    KEY_CLIP = 1 << 7,
+    KEY_INIT_SCALE = 1 << 8,
+    KEY_THREADS = 1 << 9,
+};
+/* what separates panels of a learning-curve figure */
+#define KEYS_PANEL (KEY_TASK | KEY_TOKENIZER | KEY_SEQ_LEN | KEY_EVAL_SEQ_LEN | KEY_DISTANCE | KEY_INIT_SCALE)
+/* what separates lines inside one panel: the model and its variants */
+#define KEYS_SERIES (KEY_MODEL | KEY_POSITIONS | KEY_CLIP)
+
+#define GROUP_MAX_RUNS 256
+
+/* runs that share the settings in a mask (seeds and thread counts differ) */
+typedef struct Group {
+    char key[256];          /* machine key: the settings joined with '|' */
+    char label[256];        /* for people: only the settings that vary, e.g. "rnn, no clip" */
+    int idx[GROUP_MAX_RUNS];/* (n) indices into Experiment.runs */
+    int n;
+} Group;
+
+/* group the runs listed in idx (n of them; idx NULL = every run) by mask.
+ * Groups come in a fixed order: model order rnn, lstm, gru, transformer,
+ * then by first appearance.  Labels name only settings of `mask` whose value
+ * differs between the runs listed.  Returns the number of groups; *out is
+ * xmalloc'ed. */
+int groups_make(const Experiment *e, const int *idx, int n, unsigned mask, Group **out);
+
+/* 0 rnn, 1 lstm, 2 gru, 3 transformer, 4 anything else (fixes colours) */
+int model_order(const char *model);
+
+/* mean and sample sd of the finite values among x[0..n); returns how many
+ * were finite (sd = 0 when fewer than two, mean = NAN when none) */
+int stats_mean_sd(const double *x, int n, double *mean, double *sd);
+
+#endif
