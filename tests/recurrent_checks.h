@@ -56,13 +56,13 @@ static ModelConfig recurrent_test_config(const char *kind)
     return cfg;
 }
 
+#ifdef SEQLAB_DOUBLE
+/* finite differences reach GRADCHECK_TOL only in double precision */
 static void fill_uniform(real *a, size_t n, gsl_rng *rng)
 {
     for (size_t i = 0; i < n; i++) a[i] = (real)(2 * gsl_rng_uniform(rng) - 1);
 }
 
-#ifdef SEQLAB_DOUBLE
-/* finite differences reach GRADCHECK_TOL only in double precision */
 static void assert_gradcheck(GradCheck g, const char *what)
 {
     ck_assert_msg(g.checked > 0, "%s: nothing checked", what);
