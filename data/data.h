@@ -19,6 +19,9 @@
 
 typedef enum { SPLIT_TRAIN, SPLIT_VALID } Split;
 
+/* the values of TaskConfig.task, for messages and --help */
+#define TASK_NAMES "chars, words, bytes, text, copy, adding, recall, assoc, parity"
+
 /* what a task needs to know; names match the config keys */
 typedef struct TaskConfig {
     const char *task;        /* chars, words, bytes, text (uses tokenizer), copy, adding,
@@ -51,8 +54,17 @@ Task *task_create(const TaskConfig *cfg, char *err, size_t errlen);
  * every random choice from rng.  Text tasks cut training windows from the
  * first 90% of the corpus and validation windows from the last 10%; the
  * trainer re-seeds the rng it passes for validation identically at every
- * evaluation, so every evaluation scores the same windows. */
+ * evaluation, so every evaluation scores the same windows.
+ * task_batch SETS b->T to the split's length (task->seq_len or
+ * task->eval_seq_len) and writes rows with that stride, so b must have
+ * been allocated for at least that many positions (batch_alloc(B,
+ * max(seq_len, eval_seq_len), ...)).  Token tasks fill tokens and targets;
+ * the adding problem fills features, targets and values. */
 void task_batch(Task *task, Batch *b, Split split, gsl_rng *rng);
 void task_free(Task *task);
+
+/* Text tasks: the split's token ids (*ids points into the task; valid
+ * while it lives) and their number; -1 for a synthetic task. */
+long task_text_tokens(const Task *task, Split split, const int **ids);
 
 #endif

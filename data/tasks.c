@@ -1,0 +1,357 @@
+/*
+ * tasks.c — task_create / task_batch / task_free, and the synthetic
+ * long-range tasks, generated on the fly from the caller's rng.
+ *
+ * Each task tests whether a model can carry information across a distance
+ * d = cfg->distance, and reports its chance-level loss: the loss of the
+ * best predictor that never looks at the input.
+ *
+ *   recall   delayed (first-token) recall: the token seen d steps ago
+ *   copy     copy memory (Arjovsky, Shah & Bengio 2016)
+ *   adding   the adding problem (Hochreiter & Schmidhuber 1997)
+ *   assoc    associative recall / induction: the value paired with a key
+ *   parity   running parity of a bit string; tested longer than trained
+ *
+ * Legend: B batch, T sequence length, F input features.  Tokens and
+ * targets are (B,T); the adding problem's features are (B,T,F).  Every
+ * position whose target is not scored holds TARGET_IGNORE.
+ *
+ * What this file is not: the text task (corpus.c).
+ */
+#include <assert.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "task_impl.h"
+#include "util.h"
+
+/* the longest dependency distance accepted (keeps T and memory sane) */
+#define TASK_MAX_DISTANCE 100000
+
+size_t rng_below(gsl_rng *rng, size_t n)
+{
+    assert(n >= 1 && n - 1 <= gsl_rng_max(rng) - gsl_rng_min(rng));
+    return (size_t)gsl_rng_uniform_int(rng, (unsigned long)n);
+}
+
+int task_check_range(const char *name, long value, long lo, long hi, const char *why,
+                     char *err, size_t errlen)
+{
+    if (value >= lo && value <= hi) return 0;
+    snprintf(err, errlen, "%s must be between %ld and %ld%s (got %ld)", name, lo, hi, why,
+             value);
+    return -1;
+}
+
+/* ======================================================================
+ * recall — delayed (first-token) recall at distance d
+ *
+ *   t        0        1 .. d-1        d
+ *   x_t      symbol   noise           query
+ *   target   -        -               x_0
+ *
+ * Symbols are ids 0..7 (they double as the 8 output classes), noise ids
+ * 8..15, the query id 16.  T = d + 1.  Chance: log 8.
+ * ====================================================================== */
+
+#define RECALL_SYMBOLS 8
+#define RECALL_NOISE_FIRST 8
+#define RECALL_NOISE 8
+#define RECALL_QUERY 16
+#define RECALL_VOCAB 17
+
+static void recall_batch(const Task *task, Batch *b, Split split, gsl_rng *rng)
+{
+    (void)split;
+    int T = task->seq_len, d = T - 1;
+    assert(b->tokens && b->targets);
+    b->T = T;
+    for (int r = 0; r < b->B; r++) {
+        int *x = b->tokens + (size_t)r * T;    /* (T) */
+        int *y = b->targets + (size_t)r * T;   /* (T) */
+        x[0] = (int)rng_below(rng, RECALL_SYMBOLS);
+        for (int t = 1; t < d; t++) x[t] = RECALL_NOISE_FIRST + (int)rng_below(rng, RECALL_NOISE);
+        x[d] = RECALL_QUERY;
+        for (int t = 0; t < d; t++) y[t] = TARGET_IGNORE;
+        y[d] = x[0];
+    }
+}
+
+/* ======================================================================
+ * copy — copy memory (Arjovsky, Shah & Bengio 2016, "Unitary evolution
+ * recurrent neural networks", with their T = our d)
+ *
+ *   t        0 .. 9      10 .. 8+d      9+d          10+d .. 19+d
+ *   x_t      a_0..a_9    blank (d-1)    delimiter    blank (10)
+ *   target   -           -              -            a_0 .. a_9
+ *
+ * Symbols a_i are ids 1..8, blank 0, delimiter 9; O = 10 classes.
+ * T = d + 20.  The delimiter arrives d steps after the last symbol, and
+ * every symbol a_i (seen at t = i) is due at t = d + 10 + i: each
+ * dependency spans exactly d + 10 steps.  Only the last 10 positions are
+ * scored.  Chance: log 8 (a uniform guess over the 8 symbols).
+ * ====================================================================== */
+
+#define COPY_BLANK 0
+#define COPY_FIRST_SYMBOL 1
+#define COPY_SYMBOLS 8
+#define COPY_DELIMITER 9
+#define COPY_VOCAB 10
+#define COPY_LENGTH 10   /* symbols to copy */
+
+static void copy_batch(const Task *task, Batch *b, Split split, gsl_rng *rng)
+{
+    (void)split;
+    int T = task->seq_len, d = T - 2 * COPY_LENGTH;
+    assert(b->tokens && b->targets);
+    b->T = T;
+    for (int r = 0; r < b->B; r++) {
+        int *x = b->tokens + (size_t)r * T;    /* (T) */
+        int *y = b->targets + (size_t)r * T;   /* (T) */
+        for (int t = 0; t < T; t++) {
+            x[t] = COPY_BLANK;
+            y[t] = TARGET_IGNORE;
+        }
+        for (int i = 0; i < COPY_LENGTH; i++) {
+            x[i] = COPY_FIRST_SYMBOL + (int)rng_below(rng, COPY_SYMBOLS);
+            y[d + COPY_LENGTH + i] = x[i];
+        }
+        x[COPY_LENGTH + d - 1] = COPY_DELIMITER;
+    }
+}
+
+/* ======================================================================
+ * adding — the adding problem (Hochreiter & Schmidhuber 1997, "Long
+ * short-term memory", experiment 4)
+ *
+ *   features (T,2)   [u_t, m_t]: u_t ~ U(0,1); m_t = 1 at exactly two
+ *                    positions, i in [0, T/2) and j in [T/2, T), else 0
+ *   target           at t = T-1 only (regression): u_i + u_j
+ *
+ * T = d.  targets[] is 0 at the scored position and TARGET_IGNORE
+ * elsewhere; values[] holds the sum there and 0 elsewhere.  Chance: the
+ * best constant guess is the mean, 1, whose mean squared error is the
+ * variance of a sum of two U(0,1): 2 * 1/12 = 1/6.
+ * ====================================================================== */
+
+#define ADDING_FEATURES 2
+#define ADDING_SCORED 0   /* targets[] at the scored position (any value but TARGET_IGNORE) */
+
+static void adding_batch(const Task *task, Batch *b, Split split, gsl_rng *rng)
+{
+    (void)split;
+    int T = task->seq_len, half = T / 2;
+    assert(b->features && b->targets && b->values);
+    b->T = T;
+    for (int r = 0; r < b->B; r++) {
+        real *f = b->features + (size_t)r * T * ADDING_FEATURES;   /* (T,F) */
+        int *y = b->targets + (size_t)r * T;                       /* (T) */
+        real *v = b->values + (size_t)r * T;                       /* (T) */
+        for (int t = 0; t < T; t++) {
+            f[t * ADDING_FEATURES + 0] = (real)gsl_rng_uniform(rng);
+            f[t * ADDING_FEATURES + 1] = 0;
+            y[t] = TARGET_IGNORE;
+            v[t] = 0;
+        }
+        int i = (int)rng_below(rng, (size_t)half);
+        int j = half + (int)rng_below(rng, (size_t)(T - half));
+        f[i * ADDING_FEATURES + 1] = 1;
+        f[j * ADDING_FEATURES + 1] = 1;
+        /* target = u_i + u_j, at the last position */
+        y[T - 1] = ADDING_SCORED;
+        v[T - 1] = f[i * ADDING_FEATURES] + f[j * ADDING_FEATURES];
+    }
+}
+
+/* ======================================================================
+ * assoc — associative recall (induction): d key-value pairs, then a query
+ *
+ *   t        0    1    2    3   ...  2d-2     2d-1     2d      2d+1
+ *   x_t      k_1  v_1  k_2  v_2 ...  k_d      v_d      query   k_q
+ *   target   -                                                 v_q
+ *
+ * Values are ids 0..7 (they double as the 8 output classes), keys ids
+ * 8..23 (16 of them, distinct within a sequence, so d <= 16), the query
+ * marker 24; V = 25.  k_q is one of the d keys, uniformly.  T = 2d + 2.
+ * Chance: log 8.
+ * ====================================================================== */
+
+#define ASSOC_VALUES 8
+#define ASSOC_KEY_FIRST 8
+#define ASSOC_KEYS 16
+#define ASSOC_QUERY 24
+#define ASSOC_VOCAB 25
+
+static void assoc_batch(const Task *task, Batch *b, Split split, gsl_rng *rng)
+{
+    (void)split;
+    int T = task->seq_len, d = (T - 2) / 2;
+    assert(b->tokens && b->targets && d <= ASSOC_KEYS);
+    b->T = T;
+    for (int r = 0; r < b->B; r++) {
+        int *x = b->tokens + (size_t)r * T;    /* (T) */
+        int *y = b->targets + (size_t)r * T;   /* (T) */
+        /* d distinct keys: the first d of a partial Fisher-Yates shuffle */
+        int keys[ASSOC_KEYS];
+        for (int k = 0; k < ASSOC_KEYS; k++) keys[k] = ASSOC_KEY_FIRST + k;
+        for (int p = 0; p < d; p++) {
+            int q = p + (int)rng_below(rng, (size_t)(ASSOC_KEYS - p));
+            int tmp = keys[p];
+            keys[p] = keys[q];
+            keys[q] = tmp;
+        }
+        for (int p = 0; p < d; p++) {
+            x[2 * p] = keys[p];
+            x[2 * p + 1] = (int)rng_below(rng, ASSOC_VALUES);
+        }
+        int q = (int)rng_below(rng, (size_t)d);
+        x[2 * d] = ASSOC_QUERY;
+        x[2 * d + 1] = keys[q];
+        for (int t = 0; t < T - 1; t++) y[t] = TARGET_IGNORE;
+        y[T - 1] = x[2 * q + 1];
+    }
+}
+
+/* ======================================================================
+ * parity — running parity of random bits
+ *
+ *   x_t ~ {0, 1} uniformly;  target_t = x_0 xor x_1 xor ... xor x_t
+ *
+ * V = O = 2, every position scored.  Training batches have T = seq_len,
+ * validation batches T = eval_seq_len: a longer validation length tests
+ * whether the model learned the rule or only the lengths it saw (a
+ * recurrent model can carry one bit forever; attention with positions it
+ * never trained on usually cannot).  Chance: log 2.
+ * ====================================================================== */
+
+static void parity_batch(const Task *task, Batch *b, Split split, gsl_rng *rng)
+{
+    int T = split == SPLIT_TRAIN ? task->seq_len : task->eval_seq_len;
+    assert(b->tokens && b->targets);
+    b->T = T;
+    for (int r = 0; r < b->B; r++) {
+        int *x = b->tokens + (size_t)r * T;    /* (T) */
+        int *y = b->targets + (size_t)r * T;   /* (T) */
+        int parity = 0;
+        for (int t = 0; t < T; t++) {
+            x[t] = (int)rng_below(rng, 2);
+            /* target_t = target_{t-1} xor x_t */
+            parity ^= x[t];
+            y[t] = parity;
+        }
+    }
+}
+
+/* ======================================================================
+ * The task table, task_create / task_batch / task_free
+ * ====================================================================== */
+
+static void synth_free_impl(void *impl) { free(impl); }
+
+static const TaskOps recall_ops = {recall_batch, synth_free_impl};
+static const TaskOps copy_ops = {copy_batch, synth_free_impl};
+static const TaskOps adding_ops = {adding_batch, synth_free_impl};
+static const TaskOps assoc_ops = {assoc_batch, synth_free_impl};
+static const TaskOps parity_ops = {parity_batch, synth_free_impl};
+
+static Task *synth_task_new(const TaskConfig *cfg, const TaskOps *ops, int V, int F, int O,
+                            int T, int Teval, double chance)
+{
+    TaskImpl *s = xcalloc(1, sizeof *s);   /* a synthetic task keeps no state */
+    s->ops = ops;
+    Task *task = xcalloc(1, sizeof *task);
+    snprintf(task->name, sizeof task->name, "%s", cfg->task);
+    task->vocab_size = V;
+    task->input_features = F;
+    task->output_size = O;
+    task->regression = F > 0;
+    task->seq_len = T;
+    task->eval_seq_len = Teval;
+    task->chance_loss = chance;
+    task->has_accuracy = !task->regression;
+    task->tok = NULL;
+    task->impl = s;
+    return task;
+}
+
+/* distance within [lo, hi] for task `name`, or a message naming it */
+static int check_distance(const TaskConfig *cfg, long lo, long hi, const char *why, char *err,
+                          size_t errlen)
+{
+    char full[160];
+    snprintf(full, sizeof full, " for task '%s'%s", cfg->task, why);
+    return task_check_range("distance", cfg->distance, lo, hi, full, err, errlen);
+}
+
+Task *task_create(const TaskConfig *cfg, char *err, size_t errlen)
+{
+    const char *name = cfg->task ? cfg->task : "";
+    TokKind kind;
+    if (strcmp(name, "text") == 0) {
+        if (tokenizer_kind_parse(cfg->tokenizer, &kind) != 0) {
+            snprintf(err, errlen, "tokenizer must be bytes, chars or words for task 'text' (got '%s')",
+                     cfg->tokenizer ? cfg->tokenizer : "");
+            return NULL;
+        }
+        return corpus_task_create(cfg, kind, err, errlen);
+    }
+    /* the task names chars, words and bytes choose their tokenizer */
+    if (tokenizer_kind_parse(name, &kind) == 0) return corpus_task_create(cfg, kind, err, errlen);
+
+    int d = cfg->distance;
+    if (strcmp(name, "recall") == 0) {
+        if (check_distance(cfg, 1, TASK_MAX_DISTANCE, "", err, errlen)) return NULL;
+        return synth_task_new(cfg, &recall_ops, RECALL_VOCAB, 0, RECALL_SYMBOLS, d + 1, d + 1,
+                              log(RECALL_SYMBOLS));
+    }
+    if (strcmp(name, "copy") == 0) {
+        if (check_distance(cfg, 1, TASK_MAX_DISTANCE, "", err, errlen)) return NULL;
+        int T = d + 2 * COPY_LENGTH;
+        return synth_task_new(cfg, &copy_ops, COPY_VOCAB, 0, COPY_VOCAB, T, T, log(COPY_SYMBOLS));
+    }
+    if (strcmp(name, "adding") == 0) {
+        if (check_distance(cfg, 2, TASK_MAX_DISTANCE,
+                           " (it is the sequence length, with one marker in each half)", err,
+                           errlen))
+            return NULL;
+        /* chance = Var(u_i + u_j) = 2 Var(U(0,1)) = 2/12 */
+        return synth_task_new(cfg, &adding_ops, 0, ADDING_FEATURES, 1, d, d, 2.0 / 12.0);
+    }
+    if (strcmp(name, "assoc") == 0) {
+        if (check_distance(cfg, 1, ASSOC_KEYS,
+                           " (it is the number of key-value pairs, with distinct keys from 16)",
+                           err, errlen))
+            return NULL;
+        int T = 2 * d + 2;
+        return synth_task_new(cfg, &assoc_ops, ASSOC_VOCAB, 0, ASSOC_VALUES, T, T,
+                              log(ASSOC_VALUES));
+    }
+    if (strcmp(name, "parity") == 0) {
+        if (task_check_range("seq_len", cfg->seq_len, 1, TASK_MAX_SEQ_LEN, " for task 'parity'",
+                             err, errlen) ||
+            task_check_range("eval_seq_len", cfg->eval_seq_len, 0, TASK_MAX_SEQ_LEN,
+                             " for task 'parity' (0: same as seq_len)", err, errlen))
+            return NULL;
+        int Teval = cfg->eval_seq_len > 0 ? cfg->eval_seq_len : cfg->seq_len;
+        return synth_task_new(cfg, &parity_ops, 2, 0, 2, cfg->seq_len, Teval, log(2.0));
+    }
+    snprintf(err, errlen, "unknown task '%s' (valid: %s)", name, TASK_NAMES);
+    return NULL;
+}
+
+void task_batch(Task *task, Batch *b, Split split, gsl_rng *rng)
+{
+    const TaskImpl *impl = task->impl;
+    impl->ops->batch(task, b, split, rng);
+}
+
+void task_free(Task *task)
+{
+    if (!task) return;
+    const TaskImpl *impl = task->impl;
+    impl->ops->free_impl(task->impl);
+    tokenizer_free(task->tok);
+    free(task);
+}
