@@ -257,12 +257,13 @@ static char *config_line_reader(char *str, int num, void *stream)
 
 static int ini_section_allowed(IniState *st, const char *section)
 {
-    for (const char *const *p = st->sections; *p; p++)
+    for (const char *const *p = st->sections; *p; p++) {
+        size_t n = strlen(*p);
         if (strcmp(*p, section) == 0) return 1;
-    /* [train.MODEL]: settings that apply to one model of an experiment's grid */
-    if (strncmp(section, "train.", 6) == 0) {
-        for (const char *const *p = st->sections; *p; p++)
-            if (strcmp(*p, "train.*") == 0) return 1;
+        /* "train.*" allows [train.lstm], [train.gru], ... */
+        if (n >= 2 && strcmp(*p + n - 2, ".*") == 0 && strncmp(section, *p, n - 1) == 0 &&
+            section[n - 1] != '\0')
+            return 1;
     }
     return 0;
 }
@@ -294,6 +295,8 @@ static int config_key_handler(void *user, const char *section, const char *name,
     int rc;
     if (strcmp(section, "train") == 0) {
         rc = settings_set(st->s, name, value, where, st->err, st->errlen);
+    } else if (st->on_other == settings_ignore_other) {
+        rc = 0;
     } else if (st->on_other) {
         rc = st->on_other(st->user, section, name, value, where, st->err, st->errlen);
     } else {
@@ -345,3 +348,13 @@ void settings_write_ini(const Settings *s, FILE *f)
         fprintf(f, "%s = %s\n", keys[i].name, v);
     }
 }
+
+int settings_ignore_other(void *user, const char *section, const char *key, const char *value,
+                          const char *where, char *err, size_t errlen)
+{
+    (void)user; (void)section; (void)key; (void)value; (void)where; (void)err; (void)errlen;
+    return 0;
+}
+
+const char *const settings_experiment_sections[] = {"train", "train.*", "experiment", "grid", "grid.*",
+                                                    "attention", NULL};

@@ -84,6 +84,13 @@ typedef int (*IniOther)(void *user, const char *section, const char *key, const 
 int settings_load_ini(Settings *s, const char *path, const char *const *sections,
                       IniOther on_other, void *user, char *err, size_t errlen);
 
+/* an IniOther that accepts and ignores everything: `seqlab train --config`
+ * on an experiment file reads its [train] section only */
+int settings_ignore_other(void *user, const char *section, const char *key, const char *value,
+                          const char *where, char *err, size_t errlen);
+/* the sections an experiment file may have ("x.*" = any [x.NAME]) */
+extern const char *const settings_experiment_sections[];
+
 /* write the [train] section with every key (resolved config.ini) */
 void settings_write_ini(const Settings *s, FILE *f);
 

@@ -99,3 +99,21 @@ void sample_generate(Model *m, const int *prompt, int n_prompt, int *out, int n_
     free(hist);
     free(work);
 }
+
+char *sample_decode(const Tokenizer *tok, const char *prompt, const int *ids, int n)
+{
+    size_t cap = strlen(prompt) + 16 * (size_t)n + 64;
+    char *out = xmalloc(cap);
+    strcpy(out, prompt);
+    for (int i = 0; i < n; i++) {
+        size_t len;
+        tokenizer_token(tok, ids[i], &len);
+        /* room for the token, a space and the NUL */
+        while (strlen(out) + len + 8 > cap) {
+            cap *= 2;
+            out = xrealloc(out, cap);
+        }
+        tokenizer_decode(tok, ids[i], out, cap);
+    }
+    return out;
+}

@@ -11,6 +11,7 @@
 #include <gsl/gsl_rng.h>
 
 #include "model.h"
+#include "tokenizer.h"
 
 /* how far a model can step before its context is full: the Transformer's
  * position table; recurrent models have no limit (returns 0) */
@@ -26,5 +27,9 @@ int sample_token(const real *logits, int V, double temperature, int top_k, real 
  * the last half of it is re-fed and generation goes on. */
 void sample_generate(Model *m, const int *prompt, int n_prompt, int *out, int n_new,
                      double temperature, int top_k, gsl_rng *rng);
+
+/* prompt followed by the text of ids (n), spaced as the tokenizer does;
+ * a malloc'd NUL-terminated string (byte-0 tokens are dropped) */
+char *sample_decode(const Tokenizer *tok, const char *prompt, const int *ids, int n);
 
 #endif

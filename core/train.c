@@ -693,17 +693,10 @@ int train_run(Settings *s, int resume, TrainResult *res, char *err, size_t errle
                 gsl_rng_set(srng, s->seed);
                 sample_generate(r->m, ids, (int)np, gen, s->sample_tokens, SAMPLE_TEMPERATURE, 0, srng);
                 gsl_rng_free(srng);
-                char *text = NULL;
-                size_t len = 0;
-                FILE *f = open_memstream(&text, &len);
-                char piece[256];
-                fputs(s->prompt, f);
-                for (int i = 0; i < s->sample_tokens; i++) {
-                    size_t k = tokenizer_decode(tok, gen[i], piece, sizeof piece);
-                    fwrite(piece, 1, k, f);
-                }
-                fputc('\n', f);
-                fclose(f);
+                char *text = sample_decode(tok, s->prompt, gen, s->sample_tokens);
+                size_t len = strlen(text);
+                text[len] = '\n';   /* replaces the NUL: the file ends with a newline */
+                len++;
                 rc = file_write_atomic(run_file(r, "samples.txt"), text, len, err, errlen);
                 free(text);
                 free(gen);

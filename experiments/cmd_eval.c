@@ -167,13 +167,9 @@ int cmd_sample(int argc, char **argv)
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(rng, seed);
     sample_generate(m, ids, (int)np, gen, (int)ntok, temperature, (int)top_k, rng);
-    fputs(prompt, stdout);
-    char piece[256];
-    for (long i = 0; i < ntok; i++) {
-        size_t k = tokenizer_decode(tok, gen[i], piece, sizeof piece);
-        fwrite(piece, 1, k, stdout);
-    }
-    fputc('\n', stdout);
+    char *text = sample_decode(tok, prompt, gen, (int)ntok);
+    puts(text);
+    free(text);
     gsl_rng_free(rng);
     free(gen);
     free(ids);

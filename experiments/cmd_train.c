@@ -59,7 +59,9 @@ int cmd_train(int argc, char **argv)
         snprintf(resumed_ini, sizeof resumed_ini, "%s/config.ini", resume);
         config = resumed_ini;
     }
-    if (config && settings_load_ini(&s, config, NULL, NULL, NULL, err, sizeof err) != 0) die("%s", err);
+    if (config && settings_load_ini(&s, config, settings_experiment_sections, settings_ignore_other, NULL, err,
+                                    sizeof err) != 0)
+        die("%s", err);
     if (resume) snprintf(s.out, sizeof s.out, "%s", resume);
     /* second pass: every other option is a setting */
     for (int i = 1; i < argc; i++) {

@@ -1,0 +1,308 @@
+/*
+ * runner.c — reading an experiment file and expanding its grid (runner.h).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "runner.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "data.h"
+#include "util.h"
+
+#define MAX_GROUPS 32
+#define MAX_AXES 16
+#define MAX_VALUES 64
+#define MAX_MODEL_KEYS 64
+
+typedef struct Axis {
+    char key[64];
+    int nvalues;
+    char values[MAX_VALUES][128];
+} Axis;
+
+typedef struct Group {
+    char name[64];
+    Axis axes[MAX_AXES];
+    int naxes;
+} Group;
+
+typedef struct ModelKey {
+    char model[16], key[64], value[SETTING_STR_MAX];
+} ModelKey;
+
+typedef struct Parse {
+    Experiment *e;
+    Group groups[MAX_GROUPS];
+    int ngroups;
+    ModelKey mkeys[MAX_MODEL_KEYS];
+    int nmkeys;
+} Parse;
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t') s++;
+    size_t n = strlen(s);
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t')) s[--n] = '\0';
+    return s;
+}
+
+static int on_section_key(void *user, const char *section, const char *key, const char *value,
+                          const char *where, char *err, size_t errlen)
+{
+    Parse *p = user;
+    Experiment *e = p->e;
+    Settings scratch;
+    settings_defaults(&scratch);
+    if (strcmp(section, "experiment") == 0) {
+        if (strcmp(key, "name") == 0) snprintf(e->name, sizeof e->name, "%s", value);
+        else if (strcmp(key, "question") == 0) snprintf(e->question, sizeof e->question, "%s", value);
+        else if (strcmp(key, "description") == 0) snprintf(e->description, sizeof e->description, "%s", value);
+        else {
+            snprintf(err, errlen, "%s: unknown key '%s' in [experiment] (name, question, description)", where, key);
+            return -1;
+        }
+        return 0;
+    }
+    if (strcmp(section, "attention") == 0) {
+        if (strcmp(key, "sentences") != 0) {
+            snprintf(err, errlen, "%s: unknown key '%s' in [attention] (sentences)", where, key);
+            return -1;
+        }
+        snprintf(e->sentences, sizeof e->sentences, "%s", value);
+        return 0;
+    }
+    if (strncmp(section, "train.", 6) == 0) {
+        const char *model = section + 6;
+        if (settings_set(&scratch, "model", model, where, err, errlen) != 0) {
+            snprintf(err, errlen, "%s: [%s] names no model (rnn, lstm, gru, transformer)", where, section);
+            return -1;
+        }
+        if (settings_set(&scratch, key, value, where, err, errlen) != 0) return -1;
+        if (p->nmkeys == MAX_MODEL_KEYS) {
+            snprintf(err, errlen, "%s: too many per-model settings", where);
+            return -1;
+        }
+        ModelKey *mk = &p->mkeys[p->nmkeys++];
+        snprintf(mk->model, sizeof mk->model, "%s", model);
+        snprintf(mk->key, sizeof mk->key, "%s", key);
+        snprintf(mk->value, sizeof mk->value, "%s", value);
+        return 0;
+    }
+    /* [grid] or [grid.GROUP] */
+    const char *gname = strcmp(section, "grid") == 0 ? "" : section + 5;
+    Group *g = NULL;
+    for (int i = 0; i < p->ngroups; i++)
+        if (strcmp(p->groups[i].name, gname) == 0) g = &p->groups[i];
+    if (!g) {
+        if (p->ngroups == MAX_GROUPS) {
+            snprintf(err, errlen, "%s: too many grid groups (at most %d)", where, MAX_GROUPS);
+            return -1;
+        }
+        g = &p->groups[p->ngroups++];
+        memset(g, 0, sizeof *g);
+        snprintf(g->name, sizeof g->name, "%s", gname);
+    }
+    if (!settings_has_key(key)) {
+        snprintf(err, errlen, "%s: unknown setting '%s' in [%s]", where, key, section);
+        return -1;
+    }
+    if (strcmp(key, "out") == 0) {
+        snprintf(err, errlen, "%s: 'out' is set by the runner (runs/NAME/RUN)", where);
+        return -1;
+    }
+    if (g->naxes == MAX_AXES) {
+        snprintf(err, errlen, "%s: too many keys in [%s]", where, section);
+        return -1;
+    }
+    Axis *a = &g->axes[g->naxes++];
+    memset(a, 0, sizeof *a);
+    snprintf(a->key, sizeof a->key, "%s", key);
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", value);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *v = trim(tok);
+        if (*v == '\0') {
+            snprintf(err, errlen, "%s: empty value in the list for '%s'", where, key);
+            return -1;
+        }
+        if (a->nvalues == MAX_VALUES) {
+            snprintf(err, errlen, "%s: too many values for '%s' (at most %d)", where, key, MAX_VALUES);
+            return -1;
+        }
+        /* each value is checked now, with the line it came from */
+        if (settings_set(&scratch, key, v, where, err, errlen) != 0) return -1;
+        snprintf(a->values[a->nvalues++], sizeof a->values[0], "%s", v);
+    }
+    if (a->nvalues == 0) {
+        snprintf(err, errlen, "%s: no values for '%s'", where, key);
+        return -1;
+    }
+    return 0;
+}
+
+static int is_text_task(const char *task)
+{
+    return !strcmp(task, "chars") || !strcmp(task, "words") || !strcmp(task, "bytes") || !strcmp(task, "text");
+}
+
+/* a cheap check of what would otherwise fail only when the run starts */
+static int check_run(const Experiment *e, GridRun *r, char *err, size_t errlen)
+{
+    char e2[1024];
+    Settings s = r->s;
+    if (settings_resolve(&s, e2, sizeof e2) != 0) {
+        snprintf(err, errlen, "%s: run %s: %s", e->path, r->name, e2);
+        return -1;
+    }
+    if (is_text_task(s.task)) {
+        struct stat st;
+        if (stat(s.corpus, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
+            snprintf(err, errlen, "%s: run %s: corpus '%s' is missing or empty%s", e->path, r->name, s.corpus,
+                     strcmp(s.corpus, "data/kjv.txt") == 0 ? " (run `make data` first)" : "");
+            return -1;
+        }
+    } else {
+        TaskConfig tc = {s.task, s.corpus, s.tokenizer, s.vocab_limit, s.seq_len, s.eval_seq_len, s.distance};
+        Task *t = task_create(&tc, e2, sizeof e2);
+        if (!t) {
+            snprintf(err, errlen, "%s: run %s: %s", e->path, r->name, e2);
+            return -1;
+        }
+        int longest = t->seq_len > t->eval_seq_len ? t->seq_len : t->eval_seq_len;
+        task_free(t);
+        if (strcmp(s.model, "transformer") == 0 && s.max_seq_len > 0 && longest > s.max_seq_len) {
+            snprintf(err, errlen, "%s: run %s: the task's sequences (%d) are longer than max_seq_len %d",
+                     e->path, r->name, longest, s.max_seq_len);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void append_arg(char *args, size_t cap, const char *key, const char *value)
+{
+    size_t n = strlen(args);
+    char opt[80];
+    snprintf(opt, sizeof opt, "--%s", key);
+    for (char *q = opt; *q; q++)
+        if (*q == '_') *q = '-';
+    int quote = strpbrk(value, " \t'\"$\\|&;") != NULL;
+    snprintf(args + n, cap - n, " %s %s%s%s", opt, quote ? "'" : "", value, quote ? "'" : "");
+}
+
+Experiment *experiment_load(const char *path, const char *runs_root, char *err, size_t errlen)
+{
+    Experiment *e = xcalloc(1, sizeof *e);
+    Parse *p = xcalloc(1, sizeof *p);
+    p->e = e;
+    snprintf(e->path, sizeof e->path, "%s", path);
+    Settings base;
+    settings_defaults(&base);
+    if (settings_load_ini(&base, path, settings_experiment_sections, on_section_key, p, err, errlen) != 0)
+        goto fail;
+    if (e->name[0] == '\0') {
+        /* the file name without directory and extension */
+        const char *b = strrchr(path, '/');
+        b = b ? b + 1 : path;
+        snprintf(e->name, sizeof e->name, "%.*s", (int)strcspn(b, "."), b);
+    }
+    for (const char *c = e->name; *c; c++)
+        if (!(*c == '_' || *c == '-' || (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+              (*c >= '0' && *c <= '9'))) {
+            snprintf(err, errlen, "%s: experiment name '%s' may use only letters, digits, '-' and '_'", path, e->name);
+            goto fail;
+        }
+    snprintf(e->runs_dir, sizeof e->runs_dir, "%s/%s", runs_root, e->name);
+    if (p->ngroups == 0) {
+        p->ngroups = 1;  /* no grid: one run of [train] */
+        memset(&p->groups[0], 0, sizeof p->groups[0]);
+    }
+    /* count, then expand each group's product of axes */
+    int total = 0;
+    for (int gi = 0; gi < p->ngroups; gi++) {
+        int n = 1;
+        for (int a = 0; a < p->groups[gi].naxes; a++) n *= p->groups[gi].axes[a].nvalues;
+        total += n;
+    }
+    e->runs = xcalloc((size_t)total, sizeof *e->runs);
+    for (int gi = 0; gi < p->ngroups; gi++) {
+        Group *g = &p->groups[gi];
+        int idx[MAX_AXES] = {0};
+        for (;;) {
+            GridRun *r = &e->runs[e->nruns];
+            Settings s = base;
+            char where[128];
+            snprintf(r->group, sizeof r->group, "%s", g->name);
+            /* the model first, so that [train.MODEL] applies under the group's values */
+            for (int a = 0; a < g->naxes; a++)
+                if (strcmp(g->axes[a].key, "model") == 0)
+                    settings_set(&s, "model", g->axes[a].values[idx[a]], path, err, errlen);
+            for (int k = 0; k < p->nmkeys; k++)
+                if (strcmp(p->mkeys[k].model, s.model) == 0) {
+                    snprintf(where, sizeof where, "%s [train.%s]", path, s.model);
+                    if (settings_set(&s, p->mkeys[k].key, p->mkeys[k].value, where, err, errlen) != 0) goto fail;
+                }
+            char name[RUN_NAME_MAX] = "";
+            if (g->name[0]) snprintf(name, sizeof name, "%s", g->name);
+            for (int a = 0; a < g->naxes; a++) {
+                const Axis *ax = &g->axes[a];
+                const char *v = ax->values[idx[a]];
+                snprintf(where, sizeof where, "%s [grid%s%s] %s", path, g->name[0] ? "." : "", g->name, ax->key);
+                if (settings_set(&s, ax->key, v, where, err, errlen) != 0) goto fail;
+                if (ax->nvalues > 1 || strcmp(ax->key, "model") == 0) {
+                    size_t n = strlen(name);
+                    if (strcmp(ax->key, "model") == 0)
+                        snprintf(name + n, sizeof name - n, "%s%s", n ? "-" : "", v);
+                    else
+                        snprintf(name + n, sizeof name - n, "%s%s%s", n ? "-" : "", ax->key, v);
+                }
+            }
+            if (name[0] == '\0') snprintf(name, sizeof name, "run");
+            for (char *c = name; *c; c++)
+                if (*c == '/' || *c == ' ' || *c == '.') *c = '_';
+            for (int j = 0; j < e->nruns; j++)
+                if (strcmp(e->runs[j].name, name) == 0) {
+                    snprintf(err, errlen, "%s: two runs would share the directory '%s' (give the groups names)",
+                             path, name);
+                    goto fail;
+                }
+            snprintf(r->name, sizeof r->name, "%s", name);
+            snprintf(s.out, sizeof s.out, "%s/%s", e->runs_dir, name);
+            /* the options that turn the file's [train] into this run */
+            char bv[SETTING_STR_MAX + 32], sv[SETTING_STR_MAX + 32];
+            r->args[0] = '\0';
+            for (int k = 0; k < settings_count(); k++) {
+                const char *key = settings_key(k);
+                if (strcmp(key, "out") == 0) continue;
+                settings_get(&base, key, bv, sizeof bv);
+                settings_get(&s, key, sv, sizeof sv);
+                if (strcmp(bv, sv) != 0) append_arg(r->args, sizeof r->args, key, sv);
+            }
+            append_arg(r->args, sizeof r->args, "out", s.out);
+            r->s = s;
+            if (check_run(e, r, err, errlen) != 0) goto fail;
+            e->nruns++;
+            /* next combination: the last axis varies fastest */
+            int a = g->naxes - 1;
+            while (a >= 0 && ++idx[a] == g->axes[a].nvalues) idx[a--] = 0;
+            if (a < 0) break;
+        }
+    }
+    free(p);
+    return e;
+fail:
+    free(p);
+    experiment_free(e);
+    return NULL;
+}
+
+void experiment_free(Experiment *e)
+{
+    if (!e) return;
+    free(e->runs);
+    free(e);
+}

@@ -1,0 +1,46 @@
+/*
+ * runner.h — an experiment: a question, fixed settings and a grid of runs.
+ *
+ * An experiment file (experiments/NAME.ini):
+ *
+ *   [experiment]            name, question, description (shown in the report)
+ *   [train]                 settings every run shares
+ *   [train.MODEL]           settings for one model only (e.g. matched sizes)
+ *   [grid] or [grid.GROUP]  one group of runs each: a key with one value is
+ *                           fixed for the group, a key with "a, b, c" is an
+ *                           axis; the group's runs are the product of its axes
+ *   [attention]             sentences = A | B | C   heatmaps after training
+ *
+ * The whole grid is expanded and every run's settings are checked before
+ * the first run starts.
+ */
+#ifndef SEQLAB_RUNNER_H
+#define SEQLAB_RUNNER_H
+
+#include "config.h"
+
+#define RUN_NAME_MAX 200
+
+typedef struct GridRun {
+    char name[RUN_NAME_MAX];   /* directory under runs/NAME/ */
+    char group[64];
+    Settings s;                /* resolved settings, out = runs/NAME/<name> */
+    char args[2048];           /* the settings that differ from the file's [train], as options */
+} GridRun;
+
+typedef struct Experiment {
+    char path[SETTING_STR_MAX];
+    char name[64];
+    char question[1024];
+    char description[2048];
+    char sentences[4096];      /* [attention] sentences, '|' separated */
+    char runs_dir[256];        /* runs/NAME */
+    GridRun *runs;
+    int nruns;
+} Experiment;
+
+/* parse and expand; NULL + err (file:line) on any problem in any run */
+Experiment *experiment_load(const char *path, const char *runs_root, char *err, size_t errlen);
+void experiment_free(Experiment *e);
+
+#endif
