@@ -23,19 +23,19 @@ typedef struct Axis {
     char values[MAX_VALUES][128];
 } Axis;
 
-typedef struct Group {
+typedef struct GridGroup {
     char name[64];
     Axis axes[MAX_AXES];
     int naxes;
-} Group;
+} GridGroup;
 
 typedef struct ModelKey {
     char model[16], key[64], value[SETTING_STR_MAX];
 } ModelKey;
 
 typedef struct Parse {
-    Experiment *e;
-    Group groups[MAX_GROUPS];
+    ExpPlan *e;
+    GridGroup groups[MAX_GROUPS];
     int ngroups;
     ModelKey mkeys[MAX_MODEL_KEYS];
     int nmkeys;
@@ -53,7 +53,7 @@ static int on_section_key(void *user, const char *section, const char *key, cons
                           const char *where, char *err, size_t errlen)
 {
     Parse *p = user;
-    Experiment *e = p->e;
+    ExpPlan *e = p->e;
     Settings scratch;
     settings_defaults(&scratch);
     if (strcmp(section, "experiment") == 0) {
@@ -93,7 +93,7 @@ static int on_section_key(void *user, const char *section, const char *key, cons
     }
     /* [grid] or [grid.GROUP] */
     const char *gname = strcmp(section, "grid") == 0 ? "" : section + 5;
-    Group *g = NULL;
+    GridGroup *g = NULL;
     for (int i = 0; i < p->ngroups; i++)
         if (strcmp(p->groups[i].name, gname) == 0) g = &p->groups[i];
     if (!g) {
@@ -150,7 +150,7 @@ static int is_text_task(const char *task)
 }
 
 /* a cheap check of what would otherwise fail only when the run starts */
-static int check_run(const Experiment *e, GridRun *r, char *err, size_t errlen)
+static int check_run(const ExpPlan *e, GridRun *r, char *err, size_t errlen)
 {
     char e2[1024];
     Settings s = r->s;
@@ -194,9 +194,9 @@ static void append_arg(char *args, size_t cap, const char *key, const char *valu
     snprintf(args + n, cap - n, " %s %s%s%s", opt, quote ? "'" : "", value, quote ? "'" : "");
 }
 
-Experiment *experiment_load(const char *path, const char *runs_root, char *err, size_t errlen)
+ExpPlan *plan_load(const char *path, const char *runs_root, char *err, size_t errlen)
 {
-    Experiment *e = xcalloc(1, sizeof *e);
+    ExpPlan *e = xcalloc(1, sizeof *e);
     Parse *p = xcalloc(1, sizeof *p);
     p->e = e;
     snprintf(e->path, sizeof e->path, "%s", path);
@@ -230,7 +230,7 @@ Experiment *experiment_load(const char *path, const char *runs_root, char *err, 
     }
     e->runs = xcalloc((size_t)total, sizeof *e->runs);
     for (int gi = 0; gi < p->ngroups; gi++) {
-        Group *g = &p->groups[gi];
+        GridGroup *g = &p->groups[gi];
         int idx[MAX_AXES] = {0};
         for (;;) {
             GridRun *r = &e->runs[e->nruns];
@@ -296,11 +296,11 @@ Experiment *experiment_load(const char *path, const char *runs_root, char *err, 
     return e;
 fail:
     free(p);
-    experiment_free(e);
+    plan_free(e);
     return NULL;
 }
 
-void experiment_free(Experiment *e)
+void plan_free(ExpPlan *e)
 {
     if (!e) return;
     free(e->runs);

@@ -28,7 +28,7 @@ typedef struct GridRun {
     char args[2048];           /* the settings that differ from the file's [train], as options */
 } GridRun;
 
-typedef struct Experiment {
+typedef struct ExpPlan {
     char path[SETTING_STR_MAX];
     char name[64];
     char question[1024];
@@ -37,10 +37,10 @@ typedef struct Experiment {
     char runs_dir[256];        /* runs/NAME */
     GridRun *runs;
     int nruns;
-} Experiment;
+} ExpPlan;
 
 /* parse and expand; NULL + err (file:line) on any problem in any run */
-Experiment *experiment_load(const char *path, const char *runs_root, char *err, size_t errlen);
-void experiment_free(Experiment *e);
+ExpPlan *plan_load(const char *path, const char *runs_root, char *err, size_t errlen);
+void plan_free(ExpPlan *e);
 
 #endif
