@@ -8,6 +8,8 @@
 
 static const BodyOps *const bodies[] = {
     &rnn_body_ops,
+    &lstm_body_ops,
+    &gru_body_ops,
     &transformer_body_ops,
 };
 

@@ -1,0 +1,137 @@
+/*
+ * lstm.c — the LSTM cell (Hochreiter & Schmidhuber 1997, with the forget
+ * gate of Gers et al. 2000, in PyTorch's form): one time step forward and
+ * its backward.
+ *
+ * Dimension legend: B batch, H hidden, G = 4 gates in PyTorch's order
+ * i (input), f (forget), g (candidate), o (output).  a_ih and a_hh are
+ * (B,4H), gate-major within a row: a[b, k*H + j] is gate k of unit j.
+ * saved is (B,5H): per row i, f, g, o (each H) then tanh(c_t) (H).
+ *
+ * What this file is not: the time loop, layer stacking or the weight
+ * gradients (core/recurrent.c).  Read lstm/README.md for the lesson.
+ */
+#include <math.h>
+#include <stddef.h>
+
+#include "model.h"
+#include "ops.h"
+#include "recurrent.h"
+
+enum { GATE_I, GATE_F, GATE_G, GATE_O, LSTM_GATES };
+#define LSTM_SAVED 5   /* i, f, g, o, tanh(c) */
+
+/* h (B,H), c (B,H), saved (B,5H) <- a_ih (B,4H), a_hh (B,4H),
+ * h_prev (B,H) (unused: h_{t-1} enters only through a_hh), c_prev (B,H) */
+static void lstm_cell_forward(real *h, real *c, real *saved, const real *a_ih,
+                              const real *a_hh, const real *h_prev, const real *c_prev,
+                              int B, int H)
+{
+    (void)h_prev;
+    for (int b = 0; b < B; b++) {
+        const real *ai = a_ih + (size_t)b * LSTM_GATES * H;   /* (4H) */
+        const real *ah = a_hh + (size_t)b * LSTM_GATES * H;   /* (4H) */
+        real *i = saved + (size_t)b * LSTM_SAVED * H;         /* (H) each */
+        real *f = i + H, *g = i + 2 * H, *o = i + 3 * H, *tc = i + 4 * H;
+        for (int j = 0; j < H; j++) {
+            size_t u = (size_t)b * H + j;
+            /* i = sigma(W_ii x + b_ii + W_hi h + b_hi) */
+            i[j] = sigmoidr(ai[GATE_I * H + j] + ah[GATE_I * H + j]);
+            /* f = sigma(W_if x + b_if + W_hf h + b_hf) */
+            f[j] = sigmoidr(ai[GATE_F * H + j] + ah[GATE_F * H + j]);
+            /* g = tanh(W_ig x + b_ig + W_hg h + b_hg) */
+            g[j] = (real)tanh(ai[GATE_G * H + j] + ah[GATE_G * H + j]);
+            /* o = sigma(W_io x + b_io + W_ho h + b_ho) */
+            o[j] = sigmoidr(ai[GATE_O * H + j] + ah[GATE_O * H + j]);
+            /* c' = f * c + i * g */
+            c[u] = f[j] * c_prev[u] + i[j] * g[j];
+            /* h' = o * tanh(c') */
+            tc[j] = (real)tanh(c[u]);
+            h[u] = o[j] * tc[j];
+        }
+    }
+}
+
+/* da (B,4H) += dL/d(a_ih + a_hh) (the core uses it for both), dc_prev (B,H)
+ * += dL/dc_{t-1}; dh (B,H) total dL/dh_t; dc (B,H) in: dL/dc_t from step
+ * t+1, out: the total dL/dc_t.  dh_prev is not touched: h_{t-1} reaches
+ * h_t only through W_hh, which the core applies. */
+static void lstm_cell_backward(real *da_ih, real *da_hh, real *dh_prev, real *dc_prev,
+                               const real *dh, real *dc, const real *saved,
+                               const real *h, const real *c, const real *h_prev,
+                               const real *c_prev, int B, int H)
+{
+    (void)da_hh; (void)dh_prev; (void)h; (void)c; (void)h_prev;
+    for (int b = 0; b < B; b++) {
+        real *da = da_ih + (size_t)b * LSTM_GATES * H;        /* (4H) */
+        const real *i = saved + (size_t)b * LSTM_SAVED * H;   /* (H) each */
+        const real *f = i + H, *g = i + 2 * H, *o = i + 3 * H, *tc = i + 4 * H;
+        for (int j = 0; j < H; j++) {
+            size_t u = (size_t)b * H + j;
+            /* forward: h' = o * tanh(c'), so
+             *   do  = dh * tanh(c')
+             *   dc' += dh * o * (1 - tanh(c')^2)   (added to what came from t+1) */
+            real d_o = dh[u] * tc[j];
+            dc[u] += dh[u] * o[j] * (1 - tc[j] * tc[j]);
+            /* forward: c' = f * c + i * g, so
+             *   df = dc' * c,  di = dc' * g,  dg = dc' * i,  dc += dc' * f
+             * the last term is the additive path: no weight matrix, no
+             * squashing derivative, just the forget gate */
+            real d_f = dc[u] * c_prev[u];
+            real d_i = dc[u] * g[j];
+            real d_g = dc[u] * i[j];
+            dc_prev[u] += dc[u] * f[j];
+            /* forward: i, f, o = sigma(a), g = tanh(a), so
+             *   da = d(gate) * sigma' = d * s (1 - s)   or   d * (1 - g^2) */
+            da[GATE_I * H + j] += d_i * i[j] * (1 - i[j]);
+            da[GATE_F * H + j] += d_f * f[j] * (1 - f[j]);
+            da[GATE_G * H + j] += d_g * (1 - g[j] * g[j]);
+            da[GATE_O * H + j] += d_o * o[j] * (1 - o[j]);
+        }
+    }
+}
+
+/* After PyTorch's uniform init: the forget slice of b_ih = forget_bias and
+ * of b_hh = 0, so f starts at sigma(forget_bias + ...) (~0.73 for 1.0): the
+ * cell remembers by default (Gers et al. 2000; Jozefowicz et al. 2015).
+ * b_ih (4H), b_hh (4H). */
+static void lstm_init_biases(real *b_ih, real *b_hh, const ModelConfig *cfg, int H)
+{
+    for (int j = 0; j < H; j++) {
+        b_ih[GATE_F * H + j] = (real)cfg->forget_bias;
+        b_hh[GATE_F * H + j] = 0;
+    }
+}
+
+static const CellOps lstm_cell = {
+    .kind = "lstm",
+    .gates = LSTM_GATES,
+    .saved_per_unit = LSTM_SAVED,
+    .has_cell_state = 1,
+    .separate_hh_grad = 0,
+    .flops_per_unit = 20,   /* 4 adds, 5 nonlinearities (~2 each), 5 products/sums */
+    .forward = lstm_cell_forward,
+    .backward = lstm_cell_backward,
+    .init_biases = lstm_init_biases,
+};
+
+static void *lstm_create(const ModelConfig *cfg, ParamSet *ps, int *H)
+{
+    return recurrent_create(&lstm_cell, cfg, ps, H);
+}
+
+const BodyOps lstm_body_ops = {
+    .kind = "lstm",
+    .create = lstm_create,
+    .bind = recurrent_bind,
+    .init = recurrent_init,
+    .alloc_acts = recurrent_alloc_acts,
+    .forward = recurrent_forward,
+    .backward = recurrent_backward,
+    .state_reset = recurrent_state_reset,
+    .step = recurrent_step,
+    .grad_norms = recurrent_grad_norms,
+    .act_bytes = recurrent_act_bytes,
+    .flops = recurrent_flops,
+    .free = recurrent_free,
+};
