@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cjson/cJSON.h>
+#include <gsl/gsl_rng.h>
 
 #include "checkpoint.h"
 #include "testutil.h"
@@ -538,6 +539,59 @@ START_TEST(test_reject_missing_file)
 }
 END_TEST
 
+/* random corruptions of a real checkpoint (fixed seed): each one is either
+ * still a valid file or rejected with a message naming the file; under
+ * ASan/UBSan this is also a memory-safety check of the reader */
+#define CORRUPTIONS 300
+START_TEST(test_random_corruptions)
+{
+    size_t n;
+    unsigned char *orig = read_bytes(FLOAT_BUILD_FIXTURE, &n);
+    unsigned char *buf = xmalloc(n);
+    char *path = temp_path(), err[512];
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, 2024);
+    uint64_t hlen = le64(orig);
+    int rejected = 0;
+    for (int c = 0; c < CORRUPTIONS; c++) {
+        memcpy(buf, orig, n);
+        size_t len = n;
+        switch (c % 3) {
+        case 0:  /* one byte of the length or header changed */
+            buf[gsl_rng_uniform_int(rng, 8 + hlen)] = (unsigned char)gsl_rng_uniform_int(rng, 256);
+            break;
+        case 1:  /* a digit of the header changed */
+            for (int tries = 0; tries < 1000; tries++) {
+                size_t at = 8 + gsl_rng_uniform_int(rng, hlen);
+                if (buf[at] >= '0' && buf[at] <= '9') {
+                    buf[at] = (unsigned char)('0' + gsl_rng_uniform_int(rng, 10));
+                    break;
+                }
+            }
+            break;
+        default:  /* truncated anywhere */
+            len = gsl_rng_uniform_int(rng, n);
+        }
+        FILE *f = fopen(path, "wb");
+        fwrite(buf, 1, len, f);
+        fclose(f);
+        err[0] = '\0';
+        SafeTensors *st = safetensors_read(path, err, sizeof err);
+        if (st) {
+            safetensors_free(st);
+        } else {
+            rejected++;
+            ck_assert_msg(strstr(err, path) != NULL, "corruption %d: message without the file: %s", c, err);
+        }
+    }
+    ck_assert_int_gt(rejected, CORRUPTIONS / 3);  /* at least every truncation */
+    gsl_rng_free(rng);
+    remove_temp(path);
+    free(buf);
+    free(orig);
+}
+END_TEST
+
 /* ---- the file against the model its metadata describes --------------------- */
 
 typedef enum { VARIANT_MISSING, VARIANT_EXTRA, VARIANT_RESHAPED } Variant;
@@ -694,6 +748,7 @@ static Suite *make_checkpoint_suite(void)
     tc = tcase_create("strict reader");
     tcase_add_loop_test(tc, test_reject_malformed, 0, (int)(sizeof bad_files / sizeof bad_files[0]));
     tcase_add_test(tc, test_accept_f32_and_f64);
+    tcase_add_test(tc, test_random_corruptions);
     tcase_add_test(tc, test_reject_missing_file);
     tcase_add_test(tc, test_reject_model_mismatch);
     tcase_add_test(tc, test_ignore_prefixes);
