@@ -588,25 +588,25 @@ START_TEST(test_no_positions_is_order_blind)
 }
 END_TEST
 
-static void check_step_equals_forward(Positions positions)
+/* B rows (B <= Bmax = TT_B), T = 5 tokens, with activations for TT_TMAX */
+static void check_step_equals_forward(Positions positions, int B)
 {
     ModelConfig cfg = tf_config(positions);
-    /* activations for T = max_seq_len, a forward of T = 5 */
     Model *m = test_model(&cfg, TT_B, TT_TMAX, 81);
     perturb_params(m, 82);
-    Batch *batch = test_token_batch(TT_B, TT_T, TT_V, TT_V, 83);
+    Batch *batch = test_token_batch(B, TT_T, TT_V, TT_V, 83);
     enum { ny = TT_B * TT_T * TT_C, nz = TT_B * TT_T * TT_V };
     real y[ny], logits[nz];
     model_forward(m, batch);
-    memcpy(y, m->y, sizeof y);
-    memcpy(logits, m->logits, sizeof logits);  /* model_step reuses m->logits */
+    memcpy(y, m->y, (size_t)B * TT_T * TT_C * sizeof(real));
+    memcpy(logits, m->logits, (size_t)B * TT_T * TT_V * sizeof(real));  /* model_step reuses m->logits */
     for (int pass = 0; pass < 2; pass++) {     /* twice: state_reset really resets */
-        model_state_reset(m, TT_B);
+        model_state_reset(m, B);
         for (int t = 0; t < TT_T; t++) {
             int tok[TT_B];
-            for (int b = 0; b < TT_B; b++) tok[b] = batch->tokens[b * TT_T + t];
-            const real *z = model_step(m, tok, TT_B);
-            for (int b = 0; b < TT_B; b++) {
+            for (int b = 0; b < B; b++) tok[b] = batch->tokens[b * TT_T + t];
+            const real *z = model_step(m, tok, B);
+            for (int b = 0; b < B; b++) {
                 assert_allclose(m->step_y + (size_t)b * TT_C, y + ((size_t)b * TT_T + t) * TT_C,
                                 TT_C, KERNEL_RTOL, KERNEL_ATOL);
                 assert_allclose(z + (size_t)b * TT_V, logits + ((size_t)b * TT_T + t) * TT_V,
@@ -620,13 +620,14 @@ static void check_step_equals_forward(Positions positions)
 
 START_TEST(test_step_equals_forward_sinusoidal)
 {
-    check_step_equals_forward(POSITIONS_SINUSOIDAL);
+    check_step_equals_forward(POSITIONS_SINUSOIDAL, TT_B);
+    check_step_equals_forward(POSITIONS_NONE, 1);      /* fewer rows than allocated */
 }
 END_TEST
 
 START_TEST(test_step_equals_forward_learned)
 {
-    check_step_equals_forward(POSITIONS_LEARNED);
+    check_step_equals_forward(POSITIONS_LEARNED, TT_B);
 }
 END_TEST
 
