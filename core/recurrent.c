@@ -150,9 +150,9 @@ void recurrent_init(void *self, ParamSet *ps, gsl_rng *rng)
 
 /* ---- activation memory --------------------------------------------------- */
 
-static real *acts_alloc(RecurrentBody *rb, size_t n, size_t *total)
+/* n zeroed reals, counted in *total for act_bytes */
+static real *acts_alloc(size_t n, size_t *total)
 {
-    (void)rb;
     *total += n;
     return xcalloc(n, sizeof(real));
 }
@@ -168,27 +168,27 @@ void recurrent_alloc_acts(void *self, int B, int T)
     /* per layer: the O(T*B*H) that BPTT must keep */
     for (int l = 0; l < rb->L; l++) {
         RecurrentLayer *ly = &rb->layers[l];
-        ly->h = acts_alloc(rb, (size_t)(T + 1) * BH, &total);
-        if (rb->cell->has_cell_state) ly->c = acts_alloc(rb, (size_t)(T + 1) * BH, &total);
-        if (rb->S > 0) ly->saved = acts_alloc(rb, n * rb->S * rb->H, &total);
+        ly->h = acts_alloc((size_t)(T + 1) * BH, &total);
+        if (rb->cell->has_cell_state) ly->c = acts_alloc((size_t)(T + 1) * BH, &total);
+        if (rb->S > 0) ly->saved = acts_alloc(n * rb->S * rb->H, &total);
     }
     /* scratch shared by the layers, which run one after another */
-    rb->xt = acts_alloc(rb, n * rb->E, &total);
-    rb->a_ih = acts_alloc(rb, n * GH, &total);
-    rb->a_hh = acts_alloc(rb, (size_t)B * GH, &total);
-    rb->da_ih = acts_alloc(rb, n * GH, &total);
-    if (rb->cell->separate_hh_grad) rb->da_hh = acts_alloc(rb, n * GH, &total);
-    rb->dh_in = acts_alloc(rb, n * rb->H, &total);
-    rb->dxt = acts_alloc(rb, n * rb->E, &total);
-    rb->dh = acts_alloc(rb, BH, &total);
-    rb->dh_next = acts_alloc(rb, BH, &total);
+    rb->xt = acts_alloc(n * rb->E, &total);
+    rb->a_ih = acts_alloc(n * GH, &total);
+    rb->a_hh = acts_alloc((size_t)B * GH, &total);
+    rb->da_ih = acts_alloc(n * GH, &total);
+    if (rb->cell->separate_hh_grad) rb->da_hh = acts_alloc(n * GH, &total);
+    rb->dh_in = acts_alloc(n * rb->H, &total);
+    rb->dxt = acts_alloc(n * rb->E, &total);
+    rb->dh = acts_alloc(BH, &total);
+    rb->dh_next = acts_alloc(BH, &total);
     if (rb->cell->has_cell_state) {
-        rb->dc = acts_alloc(rb, BH, &total);
-        rb->dc_prev = acts_alloc(rb, BH, &total);
+        rb->dc = acts_alloc(BH, &total);
+        rb->dc_prev = acts_alloc(BH, &total);
     }
-    rb->norms = acts_alloc(rb, (size_t)rb->nseries * T, &total);
-    rb->state_h = acts_alloc(rb, (size_t)rb->L * BH, &total);
-    if (rb->cell->has_cell_state) rb->state_c = acts_alloc(rb, (size_t)rb->L * BH, &total);
+    rb->norms = acts_alloc((size_t)rb->nseries * T, &total);
+    rb->state_h = acts_alloc((size_t)rb->L * BH, &total);
+    if (rb->cell->has_cell_state) rb->state_c = acts_alloc((size_t)rb->L * BH, &total);
     rb->act_reals = total;
 }
 
