@@ -32,6 +32,13 @@ transformer_learned:
   tests/fixtures/eval_expected.json  PyTorch's loss on it under the windowing
                                      rule of `seqlab eval`, per model
 
+With --check FILE.safetensors it instead loads a checkpoint written by
+seqlab into these modules (load_state_dict, strict) and prints its loss on
+eval_text.txt under the windowing rule — the DESIGN.md promise that seqlab
+checkpoints load into PyTorch, checked by hand:
+
+    /usr/bin/python3 tests/reference/make_fixtures.py --check runs/x/model.safetensors
+
 Numerics: weights are drawn in float32 (so the file holds them exactly) and
 every forward/backward is then computed in float64, so the stored logits,
 loss and gradients are the float32 rounding of the exact values.
@@ -40,6 +47,7 @@ import json
 import math
 import os
 import struct
+import sys
 
 import numpy as np
 import torch
@@ -328,7 +336,55 @@ def eval_fixture(name, seed, ids, expected):
     print(f"{name}_eval: loss {loss:.6f} over {windows * EVAL_T} tokens")
 
 
+# ---------------------------------------------------------------------------
+# 3) --check: a seqlab checkpoint in PyTorch
+# ---------------------------------------------------------------------------
+
+def read_safetensors(path):
+    """(metadata, {name: float64 tensor}) of a safetensors file"""
+    with open(path, "rb") as f:
+        blob = f.read()
+    (n,) = struct.unpack("<Q", blob[:8])
+    header = json.loads(blob[8: 8 + n].decode("utf-8"))
+    meta = header.pop("__metadata__", {})
+    data = blob[8 + n:]
+    kinds = {"F32": "<f4", "F64": "<f8"}
+    tensors = {}
+    for name, info in header.items():
+        begin, end = info["data_offsets"]
+        arr = np.frombuffer(data[begin:end], dtype=kinds[info["dtype"]]).reshape(info["shape"])
+        tensors[name] = torch.from_numpy(arr.astype(np.float64))
+    return meta, tensors
+
+
+def check_checkpoint(path):
+    meta, tensors = read_safetensors(path)
+    kind = meta["model"]
+    if "embed.weight" not in tensors:
+        raise SystemExit(f"{path}: --check handles token-input models only")
+    vocab, num_layers = int(meta["vocab_size"]), int(meta["num_layers"])
+    if kind == "transformer":
+        model = GPT(vocab, int(meta["hidden_size"]), int(meta["num_heads"]), num_layers,
+                    int(meta.get("ffn_size", 4 * int(meta["hidden_size"]))),
+                    int(meta["max_seq_len"]), meta.get("positions", "sinusoidal"))
+    else:
+        model = RecurrentLM(kind, vocab, int(meta["embed_dim"]), int(meta["hidden_size"]),
+                            num_layers)
+    model = model.double()
+    model.load_state_dict(tensors, strict=True)
+    print(f"{path}: {kind}, {sum(t.numel() for t in tensors.values())} parameters: "
+          "load_state_dict(strict=True) ok")
+    if meta.get("tokenizer") == "bytes" and vocab == 256:
+        with open(os.path.join(OUT, "eval_text.txt"), "rb") as f:
+            ids = list(f.read())
+        loss, _, windows = eval_losses(model, ids, int(meta["seq_len"]))
+        print(f"eval_text.txt: loss {loss:.9f} over {windows * int(meta['seq_len'])} tokens")
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--check":
+        check_checkpoint(sys.argv[2])
+        return
     os.makedirs(OUT, exist_ok=True)
     torch.set_num_threads(1)
     names = ["rnn", "lstm", "gru", "transformer_sinusoidal", "transformer_learned"]
