@@ -130,6 +130,36 @@ START_TEST(test_attention_blas_equals_loops)
 }
 END_TEST
 
+START_TEST(test_attention_row_blocks_equal_loops)
+{
+    /* T = 70 spans three row blocks (32, 32, 6) of the GEMM path */
+    enum { B1 = 1, TL = 70, C4 = 4, NH2 = 2 };
+    size_t nqkv = (size_t)B1 * TL * 3 * C4, nout = (size_t)B1 * TL * C4;
+    size_t np = (size_t)B1 * NH2 * TL * TL;
+    real *qkv = xmalloc(nqkv * sizeof(real)), *dout = xmalloc(nout * sizeof(real));
+    real *o1 = xmalloc(nout * sizeof(real)), *o2 = xmalloc(nout * sizeof(real));
+    real *p1 = xmalloc(np * sizeof(real)), *p2 = xmalloc(np * sizeof(real));
+    real *d1 = xcalloc(nqkv, sizeof(real)), *d2 = xcalloc(nqkv, sizeof(real));
+    real *scratch = xmalloc((size_t)TL * TL * sizeof(real));
+    gsl_rng *rng = seeded(14);
+    fill(qkv, nqkv, rng);
+    fill(dout, nout, rng);
+    attention_forward(o1, p1, qkv, B1, TL, C4, NH2);
+    attention_forward_ref(o2, p2, qkv, B1, TL, C4, NH2);
+    assert_allclose(o1, o2, nout, KERNEL_RTOL, KERNEL_ATOL);
+    assert_allclose(p1, p2, np, KERNEL_RTOL, KERNEL_ATOL);
+    attention_backward(d1, scratch, dout, qkv, p1, B1, TL, C4, NH2);
+    attention_backward_ref(d2, scratch, dout, qkv, p2, B1, TL, C4, NH2);
+    assert_allclose(d1, d2, nqkv, KERNEL_RTOL, KERNEL_ATOL);
+    /* multiply-adds x 2 of the blocks: 2 heads x 2 GEMMs x 2 x dk (2) x
+     * (32*32 + 32*64 + 6*70) = 55872, against 78400 for the full 70 x 70 */
+    ck_assert_double_eq_tol(attention_flops(B1, TL, C4, NH2), 55872.0, 1e-9);
+    gsl_rng_free(rng);
+    free(qkv); free(dout); free(o1); free(o2); free(p1); free(p2); free(d1); free(d2);
+    free(scratch);
+}
+END_TEST
+
 /* L = sum(out * R) for the finite differences */
 static double attention_loss(const real *qkv, const real *R)
 {
@@ -729,6 +759,7 @@ static Suite *make_transformer_suite(void)
     Suite *s = suite_create("transformer");
     TCase *pieces = tcase_create("pieces");
     tcase_add_test(pieces, test_attention_blas_equals_loops);
+    tcase_add_test(pieces, test_attention_row_blocks_equal_loops);
     tcase_add_test(pieces, test_attention_gradcheck);
     tcase_add_test(pieces, test_attention_step_equals_forward_rows);
     tcase_add_test(pieces, test_layernorm_hand_computed);

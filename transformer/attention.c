@@ -19,11 +19,14 @@
  * the scores at unit scale whatever the head width, so the softmax starts
  * out soft instead of saturated (where its gradient vanishes).
  *
- * All T queries are handled at once as matrix products (two GEMMs per head
- * and batch row), which is what makes attention parallel over time — and
- * what makes P, (B,NH,T,T), the O(T^2) memory of a Transformer.  The GEMM
- * also computes the masked upper triangle of S, which the mask overwrites;
- * the plain-loop `_ref` twins skip it.
+ * All T queries are handled at once as matrix products (GEMMs per head and
+ * batch row), which is what makes attention parallel over time — and what
+ * makes P, (B,NH,T,T), the O(T^2) memory of a Transformer.  To skip most of
+ * the masked upper triangle, the rows are taken in blocks of
+ * ATTENTION_ROW_BLOCK: queries t0 .. t1-1 only need keys 0 .. t1-1, so each
+ * block's GEMM stops at column t1 (about half the work for long T; the
+ * small triangle inside each block is still computed, then masked).  The
+ * plain-loop `_ref` twins skip the triangle entirely.
  *
  * What this file is not: the q/k/v and output projections (linear layers in
  * transformer.c) or the KV cache bookkeeping (also there).
@@ -38,6 +41,9 @@
 #include <assert.h>
 #include <math.h>
 #include <string.h>
+
+/* query rows per GEMM block: queries t0 .. t0+31 against keys 0 .. t0+31 */
+#define ATTENTION_ROW_BLOCK 32
 
 /* softmax over the first n entries of row (in place); the rest stay as given */
 static void softmax_prefix(real *row, int n)
@@ -101,15 +107,21 @@ void attention_forward(real *out, real *probs, const real *qkv, int B, int T, in
             const real *V = Q + 2 * C;                           /* (T,dk), ld 3C */
             real *P = probs + ((size_t)b * NH + h) * T * T;      /* (T,T) */
             real *O = out + (size_t)b * T * C + h * dk;          /* (T,dk), ld C */
-            /* S = Q K^T / sqrt(dk) */
-            real_gemm(0, 1, T, T, dk, scale, Q, C3, K, C3, 0, P, T);
-            /* P = softmax over s <= t of each row; the mask zeroes s > t */
-            for (int t = 0; t < T; t++) {
-                softmax_prefix(P + (size_t)t * T, t + 1);
-                for (int s = t + 1; s < T; s++) P[(size_t)t * T + s] = 0;
+            for (int t0 = 0; t0 < T; t0 += ATTENTION_ROW_BLOCK) {
+                int rows = T - t0 < ATTENTION_ROW_BLOCK ? T - t0 : ATTENTION_ROW_BLOCK;
+                int keys = t0 + rows;                            /* keys 0 .. keys-1 */
+                /* S[t0:t0+rows, 0:keys] = Q[t0:t0+rows] K[0:keys]^T / sqrt(dk) */
+                real_gemm(0, 1, rows, keys, dk, scale, Q + (size_t)t0 * C3, C3, K, C3, 0,
+                          P + (size_t)t0 * T, T);
+                /* P = softmax over s <= t of each row; the mask zeroes s > t */
+                for (int t = t0; t < keys; t++) {
+                    softmax_prefix(P + (size_t)t * T, t + 1);
+                    for (int s = t + 1; s < T; s++) P[(size_t)t * T + s] = 0;
+                }
+                /* O[t0:t0+rows] = P[t0:t0+rows, 0:keys] V[0:keys] */
+                real_gemm(0, 0, rows, dk, keys, 1, P + (size_t)t0 * T, T, V, C3, 0,
+                          O + (size_t)t0 * C, C);
             }
-            /* O = P V */
-            real_gemm(0, 0, T, dk, T, 1, P, T, V, C3, 0, O, C);
         }
 }
 
@@ -181,24 +193,43 @@ void attention_backward(real *dqkv, real *scratch, const real *dout, const real 
             real *dV = dQ + 2 * C;
             const real *P = probs + ((size_t)b * NH + h) * T * T;   /* (T,T) */
             const real *dO = dout + (size_t)b * T * C + h * dk;     /* (T,dk), ld C */
-            /* dP = dO V^T */
-            real_gemm(0, 1, T, T, dk, 1, dO, C, V, C3, 0, dS, T);
-            /* dV += P^T dO */
-            real_gemm(1, 0, T, dk, T, 1, P, T, dO, C, 1, dV, C3);
-            /* dS[t,s] = P[t,s] (dP[t,s] - sum_s' P[t,s'] dP[t,s']), zero for s > t */
-            for (int t = 0; t < T; t++) {
-                const real *p = P + (size_t)t * T;
-                real *row = dS + (size_t)t * T;
-                real dot = 0;
-                for (int s = 0; s <= t; s++) dot += p[s] * row[s];
-                for (int s = 0; s <= t; s++) row[s] = p[s] * (row[s] - dot);
-                for (int s = t + 1; s < T; s++) row[s] = 0;
+            /* the same row blocks as the forward: rows t0 .. t0+rows-1, keys 0 .. keys-1 */
+            for (int t0 = 0; t0 < T; t0 += ATTENTION_ROW_BLOCK) {
+                int rows = T - t0 < ATTENTION_ROW_BLOCK ? T - t0 : ATTENTION_ROW_BLOCK;
+                int keys = t0 + rows;
+                const real *Pb = P + (size_t)t0 * T;             /* (rows,keys), ld T */
+                real *dSb = dS + (size_t)t0 * T;                 /* (rows,keys), ld T */
+                const real *dOb = dO + (size_t)t0 * C;           /* (rows,dk), ld C */
+                /* dP = dO V^T */
+                real_gemm(0, 1, rows, keys, dk, 1, dOb, C, V, C3, 0, dSb, T);
+                /* dV += P^T dO */
+                real_gemm(1, 0, keys, dk, rows, 1, Pb, T, dOb, C, 1, dV, C3);
+                /* dS[t,s] = P[t,s] (dP[t,s] - sum_s' P[t,s'] dP[t,s']), zero for s > t */
+                for (int t = t0; t < keys; t++) {
+                    const real *p = P + (size_t)t * T;
+                    real *row = dS + (size_t)t * T;
+                    real dot = 0;
+                    for (int s = 0; s <= t; s++) dot += p[s] * row[s];
+                    for (int s = 0; s <= t; s++) row[s] = p[s] * (row[s] - dot);
+                    for (int s = t + 1; s < keys; s++) row[s] = 0;
+                }
+                /* dQ += dS K / sqrt(dk) */
+                real_gemm(0, 0, rows, dk, keys, scale, dSb, T, K, C3, 1, dQ + (size_t)t0 * C3, C3);
+                /* dK += dS^T Q / sqrt(dk) */
+                real_gemm(1, 0, keys, dk, rows, scale, dSb, T, Q + (size_t)t0 * C3, C3, 1, dK, C3);
             }
-            /* dQ += dS K / sqrt(dk) */
-            real_gemm(0, 0, T, dk, T, scale, dS, T, K, C3, 1, dQ, C3);
-            /* dK += dS^T Q / sqrt(dk) */
-            real_gemm(1, 0, T, dk, T, scale, dS, T, Q, C3, 1, dK, C3);
         }
+}
+
+double attention_flops(int B, int T, int C, int NH)
+{
+    /* the forward's two GEMMs per row block: 2 rows keys dk each, B NH times */
+    double dk = (double)C / NH, sum = 0;
+    for (int t0 = 0; t0 < T; t0 += ATTENTION_ROW_BLOCK) {
+        int rows = T - t0 < ATTENTION_ROW_BLOCK ? T - t0 : ATTENTION_ROW_BLOCK;
+        sum += 2 * (2.0 * rows * (t0 + rows) * dk);
+    }
+    return (double)B * NH * sum;
 }
 
 /* ========================= one step, with a cache ========================= */

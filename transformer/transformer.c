@@ -545,11 +545,12 @@ static size_t transformer_act_bytes(const void *self)
 static double transformer_flops(const void *self, int B, int T)
 {
     /* matrix products of one forward, 2*M*N*K each, per layer:
-     *   qkv 2 N C (3C), scores 2 B NH T T dk, P V 2 B NH T dk T  (full T x T: the
-     *   GEMM computes the masked half too), proj 2 N C C, fc 2 N C F, mlp.proj 2 N F C */
+     *   qkv 2 N C (3C), proj 2 N C C, fc 2 N C F, mlp.proj 2 N F C, and attention's
+     *   Q K^T and P V: about 2 B NH T T dk each, minus the masked row blocks that
+     *   attention_forward skips (attention_flops) */
     const Transformer *tf = self;
-    double N = (double)B * T, C = tf->C, F = tf->F, dk = tf->dk;
-    double per_layer = 2 * N * C * 3 * C + 2.0 * B * tf->NH * (double)T * T * dk * 2 +
+    double N = (double)B * T, C = tf->C, F = tf->F;
+    double per_layer = 2 * N * C * 3 * C + attention_flops(B, T, tf->C, tf->NH) +
                        2 * N * C * C + 2 * N * C * F * 2;
     return tf->L * per_layer;
 }

@@ -77,6 +77,9 @@ void attention_forward(real *out, real *probs, const real *qkv, int B, int T, in
 /* dqkv (B,T,3C) += ... from dout (B,T,C); scratch (T,T) is a workspace */
 void attention_backward(real *dqkv, real *scratch, const real *dout, const real *qkv,
                         const real *probs, int B, int T, int C, int NH);
+/* the multiply-adds x 2 of attention_forward's GEMMs (Q K^T and P V, masked
+ * row blocks skipped), for BodyOps.flops */
+double attention_flops(int B, int T, int C, int NH);
 /* plain-loop twins: the same results, one multiply-add at a time, and only
  * over the unmasked lower triangle s <= t */
 void attention_forward_ref(real *out, real *probs, const real *qkv, int B, int T, int C, int NH);
