@@ -431,8 +431,9 @@ static void check_model_gradients(Positions positions)
     GradCheck gx = gradcheck_body_input(m, TT_B, TT_T, 44);
     ck_assert(gx.checked == (size_t)TT_B * TT_T * TT_C);
 #ifdef SEQLAB_DOUBLE
-    printf("transformer gradcheck (positions %d): %zu parameters, worst %.2g at %s; "
-           "input, worst %.2g at %s\n", (int)positions, g.checked, g.worst, g.where, gx.worst,
+    static const char *const kind[] = {"sinusoidal", "learned", "none"};
+    printf("transformer gradcheck (positions %s): %zu parameters, worst %.2g at %s; "
+           "input, worst %.2g at %s\n", kind[positions], g.checked, g.worst, g.where, gx.worst,
            gx.where);
     ck_assert_msg(g.worst <= GRADCHECK_TOL, "params: worst %g at %s (analytic %g, numeric %g)",
                   g.worst, g.where, g.analytic, g.numeric);
