@@ -12,6 +12,8 @@
  *              with the KV cache equals the full forward; no allocation in
  *              forward / backward / step; act_bytes grows as T^2; flops;
  *              ||dL/dx_t|| series
+ *   learning   a seeded Adam run on the previous-token task: solved with
+ *              positions, not without, and reproduced exactly
  *
  * Finite-difference bounds are asserted in the double build only (float
  * cannot resolve 1e-6); the float and sanitizer builds still run the code.
@@ -24,6 +26,7 @@
 #include <gsl/gsl_rng.h>
 
 #include "model.h"
+#include "optim.h"
 #include "testutil.h"
 #include "transformer/transformer.h"
 #include "util.h"
@@ -755,6 +758,62 @@ START_TEST(test_grad_norms_are_input_gradient_norms)
 }
 END_TEST
 
+/* Train a 1-layer model with Adam to predict the previous token (target t =
+ * token t-1) on fresh random sequences; returns the mean loss of the last 20
+ * steps.  The task is pure position: which earlier token is "the one just
+ * before me" cannot be told from a set of tokens. */
+#define LEARN_V 8          /* chance level: ln 8 = 2.08 */
+#define LEARN_STEPS 200
+#define LEARN_LR 1e-2
+static double previous_token_loss(Positions positions)
+{
+    enum { B = 16, T = 8, LAST = 20 };
+    ModelConfig cfg = tf_config(positions);
+    cfg.vocab_size = cfg.output_size = LEARN_V;
+    cfg.embed_dim = cfg.hidden_size = 16;
+    cfg.num_layers = 1;
+    cfg.ffn_size = 0;
+    cfg.max_seq_len = T;
+    Model *m = test_model(&cfg, B, T, 5);
+    Optimizer *opt = optim_alloc(OPTIM_ADAM, m->params.total, 0, 0);
+    Batch *batch = batch_alloc(B, T, 0, 0);
+    gsl_rng *rng = seeded(6);
+    double tail = 0;
+    for (int step = 0; step < LEARN_STEPS; step++) {
+        for (int b = 0; b < B; b++)
+            for (int t = 0; t < T; t++) {
+                batch->tokens[b * T + t] = (int)gsl_rng_uniform_int(rng, LEARN_V);
+                batch->targets[b * T + t] = t == 0 ? TARGET_IGNORE : batch->tokens[b * T + t - 1];
+            }
+        params_zero_grad(&m->params);
+        double L = model_forward(m, batch);
+        model_backward(m, batch);
+        optim_step(opt, m->params.value, m->params.grad, LEARN_LR);
+        if (step >= LEARN_STEPS - LAST) tail += L / LAST;
+    }
+    gsl_rng_free(rng);
+    batch_free(batch);
+    optim_free(opt);
+    model_free(m);
+    return tail;
+}
+
+START_TEST(test_positions_let_it_learn_the_previous_token)
+{
+    double sinusoidal = previous_token_loss(POSITIONS_SINUSOIDAL);
+    double learned = previous_token_loss(POSITIONS_LEARNED);
+    double none = previous_token_loss(POSITIONS_NONE);
+    printf("previous-token task, loss after %d steps: sinusoidal %.4f, learned %.4f, "
+           "none %.4f (chance %.4f)\n", LEARN_STEPS, sinusoidal, learned, none, log(LEARN_V));
+    /* solved (measured ~0.03) with positions; stuck far above (~1.1) without */
+    ck_assert_double_lt(sinusoidal, 0.2);
+    ck_assert_double_lt(learned, 0.2);
+    ck_assert_double_gt(none, 0.8);
+    /* seeded: the same run gives the same numbers */
+    ck_assert_double_eq(previous_token_loss(POSITIONS_SINUSOIDAL), sinusoidal);
+}
+END_TEST
+
 static Suite *make_transformer_suite(void)
 {
     Suite *s = suite_create("transformer");
@@ -786,6 +845,7 @@ static Suite *make_transformer_suite(void)
     tcase_add_test(model, test_act_bytes_grow_as_T_squared);
     tcase_add_test(model, test_flops_hand_computed);
     tcase_add_test(model, test_grad_norms_are_input_gradient_norms);
+    tcase_add_test(model, test_positions_let_it_learn_the_previous_token);
     suite_add_tcase(s, model);
     return s;
 }
