@@ -58,7 +58,7 @@ int task_check_range(const char *name, long value, long lo, long hi, const char 
 
 #define RECALL_SYMBOLS 8
 #define RECALL_NOISE_FIRST 8
-#define RECALL_NOISE 8
+#define RECALL_NOISE 1
 #define RECALL_QUERY 16
 #define RECALL_VOCAB 17
 
@@ -150,7 +150,10 @@ static void adding_batch(const Task *task, Batch *b, Split split, gsl_rng *rng)
         int *y = b->targets + (size_t)r * T;                       /* (T) */
         real *v = b->values + (size_t)r * T;                       /* (T) */
         for (int t = 0; t < T; t++) {
-            f[t * ADDING_FEATURES + 0] = (real)gsl_rng_uniform(rng);
+            /* u_t ~ U(0,1) in the precision of real (a float can round up to 1: redraw) */
+            real u;
+            do u = (real)gsl_rng_uniform(rng); while (u >= 1);
+            f[t * ADDING_FEATURES + 0] = u;
             f[t * ADDING_FEATURES + 1] = 0;
             y[t] = TARGET_IGNORE;
             v[t] = 0;
