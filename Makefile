@@ -7,6 +7,8 @@
 #   make data            data/kjv.txt from Debian's bible-kjv package
 #   make quick           the default experiment (experiments/quick.ini)
 #   make bench           the benchmark table
+#   make fuzz            each libFuzzer harness in fuzz/ for FUZZ_SECONDS (clang)
+#   make valgrind        the float test programs under valgrind memcheck
 
 REAL ?= float
 SAN ?=
@@ -40,7 +42,8 @@ CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 LIBSEQLAB := $(BUILD)/libseqlab.a
 
-.PHONY: all check check-float check-double check-san tests data quick bench help clean
+.PHONY: all check check-float check-double check-san tests data quick bench help clean \
+        fuzz fuzz-build fuzz-regress valgrind
 all: seqlab
 
 ifeq ($(REAL)$(SAN),float)
@@ -99,6 +102,60 @@ quick: seqlab data
 bench: seqlab
 	./seqlab bench
 
+# ---- fuzzing: libFuzzer harnesses (fuzz/README.md), built with clang ------
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD := build/fuzz
+FUZZ_TARGETS := safetensors config tokenizer
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS := -std=c11 -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) -MMD -MP -I. -Icore -Idata \
+               -Iexperiments $(shell pkg-config --cflags $(PKGS))
+FUZZ_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o) $(FUZZ_BUILD)/experiments/runner.o
+FUZZ_BIN := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
+
+$(FUZZ_BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/fuzz/fuzz_%.o $(FUZZ_OBJ)
+	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ $(LIBS)
+
+fuzz-build: $(FUZZ_BIN)
+.SECONDARY: $(FUZZ_OBJ) $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz/fuzz_%.o)
+
+# each harness for FUZZ_SECONDS, one after the other: new inputs go to
+# build/fuzz/corpus/NAME (the committed fuzz/corpus/NAME is only read),
+# a crashing input to build/fuzz/crash-NAME-*
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$t; \
+	  echo "== fuzz_$$t for $(FUZZ_SECONDS) s"; \
+	  $(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_BUILD)/crash-$$t- $(FUZZ_BUILD)/corpus/$$t fuzz/corpus/$$t \
+	    2>$(FUZZ_BUILD)/fuzz_$$t.log || { tail -n 60 $(FUZZ_BUILD)/fuzz_$$t.log; exit 1; }; \
+	  grep -E '^stat::number_of_executed_units|^#[0-9]+.*DONE' $(FUZZ_BUILD)/fuzz_$$t.log; \
+	done; echo "make fuzz: no findings"
+
+# every committed corpus input once (what CI replays in a second)
+fuzz-regress: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	  $(FUZZ_BUILD)/fuzz_$$t -runs=0 fuzz/corpus/$$t 2>$(FUZZ_BUILD)/fuzz_$$t.log || \
+	    { tail -n 60 $(FUZZ_BUILD)/fuzz_$$t.log; exit 1; }; \
+	  echo "fuzz_$$t: $$(ls fuzz/corpus/$$t | wc -l) corpus inputs replayed"; \
+	done
+
+# ---- valgrind: the float test programs under memcheck ----------------------
+# (CK_FORK=no: each program's tests run in its own process, so the leak
+# check sees them; children that tests exec, e.g. ./seqlab, are traced too)
+VALGRIND := valgrind --leak-check=full --errors-for-leak-kinds=definite,possible \
+            --error-exitcode=1 --trace-children=yes --quiet
+valgrind:
+	$(MAKE) REAL=float SAN= tests
+	@fail=0; for t in $(TEST_SRC:tests/%.c=build/float/tests/%); do \
+	  echo "== valgrind $$t"; \
+	  CK_FORK=no SEQLAB_VALGRIND=1 SEQLAB=build/float/seqlab $(VALGRIND) $$t || fail=1; done; \
+	  if [ $$fail -ne 0 ]; then echo "valgrind: FAILED"; exit 1; fi; echo "valgrind: clean"
+
 help:
 	@sed -n '1,/^$$/p' Makefile | sed 's/^# \{0,1\}//'
 
@@ -106,3 +163,4 @@ clean:
 	rm -rf build seqlab
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_BIN:=.d) $(BUILD)/tests/testutil.d
+-include $(wildcard $(FUZZ_BUILD)/*/*.d $(FUZZ_BUILD)/*/*/*.d)
