@@ -6,7 +6,8 @@
 #   make SAN=1           build with AddressSanitizer + UndefinedBehaviorSanitizer
 #   make data            data/kjv.txt from Debian's bible-kjv package
 #   make quick           the default experiment (experiments/quick.ini)
-#   make bench           the benchmark table
+#   make bench           the benchmark table (runs/bench.csv)
+#   make bench-compare   the same beside PyTorch's numbers (runs/bench-compare.csv)
 #   make fuzz            each libFuzzer harness in fuzz/ for FUZZ_SECONDS (clang)
 #   make valgrind        the float test programs under valgrind memcheck
 
@@ -42,7 +43,7 @@ CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 LIBSEQLAB := $(BUILD)/libseqlab.a
 
-.PHONY: all check check-float check-double check-san tests data quick bench help clean \
+.PHONY: all check check-float check-double check-san tests data quick bench bench-compare help clean \
         fuzz fuzz-build fuzz-regress valgrind
 all: seqlab
 
@@ -99,8 +100,14 @@ data/kjv.txt:
 quick: seqlab data
 	./seqlab run experiments/quick.ini
 
+# training speed and memory of every model (w1 and the T sweep), the sgemm
+# rate; bench-compare adds PyTorch's numbers (optional: skipped if absent)
 bench: seqlab
-	./seqlab bench
+	@mkdir -p runs
+	./seqlab bench --suite all --csv runs/bench.csv
+bench-compare: seqlab
+	@mkdir -p runs
+	./seqlab bench --suite all --compare --csv runs/bench-compare.csv
 
 # ---- fuzzing: libFuzzer harnesses (fuzz/README.md), built with clang ------
 FUZZ_CC ?= clang

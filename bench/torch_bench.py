@@ -1,0 +1,220 @@
+#!/usr/bin/python3
+"""torch_bench.py — seqlab's benchmark models in PyTorch, for `seqlab bench --compare`.
+
+The same models as experiments/bench.c (vocabulary 256; RNN, LSTM, GRU with
+E = H = 256, one layer; a pre-LN GPT-style Transformer with C = 256, 4 heads,
+2 layers, FFN 1024, learned positions, exact GELU), the same training step
+(zero grads, forward, mean cross-entropy, backward, clip the global norm to
+1, Adam) on random tokens, the same warm-up and timed steps.
+
+    torch_bench.py --configs lstm:2:32:128,transformer:1:32:128 [--warmup 3] [--steps 9]
+
+prints a CSV on stdout, one row per configuration (model:threads:B:T).  Each
+configuration runs in a fresh process of its own (so that its peak resident
+memory is its own), with the thread count set everywhere PyTorch looks:
+torch.set_num_threads, OMP_NUM_THREADS and OPENBLAS_NUM_THREADS (Debian's
+PyTorch calls the system BLAS, OpenBLAS).  PyTorch is measured at its best:
+each configuration is run with OMP_WAIT_POLICY=passive and =active, and the
+faster run is reported (column omp_wait_policy).
+
+Exit status 3 (and a message on stderr) when PyTorch is not installed; the
+comparison is optional and never part of `make check`.
+"""
+import argparse
+import json
+import math
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+MISSING_TORCH = 3
+VOCAB, WIDTH, HEADS, TF_LAYERS, FFN = 256, 256, 4, 2, 1024
+LR, CLIP = 1e-3, 1.0
+COLUMNS = ("model,threads,B,T,params,tokens_per_s_median,tokens_per_s_best,step_ms_median,step_ms_min,"
+           "step_ms_max,forward_ms,backward_ms,optimizer_ms,peak_rss_mb,base_rss_mb,param_mb,omp_wait_policy")
+
+
+def build_model(torch, kind, T):
+    nn = torch.nn
+    F = torch.nn.functional
+
+    class Recurrent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Embedding(VOCAB, WIDTH)
+            cls = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[kind]
+            setattr(self, kind, cls(WIDTH, WIDTH, num_layers=1, batch_first=True))
+            self.head = nn.Linear(WIDTH, VOCAB)
+
+        def forward(self, tokens):
+            y, _ = getattr(self, kind)(self.embed(tokens))
+            return self.head(y)
+
+    class Attention(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.qkv = nn.Linear(WIDTH, 3 * WIDTH)
+            self.proj = nn.Linear(WIDTH, WIDTH)
+
+        def forward(self, x, mask):
+            B, T, C = x.shape
+            q, k, v = self.qkv(x).split(C, dim=2)
+            q = q.view(B, T, HEADS, C // HEADS).transpose(1, 2)
+            k = k.view(B, T, HEADS, C // HEADS).transpose(1, 2)
+            v = v.view(B, T, HEADS, C // HEADS).transpose(1, 2)
+            att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(C // HEADS))
+            att = att.masked_fill(mask[:T, :T], float("-inf")).softmax(dim=-1)
+            y = (att @ v).transpose(1, 2).contiguous().view(B, T, C)
+            return self.proj(y)
+
+    class MLP(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(WIDTH, FFN)
+            self.proj = nn.Linear(FFN, WIDTH)
+
+        def forward(self, x):
+            return self.proj(F.gelu(self.fc(x)))
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ln1 = nn.LayerNorm(WIDTH)
+            self.attn = Attention()
+            self.ln2 = nn.LayerNorm(WIDTH)
+            self.mlp = MLP()
+
+        def forward(self, x, mask):
+            x = x + self.attn(self.ln1(x), mask)
+            return x + self.mlp(self.ln2(x))
+
+    class Transformer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Embedding(VOCAB, WIDTH)
+            self.pos = nn.Embedding(T, WIDTH)
+            self.blocks = nn.ModuleList([Block() for _ in range(TF_LAYERS)])
+            self.ln_f = nn.LayerNorm(WIDTH)
+            self.head = nn.Linear(WIDTH, VOCAB)
+            self.register_buffer("mask", torch.ones(T, T, dtype=torch.bool).triu(1), persistent=False)
+            self.register_buffer("positions", torch.arange(T), persistent=False)
+
+        def forward(self, tokens):
+            x = self.embed(tokens) + self.pos(self.positions[: tokens.shape[1]])
+            for b in self.blocks:
+                x = b(x, self.mask)
+            return self.head(self.ln_f(x))
+
+    return Transformer() if kind == "transformer" else Recurrent()
+
+
+def rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def run_one(kind, threads, B, T, warmup, steps, seed):
+    """one configuration in this process; returns a dict of the CSV columns"""
+    import torch
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    base = rss_mb()
+    model = build_model(torch, kind, T)
+    opt = torch.optim.Adam(model.parameters(), lr=LR)
+    params = sum(p.numel() for p in model.parameters())
+    gen = torch.Generator().manual_seed(seed)
+    times, fwd, bwd, upd = [], [], [], []
+    for s in range(warmup + steps):
+        stream = torch.randint(0, VOCAB, (B, T + 1), generator=gen)
+        tokens, targets = stream[:, :-1], stream[:, 1:]
+        t0 = time.perf_counter()
+        opt.zero_grad(set_to_none=True)
+        t1 = time.perf_counter()
+        logits = model(tokens)
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, VOCAB), targets.reshape(-1))
+        t2 = time.perf_counter()
+        loss.backward()
+        t3 = time.perf_counter()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), CLIP)
+        opt.step()
+        t4 = time.perf_counter()
+        if not math.isfinite(loss.item()):
+            raise SystemExit(f"{kind}: the loss is {loss.item()} at step {s + 1}")
+        if s >= warmup:
+            times.append(1e3 * (t4 - t0))
+            fwd.append(1e3 * (t2 - t1))
+            bwd.append(1e3 * (t3 - t2))
+            upd.append(1e3 * ((t4 - t3) + (t1 - t0)))
+    med = statistics.median(times)
+    return {
+        "model": kind, "threads": threads, "B": B, "T": T, "params": params,
+        "tokens_per_s_median": B * T / (med / 1e3), "tokens_per_s_best": B * T / (min(times) / 1e3),
+        "step_ms_median": med, "step_ms_min": min(times), "step_ms_max": max(times),
+        "forward_ms": statistics.median(fwd), "backward_ms": statistics.median(bwd),
+        "optimizer_ms": statistics.median(upd), "peak_rss_mb": rss_mb(), "base_rss_mb": base,
+        # values, gradients and Adam's two moments, float32: as seqlab counts them
+        "param_mb": 4 * params * 4 / 1048576.0,
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
+    }
+
+
+def run_isolated(cfg, args, policy):
+    kind, threads, B, T = cfg
+    env = dict(os.environ)
+    env.update({"OMP_NUM_THREADS": str(threads), "OPENBLAS_NUM_THREADS": str(threads),
+                "OMP_WAIT_POLICY": policy})
+    cmd = [sys.executable, os.path.abspath(__file__), "--one", f"{kind}:{threads}:{B}:{T}",
+           "--warmup", str(args.warmup), "--steps", str(args.steps), "--seed", str(args.seed)]
+    p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, text=True)
+    if p.returncode != 0:
+        print(f"torch_bench.py: {kind}:{threads}:{B}:{T} failed (exit status {p.returncode})", file=sys.stderr)
+        return None
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def parse_configs(text):
+    out = []
+    for item in text.split(","):
+        kind, threads, B, T = item.split(":")
+        if kind not in ("rnn", "lstm", "gru", "transformer"):
+            raise SystemExit(f"torch_bench.py: unknown model '{kind}' in --configs")
+        out.append((kind, int(threads), int(B), int(T)))
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--configs", help="model:threads:B:T,...")
+    ap.add_argument("--one", help="run one configuration in this process (internal)")
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--steps", type=int, default=9)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--policies", default="passive,active",
+                    help="OMP_WAIT_POLICY values to try; the fastest is reported")
+    args = ap.parse_args()
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        print(f"torch_bench.py: PyTorch is not installed for {sys.executable} "
+              "(Debian: apt-get install python3-torch)", file=sys.stderr)
+        sys.exit(MISSING_TORCH)
+    if args.one:
+        (kind, threads, B, T), = parse_configs(args.one)
+        print(json.dumps(run_one(kind, threads, B, T, args.warmup, args.steps, args.seed)))
+        return
+    if not args.configs:
+        ap.error("--configs is required")
+    cols = COLUMNS.split(",")
+    print(COLUMNS, flush=True)
+    for cfg in parse_configs(args.configs):
+        runs = [r for r in (run_isolated(cfg, args, p) for p in args.policies.split(",")) if r]
+        if not runs:
+            continue
+        best = min(runs, key=lambda r: r["step_ms_median"])
+        print(",".join(f"{best[c]:.3f}" if isinstance(best[c], float) else str(best[c]) for c in cols), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,653 @@
+/*
+ * bench.c — `seqlab bench`: how fast each model trains, how much memory it
+ * holds, and how that compares with PyTorch on the same machine.
+ *
+ * For each configuration (model, threads, B, T) the benchmark builds the
+ * model, takes a few warm-up training steps and then at least nine timed
+ * ones on random tokens — the trainer's step exactly: zero the gradients,
+ * forward, backward, clip the global norm, Adam — and reports
+ *
+ *   tokens/s (median and best), step time (median, min, max), the median
+ *   forward / backward / optimizer times, the peak resident memory of the
+ *   process (getrusage), the model's own activation and parameter bytes,
+ *   the achieved GFLOP/s from the model's FLOP count, and how many
+ *   allocations the timed steps made (the design says none).
+ *
+ * Every configuration runs in a child process of its own (fork), so its
+ * peak memory is its own and not the largest of everything run before.
+ *
+ * Configurations: "w1" is vocabulary 256, B = 32, T = 128; RNN, LSTM and
+ * GRU with E = H = 256 and one layer; the Transformer with C = 256, 4
+ * heads, 2 layers, FFN 1024 and learned positions; 1 and 2 threads.  The
+ * sweep is B = 8, T = 32, 64, ..., 1024 with 2 threads.
+ *
+ * FLOPs of one training step = 3 x (the body's forward FLOPs (BodyOps.flops)
+ * + the head's 2 N H V): the backward of a product costs two products.
+ *
+ * --compare runs bench/torch_bench.py (the same models in PyTorch, the same
+ * configurations) and prints the ratios side by side.  What this file is
+ * not: the trainer (core/train.c), whose step it repeats without the data,
+ * logging and checkpoints around it.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <gsl/gsl_rng.h>
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
+
+#include "commands.h"
+#include "model.h"
+#include "optim.h"
+#include "real.h"
+#include "util.h"
+
+/* OpenBLAS's own controls (its cblas.h clashes with GSL's, see core/train.c) */
+extern void openblas_set_num_threads(int num_threads);
+extern char *openblas_get_config(void);
+
+#define BENCH_VOCAB 256
+#define BENCH_WIDTH 256          /* E = H for the recurrent models, C for the Transformer */
+#define BENCH_HEADS 4
+#define BENCH_TF_LAYERS 2
+#define BENCH_FFN 1024
+#define BENCH_W1_B 32
+#define BENCH_W1_T 128
+#define BENCH_SWEEP_B 8
+#define BENCH_SWEEP_T0 32
+#define BENCH_SWEEP_TMAX 1024
+#define BENCH_SWEEP_THREADS 2
+#define BENCH_LR 1e-3
+#define BENCH_CLIP 1.0
+#define BENCH_WARMUP 3
+#define BENCH_STEPS 9            /* the issue asks for at least nine timed steps */
+#define BENCH_MAX_STEPS 1000
+#define BENCH_MAX_CONFIGS 256
+#define SGEMM_SIZE 512           /* the reference rate: a 512x512x512 sgemm */
+#define SGEMM_REPS 20
+#define TORCH_SCRIPT "bench/torch_bench.py"
+#define TORCH_PYTHON "/usr/bin/python3"
+#define TORCH_MISSING_STATUS 3   /* torch_bench.py's exit status when PyTorch is absent */
+
+static const char *const all_models[] = {"rnn", "lstm", "gru", "transformer"};
+#define NMODELS 4
+
+typedef struct BenchConfig {
+    char model[16];
+    int threads, B, T;
+} BenchConfig;
+
+/* one configuration's measurements (seqlab's or PyTorch's) */
+typedef struct BenchResult {
+    int ok;                       /* 0: the run failed (message printed by the child) */
+    double params;                /* parameter count */
+    double tok_med, tok_best;     /* tokens per second */
+    double step_med, step_min, step_max;   /* ms */
+    double fwd_med, bwd_med, opt_med;      /* ms */
+    double rss_mb;                /* peak resident memory of the process */
+    double act_mb, param_mb;      /* the model's own bytes (param_mb: values, grads, Adam moments) */
+    double gflop_step;            /* FLOPs of one training step / 1e9 */
+    double allocs;                /* allocations during the timed steps */
+} BenchResult;
+
+typedef struct BenchOptions {
+    int warmup, steps;
+    unsigned long seed;
+    const char *csv, *python, *script;
+    int compare;
+} BenchOptions;
+
+/* ---- the sgemm reference rate ---------------------------------------------- */
+
+/* GFLOP/s of the best of SGEMM_REPS products C = A B, n x n, with `threads` */
+static double sgemm_rate(int n, int threads)
+{
+    openblas_set_num_threads(threads);
+    size_t nn = (size_t)n * n;
+    float *A = xmalloc(nn * sizeof(float)), *Bm = xmalloc(nn * sizeof(float)), *C = xmalloc(nn * sizeof(float));
+    for (size_t i = 0; i < nn; i++) {
+        A[i] = (float)((i * 7919) % 1000) / 1000.0f - 0.5f;
+        Bm[i] = (float)((i * 104729) % 1000) / 1000.0f - 0.5f;
+    }
+    double best = INFINITY;
+    for (int r = 0; r < SGEMM_REPS + 3; r++) {
+        double t0 = now_seconds();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, A, n, Bm, n, 0.0f, C, n);
+        double dt = now_seconds() - t0;
+        if (r >= 3 && dt < best) best = dt;   /* the first products warm the pool up */
+    }
+    free(A);
+    free(Bm);
+    free(C);
+    return 2.0 * n * (double)n * n / best / 1e9;
+}
+
+/* ---- one configuration ------------------------------------------------------ */
+
+static ModelConfig bench_model_config(const BenchConfig *c)
+{
+    ModelConfig mc;
+    memset(&mc, 0, sizeof mc);
+    snprintf(mc.kind, sizeof mc.kind, "%s", c->model);
+    mc.vocab_size = BENCH_VOCAB;
+    mc.output_size = BENCH_VOCAB;
+    mc.embed_dim = BENCH_WIDTH;
+    mc.hidden_size = BENCH_WIDTH;
+    mc.forget_bias = 1.0;
+    mc.init_scale = 1.0;
+    if (strcmp(c->model, "transformer") == 0) {
+        mc.num_layers = BENCH_TF_LAYERS;
+        mc.num_heads = BENCH_HEADS;
+        mc.ffn_size = BENCH_FFN;
+        mc.max_seq_len = c->T;
+        mc.positions = POSITIONS_LEARNED;
+    } else {
+        mc.num_layers = 1;
+    }
+    return mc;
+}
+
+/* random tokens, and as targets the next token of the same random stream */
+static void random_batch(Batch *b, gsl_rng *rng)
+{
+    for (int r = 0; r < b->B; r++) {
+        int *tok = b->tokens + (size_t)r * b->T, *tgt = b->targets + (size_t)r * b->T;
+        int next = (int)gsl_rng_uniform_int(rng, BENCH_VOCAB);
+        for (int t = 0; t < b->T; t++) {
+            tok[t] = next;
+            next = (int)gsl_rng_uniform_int(rng, BENCH_VOCAB);
+            tgt[t] = next;
+        }
+    }
+}
+
+static double median(double *x, int n)
+{
+    gsl_sort(x, 1, (size_t)n);
+    return gsl_stats_median_from_sorted_data(x, 1, (size_t)n);
+}
+
+static double peak_rss(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_maxrss / 1024.0;
+}
+
+/* build, warm up, time: the trainer's step, `o->steps` times */
+static BenchResult bench_run(const BenchConfig *c, const BenchOptions *o)
+{
+    BenchResult r;
+    memset(&r, 0, sizeof r);
+    openblas_set_num_threads(c->threads);
+    ModelConfig mc = bench_model_config(c);
+    Model *m = model_create(&mc);
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, o->seed);
+    model_init(m, rng);
+    model_alloc_acts(m, c->B, c->T);
+    Optimizer *opt = optim_alloc(OPTIM_ADAM, m->params.total, 0, 0);
+    Batch *batch = batch_alloc(c->B, c->T, 0, 0);
+    int n = o->steps;
+    double *step = xcalloc((size_t)n, sizeof(double)), *fwd = xcalloc((size_t)n, sizeof(double));
+    double *bwd = xcalloc((size_t)n, sizeof(double)), *upd = xcalloc((size_t)n, sizeof(double));
+    size_t allocs = 0;
+    for (int s = 0; s < o->warmup + n; s++) {
+        random_batch(batch, rng);
+        size_t a0 = util_alloc_count();
+        double t0 = now_seconds();
+        params_zero_grad(&m->params);
+        double t1 = now_seconds();
+        double loss = model_forward(m, batch);
+        double t2 = now_seconds();
+        model_backward(m, batch);
+        double t3 = now_seconds();
+        grad_clip(m->params.grad, m->params.total, BENCH_CLIP);
+        optim_step(opt, m->params.value, m->params.grad, BENCH_LR);
+        double t4 = now_seconds();
+        if (!isfinite(loss)) {
+            fprintf(stderr, "seqlab bench: %s: the loss is %g at step %d\n", c->model, loss, s + 1);
+            return r;
+        }
+        if (s < o->warmup) continue;
+        int k = s - o->warmup;
+        allocs += util_alloc_count() - a0;
+        step[k] = 1e3 * (t4 - t0);
+        fwd[k] = 1e3 * (t2 - t1);
+        bwd[k] = 1e3 * (t3 - t2);
+        upd[k] = 1e3 * ((t4 - t3) + (t1 - t0));   /* zeroing, clipping and Adam */
+    }
+    double tokens = (double)c->B * c->T;
+    r.step_min = gsl_stats_min(step, 1, (size_t)n);
+    r.step_max = gsl_stats_max(step, 1, (size_t)n);
+    r.step_med = median(step, n);
+    r.fwd_med = median(fwd, n);
+    r.bwd_med = median(bwd, n);
+    r.opt_med = median(upd, n);
+    r.tok_med = tokens / (r.step_med / 1e3);
+    r.tok_best = tokens / (r.step_min / 1e3);
+    r.params = (double)m->params.total;
+    r.param_mb = 4.0 * (double)m->params.total * sizeof(real) / 1048576.0;
+    r.act_mb = (double)model_act_bytes(m) / 1048576.0;
+    double N = tokens;
+    r.gflop_step = 3 * (m->body_ops->flops(m->body, c->B, c->T) + 2 * N * m->H * mc.output_size) / 1e9;
+    r.allocs = (double)allocs;
+    r.rss_mb = peak_rss();
+    r.ok = 1;
+    free(step);
+    free(fwd);
+    free(bwd);
+    free(upd);
+    batch_free(batch);
+    optim_free(opt);
+    gsl_rng_free(rng);
+    model_free(m);
+    return r;
+}
+
+/* bench_run in a child process, so that getrusage's peak is this
+ * configuration's alone; the result comes back through a pipe */
+static BenchResult bench_run_isolated(const BenchConfig *c, const BenchOptions *o)
+{
+    BenchResult r;
+    memset(&r, 0, sizeof r);
+    int fd[2];
+    fflush(NULL);
+    if (pipe(fd) != 0) return bench_run(c, o);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fd[0]);
+        close(fd[1]);
+        return bench_run(c, o);
+    }
+    if (pid == 0) {
+        close(fd[0]);
+        BenchResult mine = bench_run(c, o);
+        ssize_t w = write(fd[1], &mine, sizeof mine);
+        _exit(w == (ssize_t)sizeof mine ? 0 : 1);
+    }
+    close(fd[1]);
+    ssize_t got = 0;
+    while (got < (ssize_t)sizeof r) {
+        ssize_t k = read(fd[0], (char *)&r + got, sizeof r - (size_t)got);
+        if (k <= 0) break;
+        got += k;
+    }
+    close(fd[0]);
+    int status;
+    waitpid(pid, &status, 0);
+    if (got != (ssize_t)sizeof r || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "seqlab bench: %s threads=%d B=%d T=%d: the benchmark process failed%s\n", c->model,
+                c->threads, c->B, c->T, WIFSIGNALED(status) ? " (killed by a signal: out of memory?)" : "");
+        memset(&r, 0, sizeof r);
+    }
+    return r;
+}
+
+/* ---- PyTorch -------------------------------------------------------------------- */
+
+/* value of column `name` in a CSV row split into fields, NAN if absent/empty */
+static double csv_field(char **hdr, char **row, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(hdr[i], name) == 0) return row[i][0] ? strtod(row[i], NULL) : NAN;
+    return NAN;
+}
+
+static int csv_split(char *line, char **fields, int max)
+{
+    int n = 0;
+    line[strcspn(line, "\r\n")] = '\0';
+    for (char *p = line; n < max;) {
+        fields[n++] = p;
+        char *comma = strchr(p, ',');
+        if (!comma) break;
+        *comma = '\0';
+        p = comma + 1;
+    }
+    return n;
+}
+
+#define CSV_MAX_FIELDS 32
+
+/* runs torch_bench.py for every configuration; fills tr[] (ok = 0 where it
+ * has no row).  Returns 0, or -1 with a plain message on stdout. */
+static int torch_run(const BenchConfig *cfgs, int ncfg, const BenchOptions *o, BenchResult *tr)
+{
+    memset(tr, 0, (size_t)ncfg * sizeof *tr);
+    if (access(o->script, R_OK) != 0) {
+        printf("PyTorch comparison skipped: %s not found (run from the repository root, or --torch-script)\n",
+               o->script);
+        return -1;
+    }
+    size_t len = 256 + strlen(o->python) + strlen(o->script) + (size_t)ncfg * 40;
+    char *cmd = xmalloc(len);
+    int pos = snprintf(cmd, len, "'%s' '%s' --warmup %d --steps %d --seed %lu --configs ", o->python, o->script,
+                       o->warmup, o->steps, o->seed);
+    for (int i = 0; i < ncfg; i++)
+        pos += snprintf(cmd + pos, len - (size_t)pos, "%s%s:%d:%d:%d", i ? "," : "", cfgs[i].model,
+                        cfgs[i].threads, cfgs[i].B, cfgs[i].T);
+    fflush(NULL);
+    FILE *p = popen(cmd, "r");
+    free(cmd);
+    if (!p) {
+        printf("PyTorch comparison skipped: cannot run %s: %s\n", o->python, strerror(errno));
+        return -1;
+    }
+    char line[4096], hdr_line[4096];
+    char *hdr[CSV_MAX_FIELDS], *row[CSV_MAX_FIELDS];
+    int nh = 0, rows = 0;
+    while (fgets(line, sizeof line, p)) {
+        if (nh == 0) {
+            snprintf(hdr_line, sizeof hdr_line, "%s", line);
+            nh = csv_split(hdr_line, hdr, CSV_MAX_FIELDS);
+            continue;
+        }
+        int nr = csv_split(line, row, CSV_MAX_FIELDS);
+        if (nr != nh) continue;
+        int model_col = -1;
+        for (int i = 0; i < nh; i++)
+            if (strcmp(hdr[i], "model") == 0) model_col = i;
+        if (model_col < 0) continue;
+        int th = (int)csv_field(hdr, row, nh, "threads"), B = (int)csv_field(hdr, row, nh, "B"),
+            T = (int)csv_field(hdr, row, nh, "T");
+        for (int i = 0; i < ncfg; i++) {
+            if (strcmp(cfgs[i].model, row[model_col]) || cfgs[i].threads != th || cfgs[i].B != B || cfgs[i].T != T)
+                continue;
+            BenchResult *r = &tr[i];
+            r->params = csv_field(hdr, row, nh, "params");
+            r->tok_med = csv_field(hdr, row, nh, "tokens_per_s_median");
+            r->tok_best = csv_field(hdr, row, nh, "tokens_per_s_best");
+            r->step_med = csv_field(hdr, row, nh, "step_ms_median");
+            r->step_min = csv_field(hdr, row, nh, "step_ms_min");
+            r->step_max = csv_field(hdr, row, nh, "step_ms_max");
+            r->fwd_med = csv_field(hdr, row, nh, "forward_ms");
+            r->bwd_med = csv_field(hdr, row, nh, "backward_ms");
+            r->opt_med = csv_field(hdr, row, nh, "optimizer_ms");
+            r->rss_mb = csv_field(hdr, row, nh, "peak_rss_mb");
+            r->act_mb = NAN;   /* PyTorch's autograd graph has no single number for this */
+            r->param_mb = csv_field(hdr, row, nh, "param_mb");
+            r->allocs = NAN;
+            r->ok = isfinite(r->tok_med);
+            rows++;
+        }
+    }
+    int status = pclose(p);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == TORCH_MISSING_STATUS) {
+        printf("PyTorch comparison skipped: PyTorch is not installed for %s (Debian: apt-get install python3-torch)\n",
+               o->python);
+        return -1;
+    }
+    if (rows == 0) {
+        printf("PyTorch comparison skipped: %s %s produced no results (exit status %d)\n", o->python, o->script,
+               WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- output --------------------------------------------------------------------- */
+
+static double loadavg(void)
+{
+    double l = NAN;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf", &l) != 1) l = NAN;
+        fclose(f);
+    }
+    return l;
+}
+
+static void print_header(void)
+{
+    printf("%-12s %3s %3s %5s %9s %9s %8s %8s %8s %7s %7s %7s %7s %6s %7s %7s %7s %6s\n", "impl/model", "thr",
+           "B", "T", "tok/s", "best", "step ms", "min", "max", "fwd", "bwd", "opt", "GFLOP/s", "%sgemm",
+           "RSS MB", "act MB", "par MB", "allocs");
+}
+
+static void print_row(const char *impl, const BenchConfig *c, const BenchResult *r, double sgemm)
+{
+    char name[40];
+    snprintf(name, sizeof name, "%s%s%s", impl, *impl ? "/" : "", c->model);
+    if (!r->ok) {
+        printf("%-12s %3d %3d %5d   (failed)\n", name, c->threads, c->B, c->T);
+        return;
+    }
+    double gf = r->gflop_step / (r->step_med / 1e3);
+    printf("%-12s %3d %3d %5d %9.0f %9.0f %8.1f %8.1f %8.1f %7.1f %7.1f %7.1f %7.1f %5.0f%% %7.0f %7.1f %7.1f %6.0f\n",
+           name, c->threads, c->B, c->T, r->tok_med, r->tok_best, r->step_med, r->step_min, r->step_max, r->fwd_med,
+           r->bwd_med, r->opt_med, gf, 100 * gf / sgemm, r->rss_mb, r->act_mb, r->param_mb, r->allocs);
+}
+
+static void csv_row(FILE *f, const char *impl, const BenchConfig *c, const BenchResult *r, double sgemm, double load)
+{
+    double gf = r->gflop_step / (r->step_med / 1e3);
+    fprintf(f, "%s,%s,%d,%d,%d,%.0f,%.1f,%.1f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.1f,", impl, c->model, c->threads, c->B,
+            c->T, r->params, r->tok_med, r->tok_best, r->step_med, r->step_min, r->step_max, r->fwd_med, r->bwd_med,
+            r->opt_med, r->rss_mb);
+    if (isfinite(r->act_mb)) fprintf(f, "%.2f", r->act_mb);
+    fprintf(f, ",%.2f,%.4f,%.2f,%.1f,%.3f,", r->param_mb, r->gflop_step, gf, sgemm, gf / sgemm);
+    if (isfinite(r->allocs)) fprintf(f, "%.0f", r->allocs);
+    fprintf(f, ",%.2f\n", load);
+}
+
+static void print_compare(const BenchConfig *cfgs, int n, const BenchResult *sr, const BenchResult *tr,
+                          const double *sgemm)
+{
+    printf("\nseqlab / PyTorch (medians; ratio > 1: seqlab is faster, or for memory: PyTorch needs more)\n");
+    printf("%-12s %3s %3s %5s %10s %10s %7s %9s %9s %9s %9s %7s\n", "model", "thr", "B", "T", "seqlab", "pytorch",
+           "speed", "seqlab", "pytorch", "%sgemm", "%sgemm", "RSS");
+    printf("%-12s %3s %3s %5s %10s %10s %7s %9s %9s %9s %9s %7s\n", "", "", "", "", "tok/s", "tok/s", "ratio",
+           "GFLOP/s", "GFLOP/s", "seqlab", "pytorch", "ratio");
+    for (int i = 0; i < n; i++) {
+        const BenchConfig *c = &cfgs[i];
+        if (!sr[i].ok || !tr[i].ok) {
+            printf("%-12s %3d %3d %5d   (%s failed)\n", c->model, c->threads, c->B, c->T, sr[i].ok ? "pytorch" : "seqlab");
+            continue;
+        }
+        double gs = sr[i].gflop_step / (sr[i].step_med / 1e3), gt = sr[i].gflop_step / (tr[i].step_med / 1e3);
+        double sg = sgemm[c->threads > 1 ? 1 : 0];
+        printf("%-12s %3d %3d %5d %10.0f %10.0f %6.2fx %9.1f %9.1f %8.0f%% %8.0f%% %6.2fx\n", c->model, c->threads,
+               c->B, c->T, sr[i].tok_med, tr[i].tok_med, sr[i].tok_med / tr[i].tok_med, gs, gt, 100 * gs / sg,
+               100 * gt / sg, tr[i].rss_mb / sr[i].rss_mb);
+    }
+}
+
+/* ---- the command ---------------------------------------------------------------- */
+
+static void bench_help(void)
+{
+    printf("usage: seqlab bench [--suite w1|sweep|all] [--models LIST] [--threads LIST]\n"
+           "                    [--batch-size B --seq-len T] [--warmup N] [--steps N] [--seed S]\n"
+           "                    [--csv FILE] [--compare [--python PATH] [--torch-script FILE]]\n"
+           "\n"
+           "Trains each model for a few warm-up steps, then times at least nine steps on random\n"
+           "tokens (Adam, global-norm clip %.0f), and prints tokens/s, step times, memory and the\n"
+           "achieved GFLOP/s beside the machine's measured %dx%d sgemm rate.  Each configuration\n"
+           "runs in a process of its own, so its peak memory is its own.\n"
+           "\n"
+           "  --suite w1       V=%d, B=%d, T=%d; RNN/LSTM/GRU E=H=%d, 1 layer; Transformer C=%d,\n"
+           "                   %d heads, %d layers, FFN %d, learned positions; 1 and 2 threads [default]\n"
+           "  --suite sweep    B=%d, T=%d, %d, ... %d, %d threads\n"
+           "  --suite all      both\n"
+           "  --models LIST    comma-separated subset of rnn,lstm,gru,transformer\n"
+           "  --threads LIST   BLAS threads of the w1 suite, e.g. 1,2\n"
+           "  --batch-size B, --seq-len T   one custom shape instead of the suite\n"
+           "  --warmup N       untimed steps first [%d]\n"
+           "  --steps N        timed steps [%d]\n"
+           "  --csv FILE       also write one row per (implementation, model, threads, B, T)\n"
+           "  --compare        run %s (PyTorch, same models and configurations)\n"
+           "                   and print seqlab / PyTorch ratios; optional: skipped with a\n"
+           "                   message if PyTorch is not installed\n"
+           "  --python PATH    interpreter for the comparison [%s]\n"
+           "  --torch-script F the comparison script [%s]\n",
+           BENCH_CLIP, SGEMM_SIZE, SGEMM_SIZE, BENCH_VOCAB, BENCH_W1_B, BENCH_W1_T, BENCH_WIDTH, BENCH_WIDTH,
+           BENCH_HEADS, BENCH_TF_LAYERS, BENCH_FFN, BENCH_SWEEP_B, BENCH_SWEEP_T0, 2 * BENCH_SWEEP_T0,
+           BENCH_SWEEP_TMAX, BENCH_SWEEP_THREADS, BENCH_WARMUP, BENCH_STEPS, TORCH_SCRIPT, TORCH_PYTHON,
+           TORCH_SCRIPT);
+}
+
+/* "a,b,c" -> items (at most max), each checked by the caller */
+static int split_list(char *s, char **items, int max, const char *option)
+{
+    int n = 0;
+    for (char *tok = strtok(s, ","); tok; tok = strtok(NULL, ",")) {
+        if (n == max) die("option %s: too many items", option);
+        items[n++] = tok;
+    }
+    if (n == 0) die("option %s: empty list", option);
+    return n;
+}
+
+static int add_config(BenchConfig *cfgs, int n, const char *model, int threads, int B, int T)
+{
+    if (n == BENCH_MAX_CONFIGS) die("seqlab bench: too many configurations");
+    BenchConfig *c = &cfgs[n];
+    snprintf(c->model, sizeof c->model, "%s", model);
+    c->threads = threads;
+    c->B = B;
+    c->T = T;
+    return n + 1;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    BenchOptions o = {BENCH_WARMUP, BENCH_STEPS, 1, NULL, TORCH_PYTHON, TORCH_SCRIPT, 0};
+    const char *suite = "w1";
+    char models_buf[128] = "rnn,lstm,gru,transformer", threads_buf[64] = "1,2";
+    int B = 0, T = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (opt_is(a, "--help") || strcmp(a, "-h") == 0) {
+            bench_help();
+            return 0;
+        } else if (opt_is(a, "--suite")) {
+            suite = opt_value(argc, argv, &i);
+            if (strcmp(suite, "w1") && strcmp(suite, "sweep") && strcmp(suite, "all"))
+                die("option --suite: '%s' is not w1, sweep or all", suite);
+        } else if (opt_is(a, "--models")) {
+            snprintf(models_buf, sizeof models_buf, "%s", opt_value(argc, argv, &i));
+        } else if (opt_is(a, "--threads")) {
+            snprintf(threads_buf, sizeof threads_buf, "%s", opt_value(argc, argv, &i));
+        } else if (opt_is(a, "--batch-size")) {
+            B = (int)opt_long("--batch-size", opt_value(argc, argv, &i), 1, 100000);
+        } else if (opt_is(a, "--seq-len")) {
+            T = (int)opt_long("--seq-len", opt_value(argc, argv, &i), 1, 1000000);
+        } else if (opt_is(a, "--warmup")) {
+            o.warmup = (int)opt_long("--warmup", opt_value(argc, argv, &i), 0, BENCH_MAX_STEPS);
+        } else if (opt_is(a, "--steps")) {
+            o.steps = (int)opt_long("--steps", opt_value(argc, argv, &i), 1, BENCH_MAX_STEPS);
+        } else if (opt_is(a, "--seed")) {
+            o.seed = (unsigned long)opt_long("--seed", opt_value(argc, argv, &i), 0, 4294967295L);
+        } else if (opt_is(a, "--csv")) {
+            o.csv = opt_value(argc, argv, &i);
+        } else if (opt_is(a, "--compare")) {
+            o.compare = 1;
+        } else if (opt_is(a, "--python")) {
+            o.python = opt_value(argc, argv, &i);
+        } else if (opt_is(a, "--torch-script")) {
+            o.script = opt_value(argc, argv, &i);
+        } else {
+            die("bench: unknown option '%s' (see `seqlab bench --help`)", a);
+        }
+    }
+    if ((B > 0) != (T > 0)) die("bench: give both --batch-size and --seq-len, or neither");
+
+    char *models[NMODELS];
+    int nmodels = split_list(models_buf, models, NMODELS, "--models");
+    for (int i = 0; i < nmodels; i++) {
+        int known = 0;
+        for (int k = 0; k < NMODELS; k++) known |= strcmp(models[i], all_models[k]) == 0;
+        if (!known) die("option --models: '%s' is not rnn, lstm, gru or transformer", models[i]);
+    }
+    char *thr_items[8];
+    int nthreads = split_list(threads_buf, thr_items, 8, "--threads"), threads[8];
+    for (int i = 0; i < nthreads; i++) threads[i] = (int)opt_long("--threads", thr_items[i], 1, 256);
+
+    BenchConfig *cfgs = xcalloc(BENCH_MAX_CONFIGS, sizeof *cfgs);
+    int ncfg = 0;
+    int w1 = B == 0 && strcmp(suite, "sweep") != 0, sweep = B == 0 && strcmp(suite, "w1") != 0;
+    for (int mi = 0; mi < nmodels; mi++) {
+        for (int ti = 0; ti < nthreads && (w1 || B > 0); ti++)
+            ncfg = add_config(cfgs, ncfg, models[mi], threads[ti], B > 0 ? B : BENCH_W1_B, B > 0 ? T : BENCH_W1_T);
+        for (int t = BENCH_SWEEP_T0; sweep && t <= BENCH_SWEEP_TMAX; t *= 2)
+            ncfg = add_config(cfgs, ncfg, models[mi], BENCH_SWEEP_THREADS, BENCH_SWEEP_B, t);
+    }
+
+    double load0 = loadavg();
+    /* the reference rate, for 1 and for 2+ threads */
+    double sgemm[2] = {sgemm_rate(SGEMM_SIZE, 1), sgemm_rate(SGEMM_SIZE, 2)};
+    printf("seqlab bench (%s build; OpenBLAS %s)\n", REAL_NAME, openblas_get_config());
+    printf("sgemm %dx%dx%d: %.1f GFLOP/s with 1 thread, %.1f GFLOP/s with 2 threads\n", SGEMM_SIZE, SGEMM_SIZE,
+           SGEMM_SIZE, sgemm[0], sgemm[1]);
+    printf("%d warm-up + %d timed steps per configuration; load average %.2f at the start\n\n", o.warmup, o.steps,
+           load0);
+    print_header();
+    BenchResult *sr = xcalloc((size_t)ncfg, sizeof *sr);
+    for (int i = 0; i < ncfg; i++) {
+        sr[i] = bench_run_isolated(&cfgs[i], &o);
+        print_row("", &cfgs[i], &sr[i], sgemm[cfgs[i].threads > 1 ? 1 : 0]);
+        fflush(stdout);
+    }
+
+    BenchResult *tr = NULL;
+    if (o.compare) {
+        printf("\nPyTorch (%s %s): the same configurations...\n", o.python, o.script);
+        fflush(stdout);
+        tr = xcalloc((size_t)ncfg, sizeof *tr);
+        if (torch_run(cfgs, ncfg, &o, tr) == 0) {
+            for (int i = 0; i < ncfg; i++) {
+                tr[i].gflop_step = sr[i].gflop_step;
+                print_row("torch", &cfgs[i], &tr[i], sgemm[cfgs[i].threads > 1 ? 1 : 0]);
+            }
+            print_compare(cfgs, ncfg, sr, tr, sgemm);
+        } else {
+            free(tr);
+            tr = NULL;
+        }
+    }
+    double load1 = loadavg();
+    printf("\nload average %.2f at the end", load1);
+    if (load0 > 0.5 || load1 > 0.5)
+        printf(": other work shared the %ld cores during the run, so these numbers are noisy",
+               sysconf(_SC_NPROCESSORS_ONLN));
+    printf("\n");
+
+    int status = 0;
+    if (o.csv) {
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        fprintf(f, "impl,model,threads,B,T,params,tokens_per_s_median,tokens_per_s_best,step_ms_median,step_ms_min,"
+                   "step_ms_max,forward_ms,backward_ms,optimizer_ms,peak_rss_mb,act_mb,param_mb,gflop_per_step,"
+                   "gflops,sgemm_gflops,sgemm_fraction,allocs,loadavg\n");
+        for (int i = 0; i < ncfg; i++) {
+            double sg = sgemm[cfgs[i].threads > 1 ? 1 : 0];
+            if (sr[i].ok) csv_row(f, "seqlab", &cfgs[i], &sr[i], sg, load1);
+            if (tr && tr[i].ok) csv_row(f, "pytorch", &cfgs[i], &tr[i], sg, load1);
+        }
+        fclose(f);
+        char err[512];
+        if (file_write_atomic(o.csv, text, len, err, sizeof err) != 0) {
+            fprintf(stderr, "seqlab bench: %s\n", err);
+            status = EXIT_USER_ERROR;
+        } else {
+            printf("wrote %s\n", o.csv);
+        }
+        free(text);
+    }
+    for (int i = 0; i < ncfg; i++)
+        if (!sr[i].ok) status = EXIT_USER_ERROR;
+    free(tr);
+    free(sr);
+    free(cfgs);
+    return status;
+}
