@@ -258,7 +258,14 @@ static void key_label(const Run *r, unsigned key, char *buf, size_t n)
     if (strcmp(v, "nan") == 0 || !v[0]) { buf[0] = '\0'; return; }
     switch (key) {
     case KEY_SEQ_LEN: snprintf(buf, n, "T=%s", v); break;
-    case KEY_EVAL_SEQ_LEN: snprintf(buf, n, "eval T=%s", v); break;
+    case KEY_TOKENIZER:   /* "chars, chars" says nothing twice */
+        if (strcmp(r->tokenizer, r->task) == 0) buf[0] = '\0';
+        else snprintf(buf, n, "%s tokens", v);
+        break;
+    case KEY_EVAL_SEQ_LEN:
+        if (r->eval_seq_len == r->seq_len) buf[0] = '\0';
+        else snprintf(buf, n, "eval T=%s", v);
+        break;
     case KEY_DISTANCE: snprintf(buf, n, "distance %s", v); break;
     case KEY_POSITIONS: snprintf(buf, n, "%s positions", v); break;
     case KEY_CLIP:
@@ -276,13 +283,19 @@ static const unsigned key_list[] = {KEY_MODEL, KEY_TASK, KEY_TOKENIZER, KEY_SEQ_
                                     KEY_INIT_SCALE, KEY_THREADS};
 enum { NKEYS = sizeof key_list / sizeof key_list[0] };
 
-/* does setting `key` take more than one value among the listed runs? */
-static int key_varies(const Experiment *e, const int *idx, int n, unsigned key)
+/* does setting `key` take more than one value among the listed runs (those
+ * of `model` only, if model is not NULL)?  Positions count only where set
+ * (the transformer's). */
+static int key_varies(const Experiment *e, const int *idx, int n, unsigned key, const char *model)
 {
     char first[64], v[64];
+    int seen = 0;
     for (int i = 0; i < n; i++) {
-        key_value(&e->runs[idx[i]], key, v, sizeof v);
-        if (i == 0) copy_str(first, sizeof first, v);
+        const Run *r = &e->runs[idx[i]];
+        if (model && strcmp(r->model, model) != 0) continue;
+        key_value(r, key, v, sizeof v);
+        if (key == KEY_POSITIONS && !v[0]) continue;
+        if (!seen++) copy_str(first, sizeof first, v);
         else if (strcmp(first, v) != 0) return 1;
     }
     return 0;
@@ -300,9 +313,6 @@ int groups_make(const Experiment *e, const int *idx_in, int n, unsigned mask, Gr
     if (idx_in) memcpy(idx, idx_in, (size_t)n * sizeof *idx);
     else for (int i = 0; i < n; i++) idx[i] = i;
 
-    unsigned varying = 0;
-    for (int k = 0; k < NKEYS; k++)
-        if ((mask & key_list[k]) && key_varies(e, idx, n, key_list[k])) varying |= key_list[k];
 
     Group *g = xcalloc((size_t)(n > 0 ? n : 1), sizeof *g);
     int ng = 0;
@@ -319,13 +329,19 @@ int groups_make(const Experiment *e, const int *idx_in, int n, unsigned mask, Gr
         while (j < ng && strcmp(g[j].key, key) != 0) j++;
         if (j == ng) {
             copy_str(g[j].key, sizeof g[j].key, key);
-            /* label: the model (if in the mask), then what varies */
+            /* label: model and task (if in the mask), then what varies —
+             * among the runs of this model, when the model is in the mask */
+            const char *within = (mask & KEY_MODEL) ? r->model : NULL;
+            unsigned varying = 0;
+            for (int k = 0; k < NKEYS; k++)
+                if ((mask & key_list[k]) && key_varies(e, idx, n, key_list[k], within))
+                    varying |= key_list[k];
             char *lab = g[j].label;
             size_t cap = sizeof g[j].label;
             lab[0] = '\0';
             for (int k = 0; k < NKEYS; k++) {
                 unsigned kk = key_list[k];
-                if (!(mask & kk) || (kk != KEY_MODEL && !(varying & kk))) continue;
+                if (!(mask & kk) || (kk != KEY_MODEL && kk != KEY_TASK && !(varying & kk))) continue;
                 char part[96];
                 key_label(r, kk, part, sizeof part);
                 if (!part[0]) continue;

@@ -98,9 +98,11 @@ typedef struct Group {
 
 /* group the runs listed in idx (n of them; idx NULL = every run) by mask.
  * Groups come in a fixed order: model order rnn, lstm, gru, transformer,
- * then by first appearance.  Labels name only settings of `mask` whose value
- * differs between the runs listed.  Returns the number of groups; *out is
- * xmalloc'ed. */
+ * then by first appearance.  Labels name the model and task (if in `mask`)
+ * and the other settings of `mask` whose value differs between the runs
+ * listed — between the runs of the same model, if KEY_MODEL is in `mask`,
+ * so "rnn, no clip" but plain "lstm" when only the RNN varies.  Returns
+ * the number of groups; *out is xmalloc'ed. */
 int groups_make(const Experiment *e, const int *idx, int n, unsigned mask, Group **out);
 
 /* 0 rnn, 1 lstm, 2 gru, 3 transformer, 4 anything else (fixes colours) */

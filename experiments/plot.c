@@ -1,0 +1,1418 @@
+/*
+ * plot.c — `seqlab plot`: every figure of one experiment.
+ *
+ * For each figure kind this file (1) picks the runs that have its data,
+ * (2) averages over seeds in C (mean ± sd, gsl_stats) into small CSVs in
+ * figures/data/, and (3) runs gnuplot on plots/<kind>.gp twice, for PNG
+ * (pngcairo) and SVG, passing the file names, labels and models as `-e`
+ * variables.  The scripts read CSV columns by name and own every visual
+ * choice; colours per model are fixed in plots/common.gp.
+ *
+ * A figure without data is skipped with one line on stderr, and an old copy
+ * of it is removed.  gnuplot writes NAME.png.part and seqlab renames it only
+ * if gnuplot succeeded and the file is not empty, so there is never a
+ * half-drawn figure on disk.
+ *
+ * What this file is not: the report page (report.c) or the drawing itself
+ * (plots/NAME.gp).
+ */
+#define _GNU_SOURCE
+#include "plot.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "plot_data.h"
+#include "util.h"
+
+/* more panels than this make unreadable slides; the rest are left out */
+#define MAX_PANELS 6
+/* attention maps with more tokens than this get small tick labels */
+#define ATTN_BIG_T 32
+
+const PlotFigure plot_figures[] = {
+    {"loss_vs_step", "Loss against training step: dashed lines are training loss, solid lines "
+                     "validation loss, averaged over seeds; the dotted line is chance. Lower is "
+                     "better; a gap between dashed and solid means overfitting."},
+    {"loss_vs_time", "The same losses against wall-clock seconds: a model that learns more per "
+                     "step can still lose if each step costs more."},
+    {"grad_norm", "Global gradient norm (before clipping) on a log scale. Spikes are exploding "
+                  "gradients; compare the runs without clipping with the clipped ones, whose "
+                  "threshold is the dotted line."},
+    {"grad_through_time", "How much of the loss gradient reaches a step k steps back, at "
+                          "initialisation (dashed) and after training (solid), log scale. A "
+                          "straight falling line is exponential vanishing (the RNN); gates "
+                          "(LSTM cell c, GRU) keep it flatter; attention reaches every "
+                          "position directly."},
+    {"accuracy_vs_distance", "Accuracy (mean ± sd over seeds) as the distance to remember "
+                             "grows; the dotted line is chance. Where a model's line falls to "
+                             "chance, it no longer carries the information that far."},
+    {"speed_vs_seq_len", "Time per training step and tokens per second as the window T grows, "
+                         "log-log. Recurrent models must take T sequential steps; the "
+                         "Transformer computes all positions at once but pays T² in attention."},
+    {"memory_vs_seq_len", "Peak process memory and the activation memory kept for backward, "
+                          "log-log, with O(T) and O(T²) guide lines: recurrent models grow "
+                          "like T, attention like T²."},
+    {"posenc", "The positional-encoding table added to the token embedding: one row per "
+               "position, one column per dimension. Low dimensions change quickly, high ones "
+               "slowly, so every position gets a distinct pattern."},
+    {"perplexity", "Validation perplexity (mean ± sd over seeds; lower is better): the number "
+                   "of tokens the model is, in effect, choosing between."},
+    {"threads", "Training throughput with 1 and 2 threads: how much each model gains from a "
+                "second core. Work spread over T positions at once parallelises better than "
+                "a chain of T small steps."},
+    {"position_loss", "Validation loss at each position of the window: early positions have "
+                      "little context. How fast a line falls shows how quickly each model "
+                      "uses the context it has."},
+};
+const int plot_nfigures = sizeof plot_figures / sizeof plot_figures[0];
+
+/* ====================================================== the plot state ==== */
+
+typedef struct Plot {
+    Experiment e;
+    char figdir[PATH_MAX];    /* where the figures go (absolute) */
+    char datadir[PATH_MAX];   /* figdir/data: the averaged CSVs */
+    char plotdir[PATH_MAX];   /* the gnuplot scripts (absolute) */
+    int drawn, skipped;
+} Plot;
+
+/* snprintf for paths and names: a result that does not fit is a user error
+ * (an absurdly long path), reported rather than silently cut */
+static void sfmt(char *out, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void sfmt(char *out, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int len = vsnprintf(out, n, fmt, ap);
+    va_end(ap);
+    if (len < 0 || (size_t)len >= n) die("path or name too long: '%.80s...'", out);
+}
+
+/* gnuplot's `-e` variables, built up as one string "a=1;b='x';" */
+typedef struct Args {
+    char *s;
+    size_t len, cap;
+} Args;
+
+static void args_printf(Args *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void args_printf(Args *a, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(a->s ? a->s + a->len : NULL, a->s ? a->cap - a->len : 0, fmt, ap);
+        va_end(ap);
+        if (a->s && (size_t)n < a->cap - a->len) { a->len += (size_t)n; return; }
+        a->cap = 2 * (a->cap + (size_t)n + 64);
+        a->s = xrealloc(a->s, a->cap);
+        if (a->len == 0) a->s[0] = '\0';
+    }
+}
+
+/* name='value' — gnuplot single-quoted strings escape ' as '' */
+static void args_str(Args *a, const char *value, const char *namefmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void args_str(Args *a, const char *value, const char *namefmt, ...)
+{
+    char name[64];
+    va_list ap;
+    va_start(ap, namefmt);
+    vsnprintf(name, sizeof name, namefmt, ap);
+    va_end(ap);
+    args_printf(a, "%s='", name);
+    for (const char *c = value; *c; c++) {
+        if (*c == '\'') args_printf(a, "''");
+        else if (*c == '\n' || *c == '\r') args_printf(a, " ");
+        else args_printf(a, "%c", *c);
+    }
+    args_printf(a, "';");
+}
+
+/* name=number (NaN stays gnuplot's NaN) */
+static void args_num(Args *a, double value, const char *namefmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void args_num(Args *a, double value, const char *namefmt, ...)
+{
+    char name[64];
+    va_list ap;
+    va_start(ap, namefmt);
+    vsnprintf(name, sizeof name, namefmt, ap);
+    va_end(ap);
+    if (isfinite(value)) args_printf(a, "%s=%.17g;", name, value);
+    else args_printf(a, "%s=NaN;", name);
+}
+
+static void args_free(Args *a) { free(a->s); a->s = NULL; a->len = a->cap = 0; }
+
+static int file_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static void remove_figure(const Plot *p, const char *base)
+{
+    char path[PATH_MAX + 300];
+    sfmt(path, sizeof path, "%s/%s.png", p->figdir, base);
+    unlink(path);
+    sfmt(path, sizeof path, "%s/%s.svg", p->figdir, base);
+    unlink(path);
+}
+
+/* one line on stderr, remove any stale copy; returns 0 (not an error) */
+static int skip(Plot *p, const char *base, const char *why)
+{
+    fprintf(stderr, "seqlab plot: %s: skipping %s: %s\n", p->e.name, base, why);
+    remove_figure(p, base);
+    p->skipped++;
+    return 0;
+}
+
+/* ============================================================= gnuplot ==== */
+
+static const char *gnuplot_path(void)
+{
+    const char *env = getenv("SEQLAB_GNUPLOT");
+    return env && *env ? env : "gnuplot";
+}
+
+int plot_gnuplot_available(void)
+{
+    const char *g = gnuplot_path();
+    if (strchr(g, '/')) return access(g, X_OK) == 0;
+    const char *path = getenv("PATH");
+    if (!path) return 0;
+    char *copy = xstrdup(path), *save = NULL;
+    int found = 0;
+    for (char *d = strtok_r(copy, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
+        char full[PATH_MAX + 16];
+        sfmt(full, sizeof full, "%s/%s", *d ? d : ".", g);
+        found = access(full, X_OK) == 0;
+    }
+    free(copy);
+    return found;
+}
+
+/* gnuplot -e COMMANDS, in directory dir; returns its exit status or -1 */
+static int gnuplot_run(const char *dir, const char *commands)
+{
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_RDONLY);
+        if (devnull >= 0) { dup2(devnull, STDIN_FILENO); close(devnull); }
+        if (chdir(dir) != 0) _exit(126);
+        execlp(gnuplot_path(), gnuplot_path(), "-e", commands, (char *)NULL);
+        _exit(127);
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* draw figure `base` with plots/<script>.gp as PNG and SVG of w x h pixels:
+ * one gnuplot process loads the script twice, once per format (common.gp
+ * starts with `reset`, so nothing carries over).  1 drawn, -1 failed (message
+ * on stderr, no file left behind). */
+static int render(Plot *p, const char *script, const char *base, int w, int h, const Args *vars)
+{
+    char script_path[PATH_MAX + 64];
+    sfmt(script_path, sizeof script_path, "%s/%s.gp", p->plotdir, script);
+    static const char *formats[] = {"png", "svg"};
+    char part[2][PATH_MAX + 300], final[2][PATH_MAX + 300];
+    Args a = {0};
+    args_num(&a, w, "W");
+    args_num(&a, h, "H");
+    args_str(&a, p->plotdir, "plotdir");
+    args_str(&a, p->e.name, "expname");
+    args_printf(&a, "%s", vars && vars->s ? vars->s : "");
+    for (int f = 0; f < 2; f++) {
+        sfmt(part[f], sizeof part[f], "%s/%s.%s.part", p->figdir, base, formats[f]);
+        sfmt(final[f], sizeof final[f], "%s/%s.%s", p->figdir, base, formats[f]);
+        args_str(&a, formats[f], "fmt");
+        args_str(&a, part[f], "outfile");
+        args_str(&a, script_path, "script");
+        args_printf(&a, "load script;");
+    }
+    int rc = gnuplot_run(p->figdir, a.s);
+    args_free(&a);
+    int ok = rc == 0;
+    for (int f = 0; f < 2 && ok; f++) {
+        struct stat st;
+        ok = stat(part[f], &st) == 0 && st.st_size > 0;
+    }
+    if (!ok) {
+        fprintf(stderr, "seqlab plot: %s: gnuplot failed on %s (exit %d) drawing %s\n",
+                p->e.name, script_path, rc, base);
+        for (int f = 0; f < 2; f++) unlink(part[f]);
+        remove_figure(p, base);
+        return -1;
+    }
+    for (int f = 0; f < 2; f++)
+        if (rename(part[f], final[f]) != 0) {
+            fprintf(stderr, "seqlab plot: cannot rename %s: %s\n", part[f], strerror(errno));
+            unlink(part[f]);
+            return -1;
+        }
+    p->drawn++;
+    return 1;
+}
+
+/* ====================================================== averaging runs ==== */
+
+/* Average, over the runs idx[0..n), the named columns of each run's `file`
+ * (a CSV with a key column such as step or position), matching rows by the
+ * key.  Writes a CSV key,col1,col1_sd,... to out_path.  has[c] counts the
+ * rows where column c has a finite mean.  Returns rows written (0 = no run
+ * had the file; nothing is written then). */
+static int average_runs(const Plot *p, const int *idx, int n, const char *file, const char *key,
+                        const char **cols, int ncols, const char *out_path, int *has)
+{
+    CsvTable **t = xcalloc((size_t)(n > 0 ? n : 1), sizeof *t);
+    int nt = 0, ref = -1;
+    for (int i = 0; i < n; i++) {
+        char path[PATH_MAX + 400], err[512];
+        run_path(path, sizeof path, &p->e, &p->e.runs[idx[i]], file);
+        if (!file_exists(path)) continue;
+        CsvTable *c = csv_read(path, err, sizeof err);
+        if (!c || csv_col(c, key) < 0 || c->nrows == 0) {
+            if (c) fprintf(stderr, "seqlab plot: note: %s has no '%s' rows; left out\n", path, key);
+            else fprintf(stderr, "seqlab plot: note: %s; left out\n", err);
+            csv_free(c);
+            continue;
+        }
+        if (ref < 0 || c->nrows > t[ref]->nrows) ref = nt;
+        t[nt++] = c;
+    }
+    for (int c = 0; c < ncols; c++) has[c] = 0;
+    if (nt == 0) { free(t); return 0; }
+
+    FILE *out = fopen(out_path, "w");
+    if (!out) die("cannot write '%s': %s", out_path, strerror(errno));
+    fprintf(out, "%s", key);
+    for (int c = 0; c < ncols; c++) fprintf(out, ",%s,%s_sd", cols[c], cols[c]);
+    fprintf(out, "\n");
+    int *cursor = xcalloc((size_t)nt, sizeof *cursor);
+    double *vals = xmalloc((size_t)nt * sizeof *vals);
+    int rows = 0;
+    const CsvTable *r = t[ref];
+    for (int row = 0; row < r->nrows; row++) {
+        double k = csv_num(r, row, csv_col(r, key));
+        if (!isfinite(k)) continue;
+        fprintf(out, "%.10g", k);
+        /* the row of each table with the same key (files are in key order) */
+        int *match = xmalloc((size_t)nt * sizeof *match);
+        for (int i = 0; i < nt; i++) {
+            int kc = csv_col(t[i], key);
+            match[i] = -1;
+            for (int j = cursor[i]; j < t[i]->nrows; j++)
+                if (csv_num(t[i], j, kc) == k) { match[i] = j; cursor[i] = j + 1; break; }
+        }
+        for (int c = 0; c < ncols; c++) {
+            for (int i = 0; i < nt; i++)
+                vals[i] = match[i] < 0 ? NAN : csv_num(t[i], match[i], csv_col(t[i], cols[c]));
+            double mean, sd;
+            int m = stats_mean_sd(vals, nt, &mean, &sd);
+            if (m) { fprintf(out, ",%.10g,%.10g", mean, sd); has[c]++; }
+            else fprintf(out, ",nan,nan");
+        }
+        free(match);
+        fprintf(out, "\n");
+        rows++;
+    }
+    fclose(out);
+    free(cursor);
+    free(vals);
+    for (int i = 0; i < nt; i++) csv_free(t[i]);
+    free(t);
+    return rows;
+}
+
+/* indices of the runs that have `file` in their folder; returns the count */
+static int runs_with_file(const Plot *p, const char *file, int *idx)
+{
+    int n = 0;
+    for (int i = 0; i < p->e.nruns; i++) {
+        char path[PATH_MAX + 400];
+        run_path(path, sizeof path, &p->e, &p->e.runs[i], file);
+        if (file_exists(path)) idx[n++] = i;
+    }
+    return n;
+}
+
+/* the runs in both a and b */
+static int intersect(const Group *a, const Group *b, int *out)
+{
+    int n = 0;
+    for (int i = 0; i < a->n; i++)
+        for (int j = 0; j < b->n; j++)
+            if (a->idx[i] == b->idx[j]) { out[n++] = a->idx[i]; break; }
+    return n;
+}
+
+/* mean of a summary field over a group's runs (NAN if none is finite) */
+static double group_mean(const Experiment *e, const Group *g, size_t field_offset)
+{
+    double *x = xmalloc((size_t)g->n * sizeof *x), mean, sd;
+    for (int i = 0; i < g->n; i++)
+        x[i] = *(const double *)((const char *)&e->runs[g->idx[i]] + field_offset);
+    stats_mean_sd(x, g->n, &mean, &sd);
+    free(x);
+    return mean;
+}
+#define GROUP_MEAN(e, g, field) group_mean((e), (g), offsetof(Run, field))
+
+/* ======================================== curves: figures 1, 2, 3 and 12 ==== */
+
+/* the panels x series of one family of curve figures, averaged over seeds */
+typedef struct Curves {
+    Group *panels, *series;
+    int npanels, nseries;
+    /* per panel p and series s: rows written to data/<prefix>_p<p>_s<s>.csv */
+    int rows[MAX_PANELS][64];
+    int has_cols[MAX_PANELS][64][4];
+} Curves;
+
+static void curves_free(Curves *c) { free(c->panels); free(c->series); }
+
+/* average `file` (keyed by `key`) for each panel x series; returns how many
+ * (panel, series) pairs got data */
+static int curves_make(Plot *p, Curves *c, const char *file, const char *key, const char **cols,
+                       int ncols, const char *prefix)
+{
+    memset(c, 0, sizeof *c);
+    int *idx = xmalloc((size_t)(p->e.nruns + 1) * sizeof *idx);
+    int n = runs_with_file(p, file, idx);
+    if (n == 0) { free(idx); return 0; }
+    c->npanels = groups_make(&p->e, idx, n, KEYS_PANEL, &c->panels);
+    c->nseries = groups_make(&p->e, idx, n, KEYS_SERIES, &c->series);
+    if (c->npanels > MAX_PANELS) {
+        fprintf(stderr, "seqlab plot: note: %d settings of %s; the figures show the first %d\n",
+                c->npanels, file, MAX_PANELS);
+        c->npanels = MAX_PANELS;
+    }
+    if (c->nseries > 64) c->nseries = 64;
+    int pairs = 0, *both = xmalloc((size_t)n * sizeof *both);
+    for (int pi = 0; pi < c->npanels; pi++)
+        for (int si = 0; si < c->nseries; si++) {
+            int m = intersect(&c->panels[pi], &c->series[si], both);
+            if (!m) continue;
+            char out[PATH_MAX + 100];
+            sfmt(out, sizeof out, "%s/%s_p%d_s%d.csv", p->datadir, prefix, pi + 1, si + 1);
+            c->rows[pi][si] = average_runs(p, both, m, file, key, cols, ncols, out,
+                                           c->has_cols[pi][si]);
+            if (c->rows[pi][si]) pairs++;
+        }
+    free(both);
+    free(idx);
+    return pairs;
+}
+
+/* the -e variables every curve script takes: panels, their lines, legend.
+ * Only (panel, series) pairs whose column `need` has data are listed. */
+static int curves_args(const Plot *p, const Curves *c, const char *prefix, int need, Args *a,
+                       int with_chance)
+{
+    int panels = 0;
+    int used[64] = {0};
+    for (int pi = 0; pi < c->npanels; pi++) {
+        int lines = 0;
+        for (int si = 0; si < c->nseries; si++) {
+            if (!c->rows[pi][si] || !c->has_cols[pi][si][need]) continue;
+            lines++;
+            char f[128];
+            sfmt(f, sizeof f, "data/%s_p%d_s%d.csv", prefix, pi + 1, si + 1);
+            args_str(a, f, "file%d_%d", panels + 1, lines);
+            args_str(a, p->e.runs[c->series[si].idx[0]].model, "model%d_%d", panels + 1, lines);
+            args_num(a, GROUP_MEAN(&p->e, &c->series[si], clip), "clip%d_%d", panels + 1, lines);
+            used[si] = 1;
+        }
+        if (!lines) continue;
+        panels++;
+        args_str(a, c->panels[pi].label, "ptitle%d", panels);
+        args_printf(a, "pn%d=%d;", panels, lines);
+        args_num(a, with_chance ? GROUP_MEAN(&p->e, &c->panels[pi], chance_loss) : NAN,
+                 "pchance%d", panels);
+    }
+    args_printf(a, "npanels=%d;", panels);
+    int ns = 0;
+    for (int si = 0; si < c->nseries; si++) {
+        if (!used[si]) continue;
+        ns++;
+        args_str(a, p->e.runs[c->series[si].idx[0]].model, "lmodel%d", ns);
+        args_str(a, c->series[si].label, "llabel%d", ns);
+        args_num(a, GROUP_MEAN(&p->e, &c->series[si], clip), "lclip%d", ns);
+    }
+    args_printf(a, "nseries=%d;", ns);
+    return panels;
+}
+
+static int figures_metrics(Plot *p)
+{
+    static const char *cols[] = {"seconds", "train_loss", "val_loss", "grad_norm"};
+    enum { COL_SECONDS, COL_TRAIN, COL_VAL, COL_GRAD };
+    Curves c;
+    int failed = 0;
+    if (!curves_make(p, &c, "metrics.csv", "step", cols, 4, "metrics")) {
+        skip(p, "loss_vs_step", "no run has a metrics.csv");
+        skip(p, "loss_vs_time", "no run has a metrics.csv");
+        skip(p, "grad_norm", "no run has a metrics.csv");
+        curves_free(&c);
+        return 0;
+    }
+    Args a = {0};
+    if (curves_args(p, &c, "metrics", COL_TRAIN, &a, 1)) {
+        args_str(&a, "Which model learns fastest per step?  Loss against training step", "title");
+        args_str(&a, "step", "xcol");
+        args_str(&a, "training step", "xlabel");
+        failed |= render(p, "loss_curves", "loss_vs_step", PLOT_WIDTH, PLOT_HEIGHT, &a) < 0;
+    } else {
+        skip(p, "loss_vs_step", "metrics.csv has no train_loss values");
+    }
+    args_free(&a);
+
+    if (curves_args(p, &c, "metrics", COL_SECONDS, &a, 1)) {
+        args_str(&a, "Which model learns fastest in wall-clock time?  Loss against time", "title");
+        args_str(&a, "seconds", "xcol");
+        args_str(&a, "wall-clock time (s)", "xlabel");
+        failed |= render(p, "loss_curves", "loss_vs_time", PLOT_WIDTH, PLOT_HEIGHT, &a) < 0;
+    } else {
+        skip(p, "loss_vs_time", "metrics.csv has no seconds values");
+    }
+    args_free(&a);
+
+    if (curves_args(p, &c, "metrics", COL_GRAD, &a, 0)) {
+        args_str(&a, "Do gradients explode?  Global gradient norm during training", "title");
+        failed |= render(p, "grad_norm", "grad_norm", PLOT_WIDTH, PLOT_HEIGHT, &a) < 0;
+    } else {
+        skip(p, "grad_norm", "metrics.csv has no grad_norm values");
+    }
+    args_free(&a);
+    curves_free(&c);
+    return failed ? -1 : 0;
+}
+
+static int figure_position_loss(Plot *p)
+{
+    static const char *cols[] = {"loss"};
+    Curves c;
+    int failed = 0;
+    if (!curves_make(p, &c, "position_loss.csv", "position", cols, 1, "posloss")) {
+        curves_free(&c);
+        return skip(p, "position_loss", "no run has a position_loss.csv (text tasks write it)");
+    }
+    Args a = {0};
+    if (curves_args(p, &c, "posloss", 0, &a, 1)) {
+        args_str(&a, "Does more context help?  Validation loss at each position of the window",
+                 "title");
+        failed = render(p, "position_loss", "position_loss", PLOT_WIDTH, PLOT_HEIGHT, &a) < 0;
+    } else {
+        skip(p, "position_loss", "position_loss.csv has no loss values");
+    }
+    args_free(&a);
+    curves_free(&c);
+    return failed ? -1 : 0;
+}
+
+/* ============================== figure 4: gradient through time ==== */
+
+/* Geometric mean over runs of ‖∂L/∂h_t‖ at each number of steps back, at the
+ * first logged step (initialisation) and the last (after training), for the
+ * main state (h, or x for the Transformer) and the LSTM cell c.  Writes
+ * steps_back,init,trained,c_init,c_trained; returns rows (0 = no data). */
+static int gradtime_average(const Plot *p, const int *idx, int n, const char *out_path,
+                            double *lo, double *hi)
+{
+    enum { INIT, TRAINED, C_INIT, C_TRAINED, NCURVES };
+    int maxback = -1, cap = 0;
+    double *sum[NCURVES] = {0};
+    int *cnt[NCURVES] = {0};
+    for (int i = 0; i < n; i++) {
+        char path[PATH_MAX + 400], err[512];
+        run_path(path, sizeof path, &p->e, &p->e.runs[idx[i]], "gradients.csv");
+        CsvTable *t = csv_read(path, err, sizeof err);
+        if (!t) continue;
+        int cs = csv_col(t, "step"), cser = csv_col(t, "series"), cb = csv_col(t, "steps_back"),
+            cn = csv_col(t, "norm");
+        if (cs < 0 || cser < 0 || cb < 0 || cn < 0) {
+            fprintf(stderr, "seqlab plot: note: %s lacks step/series/steps_back/norm; left out\n",
+                    path);
+            csv_free(t);
+            continue;
+        }
+        double first = INFINITY, last = -INFINITY;
+        for (int r = 0; r < t->nrows; r++) {
+            double s = csv_num(t, r, cs);
+            if (isfinite(s)) { first = fmin(first, s); last = fmax(last, s); }
+        }
+        for (int r = 0; r < t->nrows; r++) {
+            double s = csv_num(t, r, cs), b = csv_num(t, r, cb), v = csv_num(t, r, cn);
+            if (!isfinite(s) || !isfinite(b) || b < 0 || !(v > 0)) continue;
+            int k = (int)b, cell = strcmp(csv_str(t, r, cser), "c") == 0;
+            int which;
+            if (s == first) which = cell ? C_INIT : INIT;
+            else if (s == last) which = cell ? C_TRAINED : TRAINED;
+            else continue;
+            if (k >= cap) {
+                int newcap = 2 * k + 16;
+                for (int c = 0; c < NCURVES; c++) {
+                    sum[c] = xrealloc(sum[c], (size_t)newcap * sizeof *sum[c]);
+                    cnt[c] = xrealloc(cnt[c], (size_t)newcap * sizeof *cnt[c]);
+                    for (int j = cap; j < newcap; j++) { sum[c][j] = 0; cnt[c][j] = 0; }
+                }
+                cap = newcap;
+            }
+            sum[which][k] += log(v);
+            cnt[which][k]++;
+            if (k > maxback) maxback = k;
+        }
+        csv_free(t);
+    }
+    int rows = 0;
+    if (maxback >= 0) {
+        FILE *out = fopen(out_path, "w");
+        if (!out) die("cannot write '%s': %s", out_path, strerror(errno));
+        fprintf(out, "steps_back,init,trained,c_init,c_trained\n");
+        for (int k = 0; k <= maxback; k++) {
+            fprintf(out, "%d", k);
+            for (int c = 0; c < NCURVES; c++) {
+                if (cnt[c][k]) {
+                    double g = exp(sum[c][k] / cnt[c][k]);
+                    *lo = fmin(*lo, g);
+                    *hi = fmax(*hi, g);
+                    fprintf(out, ",%.6g", g);
+                } else {
+                    fprintf(out, ",nan");
+                }
+            }
+            fprintf(out, "\n");
+            rows++;
+        }
+        fclose(out);
+    }
+    for (int c = 0; c < NCURVES; c++) { free(sum[c]); free(cnt[c]); }
+    return rows;
+}
+
+static int figure_grad_through_time(Plot *p)
+{
+    const char *base = "grad_through_time";
+    int *idx = xmalloc((size_t)(p->e.nruns + 1) * sizeof *idx);
+    int n = runs_with_file(p, "gradients.csv", idx);
+    if (!n) { free(idx); return skip(p, base, "no run has a gradients.csv"); }
+    Group *models;
+    int nm = groups_make(&p->e, idx, n, KEY_MODEL, &models);
+    Args a = {0};
+    int panels = 0, *pick = xmalloc((size_t)n * sizeof *pick);
+    double lo = INFINITY, hi = 0;
+    for (int m = 0; m < nm && panels < MAX_PANELS; m++) {
+        /* one setting per model: the longest window (then the longest distance),
+         * where vanishing has the most room to show */
+        double best_T = -1, best_d = -INFINITY;
+        for (int i = 0; i < models[m].n; i++) {
+            const Run *r = &p->e.runs[models[m].idx[i]];
+            double T = isfinite(r->seq_len) ? r->seq_len : 0, d = isfinite(r->distance) ? r->distance : 0;
+            if (T > best_T || (T == best_T && d > best_d)) { best_T = T; best_d = d; }
+        }
+        int np = 0;
+        const char *task = NULL;
+        for (int i = 0; i < models[m].n; i++) {
+            const Run *r = &p->e.runs[models[m].idx[i]];
+            double T = isfinite(r->seq_len) ? r->seq_len : 0, d = isfinite(r->distance) ? r->distance : 0;
+            if (T != best_T || d != best_d) continue;
+            if (!task) task = r->task;
+            if (strcmp(task, r->task) == 0) pick[np++] = models[m].idx[i];
+        }
+        const Run *r0 = &p->e.runs[pick[0]];
+        char out[PATH_MAX + 100], f[64];
+        sfmt(f, sizeof f, "data/gradtime_%s.csv", r0->model);
+        sfmt(out, sizeof out, "%s/%s", p->figdir, f);
+        if (!gradtime_average(p, pick, np, out, &lo, &hi)) continue;
+        panels++;
+        char title[160];
+        if (best_T > 0) sfmt(title, sizeof title, "%s (%s, T=%g)", r0->model, r0->task, best_T);
+        else sfmt(title, sizeof title, "%s (%s)", r0->model, r0->task);
+        args_str(&a, f, "file%d", panels);
+        args_str(&a, r0->model, "model%d", panels);
+        args_str(&a, title, "ptitle%d", panels);
+        args_str(&a, strcmp(r0->model, "transformer") == 0 ? "x" : "h", "state%d", panels);
+    }
+    int rc = 0;
+    if (!panels) {
+        rc = skip(p, base, "gradients.csv files have no positive norms");
+    } else {
+        args_printf(&a, "npanels=%d;", panels);
+        /* one log-scale range for every panel, so heights compare across models */
+        args_num(&a, pow(10, floor(log10(lo))), "ymin");
+        args_num(&a, pow(10, ceil(log10(hi))), "ymax");
+        args_str(&a, "Do gradients vanish through time?  Gradient norm against steps back", "title");
+        rc = render(p, "grad_through_time", base, PLOT_WIDTH, PLOT_HEIGHT, &a) < 0 ? -1 : 0;
+    }
+    args_free(&a);
+    free(pick);
+    free(models);
+    free(idx);
+    return rc;
+}
+
+/* ======================== figure 5: accuracy against distance ==== */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* sort v and drop repeats; returns the new length */
+static int distinct_sorted(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    int m = 0;
+    for (int i = 0; i < n; i++)
+        if (m == 0 || v[i] != v[m - 1]) v[m++] = v[i];
+    return m;
+}
+
+/* the distinct finite values of a Run field over runs idx[0..n) */
+static int field_values(const Experiment *e, const int *idx, int n, size_t off, double *v)
+{
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        double x = *(const double *)((const char *)&e->runs[idx[i]] + off);
+        if (isfinite(x)) v[m++] = x;
+    }
+    return distinct_sorted(v, m);
+}
+#define FIELD_VALUES(e, idx, n, field, v) field_values((e), (idx), (n), offsetof(Run, field), (v))
+
+static double run_field(const Run *r, size_t off) { return *(const double *)((const char *)r + off); }
+
+/* For the runs idx[0..n), at each distinct value of field `xoff`, the mean
+ * and sd of the fields in yoffs.  Writes x,<names>,<names>_sd...; returns
+ * rows; has[c] counts finite means of field c. */
+static int table_by(const Experiment *e, const int *idx, int n, size_t xoff, const char *xname,
+                    const size_t *yoffs, const char **ynames, int ny, const char *out_path, int *has)
+{
+    double *xs = xmalloc((size_t)(n + 1) * sizeof *xs), *vals = xmalloc((size_t)(n + 1) * sizeof *vals);
+    int nx = field_values(e, idx, n, xoff, xs);
+    for (int c = 0; c < ny; c++) has[c] = 0;
+    FILE *out = fopen(out_path, "w");
+    if (!out) die("cannot write '%s': %s", out_path, strerror(errno));
+    fprintf(out, "%s", xname);
+    for (int c = 0; c < ny; c++) fprintf(out, ",%s,%s_sd", ynames[c], ynames[c]);
+    fprintf(out, ",n\n");
+    for (int k = 0; k < nx; k++) {
+        fprintf(out, "%.10g", xs[k]);
+        int count = 0;
+        for (int c = 0; c < ny; c++) {
+            int m = 0;
+            for (int i = 0; i < n; i++)
+                if (run_field(&e->runs[idx[i]], xoff) == xs[k])
+                    vals[m++] = run_field(&e->runs[idx[i]], yoffs[c]);
+            double mean, sd;
+            int f = stats_mean_sd(vals, m, &mean, &sd);
+            if (f > count) count = f;
+            if (f) { fprintf(out, ",%.10g,%.10g", mean, sd); has[c]++; }
+            else fprintf(out, ",nan,nan");
+        }
+        fprintf(out, ",%d\n", count);
+    }
+    fclose(out);
+    free(xs);
+    free(vals);
+    return nx;
+}
+
+static int figure_accuracy_vs_distance(Plot *p)
+{
+    const char *base = "accuracy_vs_distance";
+    const Experiment *e = &p->e;
+    int *idx = xmalloc((size_t)(e->nruns + 1) * sizeof *idx), n = 0;
+    double *v = xmalloc((size_t)(e->nruns + 1) * sizeof *v);
+    for (int i = 0; i < e->nruns; i++)
+        if (isfinite(e->runs[i].distance)) idx[n++] = i;
+    Group *panels = NULL, *series = NULL;
+    int np = n ? groups_make(e, idx, n, KEY_TASK | KEY_TOKENIZER | KEY_INIT_SCALE, &panels) : 0;
+    int ns = n ? groups_make(e, idx, n, KEYS_SERIES, &series) : 0;
+    Args a = {0};
+    int drawn_panels = 0, used[64] = {0}, *both = xmalloc((size_t)(n + 1) * sizeof *both);
+    for (int pi = 0; pi < np && drawn_panels < MAX_PANELS; pi++) {
+        if (FIELD_VALUES(e, panels[pi].idx, panels[pi].n, distance, v) < 2) continue;
+        /* classification: accuracy; regression (adding): final loss / chance loss */
+        int accuracy = isfinite(GROUP_MEAN(e, &panels[pi], val_accuracy));
+        size_t yoff = accuracy ? offsetof(Run, val_accuracy) : offsetof(Run, final_val_loss);
+        if (!accuracy && !isfinite(GROUP_MEAN(e, &panels[pi], final_val_loss))) continue;
+        int pnum = drawn_panels + 1, lines = 0;
+        for (int si = 0; si < ns && si < 64; si++) {
+            int m = intersect(&panels[pi], &series[si], both);
+            if (!m) continue;
+            char f[128], out[PATH_MAX + 200];
+            sfmt(f, sizeof f, "data/distance_p%d_s%d.csv", pnum, si + 1);
+            sfmt(out, sizeof out, "%s/%s", p->figdir, f);
+            static const char *names[] = {"value", "chance_accuracy", "final_val_loss", "chance_loss"};
+            size_t offs[] = {yoff, offsetof(Run, chance_accuracy), offsetof(Run, final_val_loss),
+                             offsetof(Run, chance_loss)};
+            int has[4];
+            table_by(e, both, m, offsetof(Run, distance), "distance", offs, names, 4, out, has);
+            if (!has[0]) continue;
+            lines++;
+            used[si] = 1;
+            args_str(&a, f, "file%d_%d", pnum, lines);
+            args_str(&a, e->runs[series[si].idx[0]].model, "model%d_%d", pnum, lines);
+        }
+        if (!lines) continue;
+        drawn_panels++;
+        args_printf(&a, "pn%d=%d;", pnum, lines);
+        args_str(&a, panels[pi].label, "ptitle%d", pnum);
+        args_printf(&a, "paccuracy%d=%d;", pnum, accuracy);
+    }
+    int rc;
+    if (!drawn_panels) {
+        rc = skip(p, base, "needs runs at two or more distances with val_accuracy or final_val_loss");
+    } else {
+        args_printf(&a, "npanels=%d;", drawn_panels);
+        int k = 0;
+        for (int si = 0; si < ns && si < 64; si++) {
+            if (!used[si]) continue;
+            k++;
+            args_str(&a, e->runs[series[si].idx[0]].model, "lmodel%d", k);
+            args_str(&a, series[si].label, "llabel%d", k);
+        }
+        args_printf(&a, "nseries=%d;", k);
+        args_str(&a, "How far back can each model remember?  Accuracy against distance", "title");
+        rc = render(p, "accuracy_vs_distance", base, PLOT_WIDTH, PLOT_HEIGHT, &a) < 0 ? -1 : 0;
+    }
+    args_free(&a);
+    free(both);
+    free(panels);
+    free(series);
+    free(v);
+    free(idx);
+    return rc;
+}
+
+/* ============= figures 6 and 7: time and memory against window length ==== */
+
+static int figures_scaling(Plot *p)
+{
+    const Experiment *e = &p->e;
+    int *idx = xmalloc((size_t)(e->nruns + 1) * sizeof *idx), n = 0;
+    double *v = xmalloc((size_t)(e->nruns + 1) * sizeof *v);
+    for (int i = 0; i < e->nruns; i++) {
+        const Run *r = &e->runs[i];
+        if (isfinite(r->seq_len) && (isfinite(r->step_ms) || isfinite(r->tokens_per_s) ||
+                                     isfinite(r->act_mb) || isfinite(r->peak_rss_mb)))
+            idx[n++] = i;
+    }
+    /* compare like with like: the most common thread count ... */
+    double threads = NAN;
+    int best = 0;
+    for (int i = 0; i < n; i++) {
+        int c = 0;
+        for (int j = 0; j < n; j++)
+            c += e->runs[idx[j]].threads == e->runs[idx[i]].threads;
+        if (c > best) { best = c; threads = e->runs[idx[i]].threads; }
+    }
+    int m = 0;
+    for (int i = 0; i < n; i++)
+        if (e->runs[idx[i]].threads == threads || !isfinite(threads)) idx[m++] = idx[i];
+    n = m;
+    /* ... and the task with the most window lengths */
+    Group *tasks = NULL;
+    int nt = n ? groups_make(e, idx, n, KEY_TASK | KEY_TOKENIZER, &tasks) : 0, pick = -1, most = 1;
+    for (int t = 0; t < nt; t++) {
+        int k = FIELD_VALUES(e, tasks[t].idx, tasks[t].n, seq_len, v);
+        if (k > most) { most = k; pick = t; }
+    }
+    int rc = 0;
+    if (pick < 0) {
+        skip(p, "speed_vs_seq_len", "needs runs of one task at two or more seq_len values");
+        skip(p, "memory_vs_seq_len", "needs runs of one task at two or more seq_len values");
+        goto done;
+    }
+    Group *series;
+    int ns = groups_make(e, tasks[pick].idx, tasks[pick].n, KEY_MODEL | KEY_POSITIONS, &series);
+    Args a = {0};
+    static const char *names[] = {"step_ms", "tokens_per_s", "act_mb", "peak_rss_mb"};
+    const size_t offs[] = {offsetof(Run, step_ms), offsetof(Run, tokens_per_s),
+                           offsetof(Run, act_mb), offsetof(Run, peak_rss_mb)};
+    /* which columns have data: counts per column.  (Plain doubles on purpose:
+     * gcc 12 -O2 turned `int x[4] = {0}` here into MMX code without EMMS,
+     * which leaves the x87 stack dirty and makes GSL's long-double means NaN.) */
+    double any[4] = {0, 0, 0, 0};
+    int k = 0;
+    double T0 = INFINITY;
+    for (int s = 0; s < ns && k < 12; s++) {
+        char f[128], out[PATH_MAX + 200];
+        sfmt(f, sizeof f, "data/scaling_s%d.csv", k + 1);
+        sfmt(out, sizeof out, "%s/%s", p->figdir, f);
+        int has[4];
+        if (!table_by(e, series[s].idx, series[s].n, offsetof(Run, seq_len), "seq_len", offs, names,
+                      4, out, has))
+            continue;
+        k++;
+        for (int c = 0; c < 4; c++) any[c] += has[c] > 0 ? 1.0 : 0.0;
+        args_str(&a, f, "file%d", k);
+        args_str(&a, e->runs[series[s].idx[0]].model, "model%d", k);
+        args_str(&a, series[s].label, "label%d", k);
+        FIELD_VALUES(e, series[s].idx, series[s].n, seq_len, v);
+        if (v[0] < T0) T0 = v[0];
+    }
+    args_printf(&a, "nseries=%d;", k);
+    /* the guide lines start from the mean (geometric) of the values at the
+     * shortest window */
+    double log_act = 0, log_peak = 0, n_act = 0, n_peak = 0;
+    for (int s = 0; s < ns; s++)
+        for (int i = 0; i < series[s].n; i++) {
+            const Run *r = &e->runs[series[s].idx[i]];
+            if (r->seq_len != T0) continue;
+            if (r->act_mb > 0) { log_act += log(r->act_mb); n_act++; }
+            if (r->peak_rss_mb > 0) { log_peak += log(r->peak_rss_mb); n_peak++; }
+        }
+    args_num(&a, T0, "T0");
+    args_num(&a, n_act ? exp(log_act / n_act) : NAN, "act0");
+    args_num(&a, n_peak ? exp(log_peak / n_peak) : NAN, "peak0");
+    char setting[400];
+    if (isfinite(threads))
+        sfmt(setting, sizeof setting, "%s, %g thread%s", tasks[pick].label, threads,
+                 threads == 1 ? "" : "s");
+    else
+        sfmt(setting, sizeof setting, "%s", tasks[pick].label);
+    args_str(&a, setting, "setting");
+    args_printf(&a, "has_time=%d;has_tps=%d;has_act=%d;has_peak=%d;", any[0] > 0, any[1] > 0,
+                any[2] > 0, any[3] > 0);
+    Args b = {0};
+    args_printf(&b, "%s", a.s);
+    args_str(&a, "What does a longer window cost in time?", "title");
+    if (any[0] || any[1])
+        rc |= render(p, "speed_vs_seq_len", "speed_vs_seq_len", PLOT_WIDTH, PLOT_HEIGHT, &a) < 0;
+    else
+        skip(p, "speed_vs_seq_len", "summary.csv has no step_ms or tokens_per_s values");
+    args_str(&b, "What does a longer window cost in memory?", "title");
+    if (any[2] || any[3])
+        rc |= render(p, "memory_vs_seq_len", "memory_vs_seq_len", PLOT_WIDTH, PLOT_HEIGHT, &b) < 0;
+    else
+        skip(p, "memory_vs_seq_len", "summary.csv has no act_mb or peak_rss_mb values");
+    args_free(&a);
+    args_free(&b);
+    free(series);
+done:
+    free(tasks);
+    free(v);
+    free(idx);
+    return rc ? -1 : 0;
+}
+
+/* ========================= figure 10: perplexity per model (bars) ==== */
+
+/* most bars a slide can hold */
+#define MAX_BARS 16
+
+static int figure_perplexity(Plot *p)
+{
+    const char *base = "perplexity";
+    const Experiment *e = &p->e;
+    int *idx = xmalloc((size_t)(e->nruns + 1) * sizeof *idx), n = 0;
+    for (int i = 0; i < e->nruns; i++)
+        if (isfinite(e->runs[i].val_perplexity)) idx[n++] = i;
+    if (!n) { free(idx); return skip(p, base, "no run has a val_perplexity (text tasks report it)"); }
+    Group *g;
+    int ng = groups_make(e, idx, n, KEYS_SERIES | KEYS_PANEL, &g);
+    if (ng > MAX_BARS) {
+        fprintf(stderr, "seqlab plot: note: %d settings with a perplexity; the figure shows %d\n",
+                ng, MAX_BARS);
+        ng = MAX_BARS;
+    }
+    char path[PATH_MAX + 100];
+    sfmt(path, sizeof path, "%s/perplexity.csv", p->datadir);
+    FILE *out = fopen(path, "w");
+    if (!out) die("cannot write '%s': %s", path, strerror(errno));
+    fprintf(out, "x,label,model,mean,sd,n\n");
+    double *v = xmalloc((size_t)n * sizeof *v);
+    size_t longest = 0;
+    for (int k = 0; k < ng; k++) {
+        for (int i = 0; i < g[k].n; i++) v[i] = e->runs[g[k].idx[i]].val_perplexity;
+        double mean, sd;
+        int m = stats_mean_sd(v, g[k].n, &mean, &sd);
+        /* labels are ours (model, settings): no comma or quote in them */
+        fprintf(out, "%d,\"%s\",%s,%.10g,%.10g,%d\n", k, g[k].label,
+                e->runs[g[k].idx[0]].model, mean, sd, m);
+        if (strlen(g[k].label) > longest) longest = strlen(g[k].label);
+    }
+    fclose(out);
+    Args a = {0};
+    args_str(&a, "data/perplexity.csv", "file");
+    args_printf(&a, "nbars=%d;rotate=%d;", ng, (int)(ng * longest > 60));
+    args_str(&a, "Which model predicts held-out text best?  Validation perplexity", "title");
+    int rc = render(p, "perplexity", base, PLOT_WIDTH, PLOT_HEIGHT, &a) < 0 ? -1 : 0;
+    args_free(&a);
+    free(v);
+    free(g);
+    free(idx);
+    return rc;
+}
+
+/* ==================== figure 11: throughput with 1 and 2 threads ==== */
+
+static int figure_threads(Plot *p)
+{
+    const char *base = "threads";
+    const Experiment *e = &p->e;
+    int *idx = xmalloc((size_t)(e->nruns + 1) * sizeof *idx), n = 0;
+    double *v = xmalloc((size_t)(e->nruns + 1) * sizeof *v);
+    for (int i = 0; i < e->nruns; i++)
+        if (isfinite(e->runs[i].threads) && isfinite(e->runs[i].tokens_per_s)) idx[n++] = i;
+    /* the setting (task, window, distance) with the most thread counts */
+    Group *settings = NULL;
+    int ns = n ? groups_make(e, idx, n, KEYS_PANEL, &settings) : 0, pick = -1, most = 1;
+    double pick_T = -1;
+    for (int s = 0; s < ns; s++) {
+        int k = FIELD_VALUES(e, settings[s].idx, settings[s].n, threads, v);
+        double T = GROUP_MEAN(e, &settings[s], seq_len);
+        if (k > most || (k == most && pick >= 0 && T > pick_T)) { most = k; pick = s; pick_T = T; }
+    }
+    if (pick < 0) {
+        free(settings); free(v); free(idx);
+        return skip(p, base, "needs runs of one setting with two or more thread counts");
+    }
+    const Group *set = &settings[pick];
+    double levels[8];
+    int nl = FIELD_VALUES(e, set->idx, set->n, threads, v);
+    if (nl > 8) nl = 8;
+    memcpy(levels, v, (size_t)nl * sizeof *levels);
+    Group *models;
+    int nm = groups_make(e, set->idx, set->n, KEY_MODEL | KEY_POSITIONS, &models);
+    if (nm > MAX_BARS) nm = MAX_BARS;
+    char path[PATH_MAX + 100];
+    sfmt(path, sizeof path, "%s/threads.csv", p->datadir);
+    FILE *out = fopen(path, "w");
+    if (!out) die("cannot write '%s': %s", path, strerror(errno));
+    fprintf(out, "x,group,level,threads,model,mean,sd,n\n");
+    /* bars of one model side by side, one per thread count */
+    double width = 0.8 / nl;
+    Args a = {0};
+    args_printf(&a, "xticsdef='(");
+    for (int m = 0; m < nm; m++) {
+        for (int l = 0; l < nl; l++) {
+            int k = 0;
+            for (int i = 0; i < models[m].n; i++)
+                if (e->runs[models[m].idx[i]].threads == levels[l])
+                    v[k++] = e->runs[models[m].idx[i]].tokens_per_s;
+            double mean, sd;
+            int cnt = stats_mean_sd(v, k, &mean, &sd);
+            if (!cnt) continue;
+            fprintf(out, "%.6g,%d,%d,%g,%s,%.10g,%.10g,%d\n", m + (l - (nl - 1) / 2.0) * width, m,
+                    l + 1, levels[l], e->runs[models[m].idx[0]].model, mean, sd, cnt);
+        }
+        /* tick labels: "rnn" 0, ... — quotes doubled for the '' string */
+        args_printf(&a, "%s\"%s\" %d", m ? ", " : "", models[m].label, m);
+    }
+    args_printf(&a, ")';");
+    fclose(out);
+    args_str(&a, "data/threads.csv", "file");
+    args_printf(&a, "nlevels=%d;ngroups=%d;barwidth=%g;", nl, nm, width * 0.95);
+    for (int l = 0; l < nl; l++) args_num(&a, levels[l], "level%d", l + 1);
+    args_str(&a, set->label, "setting");
+    args_str(&a, "Does a second thread help?  Training throughput per model", "title");
+    int rc = render(p, "threads", base, PLOT_WIDTH, PLOT_HEIGHT, &a) < 0 ? -1 : 0;
+    args_free(&a);
+    free(models);
+    free(settings);
+    free(v);
+    free(idx);
+    return rc;
+}
+
+/* ====================================== figure 8: attention heatmaps ==== */
+
+/* a token as a tick label gnuplot reads back from a CSV header: no comma,
+ * quote or blank; invisible characters made visible */
+static void token_label(const char *tok, char *out, size_t n)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    for (const unsigned char *c = (const unsigned char *)tok; *c && o + 8 < n; c++) {
+        const char *rep = NULL;
+        char one[2] = {(char)*c, 0};
+        switch (*c) {
+        case ' ': rep = "\xe2\x90\xa3"; break;   /* ␣ */
+        case '\n': rep = "\xe2\x86\xb5"; break;  /* ↵ */
+        case '\t': rep = "\xe2\x87\xa5"; break;  /* ⇥ */
+        case ',': rep = "\xe2\x80\x9a"; break;   /* ‚ */
+        case '"': rep = "\xe2\x80\x9d"; break;   /* ” */
+        case '\'': rep = "\xe2\x80\x99"; break;  /* ’ */
+        default: rep = *c < 0x20 || *c == 0x7f ? "\xc2\xb7" : one; /* · */
+        }
+        o += (size_t)snprintf(out + o, n - o, "%s", rep);
+    }
+    if (!out[0]) snprintf(out, n, "\xe2\x88\x85"); /* ∅ */
+}
+
+/* name usable in a file name: letters, digits, - _ . kept, others become _ */
+static void safe_name(const char *s, char *out, size_t n)
+{
+    size_t o = 0;
+    for (; *s && o + 1 < n; s++)
+        out[o++] = (isalnum((unsigned char)*s) || *s == '-' || *s == '_' || *s == '.') ? *s : '_';
+    out[o] = '\0';
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* names in dir (not starting with '.'), sorted; *out xmalloc'ed */
+static int list_dir(const char *dir, char ***out)
+{
+    DIR *d = opendir(dir);
+    *out = NULL;
+    if (!d) return 0;
+    int n = 0, cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.') continue;
+        if (n == cap) { cap = cap ? 2 * cap : 16; *out = xrealloc(*out, (size_t)cap * sizeof **out); }
+        (*out)[n++] = xstrdup(de->d_name);
+    }
+    closedir(d);
+    if (n) qsort(*out, (size_t)n, sizeof **out, name_cmp);
+    return n;
+}
+
+static void list_free(char **names, int n)
+{
+    for (int i = 0; i < n; i++) free(names[i]);
+    free(names);
+}
+
+/* one map: rewrite L<l>_H<h>.csv with safe labels, draw it as
+ * attention_<label>_L<l>_H<h> (attention_L<l>_H<h> when in_name is 0) */
+static int attention_one(Plot *p, const char *src, const char *label, int in_name, int layer,
+                         int head)
+{
+    char base[300], err[600], sl[200];
+    safe_name(label, sl, sizeof sl);
+    if (in_name) sfmt(base, sizeof base, PLOT_ATTENTION_PREFIX "%s_L%d_H%d", sl, layer, head);
+    else sfmt(base, sizeof base, PLOT_ATTENTION_PREFIX "L%d_H%d", layer, head);
+    CsvTable *t = csv_read(src, err, sizeof err);
+    int T = t ? t->ncols - 1 : 0;
+    if (!t || T < 1 || t->nrows < 1) {
+        csv_free(t);
+        return skip(p, base, t ? "the attention CSV has no weights" : err);
+    }
+    char f[400], out[PATH_MAX + 400];
+    sfmt(f, sizeof f, "data/%s.csv", base);
+    sfmt(out, sizeof out, "%s/%s", p->figdir, f);
+    FILE *o = fopen(out, "w");
+    if (!o) die("cannot write '%s': %s", out, strerror(errno));
+    char lab[128];
+    size_t longest = 0;
+    for (int k = 0; k < T; k++) {
+        token_label(t->header[k + 1], lab, sizeof lab);
+        fprintf(o, ",%s", lab);
+        if (strlen(t->header[k + 1]) > longest) longest = strlen(t->header[k + 1]);
+    }
+    fprintf(o, "\n");
+    for (int q = 0; q < t->nrows; q++) {
+        token_label(csv_str(t, q, 0), lab, sizeof lab);
+        fprintf(o, "%s", lab);
+        for (int k = 0; k < T; k++) {
+            double w = csv_num(t, q, k + 1);
+            fprintf(o, ",%.6g", isfinite(w) ? w : 0.0);
+        }
+        fprintf(o, "\n");
+    }
+    fclose(o);
+    Args a = {0};
+    args_str(&a, f, "file");
+    args_printf(&a, "T=%d;Q=%d;ticfont=%d;rotate=%d;", T, t->nrows,
+                T <= 16 ? 16 : T <= ATTN_BIG_T ? 12 : 8, longest > 2);
+    char title[400];
+    sfmt(title, sizeof title, "Where does each position look?  %s, layer %d, head %d", label,
+             layer, head);
+    args_str(&a, title, "title");
+    int rc = render(p, "attention", base, PLOT_HEATMAP_WIDTH, PLOT_HEATMAP_HEIGHT, &a) < 0 ? -1 : 0;
+    args_free(&a);
+    csv_free(t);
+    return rc;
+}
+
+/* every L<l>_H<h>.csv in dir; returns how many maps there were, or -1 if
+ * one failed to draw */
+static int attention_maps(Plot *p, const char *dir, const char *label, int in_name)
+{
+    char **files;
+    int nf = list_dir(dir, &files), maps = 0, failed = 0;
+    for (int j = 0; j < nf; j++) {
+        int layer, head, used = 0;
+        if (sscanf(files[j], "L%d_H%d.csv%n", &layer, &head, &used) != 2 || files[j][used] != '\0')
+            continue;
+        char src[PATH_MAX + 600];
+        sfmt(src, sizeof src, "%s/%s", dir, files[j]);
+        maps++;
+        if (attention_one(p, src, label, in_name, layer, head) < 0) failed = 1;
+    }
+    list_free(files, nf);
+    return failed ? -1 : maps;
+}
+
+static int figures_attention(Plot *p)
+{
+    /* old maps go first: the set of maps may have changed */
+    char **old;
+    int nold = list_dir(p->figdir, &old);
+    for (int i = 0; i < nold; i++)
+        if (strncmp(old[i], PLOT_ATTENTION_PREFIX, strlen(PLOT_ATTENTION_PREFIX)) == 0) {
+            char path[PATH_MAX + 300];
+            sfmt(path, sizeof path, "%s/%s", p->figdir, old[i]);
+            unlink(path);
+        }
+    list_free(old, nold);
+
+    char dir[PATH_MAX];
+    sfmt(dir, sizeof dir, "%s/attention", p->e.dir);
+    char **labels;
+    int nlab = list_dir(dir, &labels), maps = 0, rc = 0;
+    for (int i = 0; i < nlab; i++) {
+        char sub[PATH_MAX + 300];
+        sfmt(sub, sizeof sub, "%s/%s", dir, labels[i]);
+        int k = attention_maps(p, sub, labels[i], 1);
+        if (k < 0) rc = -1;
+        else maps += k;
+    }
+    list_free(labels, nlab);
+    if (!maps) {
+        fprintf(stderr, "seqlab plot: %s: skipping attention maps: no attention/<label>/L*_H*.csv "
+                        "(`seqlab attention` writes them)\n", p->e.name);
+        p->skipped++;
+    }
+    return rc;
+}
+
+/* =========================== figure 9: the positional-encoding table ==== */
+
+static int figure_posenc(Plot *p)
+{
+    const char *base = "posenc";
+    char src[PATH_MAX + 32], err[600];
+    sfmt(src, sizeof src, "%s/posenc.csv", p->e.dir);
+    if (!file_exists(src)) return skip(p, base, "no posenc.csv");
+    CsvTable *t = csv_read(src, err, sizeof err);
+    if (!t) return skip(p, base, err);
+    int cp = csv_col(t, "position"), cd = csv_col(t, "dim"), cv = csv_col(t, "value");
+    double maxabs = 0, maxpos = -1, maxdim = -1;
+    for (int r = 0; r < t->nrows && cp >= 0 && cd >= 0 && cv >= 0; r++) {
+        double v = csv_num(t, r, cv);
+        if (isfinite(v)) maxabs = fmax(maxabs, fabs(v));
+        maxpos = fmax(maxpos, csv_num(t, r, cp));
+        maxdim = fmax(maxdim, csv_num(t, r, cd));
+    }
+    csv_free(t);
+    if (cp < 0 || cd < 0 || cv < 0) return skip(p, base, "posenc.csv lacks position,dim,value columns");
+    if (!(maxabs > 0) || maxpos < 0 || maxdim < 0)
+        return skip(p, base, "posenc.csv has no non-zero values (positions = none?)");
+    char abs_src[PATH_MAX];
+    if (!realpath(src, abs_src)) sfmt(abs_src, sizeof abs_src, "%s", src);
+    Args a = {0};
+    args_str(&a, abs_src, "file");
+    args_num(&a, maxabs, "maxabs");
+    args_num(&a, maxpos, "maxpos");
+    args_num(&a, maxdim, "maxdim");
+    args_str(&a, "What does the positional encoding add at each position?", "title");
+    int rc = render(p, "posenc", base, PLOT_WIDTH, PLOT_HEIGHT, &a) < 0 ? -1 : 0;
+    args_free(&a);
+    return rc;
+}
+
+/* ========================================================= entry points ==== */
+
+/* plots/ beside the executable, else ./plots; $SEQLAB_PLOTS wins */
+static int find_plotdir(char *out, size_t n)
+{
+    char cand[3][PATH_MAX];
+    int nc = 0;
+    const char *env = getenv("SEQLAB_PLOTS");
+    if (env && *env) sfmt(cand[nc++], PATH_MAX, "%s", env);
+    char exe[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len > 0) {
+        exe[len] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) { *slash = '\0'; sfmt(cand[nc++], PATH_MAX, "%.*s/plots", PATH_MAX - 8, exe); }
+    }
+    sfmt(cand[nc++], PATH_MAX, "plots");
+    for (int i = 0; i < nc; i++) {
+        char common[PATH_MAX + 16];
+        sfmt(common, sizeof common, "%s/common.gp", cand[i]);
+        if (file_exists(common) && realpath(cand[i], out)) return 0;
+    }
+    sfmt(out, n, "plots");
+    return -1;
+}
+
+/* the parts of a Plot every entry point sets up: figure and data folders,
+ * the scripts, gnuplot.  0, or -1 with err */
+static int plot_setup(Plot *p, const char *fig_dir, char *err, size_t errlen)
+{
+    if (find_plotdir(p->plotdir, sizeof p->plotdir) != 0) {
+        snprintf(err, errlen, "cannot find the gnuplot scripts (plots/common.gp) beside the "
+                              "seqlab executable or in the current directory");
+        return -1;
+    }
+    if (!plot_gnuplot_available()) {
+        snprintf(err, errlen, "gnuplot is not installed (or not on PATH); figures need it");
+        return -1;
+    }
+    char data[PATH_MAX + 8];
+    sfmt(data, sizeof data, "%s/data", fig_dir);
+    if (mkdir_p(data) != 0 || !realpath(fig_dir, p->figdir)) {
+        snprintf(err, errlen, "cannot create '%s': %s", data, strerror(errno));
+        return -1;
+    }
+    sfmt(p->datadir, sizeof p->datadir, "%s/data", p->figdir);
+    return 0;
+}
+
+int plot_attention_dir(const char *attn_dir, const char *fig_dir, char *err, size_t errlen)
+{
+    Plot *p = xcalloc(1, sizeof *p);
+    int rc = -1;
+    /* the folder's name labels the maps, as an experiment's name would */
+    char dir[PATH_MAX];
+    sfmt(dir, sizeof dir, "%s", attn_dir);
+    size_t l = strlen(dir);
+    while (l > 1 && dir[l - 1] == '/') dir[--l] = '\0';
+    const char *base = strrchr(dir, '/');
+    sfmt(p->e.name, sizeof p->e.name, "%s", base ? base + 1 : dir);
+    if (plot_setup(p, fig_dir, err, errlen) != 0) goto out;
+    int maps = attention_maps(p, dir, p->e.name, 0);
+    if (maps == 0) snprintf(err, errlen, "no L<layer>_H<head>.csv in '%s'", attn_dir);
+    else if (maps < 0) snprintf(err, errlen, "gnuplot failed on the maps in '%s' (see above)", attn_dir);
+    else rc = 0;
+out:
+    free(p);
+    return rc;
+}
+
+int plot_experiment_to(const char *exp_dir, const char *fig_dir, char *err, size_t errlen)
+{
+    Plot *p = xcalloc(1, sizeof *p);
+    int rc = -1;
+    if (experiment_load(&p->e, exp_dir, err, errlen) != 0) goto out;
+    char want[PATH_MAX];
+    if (fig_dir) sfmt(want, sizeof want, "%s", fig_dir);
+    else sfmt(want, sizeof want, "%s/figures", p->e.dir);
+    if (plot_setup(p, want, err, errlen) != 0) goto out;
+    if (p->e.nruns == 0)
+        fprintf(stderr, "seqlab plot: %s: summary.csv lists no runs\n", p->e.name);
+
+    int failed = 0;
+    failed |= figures_metrics(p) < 0;
+    failed |= figure_grad_through_time(p) < 0;
+    failed |= figure_accuracy_vs_distance(p) < 0;
+    failed |= figures_scaling(p) < 0;
+    failed |= figures_attention(p) < 0;
+    failed |= figure_posenc(p) < 0;
+    failed |= figure_perplexity(p) < 0;
+    failed |= figure_threads(p) < 0;
+    failed |= figure_position_loss(p) < 0;
+    if (failed) {
+        snprintf(err, errlen, "gnuplot failed on some figures of '%s' (see above)", exp_dir);
+        goto out;
+    }
+    rc = 0;
+out:
+    experiment_free(&p->e);
+    free(p);
+    return rc;
+}
+
+int plot_experiment(const char *exp_dir, char *err, size_t errlen)
+{
+    return plot_experiment_to(exp_dir, NULL, err, errlen);
+}
+
+static void plot_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: seqlab plot runs/NAME [--out DIR]\n"
+            "\n"
+            "Draw every figure of the experiment in runs/NAME (PNG and SVG, with\n"
+            "gnuplot and the scripts in plots/) into runs/NAME/figures, or DIR.\n"
+            "Figures whose data is missing are skipped with a note.  Without --out,\n"
+            "the report page of the folder holding the experiment (runs/index.html)\n"
+            "is rewritten too.\n");
+}
+
+int cmd_plot(int argc, char **argv)
+{
+    const char *exp_dir = NULL, *out = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            plot_usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--out") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "seqlab plot: --out needs a directory\n");
+                return EXIT_USER_ERROR;
+            }
+            out = argv[++i];
+        } else if (strncmp(argv[i], "--out=", 6) == 0) {
+            out = argv[i] + 6;
+        } else if (argv[i][0] == '-') {
+            fprintf(stderr, "seqlab plot: unknown option '%s'\n", argv[i]);
+            plot_usage(stderr);
+            return EXIT_USER_ERROR;
+        } else if (!exp_dir) {
+            exp_dir = argv[i];
+        } else {
+            fprintf(stderr, "seqlab plot: one experiment at a time ('%s' and '%s')\n", exp_dir,
+                    argv[i]);
+            return EXIT_USER_ERROR;
+        }
+    }
+    if (!exp_dir) {
+        plot_usage(stderr);
+        return EXIT_USER_ERROR;
+    }
+    char err[1024];
+    if (plot_experiment_to(exp_dir, out, err, sizeof err) != 0) {
+        fprintf(stderr, "seqlab plot: %s\n", err);
+        return EXIT_USER_ERROR;
+    }
+    printf("seqlab plot: figures of %s in %s\n", exp_dir, out ? out : "its figures/ folder");
+    if (!out) {
+        /* the folder holding the experiment gets a fresh report page */
+        char parent[PATH_MAX];
+        sfmt(parent, sizeof parent, "%s", exp_dir);
+        size_t l = strlen(parent);
+        while (l > 1 && parent[l - 1] == '/') parent[--l] = '\0';
+        char *slash = strrchr(parent, '/');
+        if (slash == parent) slash[1] = '\0';
+        else if (slash) *slash = '\0';
+        else sfmt(parent, sizeof parent, ".");
+        if (report_write(parent, err, sizeof err) != 0) {
+            fprintf(stderr, "seqlab plot: %s\n", err);
+            return EXIT_USER_ERROR;
+        }
+        printf("seqlab plot: report in %s/index.html\n", parent);
+    }
+    return 0;
+}

@@ -1,0 +1,63 @@
+# common.gp — what every seqlab figure shares.  Loaded first by each script.
+#
+# seqlab sets, with `gnuplot -e`:  fmt ('png' or 'svg'), outfile, W, H
+# (pixels), plotdir (this folder).  This file sets the terminal, reads CSV
+# columns by name, fixes one Okabe–Ito colour per model (the same model has
+# the same colour in every figure), and lays out panels of a figure in a
+# grid above a shared legend strip (so no legend covers data).
+#
+# seqlab loads a script twice in one gnuplot, for PNG then SVG: `reset`
+# makes the second drawing start from the same defaults as the first.
+
+reset
+
+set datafile separator ","
+set datafile missing NaN
+# columns are read by name, column("val_loss"): gnuplot 5.4 has a switch for
+# the header row; older versions read it when titles come from the header.
+if (GPVAL_VERSION >= 5.4) {
+    set datafile columnheaders
+} else {
+    set key autotitle columnhead
+}
+if (fmt eq "svg") {
+    set terminal svg size W,H font "sans,16" noenhanced background rgb "white"
+} else {
+    set terminal pngcairo size W,H font "sans,16" noenhanced background rgb "white"
+}
+set output outfile
+if (GPVAL_VERSION >= 5.0) set colorsequence podo
+
+# Okabe & Ito (2008) colour-blind-safe palette, one colour per model
+model_color(m) = m eq "rnn" ? "#E69F00" : m eq "lstm" ? "#0072B2" : \
+                 m eq "gru" ? "#009E73" : m eq "transformer" ? "#D55E00" : "#CC79A7"
+# the same colours as integers, for `lc rgb variable`
+model_rgb(m) = m eq "rnn" ? 0xE69F00 : m eq "lstm" ? 0x0072B2 : \
+               m eq "gru" ? 0x009E73 : m eq "transformer" ? 0xD55E00 : 0xCC79A7
+# and a point shape each, so lines differ in print too
+model_point(m) = m eq "rnn" ? 7 : m eq "lstm" ? 5 : m eq "gru" ? 9 : m eq "transformer" ? 13 : 11
+GUIDE = "#555555"
+
+set grid lc rgb "#dddddd" lw 1
+set border lw 1.5
+set tics nomirror
+set title font ",17"
+unset key
+
+# Panels: n of them in a grid filling the page between the title strip
+# (TITLE_H) and the legend strip (KEY_H); panel i counts from 1.
+TITLE_H = 0.07
+KEY_H = 0.13
+grid_cols(n) = n <= 1 ? 1 : n == 2 ? 2 : n == 3 ? 3 : n == 4 ? 2 : 3
+grid_rows(n) = int((n + grid_cols(n) - 1) / grid_cols(n))
+panel_w(n) = 1.0 / grid_cols(n)
+panel_h(n) = (1.0 - KEY_H - TITLE_H) / grid_rows(n)
+panel_x(i, n) = ((i - 1) % grid_cols(n)) * panel_w(n)
+panel_y(i, n) = KEY_H + (grid_rows(n) - 1 - int((i - 1) / grid_cols(n))) * panel_h(n)
+
+# The legend strip under the panels: `eval(legend_strip)`, then plot dummy
+# curves (y = 2, outside the [0:1] range) that carry only their key entries.
+legend_strip = "set origin 0, 0; set size 1, KEY_H; set margins 0, 0, 0, 0; " . \
+    "unset logscale; set format y '%g'; unset border; unset tics; unset xlabel; unset ylabel; " . \
+    "unset title; unset grid; set xrange [0:1]; set yrange [0:1]; " . \
+    "set key at screen 0.5, KEY_H / 2 center center horizontal maxrows 3 width 1 samplen 3"

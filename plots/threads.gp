@@ -1,0 +1,26 @@
+# threads.gp — figure 11: training throughput (tokens/s, mean ± sd) of each
+# model with each thread count: bars side by side, the model's colour, paler
+# for fewer threads.  A bar twice as tall means the second core doubled the
+# speed.
+#
+# Set by seqlab:  title, setting, file (CSV: x,group,level,threads,model,mean,
+#   sd,n), nlevels, level<k> (thread counts), ngroups, barwidth, xticsdef
+load plotdir."/common.gp"
+
+set title title." (".setting.")" font ",20"
+set ylabel "throughput (tokens/s)"
+set xrange [-0.6:ngroups - 0.4]
+set yrange [0:*]
+set boxwidth barwidth
+set grid noxtics ytics
+set xtics scale 0
+eval("set xtics ".xticsdef)
+set key top left reverse Left samplen 2
+density(k) = 0.25 + 0.75 * (k - 1) / (nlevels > 1 ? nlevels - 1 : 1)
+lev(k) = value(sprintf("level%d", k))
+plot for [k = 1:nlevels] file using (column("level") == k ? column("x") : NaN):(column("mean")):(model_rgb(stringcolumn("model"))) \
+         with boxes fs solid density(k) border lc rgb "black" lc rgb variable notitle, \
+     file using (column("x")):(column("mean")):(column("sd")) with yerrorbars lc rgb "black" lw 2 pt -1 notitle, \
+     file using (column("x")):(column("mean")):(sprintf("%g", column("threads"))) with labels offset 0, 1.2 notitle, \
+     for [k = 1:nlevels] NaN with boxes fs solid density(k) border lc rgb "black" lc rgb "#777777" \
+         title sprintf("%g thread%s", lev(k), lev(k) == 1 ? "" : "s")

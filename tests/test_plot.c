@@ -1,0 +1,514 @@
+/*
+ * test_plot.c — `seqlab plot` and the report page, on the committed fixture
+ * experiment tests/fixtures/plotrun (hand-shaped CSVs in the trainer's
+ * layout: 4 models, 2 seeds, a text task and delayed recall at 3 distances).
+ *
+ * Reading and averaging (no gnuplot needed): CSV by column name with quotes,
+ * the grouping of runs into settings and their labels, mean ± sd over seeds.
+ * Drawing (skipped with a note when gnuplot is absent): every expected PNG
+ * exists with the PNG signature and the IHDR size the scripts are given,
+ * every SVG exists, a figure without data is skipped and leaves no file
+ * (and an old copy is removed), a failing gnuplot leaves no file, and every
+ * src= / href= in runs/index.html names a file that exists.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "experiments/plot.h"
+#include "experiments/plot_data.h"
+#include "testutil.h"
+#include "util.h"
+
+#define FIXTURE "tests/fixtures/plotrun"
+/* averages are printed with 10 significant digits */
+#define MEAN_RTOL 1e-8
+
+/* ---------------------------------------------------------- file helpers -- */
+
+static char tmp_root[256];          /* mkdtemp folder holding runs/ */
+static char runs_dir[512];          /* tmp_root/runs */
+static char full_dir[600];          /* runs/plotrun: all data */
+static char thin_dir[600];          /* runs/thin: posenc, gradients, attention removed */
+static int plot_full_rc = -1, plot_thin_rc = -1;
+static char plot_err[1024];
+
+static void copy_tree(const char *src, const char *dst)
+{
+    if (mkdir_p(dst) != 0) die("test: mkdir %s: %s", dst, strerror(errno));
+    DIR *d = opendir(src);
+    if (!d) die("test: cannot open %s (run the tests from the repository root)", src);
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.') continue;
+        char s[1024], t[1024];
+        snprintf(s, sizeof s, "%s/%s", src, de->d_name);
+        snprintf(t, sizeof t, "%s/%s", dst, de->d_name);
+        struct stat st;
+        if (stat(s, &st) != 0) continue;
+        if (S_ISDIR(st.st_mode)) {
+            copy_tree(s, t);
+        } else {
+            size_t len;
+            char *data = file_read_all(s, &len);
+            if (!data) die("test: read %s", s);
+            FILE *f = xfopen(t, "wb");
+            fwrite(data, 1, len, f);
+            fclose(f);
+            free(data);
+        }
+    }
+    closedir(d);
+}
+
+static void remove_tree(const char *path)
+{
+    DIR *d = opendir(path);
+    if (!d) { unlink(path); return; }
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
+        char s[1024];
+        snprintf(s, sizeof s, "%s/%s", path, de->d_name);
+        struct stat st;
+        if (lstat(s, &st) == 0 && S_ISDIR(st.st_mode)) remove_tree(s);
+        else unlink(s);
+    }
+    closedir(d);
+    rmdir(path);
+}
+
+static int exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* width and height from a PNG's IHDR; 0 if the file is not a PNG */
+static int png_size(const char *path, unsigned *w, unsigned *h)
+{
+    static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    unsigned char b[24];
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    size_t n = fread(b, 1, sizeof b, f);
+    fclose(f);
+    if (n < 24 || memcmp(b, sig, 8) != 0 || memcmp(b + 12, "IHDR", 4) != 0) return 0;
+    *w = (unsigned)b[16] << 24 | (unsigned)b[17] << 16 | (unsigned)b[18] << 8 | b[19];
+    *h = (unsigned)b[20] << 24 | (unsigned)b[21] << 16 | (unsigned)b[22] << 8 | b[23];
+    return 1;
+}
+
+static void assert_png(const char *dir, const char *base, unsigned w, unsigned h)
+{
+    char path[1024];
+    unsigned pw = 0, ph = 0;
+    snprintf(path, sizeof path, "%s/figures/%s.png", dir, base);
+    ck_assert_msg(png_size(path, &pw, &ph), "%s is missing or not a PNG", path);
+    ck_assert_msg(pw == w && ph == h, "%s is %ux%u, expected %ux%u", path, pw, ph, w, h);
+    snprintf(path, sizeof path, "%s/figures/%s.svg", dir, base);
+    size_t len;
+    char *svg = file_read_all(path, &len);
+    ck_assert_msg(svg != NULL, "%s is missing", path);
+    char want[64];
+    snprintf(want, sizeof want, "width=\"%u\" height=\"%u\"", w, h);
+    ck_assert_msg(strstr(svg, "<svg") && strstr(svg, want), "%s: no <svg %s>", path, want);
+    free(svg);
+}
+
+static void assert_no_figure(const char *dir, const char *base)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/figures/%s.png", dir, base);
+    ck_assert_msg(!exists(path), "%s exists but has no data", path);
+    snprintf(path, sizeof path, "%s/figures/%s.svg", dir, base);
+    ck_assert_msg(!exists(path), "%s exists but has no data", path);
+}
+
+/* names in dir/figures starting with prefix and ending with suffix */
+static int count_files(const char *dir, const char *prefix, const char *suffix)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/figures", dir);
+    DIR *d = opendir(path);
+    if (!d) return 0;
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t l = strlen(de->d_name), ls = strlen(suffix);
+        if (strncmp(de->d_name, prefix, strlen(prefix)) == 0 && l >= ls &&
+            strcmp(de->d_name + l - ls, suffix) == 0)
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* every run's file of this name in an experiment folder is deleted */
+static void remove_run_files(const char *exp, const char *file)
+{
+    DIR *d = opendir(exp);
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s/%s", exp, de->d_name, file);
+        unlink(path);
+    }
+    closedir(d);
+}
+
+/* ------------------------------------------------------------- fixture -- */
+
+/* copy the fixture twice under a fresh runs/, thin out the second copy,
+ * and draw both once (in the parent: every drawing test reads the result) */
+static void setup_runs(void)
+{
+    snprintf(tmp_root, sizeof tmp_root, "%s/seqlab_plot_XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(tmp_root)) die("test: mkdtemp: %s", strerror(errno));
+    snprintf(runs_dir, sizeof runs_dir, "%s/runs", tmp_root);
+    snprintf(full_dir, sizeof full_dir, "%s/plotrun", runs_dir);
+    snprintf(thin_dir, sizeof thin_dir, "%s/thin", runs_dir);
+    copy_tree(FIXTURE, full_dir);
+    copy_tree(FIXTURE, thin_dir);
+    /* thin: no positional table, no attention maps, no gradients; and a stale
+     * posenc figure from an earlier run that must disappear */
+    char path[1024];
+    snprintf(path, sizeof path, "%s/posenc.csv", thin_dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/attention", thin_dir);
+    remove_tree(path);
+    remove_run_files(thin_dir, "gradients.csv");
+    snprintf(path, sizeof path, "%s/figures", thin_dir);
+    mkdir_p(path);
+    snprintf(path, sizeof path, "%s/figures/posenc.png", thin_dir);
+    FILE *f = xfopen(path, "w");
+    fputs("stale", f);
+    fclose(f);
+    if (plot_gnuplot_available()) {
+        plot_full_rc = plot_experiment(full_dir, plot_err, sizeof plot_err);
+        if (plot_full_rc == 0) plot_thin_rc = plot_experiment(thin_dir, plot_err, sizeof plot_err);
+    }
+}
+
+static void teardown_runs(void)
+{
+    if (tmp_root[0] && !getenv("SEQLAB_KEEP_TMP")) remove_tree(tmp_root);
+}
+
+/* ===================================================== data (no gnuplot) == */
+
+START_TEST(test_csv_reads_columns_by_name_and_quotes)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/quoted.csv", tmp_root);
+    FILE *f = xfopen(path, "w");
+    fputs("a,b,\"c,d\"\r\n1,\"x \"\"y\"\", z\",nan\n\n2.5,,7\n3\n", f);
+    fclose(f);
+    char err[256];
+    CsvTable *t = csv_read(path, err, sizeof err);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_eq(t->ncols, 3);
+    ck_assert_int_eq(t->nrows, 3);          /* the blank line is not a row */
+    ck_assert_int_eq(csv_col(t, "c,d"), 2);
+    ck_assert_int_eq(csv_col(t, "nope"), -1);
+    ck_assert_str_eq(csv_str(t, 0, 1), "x \"y\", z");
+    ck_assert(isnan(csv_num(t, 0, 2)));     /* "nan" is no value */
+    ck_assert(isnan(csv_num(t, 1, 1)));     /* nor is an empty field */
+    ck_assert_double_eq(csv_num(t, 1, 0), 2.5);
+    ck_assert_double_eq(csv_num(t, 1, 2), 7);
+    ck_assert_str_eq(csv_str(t, 2, 2), ""); /* short rows are padded */
+    ck_assert(isnan(csv_num(t, 0, -1)));
+    csv_free(t);
+    ck_assert_ptr_null(csv_read("/nonexistent/x.csv", err, sizeof err));
+    ck_assert_msg(strstr(err, "/nonexistent/x.csv") != NULL, "error names the file: %s", err);
+}
+END_TEST
+
+START_TEST(test_experiment_load_reads_summary_and_question)
+{
+    Experiment e;
+    char err[512];
+    ck_assert_int_eq(experiment_load(&e, full_dir, err, sizeof err), 0);
+    ck_assert_str_eq(e.name, "plotrun");
+    ck_assert_msg(strstr(e.question, "delayed recall") != NULL, "question: %s", e.question);
+    ck_assert_int_eq(e.nruns, 38);
+    const Run *r = &e.runs[0];
+    ck_assert_str_eq(r->name, "chars-rnn-s1");
+    ck_assert_str_eq(r->model, "rnn");
+    ck_assert_str_eq(r->positions, "");     /* positions only mean something for the transformer */
+    ck_assert(isnan(r->distance));
+    ck_assert_double_eq(r->seq_len, 32);
+    int transformer = -1;
+    for (int i = 0; i < e.nruns; i++)
+        if (strcmp(e.runs[i].model, "transformer") == 0) { transformer = i; break; }
+    ck_assert_int_ge(transformer, 0);
+    ck_assert_str_eq(e.runs[transformer].positions, "sinusoidal");
+    experiment_free(&e);
+    ck_assert_int_eq(experiment_load(&e, tmp_root, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "summary.csv") != NULL, "error names summary.csv: %s", err);
+}
+END_TEST
+
+START_TEST(test_groups_order_and_label_what_varies)
+{
+    Experiment e;
+    char err[512];
+    ck_assert_int_eq(experiment_load(&e, full_dir, err, sizeof err), 0);
+    Group *g;
+    int n = groups_make(&e, NULL, e.nruns, KEYS_SERIES, &g);
+    /* the RNN alone varies its clipping, so only its lines say so */
+    static const char *want[] = {"rnn, clip 1", "rnn, no clip", "lstm", "gru", "transformer"};
+    ck_assert_int_eq(n, 5);
+    for (int i = 0; i < n; i++) ck_assert_str_eq(g[i].label, want[i]);
+    ck_assert_int_eq(g[1].n, 2);             /* two seeds of the unclipped RNN */
+    ck_assert_int_eq(g[2].n, 3 * 2 + 3);     /* lstm: 3 distances x 2 seeds + 3 text runs */
+    free(g);
+    n = groups_make(&e, NULL, e.nruns, KEYS_PANEL, &g);
+    static const char *panels[] = {"chars, T=32", "recall, T=8, distance 4",
+                                   "recall, T=16, distance 12", "recall, T=32, distance 28"};
+    ck_assert_int_eq(n, 4);
+    for (int i = 0; i < n; i++) ck_assert_str_eq(g[i].label, panels[i]);
+    free(g);
+    experiment_free(&e);
+}
+END_TEST
+
+START_TEST(test_stats_mean_sd_skips_missing_values)
+{
+    double x[5] = {1, NAN, 2, 3, INFINITY}, mean, sd;
+    ck_assert_int_eq(stats_mean_sd(x, 5, &mean, &sd), 3);
+    ck_assert_double_eq_tol(mean, 2.0, 1e-15);
+    ck_assert_double_eq_tol(sd, 1.0, 1e-15);  /* sample sd of 1, 2, 3 */
+    double y[2] = {NAN, NAN};
+    ck_assert_int_eq(stats_mean_sd(y, 2, &mean, &sd), 0);
+    ck_assert(isnan(mean));
+    ck_assert_int_eq(stats_mean_sd(x, 1, &mean, &sd), 1);
+    ck_assert_double_eq(sd, 0);
+}
+END_TEST
+
+/* ============================================================= drawing == */
+
+START_TEST(test_plot_draws_every_figure)
+{
+    ck_assert_msg(plot_full_rc == 0, "plot_experiment: %s", plot_err);
+    for (int k = 0; k < plot_nfigures; k++) assert_png(full_dir, plot_figures[k].name, PLOT_WIDTH, PLOT_HEIGHT);
+    static const char *maps[] = {"attention_transformer-chars-s1_L0_H0", "attention_transformer-chars-s1_L0_H1",
+                                 "attention_transformer-chars-s1_L1_H0", "attention_transformer-chars-s1_L1_H1"};
+    for (int k = 0; k < 4; k++) assert_png(full_dir, maps[k], PLOT_HEATMAP_WIDTH, PLOT_HEATMAP_HEIGHT);
+    ck_assert_int_eq(count_files(full_dir, "", ".part"), 0);
+}
+END_TEST
+
+START_TEST(test_plot_averages_seeds)
+{
+    ck_assert_msg(plot_full_rc == 0, "plot_experiment: %s", plot_err);
+    /* the perplexity bars: mean and sd over each setting's runs, from summary.csv */
+    char path[1024], err[256];
+    snprintf(path, sizeof path, "%s/summary.csv", full_dir);
+    CsvTable *s = csv_read(path, err, sizeof err);
+    ck_assert_ptr_nonnull(s);
+    double v[8];
+    int n = 0;
+    for (int r = 0; r < s->nrows; r++)
+        if (strcmp(csv_str(s, r, csv_col(s, "model")), "gru") == 0 &&
+            strcmp(csv_str(s, r, csv_col(s, "task")), "chars") == 0)
+            v[n++] = csv_num(s, r, csv_col(s, "val_perplexity"));
+    ck_assert_int_eq(n, 3);                 /* two seeds and the 2-thread run */
+    double mean = (v[0] + v[1] + v[2]) / 3, var = 0;
+    for (int i = 0; i < 3; i++) var += (v[i] - mean) * (v[i] - mean) / 2;
+    snprintf(path, sizeof path, "%s/figures/data/perplexity.csv", full_dir);
+    CsvTable *t = csv_read(path, err, sizeof err);
+    ck_assert_ptr_nonnull(t);
+    int found = 0;
+    for (int r = 0; r < t->nrows; r++) {
+        if (strcmp(csv_str(t, r, csv_col(t, "model")), "gru") != 0) continue;
+        found = 1;
+        ck_assert_double_eq_tol(csv_num(t, r, csv_col(t, "mean")), mean, MEAN_RTOL * mean);
+        ck_assert_double_eq_tol(csv_num(t, r, csv_col(t, "sd")), sqrt(var), MEAN_RTOL * mean);
+        ck_assert_double_eq(csv_num(t, r, csv_col(t, "n")), 3);
+    }
+    ck_assert(found);
+    csv_free(t);
+    csv_free(s);
+
+    /* a loss curve: the validation loss at step 50 averaged over the seeds of
+     * the lstm at distance 12 (rows without an evaluation stay nan) */
+    double want = 0;
+    for (int seed = 1; seed <= 2; seed++) {
+        snprintf(path, sizeof path, "%s/recall-d12-lstm-s%d/metrics.csv", full_dir, seed);
+        CsvTable *m = csv_read(path, err, sizeof err);
+        ck_assert_ptr_nonnull(m);
+        ck_assert_double_eq(csv_num(m, 5, csv_col(m, "step")), 50);
+        want += csv_num(m, 5, csv_col(m, "val_loss")) / 2;
+        ck_assert(isnan(csv_num(m, 4, csv_col(m, "val_loss"))));
+        csv_free(m);
+    }
+    /* panel 3 = recall distance 12; series 3 = lstm (after the two RNN settings) */
+    snprintf(path, sizeof path, "%s/figures/data/metrics_p3_s3.csv", full_dir);
+    CsvTable *a = csv_read(path, err, sizeof err);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_double_eq(csv_num(a, 5, csv_col(a, "step")), 50);
+    ck_assert_double_eq_tol(csv_num(a, 5, csv_col(a, "val_loss")), want, MEAN_RTOL * want);
+    ck_assert(isnan(csv_num(a, 4, csv_col(a, "val_loss"))));
+    csv_free(a);
+}
+END_TEST
+
+START_TEST(test_plot_skips_figures_without_data)
+{
+    ck_assert_msg(plot_thin_rc == 0, "plot_experiment on the thinned copy: %s", plot_err);
+    assert_no_figure(thin_dir, "posenc");            /* and the stale copy is gone */
+    assert_no_figure(thin_dir, "grad_through_time");
+    ck_assert_int_eq(count_files(thin_dir, "attention_", ""), 0);
+    /* what still has data is drawn */
+    assert_png(thin_dir, "loss_vs_step", PLOT_WIDTH, PLOT_HEIGHT);
+    assert_png(thin_dir, "perplexity", PLOT_WIDTH, PLOT_HEIGHT);
+}
+END_TEST
+
+START_TEST(test_failing_gnuplot_leaves_no_file)
+{
+    /* scripts that all fail: a copy of plots/ with a broken common.gp */
+    char plots[600], exp[600], path[1024], err[1024];
+    snprintf(plots, sizeof plots, "%s/broken_plots", tmp_root);
+    copy_tree("plots", plots);
+    snprintf(path, sizeof path, "%s/common.gp", plots);
+    FILE *f = xfopen(path, "w");
+    fputs("this is not gnuplot\n", f);
+    fclose(f);
+    snprintf(exp, sizeof exp, "%s/broken_exp", tmp_root);
+    copy_tree(FIXTURE, exp);
+    setenv("SEQLAB_PLOTS", plots, 1);
+    int rc = plot_experiment(exp, err, sizeof err);
+    unsetenv("SEQLAB_PLOTS");
+    ck_assert_int_eq(rc, -1);
+    ck_assert_msg(strstr(err, "gnuplot failed") != NULL, "error: %s", err);
+    ck_assert_int_eq(count_files(exp, "", ".png"), 0);
+    ck_assert_int_eq(count_files(exp, "", ".svg"), 0);
+    ck_assert_int_eq(count_files(exp, "", ".part"), 0);
+}
+END_TEST
+
+START_TEST(test_attention_dir_draws_each_head)
+{
+    char out[600], src[700], err[1024];
+    snprintf(out, sizeof out, "%s/attn_out", tmp_root);
+    snprintf(src, sizeof src, "%s/attention/transformer-chars-s1", full_dir);
+    ck_assert_msg(plot_attention_dir(src, out, err, sizeof err) == 0, "%s", err);
+    char path[1024];
+    unsigned w, h;
+    snprintf(path, sizeof path, "%s/attention_L1_H0.png", out);
+    ck_assert_msg(png_size(path, &w, &h), "%s missing", path);
+    ck_assert_uint_eq(w, PLOT_HEATMAP_WIDTH);
+    ck_assert_uint_eq(h, PLOT_HEATMAP_HEIGHT);
+    ck_assert_int_eq(plot_attention_dir(tmp_root, out, err, sizeof err), -1);  /* no maps there */
+}
+END_TEST
+
+/* every src="..." and href="..." value in html, percent-decoded */
+static int html_links(const char *html, char links[][512], int max)
+{
+    int n = 0;
+    for (const char *p = html; (p = strstr(p, "=\"")) && n < max; p += 2) {
+        if (!((p - html >= 3 && strncmp(p - 3, "src", 3) == 0) ||
+              (p - html >= 4 && strncmp(p - 4, "href", 4) == 0)))
+            continue;
+        const char *v = p + 2, *end = strchr(v, '"');
+        if (!end) break;
+        size_t o = 0;
+        for (const char *c = v; c < end && o + 1 < 512; c++) {
+            unsigned x;
+            if (*c == '%' && end - c > 2 && sscanf(c + 1, "%2x", &x) == 1) { links[n][o++] = (char)x; c += 2; }
+            else links[n][o++] = *c;
+        }
+        links[n][o] = '\0';
+        n++;
+    }
+    return n;
+}
+
+START_TEST(test_report_links_only_existing_files)
+{
+    ck_assert_msg(plot_full_rc == 0 && plot_thin_rc == 0, "plot_experiment: %s", plot_err);
+    char err[1024], path[1024];
+    ck_assert_msg(report_write(runs_dir, err, sizeof err) == 0, "%s", err);
+    snprintf(path, sizeof path, "%s/index.html", runs_dir);
+    size_t len;
+    char *html = file_read_all(path, &len);
+    ck_assert_ptr_nonnull(html);
+    static char links[400][512];
+    int n = html_links(html, links, 400), images = 0, files = 0;
+    for (int i = 0; i < n; i++) {
+        if (links[i][0] == '#') continue;               /* a link inside the page */
+        ck_assert_msg(strstr(links[i], "://") == NULL && links[i][0] != '/',
+                      "link %s is not relative", links[i]);
+        snprintf(path, sizeof path, "%.500s/%.500s", runs_dir, links[i]);
+        ck_assert_msg(exists(path), "index.html links %s, which does not exist", links[i]);
+        files++;
+        images += strstr(links[i], ".png") != NULL;
+    }
+    /* both experiments' figures: the full one has every figure and 4 maps,
+     * the thin one lacks posenc and grad_through_time; each PNG is an img and
+     * its SVG a link */
+    ck_assert_int_eq(images, plot_nfigures + 4 + plot_nfigures - 2);
+    ck_assert_int_ge(files, 2 * images);
+    ck_assert_msg(strstr(html, "delayed recall") != NULL, "the question is on the page");
+    ck_assert_msg(strstr(html, "Largest distance solved") != NULL, "distance table present");
+    ck_assert_msg(strstr(html, "&lt;house&gt;") != NULL, "samples are HTML-escaped");
+    ck_assert_msg(strstr(html, "<script") == NULL, "no script on the page");
+    free(html);
+}
+END_TEST
+
+START_TEST(test_cmd_plot_arguments)
+{
+    char *help[] = {"plot", "--help", NULL};
+    ck_assert_int_eq(cmd_plot(2, help), 0);
+    char *none[] = {"plot", NULL};
+    ck_assert_int_ne(cmd_plot(1, none), 0);
+    char *bad[] = {"plot", "--frobnicate", full_dir, NULL};
+    ck_assert_int_ne(cmd_plot(3, bad), 0);
+    char *missing[] = {"plot", "/nonexistent/experiment", NULL};
+    ck_assert_int_ne(cmd_plot(2, missing), 0);
+}
+END_TEST
+
+static Suite *make_plot_suite(int have_gnuplot)
+{
+    Suite *s = suite_create("plot");
+    TCase *data = tcase_create("data");
+    tcase_add_unchecked_fixture(data, setup_runs, teardown_runs);
+    tcase_add_test(data, test_csv_reads_columns_by_name_and_quotes);
+    tcase_add_test(data, test_experiment_load_reads_summary_and_question);
+    tcase_add_test(data, test_groups_order_and_label_what_varies);
+    tcase_add_test(data, test_stats_mean_sd_skips_missing_values);
+    tcase_add_test(data, test_cmd_plot_arguments);
+    if (have_gnuplot) {
+        /* drawing ~30 figures with gnuplot takes a few seconds */
+        tcase_set_timeout(data, 120);
+        tcase_add_test(data, test_plot_draws_every_figure);
+        tcase_add_test(data, test_plot_averages_seeds);
+        tcase_add_test(data, test_plot_skips_figures_without_data);
+        tcase_add_test(data, test_failing_gnuplot_leaves_no_file);
+        tcase_add_test(data, test_attention_dir_draws_each_head);
+        tcase_add_test(data, test_report_links_only_existing_files);
+    }
+    suite_add_tcase(s, data);
+    return s;
+}
+
+int main(void)
+{
+    int have = plot_gnuplot_available();
+    if (!have)
+        printf("test_plot: note: gnuplot is not installed; the drawing tests are skipped\n");
+    return run_suite(make_plot_suite(have));
+}
