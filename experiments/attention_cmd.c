@@ -1,0 +1,257 @@
+/*
+ * attention_cmd.c — attention matrices of a trained Transformer as CSV,
+ * JSON (bertviz's head-view layout) and heatmaps; the position table.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "attention_cmd.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checkpoint.h"
+#include "commands.h"
+#include "plot.h"
+#include "tokenizer.h"
+#include "transformer/transformer.h"
+#include "util.h"
+
+/* a token as a label: spaces and newlines made visible */
+static void token_label(const Tokenizer *tok, int id, char *out, size_t cap)
+{
+    size_t len;
+    const char *s = tokenizer_token(tok, id, &len);
+    size_t n = 0;
+    for (size_t i = 0; i < len && n + 4 < cap; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == ' ') { memcpy(out + n, "\xe2\x90\xa3", 3); n += 3; }        /* ␣ */
+        else if (c == '\n') { memcpy(out + n, "\xe2\x86\xb5", 3); n += 3; }  /* ↵ */
+        else if (c < 32 || c == 127) out[n++] = '?';
+        else out[n++] = (char)c;
+    }
+    out[n] = '\0';
+}
+
+/* a CSV field: quoted, with quotes doubled */
+static void csv_field(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"') fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static Tokenizer *tokenizer_of(const char *ckpt, const Meta *meta, char *err, size_t errlen)
+{
+    const char *kind_name = meta_get(meta, "tokenizer");
+    TokKind kind;
+    if (!kind_name) kind_name = "bytes";
+    if (tokenizer_kind_parse(kind_name, &kind) != 0) {
+        snprintf(err, errlen, "%s: metadata tokenizer '%s' is not bytes, chars or words", ckpt, kind_name);
+        return NULL;
+    }
+    if (kind == TOK_BYTES) return tokenizer_from_vocab(kind, 256, NULL, err, errlen);
+    const char *vocab = meta_get(meta, "vocab");
+    cJSON *arr = vocab ? cJSON_Parse(vocab) : NULL;
+    if (!cJSON_IsArray(arr)) {
+        snprintf(err, errlen, "%s: metadata vocab is missing or not a JSON array", ckpt);
+        cJSON_Delete(arr);
+        return NULL;
+    }
+    int V = cJSON_GetArraySize(arr);
+    const char **strs = xcalloc((size_t)V + 1, sizeof *strs);
+    for (int i = 0; i < V; i++) {
+        cJSON *it = cJSON_GetArrayItem(arr, i);
+        strs[i] = cJSON_IsString(it) ? it->valuestring : "";
+    }
+    Tokenizer *t = tokenizer_from_vocab(kind, V, strs, err, errlen);
+    free(strs);
+    cJSON_Delete(arr);
+    return t;
+}
+
+static Model *load_transformer(const char *ckpt, Meta *meta, char *err, size_t errlen)
+{
+    meta_init(meta);
+    Model *m = checkpoint_load_model(ckpt, meta, err, errlen);
+    if (!m) return NULL;
+    if (strcmp(m->cfg.kind, "transformer") != 0) {
+        snprintf(err, errlen, "%s: a %s has no attention; give a transformer checkpoint", ckpt, m->cfg.kind);
+        model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+int attention_write(const char *ckpt, const char *text, const char *out_dir, int json, int draw,
+                    char *err, size_t errlen)
+{
+    Meta meta;
+    Model *m = load_transformer(ckpt, &meta, err, errlen);
+    if (!m) { meta_free(&meta); return -1; }
+    int rc = -1;
+    Tokenizer *tok = tokenizer_of(ckpt, &meta, err, errlen);
+    int *ids = NULL;
+    Batch *b = NULL;
+    if (!tok) goto done;
+    long n = tokenizer_encode(tok, text, strlen(text), NULL, 0, err, errlen);
+    if (n < 0) goto done;
+    if (n == 0) { snprintf(err, errlen, "--text: no tokens"); goto done; }
+    if (n > m->cfg.max_seq_len) {
+        snprintf(err, errlen, "--text has %ld tokens, more than the model's max_seq_len %d", n, m->cfg.max_seq_len);
+        goto done;
+    }
+    ids = xmalloc((size_t)n * sizeof(int));
+    tokenizer_encode(tok, text, strlen(text), ids, (size_t)n, err, errlen);
+    int T = (int)n;
+    model_alloc_acts(m, 1, T);
+    b = batch_alloc(1, T, 0, 0);
+    for (int t = 0; t < T; t++) {
+        b->tokens[t] = ids[t];
+        b->targets[t] = TARGET_IGNORE;
+    }
+    model_forward(m, b);
+    const real *w;
+    int L, NH, B, TT;
+    if (transformer_attention(m->body, &w, &L, &NH, &B, &TT) != 0) {
+        snprintf(err, errlen, "no attention weights after the forward pass");
+        goto done;
+    }
+    if (mkdir_p(out_dir) != 0) {
+        snprintf(err, errlen, "cannot create '%s': %s", out_dir, strerror(errno));
+        goto done;
+    }
+    char (*labels)[64] = xcalloc((size_t)T, sizeof *labels);
+    for (int t = 0; t < T; t++) token_label(tok, ids[t], labels[t], sizeof labels[t]);
+    char path[1024];
+    for (int l = 0; l < L; l++)
+        for (int h = 0; h < NH; h++) {
+            char *buf = NULL;
+            size_t len = 0;
+            FILE *f = open_memstream(&buf, &len);
+            for (int s = 0; s < T; s++) {
+                fputc(',', f);
+                csv_field(f, labels[s]);
+            }
+            fputc('\n', f);
+            const real *A = w + ((size_t)l * B * NH + h) * T * T;   /* b = 0 */
+            for (int t = 0; t < T; t++) {
+                csv_field(f, labels[t]);
+                for (int s = 0; s < T; s++) fprintf(f, ",%.6g", (double)A[(size_t)t * T + s]);
+                fputc('\n', f);
+            }
+            fclose(f);
+            snprintf(path, sizeof path, "%s/L%d_H%d.csv", out_dir, l, h);
+            int wrc = file_write_atomic(path, buf, len, err, errlen);
+            free(buf);
+            if (wrc) { free(labels); goto done; }
+        }
+    {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        for (int t = 0; t < T; t++) fprintf(f, "%s\n", labels[t]);
+        fclose(f);
+        snprintf(path, sizeof path, "%s/tokens.txt", out_dir);
+        int wrc = file_write_atomic(path, buf, len, err, errlen);
+        free(buf);
+        if (wrc) { free(labels); goto done; }
+    }
+    if (json) {
+        cJSON *o = cJSON_CreateObject(), *toks = cJSON_AddArrayToObject(o, "tokens");
+        for (int t = 0; t < T; t++) {
+            size_t len;
+            const char *s = tokenizer_token(tok, ids[t], &len);
+            char piece[256];
+            snprintf(piece, sizeof piece, "%.*s", (int)(len < 255 ? len : 255), s);
+            cJSON_AddItemToArray(toks, cJSON_CreateString(piece));
+        }
+        cJSON *att = cJSON_AddArrayToObject(o, "attention");
+        for (int l = 0; l < L; l++) {
+            cJSON *layer = cJSON_CreateArray();
+            for (int h = 0; h < NH; h++) {
+                cJSON *head = cJSON_CreateArray();
+                const real *A = w + ((size_t)l * B * NH + h) * T * T;
+                for (int t = 0; t < T; t++) {
+                    cJSON *row = cJSON_CreateArray();
+                    for (int s = 0; s < T; s++) cJSON_AddItemToArray(row, cJSON_CreateNumber((double)A[(size_t)t * T + s]));
+                    cJSON_AddItemToArray(head, row);
+                }
+                cJSON_AddItemToArray(layer, head);
+            }
+            cJSON_AddItemToArray(att, layer);
+        }
+        char *js = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+        snprintf(path, sizeof path, "%s/attention.json", out_dir);
+        int wrc = file_write_atomic(path, js, strlen(js), err, errlen);
+        free(js);
+        if (wrc) { free(labels); goto done; }
+    }
+    free(labels);
+    if (draw && plot_attention_dir(out_dir, out_dir, err, errlen) != 0) goto done;
+    rc = 0;
+done:
+    batch_free(b);
+    free(ids);
+    if (tok) tokenizer_free(tok);
+    meta_free(&meta);
+    model_free(m);
+    return rc;
+}
+
+int attention_write_positions(const char *ckpt, const char *csv_path, char *err, size_t errlen)
+{
+    Meta meta;
+    Model *m = load_transformer(ckpt, &meta, err, errlen);
+    meta_free(&meta);
+    if (!m) return -1;
+    int T = m->cfg.max_seq_len, C = m->cfg.hidden_size;
+    if (T > 256) T = 256;   /* enough rows to see the pattern */
+    real *P = xcalloc((size_t)T * C, sizeof(real));
+    transformer_position_table(m->body, P, T);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    fprintf(f, "position,dim,value\n");
+    for (int t = 0; t < T; t++)
+        for (int c = 0; c < C; c++) fprintf(f, "%d,%d,%.6g\n", t, c, (double)P[(size_t)t * C + c]);
+    fclose(f);
+    int rc = file_write_atomic(csv_path, buf, len, err, errlen);
+    free(buf);
+    free(P);
+    model_free(m);
+    return rc;
+}
+
+int cmd_attention(int argc, char **argv)
+{
+    const char *ckpt = NULL, *text = NULL, *out = NULL;
+    int json = 0;
+    for (int i = 1; i < argc; i++) {
+        if (opt_is(argv[i], "--help") || strcmp(argv[i], "-h") == 0) {
+            printf("usage: seqlab attention --checkpoint FILE --text \"...\" --out DIR [--json]\n"
+                   "\n"
+                   "Run a trained Transformer on the text and write, for every layer l and head h,\n"
+                   "DIR/L{l}_H{h}.csv (rows = query token, columns = key token) and a heatmap\n"
+                   "DIR/attention_L{l}_H{h}.png; --json also writes DIR/attention.json as\n"
+                   "{\"tokens\": [...], \"attention\": [layer][head][query][key]} (bertviz's head view).\n");
+            return 0;
+        } else if (opt_is(argv[i], "--checkpoint")) ckpt = opt_value(argc, argv, &i);
+        else if (opt_is(argv[i], "--text")) text = opt_value(argc, argv, &i);
+        else if (opt_is(argv[i], "--out")) out = opt_value(argc, argv, &i);
+        else if (opt_is(argv[i], "--json")) json = 1;
+        else die("attention: unknown option '%s' (see `seqlab attention --help`)", argv[i]);
+    }
+    if (!ckpt) die("attention: --checkpoint FILE is required");
+    if (!text) die("attention: --text \"...\" is required");
+    if (!out) die("attention: --out DIR is required");
+    char err[2048];
+    if (attention_write(ckpt, text, out, json, 1, err, sizeof err) != 0) die("%s", err);
+    printf("%s: attention of every layer and head written\n", out);
+    return 0;
+}

@@ -1,0 +1,25 @@
+/*
+ * attention_cmd.h — `seqlab attention`: what a trained Transformer looks at.
+ */
+#ifndef SEQLAB_ATTENTION_CMD_H
+#define SEQLAB_ATTENTION_CMD_H
+
+#include <stddef.h>
+
+/* run the checkpoint's Transformer on text and write into out_dir:
+ *   L{l}_H{h}.csv   T x T attention of layer l, head h: first row ",k0,k1,..."
+ *                   (key tokens), then "q_t,w_t0,w_t1,..." (query rows)
+ *   tokens.txt      one token per line
+ *   attention.json  (with json) {"tokens": [...], "attention": [layer][head][query][key]},
+ *                   the layout of bertviz's head view
+ * and, with draw, one heatmap PNG per layer and head.  0, or -1 + err. */
+int attention_write(const char *ckpt, const char *text, const char *out_dir, int json, int draw,
+                    char *err, size_t errlen);
+
+/* posenc.csv (position,dim,value): what the checkpoint's Transformer adds
+ * at each position (sinusoidal or learned table) */
+int attention_write_positions(const char *ckpt, const char *csv_path, char *err, size_t errlen);
+
+int cmd_attention(int argc, char **argv);
+
+#endif

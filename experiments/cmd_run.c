@@ -1,0 +1,334 @@
+/*
+ * cmd_run.c — `seqlab run NAME.ini`: every run of an experiment's grid,
+ * then summary.csv, the figures and the report.
+ *
+ * Each run is a child process (so that peak memory is measured per run and
+ * a crash costs one run), up to --jobs at once.  A finished run (run.json
+ * says "finished") is skipped; an interrupted one resumes from its
+ * checkpoint.  Ctrl-C: every child finishes its step and checkpoints, no new
+ * run starts, finished runs stay as they are.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "attention_cmd.h"
+#include "commands.h"
+#include "plot.h"
+#include "runner.h"
+#include "train.h"
+#include "util.h"
+
+static volatile sig_atomic_t run_stop;
+static void on_run_signal(int sig) { run_stop = sig; }
+
+static int file_exists(const char *dir, const char *name)
+{
+    char p[1024];
+    struct stat st;
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return stat(p, &st) == 0;
+}
+
+/* run.json of a run, parsed; NULL if absent or unreadable */
+static cJSON *read_run_json(const char *dir)
+{
+    char p[1024];
+    size_t len;
+    snprintf(p, sizeof p, "%s/run.json", dir);
+    char *text = file_read_all(p, &len);
+    if (!text) return NULL;
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    return j;
+}
+
+static int run_finished(const char *dir)
+{
+    cJSON *j = read_run_json(dir);
+    if (!j) return 0;
+    cJSON *st = cJSON_GetObjectItem(j, "status");
+    int done = cJSON_IsString(st) && strcmp(st->valuestring, "finished") == 0;
+    cJSON_Delete(j);
+    return done;
+}
+
+/* train one run in this process: resume if it left a checkpoint */
+static int run_one(GridRun *r)
+{
+    char err[2048];
+    TrainResult res;
+    int resume = file_exists(r->s.out, "model.safetensors") && file_exists(r->s.out, "train_state.bin") &&
+                 file_exists(r->s.out, "config.ini");
+    Settings s = r->s;
+    if (resume) fprintf(stderr, "seqlab: %s: resuming from its checkpoint\n", r->name);
+    int status = train_run(&s, resume, &res, err, sizeof err);
+    if (status != TRAIN_OK) fprintf(stderr, "seqlab: %s: %s\n", r->name, err);
+    return status;
+}
+
+static int write_experiment_json(const ExpPlan *e, char *err, size_t errlen)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", e->name);
+    cJSON_AddStringToObject(o, "question", e->question);
+    cJSON_AddStringToObject(o, "description", e->description);
+    cJSON_AddStringToObject(o, "file", e->path);
+    cJSON_AddNumberToObject(o, "runs", e->nruns);
+    char *text = cJSON_Print(o);
+    cJSON_Delete(o);
+    char p[1024];
+    snprintf(p, sizeof p, "%s/experiment.json", e->runs_dir);
+    int rc = file_write_atomic(p, text, strlen(text), err, errlen);
+    free(text);
+    return rc;
+}
+
+/* ---- summary.csv ------------------------------------------------------------ */
+
+static const char *summary_header =
+    "run,model,task,tokenizer,seq_len,eval_seq_len,distance,positions,clip,init_scale,threads,seed,params,steps,"
+    "final_train_loss,final_val_loss,val_accuracy,chance_loss,chance_accuracy,val_perplexity,tokens_per_s,"
+    "step_ms,seconds,peak_rss_mb,act_mb,critical_path,group,hidden_size,num_layers,batch_size";
+
+static const char *cfg_str(cJSON *cfg, const char *key)
+{
+    cJSON *v = cJSON_GetObjectItem(cfg, key);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static double num(cJSON *o, const char *key)
+{
+    cJSON *v = cJSON_GetObjectItem(o, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+/* cJSON writes NaN as null, which reads back as no number: print "nan" */
+static void put_num(FILE *f, double v)
+{
+    if (isfinite(v)) fprintf(f, ",%.6g", v);
+    else fputs(",nan", f);
+}
+
+int runner_summarize(const ExpPlan *e, char *err, size_t errlen)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    fprintf(f, "%s\n", summary_header);
+    int rows = 0;
+    for (int i = 0; i < e->nruns; i++) {
+        const GridRun *r = &e->runs[i];
+        cJSON *j = read_run_json(r->s.out);
+        if (!j) continue;
+        cJSON *st = cJSON_GetObjectItem(j, "status");
+        if (!cJSON_IsString(st) || strcmp(st->valuestring, "finished") != 0) {
+            cJSON_Delete(j);
+            continue;
+        }
+        cJSON *cfg = cJSON_GetObjectItem(j, "config"), *res = cJSON_GetObjectItem(j, "results"),
+              *task = cJSON_GetObjectItem(j, "task");
+        fprintf(f, "%s,%s,%s,%s", r->name, cfg_str(cfg, "model"), cfg_str(cfg, "task"), cfg_str(cfg, "tokenizer"));
+        put_num(f, num(task, "seq_len"));
+        put_num(f, num(task, "eval_seq_len"));
+        fprintf(f, ",%s,%s,%s,%s,%s,%s", cfg_str(cfg, "distance"), cfg_str(cfg, "positions"), cfg_str(cfg, "clip"),
+                cfg_str(cfg, "init_scale"), cfg_str(cfg, "threads"), cfg_str(cfg, "seed"));
+        put_num(f, num(j, "params"));
+        put_num(f, num(res, "step"));
+        const char *keys[] = {"final_train_loss", "final_val_loss", "val_accuracy", "chance_loss", "chance_accuracy",
+                              "val_perplexity", "tokens_per_s", "step_ms", "seconds", "peak_rss_mb", "act_mb",
+                              "critical_path"};
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) put_num(f, num(res, keys[k]));
+        fprintf(f, ",%s,%s,%s,%s\n", r->group[0] ? r->group : "-", cfg_str(cfg, "hidden_size"),
+                cfg_str(cfg, "num_layers"), cfg_str(cfg, "batch_size"));
+        rows++;
+        cJSON_Delete(j);
+    }
+    fclose(f);
+    char p[1024];
+    snprintf(p, sizeof p, "%s/summary.csv", e->runs_dir);
+    int rc = file_write_atomic(p, text, len, err, errlen);
+    free(text);
+    if (rc == 0) fprintf(stderr, "seqlab: %s: %d of %d runs finished\n", p, rows, e->nruns);
+    return rc;
+}
+
+/* attention heatmaps and the position table from the first finished
+ * Transformer run that has a checkpoint */
+static void runner_attention(const ExpPlan *e)
+{
+    for (int i = 0; i < e->nruns; i++) {
+        const GridRun *r = &e->runs[i];
+        if (strcmp(r->s.model, "transformer") != 0 || !run_finished(r->s.out)) continue;
+        char ckpt[1024], dir[1024], err[2048];
+        snprintf(ckpt, sizeof ckpt, "%s/model.safetensors", r->s.out);
+        snprintf(dir, sizeof dir, "%s/posenc.csv", e->runs_dir);
+        if (attention_write_positions(ckpt, dir, err, sizeof err) != 0) fprintf(stderr, "seqlab: %s\n", err);
+        if (e->sentences[0] == '\0') return;
+        char buf[sizeof e->sentences];
+        snprintf(buf, sizeof buf, "%s", e->sentences);
+        char *save = NULL;
+        int k = 0;
+        for (char *s = strtok_r(buf, "|", &save); s; s = strtok_r(NULL, "|", &save), k++) {
+            while (*s == ' ') s++;
+            size_t n = strlen(s);
+            while (n > 0 && s[n - 1] == ' ') s[--n] = '\0';
+            if (n == 0) continue;
+            snprintf(dir, sizeof dir, "%s/attention/s%d", e->runs_dir, k + 1);
+            if (attention_write(ckpt, s, dir, 1, 0, err, sizeof err) != 0) fprintf(stderr, "seqlab: %s\n", err);
+        }
+        return;
+    }
+}
+
+static void run_help(void)
+{
+    printf("usage: seqlab run EXPERIMENT.ini [--jobs N] [--list] [--only K] [--summarize] [--runs DIR]\n"
+           "\n"
+           "Run every run of an experiment's grid into DIR/NAME/<run>/ (DIR = runs), then write\n"
+           "DIR/NAME/summary.csv, draw DIR/NAME/figures/ and rewrite DIR/index.html.\n"
+           "A finished run is skipped, an interrupted one resumes; Ctrl-C stops cleanly.\n"
+           "\n"
+           "  --jobs N      run N at once, the threads divided between them [1]\n"
+           "  --list        print the runs, one per line: index, name and the exact command\n"
+           "  --only K      run only the K-th run (0-based; default $SLURM_ARRAY_TASK_ID if set)\n"
+           "  --summarize   gather finished runs (done here or elsewhere), plot, write the report\n"
+           "  --runs DIR    where experiments go [runs]\n"
+           "  --no-plot     skip the figures and the report\n");
+}
+
+int cmd_run(int argc, char **argv)
+{
+    const char *path = NULL, *runs_root = "runs";
+    int jobs = 1, list = 0, summarize = 0, no_plot = 0;
+    long only = -1;
+    for (int i = 1; i < argc; i++) {
+        if (opt_is(argv[i], "--help") || strcmp(argv[i], "-h") == 0) {
+            run_help();
+            return 0;
+        } else if (opt_is(argv[i], "--jobs")) jobs = (int)opt_long("--jobs", opt_value(argc, argv, &i), 1, 256);
+        else if (opt_is(argv[i], "--only")) only = opt_long("--only", opt_value(argc, argv, &i), 0, 1000000);
+        else if (opt_is(argv[i], "--list")) list = 1;
+        else if (opt_is(argv[i], "--summarize")) summarize = 1;
+        else if (opt_is(argv[i], "--no-plot")) no_plot = 1;
+        else if (opt_is(argv[i], "--runs")) runs_root = opt_value(argc, argv, &i);
+        else if (argv[i][0] == '-') die("run: unknown option '%s' (see `seqlab run --help`)", argv[i]);
+        else if (!path) path = argv[i];
+        else die("run: more than one experiment file ('%s' and '%s')", path, argv[i]);
+    }
+    if (!path) die("run: which experiment? e.g. seqlab run experiments/quick.ini");
+    if (only < 0 && !list && !summarize) {
+        const char *slurm = getenv("SLURM_ARRAY_TASK_ID");
+        if (slurm && *slurm) only = opt_long("$SLURM_ARRAY_TASK_ID", slurm, 0, 1000000);
+    }
+    char err[4096];
+    ExpPlan *e = plan_load(path, runs_root, err, sizeof err);
+    if (!e) die("%s", err);
+    if (list) {
+        for (int i = 0; i < e->nruns; i++)
+            printf("%d\t%s\tseqlab train --config %s%s\n", i, e->runs[i].name, path, e->runs[i].args);
+        plan_free(e);
+        return 0;
+    }
+    if (mkdir_p(e->runs_dir) != 0) die("cannot create '%s': %s", e->runs_dir, strerror(errno));
+    if (write_experiment_json(e, err, sizeof err) != 0) die("%s", err);
+    int status = 0;
+    if (only >= 0) {
+        if (only >= e->nruns) die("--only %ld: the experiment has %d runs (0 .. %d)", only, e->nruns, e->nruns - 1);
+        GridRun *r = &e->runs[only];
+        if (run_finished(r->s.out)) {
+            fprintf(stderr, "seqlab: %s: already finished\n", r->name);
+        } else {
+            train_install_signal_handlers();
+            status = run_one(r);
+        }
+        plan_free(e);
+        return status;
+    }
+    if (!summarize) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_run_signal;
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        long ncores = sysconf(_SC_NPROCESSORS_ONLN);
+        int per_job = (int)(ncores > jobs ? ncores / jobs : 1);
+        pid_t *pids = xcalloc((size_t)e->nruns, sizeof *pids);
+        int running = 0, failed = 0, done = 0, skipped = 0;
+        double t0 = now_seconds();
+        for (int i = 0; i <= e->nruns; i++) {
+            /* wait while all job slots are busy (or, at the end, for everyone) */
+            while (running > 0 && (running >= jobs || i == e->nruns || run_stop)) {
+                int ws;
+                pid_t p = wait(&ws);
+                if (p < 0) {
+                    if (errno == EINTR) {
+                        for (int k = 0; k < e->nruns; k++)
+                            if (pids[k] > 0) kill(pids[k], SIGTERM);
+                        continue;
+                    }
+                    break;
+                }
+                running--;
+                for (int k = 0; k < e->nruns; k++)
+                    if (pids[k] == p) {
+                        pids[k] = 0;
+                        int code = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+                        if (code == 0) done++;
+                        else if (code != TRAIN_INTERRUPTED) {
+                            failed++;
+                            fprintf(stderr, "seqlab: run %s failed (exit %d); see above\n", e->runs[k].name, code);
+                        }
+                    }
+            }
+            if (i == e->nruns || run_stop) break;
+            GridRun *r = &e->runs[i];
+            if (run_finished(r->s.out)) {
+                skipped++;
+                continue;
+            }
+            if (jobs > 1 && r->s.threads > per_job) r->s.threads = per_job;
+            fprintf(stderr, "seqlab: [%d/%d] %s\n", i + 1, e->nruns, r->name);
+            fflush(stderr);
+            pid_t p = fork();
+            if (p < 0) die("cannot start run %s: %s", r->name, strerror(errno));
+            if (p == 0) {
+                signal(SIGINT, SIG_DFL);
+                signal(SIGTERM, SIG_DFL);
+                train_install_signal_handlers();
+                _exit(run_one(r));
+            }
+            pids[i] = p;
+            running++;
+        }
+        free(pids);
+        fprintf(stderr, "seqlab: %s: %d runs done, %d skipped (finished before), %d failed, %.0f s\n", e->name, done,
+                skipped, failed, now_seconds() - t0);
+        if (run_stop) {
+            fprintf(stderr, "seqlab: stopped; finished runs are kept, `seqlab run %s` continues\n", path);
+            status = TRAIN_INTERRUPTED;
+        } else if (failed) {
+            status = 1;
+        }
+    }
+    if (runner_summarize(e, err, sizeof err) != 0) {
+        fprintf(stderr, "seqlab: %s\n", err);
+        status = status ? status : 1;
+    }
+    if (!no_plot && status != TRAIN_INTERRUPTED) {
+        runner_attention(e);
+        if (plot_experiment(e->runs_dir, err, sizeof err) != 0) fprintf(stderr, "seqlab: plot: %s\n", err);
+        if (report_write(runs_root, err, sizeof err) != 0) fprintf(stderr, "seqlab: report: %s\n", err);
+        else fprintf(stderr, "seqlab: report: %s/index.html\n", runs_root);
+    }
+    plan_free(e);
+    return status;
+}
