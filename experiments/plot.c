@@ -250,6 +250,8 @@ static int render(Plot *p, const char *script, const char *base, int w, int h, c
         args_str(&a, script_path, "script");
         args_printf(&a, "load script;");
     }
+    if (getenv("SEQLAB_PLOT_VERBOSE"))   /* to rerun a figure by hand */
+        fprintf(stderr, "cd '%s' && %s -e \"%s\"\n", p->figdir, gnuplot_path(), a.s);
     int rc = gnuplot_run(p->figdir, a.s);
     args_free(&a);
     int ok = rc == 0;
@@ -366,6 +368,17 @@ static int intersect(const Group *a, const Group *b, int *out)
     return n;
 }
 
+/* which variant of its model series g[i] is: 0 for the first series of a
+ * model, 1 for the second ...  The scripts keep the model's colour and
+ * change the point shape or dash for each variant. */
+static int series_variant(const Experiment *e, const Group *g, int i)
+{
+    int v = 0;
+    for (int k = 0; k < i; k++)
+        v += strcmp(e->runs[g[k].idx[0]].model, e->runs[g[i].idx[0]].model) == 0;
+    return v;
+}
+
 /* mean of a summary field over a group's runs (NAN if none is finite) */
 static double group_mean(const Experiment *e, const Group *g, size_t field_offset)
 {
@@ -440,6 +453,7 @@ static int curves_args(const Plot *p, const Curves *c, const char *prefix, int n
             sfmt(f, sizeof f, "data/%s_p%d_s%d.csv", prefix, pi + 1, si + 1);
             args_str(a, f, "file%d_%d", panels + 1, lines);
             args_str(a, p->e.runs[c->series[si].idx[0]].model, "model%d_%d", panels + 1, lines);
+            args_printf(a, "variant%d_%d=%d;", panels + 1, lines, series_variant(&p->e, c->series, si));
             args_num(a, GROUP_MEAN(&p->e, &c->series[si], clip), "clip%d_%d", panels + 1, lines);
             used[si] = 1;
         }
@@ -456,6 +470,7 @@ static int curves_args(const Plot *p, const Curves *c, const char *prefix, int n
         if (!used[si]) continue;
         ns++;
         args_str(a, p->e.runs[c->series[si].idx[0]].model, "lmodel%d", ns);
+        args_printf(a, "lvariant%d=%d;", ns, series_variant(&p->e, c->series, si));
         args_str(a, c->series[si].label, "llabel%d", ns);
         args_num(a, GROUP_MEAN(&p->e, &c->series[si], clip), "lclip%d", ns);
     }
@@ -775,6 +790,7 @@ static int figure_accuracy_vs_distance(Plot *p)
             used[si] = 1;
             args_str(&a, f, "file%d_%d", pnum, lines);
             args_str(&a, e->runs[series[si].idx[0]].model, "model%d_%d", pnum, lines);
+            args_printf(&a, "variant%d_%d=%d;", pnum, lines, series_variant(e, series, si));
         }
         if (!lines) continue;
         drawn_panels++;
@@ -792,6 +808,7 @@ static int figure_accuracy_vs_distance(Plot *p)
             if (!used[si]) continue;
             k++;
             args_str(&a, e->runs[series[si].idx[0]].model, "lmodel%d", k);
+            args_printf(&a, "lvariant%d=%d;", k, series_variant(e, series, si));
             args_str(&a, series[si].label, "llabel%d", k);
         }
         args_printf(&a, "nseries=%d;", k);
@@ -870,6 +887,7 @@ static int figures_scaling(Plot *p)
         for (int c = 0; c < 4; c++) any[c] += has[c] > 0 ? 1.0 : 0.0;
         args_str(&a, f, "file%d", k);
         args_str(&a, e->runs[series[s].idx[0]].model, "model%d", k);
+        args_printf(&a, "variant%d=%d;", k, series_variant(e, series, s));
         args_str(&a, series[s].label, "label%d", k);
         FIELD_VALUES(e, series[s].idx, series[s].n, seq_len, v);
         if (v[0] < T0) T0 = v[0];
@@ -921,6 +939,23 @@ done:
 
 /* ========================= figure 10: perplexity per model (bars) ==== */
 
+/* xticsdef='("label0" 0, "label1" 1, ...)': the bar groups' names, which
+ * the bar scripts `eval` into `set xtics`; labels may hold commas, which a
+ * CSV column could not */
+static void xtics_args(Args *a, const Group *g, int n)
+{
+    args_printf(a, "xticsdef='(");
+    for (int k = 0; k < n; k++) {
+        args_printf(a, "%s\"", k ? ", " : "");
+        for (const char *c = g[k].label; *c; c++)
+            if (*c == '\'') args_printf(a, "''");          /* inside the '' string */
+            else if (*c == '"' || *c == '\\') args_printf(a, "\\%c", *c);
+            else args_printf(a, "%c", *c);
+        args_printf(a, "\" %d", k);
+    }
+    args_printf(a, ")';");
+}
+
 /* most bars a slide can hold */
 #define MAX_BARS 16
 
@@ -943,20 +978,19 @@ static int figure_perplexity(Plot *p)
     sfmt(path, sizeof path, "%s/perplexity.csv", p->datadir);
     FILE *out = fopen(path, "w");
     if (!out) die("cannot write '%s': %s", path, strerror(errno));
-    fprintf(out, "x,label,model,mean,sd,n\n");
+    fprintf(out, "x,model,mean,sd,n\n");
     double *v = xmalloc((size_t)n * sizeof *v);
     size_t longest = 0;
     for (int k = 0; k < ng; k++) {
         for (int i = 0; i < g[k].n; i++) v[i] = e->runs[g[k].idx[i]].val_perplexity;
         double mean, sd;
         int m = stats_mean_sd(v, g[k].n, &mean, &sd);
-        /* labels are ours (model, settings): no comma or quote in them */
-        fprintf(out, "%d,\"%s\",%s,%.10g,%.10g,%d\n", k, g[k].label,
-                e->runs[g[k].idx[0]].model, mean, sd, m);
+        fprintf(out, "%d,%s,%.10g,%.10g,%d\n", k, e->runs[g[k].idx[0]].model, mean, sd, m);
         if (strlen(g[k].label) > longest) longest = strlen(g[k].label);
     }
     fclose(out);
     Args a = {0};
+    xtics_args(&a, g, ng);
     args_str(&a, "data/perplexity.csv", "file");
     args_printf(&a, "nbars=%d;rotate=%d;", ng, (int)(ng * longest > 60));
     args_str(&a, "Which model predicts held-out text best?  Validation perplexity", "title");
@@ -1007,7 +1041,7 @@ static int figure_threads(Plot *p)
     /* bars of one model side by side, one per thread count */
     double width = 0.8 / nl;
     Args a = {0};
-    args_printf(&a, "xticsdef='(");
+    xtics_args(&a, models, nm);
     for (int m = 0; m < nm; m++) {
         for (int l = 0; l < nl; l++) {
             int k = 0;
@@ -1020,10 +1054,7 @@ static int figure_threads(Plot *p)
             fprintf(out, "%.6g,%d,%d,%g,%s,%.10g,%.10g,%d\n", m + (l - (nl - 1) / 2.0) * width, m,
                     l + 1, levels[l], e->runs[models[m].idx[0]].model, mean, sd, cnt);
         }
-        /* tick labels: "rnn" 0, ... — quotes doubled for the '' string */
-        args_printf(&a, "%s\"%s\" %d", m ? ", " : "", models[m].label, m);
     }
-    args_printf(&a, ")';");
     fclose(out);
     args_str(&a, "data/threads.csv", "file");
     args_printf(&a, "nlevels=%d;ngroups=%d;barwidth=%g;", nl, nm, width * 0.95);

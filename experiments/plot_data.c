@@ -329,8 +329,8 @@ int groups_make(const Experiment *e, const int *idx_in, int n, unsigned mask, Gr
         while (j < ng && strcmp(g[j].key, key) != 0) j++;
         if (j == ng) {
             copy_str(g[j].key, sizeof g[j].key, key);
-            /* label: model and task (if in the mask), then what varies —
-             * among the runs of this model, when the model is in the mask */
+            /* label: what varies — among the runs of this model, when the
+             * model is in the mask */
             const char *within = (mask & KEY_MODEL) ? r->model : NULL;
             unsigned varying = 0;
             for (int k = 0; k < NKEYS; k++)
@@ -341,7 +341,10 @@ int groups_make(const Experiment *e, const int *idx_in, int n, unsigned mask, Gr
             lab[0] = '\0';
             for (int k = 0; k < NKEYS; k++) {
                 unsigned kk = key_list[k];
-                if (!(mask & kk) || (kk != KEY_MODEL && kk != KEY_TASK && !(varying & kk))) continue;
+                /* the model always; the task always on a panel (no model in
+                 * the mask); anything else only where it varies */
+                int always = kk == KEY_MODEL || (kk == KEY_TASK && !(mask & KEY_MODEL));
+                if (!(mask & kk) || (!always && !(varying & kk))) continue;
                 char part[96];
                 key_label(r, kk, part, sizeof part);
                 if (!part[0]) continue;

@@ -98,8 +98,9 @@ typedef struct Group {
 
 /* group the runs listed in idx (n of them; idx NULL = every run) by mask.
  * Groups come in a fixed order: model order rnn, lstm, gru, transformer,
- * then by first appearance.  Labels name the model and task (if in `mask`)
- * and the other settings of `mask` whose value differs between the runs
+ * then by first appearance.  Labels name the model (if in `mask`), the task
+ * (if in `mask` without the model: a panel's title), and the other settings
+ * of `mask` whose value differs between the runs
  * listed — between the runs of the same model, if KEY_MODEL is in `mask`,
  * so "rnn, no clip" but plain "lstm" when only the RNN varies.  Returns
  * the number of groups; *out is xmalloc'ed. */

@@ -103,13 +103,13 @@ static const char *page_css =
     ".maps{display:flex;flex-wrap:wrap;gap:1em}"
     ".maps figure{width:30%;min-width:280px;margin:0}"
     "table{border-collapse:collapse;margin:1em 0;font-variant-numeric:tabular-nums}"
-    "th,td{border:1px solid #ccc;padding:.3em .7em;text-align:right}"
+    "th,td{border:1px solid #ccc;padding:.3em .7em;text-align:right}td{white-space:nowrap}"
     "th{background:#f0f4f8}td:first-child,th:first-child{text-align:left}"
     "pre{background:#f7f7f7;border-left:4px solid #009E73;padding:.6em;white-space:pre-wrap;"
     "max-width:60em}"
     ".swatch{display:inline-block;width:.9em;height:.9em;border-radius:2px;margin-right:.4em;"
     "vertical-align:-.1em}"
-    ".note{color:#666;font-size:.9em}";
+    ".note{color:#666;font-size:.9em}.wide{overflow-x:auto}";
 
 /* the figures' model colours (plots/common.gp), for the tables */
 static const char *model_css_color(const char *model)
@@ -205,15 +205,16 @@ none:
                      "experiment.</p>\n");
 }
 
-/* "1.234 ± 0.05" (or just the mean with one seed, or a dash) */
-static void put_mean_sd(Html *h, const double *v, int n, const char *fmt)
+/* "1.234 ± 0.05" (just the mean with one seed or without with_sd; a dash
+ * without any value) */
+static void put_mean_sd(Html *h, const double *v, int n, const char *fmt, int with_sd)
 {
     double mean, sd;
     int m = stats_mean_sd(v, n, &mean, &sd);
     if (!m) { put(h, "<td>&mdash;</td>"); return; }
     put(h, "<td>");
     put(h, fmt, mean);
-    if (m > 1) { put(h, " &plusmn; "); put(h, fmt, sd); }
+    if (m > 1 && with_sd) { put(h, " &plusmn; "); put(h, fmt, sd); }
     put(h, "</td>");
 }
 
@@ -236,23 +237,22 @@ static void put_results_table(Html *h, const Experiment *e)
 {
     Group *g;
     int ng = groups_make(e, NULL, e->nruns, KEYS_SERIES | KEYS_PANEL, &g);
-    struct { const char *head; size_t off; const char *fmt; } cols[] = {
-        {"parameters", offsetof(Run, params), "%.0f"},
-        {"final train loss", offsetof(Run, final_train_loss), "%.3f"},
-        {"final val loss", offsetof(Run, final_val_loss), "%.3f"},
-        {"val perplexity", offsetof(Run, val_perplexity), "%.2f"},
-        {"val accuracy", offsetof(Run, val_accuracy), "%.3f"},
-        {"chance loss", offsetof(Run, chance_loss), "%.3f"},
-        {"tokens/s", offsetof(Run, tokens_per_s), "%.0f"},
-        {"ms/step", offsetof(Run, step_ms), "%.2f"},
-        {"peak memory (MB)", offsetof(Run, peak_rss_mb), "%.1f"},
+    /* with_sd 0: the same for every seed (the parameter count) */
+    struct { const char *head; size_t off; const char *fmt; int with_sd; } cols[] = {
+        {"parameters", offsetof(Run, params), "%.0f", 0},
+        {"final train loss", offsetof(Run, final_train_loss), "%.3f", 1},
+        {"final val loss", offsetof(Run, final_val_loss), "%.3f", 1},
+        {"val perplexity", offsetof(Run, val_perplexity), "%.2f", 1},
+        {"val accuracy", offsetof(Run, val_accuracy), "%.3f", 1},
+        {"tokens/s", offsetof(Run, tokens_per_s), "%.0f", 1},
+        {"peak memory (MB)", offsetof(Run, peak_rss_mb), "%.0f", 0},
     };
     enum { NCOLS = sizeof cols / sizeof cols[0] };
     int show[NCOLS];
     put(h, "<h3>Results</h3>\n<p class=\"note\">Mean &plusmn; sd over seeds (and thread "
            "counts); from <a href=\"");
     put_url(h, e->name);
-    put(h, "/summary.csv\">summary.csv</a>.</p>\n<table>\n<tr><th>model, setting</th><th>runs</th>");
+    put(h, "/summary.csv\">summary.csv</a>.</p>\n<div class=\"wide\"><table>\n<tr><th>model, setting</th><th>runs</th>");
     for (int c = 0; c < NCOLS; c++)
         if ((show[c] = column_has(e, cols[c].off))) put(h, "<th>%s</th>", cols[c].head);
     put(h, "</tr>\n");
@@ -265,11 +265,11 @@ static void put_results_table(Html *h, const Experiment *e)
             if (!show[c]) continue;
             for (int i = 0; i < g[k].n; i++)
                 v[i] = *(const double *)((const char *)&e->runs[g[k].idx[i]] + cols[c].off);
-            put_mean_sd(h, v, g[k].n, cols[c].fmt);
+            put_mean_sd(h, v, g[k].n, cols[c].fmt, cols[c].with_sd);
         }
         put(h, "</tr>\n");
     }
-    put(h, "</table>\n");
+    put(h, "</table></div>\n");
     free(v);
     free(g);
 }
@@ -292,7 +292,7 @@ static void put_distance_table(Html *h, const Experiment *e)
     int ng = groups_make(e, idx, n, KEY_MODEL | KEY_TASK | KEY_TOKENIZER | KEY_POSITIONS |
                                         KEY_CLIP | KEY_INIT_SCALE, &g);
     put(h, "<h3>Largest distance solved</h3>\n<p class=\"note\">The longest distance at which "
-           "the mean validation accuracy over seeds is at least %.2f.</p>\n<table>\n"
+           "the mean validation accuracy over seeds is at least %.2f.</p>\n<div class=\"wide\"><table>\n"
            "<tr><th>model, setting</th><th>largest distance solved</th>"
            "<th>distances tried</th></tr>\n", SOLVED_ACCURACY);
     double *d = xmalloc((size_t)n * sizeof *d), *acc = xmalloc((size_t)n * sizeof *acc);
@@ -319,7 +319,7 @@ static void put_distance_table(Html *h, const Experiment *e)
         for (int j = 0; j < m; j++) put(h, "%s%g", j ? ", " : "", d[j]);
         put(h, "</td></tr>\n");
     }
-    put(h, "</table>\n");
+    put(h, "</table></div>\n");
     free(d);
     free(acc);
     free(g);
@@ -424,7 +424,7 @@ int report_write(const char *runs_dir, char *err, size_t errlen)
     time_t now = time(NULL);
     char when[64];
     strftime(when, sizeof when, "%Y-%m-%d %H:%M", localtime(&now));
-    put(&h, "<p class=\"note\">Written by <code>seqlab plot</code> on %s. Colours are the same "
+    put(&h, "<p class=\"note\">Written by <code>seqlab</code> on %s. Colours are the same "
             "in every figure and table: ", when);
     static const char *models[] = {"rnn", "lstm", "gru", "transformer"};
     for (int m = 0; m < 4; m++)

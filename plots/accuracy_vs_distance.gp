@@ -4,14 +4,16 @@
 #
 # Set by seqlab:  title, npanels; per panel p: ptitle<p>, paccuracy<p> (1 =
 #   accuracy, 0 = loss ratio), pn<p>, each j: file<p>_<j> (CSV: distance,
-#   value,value_sd,chance_accuracy,...,chance_loss,...), model<p>_<j>;
-#   nseries and, per series s: lmodel<s>, llabel<s>
+#   value,value_sd,chance_accuracy,...,chance_loss,...), model<p>_<j>,
+#   variant<p>_<j>;
+#   nseries and, per series s: lmodel<s>, llabel<s>, lvariant<s>
 load plotdir."/common.gp"
 
 S(name) = value(name)
 file(p, j) = S(sprintf("file%d_%d", p, j))
 color(p, j) = model_color(S(sprintf("model%d_%d", p, j)))
-point(p, j) = model_point(S(sprintf("model%d_%d", p, j)))
+point(p, j) = variant_point(S(sprintf("model%d_%d", p, j)), S(sprintf("variant%d_%d", p, j)))
+dash(p, j) = variant_dash(S(sprintf("variant%d_%d", p, j)))
 
 set multiplot title title font ",20"
 do for [p = 1:npanels] {
@@ -25,7 +27,7 @@ do for [p = 1:npanels] {
         set ylabel "validation accuracy"
         set yrange [0:1.05]
         plot for [j = 1:n] file(p, j) using (column("distance")):(column("value")):(column("value_sd")) \
-                 with yerrorlines lw 3 pt point(p, j) ps 1.5 lc rgb color(p, j) notitle, \
+                 with yerrorlines lw 3 dt dash(p, j) pt point(p, j) ps 1.5 lc rgb color(p, j) notitle, \
              file(p, 1) using (column("distance")):(column("chance_accuracy")) \
                  with lines dt 3 lw 2 lc rgb GUIDE notitle
     } else {
@@ -33,13 +35,14 @@ do for [p = 1:npanels] {
         set yrange [0:*]
         plot for [j = 1:n] file(p, j) using (column("distance")): \
                  (column("value") / column("chance_loss")):(column("value_sd") / column("chance_loss")) \
-                 with yerrorlines lw 3 pt point(p, j) ps 1.5 lc rgb color(p, j) notitle, \
+                 with yerrorlines lw 3 dt dash(p, j) pt point(p, j) ps 1.5 lc rgb color(p, j) notitle, \
              1 with lines dt 3 lw 2 lc rgb GUIDE notitle
     }
 }
 
 eval(legend_strip)
-plot for [s = 1:nseries] 2 with linespoints lw 3 pt model_point(S(sprintf("lmodel%d", s))) ps 1.5 \
+plot for [s = 1:nseries] 2 with linespoints lw 3 dt variant_dash(S(sprintf("lvariant%d", s))) \
+         pt variant_point(S(sprintf("lmodel%d", s)), S(sprintf("lvariant%d", s))) ps 1.5 \
          lc rgb model_color(S(sprintf("lmodel%d", s))) title S(sprintf("llabel%d", s)), \
      2 with lines dt 3 lw 2 lc rgb GUIDE title "chance level"
 unset multiplot

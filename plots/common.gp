@@ -36,9 +36,16 @@ model_rgb(m) = m eq "rnn" ? 0xE69F00 : m eq "lstm" ? 0x0072B2 : \
                m eq "gru" ? 0x009E73 : m eq "transformer" ? 0xD55E00 : 0xCC79A7
 # and a point shape each, so lines differ in print too
 model_point(m) = m eq "rnn" ? 7 : m eq "lstm" ? 5 : m eq "gru" ? 9 : m eq "transformer" ? 13 : 11
+# a second setting of the same model (say "rnn, no clip" beside "rnn, clip 1")
+# keeps the colour and changes the point (x, +, * instead of the model's
+# filled shape; thick lines make open shapes look filled) or the dash
+variant_point(m, v) = v == 0 ? model_point(m) : v == 1 ? 2 : v == 2 ? 1 : 3
+variant_dash(v) = v == 0 ? 1 : v == 1 ? 2 : v == 2 ? 4 : 5
 GUIDE = "#555555"
 
 set grid lc rgb "#dddddd" lw 1
+# no white halo around points on error bars
+set pointintervalbox 0
 set border lw 1.5
 set tics nomirror
 set title font ",17"

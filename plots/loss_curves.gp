@@ -5,14 +5,14 @@
 # Set by seqlab:  title, xcol ('step' or 'seconds'), xlabel,
 #   npanels; per panel p: ptitle<p>, pchance<p> (chance-level loss or NaN),
 #     pn<p> lines, each j: file<p>_<j> (CSV: step,seconds,train_loss,val_loss)
-#     and model<p>_<j>
-#   nseries; for the legend, per series s: lmodel<s>, llabel<s>
+#     and model<p>_<j>, variant<p>_<j> (0, 1, ...: settings of one model)
+#   nseries; for the legend, per series s: lmodel<s>, llabel<s>, lvariant<s>
 load plotdir."/common.gp"
 
 S(name) = value(name)
 file(p, j) = S(sprintf("file%d_%d", p, j))
 color(p, j) = model_color(S(sprintf("model%d_%d", p, j)))
-point(p, j) = model_point(S(sprintf("model%d_%d", p, j)))
+point(p, j) = variant_point(S(sprintf("model%d_%d", p, j)), S(sprintf("variant%d_%d", p, j)))
 
 set multiplot title title font ",20"
 do for [p = 1:npanels] {
@@ -28,13 +28,13 @@ do for [p = 1:npanels] {
     plot for [j = 1:n] file(p, j) using (column(xcol)):(column("train_loss")) \
              with lines dt (8, 6) lw 2 lc rgb color(p, j) notitle, \
          for [j = 1:n] file(p, j) using (column(xcol)):(column("val_loss")) \
-             with linespoints lw 3 pt point(p, j) ps 1.2 lc rgb color(p, j) notitle, \
+             with linespoints lw 3 pt point(p, j) ps 1.5 lc rgb color(p, j) notitle, \
          chance with lines dt 3 lw 2 lc rgb GUIDE notitle
 }
 
 # the shared legend strip
 eval(legend_strip)
-plot for [s = 1:nseries] 2 with linespoints lw 3 pt model_point(S(sprintf("lmodel%d", s))) \
+plot for [s = 1:nseries] 2 with linespoints lw 3 pt variant_point(S(sprintf("lmodel%d", s)), S(sprintf("lvariant%d", s))) \
          lc rgb model_color(S(sprintf("lmodel%d", s))) title S(sprintf("llabel%d", s)), \
      2 with lines lw 3 lc rgb "black" title "validation", \
      2 with lines dt (8, 6) lw 2 lc rgb "black" title "training", \

@@ -5,13 +5,14 @@
 #
 # Set by seqlab:  title, setting, has_act, has_peak, T0, act0, peak0,
 #   nseries; per series s: file<s> (CSV: seq_len,act_mb,act_mb_sd,
-#   peak_rss_mb,peak_rss_mb_sd,...), model<s>, label<s>
+#   peak_rss_mb,peak_rss_mb_sd,...), model<s>, label<s>, variant<s>
 load plotdir."/common.gp"
 
 S(name) = value(name)
 file(s) = S(sprintf("file%d", s))
 color(s) = model_color(S(sprintf("model%d", s)))
-point(s) = model_point(S(sprintf("model%d", s)))
+point(s) = variant_point(S(sprintf("model%d", s)), S(sprintf("variant%d", s)))
+dash(s) = variant_dash(S(sprintf("variant%d", s)))
 what(k) = k == 1 ? "act_mb" : "peak_rss_mb"
 ylab(k) = k == 1 ? "activation memory (MB)" : "peak resident memory (MB)"
 ptitle(k) = k == 1 ? "activations kept for backward" : "whole process (peak RSS)"
@@ -34,14 +35,14 @@ do for [k = 1:2] {
         set logscale y 10
         set format x "%g"; set format y "%g"
         plot for [s = 1:nseries] file(s) using (column("seq_len")):(column(what(k))):(column(what(k)."_sd")) \
-                 with yerrorlines lw 3 pt point(s) ps 1.5 lc rgb color(s) notitle, \
+                 with yerrorlines lw 3 dt dash(s) pt point(s) ps 1.5 lc rgb color(s) notitle, \
              linear(x, k) with lines dt (8, 6) lw 2 lc rgb GUIDE notitle, \
              quadratic(x, k) with lines dt 3 lw 2 lc rgb GUIDE notitle
     }
 }
 
 eval(legend_strip)
-plot for [s = 1:nseries] 2 with linespoints lw 3 pt point(s) ps 1.5 lc rgb color(s) \
+plot for [s = 1:nseries] 2 with linespoints lw 3 dt dash(s) pt point(s) ps 1.5 lc rgb color(s) \
          title S(sprintf("label%d", s)), \
      2 with lines dt (8, 6) lw 2 lc rgb GUIDE title "O(T) guide", \
      2 with lines dt 3 lw 2 lc rgb GUIDE title "O(T²) guide"

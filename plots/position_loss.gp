@@ -3,33 +3,35 @@
 # predicts from one token of context; later positions see more.
 #
 # Set by seqlab:  title, npanels; per panel p: ptitle<p>, pchance<p>, pn<p>,
-#   each j: file<p>_<j> (CSV: position,loss,loss_sd), model<p>_<j>;
-#   nseries and, per series s: lmodel<s>, llabel<s>
+#   each j: file<p>_<j> (CSV: position,loss,loss_sd), model<p>_<j>, variant<p>_<j>;
+#   nseries and, per series s: lmodel<s>, llabel<s>, lvariant<s>
 load plotdir."/common.gp"
 
 S(name) = value(name)
 file(p, j) = S(sprintf("file%d_%d", p, j))
 color(p, j) = model_color(S(sprintf("model%d_%d", p, j)))
-point(p, j) = model_point(S(sprintf("model%d_%d", p, j)))
+point(p, j) = variant_point(S(sprintf("model%d_%d", p, j)), S(sprintf("variant%d_%d", p, j)))
+dash(p, j) = variant_dash(S(sprintf("variant%d_%d", p, j)))
 
 set multiplot title title font ",20"
 do for [p = 1:npanels] {
     set origin panel_x(p, npanels), panel_y(p, npanels)
     set size panel_w(npanels), panel_h(npanels)
     set title S(sprintf("ptitle%d", p))
-    set xlabel "position in the window (tokens of context - 1)"
+    set xlabel "position t in the window (it has seen t + 1 tokens)"
     set ylabel "validation loss (nats per token)"
     set xrange [0:*]
     set autoscale xfixmax
     chance = S(sprintf("pchance%d", p))
     n = S(sprintf("pn%d", p))
     plot for [j = 1:n] file(p, j) using (column("position")):(column("loss")) \
-             with linespoints lw 3 pt point(p, j) ps 1 lc rgb color(p, j) notitle, \
+             with linespoints lw 3 dt dash(p, j) pt point(p, j) ps 1 lc rgb color(p, j) notitle, \
          chance with lines dt 3 lw 2 lc rgb GUIDE notitle
 }
 
 eval(legend_strip)
-plot for [s = 1:nseries] 2 with linespoints lw 3 pt model_point(S(sprintf("lmodel%d", s))) \
+plot for [s = 1:nseries] 2 with linespoints lw 3 dt variant_dash(S(sprintf("lvariant%d", s))) \
+         pt variant_point(S(sprintf("lmodel%d", s)), S(sprintf("lvariant%d", s))) \
          lc rgb model_color(S(sprintf("lmodel%d", s))) title S(sprintf("llabel%d", s)), \
      2 with lines dt 3 lw 2 lc rgb GUIDE title "chance level"
 unset multiplot

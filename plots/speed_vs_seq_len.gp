@@ -3,13 +3,14 @@
 #
 # Set by seqlab:  title, setting (task and thread count), has_time, has_tps,
 #   nseries; per series s: file<s> (CSV: seq_len,step_ms,step_ms_sd,
-#   tokens_per_s,tokens_per_s_sd,...), model<s>, label<s>
+#   tokens_per_s,tokens_per_s_sd,...), model<s>, label<s>, variant<s>
 load plotdir."/common.gp"
 
 S(name) = value(name)
 file(s) = S(sprintf("file%d", s))
 color(s) = model_color(S(sprintf("model%d", s)))
-point(s) = model_point(S(sprintf("model%d", s)))
+point(s) = variant_point(S(sprintf("model%d", s)), S(sprintf("variant%d", s)))
+dash(s) = variant_dash(S(sprintf("variant%d", s)))
 what(k) = k == 1 ? "step_ms" : "tokens_per_s"
 ylab(k) = k == 1 ? "time per training step (ms)" : "throughput (tokens/s)"
 ptitle(k) = k == 1 ? "time per step" : "tokens per second"
@@ -27,13 +28,13 @@ do for [k = 1:2] {
         set ylabel ylab(k)
         set logscale xy 2
         set logscale y 10
-        set format x "%g"; set format y "%g"
+        set format x "%g"; set format y (k == 2 ? "%.0s%c" : "%g")
         plot for [s = 1:nseries] file(s) using (column("seq_len")):(column(what(k))):(column(what(k)."_sd")) \
-                 with yerrorlines lw 3 pt point(s) ps 1.5 lc rgb color(s) notitle
+                 with yerrorlines lw 3 dt dash(s) pt point(s) ps 1.5 lc rgb color(s) notitle
     }
 }
 
 eval(legend_strip)
-plot for [s = 1:nseries] 2 with linespoints lw 3 pt point(s) ps 1.5 lc rgb color(s) \
+plot for [s = 1:nseries] 2 with linespoints lw 3 dt dash(s) pt point(s) ps 1.5 lc rgb color(s) \
          title S(sprintf("label%d", s))
 unset multiplot

@@ -15,12 +15,12 @@ set boxwidth barwidth
 set grid noxtics ytics
 set xtics scale 0
 eval("set xtics ".xticsdef)
-set key top left reverse Left samplen 2
+set key below horizontal samplen 2
 density(k) = 0.25 + 0.75 * (k - 1) / (nlevels > 1 ? nlevels - 1 : 1)
 lev(k) = value(sprintf("level%d", k))
 plot for [k = 1:nlevels] file using (column("level") == k ? column("x") : NaN):(column("mean")):(model_rgb(stringcolumn("model"))) \
          with boxes fs solid density(k) border lc rgb "black" lc rgb variable notitle, \
-     file using (column("x")):(column("mean")):(column("sd")) with yerrorbars lc rgb "black" lw 2 pt -1 notitle, \
-     file using (column("x")):(column("mean")):(sprintf("%g", column("threads"))) with labels offset 0, 1.2 notitle, \
+     file using (column("x")):(column("sd") > 0 ? column("mean") - column("sd") : NaN):(0):(2 * column("sd")) \
+         with vectors heads size screen 0.008, 90 lc rgb "black" lw 2 notitle, \
      for [k = 1:nlevels] NaN with boxes fs solid density(k) border lc rgb "black" lc rgb "#777777" \
          title sprintf("%g thread%s", lev(k), lev(k) == 1 ? "" : "s")
