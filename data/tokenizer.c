@@ -375,42 +375,73 @@ static int chars_index(Tokenizer *t, char *err, size_t errlen)
     return 0;
 }
 
+static int u32_order(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
 /* chars: the distinct code points of text, in code-point order */
 static Tokenizer *build_chars(const char *text, size_t len, char *err, size_t errlen)
 {
     const unsigned char *s = (const unsigned char *)text;
-    unsigned char *seen = xcalloc(UTF8_MAX_CP / 8 + 1, 1);   /* one bit per code point */
-    int V = 0;
+    int ascii_seen[128] = {0};
+    uint32_t *wide = NULL;    /* (n_wide) non-ASCII code points, with repeats until sorted */
+    size_t n_wide = 0, cap_wide = 0;
     for (size_t p = 0; p < len;) {
         uint32_t cp;
         int n = utf8_decode(s + p, len - p, &cp);
         if (n == 0 || cp == 0) {
             snprintf(err, errlen, n == 0 ? "invalid UTF-8 at byte offset %zu"
                                          : "a NUL character at byte offset %zu", p);
-            free(seen);
+            free(wide);
             return NULL;
         }
-        if (!(seen[cp >> 3] & (1u << (cp & 7)))) {
-            seen[cp >> 3] |= (unsigned char)(1u << (cp & 7));
-            V++;
+        if (cp < 128) {
+            ascii_seen[cp] = 1;
+        } else {
+            if (n_wide == cap_wide) {
+                cap_wide = cap_wide ? 2 * cap_wide : 64;
+                wide = xrealloc(wide, cap_wide * sizeof(uint32_t));
+            }
+            wide[n_wide++] = cp;
+            /* keep the list short on non-Latin text: dedupe when it fills */
+            if (n_wide == cap_wide && cap_wide >= 4096) {
+                qsort(wide, n_wide, sizeof(uint32_t), u32_order);
+                size_t k = 0;
+                for (size_t i = 0; i < n_wide; i++)
+                    if (k == 0 || wide[i] != wide[k - 1]) wide[k++] = wide[i];
+                n_wide = k;
+            }
         }
         p += (size_t)n;
     }
+    if (n_wide) qsort(wide, n_wide, sizeof(uint32_t), u32_order);
+    size_t distinct = 0;
+    for (size_t i = 0; i < n_wide; i++)
+        if (i == 0 || wide[i] != wide[distinct - 1]) wide[distinct++] = wide[i];
+    int V = (int)distinct;
+    for (int c = 0; c < 128; c++) V += ascii_seen[c];
     if (V == 0) {
         snprintf(err, errlen, "no characters to build a vocabulary from (empty text)");
-        free(seen);
+        free(wide);
         return NULL;
     }
     Tokenizer *t = tokenizer_new(TOK_CHARS, V);
     int id = 0;
-    for (uint32_t cp = 1; cp <= UTF8_MAX_CP; cp++) {
-        if (!(seen[cp >> 3] & (1u << (cp & 7)))) continue;
-        char buf[5];
-        int n = utf8_encode(cp, buf);
+    char buf[5];
+    for (int c = 0; c < 128; c++) {
+        if (!ascii_seen[c]) continue;
+        buf[0] = (char)c;
+        buf[1] = '\0';
+        t->vocab[id++] = xstrdup(buf);
+    }
+    for (size_t i = 0; i < distinct; i++) {
+        int n = utf8_encode(wide[i], buf);
         buf[n] = '\0';
         t->vocab[id++] = xstrdup(buf);
     }
-    free(seen);
+    free(wide);
     int ok = chars_index(t, err, errlen);
     assert(ok == 0);
     (void)ok;
