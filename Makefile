@@ -80,7 +80,7 @@ tests: $(TEST_BIN) $(BUILD)/seqlab
 # Run every suite of this build; print Check's summaries; fail if any fails.
 run-tests: tests
 	@fail=0; for t in $(TEST_BIN); do \
-	  echo "== $$t"; SEQLAB=$(BUILD)/seqlab $$t || fail=1; done; \
+	  echo "== $$t"; SEQLAB=$(CURDIR)/$(BUILD)/seqlab $$t || fail=1; done; \
 	  if [ $$fail -ne 0 ]; then echo "FAILED: $(BUILD)"; exit 1; fi
 
 check-float:
@@ -165,7 +165,7 @@ valgrind:
 	$(MAKE) REAL=float SAN= tests
 	@fail=0; for t in $(TEST_SRC:tests/%.c=build/float/tests/%); do \
 	  echo "== valgrind $$t"; \
-	  CK_FORK=no SEQLAB_VALGRIND=1 SEQLAB=build/float/seqlab $(VALGRIND) $$t || fail=1; done; \
+	  CK_FORK=no SEQLAB_VALGRIND=1 SEQLAB=$(CURDIR)/build/float/seqlab $(VALGRIND) $$t || fail=1; done; \
 	  if [ $$fail -ne 0 ]; then echo "valgrind: FAILED"; exit 1; fi; echo "valgrind: clean"
 
 help:
