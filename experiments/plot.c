@@ -250,7 +250,8 @@ static int render(Plot *p, const char *script, const char *base, int w, int h, c
         args_str(&a, script_path, "script");
         args_printf(&a, "load script;");
     }
-    if (getenv("SEQLAB_PLOT_VERBOSE"))   /* to rerun a figure by hand */
+    const char *verbose = getenv("SEQLAB_PLOT_VERBOSE");
+    if (verbose && *verbose)   /* to rerun a figure by hand */
         fprintf(stderr, "cd '%s' && %s -e \"%s\"\n", p->figdir, gnuplot_path(), a.s);
     int rc = gnuplot_run(p->figdir, a.s);
     args_free(&a);
@@ -358,6 +359,26 @@ static int runs_with_file(const Plot *p, const char *file, int *idx)
     return n;
 }
 
+/* Short runs (a timing grid of a dozen steps) say nothing about learning:
+ * the learning figures keep the runs trained for at least this fraction of
+ * the longest run's steps. */
+#define LEARNING_STEPS_FRACTION 0.5
+
+/* filter idx[0..n) in place to the learning runs; returns the new count */
+static int keep_learning_runs(const Experiment *e, int *idx, int n)
+{
+    double most = 0;
+    for (int i = 0; i < n; i++)
+        if (e->runs[idx[i]].steps > most) most = e->runs[idx[i]].steps;
+    if (!(most > 0)) return n;          /* no step counts: keep them all */
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        double s = e->runs[idx[i]].steps;
+        if (!isfinite(s) || s >= LEARNING_STEPS_FRACTION * most) idx[m++] = idx[i];
+    }
+    return m;
+}
+
 /* the runs in both a and b */
 static int intersect(const Group *a, const Group *b, int *out)
 {
@@ -411,9 +432,21 @@ static int curves_make(Plot *p, Curves *c, const char *file, const char *key, co
 {
     memset(c, 0, sizeof *c);
     int *idx = xmalloc((size_t)(p->e.nruns + 1) * sizeof *idx);
-    int n = runs_with_file(p, file, idx);
+    int n = keep_learning_runs(&p->e, idx, runs_with_file(p, file, idx));
     if (n == 0) { free(idx); return 0; }
     c->npanels = groups_make(&p->e, idx, n, KEYS_PANEL, &c->panels);
+    /* the longest-trained settings first: if there are too many, the short
+     * ones are left out */
+    for (int i = 1; i < c->npanels; i++) {
+        Group tmp = c->panels[i];
+        double si = GROUP_MEAN(&p->e, &tmp, steps);
+        int j = i - 1;
+        while (j >= 0 && GROUP_MEAN(&p->e, &c->panels[j], steps) < si) {
+            c->panels[j + 1] = c->panels[j];
+            j--;
+        }
+        c->panels[j + 1] = tmp;
+    }
     c->nseries = groups_make(&p->e, idx, n, KEYS_SERIES, &c->series);
     if (c->npanels > MAX_PANELS) {
         fprintf(stderr, "seqlab plot: note: %d settings of %s; the figures show the first %d\n",
@@ -629,7 +662,7 @@ static int figure_grad_through_time(Plot *p)
 {
     const char *base = "grad_through_time";
     int *idx = xmalloc((size_t)(p->e.nruns + 1) * sizeof *idx);
-    int n = runs_with_file(p, "gradients.csv", idx);
+    int n = keep_learning_runs(&p->e, idx, runs_with_file(p, "gradients.csv", idx));
     if (!n) { free(idx); return skip(p, base, "no run has a gradients.csv"); }
     Group *models;
     int nm = groups_make(&p->e, idx, n, KEY_MODEL, &models);
@@ -762,6 +795,7 @@ static int figure_accuracy_vs_distance(Plot *p)
     double *v = xmalloc((size_t)(e->nruns + 1) * sizeof *v);
     for (int i = 0; i < e->nruns; i++)
         if (isfinite(e->runs[i].distance)) idx[n++] = i;
+    n = keep_learning_runs(e, idx, n);
     Group *panels = NULL, *series = NULL;
     int np = n ? groups_make(e, idx, n, KEY_TASK | KEY_TOKENIZER | KEY_INIT_SCALE, &panels) : 0;
     int ns = n ? groups_make(e, idx, n, KEYS_SERIES, &series) : 0;
@@ -965,8 +999,9 @@ static int figure_perplexity(Plot *p)
     const Experiment *e = &p->e;
     int *idx = xmalloc((size_t)(e->nruns + 1) * sizeof *idx), n = 0;
     for (int i = 0; i < e->nruns; i++)
-        if (isfinite(e->runs[i].val_perplexity)) idx[n++] = i;
-    if (!n) { free(idx); return skip(p, base, "no run has a val_perplexity (text tasks report it)"); }
+        if (isfinite(e->runs[i].val_perplexity) && task_is_text(e->runs[i].task)) idx[n++] = i;
+    n = keep_learning_runs(e, idx, n);
+    if (!n) { free(idx); return skip(p, base, "no text-task run has a val_perplexity"); }
     Group *g;
     int ng = groups_make(e, idx, n, KEYS_SERIES | KEYS_PANEL, &g);
     if (ng > MAX_BARS) {
@@ -981,10 +1016,12 @@ static int figure_perplexity(Plot *p)
     fprintf(out, "x,model,mean,sd,n\n");
     double *v = xmalloc((size_t)n * sizeof *v);
     size_t longest = 0;
+    int any_sd = 0;
     for (int k = 0; k < ng; k++) {
         for (int i = 0; i < g[k].n; i++) v[i] = e->runs[g[k].idx[i]].val_perplexity;
         double mean, sd;
         int m = stats_mean_sd(v, g[k].n, &mean, &sd);
+        any_sd |= sd > 0;
         fprintf(out, "%d,%s,%.10g,%.10g,%d\n", k, e->runs[g[k].idx[0]].model, mean, sd, m);
         if (strlen(g[k].label) > longest) longest = strlen(g[k].label);
     }
@@ -992,7 +1029,7 @@ static int figure_perplexity(Plot *p)
     Args a = {0};
     xtics_args(&a, g, ng);
     args_str(&a, "data/perplexity.csv", "file");
-    args_printf(&a, "nbars=%d;rotate=%d;", ng, (int)(ng * longest > 60));
+    args_printf(&a, "nbars=%d;rotate=%d;has_sd=%d;", ng, (int)(ng * longest > 60), any_sd);
     args_str(&a, "Which model predicts held-out text best?  Validation perplexity", "title");
     int rc = render(p, "perplexity", base, PLOT_WIDTH, PLOT_HEIGHT, &a) < 0 ? -1 : 0;
     args_free(&a);
@@ -1040,6 +1077,7 @@ static int figure_threads(Plot *p)
     fprintf(out, "x,group,level,threads,model,mean,sd,n\n");
     /* bars of one model side by side, one per thread count */
     double width = 0.8 / nl;
+    int any_sd = 0;
     Args a = {0};
     xtics_args(&a, models, nm);
     for (int m = 0; m < nm; m++) {
@@ -1051,13 +1089,14 @@ static int figure_threads(Plot *p)
             double mean, sd;
             int cnt = stats_mean_sd(v, k, &mean, &sd);
             if (!cnt) continue;
+            any_sd |= sd > 0;
             fprintf(out, "%.6g,%d,%d,%g,%s,%.10g,%.10g,%d\n", m + (l - (nl - 1) / 2.0) * width, m,
                     l + 1, levels[l], e->runs[models[m].idx[0]].model, mean, sd, cnt);
         }
     }
     fclose(out);
     args_str(&a, "data/threads.csv", "file");
-    args_printf(&a, "nlevels=%d;ngroups=%d;barwidth=%g;", nl, nm, width * 0.95);
+    args_printf(&a, "nlevels=%d;ngroups=%d;barwidth=%g;has_sd=%d;", nl, nm, width * 0.95, any_sd);
     for (int l = 0; l < nl; l++) args_num(&a, levels[l], "level%d", l + 1);
     args_str(&a, set->label, "setting");
     args_str(&a, "Does a second thread help?  Training throughput per model", "title");

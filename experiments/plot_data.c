@@ -196,6 +196,10 @@ int experiment_load(Experiment *e, const char *exp_dir, char *err, size_t errlen
         NUM(chance_loss); NUM(chance_accuracy); NUM(val_perplexity);
         NUM(tokens_per_s); NUM(step_ms); NUM(seconds); NUM(peak_rss_mb); NUM(act_mb);
         NUM(critical_path);
+        /* the runner may write every setting for every run: keep what applies */
+        if (task_is_text(r->task)) r->distance = NAN;
+        else r->tokenizer[0] = '\0';
+        if (strcmp(r->tokenizer, "nan") == 0) r->tokenizer[0] = '\0';
         e->nruns++;
     }
 #undef NUM
@@ -216,6 +220,14 @@ void run_path(char *out, size_t outlen, const Experiment *e, const Run *r, const
 }
 
 /* =========================================================== grouping ==== */
+
+int task_is_text(const char *task)
+{
+    static const char *text[] = {"chars", "words", "bytes", "text"};
+    for (int i = 0; i < 4; i++)
+        if (strcmp(task, text[i]) == 0) return 1;
+    return 0;
+}
 
 int model_order(const char *model)
 {
@@ -246,11 +258,12 @@ static void key_value(const Run *r, unsigned key, char *buf, size_t n)
     case KEY_CLIP: fmt_num(buf, n, r->clip); break;
     case KEY_INIT_SCALE: fmt_num(buf, n, r->init_scale); break;
     case KEY_THREADS: fmt_num(buf, n, r->threads); break;
+    case KEY_STEPS: fmt_num(buf, n, r->steps); break;
     default: buf[0] = '\0';
     }
 }
 
-/* how a setting reads in a label: "T=32", "distance 8", "no clip" */
+/* how a setting reads in a label: "T=32", "d=8" (distance), "no clip" */
 static void key_label(const Run *r, unsigned key, char *buf, size_t n)
 {
     char v[64];
@@ -266,21 +279,22 @@ static void key_label(const Run *r, unsigned key, char *buf, size_t n)
         if (r->eval_seq_len == r->seq_len) buf[0] = '\0';
         else snprintf(buf, n, "eval T=%s", v);
         break;
-    case KEY_DISTANCE: snprintf(buf, n, "distance %s", v); break;
+    case KEY_DISTANCE: snprintf(buf, n, "d=%s", v); break;
     case KEY_POSITIONS: snprintf(buf, n, "%s positions", v); break;
     case KEY_CLIP:
         if (r->clip == 0) snprintf(buf, n, "no clip");
         else snprintf(buf, n, "clip %s", v);
         break;
-    case KEY_INIT_SCALE: snprintf(buf, n, "init x%s", v); break;
+    case KEY_INIT_SCALE: snprintf(buf, n, "init \xc3\x97%s", v); break;   /* init ×2 */
     case KEY_THREADS: snprintf(buf, n, "%s thread%s", v, r->threads == 1 ? "" : "s"); break;
+    case KEY_STEPS: snprintf(buf, n, "%s steps", v); break;
     default: copy_str(buf, n, v);
     }
 }
 
 static const unsigned key_list[] = {KEY_MODEL, KEY_TASK, KEY_TOKENIZER, KEY_SEQ_LEN,
                                     KEY_EVAL_SEQ_LEN, KEY_DISTANCE, KEY_POSITIONS, KEY_CLIP,
-                                    KEY_INIT_SCALE, KEY_THREADS};
+                                    KEY_INIT_SCALE, KEY_THREADS, KEY_STEPS};
 enum { NKEYS = sizeof key_list / sizeof key_list[0] };
 
 /* does setting `key` take more than one value among the listed runs (those

@@ -1,7 +1,9 @@
 /*
  * plot_data.h — reading what the trainer and the runner wrote, for the plots
  * and the report: small CSV tables read by column name, an experiment's runs
- * (from its summary.csv), and grouping runs by configuration so that seeds
+ * (from its summary.csv, with settings that do not apply to a run — the
+ * distance of a text task, the positions of an RNN — cleared), and grouping
+ * runs by configuration so that seeds
  * can be averaged (mean ± sd with gsl_stats).
  *
  * What this file is not: a general CSV library.  Fields may be double-quoted
@@ -39,9 +41,11 @@ typedef struct Run {
     char name[128];        /* the run's directory under the experiment */
     char model[32];        /* rnn, lstm, gru, transformer */
     char task[32];
-    char tokenizer[32];
+    char tokenizer[32];    /* text tasks only; "" for the synthetic ones */
     char positions[32];    /* transformer only; "" for the recurrent models */
-    double seq_len, eval_seq_len, distance, clip, init_scale, threads, seed;
+    double seq_len, eval_seq_len;
+    double distance;       /* synthetic tasks only; NAN for text tasks */
+    double clip, init_scale, threads, seed;
     double params, steps;
     double final_train_loss, final_val_loss, val_accuracy;
     double chance_loss, chance_accuracy, val_perplexity;
@@ -80,9 +84,11 @@ enum {
     KEY_CLIP = 1 << 7,
     KEY_INIT_SCALE = 1 << 8,
     KEY_THREADS = 1 << 9,
+    KEY_STEPS = 1 << 10,
 };
 /* what separates panels of a learning-curve figure */
-#define KEYS_PANEL (KEY_TASK | KEY_TOKENIZER | KEY_SEQ_LEN | KEY_EVAL_SEQ_LEN | KEY_DISTANCE | KEY_INIT_SCALE)
+#define KEYS_PANEL (KEY_TASK | KEY_TOKENIZER | KEY_SEQ_LEN | KEY_EVAL_SEQ_LEN | KEY_DISTANCE | \
+                    KEY_INIT_SCALE | KEY_STEPS)
 /* what separates lines inside one panel: the model and its variants */
 #define KEYS_SERIES (KEY_MODEL | KEY_POSITIONS | KEY_CLIP)
 
@@ -105,6 +111,9 @@ typedef struct Group {
  * so "rnn, no clip" but plain "lstm" when only the RNN varies.  Returns
  * the number of groups; *out is xmalloc'ed. */
 int groups_make(const Experiment *e, const int *idx, int n, unsigned mask, Group **out);
+
+/* 1 for the text tasks (chars, words, bytes, text): a tokenizer, no distance */
+int task_is_text(const char *task);
 
 /* 0 rnn, 1 lstm, 2 gru, 3 transformer, 4 anything else (fixes colours) */
 int model_order(const char *model);

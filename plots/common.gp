@@ -43,12 +43,20 @@ variant_point(m, v) = v == 0 ? model_point(m) : v == 1 ? 2 : v == 2 ? 1 : 3
 variant_dash(v) = v == 0 ? 1 : v == 1 ? 2 : v == 2 ? 4 : 5
 GUIDE = "#555555"
 
+# smaller type when the page holds many panels (npanels, if the script has it)
+many_panels = exists("npanels") ? npanels > 2 : 0
+panel_font = many_panels ? ",13" : ",16"
+panel_title_font = many_panels ? ",13" : ",17"
+set tics font panel_font
+set xlabel font panel_font
+set ylabel font panel_font
+
 set grid lc rgb "#dddddd" lw 1
 # no white halo around points on error bars
 set pointintervalbox 0
 set border lw 1.5
 set tics nomirror
-set title font ",17"
+set title font panel_title_font
 unset key
 
 # Panels: n of them in a grid filling the page between the title strip

@@ -4,7 +4,8 @@
 # speed.
 #
 # Set by seqlab:  title, setting, file (CSV: x,group,level,threads,model,mean,
-#   sd,n), nlevels, level<k> (thread counts), ngroups, barwidth, xticsdef
+#   sd,n), nlevels, level<k> (thread counts), ngroups, barwidth, xticsdef,
+#   has_sd (any sd > 0: error bars)
 load plotdir."/common.gp"
 
 set title title." (".setting.")" font ",20"
@@ -18,9 +19,16 @@ eval("set xtics ".xticsdef)
 set key below horizontal samplen 2
 density(k) = 0.25 + 0.75 * (k - 1) / (nlevels > 1 ? nlevels - 1 : 1)
 lev(k) = value(sprintf("level%d", k))
-plot for [k = 1:nlevels] file using (column("level") == k ? column("x") : NaN):(column("mean")):(model_rgb(stringcolumn("model"))) \
-         with boxes fs solid density(k) border lc rgb "black" lc rgb variable notitle, \
-     file using (column("x")):(column("sd") > 0 ? column("mean") - column("sd") : NaN):(0):(2 * column("sd")) \
-         with vectors heads size screen 0.008, 90 lc rgb "black" lw 2 notitle, \
-     for [k = 1:nlevels] NaN with boxes fs solid density(k) border lc rgb "black" lc rgb "#777777" \
-         title sprintf("%g thread%s", lev(k), lev(k) == 1 ? "" : "s")
+if (has_sd) {
+    plot for [k = 1:nlevels] file using (column("level") == k ? column("x") : NaN):(column("mean")):(model_rgb(stringcolumn("model"))) \
+             with boxes fs solid density(k) border lc rgb "black" lc rgb variable notitle, \
+         file using (column("x")):(column("sd") > 0 ? column("mean") - column("sd") : NaN):(0):(2 * column("sd")) \
+             with vectors heads size screen 0.008, 90 lc rgb "black" lw 2 notitle, \
+         for [k = 1:nlevels] NaN with boxes fs solid density(k) border lc rgb "black" lc rgb "#777777" \
+             title sprintf("%g thread%s", lev(k), lev(k) == 1 ? "" : "s")
+} else {
+    plot for [k = 1:nlevels] file using (column("level") == k ? column("x") : NaN):(column("mean")):(model_rgb(stringcolumn("model"))) \
+             with boxes fs solid density(k) border lc rgb "black" lc rgb variable notitle, \
+         for [k = 1:nlevels] NaN with boxes fs solid density(k) border lc rgb "black" lc rgb "#777777" \
+             title sprintf("%g thread%s", lev(k), lev(k) == 1 ? "" : "s")
+}

@@ -271,8 +271,8 @@ START_TEST(test_groups_order_and_label_what_varies)
     ck_assert_int_eq(g[2].n, 3 * 2 + 3);     /* lstm: 3 distances x 2 seeds + 3 text runs */
     free(g);
     n = groups_make(&e, NULL, e.nruns, KEYS_PANEL, &g);
-    static const char *panels[] = {"chars, T=32", "recall, T=8, distance 4",
-                                   "recall, T=16, distance 12", "recall, T=32, distance 28"};
+    static const char *panels[] = {"chars, T=32", "recall, T=8, d=4", "recall, T=16, d=12",
+                                   "recall, T=32, d=28"};
     ck_assert_int_eq(n, 4);
     for (int i = 0; i < n; i++) ck_assert_str_eq(g[i].label, panels[i]);
     free(g);
