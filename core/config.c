@@ -11,6 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
+/* libinih reads a line into a buffer of INI_MAX_LINE bytes: a line (with its
+ * newline) must fit, and so must every "key = value" line config.ini gets */
+#define CONFIG_LINE_MAX (INI_MAX_LINE - 2)
+
 typedef enum { KEY_INT, KEY_LONG, KEY_ULONG, KEY_DOUBLE, KEY_STRING } KeyType;
 
 typedef struct KeySpec {
@@ -38,7 +44,7 @@ static const KeySpec keys[] = {
     {"seq_len", KEY_INT, OFF(seq_len), 0, 1, 1000000, NULL, "training sequence length T"},
     {"eval_seq_len", KEY_INT, OFF(eval_seq_len), 0, 0, 1000000, NULL, "validation length (0: seq_len)"},
     {"batch_size", KEY_INT, OFF(batch_size), 0, 1, 100000, NULL, "sequences per batch B"},
-    {"steps", KEY_LONG, OFF(steps), 0, 0, 1e9, NULL, "training steps"},
+    {"steps", KEY_LONG, OFF(steps), 0, 1, 1e9, NULL, "training steps"},
     {"embed_dim", KEY_INT, OFF(embed_dim), 0, 0, 1000000, NULL, "embedding width E (0: hidden_size)"},
     {"hidden_size", KEY_INT, OFF(hidden_size), 0, 1, 1000000, NULL, "hidden width H (Transformer: C)"},
     {"num_layers", KEY_INT, OFF(num_layers), 0, 0, 1000, NULL, "layers (0: 1 recurrent, 2 Transformer)"},
@@ -138,6 +144,12 @@ int settings_set(Settings *s, const char *key, const char *value, const char *wh
     if (k->type == KEY_STRING) {
         if (strlen(value) >= k->size) {
             snprintf(err, errlen, "%s: %s is too long (at most %zu characters)", where, key, k->size - 1);
+            return -1;
+        }
+        /* config.ini must read back: "key = value" on one line */
+        if (strlen(key) + 3 + strlen(value) > CONFIG_LINE_MAX) {
+            snprintf(err, errlen, "%s: %s is too long (at most %zu characters, so that config.ini can be read back)",
+                     where, key, CONFIG_LINE_MAX - 3 - strlen(key));
             return -1;
         }
         if (k->choices && !in_choices(k->choices, value)) {
@@ -241,18 +253,71 @@ typedef struct IniState {
     char *err;
     size_t errlen;
     int failed;
+    /* a section header that is not allowed, at this line (0: none); reported
+     * here if no key follows it (a key reports it at its own line) */
+    int bad_section_line;
+    char bad_section[128];
     /* duplicate detection: "section\x1fkey" seen so far */
     char **seen;
     int nseen, capseen;
 } IniState;
 
-/* reader for ini_parse_stream that counts lines, so every callback knows its line */
+static int ini_section_allowed(IniState *st, const char *section);
+
+/* reader for ini_parse_stream that counts lines, so every callback knows its
+ * line.  It also refuses what libinih would misread silently: a line longer
+ * than its buffer (the rest would be parsed as the next line), a NUL byte,
+ * and a section header that is not allowed even when no key follows it.
+ * Returning NULL after an error stops the parse. */
+static int unknown_empty_section(IniState *st)
+{
+    if (st->bad_section_line == 0) return 0;
+    snprintf(st->err, st->errlen, "%s:%d: unknown section [%s]", st->path, st->bad_section_line, st->bad_section);
+    st->failed = 1;
+    return 1;
+}
+
 static char *config_line_reader(char *str, int num, void *stream)
 {
     IniState *st = stream;
-    char *r = fgets(str, num, st->file);
-    if (r) st->line++;
-    return r;
+    if (st->failed) return NULL;
+    int c = EOF, n = 0;
+    while (n < num - 1 && (c = getc(st->file)) != EOF) {
+        if (c == '\0') {
+            snprintf(st->err, st->errlen, "%s:%d: a NUL byte: not a text file", st->path, st->line + 1);
+            st->failed = 1;
+            return NULL;
+        }
+        str[n++] = (char)c;
+        if (c == '\n') break;
+    }
+    if (n == 0) {
+        unknown_empty_section(st);
+        return NULL;
+    }
+    str[n] = '\0';
+    st->line++;
+    if (str[n - 1] != '\n' && (c = getc(st->file)) != EOF) {
+        snprintf(st->err, st->errlen, "%s:%d: line is longer than %d characters", st->path, st->line,
+                 CONFIG_LINE_MAX);
+        st->failed = 1;
+        return NULL;
+    }
+    /* a section header: [name] as the first thing on the line (after a BOM on line 1) */
+    const char *p = str;
+    if (st->line == 1 && strncmp(p, "\xEF\xBB\xBF", 3) == 0) p += 3;
+    while (*p == ' ' || *p == '\t') p++;
+    const char *close = *p == '[' ? strchr(p, ']') : NULL;
+    if (close) {
+        if (unknown_empty_section(st)) return NULL;
+        char section[128];
+        snprintf(section, sizeof section, "%.*s", (int)(close - p - 1), p + 1);
+        if (!ini_section_allowed(st, section)) {
+            st->bad_section_line = st->line;
+            snprintf(st->bad_section, sizeof st->bad_section, "%s", section);
+        }
+    }
+    return str;
 }
 
 static int ini_section_allowed(IniState *st, const char *section)
@@ -274,6 +339,7 @@ static int config_key_handler(void *user, const char *section, const char *name,
     char where[SETTING_STR_MAX + 32];
     snprintf(where, sizeof where, "%s:%d", st->path, st->line);
     if (st->failed) return 0;
+    st->bad_section_line = 0;
     if (!ini_section_allowed(st, section)) {
         snprintf(st->err, st->errlen, "%s: unknown section [%s]", where, section);
         st->failed = 1;
@@ -289,9 +355,9 @@ static int config_key_handler(void *user, const char *section, const char *name,
         }
     if (st->nseen == st->capseen) {
         st->capseen = st->capseen ? 2 * st->capseen : 32;
-        st->seen = realloc(st->seen, (size_t)st->capseen * sizeof *st->seen);
+        st->seen = xrealloc(st->seen, (size_t)st->capseen * sizeof *st->seen);
     }
-    st->seen[st->nseen++] = strdup(id);
+    st->seen[st->nseen++] = xstrdup(id);
     int rc;
     if (strcmp(section, "train") == 0) {
         rc = settings_set(st->s, name, value, where, st->err, st->errlen);

@@ -74,6 +74,7 @@ typedef struct Run {
     FILE *metrics, *grads, *timing;
     char path[SETTING_STR_MAX + 64];
     long step;                 /* updates done */
+    long saved_step;           /* step of the checkpoint on disk, or -1 if none yet */
     double seconds;            /* training wall-clock, carried over a resume */
     double tokens;             /* training tokens seen */
     double loss_acc;           /* sum of training losses since the last metrics row */
@@ -197,7 +198,7 @@ static void fill_meta(Run *r, Meta *meta)
 
 /* the optimizer moments, the data generator and the loss accumulators, so
  * that a resumed run draws the same batches and logs the same numbers */
-static int save_state(Run *r)
+static int save_state(Run *r, const char *path)
 {
     size_t n = r->opt->n, rng_size = gsl_rng_size(r->data_rng);
     size_t len = 8 + 4 * sizeof(int64_t) + 4 * sizeof(double) + sizeof(uint64_t) + rng_size
@@ -213,7 +214,7 @@ static int save_state(Run *r)
     memcpy(p, gsl_rng_state(r->data_rng), rng_size); p += rng_size;
     memcpy(p, r->opt->m, n * sizeof(real)); p += n * sizeof(real);
     memcpy(p, r->opt->v, n * sizeof(real));
-    int rc = file_write_atomic(run_file(r, "train_state.bin"), buf, len, r->err, r->errlen);
+    int rc = file_write_atomic(path, buf, len, r->err, r->errlen);
     free(buf);
     return rc;
 }
@@ -257,15 +258,49 @@ static int load_state(Run *r)
     return 0;
 }
 
+/* the checkpoint is two files that must agree on the step: both are
+ * written completely under PENDING names first and only then renamed into
+ * place, so a full disk or a crash while writing keeps the previous pair */
+#define PENDING ".pending"
 static int save_checkpoint(Run *r)
 {
+    char model_path[sizeof r->path], state_path[sizeof r->path];
+    snprintf(model_path, sizeof model_path, "%s", run_file(r, "model.safetensors"));
+    snprintf(state_path, sizeof state_path, "%s", run_file(r, "train_state.bin"));
+    char model_new[sizeof r->path + 16], state_new[sizeof r->path + 16];
+    snprintf(model_new, sizeof model_new, "%s" PENDING, model_path);
+    snprintf(state_new, sizeof state_new, "%s" PENDING, state_path);
     Meta meta;
     fill_meta(r, &meta);
-    int rc = checkpoint_save(run_file(r, "model.safetensors"), &r->m->params, &meta, r->err, r->errlen);
+    int rc = checkpoint_save(model_new, &r->m->params, &meta, r->err, r->errlen);
     meta_free(&meta);
-    if (rc != 0) return TRAIN_ERROR;
-    if (save_state(r) != 0) return TRAIN_ERROR;
+    if (rc == 0) rc = save_state(r, state_new);
+    if (rc == 0 && rename(state_new, state_path) != 0) {
+        fail(r, "cannot rename '%s' to '%s': %s", state_new, state_path, strerror(errno));
+        rc = -1;
+    }
+    if (rc == 0 && rename(model_new, model_path) != 0) {
+        fail(r, "cannot rename '%s' to '%s': %s", model_new, model_path, strerror(errno));
+        rc = -1;
+    }
+    if (rc != 0) {
+        unlink(model_new);
+        unlink(state_new);
+        return TRAIN_ERROR;
+    }
+    r->saved_step = r->step;
     return 0;
+}
+
+/* the end of a divergence message: where the last good weights are */
+static const char *kept_checkpoint(Run *r, char *buf, size_t n)
+{
+    if (r->saved_step >= 0)
+        snprintf(buf, n, "The last good checkpoint (step %ld) is kept in '%s/model.safetensors'", r->saved_step,
+                 r->s->out);
+    else
+        snprintf(buf, n, "No checkpoint was written before it (save_every = %d)", r->s->save_every);
+    return buf;
 }
 
 /* keep the header and the rows whose first column (the step) is <= step */
@@ -419,6 +454,17 @@ static int build_model_config(Run *r, ModelConfig *mc)
     if (avail > 0 && bytes > avail)
         return fail(r, "the model would need about %.1f GiB for its parameters alone (this machine has %.1f GiB): "
                     "reduce hidden_size / embed_dim / num_layers", bytes / 1073741824.0, avail / 1073741824.0);
+    /* activations, at least: x, dx (B,T,E), y, dy (B,T,H), logits, probs,
+     * dlogits (B,T,O), a state history (L,B,T,H), and for the Transformer
+     * the attention weights (L,B,NH,T,T) */
+    double B = s->batch_size, T = longest, O = mc->output_size;
+    double acts = B * T * (2 * E + 2 * H + 3 * O + L * H);
+    if (strcmp(s->model, "transformer") == 0) acts += L * B * mc->num_heads * T * T;
+    acts *= sizeof(real);
+    if (avail > 0 && bytes + acts > avail)
+        return fail(r, "batches of batch_size %d x seq_len %d would need at least %.1f GiB for activations "
+                    "(this machine has %.1f GiB): reduce batch_size / seq_len / hidden_size",
+                    s->batch_size, longest, acts / 1073741824.0, avail / 1073741824.0);
     return 0;
 }
 
@@ -466,6 +512,7 @@ int train_run(Settings *s, int resume, TrainResult *res, char *err, size_t errle
     r->res = res;
     r->err = err;
     r->errlen = errlen;
+    r->saved_step = -1;
     res->val_loss = res->val_accuracy = res->val_perplexity = NAN;
     if (settings_resolve(s, err, errlen) != 0) return TRAIN_ERROR;
     if (s->save_every == 0) s->save_every = s->eval_every;
@@ -476,11 +523,6 @@ int train_run(Settings *s, int resume, TrainResult *res, char *err, size_t errle
     ModelConfig mc;
     int rc = build_model_config(r, &mc);
     if (rc) { run_free(r); return rc; }
-    if (mkdir_p(s->out) != 0) {
-        fail(r, "cannot create output directory '%s': %s (option out)", s->out, strerror(errno));
-        run_free(r);
-        return TRAIN_ERROR;
-    }
     openblas_set_num_threads(s->threads);
 
     r->m = model_create(&mc);
@@ -502,6 +544,12 @@ int train_run(Settings *s, int resume, TrainResult *res, char *err, size_t errle
     res->chance_loss = r->task->chance_loss;
     res->chance_accuracy = r->task->has_accuracy && !r->task->regression ? exp(-r->task->chance_loss) : NAN;
     res->act_mb = (double)model_act_bytes(r->m) / 1048576.0;
+    /* the run directory only now, so that bad settings leave nothing behind */
+    if (mkdir_p(s->out) != 0) {
+        fail(r, "cannot create output directory '%s': %s (option out)", s->out, strerror(errno));
+        run_free(r);
+        return TRAIN_ERROR;
+    }
 
     if (resume) {
         char e2[1024];
@@ -528,6 +576,7 @@ int train_run(Settings *s, int resume, TrainResult *res, char *err, size_t errle
         long ckpt_step = st ? strtol(st, NULL, 10) : -1;
         meta_free(&meta);
         if (load_state(r) != 0) { run_free(r); return TRAIN_ERROR; }
+        r->saved_step = r->step;
         if (ckpt_step != r->step) {
             fail(r, "cannot resume: checkpoint step %ld and state step %ld in '%s' disagree", ckpt_step, r->step, s->out);
             run_free(r);
@@ -564,6 +613,7 @@ int train_run(Settings *s, int resume, TrainResult *res, char *err, size_t errle
     if (r->step == 0 && log_gradients(r)) { run_free(r); return TRAIN_ERROR; }
 
     int status = TRAIN_OK;
+    char kept[SETTING_STR_MAX + 128];
     double last_norm = NAN, last_lr = 0;
     long tokens_per_step = (long)s->batch_size * r->task->seq_len;
     double window_start = now_seconds(), window_tokens = 0;
@@ -575,8 +625,8 @@ int train_run(Settings *s, int resume, TrainResult *res, char *err, size_t errle
         double t1 = now_seconds();
         double loss = model_forward(r->m, r->train_batch);
         if (!isfinite(loss)) {
-            snprintf(err, errlen, "step %ld: the training loss is %g; stopping (lower lr or set clip). "
-                     "The last good checkpoint is kept in '%s/model.safetensors'", r->step + 1, loss, s->out);
+            snprintf(err, errlen, "step %ld: the training loss is %g; stopping (lower lr or set clip). %s",
+                     r->step + 1, loss, kept_checkpoint(r, kept, sizeof kept));
             status = TRAIN_DIVERGED;
             break;
         }
@@ -585,8 +635,8 @@ int train_run(Settings *s, int resume, TrainResult *res, char *err, size_t errle
         double t3 = now_seconds();
         double norm = grad_clip(r->m->params.grad, r->m->params.total, s->clip);
         if (!isfinite(norm)) {
-            snprintf(err, errlen, "step %ld: the gradient norm is %g; stopping (lower lr or set clip). "
-                     "The last good checkpoint is kept in '%s/model.safetensors'", r->step + 1, norm, s->out);
+            snprintf(err, errlen, "step %ld: the gradient norm is %g; stopping (lower lr or set clip). %s",
+                     r->step + 1, norm, kept_checkpoint(r, kept, sizeof kept));
             status = TRAIN_DIVERGED;
             break;
         }
@@ -627,8 +677,8 @@ int train_run(Settings *s, int resume, TrainResult *res, char *err, size_t errle
                 res->val_loss = e.loss;
                 res->val_accuracy = e.accuracy;
                 if (!isfinite(e.loss)) {
-                    snprintf(err, errlen, "step %ld: the validation loss is %g; stopping. The last good "
-                             "checkpoint is kept in '%s/model.safetensors'", r->step, e.loss, s->out);
+                    snprintf(err, errlen, "step %ld: the validation loss is %g; stopping. %s", r->step, e.loss,
+                             kept_checkpoint(r, kept, sizeof kept));
                     status = TRAIN_DIVERGED;
                     break;
                 }
