@@ -49,18 +49,20 @@ int task_check_range(const char *name, long value, long lo, long hi, const char 
  * recall — delayed (first-token) recall at distance d
  *
  *   t        0        1 .. d-1        d
- *   x_t      symbol   noise           query
+ *   x_t      symbol   blank           query
  *   target   -        -               x_0
  *
- * Symbols are ids 0..7 (they double as the 8 output classes), noise ids
- * 8..15, the query id 16.  T = d + 1.  Chance: log 8.
+ * Symbols are ids 0..7 (they double as the 8 output classes), the blank id
+ * 8, the query id 9.  T = d + 1.  Chance: log 8.  The filler is one
+ * constant blank, so the only thing that makes the task hard is the
+ * distance: the model must carry x_0 through d steps of nothing (random
+ * distractors would add interference on top, a different question).
  * ====================================================================== */
 
 #define RECALL_SYMBOLS 8
-#define RECALL_NOISE_FIRST 8
-#define RECALL_NOISE 1
-#define RECALL_QUERY 16
-#define RECALL_VOCAB 17
+#define RECALL_BLANK 8
+#define RECALL_QUERY 9
+#define RECALL_VOCAB 10
 
 static void recall_batch(const Task *task, Batch *b, Split split, gsl_rng *rng)
 {
@@ -72,7 +74,7 @@ static void recall_batch(const Task *task, Batch *b, Split split, gsl_rng *rng)
         int *x = b->tokens + (size_t)r * T;    /* (T) */
         int *y = b->targets + (size_t)r * T;   /* (T) */
         x[0] = (int)rng_below(rng, RECALL_SYMBOLS);
-        for (int t = 1; t < d; t++) x[t] = RECALL_NOISE_FIRST + (int)rng_below(rng, RECALL_NOISE);
+        for (int t = 1; t < d; t++) x[t] = RECALL_BLANK;
         x[d] = RECALL_QUERY;
         for (int t = 0; t < d; t++) y[t] = TARGET_IGNORE;
         y[d] = x[0];

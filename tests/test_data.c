@@ -724,7 +724,7 @@ START_TEST(test_recall_target_is_token_at_distance)
         c.distance = d;
         Task *t = create_ok(&c);
         EXPECT_INT_EQ(t->seq_len, d + 1);
-        EXPECT_INT_EQ(t->vocab_size, 17);
+        EXPECT_INT_EQ(t->vocab_size, 10);
         EXPECT_INT_EQ(t->output_size, 8);
         ck_assert_double_eq_tol(t->chance_loss, log(8.0), CHANCE_TOL);
         Batch *b = batch_for(t, 8);
@@ -734,8 +734,8 @@ START_TEST(test_recall_target_is_token_at_distance)
         for (int r = 0; r < b->B; r++) {
             const int *x = b->tokens + r * b->T, *y = b->targets + r * b->T;
             EXPECT(x[0] >= 0 && x[0] < 8);
-            for (int i = 1; i < d; i++) EXPECT(x[i] >= 8 && x[i] < 16);
-            EXPECT_INT_EQ(x[d], 16);
+            for (int i = 1; i < d; i++) EXPECT_INT_EQ(x[i], 8);   /* the blank */
+            EXPECT_INT_EQ(x[d], 9);                               /* the query */
             for (int i = 0; i < d; i++) EXPECT_INT_EQ(y[i], TARGET_IGNORE);
             EXPECT_INT_EQ(y[d], x[0]);   /* the token d steps back from t = d */
         }
