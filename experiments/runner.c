@@ -67,11 +67,19 @@ static int on_section_key(void *user, const char *section, const char *key, cons
         return 0;
     }
     if (strcmp(section, "attention") == 0) {
-        if (strcmp(key, "sentences") != 0) {
-            snprintf(err, errlen, "%s: unknown key '%s' in [attention] (sentences)", where, key);
+        /* sentences = A | B, or one per key: sentence1 = A, sentence2 = B
+         * (inih reads lines of at most 200 characters) */
+        if (strncmp(key, "sentence", 8) != 0) {
+            snprintf(err, errlen, "%s: unknown key '%s' in [attention] (sentences, sentence1, sentence2, ...)",
+                     where, key);
             return -1;
         }
-        snprintf(e->sentences, sizeof e->sentences, "%s", value);
+        size_t n = strlen(e->sentences);
+        if (n + strlen(value) + 2 >= sizeof e->sentences) {
+            snprintf(err, errlen, "%s: too many attention sentences", where);
+            return -1;
+        }
+        snprintf(e->sentences + n, sizeof e->sentences - n, "%s%s", n ? "|" : "", value);
         return 0;
     }
     if (strncmp(section, "train.", 6) == 0) {
@@ -261,7 +269,7 @@ ExpPlan *plan_load(const char *path, const char *runs_root, char *err, size_t er
                         snprintf(name + n, sizeof name - n, "%s%s%s", n ? "-" : "", ax->key, v);
                 }
             }
-            if (name[0] == '\0') snprintf(name, sizeof name, "run");
+            if (name[0] == '\0') snprintf(name, sizeof name, "%s", s.model);
             for (char *c = name; *c; c++)
                 if (*c == '/' || *c == ' ' || *c == '.') *c = '_';
             for (int j = 0; j < e->nruns; j++)

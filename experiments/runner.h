@@ -9,7 +9,8 @@
  *   [grid] or [grid.GROUP]  one group of runs each: a key with one value is
  *                           fixed for the group, a key with "a, b, c" is an
  *                           axis; the group's runs are the product of its axes
- *   [attention]             sentences = A | B | C   heatmaps after training
+ *   [attention]             sentences = A | B, or sentence1 = A, sentence2 = B:
+ *                           attention heatmaps of the first Transformer run
  *
  * The whole grid is expanded and every run's settings are checked before
  * the first run starts.
