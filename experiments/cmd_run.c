@@ -138,13 +138,13 @@ int runner_summarize(const ExpPlan *e, char *err, size_t errlen)
               *task = cJSON_GetObjectItem(j, "task");
         /* settings that do not apply to a run are written as "-" (text) or nan */
         const char *tname = cfg_str(cfg, "task");
-        int text = !strcmp(tname, "chars") || !strcmp(tname, "words") || !strcmp(tname, "bytes") ||
-                   !strcmp(tname, "text");
+        int is_text = !strcmp(tname, "chars") || !strcmp(tname, "words") || !strcmp(tname, "bytes") ||
+                   !strcmp(tname, "is_text");
         int transformer = strcmp(cfg_str(cfg, "model"), "transformer") == 0;
-        fprintf(f, "%s,%s,%s,%s", r->name, cfg_str(cfg, "model"), tname, text ? cfg_str(cfg, "tokenizer") : "-");
+        fprintf(f, "%s,%s,%s,%s", r->name, cfg_str(cfg, "model"), tname, is_text ? cfg_str(cfg, "tokenizer") : "-");
         put_num(f, num(task, "seq_len"));
         put_num(f, num(task, "eval_seq_len"));
-        fprintf(f, ",%s,%s,%s,%s,%s,%s", text ? "nan" : cfg_str(cfg, "distance"),
+        fprintf(f, ",%s,%s,%s,%s,%s,%s", is_text ? "nan" : cfg_str(cfg, "distance"),
                 transformer ? cfg_str(cfg, "positions") : "-", cfg_str(cfg, "clip"), cfg_str(cfg, "init_scale"),
                 cfg_str(cfg, "threads"), cfg_str(cfg, "seed"));
         put_num(f, num(j, "params"));
@@ -153,7 +153,7 @@ int runner_summarize(const ExpPlan *e, char *err, size_t errlen)
                               "val_perplexity", "tokens_per_s", "step_ms", "seconds", "peak_rss_mb", "act_mb",
                               "critical_path"};
         for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
-            put_num(f, (!text && strcmp(keys[k], "val_perplexity") == 0) ? NAN : num(res, keys[k]));
+            put_num(f, (!is_text && strcmp(keys[k], "val_perplexity") == 0) ? NAN : num(res, keys[k]));
         fprintf(f, ",%s,%s,%s,%s\n", r->group[0] ? r->group : "-", cfg_str(cfg, "hidden_size"),
                 cfg_str(cfg, "num_layers"), cfg_str(cfg, "batch_size"));
         rows++;
