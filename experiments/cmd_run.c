@@ -139,7 +139,7 @@ int runner_summarize(const ExpPlan *e, char *err, size_t errlen)
         /* settings that do not apply to a run are written as "-" (text) or nan */
         const char *tname = cfg_str(cfg, "task");
         int is_text = !strcmp(tname, "chars") || !strcmp(tname, "words") || !strcmp(tname, "bytes") ||
-                   !strcmp(tname, "is_text");
+                   !strcmp(tname, "text");
         int transformer = strcmp(cfg_str(cfg, "model"), "transformer") == 0;
         fprintf(f, "%s,%s,%s,%s", r->name, cfg_str(cfg, "model"), tname, is_text ? cfg_str(cfg, "tokenizer") : "-");
         put_num(f, num(task, "seq_len"));
