@@ -8,6 +8,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "vecmath.h"
+
 /* ---- linear -------------------------------------------------------------- */
 
 void linear_forward_ref(real *y, const real *x, const real *W, const real *b,
@@ -76,7 +78,8 @@ void embedding_backward(real *dW, const real *dx, const int *tokens, int N, int 
 
 void tanh_forward(real *y, const real *x, size_t n)
 {
-    for (size_t i = 0; i < n; i++) y[i] = (real)tanh(x[i]);
+    /* y = tanh(x), several elements at a time (vecmath.c) */
+    vecmath_tanh(y, x, n);
 }
 
 void tanh_backward(real *dx, const real *dy, const real *y, size_t n)
@@ -87,7 +90,8 @@ void tanh_backward(real *dx, const real *dy, const real *y, size_t n)
 
 void sigmoid_forward(real *y, const real *x, size_t n)
 {
-    for (size_t i = 0; i < n; i++) y[i] = sigmoidr(x[i]);
+    /* y = 1 / (1 + e^-x), several elements at a time (vecmath.c) */
+    vecmath_sigmoid(y, x, n);
 }
 
 void sigmoid_backward(real *dx, const real *dy, const real *y, size_t n)
@@ -112,11 +116,10 @@ double softmax_xent_forward(real *probs, const real *logits, const int *targets,
         int argmax = 0;
         for (int v = 1; v < V; v++)
             if (z[v] > zmax) { zmax = z[v]; argmax = v; }
+        for (int v = 0; v < V; v++) p[v] = z[v] - zmax;
+        vecmath_exp(p, p, (size_t)V);
         double sum = 0;
-        for (int v = 0; v < V; v++) {
-            p[v] = (real)exp(z[v] - zmax);
-            sum += p[v];
-        }
+        for (int v = 0; v < V; v++) sum += p[v];
         for (int v = 0; v < V; v++) p[v] = (real)(p[v] / sum);
         int y = targets[n];
         if (y == TARGET_IGNORE) continue;

@@ -39,7 +39,9 @@ void embedding_forward(real *x, const int *tokens, const real *W, int N, int E);
 void embedding_backward(real *dW, const real *dx, const int *tokens, int N, int E);
 
 /* ---- elementwise nonlinearities (y, x, n) --------------------------------
- * backward uses the saved output: tanh' = 1 - y^2, sigmoid' = y (1 - y). */
+ * backward uses the saved output: tanh' = 1 - y^2, sigmoid' = y (1 - y).
+ * The forwards may run in place (y == x); see core/vecmath.h for how they
+ * are computed several elements at a time. */
 void tanh_forward(real *y, const real *x, size_t n);
 void tanh_backward(real *dx, const real *dy, const real *y, size_t n);
 void sigmoid_forward(real *y, const real *x, size_t n);
@@ -71,8 +73,8 @@ void mse_backward(real *dpred, const real *pred, const real *value,
 static inline real sigmoidr(real x)
 {
     /* written so that neither branch overflows exp() */
-    if (x >= 0) return (real)1 / ((real)1 + (real)exp(-x));
-    real e = (real)exp(x);
+    if (x >= 0) return (real)1 / ((real)1 + real_exp(-x));
+    real e = real_exp(x);
     return e / ((real)1 + e);
 }
 

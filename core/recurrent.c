@@ -22,17 +22,33 @@
  *     dX     = dA_ih W_ih ;  dW_ih += dA_ih^T X ;  db_ih += sum dA_ih
  * The reference path (use_reference) does the same with plain loops one
  * step at a time, adding each step's da_hh^T h_{t-1} to dW_hh as it goes.
+ *
+ * Threads.  Only h_{t-1} W_hh^T and the cell are sequential in t, and the
+ * rows of a batch never meet inside them: row b's h_t depends on row b's
+ * h_{t-1} alone.  So the time loop is split over the batch — rows
+ * [b0, b1) on each of P threads, each running all T steps for its rows
+ * with single-threaded BLAS, with no synchronisation between steps — and
+ * the whole-sequence products (A_ih, dW_ih, dW_hh, dX) use OpenBLAS's own
+ * thread pool.  P is the BLAS thread count the trainer set (or
+ * recurrent_set_parts).  The alternative, handing each step's small
+ * product to the BLAS pool, wakes and synchronises its threads twice per
+ * step and leaves the cell single-threaded.
  */
 #include "recurrent.h"
 
 #include <assert.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ops.h"
 #include "util.h"
+
+/* OpenBLAS's own thread controls (its cblas.h clashes with GSL's) */
+extern int openblas_get_num_threads(void);
+extern void openblas_set_num_threads(int num_threads);
 
 /* ---- layout helpers ------------------------------------------------------ */
 
@@ -67,6 +83,63 @@ static void from_time_major_add(real *dst, const real *src, int B, int T, int D)
 static real *maybe_at(real *base, size_t off)
 {
     return base ? base + off : NULL;
+}
+
+/* ---- the time loop split over the batch ---------------------------------- */
+
+/* One thread's share of a layer's time loop: rows [b0, b1) of a batch of B. */
+typedef struct RowSpan {
+    RecurrentBody *rb;
+    RecurrentLayer *ly;
+    int B, T, b0, b1;
+    int part;            /* 0 .. parts-1: which slice of norm_parts is ours */
+    int record_norms;    /* backward of the top layer: per-step norms wanted */
+    void (*run)(const struct RowSpan *);
+} RowSpan;
+
+static void *row_span_thread(void *arg)
+{
+    const RowSpan *span = arg;
+    span->run(span);
+    return NULL;
+}
+
+/* how many row spans a batch of B is split into */
+static int split_parts(const RecurrentBody *rb, int B)
+{
+    int parts = rb->parts > 0 ? rb->parts : openblas_get_num_threads();
+    if (parts > RECURRENT_MAX_PARTS) parts = RECURRENT_MAX_PARTS;
+    if (parts > B) parts = B;
+    return parts < 1 ? 1 : parts;
+}
+
+/* run(span) for `parts` spans of rows that cover [0, B): span 0 on this
+ * thread, the others on threads of their own.  BLAS is single-threaded
+ * meanwhile, so that the two kinds of thread do not compete for cores. */
+static void run_split(RecurrentBody *rb, RecurrentLayer *ly, int B, int T, int parts, int record_norms,
+                      void (*run)(const RowSpan *))
+{
+    RowSpan spans[RECURRENT_MAX_PARTS];
+    pthread_t threads[RECURRENT_MAX_PARTS];
+    int started[RECURRENT_MAX_PARTS] = {0};
+    for (int p = 0; p < parts; p++)
+        spans[p] = (RowSpan){rb, ly, B, T, (int)((long)B * p / parts), (int)((long)B * (p + 1) / parts), p,
+                             record_norms, run};
+    if (parts == 1) {
+        run(&spans[0]);
+        return;
+    }
+    int blas_threads = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+    for (int p = 1; p < parts; p++)
+        started[p] = pthread_create(&threads[p], NULL, row_span_thread, &spans[p]) == 0;
+    run(&spans[0]);
+    /* a thread that could not be started: its rows run here, after ours */
+    for (int p = 1; p < parts; p++)
+        if (!started[p]) run(&spans[p]);
+    for (int p = 1; p < parts; p++)
+        if (started[p]) pthread_join(threads[p], NULL);
+    openblas_set_num_threads(blas_threads);
 }
 
 /* ---- create, bind, init -------------------------------------------------- */
@@ -187,46 +260,66 @@ void recurrent_alloc_acts(void *self, int B, int T)
         rb->dc_prev = acts_alloc(BH, &total);
     }
     rb->norms = acts_alloc((size_t)rb->nseries * T, &total);
+    /* each row span's sums of squares behind the norms, in double */
+    size_t nparts = (size_t)RECURRENT_MAX_PARTS * rb->nseries * T;
+    rb->norm_parts = xcalloc(nparts, sizeof(double));
     rb->state_h = acts_alloc((size_t)rb->L * BH, &total);
     if (rb->cell->has_cell_state) rb->state_c = acts_alloc((size_t)rb->L * BH, &total);
     rb->act_reals = total;
+    rb->act_extra_bytes = nparts * sizeof(double);
 }
 
 size_t recurrent_act_bytes(const void *self)
 {
     const RecurrentBody *rb = self;
-    return rb->act_reals * sizeof(real);
+    return rb->act_reals * sizeof(real) + rb->act_extra_bytes;
 }
 
 /* ---- forward ------------------------------------------------------------- */
 
-/* One layer over T steps.  X (T,B,in) time-major; ly->h[0] (and ly->c[0])
- * hold the initial state; fills ly->h[1..T], ly->c[1..T], ly->saved. */
-static void layer_forward(RecurrentBody *rb, RecurrentLayer *ly, const real *X, int B, int T)
+/* The sequential part of one layer's forward, for rows [b0, b1): for each
+ * t, a_hh = h_{t-1} W_hh^T + b_hh and the cell.  rb->a_ih (T,B,G*H) holds
+ * the input projections; writes h_1..h_T (and c, saved) of those rows. */
+static void layer_forward_rows(const RowSpan *sp)
 {
+    RecurrentBody *rb = sp->rb;
+    RecurrentLayer *ly = sp->ly;
     const CellOps *cell = rb->cell;
-    int H = rb->H, GH = rb->G * rb->H;
-    size_t BH = (size_t)B * H, BGH = (size_t)B * GH, BSH = (size_t)B * rb->S * H;
+    int H = rb->H, GH = rb->G * rb->H, n = sp->b1 - sp->b0;
+    size_t BH = (size_t)sp->B * H, BGH = (size_t)sp->B * GH, BSH = (size_t)sp->B * rb->S * H;
+    size_t rowH = (size_t)sp->b0 * H, rowGH = (size_t)sp->b0 * GH, rowSH = (size_t)sp->b0 * rb->S * H;
+    real *a_hh = rb->a_hh + rowGH;                                   /* (n,G*H) our rows */
+    for (int t = 0; t < sp->T; t++) {
+        const real *h_prev = ly->h + t * BH + rowH;                  /* (n,H) */
+        real *h = ly->h + (t + 1) * BH + rowH;                       /* (n,H) */
+        /* a_hh = h_{t-1} W_hh^T + b_hh: needs the previous step, so one per step */
+        if (rb->use_reference)
+            linear_forward_ref(a_hh, h_prev, ly->W_hh, ly->b_hh, n, H, GH);
+        else
+            linear_forward(a_hh, h_prev, ly->W_hh, ly->b_hh, n, H, GH);
+        /* h_t (, c_t) = cell(a_ih, a_hh, h_{t-1} (, c_{t-1})) */
+        cell->forward(h, maybe_at(ly->c, (t + 1) * BH + rowH), maybe_at(ly->saved, t * BSH + rowSH),
+                      rb->a_ih + t * BGH + rowGH, a_hh, h_prev, maybe_at(ly->c, t * BH + rowH), n, H);
+    }
+}
+
+/* One layer over T steps.  X (T,B,in) time-major; ly->h[0] (and ly->c[0])
+ * hold the initial state; fills ly->h[1..T], ly->c[1..T], ly->saved.
+ * parts: how many row spans the time loop is split into. */
+static void layer_forward(RecurrentBody *rb, RecurrentLayer *ly, const real *X, int B, int T, int parts)
+{
+    int GH = rb->G * rb->H;
+    size_t BGH = (size_t)B * GH;
     /* a_ih = x_t W_ih^T + b_ih for all t: nothing in it depends on h, so the
      * whole sequence is one (T*B,in) x (in,G*H) product */
     if (rb->use_reference) {
         for (int t = 0; t < T; t++)
             linear_forward_ref(rb->a_ih + t * BGH, X + (size_t)t * B * ly->in, ly->W_ih,
                                ly->b_ih, B, ly->in, GH);
+        run_split(rb, ly, B, T, 1, 0, layer_forward_rows);
     } else {
         linear_forward(rb->a_ih, X, ly->W_ih, ly->b_ih, T * B, ly->in, GH);
-    }
-    for (int t = 0; t < T; t++) {
-        const real *h_prev = ly->h + t * BH;
-        real *h = ly->h + (t + 1) * BH;
-        /* a_hh = h_{t-1} W_hh^T + b_hh: needs the previous step, so one per step */
-        if (rb->use_reference)
-            linear_forward_ref(rb->a_hh, h_prev, ly->W_hh, ly->b_hh, B, H, GH);
-        else
-            linear_forward(rb->a_hh, h_prev, ly->W_hh, ly->b_hh, B, H, GH);
-        /* h_t (, c_t) = cell(a_ih, a_hh, h_{t-1} (, c_{t-1})) */
-        cell->forward(h, maybe_at(ly->c, (t + 1) * BH), maybe_at(ly->saved, t * BSH),
-                      rb->a_ih + t * BGH, rb->a_hh, h_prev, maybe_at(ly->c, t * BH), B, H);
+        run_split(rb, ly, B, T, parts, 0, layer_forward_rows);
     }
 }
 
@@ -235,6 +328,7 @@ void recurrent_forward(void *self, real *y, const real *x, int B, int T)
     RecurrentBody *rb = self;
     assert(B <= rb->Bmax && T <= rb->Tmax);
     size_t BH = (size_t)B * rb->H;
+    int parts = split_parts(rb, B);
     to_time_major(rb->xt, x, B, T, rb->E);
     for (int l = 0; l < rb->L; l++) {
         RecurrentLayer *ly = &rb->layers[l];
@@ -243,7 +337,7 @@ void recurrent_forward(void *self, real *y, const real *x, int B, int T)
         if (ly->c) memset(ly->c, 0, BH * sizeof(real));
         /* layer 0 reads x; layer l reads layer l-1's h_1 .. h_T */
         const real *X = l == 0 ? rb->xt : rb->layers[l - 1].h + BH;
-        layer_forward(rb, ly, X, B, T);
+        layer_forward(rb, ly, X, B, T, parts);
     }
     /* y = the top layer's h_1 .. h_T, back in (B,T,H) */
     from_time_major(y, rb->layers[rb->L - 1].h + BH, B, T, rb->H);
@@ -251,52 +345,86 @@ void recurrent_forward(void *self, real *y, const real *x, int B, int T)
 
 /* ---- backward (BPTT) ----------------------------------------------------- */
 
+/* The sequential part of one layer's backward, for rows [b0, b1), steps
+ * T-1 .. 0: the cell's backward and dh_{t-1} += da_hh W_hh.  Reads
+ * rb->dh_in (T,B,H) = dL/dh_t from above; writes those rows of rb->da_ih
+ * (and rb->da_hh) for every step.  The reference path also adds each
+ * step's da_hh^T h_{t-1} to dW_hh here, one step at a time. */
+static void layer_backward_rows(const RowSpan *sp)
+{
+    RecurrentBody *rb = sp->rb;
+    RecurrentLayer *ly = sp->ly;
+    const CellOps *cell = rb->cell;
+    int H = rb->H, GH = rb->G * rb->H, n = sp->b1 - sp->b0, T = sp->T;
+    size_t BH = (size_t)sp->B * H, BGH = (size_t)sp->B * GH, BSH = (size_t)sp->B * rb->S * H;
+    size_t rowH = (size_t)sp->b0 * H, rowGH = (size_t)sp->b0 * GH, rowSH = (size_t)sp->b0 * rb->S * H;
+    size_t nH = (size_t)n * H, nGH = (size_t)n * GH;
+    /* this span's rows of the per-step scratch, all (n,H) */
+    real *dh = rb->dh + rowH, *dh_next = rb->dh_next + rowH;
+    real *dc = maybe_at(rb->dc, rowH), *dc_prev = maybe_at(rb->dc_prev, rowH);
+    double *norm_h = rb->norm_parts + (size_t)sp->part * rb->nseries * rb->Tmax;   /* (T) */
+    double *norm_c = norm_h + rb->Tmax;                                             /* (T), LSTM */
+    /* after the last step nothing flows back: the dh_{T+1} path and dc are zero */
+    memset(dh_next, 0, nH * sizeof(real));
+    if (dc) memset(dc, 0, nH * sizeof(real));
+    for (int t = T - 1; t >= 0; t--) {
+        /* dh_t = dL/dh_t from above + dL/dh_t through step t+1 (the total) */
+        const real *from_above = rb->dh_in + t * BH + rowH;
+        for (size_t i = 0; i < nH; i++) dh[i] = from_above[i] + dh_next[i];
+        memset(dh_next, 0, nH * sizeof(real));
+        if (dc_prev) memset(dc_prev, 0, nH * sizeof(real));
+        const real *h_prev = ly->h + t * BH + rowH;
+        /* the cell accumulates into da_ih (and da_hh): start them at zero */
+        real *da_ih = rb->da_ih + t * BGH + rowGH;                            /* (n,G*H) */
+        real *da_hh = cell->separate_hh_grad ? rb->da_hh + t * BGH + rowGH : NULL;
+        memset(da_ih, 0, nGH * sizeof(real));
+        if (da_hh) memset(da_hh, 0, nGH * sizeof(real));
+        /* the cell: da_ih, da_hh, direct dh_{t-1}, dc_{t-1} from dh_t, dc_t */
+        cell->backward(da_ih, da_hh, dh_next, dc_prev, dh, dc, maybe_at(ly->saved, t * BSH + rowSH),
+                       ly->h + (t + 1) * BH + rowH, maybe_at(ly->c, (t + 1) * BH + rowH), h_prev,
+                       maybe_at(ly->c, t * BH + rowH), n, H);
+        if (sp->record_norms) {
+            /* our rows' share of ||dL/dh_t||^2 (and ||dL/dc_t||^2) */
+            norm_h[t] = real_sumsq(nH, dh);
+            if (dc) norm_c[t] = real_sumsq(nH, dc);
+        }
+        /* forward: a_hh = h_{t-1} W_hh^T + b_hh, so dh_{t-1} += da_hh W_hh */
+        const real *da_hh_t = da_hh ? da_hh : da_ih;   /* RNN, LSTM: dL/da_hh = dL/da_ih */
+        if (rb->use_reference)
+            /* ... and, one step at a time: dW_hh += da_hh^T h_{t-1}, db_hh += sum_b da_hh */
+            linear_backward_ref(dh_next, ly->dW_hh, ly->db_hh, da_hh_t, h_prev, ly->W_hh, n, H, GH);
+        else
+            linear_backward(dh_next, NULL, NULL, da_hh_t, NULL, ly->W_hh, n, H, GH);
+        /* the carried cell gradient moves one step back */
+        real *swap = dc;
+        dc = dc_prev;
+        dc_prev = swap;
+    }
+}
+
 /* One layer, steps T-1 .. 0.  Reads rb->dh_in (T,B,H) = dL/dh_t from above;
  * accumulates the layer's parameter gradients and dX (T,B,in) += dL/dX
  * (dX may be NULL, or rb->dh_in itself, which is no longer needed by then).
  * record_norms: this is the top layer, so write the per-step norms. */
 static void layer_backward(RecurrentBody *rb, RecurrentLayer *ly, real *dX, const real *X,
-                           int B, int T, int record_norms)
+                           int B, int T, int record_norms, int parts)
 {
-    const CellOps *cell = rb->cell;
     int H = rb->H, GH = rb->G * rb->H;
-    size_t BH = (size_t)B * H, BGH = (size_t)B * GH, BSH = (size_t)B * rb->S * H;
+    size_t BGH = (size_t)B * GH;
     /* for the RNN and LSTM, a = a_ih + a_hh, so dL/da_hh = dL/da_ih */
-    real *dA_hh = cell->separate_hh_grad ? rb->da_hh : rb->da_ih;   /* (T,B,G*H) */
-    memset(rb->da_ih, 0, (size_t)T * BGH * sizeof(real));
-    if (cell->separate_hh_grad) memset(rb->da_hh, 0, (size_t)T * BGH * sizeof(real));
-    /* after the last step nothing flows back: dh_T+1 path and dc are zero */
-    memset(rb->dh_next, 0, BH * sizeof(real));
-    if (rb->dc) memset(rb->dc, 0, BH * sizeof(real));
-    for (int t = T - 1; t >= 0; t--) {
-        /* dh_t = dL/dh_t from above + dL/dh_t through step t+1 (the total) */
-        const real *from_above = rb->dh_in + t * BH;
-        for (size_t i = 0; i < BH; i++) rb->dh[i] = from_above[i] + rb->dh_next[i];
-        memset(rb->dh_next, 0, BH * sizeof(real));
-        if (rb->dc_prev) memset(rb->dc_prev, 0, BH * sizeof(real));
-        const real *h_prev = ly->h + t * BH;
-        /* the cell: da_ih, da_hh, direct dh_{t-1}, dc_{t-1} from dh_t, dc_t */
-        cell->backward(rb->da_ih + t * BGH, cell->separate_hh_grad ? rb->da_hh + t * BGH : NULL,
-                       rb->dh_next, rb->dc_prev, rb->dh, rb->dc, maybe_at(ly->saved, t * BSH),
-                       ly->h + (t + 1) * BH, maybe_at(ly->c, (t + 1) * BH), h_prev,
-                       maybe_at(ly->c, t * BH), B, H);
-        if (record_norms) {
-            /* ||dL/dh_t|| (and ||dL/dc_t||), over batch and hidden units */
-            rb->norms[t] = (real)sqrt(real_sumsq(BH, rb->dh));
-            if (rb->dc) rb->norms[T + t] = (real)sqrt(real_sumsq(BH, rb->dc));
-        }
-        /* forward: a_hh = h_{t-1} W_hh^T + b_hh, so dh_{t-1} += da_hh W_hh */
-        const real *da_hh_t = dA_hh + t * BGH;
-        if (rb->use_reference)
-            /* ... and, one step at a time: dW_hh += da_hh^T h_{t-1}, db_hh += sum_b da_hh */
-            linear_backward_ref(rb->dh_next, ly->dW_hh, ly->db_hh, da_hh_t, h_prev, ly->W_hh,
-                                B, H, GH);
-        else
-            linear_backward(rb->dh_next, NULL, NULL, da_hh_t, NULL, ly->W_hh, B, H, GH);
-        /* the carried cell gradient moves one step back */
-        real *swap = rb->dc;
-        rb->dc = rb->dc_prev;
-        rb->dc_prev = swap;
+    real *dA_hh = rb->cell->separate_hh_grad ? rb->da_hh : rb->da_ih;   /* (T,B,G*H) */
+    if (rb->use_reference) parts = 1;
+    run_split(rb, ly, B, T, parts, record_norms, layer_backward_rows);
+    if (record_norms) {
+        /* ||dL/dh_t|| (and ||dL/dc_t||) over batch and hidden units: the
+         * spans' sums of squares added up */
+        for (int s = 0; s < rb->nseries; s++)
+            for (int t = 0; t < T; t++) {
+                double sq = 0;
+                for (int p = 0; p < parts; p++)
+                    sq += rb->norm_parts[((size_t)p * rb->nseries + s) * rb->Tmax + t];
+                rb->norms[s * T + t] = (real)sqrt(sq);
+            }
     }
     if (dX) memset(dX, 0, (size_t)T * B * ly->in * sizeof(real));
     if (rb->use_reference) {
@@ -320,6 +448,7 @@ void recurrent_backward(void *self, real *dx, const real *dy, int B, int T)
     RecurrentBody *rb = self;
     assert(B <= rb->Bmax && T <= rb->Tmax);
     size_t BH = (size_t)B * rb->H;
+    int parts = split_parts(rb, B);
     rb->last_T = T;
     /* the top layer's dL/dh_t from the head, time-major */
     to_time_major(rb->dh_in, dy, B, T, rb->H);
@@ -328,7 +457,7 @@ void recurrent_backward(void *self, real *dx, const real *dy, int B, int T)
         /* layer l's dX is layer l-1's dL/dh from above: written over dh_in */
         real *dX = l > 0 ? rb->dh_in : (dx ? rb->dxt : NULL);
         const real *X = l == 0 ? rb->xt : rb->layers[l - 1].h + BH;
-        layer_backward(rb, ly, dX, X, B, T, l == rb->L - 1);
+        layer_backward(rb, ly, dX, X, B, T, l == rb->L - 1, parts);
     }
     if (dx) from_time_major_add(dx, rb->dxt, B, T, rb->E);
 }
@@ -356,7 +485,7 @@ void recurrent_step(void *self, real *y, const real *x, int B)
         memcpy(ly->h, rb->state_h + l * BH, BH * sizeof(real));
         if (ly->c) memcpy(ly->c, rb->state_c + l * BH, BH * sizeof(real));
         const real *X = l == 0 ? x : rb->layers[l - 1].h + BH;
-        layer_forward(rb, ly, X, B, 1);
+        layer_forward(rb, ly, X, B, 1, 1);   /* one step: not worth a thread */
         memcpy(rb->state_h + l * BH, ly->h + BH, BH * sizeof(real));
         if (ly->c) memcpy(rb->state_c + l * BH, ly->c + BH, BH * sizeof(real));
     }
@@ -393,6 +522,13 @@ void recurrent_set_reference(void *self, int on)
     rb->use_reference = on;
 }
 
+void recurrent_set_parts(void *self, int parts)
+{
+    RecurrentBody *rb = self;
+    assert(parts >= 0);
+    rb->parts = parts;
+}
+
 void recurrent_free(void *self)
 {
     RecurrentBody *rb = self;
@@ -415,6 +551,7 @@ void recurrent_free(void *self)
     free(rb->dc);
     free(rb->dc_prev);
     free(rb->norms);
+    free(rb->norm_parts);
     free(rb->state_h);
     free(rb->state_c);
     free(rb);

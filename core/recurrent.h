@@ -63,6 +63,9 @@ typedef struct CellOps {
     void (*init_biases)(real *b_ih, real *b_hh, const ModelConfig *cfg, int H);
 } CellOps;
 
+/* most row spans the time loop is split into (one per thread) */
+#define RECURRENT_MAX_PARTS 16
+
 typedef struct RecurrentLayer {
     int in;                          /* E for layer 0, H above */
     int idx_w_ih, idx_w_hh, idx_b_ih, idx_b_hh;  /* tensor indices */
@@ -81,6 +84,7 @@ typedef struct RecurrentBody {
     int E, H, L, G, S;
     RecurrentLayer *layers;          /* (L) */
     int use_reference;               /* 1: plain per-step loops (recurrent_set_reference) */
+    int parts;                       /* row spans of the time loop; 0: the BLAS thread count */
     /* activation memory, sized by alloc_acts for (Bmax,Tmax) */
     int Bmax, Tmax;
     real *xt;                        /* (T,B,E) the input, time-major */
@@ -90,12 +94,14 @@ typedef struct RecurrentBody {
     real *da_hh;                     /* (T,B,G*H) dL/da_hh (GRU only; else = da_ih) */
     real *dh_in;                     /* (T,B,H) dL/dh from above (head or layer l+1) */
     real *dxt;                       /* (T,B,E) dL/dx of layer 0, time-major */
-    real *dh;                        /* (B,H) total dL/dh_t */
+    real *dh;                        /* (B,H) total dL/dh_t (each span its own rows) */
     real *dh_next;                   /* (B,H) dL/dh_{t-1} through the recurrence */
     real *dc, *dc_prev;              /* (B,H) dL/dc_t and dL/dc_{t-1} (LSTM) */
     real *norms;                     /* (NS,Tmax) per-step gradient norms of the top layer */
+    double *norm_parts;              /* (MAX_PARTS,NS,Tmax) each span's sums of squares */
     int nseries, last_T;
     size_t act_reals;                /* reals allocated by alloc_acts */
+    size_t act_extra_bytes;          /* and bytes of norm_parts */
     /* step mode: the carried state */
     real *state_h, *state_c;         /* (L,B,H) each; state_c LSTM only */
     int step_B;
@@ -120,5 +126,10 @@ void recurrent_free(void *self);
  * time step, W_hh's gradient added step by step) instead of the one-product
  * BLAS path; for reading, and for the tests that compare the two. */
 void recurrent_set_reference(void *self, int on);
+
+/* Split the time loop over `parts` spans of batch rows, one thread each
+ * (0: as many as OpenBLAS has threads, the default).  Any split gives the
+ * same numbers up to the order of floating-point sums; the tests compare. */
+void recurrent_set_parts(void *self, int parts);
 
 #endif

@@ -37,18 +37,20 @@ static void gru_cell_forward(real *h, real *c, real *saved, const real *a_ih,
         const real *ah = a_hh + (size_t)b * GRU_GATES * H;   /* (3H) */
         real *r = saved + (size_t)b * GRU_SAVED * H;         /* (H) each */
         real *z = r + H, *n = r + 2 * H, *hn = r + 3 * H;
+        const real *hp = h_prev + (size_t)b * H;             /* (H) this row */
+        real *hr = h + (size_t)b * H;
+        /* r = sigma(W_ir x + b_ir + W_hr h + b_hr)
+         * z = sigma(W_iz x + b_iz + W_hz h + b_hz)   (r and z are adjacent: one call) */
+        for (int k = 0; k < 2 * H; k++) r[k] = ai[GATE_R * H + k] + ah[GATE_R * H + k];
+        sigmoid_forward(r, r, 2 * (size_t)H);
+        /* n = tanh(W_in x + b_in + r * (W_hn h + b_hn)) */
         for (int j = 0; j < H; j++) {
-            size_t u = (size_t)b * H + j;
-            /* r = sigma(W_ir x + b_ir + W_hr h + b_hr) */
-            r[j] = sigmoidr(ai[GATE_R * H + j] + ah[GATE_R * H + j]);
-            /* z = sigma(W_iz x + b_iz + W_hz h + b_hz) */
-            z[j] = sigmoidr(ai[GATE_Z * H + j] + ah[GATE_Z * H + j]);
-            /* n = tanh(W_in x + b_in + r * (W_hn h + b_hn)) */
             hn[j] = ah[GATE_N * H + j];
-            n[j] = (real)tanh(ai[GATE_N * H + j] + r[j] * hn[j]);
-            /* h' = (1 - z) * n + z * h */
-            h[u] = (1 - z[j]) * n[j] + z[j] * h_prev[u];
+            n[j] = ai[GATE_N * H + j] + r[j] * hn[j];
         }
+        tanh_forward(n, n, (size_t)H);
+        /* h' = (1 - z) * n + z * h */
+        for (int j = 0; j < H; j++) hr[j] = (1 - z[j]) * n[j] + z[j] * hp[j];
     }
 }
 

@@ -33,22 +33,23 @@ static void lstm_cell_forward(real *h, real *c, real *saved, const real *a_ih,
         const real *ah = a_hh + (size_t)b * LSTM_GATES * H;   /* (4H) */
         real *i = saved + (size_t)b * LSTM_SAVED * H;         /* (H) each */
         real *f = i + H, *g = i + 2 * H, *o = i + 3 * H, *tc = i + 4 * H;
-        for (int j = 0; j < H; j++) {
-            size_t u = (size_t)b * H + j;
-            /* i = sigma(W_ii x + b_ii + W_hi h + b_hi) */
-            i[j] = sigmoidr(ai[GATE_I * H + j] + ah[GATE_I * H + j]);
-            /* f = sigma(W_if x + b_if + W_hf h + b_hf) */
-            f[j] = sigmoidr(ai[GATE_F * H + j] + ah[GATE_F * H + j]);
-            /* g = tanh(W_ig x + b_ig + W_hg h + b_hg) */
-            g[j] = (real)tanh(ai[GATE_G * H + j] + ah[GATE_G * H + j]);
-            /* o = sigma(W_io x + b_io + W_ho h + b_ho) */
-            o[j] = sigmoidr(ai[GATE_O * H + j] + ah[GATE_O * H + j]);
-            /* c' = f * c + i * g */
-            c[u] = f[j] * c_prev[u] + i[j] * g[j];
-            /* h' = o * tanh(c') */
-            tc[j] = (real)tanh(c[u]);
-            h[u] = o[j] * tc[j];
-        }
+        const real *cp = c_prev + (size_t)b * H;              /* (H) this row */
+        real *cr = c + (size_t)b * H, *hr = h + (size_t)b * H;
+        /* the four pre-activations W_i. x + b_i. + W_h. h + b_h., side by
+         * side in gate order i, f, g, o, exactly where saved keeps the gates */
+        for (int k = 0; k < LSTM_GATES * H; k++) i[k] = ai[k] + ah[k];
+        /* i = sigma(W_ii x + b_ii + W_hi h + b_hi)
+         * f = sigma(W_if x + b_if + W_hf h + b_hf)   (i and f are adjacent: one call) */
+        sigmoid_forward(i, i, 2 * (size_t)H);
+        /* g = tanh(W_ig x + b_ig + W_hg h + b_hg) */
+        tanh_forward(g, g, (size_t)H);
+        /* o = sigma(W_io x + b_io + W_ho h + b_ho) */
+        sigmoid_forward(o, o, (size_t)H);
+        /* c' = f * c + i * g */
+        for (int j = 0; j < H; j++) cr[j] = f[j] * cp[j] + i[j] * g[j];
+        /* h' = o * tanh(c') */
+        tanh_forward(tc, cr, (size_t)H);
+        for (int j = 0; j < H; j++) hr[j] = o[j] * tc[j];
     }
 }
 

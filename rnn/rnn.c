@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "model.h"
+#include "ops.h"
 #include "recurrent.h"
 
 /* h (B,H), saved unused (S = 0: the backward needs only h itself);
@@ -21,10 +22,10 @@ static void rnn_cell_forward(real *h, real *c, real *saved, const real *a_ih,
                              int B, int H)
 {
     (void)c; (void)saved; (void)h_prev; (void)c_prev;
-    for (size_t i = 0; i < (size_t)B * H; i++) {
-        /* h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh) = tanh(a_ih + a_hh) */
-        h[i] = (real)tanh(a_ih[i] + a_hh[i]);
-    }
+    size_t n = (size_t)B * H;
+    /* h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh) = tanh(a_ih + a_hh) */
+    for (size_t i = 0; i < n; i++) h[i] = a_ih[i] + a_hh[i];
+    tanh_forward(h, h, n);
 }
 
 /* da (B,H) += dL/d(a_ih + a_hh); the core uses it for both a_ih and a_hh

@@ -179,6 +179,47 @@ static void recurrent_check_blas_equals_reference(const ModelConfig *cfg)
     model_free(m);
 }
 
+/* The time loop split over 2, 3 or 5 spans of batch rows (one thread
+ * each) gives what one span gives: logits, every gradient, the input
+ * gradient and the per-step norms.  B = 5 so that the spans are uneven. */
+#define SPLIT_B 5
+static void recurrent_check_split_equals_whole(const ModelConfig *cfg)
+{
+    Model *m = test_model(cfg, SPLIT_B, RT_T, 108);
+    Batch *batch = test_token_batch(SPLIT_B, RT_T, RT_V, RT_V, 14);
+    ParamSet *ps = &m->params;
+    size_t nz = (size_t)SPLIT_B * RT_T * RT_V, nx = (size_t)SPLIT_B * RT_T * RT_E;
+    real *z = xmalloc(nz * sizeof(real)), *g = xmalloc(ps->total * sizeof(real));
+    real *dx = xmalloc(nx * sizeof(real)), *norms = xmalloc(2 * RT_T * sizeof(real));
+    const char *const *names;
+    const real *nr;
+    const int parts[4] = {1, 2, 3, SPLIT_B};
+    for (int k = 0; k < 4; k++) {
+        recurrent_set_parts(m->body, parts[k]);
+        params_zero_grad(ps);
+        model_forward(m, batch);
+        model_backward(m, batch);
+        int S = m->body_ops->grad_norms(m->body, &names, &nr);
+        if (k == 0) {
+            memcpy(z, m->logits, nz * sizeof(real));
+            memcpy(g, ps->grad, ps->total * sizeof(real));
+            memcpy(dx, m->dx, nx * sizeof(real));
+            memcpy(norms, nr, (size_t)S * RT_T * sizeof(real));
+        } else {
+            assert_allclose(m->logits, z, nz, KERNEL_RTOL, KERNEL_ATOL);
+            assert_allclose(ps->grad, g, ps->total, KERNEL_RTOL, KERNEL_ATOL);
+            assert_allclose(m->dx, dx, nx, KERNEL_RTOL, KERNEL_ATOL);
+            assert_allclose(nr, norms, (size_t)S * RT_T, KERNEL_RTOL, KERNEL_ATOL);
+        }
+    }
+    free(z);
+    free(g);
+    free(dx);
+    free(norms);
+    batch_free(batch);
+    model_free(m);
+}
+
 /* grad_norms: S series named "h" (and "c"), T positive finite values each,
  * and at the last step (nothing flows back from the future) the "h" norm
  * is exactly the norm of the head's dL/dy_{T-1} */

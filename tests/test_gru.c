@@ -46,6 +46,13 @@ START_TEST(test_gru_blas_equals_reference)
 }
 END_TEST
 
+START_TEST(test_gru_split_equals_whole)
+{
+    ModelConfig cfg = gru_config();
+    recurrent_check_split_equals_whole(&cfg);
+}
+END_TEST
+
 START_TEST(test_gru_grad_norms)
 {
     ModelConfig cfg = gru_config();
@@ -195,6 +202,7 @@ static Suite *make_gru_suite(void)
 #endif
     tcase_add_test(tc, test_gru_forward_equals_steps);
     tcase_add_test(tc, test_gru_blas_equals_reference);
+    tcase_add_test(tc, test_gru_split_equals_whole);
     tcase_add_test(tc, test_gru_grad_norms);
     tcase_add_test(tc, test_gru_sgd_reduces_loss);
     tcase_add_test(tc, test_gru_parameter_names_and_shapes);

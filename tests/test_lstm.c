@@ -46,6 +46,13 @@ START_TEST(test_lstm_blas_equals_reference)
 }
 END_TEST
 
+START_TEST(test_lstm_split_equals_whole)
+{
+    ModelConfig cfg = lstm_config();
+    recurrent_check_split_equals_whole(&cfg);
+}
+END_TEST
+
 START_TEST(test_lstm_grad_norms)
 {
     ModelConfig cfg = lstm_config();
@@ -239,6 +246,7 @@ static Suite *make_lstm_suite(void)
 #endif
     tcase_add_test(tc, test_lstm_forward_equals_steps);
     tcase_add_test(tc, test_lstm_blas_equals_reference);
+    tcase_add_test(tc, test_lstm_split_equals_whole);
     tcase_add_test(tc, test_lstm_grad_norms);
     tcase_add_test(tc, test_lstm_sgd_reduces_loss);
     tcase_add_test(tc, test_lstm_parameter_names_and_shapes);

@@ -46,6 +46,13 @@ START_TEST(test_rnn_blas_equals_reference)
 }
 END_TEST
 
+START_TEST(test_rnn_split_equals_whole)
+{
+    ModelConfig cfg = rnn_config();
+    recurrent_check_split_equals_whole(&cfg);
+}
+END_TEST
+
 START_TEST(test_rnn_grad_norms)
 {
     ModelConfig cfg = rnn_config();
@@ -191,6 +198,7 @@ static Suite *make_rnn_suite(void)
 #endif
     tcase_add_test(tc, test_rnn_forward_equals_steps);
     tcase_add_test(tc, test_rnn_blas_equals_reference);
+    tcase_add_test(tc, test_rnn_split_equals_whole);
     tcase_add_test(tc, test_rnn_grad_norms);
     tcase_add_test(tc, test_rnn_sgd_reduces_loss);
     tcase_add_test(tc, test_rnn_parameter_names_and_shapes);

@@ -1,0 +1,160 @@
+/*
+ * vecmath.c — exp, tanh and sigmoid, several floats at a time (see vecmath.h).
+ *
+ * How e^x is computed (Cody & Waite's range reduction, Moshier's Cephes
+ * polynomial):
+ *     n = round(x / ln 2),  r = x - n ln 2          so |r| <= ln 2 / 2
+ *     e^r ~ 1 + r + r^2 P(r), P of degree 5         relative error ~1e-7
+ *     e^x = 2^n e^r, and 2^n is built directly as the float whose exponent
+ *     field is n + 127
+ * ln 2 is split into a part with few significant bits (LN2_HI, so n LN2_HI
+ * is exact) and the rest (LN2_LO), which keeps r accurate.
+ *
+ * tanh:    |x| < 0.625:  x + x^3 Q(x^2)             (Cephes tanhf; no cancellation near 0)
+ *          otherwise:    1 - 2 / (e^{2|x|} + 1), with x's sign
+ * sigmoid: 1 / (1 + e^-x)
+ *
+ * "Several at a time" uses GCC's vector extensions (also understood by
+ * Clang): a `vfloat` is VLEN floats — 4, an SSE register, in the default
+ * build; 8, an AVX register, with `make NATIVE=1` on a machine that has
+ * AVX — and + - * / act on all of them.  Branches become masks: a comparison gives all-ones or
+ * all-zeros per element, and `select` blends two vectors with it.
+ *
+ * What this file is not: a general libm.  Only what seqlab's models call.
+ */
+#include "vecmath.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+/* ---- the plain loops (double build: these ARE the functions) ------------- */
+
+void vecmath_exp_ref(real *y, const real *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) y[i] = real_exp(x[i]);
+}
+
+void vecmath_tanh_ref(real *y, const real *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) y[i] = real_tanh(x[i]);
+}
+
+void vecmath_sigmoid_ref(real *y, const real *x, size_t n)
+{
+    /* written so that neither branch overflows exp() */
+    for (size_t i = 0; i < n; i++) {
+        real e = real_exp(-fabs(x[i]));
+        y[i] = x[i] >= 0 ? 1 / (1 + e) : e / (1 + e);
+    }
+}
+
+#ifdef SEQLAB_DOUBLE
+
+void vecmath_exp(real *y, const real *x, size_t n) { vecmath_exp_ref(y, x, n); }
+void vecmath_tanh(real *y, const real *x, size_t n) { vecmath_tanh_ref(y, x, n); }
+void vecmath_sigmoid(real *y, const real *x, size_t n) { vecmath_sigmoid_ref(y, x, n); }
+
+#else
+
+/* 8 floats where the build targets AVX (make NATIVE=1 on a machine that
+ * has it), 4 (SSE, every x86-64) otherwise */
+#ifdef __AVX__
+#define VLEN 8
+#else
+#define VLEN 4
+#endif
+typedef float vfloat __attribute__((vector_size(VLEN * sizeof(float))));
+typedef int32_t vint __attribute__((vector_size(VLEN * sizeof(int32_t))));
+
+/* the range of x for which e^x is a normal float */
+#define EXP_X_MAX 88.3f
+#define EXP_X_MIN -87.3f
+#define LOG2E 1.44269504088896341f
+#define LN2_HI 0.693359375f          /* 355/512: n * LN2_HI is exact for |n| < 2^15 */
+#define LN2_LO -2.12194440e-4f       /* ln 2 - LN2_HI */
+/* adding and subtracting 1.5 * 2^23 rounds a float of magnitude < 2^22 to
+ * the nearest integer (the sum has no bits below 1) */
+#define ROUND_MAGIC 12582912.0f
+#define TANH_SMALL 0.625f
+#define SIGN_BIT ((int32_t)0x80000000)
+
+static inline vfloat splat(float v) { return v - (vfloat){0}; }   /* v in every element */
+
+/* mask ? a : b, elementwise (mask elements are all ones or all zeros) */
+static inline vfloat select(vint mask, vfloat a, vfloat b)
+{
+    return (vfloat)(((vint)a & mask) | ((vint)b & ~mask));
+}
+
+static inline vfloat v_exp(vfloat x)
+{
+    /* keep e^x a normal float; NaN fails both tests and passes through */
+    x = select(x > splat(EXP_X_MAX), splat(EXP_X_MAX), x);
+    x = select(x < splat(EXP_X_MIN), splat(EXP_X_MIN), x);
+    /* n = round(x / ln 2), r = x - n ln 2 */
+    vfloat n = (x * splat(LOG2E) + splat(ROUND_MAGIC)) - splat(ROUND_MAGIC);
+    vfloat r = x - n * splat(LN2_HI);
+    r = r - n * splat(LN2_LO);
+    /* e^r = 1 + r + r^2 P(r) */
+    vfloat p = splat(1.9875691500e-4f);
+    p = p * r + splat(1.3981999507e-3f);
+    p = p * r + splat(8.3334519073e-3f);
+    p = p * r + splat(4.1665795894e-2f);
+    p = p * r + splat(1.6666665459e-1f);
+    p = p * r + splat(5.0000001201e-1f);
+    p = p * r * r + r + splat(1.0f);
+    /* 2^n: the float with exponent field n + 127 and a zero mantissa */
+    vint e = (__builtin_convertvector(n, vint) + 127) << 23;
+    return p * (vfloat)e;
+}
+
+static inline vfloat v_tanh(vfloat x)
+{
+    vint sign = (vint)x & SIGN_BIT;
+    vfloat ax = (vfloat)((vint)x & ~SIGN_BIT);     /* |x| */
+    /* tanh is odd: compute tanh |x|, then give it x's sign */
+    /* small |x|: tanh |x| = |x| + |x|^3 Q(x^2) */
+    vfloat z = ax * ax;
+    vfloat q = splat(-5.70498872745e-3f);
+    q = q * z + splat(2.06390887954e-2f);
+    q = q * z + splat(-5.37397155531e-2f);
+    q = q * z + splat(1.33314422036e-1f);
+    q = q * z + splat(-3.33332819422e-1f);
+    vfloat small = q * z * ax + ax;
+    /* large |x|: tanh |x| = 1 - 2 / (e^{2|x|} + 1) */
+    vfloat large = splat(1.0f) - splat(2.0f) / (v_exp(ax + ax) + splat(1.0f));
+    vfloat t = select(ax < splat(TANH_SMALL), small, large);
+    return (vfloat)((vint)t | sign);
+}
+
+static inline vfloat v_sigmoid(vfloat x)
+{
+    return splat(1.0f) / (splat(1.0f) + v_exp(-x));
+}
+
+/* y = f(x) over n elements: whole vectors, then the tail through a
+ * zero-padded vector, so that every element gets the same arithmetic.
+ * (Inlined with f known, so f is inlined too.) */
+static inline void map_vectors(vfloat (*f)(vfloat), float *y, const float *x, size_t n)
+{
+    size_t i = 0;
+    for (; i + VLEN <= n; i += VLEN) {
+        vfloat v;
+        memcpy(&v, x + i, sizeof v);
+        v = f(v);
+        memcpy(y + i, &v, sizeof v);
+    }
+    if (i < n) {
+        vfloat v = splat(0.0f);
+        memcpy(&v, x + i, (n - i) * sizeof(float));
+        v = f(v);
+        memcpy(y + i, &v, (n - i) * sizeof(float));
+    }
+}
+
+void vecmath_exp(real *y, const real *x, size_t n) { map_vectors(v_exp, y, x, n); }
+void vecmath_tanh(real *y, const real *x, size_t n) { map_vectors(v_tanh, y, x, n); }
+void vecmath_sigmoid(real *y, const real *x, size_t n) { map_vectors(v_sigmoid, y, x, n); }
+
+#endif

@@ -1,0 +1,37 @@
+/*
+ * vecmath.h — exp, tanh and the logistic sigmoid of whole arrays, fast.
+ *
+ * The recurrent cells, the softmax and the attention spend much of their
+ * non-matrix time in these three functions.  Called one element at a time
+ * from libm they cost 5-20 ns each (float tanhf goes through expm1f);
+ * computed 4 or 8 at a time with a range reduction and a short polynomial they
+ * cost well under 1 ns, and are within a few units in the last place of
+ * libm (vecmath.c says how, and tests/test_vecmath.c checks it).
+ *
+ * In the double build (gradient checks) each function IS its `_ref` twin,
+ * libm one element at a time, so finite differences see exact functions.
+ *
+ * All take y (n), x (n) and allow y == x (in place).  NaN in gives NaN out
+ * (the trainer's divergence check relies on it).
+ */
+#ifndef SEQLAB_VECMATH_H
+#define SEQLAB_VECMATH_H
+
+#include <stddef.h>
+#include "real.h"
+
+/* y = e^x.  Inputs beyond float's range are clamped to it: e^x for
+ * x < -87.3 gives ~1e-38 rather than a denormal, and x > 88.3 gives ~2e38
+ * rather than infinity. */
+void vecmath_exp(real *y, const real *x, size_t n);
+/* y = tanh(x) */
+void vecmath_tanh(real *y, const real *x, size_t n);
+/* y = 1 / (1 + e^-x) */
+void vecmath_sigmoid(real *y, const real *x, size_t n);
+
+/* the plain libm loops: what the fast versions must equal */
+void vecmath_exp_ref(real *y, const real *x, size_t n);
+void vecmath_tanh_ref(real *y, const real *x, size_t n);
+void vecmath_sigmoid_ref(real *y, const real *x, size_t n);
+
+#endif
