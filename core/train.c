@@ -7,6 +7,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -30,7 +31,7 @@ extern void openblas_set_num_threads(int num_threads);
 extern char *openblas_get_config(void);
 
 #define STATE_MAGIC "SEQLABST"
-#define STATE_VERSION 1
+#define STATE_VERSION 2
 /* the generator that draws validation batches restarts from this offset of
  * the seed at every evaluation, so every evaluation scores the same windows */
 #define VALID_SEED_OFFSET 0x5eedUL
@@ -196,13 +197,15 @@ static void fill_meta(Run *r, Meta *meta)
     }
 }
 
-/* the optimizer moments, the data generator and the loss accumulators, so
- * that a resumed run draws the same batches and logs the same numbers */
+/* the optimizer moments, the data generator, the loss accumulators and the
+ * parameters at full precision (the checkpoint holds them rounded to float32,
+ * which in the double build is not the same), so that a resumed run draws
+ * the same batches and logs the same numbers */
 static int save_state(Run *r, const char *path)
 {
     size_t n = r->opt->n, rng_size = gsl_rng_size(r->data_rng);
     size_t len = 8 + 4 * sizeof(int64_t) + 4 * sizeof(double) + sizeof(uint64_t) + rng_size
-                 + 2 * n * sizeof(real);
+                 + 3 * n * sizeof(real);
     char *buf = xmalloc(len), *p = buf;
     int64_t hdr[4] = {STATE_VERSION, r->step, r->opt->t, (int64_t)n};
     double acc[4] = {r->seconds, r->tokens, r->loss_acc, (double)r->loss_n};
@@ -213,7 +216,8 @@ static int save_state(Run *r, const char *path)
     memcpy(p, &rs, sizeof rs); p += sizeof rs;
     memcpy(p, gsl_rng_state(r->data_rng), rng_size); p += rng_size;
     memcpy(p, r->opt->m, n * sizeof(real)); p += n * sizeof(real);
-    memcpy(p, r->opt->v, n * sizeof(real));
+    memcpy(p, r->opt->v, n * sizeof(real)); p += n * sizeof(real);
+    memcpy(p, r->m->params.value, n * sizeof(real));
     int rc = file_write_atomic(path, buf, len, r->err, r->errlen);
     free(buf);
     return rc;
@@ -227,7 +231,7 @@ static int load_state(Run *r)
     if (!buf) return fail(r, "cannot resume: cannot read '%s': %s", path, strerror(errno));
     size_t n = r->opt->n, rng_size = gsl_rng_size(r->data_rng);
     size_t want = 8 + 4 * sizeof(int64_t) + 4 * sizeof(double) + sizeof(uint64_t) + rng_size
-                  + 2 * n * sizeof(real);
+                  + 3 * n * sizeof(real);
     int64_t hdr[4];
     double acc[4];
     uint64_t rs;
@@ -247,7 +251,8 @@ static int load_state(Run *r)
     }
     memcpy(gsl_rng_state(r->data_rng), p, rng_size); p += rng_size;
     memcpy(r->opt->m, p, n * sizeof(real)); p += n * sizeof(real);
-    memcpy(r->opt->v, p, n * sizeof(real));
+    memcpy(r->opt->v, p, n * sizeof(real)); p += n * sizeof(real);
+    memcpy(r->m->params.value, p, n * sizeof(real));
     r->step = hdr[1];
     r->opt->t = hdr[2];
     r->seconds = acc[0];
@@ -290,6 +295,15 @@ static int save_checkpoint(Run *r)
     }
     r->saved_step = r->step;
     return 0;
+}
+
+/* the index of the first parameter that is not finite as a float32, or
+ * ps->total if they all are */
+static size_t params_first_beyond_f32(const ParamSet *ps)
+{
+    for (size_t i = 0; i < ps->total; i++)
+        if (!(fabs((double)ps->value[i]) <= FLT_MAX)) return i;
+    return ps->total;
 }
 
 /* the end of a divergence message: where the last good weights are */
@@ -694,6 +708,16 @@ int train_run(Settings *s, int resume, TrainResult *res, char *err, size_t errle
             if (log_gradients(r)) { status = TRAIN_ERROR; break; }
         }
         if (last || r->step % s->save_every == 0 || train_stop_requested()) {
+            /* a checkpoint holds float32: weights beyond its range (possible
+             * in the double build before the loss overflows) have diverged */
+            size_t bad = params_first_beyond_f32(&r->m->params);
+            if (bad < r->m->params.total) {
+                snprintf(err, errlen, "step %ld: parameter %zu is %g, not finite in float32; stopping (lower lr or "
+                         "set clip). %s", r->step, bad, (double)r->m->params.value[bad],
+                         kept_checkpoint(r, kept, sizeof kept));
+                status = TRAIN_DIVERGED;
+                break;
+            }
             if (save_checkpoint(r)) { status = TRAIN_ERROR; break; }
         }
         if (train_stop_requested() && !last) {
