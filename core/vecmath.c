@@ -13,6 +13,11 @@
  * tanh:    |x| < 0.625:  x + x^3 Q(x^2)             (Cephes tanhf; no cancellation near 0)
  *          otherwise:    1 - 2 / (e^{2|x|} + 1), with x's sign
  * sigmoid: 1 / (1 + e^-x)
+ * gelu:    x Phi(x) with Phi(x) = erfc(-x / sqrt 2) / 2.  For z >= 0
+ *          erfc(z) ~ t exp(-z^2 + R(t)), t = 1 / (1 + z/2), R of degree 9
+ *          (Numerical Recipes' erfcc, relative error < 1.2e-7 for every z);
+ *          Phi(x) = erfc(|x|/sqrt 2)/2 for x < 0 and 1 - that for x >= 0, so
+ *          the far negative tail keeps its relative accuracy
  *
  * "Several at a time" uses GCC's vector extensions (also understood by
  * Clang): a `vfloat` is VLEN floats — 4, an SSE register, in the default
@@ -49,11 +54,29 @@ void vecmath_sigmoid_ref(real *y, const real *x, size_t n)
     }
 }
 
+#define INV_SQRT2 0.70710678118654752440
+#define INV_SQRT_2PI 0.39894228040143267794
+
 #ifdef SEQLAB_DOUBLE
 
 void vecmath_exp(real *y, const real *x, size_t n) { vecmath_exp_ref(y, x, n); }
 void vecmath_tanh(real *y, const real *x, size_t n) { vecmath_tanh_ref(y, x, n); }
 void vecmath_sigmoid(real *y, const real *x, size_t n) { vecmath_sigmoid_ref(y, x, n); }
+
+/* the same loops as transformer/gelu.c's _ref twins */
+void vecmath_gelu(real *y, const real *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) y[i] = 0.5 * x[i] * erfc(-x[i] * INV_SQRT2);
+}
+
+void vecmath_gelu_backward(real *dx, const real *dy, const real *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        double cdf = 0.5 * erfc(-x[i] * INV_SQRT2);
+        double pdf = exp(-0.5 * x[i] * x[i]) * INV_SQRT_2PI;
+        dx[i] += dy[i] * (cdf + x[i] * pdf);
+    }
+}
 
 #else
 
@@ -133,6 +156,32 @@ static inline vfloat v_sigmoid(vfloat x)
     return splat(1.0f) / (splat(1.0f) + v_exp(-x));
 }
 
+/* Phi(x), the standard normal CDF */
+static inline vfloat v_normal_cdf(vfloat x)
+{
+    vfloat z = (vfloat)((vint)x & ~SIGN_BIT) * splat((float)INV_SQRT2);   /* |x| / sqrt 2 */
+    /* erfc(z) = t exp(-z^2 + R(t)), t = 1 / (1 + z/2) */
+    vfloat t = splat(1.0f) / (splat(1.0f) + splat(0.5f) * z);
+    vfloat r = splat(0.17087277f);
+    r = r * t + splat(-0.82215223f);
+    r = r * t + splat(1.48851587f);
+    r = r * t + splat(-1.13520398f);
+    r = r * t + splat(0.27886807f);
+    r = r * t + splat(-0.18628806f);
+    r = r * t + splat(0.09678418f);
+    r = r * t + splat(0.37409196f);
+    r = r * t + splat(1.00002368f);
+    r = r * t + splat(-1.26551223f);
+    vfloat half_erfc = splat(0.5f) * t * v_exp(r - z * z);
+    /* Phi(x) = erfc(|x|/sqrt 2)/2 for x < 0, 1 - erfc(|x|/sqrt 2)/2 for x >= 0 */
+    return select(x < splat(0.0f), half_erfc, splat(1.0f) - half_erfc);
+}
+
+static inline vfloat v_gelu(vfloat x)
+{
+    return x * v_normal_cdf(x);
+}
+
 /* y = f(x) over n elements: whole vectors, then the tail through a
  * zero-padded vector, so that every element gets the same arithmetic.
  * (Inlined with f known, so f is inlined too.) */
@@ -156,5 +205,26 @@ static inline void map_vectors(vfloat (*f)(vfloat), float *y, const float *x, si
 void vecmath_exp(real *y, const real *x, size_t n) { map_vectors(v_exp, y, x, n); }
 void vecmath_tanh(real *y, const real *x, size_t n) { map_vectors(v_tanh, y, x, n); }
 void vecmath_sigmoid(real *y, const real *x, size_t n) { map_vectors(v_sigmoid, y, x, n); }
+void vecmath_gelu(real *y, const real *x, size_t n) { map_vectors(v_gelu, y, x, n); }
+
+/* m <= VLEN elements of dx += dy (Phi(x) + x phi(x)), phi(x) =
+ * exp(-x^2/2) / sqrt(2 pi); the missing ones are zero padding */
+static inline void gelu_backward_vector(float *dx, const float *dy, const float *x, size_t m)
+{
+    vfloat xv = splat(0.0f), g = splat(0.0f), d = splat(0.0f);
+    memcpy(&xv, x, m * sizeof(float));
+    memcpy(&g, dy, m * sizeof(float));
+    memcpy(&d, dx, m * sizeof(float));
+    vfloat pdf = v_exp(splat(-0.5f) * xv * xv) * splat((float)INV_SQRT_2PI);
+    d += g * (v_normal_cdf(xv) + xv * pdf);
+    memcpy(dx, &d, m * sizeof(float));
+}
+
+void vecmath_gelu_backward(real *dx, const real *dy, const real *x, size_t n)
+{
+    size_t i = 0;
+    for (; i + VLEN <= n; i += VLEN) gelu_backward_vector(dx + i, dy + i, x + i, VLEN);
+    if (i < n) gelu_backward_vector(dx + i, dy + i, x + i, n - i);
+}
 
 #endif

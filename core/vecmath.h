@@ -6,7 +6,8 @@
  * from libm they cost 5-20 ns each (float tanhf goes through expm1f);
  * computed 4 or 8 at a time with a range reduction and a short polynomial they
  * cost well under 1 ns, and are within a few units in the last place of
- * libm (vecmath.c says how, and tests/test_vecmath.c checks it).
+ * libm (vecmath.c says how, and tests/test_vecmath.c checks it).  The
+ * GELU's x Phi(x) (erf, exp) likewise.
  *
  * In the double build (gradient checks) each function IS its `_ref` twin,
  * libm one element at a time, so finite differences see exact functions.
@@ -28,10 +29,18 @@ void vecmath_exp(real *y, const real *x, size_t n);
 void vecmath_tanh(real *y, const real *x, size_t n);
 /* y = 1 / (1 + e^-x) */
 void vecmath_sigmoid(real *y, const real *x, size_t n);
+/* y = gelu(x) = x Phi(x), Phi the standard normal CDF (the exact GELU, not
+ * the tanh approximation); for transformer/gelu.c */
+void vecmath_gelu(real *y, const real *x, size_t n);
+/* dx += dy * gelu'(x) = dy (Phi(x) + x phi(x)), phi the normal density;
+ * dx (n), dy (n), x (n) the GELU's input */
+void vecmath_gelu_backward(real *dx, const real *dy, const real *x, size_t n);
 
 /* the plain libm loops: what the fast versions must equal */
 void vecmath_exp_ref(real *y, const real *x, size_t n);
 void vecmath_tanh_ref(real *y, const real *x, size_t n);
 void vecmath_sigmoid_ref(real *y, const real *x, size_t n);
+/* (the GELU's plain loops are transformer/gelu.c's gelu_forward_ref and
+ * gelu_backward_ref) */
 
 #endif

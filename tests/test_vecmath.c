@@ -1,5 +1,5 @@
 /*
- * test_vecmath.c — the fast exp, tanh and sigmoid equal libm's (their
+ * test_vecmath.c — the fast exp, tanh, sigmoid and GELU equal libm's (their
  * `_ref` twins) to a few units in the last place over the whole range the
  * models feed them, pass NaN through, give the right limits, and work in
  * place and on lengths that are not a multiple of the vector width.
@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "testutil.h"
+#include "transformer/transformer.h"
 #include "util.h"
 #include "vecmath.h"
 
@@ -22,6 +23,22 @@
 /* ... and, for results that are near zero only by cancellation (sigmoid
  * of a large negative x, tanh crossing to its polynomial), 1e-30 absolute */
 #define VM_ATOL 1e-30
+#endif
+
+#ifdef SEQLAB_DOUBLE
+#define GELU_RTOL 0.0
+#define GELU_ATOL 0.0
+#define GELU_GRAD_ATOL 0.0
+#else
+/* the GELU's erfc is a rational approximation with relative error 1.2e-7;
+ * in float, rounding x/sqrt 2 and squaring it inside exp(-x^2/2) adds
+ * ~(x^2/2) 1.2e-7 relative: measured 4.4e-6 at x = -5.7, and beyond, where
+ * |gelu| < 3e-8, it is within 1e-12 absolute */
+#define GELU_RTOL 5e-6
+#define GELU_ATOL 1e-12
+/* gelu'(x) = Phi(x) + x phi(x) is O(1) and crosses zero at x = -0.75, so
+ * its error is absolute: measured 2.4e-7, 4 float ulps of 0.56 */
+#define GELU_GRAD_ATOL 5e-7
 #endif
 
 /* a grid over [lo, hi] with an odd count, so it is not a vector multiple */
@@ -73,6 +90,34 @@ START_TEST(test_sigmoid_equals_libm)
 }
 END_TEST
 
+/* gelu_forward / gelu_backward (vecmath) against transformer/gelu.c's
+ * plain double loops */
+START_TEST(test_gelu_equals_libm)
+{
+    const double range[2][2] = {{-12, 12}, {-2, 2}};
+    real *x = xmalloc(GRID * sizeof(real)), *y = xmalloc(GRID * sizeof(real)), *e = xmalloc(GRID * sizeof(real));
+    real *dy = xmalloc(GRID * sizeof(real));
+    for (int r = 0; r < 2; r++) {
+        grid(x, GRID, range[r][0], range[r][1]);
+        gelu_forward(y, x, GRID);
+        gelu_forward_ref(e, x, GRID);
+        assert_allclose(y, e, GRID, GELU_RTOL, GELU_ATOL);
+        /* backward accumulates: start both from the same non-zero values */
+        for (size_t i = 0; i < GRID; i++) {
+            dy[i] = (real)(0.3 + 0.001 * (double)(i % 1000));
+            y[i] = e[i] = (real)(0.25 * (double)(i % 7));
+        }
+        gelu_backward(y, dy, x, GRID);
+        gelu_backward_ref(e, dy, x, GRID);
+        assert_allclose(y, e, GRID, GELU_RTOL, GELU_GRAD_ATOL);
+    }
+    free(x);
+    free(y);
+    free(e);
+    free(dy);
+}
+END_TEST
+
 START_TEST(test_special_values)
 {
     enum { N = 7 };
@@ -116,6 +161,7 @@ static Suite *make_vecmath_suite(void)
     tcase_add_test(tc, test_exp_equals_libm);
     tcase_add_test(tc, test_tanh_equals_libm);
     tcase_add_test(tc, test_sigmoid_equals_libm);
+    tcase_add_test(tc, test_gelu_equals_libm);
     tcase_add_test(tc, test_special_values);
     tcase_add_test(tc, test_every_length);
     suite_add_tcase(s, tc);

@@ -42,6 +42,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "vecmath.h"
+
 /* query rows per GEMM block: queries t0 .. t0+31 against keys 0 .. t0+31 */
 #define ATTENTION_ROW_BLOCK 32
 
@@ -53,12 +55,12 @@ static void softmax_prefix(real *row, int n)
     real m = row[0];
     for (int s = 1; s < n; s++)
         if (row[s] > m) m = row[s];
+    for (int s = 0; s < n; s++) row[s] -= m;
+    vecmath_exp(row, row, (size_t)n);           /* several at a time: core/vecmath.c */
     double sum = 0;
-    for (int s = 0; s < n; s++) {
-        row[s] = (real)exp(row[s] - m);
-        sum += row[s];
-    }
-    for (int s = 0; s < n; s++) row[s] = (real)(row[s] / sum);
+    for (int s = 0; s < n; s++) sum += row[s];
+    real inv = (real)(1.0 / sum);
+    for (int s = 0; s < n; s++) row[s] *= inv;
 }
 
 /* ============================== forward =================================== */

@@ -16,29 +16,47 @@
 
 #include <math.h>
 
+#include "vecmath.h"
+
 /* 1 / sqrt(2) and 1 / sqrt(2 pi) */
 #define INV_SQRT2 0.70710678118654752440
 #define INV_SQRT_2PI 0.39894228040143267794
 
-void gelu_forward(real *out, const real *inp, size_t n)
+/* The plain loops, in double: what a student reads, and what the fast
+ * versions below must equal (tests/test_vecmath.c). */
+void gelu_forward_ref(real *out, const real *inp, size_t n)
 {
     /* out (n), inp (n) */
     for (size_t i = 0; i < n; i++) {
         double x = inp[i];
-        /* y = 0.5 x (1 + erf(x / sqrt 2)) */
-        out[i] = (real)(0.5 * x * (1.0 + erf(x * INV_SQRT2)));
+        /* y = 0.5 x (1 + erf(x / sqrt 2)), written with erfc(u) = 1 - erf(u)
+         * so that far below zero, where 1 + erf rounds to 0, Phi keeps its digits */
+        out[i] = (real)(0.5 * x * erfc(-x * INV_SQRT2));
     }
 }
 
-void gelu_backward(real *dinp, const real *dout, const real *inp, size_t n)
+void gelu_backward_ref(real *dinp, const real *dout, const real *inp, size_t n)
 {
     /* dinp (n), dout (n), inp (n): the saved input x, not the output */
     for (size_t i = 0; i < n; i++) {
         double x = inp[i];
         /* forward: y = x Phi(x), so dy/dx = Phi(x) + x phi(x),
          * Phi(x) = 0.5 (1 + erf(x / sqrt 2)), phi(x) = exp(-x^2 / 2) / sqrt(2 pi) */
-        double cdf = 0.5 * (1.0 + erf(x * INV_SQRT2));
+        double cdf = 0.5 * erfc(-x * INV_SQRT2);
         double pdf = exp(-0.5 * x * x) * INV_SQRT_2PI;
         dinp[i] += dout[i] * (real)(cdf + x * pdf);
     }
+}
+
+/* The same functions several elements at a time (core/vecmath.c: erfc by a
+ * rational approximation, exp by range reduction); in the double build
+ * they are these plain loops again. */
+void gelu_forward(real *out, const real *inp, size_t n)
+{
+    vecmath_gelu(out, inp, n);
+}
+
+void gelu_backward(real *dinp, const real *dout, const real *inp, size_t n)
+{
+    vecmath_gelu_backward(dinp, dout, inp, n);
 }
