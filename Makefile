@@ -75,6 +75,11 @@ PLOT_OBJ := $(BUILD)/experiments/plot.o $(BUILD)/experiments/plot_data.o $(BUILD
 $(BUILD)/tests/test_plot: $(BUILD)/tests/test_plot.o $(BUILD)/tests/testutil.o $(PLOT_OBJ) $(LIBSEQLAB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
 
+# the fuzz corpus replay also reads experiment files (experiments/runner.c)
+$(BUILD)/tests/test_fuzz_corpus: $(BUILD)/tests/test_fuzz_corpus.o $(BUILD)/experiments/runner.o \
+                                 $(BUILD)/tests/testutil.o $(LIBSEQLAB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
+
 tests: $(TEST_BIN) $(BUILD)/seqlab
 
 # Run every suite of this build; print Check's summaries; fail if any fails.

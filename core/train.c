@@ -526,6 +526,7 @@ int train_run(Settings *s, int resume, TrainResult *res, char *err, size_t errle
     r->res = res;
     r->err = err;
     r->errlen = errlen;
+    if (errlen > 0) err[0] = '\0';   /* read back at the end, also when nothing failed */
     r->saved_step = -1;
     res->val_loss = res->val_accuracy = res->val_perplexity = NAN;
     if (settings_resolve(s, err, errlen) != 0) return TRAIN_ERROR;

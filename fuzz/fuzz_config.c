@@ -22,7 +22,7 @@
 
 #include "config.h"
 #include "fuzz_io.h"
-#include "runner.h"
+#include "experiments/runner.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
