@@ -885,6 +885,57 @@ START_TEST(test_sigterm_then_resume_equals_uninterrupted)
 }
 END_TEST
 
+/* `seqlab run` interrupted: its child finishes the step and checkpoints, and
+ * running the experiment again resumes it to the same numbers */
+START_TEST(test_experiment_runner_interrupt_then_resume)
+{
+    const char *ref = reference_run();
+    char *ini = path_in("intr.ini"), *runs = path_in("runs"), *dir = path_in("runs/intr/rnn");
+    char *metrics = path_in("runs/intr/rnn/metrics.csv");
+    char text[2048];
+    snprintf(text, sizeof text,
+             "[experiment]\nname = intr\n[train]\nsteps = %s\nhidden_size = 16\nbatch_size = 4\nseq_len = 16\n"
+             "eval_every = 100\nlog_every = 10\nsave_every = 50\neval_batches = 2\nsample_tokens = 40\nseed = 7\n"
+             "corpus = %s\n",
+             interrupt_steps(), corpus);
+    write_text(ini, text);
+    pid_t pid = spawn("intr", NULL, ARGS("run", ini, "--runs", runs, "--no-plot"));
+    struct timespec nap = {0, 1000000};
+    while (count_lines(metrics) < 1 + INTERRUPT_AFTER_ROWS) {
+        int ws;
+        ck_assert_msg(waitpid(pid, &ws, WNOHANG) == 0, "the experiment ended before it could be interrupted");
+        nanosleep(&nap, NULL);
+    }
+    ck_assert(kill(pid, SIGINT) == 0);
+    int status = wait_status(pid);
+    ck_assert_msg(status == STATUS_INTERRUPTED, "seqlab run: status %d after SIGINT", status);
+    char *json = path_in("runs/intr/rnn/run.json");
+    char *j = read_text(json);
+    ck_assert_msg(strstr(j, "\"interrupted\"") != NULL, "run.json after the interrupt: %s", j);
+    free(j);
+
+    Outcome o;
+    RUN(&o, "intr-again", "run", ini, "--runs", runs, "--no-plot");
+    ck_assert_msg(o.status == 0, "seqlab run again: status %d: %s", o.status, o.err);
+    ck_assert_msg(strstr(o.err, "resuming") != NULL, "the second run did not resume: %s", o.err);
+    outcome_free(&o);
+    char *a = metrics_numbers(ref), *b = metrics_numbers(dir);
+    ck_assert_msg(strcmp(a, b) == 0, "the resumed experiment's metrics differ:\n%s\n--- vs ---\n%s", a, b);
+    free(a);
+    free(b);
+    assert_same_file(ref, dir, "samples.txt");
+    char *ra = path_in("uninterrupted/model.safetensors"), *rb = path_in("runs/intr/rnn/model.safetensors");
+    assert_same_weights(ra, rb);
+    free(ra);
+    free(rb);
+    free(json);
+    free(metrics);
+    free(dir);
+    free(runs);
+    free(ini);
+}
+END_TEST
+
 /* ---- divergence --------------------------------------------------------------- */
 
 START_TEST(test_divergence_keeps_last_good_checkpoint)
@@ -991,6 +1042,7 @@ static Suite *make_cli_suite(void)
     tcase_add_test(runs, test_full_disk);
     tcase_add_test(runs, test_sigint_then_resume_equals_uninterrupted);
     tcase_add_test(runs, test_sigterm_then_resume_equals_uninterrupted);
+    tcase_add_test(runs, test_experiment_runner_interrupt_then_resume);
     tcase_add_test(runs, test_divergence_keeps_last_good_checkpoint);
     suite_add_tcase(s, runs);
     return s;
