@@ -664,7 +664,7 @@ START_TEST(test_eval_bad_text)
 }
 END_TEST
 
-/* ---- output directory and full disk ------------------------------------------ */
+/* ---- output directory ------------------------------------------ */
 
 START_TEST(test_output_directory_not_writable)
 {
@@ -696,39 +696,6 @@ START_TEST(test_output_directory_not_writable)
 }
 END_TEST
 
-START_TEST(test_full_disk)
-{
-    /* files may not grow past 4 KiB: the checkpoint of this model is bigger,
-     * so writing it fails; the message names it and nothing torn is left */
-    char *out = path_in("full");
-    SpawnOpts lim = {4096};
-    Outcome o;
-    run_args(&o, "full", &lim,
-             ARGS("train", "--steps", "20", "--hidden-size", "32", "--batch-size", "2", "--seq-len", "8",
-                  "--save-every", "5", "--eval-every", "5", "--sample-tokens", "0", "--corpus", corpus, "--out",
-                  out));
-    EXPECT_ERROR(&o, out, "model.safetensors", "File too large");
-    char *ck = path_in("full/model.safetensors"), *st = path_in("full/train_state.bin");
-    ck_assert_msg(!exists(ck) && !exists(st), "a failed checkpoint write left a file behind");
-    char *pend = path_in("full/model.safetensors.pending"), *tmp = path_in("full/model.safetensors.pending.tmp");
-    ck_assert_msg(!exists(pend) && !exists(tmp), "temporary checkpoint files left behind");
-    free(pend);
-    free(tmp);
-    outcome_free(&o);
-    free(ck);
-    free(st);
-    /* a limit so small that the run's first files overflow: reported too */
-    SpawnOpts tiny = {600};
-    char *out2 = path_in("full2");
-    run_args(&o, "full2", &tiny,
-             ARGS("train", "--steps", "50", "--hidden-size", "4", "--batch-size", "2", "--seq-len", "8",
-                  "--log-every", "1", "--sample-tokens", "0", "--corpus", corpus, "--out", out2));
-    EXPECT_ERROR(&o, out2, "File too large");
-    outcome_free(&o);
-    free(out2);
-    free(out);
-}
-END_TEST
 
 /* ---- interrupt and resume ------------------------------------------------------ */
 
@@ -936,6 +903,110 @@ START_TEST(test_experiment_runner_interrupt_then_resume)
 }
 END_TEST
 
+/* ---- a full disk -------------------------------------------------------------- */
+
+static long file_size(const char *path)
+{
+    struct stat st;
+    ck_assert_msg(stat(path, &st) == 0, "no %s", path);
+    return (long)st.st_size;
+}
+
+/* the settings of the full-disk runs */
+#define FULL_RUN "--hidden-size", "32", "--batch-size", "2", "--seq-len", "8", "--eval-every", "100", \
+                 "--eval-batches", "1", "--sample-tokens", "0", "--seed", "3", "--corpus", corpus
+
+START_TEST(test_full_disk_while_checkpointing)
+{
+    /* the sizes of this model's checkpoint files, from a run without limit */
+    char *sized = path_in("full-sizes");
+    Outcome o;
+    RUN(&o, "full-sizes", "train", FULL_RUN, "--steps", "2", "--out", sized);
+    ck_assert_msg(o.status == 0, "%s", o.err);
+    outcome_free(&o);
+    char *p = path_in("full-sizes/model.safetensors");
+    long model_size = file_size(p);
+    free(p);
+    p = path_in("full-sizes/train_state.bin");
+    long state_size = file_size(p);
+    free(p);
+    free(sized);
+
+    /* files may not grow past a size between the two: the model file can be
+     * written, the state cannot.  The error names the file, and no model
+     * file is left without the state that belongs to it. */
+    ck_assert_msg(model_size < state_size, "model %ld bytes, state %ld", model_size, state_size);
+    SpawnOpts lim = {(model_size + state_size) / 2};
+    char *out = path_in("full");
+    run_args(&o, "full", &lim, ARGS("train", FULL_RUN, "--steps", "20", "--save-every", "5", "--out", out));
+    EXPECT_ERROR(&o, out, "train_state.bin", "File too large");
+    outcome_free(&o);
+    static const char *const left[] = {"model.safetensors", "train_state.bin", "model.safetensors.pending",
+                                       "train_state.bin.pending", "train_state.bin.pending.tmp"};
+    for (size_t i = 0; i < sizeof left / sizeof left[0]; i++) {
+        char *f = path_in("full/%s", left[i]);
+        ck_assert_msg(!exists(f), "a failed checkpoint left %s behind", left[i]);
+        free(f);
+    }
+    free(out);
+
+    /* a limit so small that the run's first files overflow: reported too */
+    SpawnOpts tiny = {600};
+    char *out2 = path_in("full-tiny");
+    run_args(&o, "full-tiny", &tiny, ARGS("train", FULL_RUN, "--steps", "20", "--out", out2));
+    EXPECT_ERROR(&o, out2, "File too large");
+    outcome_free(&o);
+    free(out2);
+}
+END_TEST
+
+START_TEST(test_full_disk_in_the_logs_then_resume)
+{
+    /* the uninterrupted run */
+    char *ref = path_in("full-ref");
+    Outcome o;
+    RUN(&o, "full-ref", "train", FULL_RUN, "--hidden-size", "8", "--steps", "600", "--log-every", "1",
+        "--save-every", "50", "--out", ref);
+    ck_assert_msg(o.status == 0, "%s", o.err);
+    outcome_free(&o);
+    char *p = path_in("full-ref/train_state.bin");
+    long state_size = file_size(p);
+    free(p);
+    p = path_in("full-ref/metrics.csv");
+    long metrics_size = file_size(p);
+    free(p);
+
+    /* the same run on a "disk" where files stop growing halfway through
+     * metrics.csv (the checkpoints still fit): reported, naming the file */
+    long limit = state_size > metrics_size / 2 ? state_size + 1024 : metrics_size / 2;
+    ck_assert_msg(limit < metrics_size, "state %ld, metrics %ld bytes: the limit would not be reached",
+                  state_size, metrics_size);
+    SpawnOpts lim = {limit};
+    char *dir = path_in("full-logs");
+    run_args(&o, "full-logs", &lim,
+             ARGS("train", FULL_RUN, "--hidden-size", "8", "--steps", "600", "--log-every", "1", "--save-every",
+                  "50", "--out", dir));
+    EXPECT_ERROR(&o, dir, "metrics.csv", "File too large");
+    outcome_free(&o);
+
+    /* space again: --resume continues from the last checkpoint to the same numbers */
+    RUN(&o, "full-resume", "train", "--resume", dir);
+    ck_assert_msg(o.status == 0, "resume after the full disk: %d: %s", o.status, o.err);
+    outcome_free(&o);
+    char *a = metrics_numbers(ref), *b = metrics_numbers(dir);
+    ck_assert_msg(strcmp(a, b) == 0, "metrics after a full disk and --resume differ");
+    free(a);
+    free(b);
+    assert_same_file(ref, dir, "gradients.csv");
+    char *ca = path_in("full-ref/model.safetensors"), *cb = path_in("full-logs/model.safetensors");
+    assert_same_weights(ca, cb);
+    free(ca);
+    free(cb);
+    free(dir);
+    free(ref);
+}
+END_TEST
+
 /* ---- divergence --------------------------------------------------------------- */
 
 START_TEST(test_divergence_keeps_last_good_checkpoint)
@@ -1039,7 +1110,8 @@ static Suite *make_cli_suite(void)
     suite_add_tcase(s, bad);
     TCase *runs = tcase_create("interruptions");
     tcase_set_timeout(runs, TEST_TIMEOUT_S);
-    tcase_add_test(runs, test_full_disk);
+    tcase_add_test(runs, test_full_disk_while_checkpointing);
+    tcase_add_test(runs, test_full_disk_in_the_logs_then_resume);
     tcase_add_test(runs, test_sigint_then_resume_equals_uninterrupted);
     tcase_add_test(runs, test_sigterm_then_resume_equals_uninterrupted);
     tcase_add_test(runs, test_experiment_runner_interrupt_then_resume);
