@@ -196,9 +196,12 @@ int experiment_load(Experiment *e, const char *exp_dir, char *err, size_t errlen
         NUM(chance_loss); NUM(chance_accuracy); NUM(val_perplexity);
         NUM(tokens_per_s); NUM(step_ms); NUM(seconds); NUM(peak_rss_mb); NUM(act_mb);
         NUM(critical_path);
+        copy_str(r->group, sizeof r->group, csv_str(t, i, csv_col(t, "group")));
+        if (strcmp(r->group, "nan") == 0) r->group[0] = '\0';
+        NUM(hidden_size); NUM(num_layers); NUM(batch_size);
         /* the runner may write every setting for every run: keep what applies */
-        if (task_is_text(r->task)) r->distance = NAN;
-        else r->tokenizer[0] = '\0';
+        if (task_is_text(r->task) || strcmp(r->task, "parity") == 0) r->distance = NAN;
+        if (!task_is_text(r->task)) r->tokenizer[0] = '\0';
         if (strcmp(r->tokenizer, "nan") == 0) r->tokenizer[0] = '\0';
         e->nruns++;
     }
@@ -229,6 +232,31 @@ int task_is_text(const char *task)
     return 0;
 }
 
+int task_has_distance(const char *task)
+{
+    static const char *with[] = {"recall", "copy", "adding", "assoc"};
+    for (int i = 0; i < 4; i++)
+        if (strcmp(task, with[i]) == 0) return 1;
+    return 0;
+}
+
+int task_every_position(const char *task)
+{
+    return task_is_text(task) || strcmp(task, "parity") == 0;
+}
+
+/* the window a synthetic task's distance implies (data/README.md), or NAN */
+static double implied_seq_len(const Run *r)
+{
+    double d = r->distance;
+    if (!isfinite(d)) return NAN;
+    if (strcmp(r->task, "recall") == 0) return d + 1;
+    if (strcmp(r->task, "copy") == 0) return d + 20;
+    if (strcmp(r->task, "adding") == 0) return d;
+    if (strcmp(r->task, "assoc") == 0) return 2 * d + 2;
+    return NAN;
+}
+
 int model_order(const char *model)
 {
     static const char *order[] = {"rnn", "lstm", "gru", "transformer"};
@@ -253,12 +281,19 @@ static void key_value(const Run *r, unsigned key, char *buf, size_t n)
     case KEY_TOKENIZER: copy_str(buf, n, r->tokenizer); break;
     case KEY_POSITIONS: copy_str(buf, n, r->positions); break;
     case KEY_SEQ_LEN: fmt_num(buf, n, r->seq_len); break;
-    case KEY_EVAL_SEQ_LEN: fmt_num(buf, n, r->eval_seq_len); break;
+    case KEY_EVAL_SEQ_LEN:   /* the usual eval_seq_len = seq_len says nothing more */
+        if (r->eval_seq_len == r->seq_len) copy_str(buf, n, "=T");
+        else fmt_num(buf, n, r->eval_seq_len);
+        break;
     case KEY_DISTANCE: fmt_num(buf, n, r->distance); break;
     case KEY_CLIP: fmt_num(buf, n, r->clip); break;
     case KEY_INIT_SCALE: fmt_num(buf, n, r->init_scale); break;
     case KEY_THREADS: fmt_num(buf, n, r->threads); break;
     case KEY_STEPS: fmt_num(buf, n, r->steps); break;
+    case KEY_GROUP: copy_str(buf, n, r->group); break;
+    case KEY_HIDDEN: fmt_num(buf, n, r->hidden_size); break;
+    case KEY_LAYERS: fmt_num(buf, n, r->num_layers); break;
+    case KEY_BATCH: fmt_num(buf, n, r->batch_size); break;
     default: buf[0] = '\0';
     }
 }
@@ -270,7 +305,10 @@ static void key_label(const Run *r, unsigned key, char *buf, size_t n)
     key_value(r, key, v, sizeof v);
     if (strcmp(v, "nan") == 0 || !v[0]) { buf[0] = '\0'; return; }
     switch (key) {
-    case KEY_SEQ_LEN: snprintf(buf, n, "T=%s", v); break;
+    case KEY_SEQ_LEN:     /* recall d=50 is T=51: no need to say it */
+        if (r->seq_len == implied_seq_len(r)) buf[0] = '\0';
+        else snprintf(buf, n, "T=%s", v);
+        break;
     case KEY_TOKENIZER:   /* "chars, chars" says nothing twice */
         if (strcmp(r->tokenizer, r->task) == 0) buf[0] = '\0';
         else snprintf(buf, n, "%s tokens", v);
@@ -285,16 +323,24 @@ static void key_label(const Run *r, unsigned key, char *buf, size_t n)
         if (r->clip == 0) snprintf(buf, n, "no clip");
         else snprintf(buf, n, "clip %s", v);
         break;
-    case KEY_INIT_SCALE: snprintf(buf, n, "init \xc3\x97%s", v); break;   /* init ×2 */
+    case KEY_INIT_SCALE:  /* init ×2; the default ×1 goes without saying */
+        if (r->init_scale == 1) buf[0] = '\0';
+        else snprintf(buf, n, "init \xc3\x97%s", v);
+        break;
     case KEY_THREADS: snprintf(buf, n, "%s thread%s", v, r->threads == 1 ? "" : "s"); break;
     case KEY_STEPS: snprintf(buf, n, "%s steps", v); break;
+    case KEY_GROUP: snprintf(buf, n, "grid %s", v); break;
+    case KEY_HIDDEN: snprintf(buf, n, "H=%s", v); break;
+    case KEY_LAYERS: snprintf(buf, n, "%s layer%s", v, r->num_layers == 1 ? "" : "s"); break;
+    case KEY_BATCH: snprintf(buf, n, "batch %s", v); break;
     default: copy_str(buf, n, v);
     }
 }
 
-static const unsigned key_list[] = {KEY_MODEL, KEY_TASK, KEY_TOKENIZER, KEY_SEQ_LEN,
+static const unsigned key_list[] = {KEY_MODEL,   KEY_TASK,         KEY_TOKENIZER, KEY_SEQ_LEN,
                                     KEY_EVAL_SEQ_LEN, KEY_DISTANCE, KEY_POSITIONS, KEY_CLIP,
-                                    KEY_INIT_SCALE, KEY_THREADS, KEY_STEPS};
+                                    KEY_INIT_SCALE, KEY_HIDDEN,  KEY_LAYERS,    KEY_BATCH,
+                                    KEY_THREADS, KEY_STEPS,        KEY_GROUP};
 enum { NKEYS = sizeof key_list / sizeof key_list[0] };
 
 /* does setting `key` take more than one value among the listed runs (those
@@ -321,14 +367,37 @@ static int group_cmp(const void *a, const void *b)
     return ga->idx[0] - gb->idx[0];
 }
 
+/* a group's label: the settings in `shown` (plus the model and, on a panel,
+ * the task) as people read them: "rnn, no clip", "recall d=20, init ×2" */
+static void group_label(const Run *r, unsigned mask, unsigned shown, char *lab, size_t cap)
+{
+    lab[0] = '\0';
+    int task_first = 0;
+    for (int k = 0; k < NKEYS; k++) {
+        unsigned kk = key_list[k];
+        /* the model always; the task always on a panel (no model in the
+         * mask); anything else only where shown */
+        int always = kk == KEY_MODEL || (kk == KEY_TASK && !(mask & KEY_MODEL));
+        if (!(mask & kk) || (!always && !(shown & kk))) continue;
+        char part[96];
+        key_label(r, kk, part, sizeof part);
+        if (!part[0]) continue;
+        size_t l = strlen(lab);
+        /* "recall d=50": the task, then its settings */
+        const char *sep = !l ? "" : task_first ? " " : ", ";
+        snprintf(lab + l, cap - l, "%s%s", sep, part);
+        task_first = l == 0 && kk == KEY_TASK;
+    }
+}
+
 int groups_make(const Experiment *e, const int *idx_in, int n, unsigned mask, Group **out)
 {
     int *idx = xmalloc((size_t)(n > 0 ? n : 1) * sizeof *idx);
     if (idx_in) memcpy(idx, idx_in, (size_t)n * sizeof *idx);
     else for (int i = 0; i < n; i++) idx[i] = i;
 
-
     Group *g = xcalloc((size_t)(n > 0 ? n : 1), sizeof *g);
+    unsigned *varying = xcalloc((size_t)(n > 0 ? n : 1), sizeof *varying);
     int ng = 0;
     for (int i = 0; i < n; i++) {
         const Run *r = &e->runs[idx[i]];
@@ -344,31 +413,26 @@ int groups_make(const Experiment *e, const int *idx_in, int n, unsigned mask, Gr
         if (j == ng) {
             copy_str(g[j].key, sizeof g[j].key, key);
             /* label: what varies — among the runs of this model, when the
-             * model is in the mask */
+             * model is in the mask; the step count only where needed (below) */
             const char *within = (mask & KEY_MODEL) ? r->model : NULL;
-            unsigned varying = 0;
             for (int k = 0; k < NKEYS; k++)
                 if ((mask & key_list[k]) && key_varies(e, idx, n, key_list[k], within))
-                    varying |= key_list[k];
-            char *lab = g[j].label;
-            size_t cap = sizeof g[j].label;
-            lab[0] = '\0';
-            for (int k = 0; k < NKEYS; k++) {
-                unsigned kk = key_list[k];
-                /* the model always; the task always on a panel (no model in
-                 * the mask); anything else only where it varies */
-                int always = kk == KEY_MODEL || (kk == KEY_TASK && !(mask & KEY_MODEL));
-                if (!(mask & kk) || (!always && !(varying & kk))) continue;
-                char part[96];
-                key_label(r, kk, part, sizeof part);
-                if (!part[0]) continue;
-                size_t l = strlen(lab);
-                snprintf(lab + l, cap - l, "%s%s", l ? ", " : "", part);
-            }
+                    varying[j] |= key_list[k];
+            group_label(r, mask, varying[j] & ~KEY_STEPS, g[j].label, sizeof g[j].label);
             ng++;
         }
         if (g[j].n < GROUP_MAX_RUNS) g[j].idx[g[j].n++] = idx[i];
     }
+    /* two labels alike that differ in steps: both name their steps */
+    int *clash = xcalloc((size_t)(ng > 0 ? ng : 1), sizeof *clash);
+    for (int a = 0; a < ng; a++)
+        for (int b = a + 1; b < ng; b++)
+            if (strcmp(g[a].label, g[b].label) == 0) clash[a] = clash[b] = 1;
+    for (int a = 0; a < ng; a++)
+        if (clash[a] && (varying[a] & KEY_STEPS))
+            group_label(&e->runs[g[a].idx[0]], mask, varying[a], g[a].label, sizeof g[a].label);
+    free(clash);
+    free(varying);
     /* model order first, then first appearance (stable: insertion sort) */
     qsort(g, (size_t)ng, sizeof *g, group_cmp);
     for (int i = 1; i < ng; i++) {

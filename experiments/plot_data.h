@@ -50,6 +50,10 @@ typedef struct Run {
     double final_train_loss, final_val_loss, val_accuracy;
     double chance_loss, chance_accuracy, val_perplexity;
     double tokens_per_s, step_ms, seconds, peak_rss_mb, act_mb, critical_path;
+    /* written by the runner after the measurements (older summaries lack
+     * them: "" and NAN) */
+    char group[64];        /* the [grid.NAME] the run came from */
+    double hidden_size, num_layers, batch_size;
 } Run;
 
 typedef struct Experiment {
@@ -85,10 +89,17 @@ enum {
     KEY_INIT_SCALE = 1 << 8,
     KEY_THREADS = 1 << 9,
     KEY_STEPS = 1 << 10,
+    KEY_GROUP = 1 << 11,
+    KEY_HIDDEN = 1 << 12,
+    KEY_LAYERS = 1 << 13,
+    KEY_BATCH = 1 << 14,
 };
+/* every setting: runs equal under KEYS_ALL & ~K are "identical but for K"
+ * (and the seed) */
+#define KEYS_ALL ((1u << 15) - 1)
 /* what separates panels of a learning-curve figure */
 #define KEYS_PANEL (KEY_TASK | KEY_TOKENIZER | KEY_SEQ_LEN | KEY_EVAL_SEQ_LEN | KEY_DISTANCE | \
-                    KEY_INIT_SCALE | KEY_STEPS)
+                    KEY_INIT_SCALE | KEY_STEPS | KEY_BATCH)
 /* what separates lines inside one panel: the model and its variants */
 #define KEYS_SERIES (KEY_MODEL | KEY_POSITIONS | KEY_CLIP)
 
@@ -108,12 +119,24 @@ typedef struct Group {
  * (if in `mask` without the model: a panel's title), and the other settings
  * of `mask` whose value differs between the runs
  * listed — between the runs of the same model, if KEY_MODEL is in `mask`,
- * so "rnn, no clip" but plain "lstm" when only the RNN varies.  Returns
+ * so "rnn, no clip" but plain "lstm" when only the RNN varies.  Labels stay
+ * short: a panel reads "recall d=50" (the task, a space, then the settings),
+ * the window T is left out where the distance implies it (recall, copy,
+ * adding, assoc), the default init scale ×1 is left out, and the number of
+ * steps is named only where two labels would otherwise be the same.
+ * eval_seq_len separates runs only where it differs from seq_len.  Returns
  * the number of groups; *out is xmalloc'ed. */
 int groups_make(const Experiment *e, const int *idx, int n, unsigned mask, Group **out);
 
 /* 1 for the text tasks (chars, words, bytes, text): a tokenizer, no distance */
 int task_is_text(const char *task);
+
+/* 1 for the tasks with a distance d (recall, copy, adding, assoc) */
+int task_has_distance(const char *task);
+
+/* 1 for the tasks scored at (nearly) every position: the text tasks and
+ * parity (not recall, copy, adding, assoc, whose loss sits at the end) */
+int task_every_position(const char *task);
 
 /* 0 rnn, 1 lstm, 2 gru, 3 transformer, 4 anything else (fixes colours) */
 int model_order(const char *model);

@@ -238,13 +238,18 @@ START_TEST(test_experiment_load_reads_summary_and_question)
     ck_assert_int_eq(experiment_load(&e, full_dir, err, sizeof err), 0);
     ck_assert_str_eq(e.name, "plotrun");
     ck_assert_msg(strstr(e.question, "delayed recall") != NULL, "question: %s", e.question);
-    ck_assert_int_eq(e.nruns, 38);
+    ck_assert_int_eq(e.nruns, 64);
     const Run *r = &e.runs[0];
     ck_assert_str_eq(r->name, "chars-rnn-s1");
     ck_assert_str_eq(r->model, "rnn");
     ck_assert_str_eq(r->positions, "");     /* positions only mean something for the transformer */
     ck_assert(isnan(r->distance));
     ck_assert_double_eq(r->seq_len, 32);
+    /* the runner's columns after the measurements */
+    ck_assert_str_eq(r->group, "chars");
+    ck_assert_double_eq(r->hidden_size, 64);
+    ck_assert_double_eq(r->num_layers, 1);
+    ck_assert_double_eq(r->batch_size, 16);
     int transformer = -1;
     for (int i = 0; i < e.nruns; i++)
         if (strcmp(e.runs[i].model, "transformer") == 0) { transformer = i; break; }
@@ -268,13 +273,28 @@ START_TEST(test_groups_order_and_label_what_varies)
     ck_assert_int_eq(n, 5);
     for (int i = 0; i < n; i++) ck_assert_str_eq(g[i].label, want[i]);
     ck_assert_int_eq(g[1].n, 2);             /* two seeds of the unclipped RNN */
-    ck_assert_int_eq(g[2].n, 3 * 2 + 3);     /* lstm: 3 distances x 2 seeds + 3 text runs */
+    ck_assert_int_eq(g[2].n, 3 * 2 + 3 + 6); /* lstm: 3 distances x 2 seeds, 3 text, 6 timing */
     free(g);
-    n = groups_make(&e, NULL, e.nruns, KEYS_PANEL, &g);
-    static const char *panels[] = {"chars, T=32", "recall, T=8, d=4", "recall, T=16, d=12",
-                                   "recall, T=32, d=28"};
-    ck_assert_int_eq(n, 4);
+    /* panels of the learning runs (200 steps): the task, then what varies;
+     * no T where the distance implies it, no init ×1, no steps (all 200) */
+    int idx[64], m = 0;
+    for (int i = 0; i < e.nruns; i++)
+        if (e.runs[i].steps == 200) idx[m++] = i;
+    n = groups_make(&e, idx, m, KEYS_PANEL, &g);
+    static const char *panels[] = {"chars T=32", "recall d=4", "recall d=12", "recall d=28",
+                                   "recall d=28, init \xc3\x97" "0.5", "recall d=28, init \xc3\x97" "3"};
+    ck_assert_int_eq(n, 6);
     for (int i = 0; i < n; i++) ck_assert_str_eq(g[i].label, panels[i]);
+    free(g);
+    /* the step count is named only where two labels would be the same */
+    m = 0;
+    for (int i = 0; i < e.nruns; i++)
+        if (strcmp(e.runs[i].task, "chars") == 0) idx[m++] = i;
+    n = groups_make(&e, idx, m, KEY_TASK | KEY_SEQ_LEN | KEY_STEPS, &g);
+    static const char *steps[] = {"chars T=32, 200 steps", "chars T=16", "chars T=32, 12 steps",
+                                  "chars T=64"};
+    ck_assert_int_eq(n, 4);
+    for (int i = 0; i < n; i++) ck_assert_str_eq(g[i].label, steps[i]);
     free(g);
     experiment_free(&e);
 }
@@ -319,7 +339,8 @@ START_TEST(test_plot_averages_seeds)
     int n = 0;
     for (int r = 0; r < s->nrows; r++)
         if (strcmp(csv_str(s, r, csv_col(s, "model")), "gru") == 0 &&
-            strcmp(csv_str(s, r, csv_col(s, "task")), "chars") == 0)
+            strcmp(csv_str(s, r, csv_col(s, "task")), "chars") == 0 &&
+            csv_num(s, r, csv_col(s, "steps")) == 200)   /* not the 12-step timing runs */
             v[n++] = csv_num(s, r, csv_col(s, "val_perplexity"));
     ck_assert_int_eq(n, 3);                 /* two seeds and the 2-thread run */
     double mean = (v[0] + v[1] + v[2]) / 3, var = 0;
