@@ -38,17 +38,14 @@
 
 #include <assert.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ops.h"
+#include "parallel.h"
 #include "util.h"
 
-/* OpenBLAS's own thread controls (its cblas.h clashes with GSL's) */
-extern int openblas_get_num_threads(void);
-extern void openblas_set_num_threads(int num_threads);
 
 /* ---- layout helpers ------------------------------------------------------ */
 
@@ -94,52 +91,40 @@ typedef struct RowSpan {
     int B, T, b0, b1;
     int part;            /* 0 .. parts-1: which slice of norm_parts is ours */
     int record_norms;    /* backward of the top layer: per-step norms wanted */
-    void (*run)(const struct RowSpan *);
 } RowSpan;
 
-static void *row_span_thread(void *arg)
+/* what every span of one split shares */
+typedef struct LayerSplit {
+    RecurrentBody *rb;
+    RecurrentLayer *ly;
+    int B, T, parts, record_norms;
+    void (*rows)(const RowSpan *);
+} LayerSplit;
+
+static void layer_split_part(void *arg, int p)
 {
-    const RowSpan *span = arg;
-    span->run(span);
-    return NULL;
+    const LayerSplit *ls = arg;
+    RowSpan span = {ls->rb, ls->ly, ls->B, ls->T, 0, 0, p, ls->record_norms};
+    parallel_span(ls->B, ls->parts, p, &span.b0, &span.b1);
+    ls->rows(&span);
 }
 
 /* how many row spans a batch of B is split into */
 static int split_parts(const RecurrentBody *rb, int B)
 {
-    int parts = rb->parts > 0 ? rb->parts : openblas_get_num_threads();
-    if (parts > RECURRENT_MAX_PARTS) parts = RECURRENT_MAX_PARTS;
+    int parts = rb->parts > 0 ? rb->parts : parallel_threads();
+    if (parts > PARALLEL_MAX_PARTS) parts = PARALLEL_MAX_PARTS;
     if (parts > B) parts = B;
     return parts < 1 ? 1 : parts;
 }
 
-/* run(span) for `parts` spans of rows that cover [0, B): span 0 on this
- * thread, the others on threads of their own.  BLAS is single-threaded
- * meanwhile, so that the two kinds of thread do not compete for cores. */
+/* rows(span) for `parts` spans of rows that cover [0, B), each on its own
+ * thread (core/parallel.h) */
 static void run_split(RecurrentBody *rb, RecurrentLayer *ly, int B, int T, int parts, int record_norms,
-                      void (*run)(const RowSpan *))
+                      void (*rows)(const RowSpan *))
 {
-    RowSpan spans[RECURRENT_MAX_PARTS];
-    pthread_t threads[RECURRENT_MAX_PARTS];
-    int started[RECURRENT_MAX_PARTS] = {0};
-    for (int p = 0; p < parts; p++)
-        spans[p] = (RowSpan){rb, ly, B, T, (int)((long)B * p / parts), (int)((long)B * (p + 1) / parts), p,
-                             record_norms, run};
-    if (parts == 1) {
-        run(&spans[0]);
-        return;
-    }
-    int blas_threads = openblas_get_num_threads();
-    openblas_set_num_threads(1);
-    for (int p = 1; p < parts; p++)
-        started[p] = pthread_create(&threads[p], NULL, row_span_thread, &spans[p]) == 0;
-    run(&spans[0]);
-    /* a thread that could not be started: its rows run here, after ours */
-    for (int p = 1; p < parts; p++)
-        if (!started[p]) run(&spans[p]);
-    for (int p = 1; p < parts; p++)
-        if (started[p]) pthread_join(threads[p], NULL);
-    openblas_set_num_threads(blas_threads);
+    LayerSplit ls = {rb, ly, B, T, parts, record_norms, rows};
+    parallel_run(parts, layer_split_part, &ls);
 }
 
 /* ---- create, bind, init -------------------------------------------------- */
@@ -261,7 +246,7 @@ void recurrent_alloc_acts(void *self, int B, int T)
     }
     rb->norms = acts_alloc((size_t)rb->nseries * T, &total);
     /* each row span's sums of squares behind the norms, in double */
-    size_t nparts = (size_t)RECURRENT_MAX_PARTS * rb->nseries * T;
+    size_t nparts = (size_t)PARALLEL_MAX_PARTS * rb->nseries * T;
     rb->norm_parts = xcalloc(nparts, sizeof(double));
     rb->state_h = acts_alloc((size_t)rb->L * BH, &total);
     if (rb->cell->has_cell_state) rb->state_c = acts_alloc((size_t)rb->L * BH, &total);

@@ -28,6 +28,7 @@
 #include <gsl/gsl_rng.h>
 
 #include "model.h"
+#include "parallel.h"
 #include "real.h"
 
 /* What a recurrent cell provides.  All arrays are one time step of a batch. */
@@ -63,9 +64,6 @@ typedef struct CellOps {
     void (*init_biases)(real *b_ih, real *b_hh, const ModelConfig *cfg, int H);
 } CellOps;
 
-/* most row spans the time loop is split into (one per thread) */
-#define RECURRENT_MAX_PARTS 16
-
 typedef struct RecurrentLayer {
     int in;                          /* E for layer 0, H above */
     int idx_w_ih, idx_w_hh, idx_b_ih, idx_b_hh;  /* tensor indices */
@@ -98,7 +96,7 @@ typedef struct RecurrentBody {
     real *dh_next;                   /* (B,H) dL/dh_{t-1} through the recurrence */
     real *dc, *dc_prev;              /* (B,H) dL/dc_t and dL/dc_{t-1} (LSTM) */
     real *norms;                     /* (NS,Tmax) per-step gradient norms of the top layer */
-    double *norm_parts;              /* (MAX_PARTS,NS,Tmax) each span's sums of squares */
+    double *norm_parts;              /* (PARALLEL_MAX_PARTS,NS,Tmax) each span's sums of squares */
     int nseries, last_T;
     size_t act_reals;                /* reals allocated by alloc_acts */
     size_t act_extra_bytes;          /* and bytes of norm_parts */

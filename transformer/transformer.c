@@ -22,6 +22,13 @@
  * What this file is not: the math of each layer (attention.c, layernorm.c,
  * gelu.c, positions.c, core/ops.c for the linear layers).
  *
+ * Threads: every line above works on each sequence of the batch alone; only
+ * the parameter gradients are shared.  So with P threads the batch is split
+ * into P spans of sequences, each running the whole forward and backward
+ * for its rows on its own thread with single-threaded BLAS (core/parallel.h);
+ * spans 1 .. P-1 accumulate parameter gradients into private buffers, added
+ * to the real ones at the end of the backward.
+ *
  * Shapes: B batch, T time, C width, NH heads, dk = C/NH, F MLP width, L layers,
  * N = B*T.  Activations of a forward of (B,T) are packed for that (B,T): the
  * views below are computed per call, so a (B,T,C) tensor is contiguous even
@@ -36,6 +43,7 @@
 #include <string.h>
 #include <gsl/gsl_randist.h>
 
+#include "parallel.h"
 #include "util.h"
 
 /* standard deviation of the learned position table at initialisation (GPT-2's) */
@@ -69,6 +77,23 @@ static void block_fields(BlockParams *p, real **fields[BLOCK_TENSORS])
                                &p->fc_w, &p->fc_b, &p->mproj_w, &p->mproj_b};
     memcpy(fields, f, sizeof f);
 }
+
+/* Where one span of the batch split accumulates its parameter gradients:
+ * the real gradient buffer for span 0, a private copy for the others. */
+typedef struct BodyGrads {
+    BlockParams *blocks;        /* (L) */
+    real *pos_g;                /* (max_seq_len,C) or NULL */
+    real *lnf_gw, *lnf_gb;      /* (C), (C) */
+} BodyGrads;
+
+/* A block backward's workspaces (gradients w.r.t. activations), one span's
+ * rows of the arrays in Transformer */
+typedef struct BlockWork {
+    real *dln, *datt;           /* (B,T,C) each */
+    real *dqkv;                 /* (B,T,3C) */
+    real *dfc, *dgelu;          /* (B,T,F) each */
+    real *dscores;              /* (max_parts,T,T) one head's dP / dS, per span */
+} BlockWork;
 
 /* ============================== activations =============================== */
 
@@ -135,28 +160,53 @@ typedef struct Transformer {
     real *s_fc, *s_gelu;        /* (Bmax,F) each */
     real *s_scores;             /* (Tmax) */
     int step_B, step_t;         /* rows being generated; next position */
+
+    /* ---- the batch split ---- */
+    int parts;                  /* spans to split a batch into; 0: one per BLAS thread */
+    int max_parts;              /* spans alloc_acts sized the workspaces for */
+    real *grad_base;            /* the body's slice of the gradient buffer ... */
+    size_t grad_len;            /* ... (pos.weight .. ln_f.bias, contiguous), its length */
+    real *part_grads;           /* (max_parts-1, grad_len) spans 1 .. accumulate here */
+    BodyGrads *span_grads;      /* (max_parts) span 0: the real gradients */
+    BlockParams *span_blocks;   /* (max_parts, L) what span_grads[p].blocks points into */
 } Transformer;
 
-/* views of layer l's saved activations for a forward of (B,T) */
-static BlockActs block_acts(const Transformer *tf, int l, int B, int T)
+/* views of layer l's saved activations for a forward of (B,T), starting
+ * at sequence b0 (the rows of one span of the batch split) */
+static BlockActs block_acts(const Transformer *tf, int l, int B, int T, int b0)
 {
     size_t N = (size_t)B * T, C = (size_t)tf->C, F = (size_t)tf->F;
+    size_t r = (size_t)b0 * T;                     /* first row */
     BlockActs a;
-    a.x = tf->resid + (size_t)l * N * C;
-    a.out = tf->resid + (size_t)(l + 1) * N * C;
-    a.ln1 = tf->ln1 + (size_t)l * N * C;
-    a.ln1_mean = tf->ln1_mean + (size_t)l * N;
-    a.ln1_rstd = tf->ln1_rstd + (size_t)l * N;
-    a.qkv = tf->qkv + (size_t)l * N * 3 * C;
-    a.probs = tf->probs + (size_t)l * B * tf->NH * T * T;
-    a.att = tf->att + (size_t)l * N * C;
-    a.a = tf->a + (size_t)l * N * C;
-    a.ln2 = tf->ln2 + (size_t)l * N * C;
-    a.ln2_mean = tf->ln2_mean + (size_t)l * N;
-    a.ln2_rstd = tf->ln2_rstd + (size_t)l * N;
-    a.fc = tf->fc + (size_t)l * N * F;
-    a.gelu = tf->gelu + (size_t)l * N * F;
+    a.x = tf->resid + (size_t)l * N * C + r * C;
+    a.out = tf->resid + (size_t)(l + 1) * N * C + r * C;
+    a.ln1 = tf->ln1 + (size_t)l * N * C + r * C;
+    a.ln1_mean = tf->ln1_mean + (size_t)l * N + r;
+    a.ln1_rstd = tf->ln1_rstd + (size_t)l * N + r;
+    a.qkv = tf->qkv + (size_t)l * N * 3 * C + r * 3 * C;
+    a.probs = tf->probs + ((size_t)l * B + b0) * tf->NH * T * T;
+    a.att = tf->att + (size_t)l * N * C + r * C;
+    a.a = tf->a + (size_t)l * N * C + r * C;
+    a.ln2 = tf->ln2 + (size_t)l * N * C + r * C;
+    a.ln2_mean = tf->ln2_mean + (size_t)l * N + r;
+    a.ln2_rstd = tf->ln2_rstd + (size_t)l * N + r;
+    a.fc = tf->fc + (size_t)l * N * F + r * F;
+    a.gelu = tf->gelu + (size_t)l * N * F + r * F;
     return a;
+}
+
+/* span p's rows (from sequence b0) of the backward workspaces */
+static BlockWork block_work(const Transformer *tf, int T, int b0, int p)
+{
+    size_t r = (size_t)b0 * T, C = (size_t)tf->C, F = (size_t)tf->F;
+    BlockWork w;
+    w.dln = tf->dln + r * C;
+    w.datt = tf->datt + r * C;
+    w.dqkv = tf->dqkv + r * 3 * C;
+    w.dfc = tf->dfc + r * F;
+    w.dgelu = tf->dgelu + r * F;
+    w.dscores = tf->dscores + (size_t)p * tf->Tmax * tf->Tmax;
+    return w;
 }
 
 /* ============================ one block =================================== */
@@ -184,35 +234,36 @@ static void block_forward(Transformer *tf, const BlockParams *w, const BlockActs
 }
 
 /* dres (B,T,C) holds dL/dx_{l+1} on entry and dL/dx_l on return; the
- * parameter gradients g accumulate.  The forward's lines, in reverse. */
+ * parameter gradients g accumulate; ws are the workspaces.  The forward's
+ * lines, in reverse. */
 static void block_backward(Transformer *tf, const BlockParams *g, const BlockParams *w,
-                           const BlockActs *s, real *dres, int B, int T)
+                           const BlockActs *s, const BlockWork *ws, real *dres, int B, int T)
 {
     int N = B * T, C = tf->C, F = tf->F;
     size_t nC = (size_t)N * C, nF = (size_t)N * F;
     /* forward: x_{l+1} = a + u W_mproj^T + b_mproj; da = dres (identity path) + ... */
-    memset(tf->dgelu, 0, nF * sizeof(real));
-    linear_backward(tf->dgelu, g->mproj_w, g->mproj_b, dres, s->gelu, w->mproj_w, N, F, C);
+    memset(ws->dgelu, 0, nF * sizeof(real));
+    linear_backward(ws->dgelu, g->mproj_w, g->mproj_b, dres, s->gelu, w->mproj_w, N, F, C);
     /* forward: u = gelu(fc) */
-    memset(tf->dfc, 0, nF * sizeof(real));
-    gelu_backward(tf->dfc, tf->dgelu, s->fc, nF);
+    memset(ws->dfc, 0, nF * sizeof(real));
+    gelu_backward(ws->dfc, ws->dgelu, s->fc, nF);
     /* forward: fc = m W_fc^T + b_fc */
-    memset(tf->dln, 0, nC * sizeof(real));
-    linear_backward(tf->dln, g->fc_w, g->fc_b, tf->dfc, s->ln2, w->fc_w, N, C, F);
+    memset(ws->dln, 0, nC * sizeof(real));
+    linear_backward(ws->dln, g->fc_w, g->fc_b, ws->dfc, s->ln2, w->fc_w, N, C, F);
     /* forward: m = ln2(a); dres becomes da = dres + ln2's backward */
-    layernorm_backward(dres, g->ln2_w, g->ln2_b, tf->dln, s->a, w->ln2_w, s->ln2_mean,
+    layernorm_backward(dres, g->ln2_w, g->ln2_b, ws->dln, s->a, w->ln2_w, s->ln2_mean,
                        s->ln2_rstd, N, C);
     /* forward: a = x_l + att W_proj^T + b_proj; dx_l = da (identity path) + ... */
-    memset(tf->datt, 0, nC * sizeof(real));
-    linear_backward(tf->datt, g->proj_w, g->proj_b, dres, s->att, w->proj_w, N, C, C);
+    memset(ws->datt, 0, nC * sizeof(real));
+    linear_backward(ws->datt, g->proj_w, g->proj_b, dres, s->att, w->proj_w, N, C, C);
     /* forward: att = attention(q, k, v) */
-    memset(tf->dqkv, 0, 3 * nC * sizeof(real));
-    attention_backward(tf->dqkv, tf->dscores, tf->datt, s->qkv, s->probs, B, T, C, tf->NH);
+    memset(ws->dqkv, 0, 3 * nC * sizeof(real));
+    attention_backward(ws->dqkv, ws->dscores, ws->datt, s->qkv, s->probs, B, T, C, tf->NH);
     /* forward: [q | k | v] = h W_qkv^T + b_qkv */
-    memset(tf->dln, 0, nC * sizeof(real));
-    linear_backward(tf->dln, g->qkv_w, g->qkv_b, tf->dqkv, s->ln1, w->qkv_w, N, C, 3 * C);
+    memset(ws->dln, 0, nC * sizeof(real));
+    linear_backward(ws->dln, g->qkv_w, g->qkv_b, ws->dqkv, s->ln1, w->qkv_w, N, C, 3 * C);
     /* forward: h = ln1(x_l); dres becomes dx_l */
-    layernorm_backward(dres, g->ln1_w, g->ln1_b, tf->dln, s->x, w->ln1_w, s->ln1_mean,
+    layernorm_backward(dres, g->ln1_w, g->ln1_b, ws->dln, s->x, w->ln1_w, s->ln1_mean,
                        s->ln1_rstd, N, C);
 }
 
@@ -229,6 +280,46 @@ static const real *position_rows(const Transformer *tf)
     return NULL;
 }
 
+/* how many spans a batch of B sequences is split into */
+static int split_parts(const Transformer *tf, int B)
+{
+    int parts = tf->parts > 0 ? tf->parts : parallel_threads();
+    if (parts > tf->max_parts) parts = tf->max_parts;
+    if (parts > B) parts = B;
+    return parts < 1 ? 1 : parts;
+}
+
+/* one pass (forward or backward) of the body over a batch, split in spans */
+typedef struct BodyPass {
+    Transformer *tf;
+    real *y;            /* forward: (B,T,C) out */
+    const real *x;      /* forward: (B,T,C) in */
+    real *dx;           /* backward: (B,T,C) += , or NULL */
+    const real *dy;     /* backward: (B,T,C) */
+    int B, T, parts;
+} BodyPass;
+
+/* the forward for sequences [b0, b1) of the batch */
+static void forward_span(void *arg, int p)
+{
+    const BodyPass *bp = arg;
+    Transformer *tf = bp->tf;
+    int B = bp->B, T = bp->T, b0, b1;
+    parallel_span(B, bp->parts, p, &b0, &b1);
+    int nb = b1 - b0;
+    size_t r = (size_t)b0 * T, N = (size_t)B * T, C = (size_t)tf->C;
+    /* x_0 = x + P */
+    positions_forward(tf->resid + r * C, bp->x + r * C, position_rows(tf), nb, T, tf->C);
+    for (int l = 0; l < tf->L; l++) {
+        BlockActs s = block_acts(tf, l, B, T, b0);
+        block_forward(tf, &tf->w[l], &s, nb, T);
+    }
+    /* y = ln_f(x_L) */
+    const real *xL = tf->resid + (size_t)tf->L * N * C + r * C;
+    layernorm_forward(bp->y + r * C, tf->lnf_mean + r, tf->lnf_rstd + r, xL, tf->lnf_w, tf->lnf_b,
+                      nb * T, tf->C);
+}
+
 static void transformer_forward(void *self, real *y, const real *x, int B, int T)
 {
     /* y (B,T,C), x (B,T,C) */
@@ -236,18 +327,35 @@ static void transformer_forward(void *self, real *y, const real *x, int B, int T
     assert(tf->resid && "alloc_acts before forward");
     assert(B <= tf->Bmax && T <= tf->Tmax);
     assert(tf->positions != POSITIONS_LEARNED || T <= tf->max_seq_len);
-    int N = B * T;
-    /* x_0 = x + P */
-    positions_forward(tf->resid, x, position_rows(tf), B, T, tf->C);
-    for (int l = 0; l < tf->L; l++) {
-        BlockActs s = block_acts(tf, l, B, T);
-        block_forward(tf, &tf->w[l], &s, B, T);
-    }
-    /* y = ln_f(x_L) */
-    const real *xL = tf->resid + (size_t)tf->L * N * tf->C;
-    layernorm_forward(y, tf->lnf_mean, tf->lnf_rstd, xL, tf->lnf_w, tf->lnf_b, N, tf->C);
+    BodyPass bp = {tf, y, x, NULL, NULL, B, T, split_parts(tf, B)};
+    parallel_run(bp.parts, forward_span, &bp);
     tf->last_B = B;
     tf->last_T = T;
+}
+
+/* the backward for sequences [b0, b1), into span p's gradients */
+static void backward_span(void *arg, int p)
+{
+    const BodyPass *bp = arg;
+    Transformer *tf = bp->tf;
+    const BodyGrads *g = &tf->span_grads[p];
+    int B = bp->B, T = bp->T, b0, b1;
+    parallel_span(B, bp->parts, p, &b0, &b1);
+    int nb = b1 - b0;
+    size_t r = (size_t)b0 * T, N = (size_t)B * T, C = (size_t)tf->C;
+    real *dres = tf->dres + r * C;                  /* (nb,T,C) */
+    BlockWork ws = block_work(tf, T, b0, p);
+    /* forward: y = ln_f(x_L) */
+    memset(dres, 0, (size_t)nb * T * C * sizeof(real));
+    const real *xL = tf->resid + (size_t)tf->L * N * C + r * C;
+    layernorm_backward(dres, g->lnf_gw, g->lnf_gb, bp->dy + r * C, xL, tf->lnf_w, tf->lnf_mean + r,
+                       tf->lnf_rstd + r, nb * T, tf->C);
+    for (int l = tf->L - 1; l >= 0; l--) {
+        BlockActs s = block_acts(tf, l, B, T, b0);
+        block_backward(tf, &g->blocks[l], &tf->w[l], &s, &ws, dres, nb, T);
+    }
+    /* forward: x_0 = x + P */
+    positions_backward(bp->dx ? bp->dx + r * C : NULL, g->pos_g, dres, nb, T, tf->C);
 }
 
 static void transformer_backward(void *self, real *dx, const real *dy, int B, int T)
@@ -255,15 +363,15 @@ static void transformer_backward(void *self, real *dx, const real *dy, int B, in
     /* dx (B,T,C) or NULL, dy (B,T,C) */
     Transformer *tf = self;
     assert(B == tf->last_B && T == tf->last_T && "backward of a different forward");
-    int N = B * T, C = tf->C;
-    /* forward: y = ln_f(x_L) */
-    memset(tf->dres, 0, (size_t)N * C * sizeof(real));
-    const real *xL = tf->resid + (size_t)tf->L * N * C;
-    layernorm_backward(tf->dres, tf->lnf_gw, tf->lnf_gb, dy, xL, tf->lnf_w, tf->lnf_mean,
-                       tf->lnf_rstd, N, C);
-    for (int l = tf->L - 1; l >= 0; l--) {
-        BlockActs s = block_acts(tf, l, B, T);
-        block_backward(tf, &tf->g[l], &tf->w[l], &s, tf->dres, B, T);
+    int C = tf->C;
+    BodyPass bp = {tf, NULL, NULL, dx, dy, B, T, split_parts(tf, B)};
+    parallel_run(bp.parts, backward_span, &bp);
+    /* the spans' private parameter gradients join the real ones (and are
+     * zeroed for the next backward) */
+    for (int p = 1; p < bp.parts; p++) {
+        real *priv = tf->part_grads + (size_t)(p - 1) * tf->grad_len;
+        real_axpy(tf->grad_len, 1, priv, tf->grad_base);
+        memset(priv, 0, tf->grad_len * sizeof(real));
     }
     /* ||dL/dx_t|| over the batch: dL/dx = dL/dx_0 since x_0 = x + P */
     for (int t = 0; t < T; t++) {
@@ -272,9 +380,6 @@ static void transformer_backward(void *self, real *dx, const real *dy, int B, in
         tf->x_grad_norm[t] = (real)sqrt(ss);
     }
     tf->have_grad_norms = 1;
-    /* forward: x_0 = x + P */
-    positions_backward(dx, tf->positions == POSITIONS_LEARNED ? tf->pos_g : NULL, tf->dres,
-                       B, T, C);
 }
 
 /* ===================== stepping with a key/value cache =====================
@@ -412,6 +517,36 @@ static void transformer_bind(void *self, ParamSet *ps)
     tf->lnf_b = params_value(ps, tf->idx_lnf_b);
     tf->lnf_gw = params_grad(ps, tf->idx_lnf_w);
     tf->lnf_gb = params_grad(ps, tf->idx_lnf_b);
+    /* the body's tensors were registered one after another: pos.weight (if
+     * any), the blocks, ln_f.  Their gradients are one slice of the buffer. */
+    tf->grad_base = params_grad(ps, tf->idx_pos >= 0 ? tf->idx_pos : tf->idx_block[0][0]);
+    tf->grad_len = (size_t)(tf->lnf_gb + tf->C - tf->grad_base);
+}
+
+/* the same tensor's place in another buffer laid out like the body's slice */
+static real *shifted(const Transformer *tf, real *in_grad, real *base)
+{
+    return in_grad ? base + (in_grad - tf->grad_base) : NULL;
+}
+
+/* span_grads: span 0 accumulates into the real gradients, span p > 0 into
+ * its private slice of part_grads, laid out the same */
+static void bind_span_grads(Transformer *tf)
+{
+    for (int p = 0; p < tf->max_parts; p++) {
+        BodyGrads *g = &tf->span_grads[p];
+        g->blocks = tf->span_blocks + (size_t)p * tf->L;
+        real *base = p == 0 ? tf->grad_base : tf->part_grads + (size_t)(p - 1) * tf->grad_len;
+        for (int l = 0; l < tf->L; l++) {
+            real **from[BLOCK_TENSORS], **to[BLOCK_TENSORS];
+            block_fields(&tf->g[l], from);
+            block_fields(&g->blocks[l], to);
+            for (int k = 0; k < BLOCK_TENSORS; k++) *to[k] = shifted(tf, *from[k], base);
+        }
+        g->pos_g = shifted(tf, tf->pos_g, base);
+        g->lnf_gw = shifted(tf, tf->lnf_gw, base);
+        g->lnf_gb = shifted(tf, tf->lnf_gb, base);
+    }
 }
 
 static void fill_uniform(real *v, size_t n, double k, gsl_rng *rng)
@@ -462,6 +597,29 @@ static real *acts_array(Transformer *tf, size_t n)
     return xcalloc(n, sizeof(real));
 }
 
+/* memory for `parts` spans of the batch split: each needs its own
+ * attention scratch, and spans 1 .. a private copy of the body's parameter
+ * gradients.  Called by alloc_acts and, to grow, by transformer_set_parts. */
+static void size_split(Transformer *tf, int parts)
+{
+    if (parts > PARALLEL_MAX_PARTS) parts = PARALLEL_MAX_PARTS;
+    if (parts < 1) parts = 1;
+    size_t TT = (size_t)tf->Tmax * tf->Tmax;
+    if (tf->dscores) {
+        tf->bytes -= ((size_t)tf->max_parts * TT + (size_t)(tf->max_parts - 1) * tf->grad_len) * sizeof(real);
+        free(tf->dscores);
+        free(tf->part_grads);
+        free(tf->span_grads);
+        free(tf->span_blocks);
+    }
+    tf->max_parts = parts;
+    tf->dscores = acts_array(tf, (size_t)parts * TT);
+    tf->part_grads = acts_array(tf, (size_t)(parts - 1) * tf->grad_len);
+    tf->span_grads = xcalloc((size_t)parts, sizeof *tf->span_grads);
+    tf->span_blocks = xcalloc((size_t)parts * tf->L, sizeof *tf->span_blocks);
+    bind_span_grads(tf);
+}
+
 static void transformer_alloc_acts(void *self, int B, int T)
 {
     Transformer *tf = self;
@@ -502,7 +660,9 @@ static void transformer_alloc_acts(void *self, int B, int T)
     tf->dqkv = acts_array(tf, N * 3 * C);
     tf->dfc = acts_array(tf, N * F);
     tf->dgelu = acts_array(tf, N * F);
-    tf->dscores = acts_array(tf, (size_t)T * T);
+    /* the batch split: as many spans as there are cores, at most one per
+     * sequence (transformer_set_parts may ask for more) */
+    size_split(tf, parallel_cores() < B ? parallel_cores() : B);
     tf->x_grad_norm = acts_array(tf, (size_t)T);
     /* stepping: the KV cache is O(L B T C), the rest one position */
     tf->kcache = acts_array(tf, L * N * C);
@@ -529,8 +689,10 @@ static void transformer_free(void *self)
                       tf->dln, tf->datt, tf->dqkv, tf->dfc, tf->dgelu, tf->dscores,
                       tf->x_grad_norm, tf->kcache, tf->vcache, tf->s_x, tf->s_ln,
                       tf->s_att, tf->s_tmp, tf->s_mean, tf->s_rstd, tf->s_qkv, tf->s_fc,
-                      tf->s_gelu, tf->s_scores};
+                      tf->s_gelu, tf->s_scores, tf->part_grads};
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++) free(arrays[i]);
+    free(tf->span_grads);
+    free(tf->span_blocks);
     free(tf->idx_block);
     free(tf->w);
     free(tf->g);
@@ -613,3 +775,11 @@ const BodyOps transformer_body_ops = {
     .flops = transformer_flops,
     .free = transformer_free,
 };
+
+void transformer_set_parts(void *body, int parts)
+{
+    Transformer *tf = body;
+    assert(parts >= 0);
+    tf->parts = parts;
+    if (tf->resid && parts > tf->max_parts && parts <= tf->Bmax) size_split(tf, parts);
+}

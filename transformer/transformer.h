@@ -38,6 +38,13 @@ int transformer_attention(const void *body, const real **weights, int *L, int *N
  * the sinusoidal table, the learned pos.weight rows, or zeros. */
 void transformer_position_table(const void *body, real *P, int T);
 
+/* Split each batch into `parts` spans of sequences, one thread each (0:
+ * one per BLAS thread, the default, at most one per core; never more than
+ * one per sequence).  More spans than cores are sized here, outside the
+ * training loop.  Any split gives the same numbers up to the order of
+ * floating-point sums. */
+void transformer_set_parts(void *body, int parts);
+
 /* ============================ positions.c ================================= */
 
 /* P (T,C) with P[t,2i] = sin(t / 10000^(2i/C)), P[t,2i+1] = cos(same) */

@@ -1,0 +1,63 @@
+/*
+ * parallel.c — threads per call for the batch split (see parallel.h).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "parallel.h"
+
+#include <assert.h>
+#include <pthread.h>
+#include <unistd.h>
+
+/* OpenBLAS's own thread controls (its cblas.h clashes with GSL's) */
+extern int openblas_get_num_threads(void);
+extern void openblas_set_num_threads(int num_threads);
+
+int parallel_threads(void)
+{
+    int n = openblas_get_num_threads();
+    return n < 1 ? 1 : n;
+}
+
+int parallel_cores(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : (int)n;
+}
+
+typedef struct Job {
+    void (*fn)(void *arg, int part);
+    void *arg;
+    int part;
+} Job;
+
+static void *job_thread(void *p)
+{
+    Job *job = p;
+    job->fn(job->arg, job->part);
+    return NULL;
+}
+
+void parallel_run(int parts, void (*fn)(void *arg, int part), void *arg)
+{
+    assert(parts >= 1 && parts <= PARALLEL_MAX_PARTS);
+    if (parts == 1) {
+        fn(arg, 0);
+        return;
+    }
+    Job jobs[PARALLEL_MAX_PARTS];
+    pthread_t threads[PARALLEL_MAX_PARTS];
+    int started[PARALLEL_MAX_PARTS] = {0};
+    int blas_threads = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+    for (int p = 1; p < parts; p++) {
+        jobs[p] = (Job){fn, arg, p};
+        started[p] = pthread_create(&threads[p], NULL, job_thread, &jobs[p]) == 0;
+    }
+    fn(arg, 0);
+    /* a part whose thread could not be started runs here, after ours */
+    for (int p = 1; p < parts; p++)
+        if (!started[p]) fn(arg, p);
+    for (int p = 1; p < parts; p++)
+        if (started[p]) pthread_join(threads[p], NULL);
+    openblas_set_num_threads(blas_threads);
+}

@@ -1,0 +1,43 @@
+/*
+ * parallel.h — splitting work over threads, the one way seqlab does it.
+ *
+ * Training is mostly matrix products, which OpenBLAS runs on its own pool
+ * of threads (the trainer's `threads` setting).  What is left between the
+ * products — a recurrent model's time loop, a Transformer's LayerNorm,
+ * GELU and per-head attention — is independent from one sequence of the
+ * batch to the next.  So a model splits the batch into P spans of rows and
+ * runs each span on a thread of its own, the whole way through, with
+ * OpenBLAS single-threaded meanwhile: two pools never spin against each
+ * other, and there is no synchronisation inside the span.
+ *
+ * What this file is not: a thread pool.  Threads are started per call
+ * (twice a training step), which costs microseconds against steps of
+ * milliseconds, and nothing is allocated through xmalloc.
+ */
+#ifndef SEQLAB_PARALLEL_H
+#define SEQLAB_PARALLEL_H
+
+/* most spans a batch is split into */
+#define PARALLEL_MAX_PARTS 16
+
+/* how many threads to compute with: OpenBLAS's thread count, which the
+ * trainer and the benchmark set from `threads` */
+int parallel_threads(void);
+
+/* the cores this machine has online (at least 1) */
+int parallel_cores(void);
+
+/* fn(arg, p) for p = 0 .. parts-1, each on its own thread (p = 0 on the
+ * caller's), returning when all are done; OpenBLAS is single-threaded
+ * meanwhile and restored afterwards.  parts <= PARALLEL_MAX_PARTS. */
+void parallel_run(int parts, void (*fn)(void *arg, int part), void *arg);
+
+/* rows [*lo, *hi) of part p when n rows are split into `parts` spans as
+ * evenly as possible */
+static inline void parallel_span(int n, int parts, int p, int *lo, int *hi)
+{
+    *lo = (int)((long)n * p / parts);
+    *hi = (int)((long)n * (p + 1) / parts);
+}
+
+#endif
