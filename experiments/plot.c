@@ -51,11 +51,15 @@ const PlotFigure plot_figures[] = {
     {"grad_norm", "Global gradient norm (before clipping) on a log scale. Spikes are exploding "
                   "gradients; compare the runs without clipping with the clipped ones, whose "
                   "threshold is the dotted line."},
-    {"grad_through_time", "How much of the loss gradient reaches a step k steps back, at "
-                          "initialisation (dashed) and after training (solid), log scale. A "
-                          "straight falling line is exponential vanishing (the RNN); gates "
-                          "(LSTM cell c, GRU) keep it flatter; attention reaches every "
-                          "position directly."},
+    {"grad_through_time", "How much of the loss gradient reaches back k steps, one panel per "
+                          "model, log scale (the same range in every panel), at initialisation "
+                          "(dashed) and after training (solid). The runs are those whose loss "
+                          "sits at the last position only (recall, else adding or copy, at the "
+                          "largest distance), so each curve starts at that one loss. A straight "
+                          "falling line is exponential vanishing, a rising one exploding; an RNN "
+                          "run at several init scales gets one shade per scale. Compare how "
+                          "steeply each curve falls: gates (the LSTM's cell c, the GRU) can keep "
+                          "a path open, and attention reaches every position in one step."},
     {"accuracy_vs_distance", "Accuracy (mean ± sd over seeds) as the distance to remember "
                              "grows; the dotted line is chance. Where a model's line falls to "
                              "chance, it no longer carries the information that far."},
@@ -412,6 +416,36 @@ static double group_mean(const Experiment *e, const Group *g, size_t field_offse
 }
 #define GROUP_MEAN(e, g, field) group_mean((e), (g), offsetof(Run, field))
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* sort v and drop repeats; returns the new length */
+static int distinct_sorted(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    int m = 0;
+    for (int i = 0; i < n; i++)
+        if (m == 0 || v[i] != v[m - 1]) v[m++] = v[i];
+    return m;
+}
+
+/* the distinct finite values of a Run field over runs idx[0..n) */
+static int field_values(const Experiment *e, const int *idx, int n, size_t off, double *v)
+{
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        double x = *(const double *)((const char *)&e->runs[idx[i]] + off);
+        if (isfinite(x)) v[m++] = x;
+    }
+    return distinct_sorted(v, m);
+}
+#define FIELD_VALUES(e, idx, n, field, v) field_values((e), (idx), (n), offsetof(Run, field), (v))
+
+static double run_field(const Run *r, size_t off) { return *(const double *)((const char *)r + off); }
+
 /* ======================================== curves: figures 1, 2, 3 and 12 ==== */
 
 /* the panels x series of one family of curve figures, averaged over seeds */
@@ -658,54 +692,168 @@ static int gradtime_average(const Plot *p, const int *idx, int n, const char *ou
     return rows;
 }
 
+/* which runs say most about gradients through time: a loss at the last
+ * position only (recall, adding, copy, assoc — in that order), so that the
+ * gradient at step t is what reaches back from that one loss; a task with
+ * a loss at every position (parity, text) only if there is nothing else,
+ * since there every t is near some loss.  Lower is better. */
+static int gradtime_task_rank(const char *task)
+{
+    static const char *order[] = {"recall", "adding", "copy", "assoc"};
+    for (int i = 0; i < 4; i++)
+        if (strcmp(task, order[i]) == 0) return i;
+    if (task_is_text(task)) return 6;
+    if (strcmp(task, "parity") == 0) return 5;
+    return 4;
+}
+
+/* a model's name in a title */
+static const char *model_title(const char *model)
+{
+    static const char *names[][2] = {{"rnn", "RNN"}, {"lstm", "LSTM"}, {"gru", "GRU"},
+                                     {"transformer", "Transformer"}};
+    for (int i = 0; i < 4; i++)
+        if (strcmp(model, names[i][0]) == 0) return names[i][1];
+    return model;
+}
+
+/* how many different models the runs idx[0..n) hold */
+static int count_models(const Experiment *e, const int *idx, int n)
+{
+    int seen[5] = {0}, k = 0;
+    for (int i = 0; i < n; i++) {
+        int o = model_order(e->runs[idx[i]].model);
+        if (o == 4) {   /* an unknown model: count each name once */
+            int dup = 0;
+            for (int j = 0; j < i && !dup; j++)
+                dup = strcmp(e->runs[idx[j]].model, e->runs[idx[i]].model) == 0;
+            k += !dup;
+        } else if (!seen[o]++) {
+            k++;
+        }
+    }
+    return k;
+}
+
+/* Figure 4.  The task: the best rank above; its setting: the distance (or,
+ * without one, the window) that the most models were trained at, the
+ * largest such.  One panel per model.  A model's lines are runs identical
+ * but for the init scale (a vanilla RNN at ×0.5, ×1, ×3: vanishing and
+ * exploding), each averaged over seeds; among several such sets, the one
+ * with the most init scales, then clipped, then trained longest. */
 static int figure_grad_through_time(Plot *p)
 {
     const char *base = "grad_through_time";
-    int *idx = xmalloc((size_t)(p->e.nruns + 1) * sizeof *idx);
-    int n = keep_learning_runs(&p->e, idx, runs_with_file(p, "gradients.csv", idx));
+    const Experiment *e = &p->e;
+    int *idx = xmalloc((size_t)(e->nruns + 1) * sizeof *idx);
+    int n = runs_with_file(p, "gradients.csv", idx);
     if (!n) { free(idx); return skip(p, base, "no run has a gradients.csv"); }
+    int rank = INT_MAX;
+    for (int i = 0; i < n; i++) {
+        int r = gradtime_task_rank(e->runs[idx[i]].task);
+        if (r < rank) rank = r;
+    }
+    /* the task: the first of that rank (text tasks: the first one listed) */
+    const char *task = NULL;
+    for (int i = 0; i < n && !task; i++)
+        if (gradtime_task_rank(e->runs[idx[i]].task) == rank) task = e->runs[idx[i]].task;
+    int m = 0;
+    for (int i = 0; i < n; i++)
+        if (strcmp(e->runs[idx[i]].task, task) == 0) idx[m++] = idx[i];
+    n = m;
+    /* the distance (or window) most models have, the largest of those */
+    int has_d = isfinite(e->runs[idx[0]].distance);
+    size_t off = has_d ? offsetof(Run, distance) : offsetof(Run, seq_len);
+    double *vals = xmalloc((size_t)(n + 1) * sizeof *vals), best = NAN;
+    int nv = field_values(e, idx, n, off, vals), best_models = 0;
+    int *sel = xmalloc((size_t)(n + 1) * sizeof *sel);
+    for (int k = 0; k < nv; k++) {
+        int ns = 0;
+        for (int i = 0; i < n; i++)
+            if (run_field(&e->runs[idx[i]], off) == vals[k]) sel[ns++] = idx[i];
+        int nm = count_models(e, sel, ns);
+        if (nm >= best_models) { best_models = nm; best = vals[k]; }
+    }
+    m = 0;
+    for (int i = 0; i < n; i++)
+        if (run_field(&e->runs[idx[i]], off) == best) idx[m++] = idx[i];
+    n = m;
+
     Group *models;
-    int nm = groups_make(&p->e, idx, n, KEY_MODEL, &models);
+    int nm = groups_make(e, idx, n, KEY_MODEL, &models);
     Args a = {0};
-    int panels = 0, *pick = xmalloc((size_t)n * sizeof *pick);
-    double lo = INFINITY, hi = 0;
-    for (int m = 0; m < nm && panels < MAX_PANELS; m++) {
-        /* one setting per model: the longest window (then the longest distance),
-         * where vanishing has the most room to show */
-        double best_T = -1, best_d = -INFINITY;
-        for (int i = 0; i < models[m].n; i++) {
-            const Run *r = &p->e.runs[models[m].idx[i]];
-            double T = isfinite(r->seq_len) ? r->seq_len : 0, d = isfinite(r->distance) ? r->distance : 0;
-            if (T > best_T || (T == best_T && d > best_d)) { best_T = T; best_d = d; }
+    int panels = 0, any_variants = 0;
+    double lo = INFINITY, hi = 0, T = 0;
+    for (int mi = 0; mi < nm && panels < MAX_PANELS; mi++) {
+        /* sets of runs identical but for the init scale (seeds and thread
+         * counts are averaged over) */
+        Group *sets;
+        int nsets = groups_make(e, models[mi].idx, models[mi].n,
+                                KEYS_ALL & ~(unsigned)(KEY_INIT_SCALE | KEY_THREADS), &sets);
+        int pick = 0, pick_inits = 0;
+        double pick_clip = 0, pick_steps = -1;
+        for (int si = 0; si < nsets; si++) {
+            int ninit = FIELD_VALUES(e, sets[si].idx, sets[si].n, init_scale, vals);
+            double clipped = GROUP_MEAN(e, &sets[si], clip) != 0, steps = GROUP_MEAN(e, &sets[si], steps);
+            if (!isfinite(steps)) steps = 0;
+            if (ninit > pick_inits || (ninit == pick_inits && clipped > pick_clip) ||
+                (ninit == pick_inits && clipped == pick_clip && steps > pick_steps)) {
+                pick = si; pick_inits = ninit; pick_clip = clipped; pick_steps = steps;
+            }
         }
-        int np = 0;
-        const char *task = NULL;
-        for (int i = 0; i < models[m].n; i++) {
-            const Run *r = &p->e.runs[models[m].idx[i]];
-            double T = isfinite(r->seq_len) ? r->seq_len : 0, d = isfinite(r->distance) ? r->distance : 0;
-            if (T != best_T || d != best_d) continue;
-            if (!task) task = r->task;
-            if (strcmp(task, r->task) == 0) pick[np++] = models[m].idx[i];
+        const Group *set = &sets[pick];
+        int ninit = FIELD_VALUES(e, set->idx, set->n, init_scale, vals);
+        if (ninit == 0) { vals[0] = NAN; ninit = 1; }   /* no init_scale column */
+        int lines = 0, pnum = panels + 1;
+        const Run *r0 = &e->runs[set->idx[0]];
+        for (int k = 0; k < ninit; k++) {
+            int *pick_runs = xmalloc((size_t)set->n * sizeof *pick_runs), np = 0;
+            for (int i = 0; i < set->n; i++) {
+                double s = e->runs[set->idx[i]].init_scale;
+                if (s == vals[k] || (isnan(vals[k]) && !isfinite(s))) pick_runs[np++] = set->idx[i];
+            }
+            char out[PATH_MAX + 100], f[96];
+            sfmt(f, sizeof f, "data/gradtime_%s_%d.csv", r0->model, k + 1);
+            sfmt(out, sizeof out, "%s/%s", p->figdir, f);
+            int rows = gradtime_average(p, pick_runs, np, out, &lo, &hi);
+            free(pick_runs);
+            if (!rows) continue;
+            lines++;
+            if (rows - 1 > T) T = rows - 1;
+            args_str(&a, f, "file%d_%d", pnum, lines);
+            char lab[96];
+            if (isfinite(vals[k])) sfmt(lab, sizeof lab, "%s, init \xc3\x97%g", r0->model, vals[k]);
+            else sfmt(lab, sizeof lab, "%s", r0->model);
+            args_str(&a, lab, "label%d_%d", pnum, lines);
         }
-        const Run *r0 = &p->e.runs[pick[0]];
-        char out[PATH_MAX + 100], f[64];
-        sfmt(f, sizeof f, "data/gradtime_%s.csv", r0->model);
-        sfmt(out, sizeof out, "%s/%s", p->figdir, f);
-        if (!gradtime_average(p, pick, np, out, &lo, &hi)) continue;
+        free(sets);
+        if (!lines) continue;
         panels++;
-        char title[160];
-        if (best_T > 0) sfmt(title, sizeof title, "%s (%s, T=%g)", r0->model, r0->task, best_T);
-        else sfmt(title, sizeof title, "%s (%s)", r0->model, r0->task);
-        args_str(&a, f, "file%d", panels);
-        args_str(&a, r0->model, "model%d", panels);
-        args_str(&a, title, "ptitle%d", panels);
-        args_str(&a, strcmp(r0->model, "transformer") == 0 ? "x" : "h", "state%d", panels);
+        any_variants |= lines > 1;
+        args_printf(&a, "pn%d=%d;", pnum, lines);
+        args_str(&a, r0->model, "model%d", pnum);
+        args_str(&a, model_title(r0->model), "ptitle%d", pnum);
+        args_str(&a, strcmp(r0->model, "transformer") == 0 ? "x" : "h", "state%d", pnum);
     }
     int rc = 0;
     if (!panels) {
         rc = skip(p, base, "gradients.csv files have no positive norms");
     } else {
-        args_printf(&a, "npanels=%d;", panels);
+        const Run *r0 = &e->runs[idx[0]];
+        int last_only = rank < 4 && strcmp(task, "copy") != 0;
+        char sub[300];
+        if (has_d && last_only)
+            sfmt(sub, sizeof sub, "%s d=%g: one loss, at the last position only", task, best);
+        else if (has_d)
+            sfmt(sub, sizeof sub, "%s d=%g: the loss sits at the end of the window", task, best);
+        else   /* no run with a loss at the end only */
+            sfmt(sub, sizeof sub, "%s T=%g: a loss at every position, so every t is near one",
+                 task, r0->seq_len);
+        args_str(&a, sub, "subtitle");
+        args_str(&a, last_only ? "steps back from the loss (T - 1 - t)"
+                               : "steps back from the end of the window (T - 1 - t)", "xlabel");
+        args_printf(&a, "npanels=%d;any_variants=%d;", panels, any_variants);
+        args_num(&a, T, "xmax");
         /* one log-scale range for every panel, so heights compare across models */
         args_num(&a, pow(10, floor(log10(lo))), "ymin");
         args_num(&a, pow(10, ceil(log10(hi))), "ymax");
@@ -713,43 +861,14 @@ static int figure_grad_through_time(Plot *p)
         rc = render(p, "grad_through_time", base, PLOT_WIDTH, PLOT_HEIGHT, &a) < 0 ? -1 : 0;
     }
     args_free(&a);
-    free(pick);
     free(models);
+    free(sel);
+    free(vals);
     free(idx);
     return rc;
 }
 
 /* ======================== figure 5: accuracy against distance ==== */
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* sort v and drop repeats; returns the new length */
-static int distinct_sorted(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    int m = 0;
-    for (int i = 0; i < n; i++)
-        if (m == 0 || v[i] != v[m - 1]) v[m++] = v[i];
-    return m;
-}
-
-/* the distinct finite values of a Run field over runs idx[0..n) */
-static int field_values(const Experiment *e, const int *idx, int n, size_t off, double *v)
-{
-    int m = 0;
-    for (int i = 0; i < n; i++) {
-        double x = *(const double *)((const char *)&e->runs[idx[i]] + off);
-        if (isfinite(x)) v[m++] = x;
-    }
-    return distinct_sorted(v, m);
-}
-#define FIELD_VALUES(e, idx, n, field, v) field_values((e), (idx), (n), offsetof(Run, field), (v))
-
-static double run_field(const Run *r, size_t off) { return *(const double *)((const char *)r + off); }
 
 /* For the runs idx[0..n), at each distinct value of field `xoff`, the mean
  * and sd of the fields in yoffs.  Writes x,<names>,<names>_sd...; returns

@@ -1,50 +1,107 @@
 # grad_through_time.gp — figure 4: the norm of dL/dh_t against how many steps
 # back t lies from the end of the window, log y, at initialisation (dashed)
-# and after training (solid); one panel per model, all on one y range.
-# The LSTM also shows its cell state c (thinner lines); for the Transformer
-# the "state" is its input x_t.
+# and after training (solid); one panel per model side by side, all on one y
+# range (y tick labels on the first panel only).  The LSTM also shows its
+# cell state c (dotted and dash-dotted); for the Transformer the "state" is
+# its input x_t.  A panel with several lines (a vanilla RNN at init scales
+# 0.5, 1, 3) gives each a shade of the model's colour, light to dark, and a
+# point shape.
 #
-# Set by seqlab:  title, npanels, ymin, ymax; per panel p: file<p> (CSV:
-#   steps_back,init,trained,c_init,c_trained), model<p>, ptitle<p>, state<p>
+# Set by seqlab:  title, subtitle, xlabel, npanels, any_variants, xmax, ymin,
+#   ymax; per panel p: model<p>, ptitle<p>, state<p>, pn<p> lines, each j:
+#   file<p>_<j> (CSV: steps_back,init,trained,c_init,c_trained), label<p>_<j>
 load plotdir."/common.gp"
 
 S(name) = value(name)
+file(p, j) = S(sprintf("file%d_%d", p, j))
+# line j of n in a panel: lighter (j = 1) to darker (j = n) than the model colour
+mix(c, t, f) = int(c + (t - c) * f)
+chan(rgb, k) = int(rgb / 2 ** (8 * k)) % 256
+tint1(rgb, f) = f < 0 ? mix(rgb, 255, -f * 0.5) : mix(rgb, 0, f * 0.5)
+tint(rgb, f) = tint1(chan(rgb, 2), f) * 65536 + tint1(chan(rgb, 1), f) * 256 + tint1(chan(rgb, 0), f)
+shade_f(j, n) = n > 1 ? -1.0 + 2.0 * (j - 1) / (n - 1) : 0
+shade(m, j, n) = tint(model_rgb(m), shade_f(j, n))
+# at most ~5 labelled ticks: a step of 1, 2 or 5 x 10^k
+nice(x) = x <= 1 ? 1 : x <= 2 ? 2 : x <= 5 ? 5 : 10
+nice_step(range, n) = nice(range / n / 10 ** floor(log10(range / n))) * 10 ** floor(log10(range / n))
+
+decades = log10(ymax / ymin)
+ystep = decades > 6 ? ceil(decades / 6) : 1
+
+# the panels in one row between a left strip for the y axis and the right edge
+TOP = 1.0 - TITLE_H - 0.1
+BOTTOM = KEY_H + 0.11
+LEFT = 0.1
+GAP = 0.04
+pw = (0.98 - LEFT - (npanels - 1) * GAP) / npanels
 
 set multiplot title title font ",20"
+set label 101 subtitle at screen 0.5, 1.0 - TITLE_H - 0.01 center font ",15"
+set label 102 xlabel at screen LEFT + (0.98 - LEFT) / 2, KEY_H + 0.025 center font ",15"
+set logscale y
+set yrange [ymin:ymax]
+set ytics 10 ** ystep
+set mytics (ystep == 1 ? 10 : 1)
+set xrange [0:xmax]
+set xtics nice_step(xmax, npanels > 2 ? 3 : 5)
+set tics font ",14"
+set title font ",17"
+set tmargin at screen TOP
+set bmargin at screen BOTTOM
 do for [p = 1:npanels] {
-    set origin panel_x(p, npanels), panel_y(p, npanels)
-    set size panel_w(npanels), panel_h(npanels)
+    set lmargin at screen LEFT + (p - 1) * (pw + GAP)
+    set rmargin at screen LEFT + (p - 1) * (pw + GAP) + pw
     set title S(sprintf("ptitle%d", p))
-    set xlabel "steps back from the loss (T - 1 - t)"
-    set ylabel sprintf("||dL/d%s_t||", S(sprintf("state%d", p)))
-    set logscale y
-    set format y "%g"
-    set yrange [ymin:ymax]
-    set xrange [0:*]
-    set autoscale xfixmax
-    f = S(sprintf("file%d", p))
-    c = model_color(S(sprintf("model%d", p)))
-    if (S(sprintf("model%d", p)) eq "lstm") {
-        plot f using (column("steps_back")):(column("init")) with lines dt (8, 6) lw 2.5 lc rgb c notitle, \
-             f using (column("steps_back")):(column("trained")) with lines lw 3.5 lc rgb c notitle, \
-             f using (column("steps_back")):(column("c_init")) with lines dt (2, 4) lw 2 lc rgb c notitle, \
-             f using (column("steps_back")):(column("c_trained")) with lines dt (12, 4, 2, 4) lw 2 lc rgb c notitle
+    if (p == 1) {
+        set ylabel sprintf("||dL/d%s_t||", S(sprintf("state%d", p))) font ",15"
+        set format y (decades > 4 ? "1e%T" : "%g")
     } else {
-        plot f using (column("steps_back")):(column("init")) with lines dt (8, 6) lw 2.5 lc rgb c notitle, \
-             f using (column("steps_back")):(column("trained")) with lines lw 3.5 lc rgb c notitle
+        unset ylabel
+        set format y ""
     }
+    m = S(sprintf("model%d", p))
+    n = S(sprintf("pn%d", p))
+    if (m eq "lstm") {
+        plot for [j = 1:n] file(p, j) using (column("steps_back")):(column("init")) \
+                 with lines dt (8, 6) lw 2.5 lc rgb shade(m, j, n) notitle, \
+             for [j = 1:n] file(p, j) using (column("steps_back")):(column("trained")) \
+                 with lines lw 3.5 lc rgb shade(m, j, n) notitle, \
+             for [j = 1:n] file(p, j) using (column("steps_back")):(column("c_init")) \
+                 with lines dt (2, 4) lw 2 lc rgb shade(m, j, n) notitle, \
+             for [j = 1:n] file(p, j) using (column("steps_back")):(column("c_trained")) \
+                 with lines dt (12, 4, 2, 4) lw 2 lc rgb shade(m, j, n) notitle
+    } else {
+        if (n > 1) {
+            plot for [j = 1:n] file(p, j) using (column("steps_back")):(column("init")) \
+                     with linespoints dt (8, 6) lw 2.5 pt variant_point(m, j - 1) ps 1.3 pi 6 \
+                     lc rgb shade(m, j, n) notitle, \
+                 for [j = 1:n] file(p, j) using (column("steps_back")):(column("trained")) \
+                     with linespoints lw 3.5 pt variant_point(m, j - 1) ps 1.3 pi 6 \
+                     lc rgb shade(m, j, n) notitle
+        } else {
+            plot file(p, 1) using (column("steps_back")):(column("init")) \
+                     with lines dt (8, 6) lw 2.5 lc rgb shade(m, 1, 1) notitle, \
+                 file(p, 1) using (column("steps_back")):(column("trained")) \
+                     with lines lw 3.5 lc rgb shade(m, 1, 1) notitle
+        }
+    }
+    unset label 101
+    unset label 102
 }
 
 eval(legend_strip)
 has_c = 0
 do for [p = 1:npanels] { if (S(sprintf("model%d", p)) eq "lstm") { has_c = 1 } }
-if (has_c) {
-    plot 2 with lines lw 3.5 lc rgb "black" title "after training (h)", \
-         2 with lines dt (8, 6) lw 2.5 lc rgb "black" title "at initialisation (h)", \
-         2 with lines dt (12, 4, 2, 4) lw 2 lc rgb "black" title "after training (LSTM cell c)", \
-         2 with lines dt (2, 4) lw 2 lc rgb "black" title "at initialisation (LSTM cell c)"
-} else {
-    plot 2 with lines lw 3.5 lc rgb "black" title "after training", \
-         2 with lines dt (8, 6) lw 2.5 lc rgb "black" title "at initialisation"
-}
+# the lines of a panel with several settings, in their shades
+nv = 0; vp = 0
+do for [p = 1:npanels] { if (S(sprintf("pn%d", p)) > 1 && vp == 0) { vp = p; nv = S(sprintf("pn%d", p)) } }
+vm = vp ? S(sprintf("model%d", vp)) : ""
+vlabel(j) = vp > 0 ? S(sprintf("label%d_%d", vp, j)) : ""
+# the settings first (a column of their own), then the line styles
+plot for [j = 1:nv] 2 with linespoints lw 3.5 pt variant_point(vm, j - 1) ps 1.3 \
+         lc rgb shade(vm, j, nv) title vlabel(j), \
+     2 with lines lw 3.5 lc rgb "black" title "after training", \
+     2 with lines dt (8, 6) lw 2.5 lc rgb "black" title "at initialisation", \
+     (has_c ? 2 : NaN) with lines dt (12, 4, 2, 4) lw 2 lc rgb "black" title (has_c ? "LSTM cell c, trained" : ""), \
+     (has_c ? 2 : NaN) with lines dt (2, 4) lw 2 lc rgb "black" title (has_c ? "LSTM cell c, at init" : "")
 unset multiplot

@@ -238,7 +238,7 @@ START_TEST(test_experiment_load_reads_summary_and_question)
     ck_assert_int_eq(experiment_load(&e, full_dir, err, sizeof err), 0);
     ck_assert_str_eq(e.name, "plotrun");
     ck_assert_msg(strstr(e.question, "delayed recall") != NULL, "question: %s", e.question);
-    ck_assert_int_eq(e.nruns, 64);
+    ck_assert_int_eq(e.nruns, 65);
     const Run *r = &e.runs[0];
     ck_assert_str_eq(r->name, "chars-rnn-s1");
     ck_assert_str_eq(r->model, "rnn");
@@ -383,6 +383,73 @@ START_TEST(test_plot_averages_seeds)
 }
 END_TEST
 
+/* the value of column `col` in the row of path whose column `key` is `kv`
+ * (and, if scol is not NULL, whose column scol reads sval); NAN if none */
+static double csv_lookup(const char *path, const char *key, double kv, const char *col,
+                         const char *scol, const char *sval)
+{
+    char err[512];
+    CsvTable *t = csv_read(path, err, sizeof err);
+    ck_assert_msg(t != NULL, "%s", err);
+    double v = NAN;
+    for (int r = 0; r < t->nrows && isnan(v); r++)
+        if (csv_num(t, r, csv_col(t, key)) == kv &&
+            (!scol || strcmp(csv_str(t, r, csv_col(t, scol)), sval) == 0))
+            v = csv_num(t, r, csv_col(t, col));
+    csv_free(t);
+    return v;
+}
+
+static int csv_rows(const char *path)
+{
+    char err[512];
+    CsvTable *t = csv_read(path, err, sizeof err);
+    ck_assert_msg(t != NULL, "%s", err);
+    int n = t->nrows;
+    csv_free(t);
+    return n;
+}
+
+/* trained runs print 6 significant digits */
+#define GRAD_RTOL 1e-5
+
+START_TEST(test_grad_through_time_prefers_last_position_loss)
+{
+    ck_assert_msg(plot_full_rc == 0, "plot_experiment: %s", plot_err);
+    /* recall at the largest distance (T = 29: steps back 0..28), not the
+     * chars runs, whose loss sits at every position */
+    char path[1024], run[1024];
+    snprintf(path, sizeof path, "%s/figures/data/gradtime_lstm_1.csv", full_dir);
+    ck_assert_int_eq(csv_rows(path), 29);
+    snprintf(path, sizeof path, "%s/figures/data/gradtime_lstm_2.csv", full_dir);
+    ck_assert(!exists(path));               /* one line per model ... */
+    for (int k = 1; k <= 3; k++) {          /* ... but the RNN at init 0.5, 1, 3 */
+        snprintf(path, sizeof path, "%s/figures/data/gradtime_rnn_%d.csv", full_dir, k);
+        ck_assert_msg(exists(path), "%s missing", path);
+    }
+    snprintf(path, sizeof path, "%s/figures/data/gradtime_rnn_4.csv", full_dir);
+    ck_assert(!exists(path));
+    /* after training: the last step; the RNN x3 line is that one run */
+    snprintf(run, sizeof run, "%s/init-rnn-x3/gradients.csv", full_dir);
+    snprintf(path, sizeof path, "%s/figures/data/gradtime_rnn_3.csv", full_dir);
+    double want = csv_lookup(run, "steps_back", 20, "norm", "step", "200");
+    double got = csv_lookup(path, "steps_back", 20, "trained", NULL, NULL);
+    ck_assert_double_eq_tol(got, want, GRAD_RTOL * want);
+    want = csv_lookup(run, "steps_back", 20, "norm", "step", "0");
+    got = csv_lookup(path, "steps_back", 20, "init", NULL, NULL);
+    ck_assert_double_eq_tol(got, want, GRAD_RTOL * want);
+    /* two seeds: their geometric mean */
+    double g = 1;
+    for (int seed = 1; seed <= 2; seed++) {
+        snprintf(run, sizeof run, "%s/recall-d28-lstm-s%d/gradients.csv", full_dir, seed);
+        g *= csv_lookup(run, "steps_back", 7, "norm", "series", "c");   /* step 0 comes first */
+    }
+    snprintf(path, sizeof path, "%s/figures/data/gradtime_lstm_1.csv", full_dir);
+    got = csv_lookup(path, "steps_back", 7, "c_init", NULL, NULL);
+    ck_assert_double_eq_tol(got, sqrt(g), GRAD_RTOL * sqrt(g));
+}
+END_TEST
+
 START_TEST(test_plot_skips_figures_without_data)
 {
     ck_assert_msg(plot_thin_rc == 0, "plot_experiment on the thinned copy: %s", plot_err);
@@ -517,6 +584,7 @@ static Suite *make_plot_suite(int have_gnuplot)
         tcase_set_timeout(data, 120);
         tcase_add_test(data, test_plot_draws_every_figure);
         tcase_add_test(data, test_plot_averages_seeds);
+        tcase_add_test(data, test_grad_through_time_prefers_last_position_loss);
         tcase_add_test(data, test_plot_skips_figures_without_data);
         tcase_add_test(data, test_failing_gnuplot_leaves_no_file);
         tcase_add_test(data, test_attention_dir_draws_each_head);
