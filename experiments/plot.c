@@ -64,11 +64,12 @@ const PlotFigure plot_figures[] = {
                              "grows; the dotted line is chance. Where a model's line falls to "
                              "chance, it no longer carries the information that far."},
     {"speed_vs_seq_len", "Time per training step and tokens per second as the window T grows, "
-                         "log-log. Recurrent models must take T sequential steps; the "
+                         "log-log. Each line joins runs identical but for T (the settings under "
+                         "the title). Recurrent models must take T sequential steps; the "
                          "Transformer computes all positions at once but pays T² in attention."},
     {"memory_vs_seq_len", "Peak process memory and the activation memory kept for backward, "
-                          "log-log, with O(T) and O(T²) guide lines: recurrent models grow "
-                          "like T, attention like T²."},
+                          "log-log, for the same runs, with O(T) and O(T²) guide lines: "
+                          "recurrent models grow like T, attention like T²."},
     {"posenc", "The positional-encoding table added to the token embedding: one row per "
                "position, one column per dimension. Low dimensions change quickly, high ones "
                "slowly, so every position gets a distinct pattern."},
@@ -979,6 +980,40 @@ static int figure_accuracy_vs_distance(Plot *p)
 
 /* ============= figures 6 and 7: time and memory against window length ==== */
 
+/* the settings a model may have of its own inside one comparison: a
+ * Transformer's layers and positions, a per-model hidden size */
+#define KEYS_MODEL_OWN (KEY_MODEL | KEY_POSITIONS | KEY_HIDDEN | KEY_LAYERS)
+
+/* "chars, batch 8, 12 steps, 1 thread": the settings every run of a
+ * comparison shares, for its subtitle (`but` names the ones it varies) */
+static void shared_settings(const Experiment *e, const int *idx, int n, unsigned but, char *out,
+                            size_t cap)
+{
+    const Run *r = &e->runs[idx[0]];
+    size_t l = 0;
+    out[0] = '\0';
+#define ADD(...) do { if (l < cap) l += (size_t)snprintf(out + l, cap - l, __VA_ARGS__); } while (0)
+    ADD("%s", r->task);
+    if (r->tokenizer[0] && strcmp(r->tokenizer, r->task) != 0) ADD(" (%s tokens)", r->tokenizer);
+    if (!(but & KEY_DISTANCE) && isfinite(r->distance)) ADD(" d=%g", r->distance);
+    if (!(but & KEY_SEQ_LEN) && isfinite(r->seq_len)) ADD(", T=%g", r->seq_len);
+    if (isfinite(r->batch_size)) ADD(", batch %g", r->batch_size);
+    double h = r->hidden_size;
+    for (int i = 1; i < n; i++)
+        if (e->runs[idx[i]].hidden_size != h) h = NAN;
+    if (isfinite(h)) ADD(", H=%g", h);
+    if (isfinite(r->steps)) ADD(", %g steps", r->steps);
+    if (!(but & KEY_THREADS) && isfinite(r->threads))
+        ADD(", %g thread%s", r->threads, r->threads == 1 ? "" : "s");
+#undef ADD
+}
+
+/* Figures 6 and 7.  Only runs identical but for the window T (and the seed)
+ * share a line: a T=64 point from a 400-step, batch-32 run beside 12-step,
+ * batch-8 runs would be a spike that says nothing about T.  The runs of one
+ * figure are identical but for T and the model's own settings; of those
+ * sets, the one with the most window lengths (then the most lines, then the
+ * fewest threads) is drawn; a line with a single point is left out. */
 static int figures_scaling(Plot *p)
 {
     const Experiment *e = &p->e;
@@ -990,34 +1025,38 @@ static int figures_scaling(Plot *p)
                                      isfinite(r->act_mb) || isfinite(r->peak_rss_mb)))
             idx[n++] = i;
     }
-    /* compare like with like: the most common thread count ... */
-    double threads = NAN;
-    int best = 0;
-    for (int i = 0; i < n; i++) {
-        int c = 0;
-        for (int j = 0; j < n; j++)
-            c += e->runs[idx[j]].threads == e->runs[idx[i]].threads;
-        if (c > best) { best = c; threads = e->runs[idx[i]].threads; }
-    }
-    int m = 0;
-    for (int i = 0; i < n; i++)
-        if (e->runs[idx[i]].threads == threads || !isfinite(threads)) idx[m++] = idx[i];
-    n = m;
-    /* ... and the task with the most window lengths */
-    Group *tasks = NULL;
-    int nt = n ? groups_make(e, idx, n, KEY_TASK | KEY_TOKENIZER, &tasks) : 0, pick = -1, most = 1;
-    for (int t = 0; t < nt; t++) {
-        int k = FIELD_VALUES(e, tasks[t].idx, tasks[t].n, seq_len, v);
-        if (k > most) { most = k; pick = t; }
+    const unsigned set_mask = KEYS_ALL & ~(unsigned)(KEY_SEQ_LEN | KEYS_MODEL_OWN);
+    const unsigned line_mask = KEYS_ALL & ~(unsigned)KEY_SEQ_LEN;
+    Group *sets = NULL;
+    int nsets = n ? groups_make(e, idx, n, set_mask, &sets) : 0, pick = -1;
+    int best_T = 1, best_lines = 0;
+    double best_threads = INFINITY;
+    for (int si = 0; si < nsets; si++) {
+        Group *lines;
+        int nl = groups_make(e, sets[si].idx, sets[si].n, line_mask, &lines), good = 0, m = 0;
+        for (int li = 0; li < nl; li++) {
+            if (FIELD_VALUES(e, lines[li].idx, lines[li].n, seq_len, v) < 2) continue;
+            good++;
+            for (int i = 0; i < lines[li].n; i++) idx[m++] = lines[li].idx[i];
+        }
+        free(lines);
+        int nT = m ? FIELD_VALUES(e, idx, m, seq_len, v) : 0;
+        double th = GROUP_MEAN(e, &sets[si], threads);
+        if (!isfinite(th)) th = 0;
+        if (nT > best_T || (nT == best_T && good > best_lines) ||
+            (nT == best_T && good == best_lines && th < best_threads)) {
+            pick = si; best_T = nT; best_lines = good; best_threads = th;
+        }
     }
     int rc = 0;
     if (pick < 0) {
-        skip(p, "speed_vs_seq_len", "needs runs of one task at two or more seq_len values");
-        skip(p, "memory_vs_seq_len", "needs runs of one task at two or more seq_len values");
+        const char *why = "needs runs identical but for seq_len at two or more values";
+        skip(p, "speed_vs_seq_len", why);
+        skip(p, "memory_vs_seq_len", why);
         goto done;
     }
     Group *series;
-    int ns = groups_make(e, tasks[pick].idx, tasks[pick].n, KEY_MODEL | KEY_POSITIONS, &series);
+    int ns = groups_make(e, sets[pick].idx, sets[pick].n, line_mask, &series);
     Args a = {0};
     static const char *names[] = {"step_ms", "tokens_per_s", "act_mb", "peak_rss_mb"};
     const size_t offs[] = {offsetof(Run, step_ms), offsetof(Run, tokens_per_s),
@@ -1026,45 +1065,40 @@ static int figures_scaling(Plot *p)
      * gcc 12 -O2 turned `int x[4] = {0}` here into MMX code without EMMS,
      * which leaves the x87 stack dirty and makes GSL's long-double means NaN.) */
     double any[4] = {0, 0, 0, 0};
-    int k = 0;
+    int k = 0, m = 0;
     double T0 = INFINITY;
     for (int s = 0; s < ns && k < 12; s++) {
+        if (FIELD_VALUES(e, series[s].idx, series[s].n, seq_len, v) < 2) continue;
         char f[128], out[PATH_MAX + 200];
         sfmt(f, sizeof f, "data/scaling_s%d.csv", k + 1);
         sfmt(out, sizeof out, "%s/%s", p->figdir, f);
         int has[4];
-        if (!table_by(e, series[s].idx, series[s].n, offsetof(Run, seq_len), "seq_len", offs, names,
-                      4, out, has))
-            continue;
+        table_by(e, series[s].idx, series[s].n, offsetof(Run, seq_len), "seq_len", offs, names, 4,
+                 out, has);
         k++;
         for (int c = 0; c < 4; c++) any[c] += has[c] > 0 ? 1.0 : 0.0;
         args_str(&a, f, "file%d", k);
         args_str(&a, e->runs[series[s].idx[0]].model, "model%d", k);
         args_printf(&a, "variant%d=%d;", k, series_variant(e, series, s));
         args_str(&a, series[s].label, "label%d", k);
-        FIELD_VALUES(e, series[s].idx, series[s].n, seq_len, v);
         if (v[0] < T0) T0 = v[0];
+        for (int i = 0; i < series[s].n; i++) idx[m++] = series[s].idx[i];
     }
     args_printf(&a, "nseries=%d;", k);
     /* the guide lines start from the mean (geometric) of the values at the
      * shortest window */
     double log_act = 0, log_peak = 0, n_act = 0, n_peak = 0;
-    for (int s = 0; s < ns; s++)
-        for (int i = 0; i < series[s].n; i++) {
-            const Run *r = &e->runs[series[s].idx[i]];
-            if (r->seq_len != T0) continue;
-            if (r->act_mb > 0) { log_act += log(r->act_mb); n_act++; }
-            if (r->peak_rss_mb > 0) { log_peak += log(r->peak_rss_mb); n_peak++; }
-        }
+    for (int i = 0; i < m; i++) {
+        const Run *r = &e->runs[idx[i]];
+        if (r->seq_len != T0) continue;
+        if (r->act_mb > 0) { log_act += log(r->act_mb); n_act++; }
+        if (r->peak_rss_mb > 0) { log_peak += log(r->peak_rss_mb); n_peak++; }
+    }
     args_num(&a, T0, "T0");
     args_num(&a, n_act ? exp(log_act / n_act) : NAN, "act0");
     args_num(&a, n_peak ? exp(log_peak / n_peak) : NAN, "peak0");
     char setting[400];
-    if (isfinite(threads))
-        sfmt(setting, sizeof setting, "%s, %g thread%s", tasks[pick].label, threads,
-                 threads == 1 ? "" : "s");
-    else
-        sfmt(setting, sizeof setting, "%s", tasks[pick].label);
+    shared_settings(e, idx, m, KEY_SEQ_LEN, setting, sizeof setting);
     args_str(&a, setting, "setting");
     args_printf(&a, "has_time=%d;has_tps=%d;has_act=%d;has_peak=%d;", any[0] > 0, any[1] > 0,
                 any[2] > 0, any[3] > 0);
@@ -1084,7 +1118,7 @@ static int figures_scaling(Plot *p)
     args_free(&b);
     free(series);
 done:
-    free(tasks);
+    free(sets);
     free(v);
     free(idx);
     return rc ? -1 : 0;

@@ -61,7 +61,11 @@ unset key
 
 # Panels: n of them in a grid filling the page between the title strip
 # (TITLE_H) and the legend strip (KEY_H); panel i counts from 1.
-TITLE_H = 0.07
+TITLE_H = exists("subtitle") ? 0.115 : 0.07
+# a smaller line under the page title (the settings the figure holds fixed):
+# eval(subtitle_on) before the first panel is drawn, eval(subtitle_off) after
+subtitle_on = exists("subtitle") ? "set label 100 subtitle at screen 0.5, 0.925 center font ',15'" : ""
+subtitle_off = "unset label 100"
 KEY_H = 0.13
 grid_cols(n) = n <= 1 ? 1 : n == 2 ? 2 : n == 3 ? 3 : n == 4 ? 2 : 3
 grid_rows(n) = int((n + grid_cols(n) - 1) / grid_cols(n))

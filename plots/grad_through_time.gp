@@ -29,14 +29,14 @@ decades = log10(ymax / ymin)
 ystep = decades > 6 ? ceil(decades / 6) : 1
 
 # the panels in one row between a left strip for the y axis and the right edge
-TOP = 1.0 - TITLE_H - 0.1
+TOP = 1.0 - TITLE_H - 0.065
 BOTTOM = KEY_H + 0.11
 LEFT = 0.1
 GAP = 0.04
 pw = (0.98 - LEFT - (npanels - 1) * GAP) / npanels
 
 set multiplot title title font ",20"
-set label 101 subtitle at screen 0.5, 1.0 - TITLE_H - 0.01 center font ",15"
+eval(subtitle_on)
 set label 102 xlabel at screen LEFT + (0.98 - LEFT) / 2, KEY_H + 0.025 center font ",15"
 set logscale y
 set yrange [ymin:ymax]
@@ -85,7 +85,7 @@ do for [p = 1:npanels] {
                      with lines lw 3.5 lc rgb shade(m, 1, 1) notitle
         }
     }
-    unset label 101
+    eval(subtitle_off)
     unset label 102
 }
 

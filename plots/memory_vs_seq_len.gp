@@ -3,9 +3,10 @@
 # memory of the process (peak_rss_mb), with O(T) and O(T²) guide lines drawn
 # from the mean value at the shortest window T0.
 #
-# Set by seqlab:  title, setting, has_act, has_peak, T0, act0, peak0,
+# Set by seqlab:  title, setting (what the runs share: the subtitle), has_act, has_peak, T0, act0, peak0,
 #   nseries; per series s: file<s> (CSV: seq_len,act_mb,act_mb_sd,
 #   peak_rss_mb,peak_rss_mb_sd,...), model<s>, label<s>, variant<s>
+subtitle = setting
 load plotdir."/common.gp"
 
 S(name) = value(name)
@@ -21,7 +22,8 @@ linear(x, k) = y0(k) * (x / T0)
 quadratic(x, k) = y0(k) * (x / T0) ** 2
 
 npanels = has_act + has_peak
-set multiplot title title." (".setting.")" font ",20"
+set multiplot title title font ",20"
+eval(subtitle_on)
 p = 0
 do for [k = 1:2] {
     if ((k == 1 && has_act) || (k == 2 && has_peak)) {
@@ -38,6 +40,7 @@ do for [k = 1:2] {
                  with yerrorlines lw 3 dt dash(s) pt point(s) ps 1.5 lc rgb color(s) notitle, \
              linear(x, k) with lines dt (8, 6) lw 2 lc rgb GUIDE notitle, \
              quadratic(x, k) with lines dt 3 lw 2 lc rgb GUIDE notitle
+        eval(subtitle_off)
     }
 }
 

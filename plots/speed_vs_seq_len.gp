@@ -1,9 +1,10 @@
 # speed_vs_seq_len.gp — figure 6: time per training step and tokens per second
 # against the window length T, log-log, mean ± sd over seeds, every model.
 #
-# Set by seqlab:  title, setting (task and thread count), has_time, has_tps,
+# Set by seqlab:  title, setting (what the runs share: the subtitle), has_time, has_tps,
 #   nseries; per series s: file<s> (CSV: seq_len,step_ms,step_ms_sd,
 #   tokens_per_s,tokens_per_s_sd,...), model<s>, label<s>, variant<s>
+subtitle = setting
 load plotdir."/common.gp"
 
 S(name) = value(name)
@@ -16,7 +17,8 @@ ylab(k) = k == 1 ? "time per training step (ms)" : "throughput (tokens/s)"
 ptitle(k) = k == 1 ? "time per step" : "tokens per second"
 
 npanels = has_time + has_tps
-set multiplot title title." (".setting.")" font ",20"
+set multiplot title title font ",20"
+eval(subtitle_on)
 p = 0
 do for [k = 1:2] {
     if ((k == 1 && has_time) || (k == 2 && has_tps)) {
@@ -31,6 +33,7 @@ do for [k = 1:2] {
         set format x "%g"; set format y (k == 2 ? "%.0s%c" : "%g")
         plot for [s = 1:nseries] file(s) using (column("seq_len")):(column(what(k))):(column(what(k)."_sd")) \
                  with yerrorlines lw 3 dt dash(s) pt point(s) ps 1.5 lc rgb color(s) notitle
+        eval(subtitle_off)
     }
 }
 

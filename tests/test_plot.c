@@ -450,6 +450,48 @@ START_TEST(test_grad_through_time_prefers_last_position_loss)
 }
 END_TEST
 
+/* the summary.csv value of column col for the run called name */
+static double summary_value(const char *exp, const char *name, const char *col)
+{
+    char path[1024], err[512];
+    snprintf(path, sizeof path, "%s/summary.csv", exp);
+    CsvTable *t = csv_read(path, err, sizeof err);
+    ck_assert_msg(t != NULL, "%s", err);
+    double v = NAN;
+    for (int r = 0; r < t->nrows; r++)
+        if (strcmp(csv_str(t, r, csv_col(t, "run")), name) == 0) v = csv_num(t, r, csv_col(t, col));
+    csv_free(t);
+    ck_assert_msg(!isnan(v), "summary.csv: no %s for %s", col, name);
+    return v;
+}
+
+START_TEST(test_scaling_lines_differ_only_in_seq_len)
+{
+    ck_assert_msg(plot_full_rc == 0, "plot_experiment: %s", plot_err);
+    /* the timing grid at 1 thread: T = 16, 32, 64, one line per model; the
+     * 200-step, batch-16 chars runs at T = 32 and the 2-thread runs stay out */
+    char path[1024];
+    static const char *models[] = {"rnn", "lstm", "gru", "transformer"};
+    for (int s = 1; s <= 4; s++) {
+        snprintf(path, sizeof path, "%s/figures/data/scaling_s%d.csv", full_dir, s);
+        ck_assert_int_eq(csv_rows(path), 3);
+        for (int T = 16; T <= 64; T *= 2) {
+            char run[64];
+            snprintf(run, sizeof run, "timing-%s-T%d-t1", models[s - 1], T);
+            double want = summary_value(full_dir, run, "step_ms");
+            ck_assert_double_eq_tol(csv_lookup(path, "seq_len", T, "step_ms", NULL, NULL), want,
+                                    MEAN_RTOL * want);
+            want = summary_value(full_dir, run, "act_mb");
+            ck_assert_double_eq_tol(csv_lookup(path, "seq_len", T, "act_mb", NULL, NULL), want,
+                                    MEAN_RTOL * want);
+            ck_assert_double_eq(csv_lookup(path, "seq_len", T, "n", NULL, NULL), 1);
+        }
+    }
+    snprintf(path, sizeof path, "%s/figures/data/scaling_s5.csv", full_dir);
+    ck_assert(!exists(path));
+}
+END_TEST
+
 START_TEST(test_plot_skips_figures_without_data)
 {
     ck_assert_msg(plot_thin_rc == 0, "plot_experiment on the thinned copy: %s", plot_err);
@@ -585,6 +627,7 @@ static Suite *make_plot_suite(int have_gnuplot)
         tcase_add_test(data, test_plot_draws_every_figure);
         tcase_add_test(data, test_plot_averages_seeds);
         tcase_add_test(data, test_grad_through_time_prefers_last_position_loss);
+        tcase_add_test(data, test_scaling_lines_differ_only_in_seq_len);
         tcase_add_test(data, test_plot_skips_figures_without_data);
         tcase_add_test(data, test_failing_gnuplot_leaves_no_file);
         tcase_add_test(data, test_attention_dir_draws_each_head);
