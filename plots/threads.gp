@@ -3,13 +3,18 @@
 # for fewer threads.  A bar twice as tall means the second core doubled the
 # speed.
 #
-# Set by seqlab:  title, setting, file (CSV: x,group,level,threads,model,mean,
-#   sd,n), nlevels, level<k> (thread counts), ngroups, barwidth, xticsdef,
-#   has_sd (any sd > 0: error bars)
+# Set by seqlab:  title, setting (what the runs share: the subtitle), file
+#   (CSV: x,group,level,threads,model,mean,sd,n), nlevels, level<k> (thread
+#   counts), ngroups, barwidth, xticsdef, has_sd (any sd > 0: error bars)
+subtitle = setting
 load plotdir."/common.gp"
 
-set title title." (".setting.")" font ",20"
-set ylabel "throughput (tokens/s)"
+# the title and the settings under it, above the plot
+set label 99 title at screen 0.5, 0.965 center font ",20"
+eval(subtitle_on)
+set tmargin at screen 1.0 - TITLE_H - 0.02
+set ylabel "training throughput (tokens/s)"
+set format y "%.0s%c"
 set xrange [-0.6:ngroups - 0.4]
 set yrange [0:*]
 set boxwidth barwidth

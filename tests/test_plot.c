@@ -492,6 +492,28 @@ START_TEST(test_scaling_lines_differ_only_in_seq_len)
 }
 END_TEST
 
+START_TEST(test_threads_bars_from_the_longest_window)
+{
+    ck_assert_msg(plot_full_rc == 0, "plot_experiment: %s", plot_err);
+    /* the timing grid at T = 64 (the chars runs at T = 32 have 1 and 2
+     * threads too, but a shorter window): one bar per model and count */
+    char path[1024], err[512];
+    snprintf(path, sizeof path, "%s/figures/data/threads.csv", full_dir);
+    CsvTable *t = csv_read(path, err, sizeof err);
+    ck_assert_msg(t != NULL, "%s", err);
+    ck_assert_int_eq(t->nrows, 8);
+    for (int r = 0; r < t->nrows; r++) {
+        char run[64];
+        snprintf(run, sizeof run, "timing-%s-T64-t%g", csv_str(t, r, csv_col(t, "model")),
+                 csv_num(t, r, csv_col(t, "threads")));
+        double want = summary_value(full_dir, run, "tokens_per_s");
+        ck_assert_double_eq_tol(csv_num(t, r, csv_col(t, "mean")), want, MEAN_RTOL * want);
+        ck_assert_double_eq(csv_num(t, r, csv_col(t, "n")), 1);
+    }
+    csv_free(t);
+}
+END_TEST
+
 START_TEST(test_plot_skips_figures_without_data)
 {
     ck_assert_msg(plot_thin_rc == 0, "plot_experiment on the thinned copy: %s", plot_err);
@@ -628,6 +650,7 @@ static Suite *make_plot_suite(int have_gnuplot)
         tcase_add_test(data, test_plot_averages_seeds);
         tcase_add_test(data, test_grad_through_time_prefers_last_position_loss);
         tcase_add_test(data, test_scaling_lines_differ_only_in_seq_len);
+        tcase_add_test(data, test_threads_bars_from_the_longest_window);
         tcase_add_test(data, test_plot_skips_figures_without_data);
         tcase_add_test(data, test_failing_gnuplot_leaves_no_file);
         tcase_add_test(data, test_attention_dir_draws_each_head);
