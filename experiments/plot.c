@@ -79,9 +79,10 @@ const PlotFigure plot_figures[] = {
                 "but for the thread count, at the longest window run with both (the settings "
                 "under the title): how much each model gains from a second core. Work spread "
                 "over T positions at once parallelises better than a chain of T small steps."},
-    {"position_loss", "Validation loss at each position of the window: early positions have "
-                      "little context. How fast a line falls shows how quickly each model "
-                      "uses the context it has."},
+    {"position_loss", "Validation loss at each position of the window, for the tasks with a "
+                      "target at every position (text, parity): position t has seen t + 1 "
+                      "tokens, so early positions have little context. How fast a line falls "
+                      "shows how quickly each model uses the context it has."},
 };
 const int plot_nfigures = sizeof plot_figures / sizeof plot_figures[0];
 
@@ -461,14 +462,18 @@ typedef struct Curves {
 
 static void curves_free(Curves *c) { free(c->panels); free(c->series); }
 
-/* average `file` (keyed by `key`) for each panel x series; returns how many
+/* average `file` (keyed by `key`) for each panel x series, over the runs
+ * whose task passes `task_ok` (NULL: every task); returns how many
  * (panel, series) pairs got data */
 static int curves_make(Plot *p, Curves *c, const char *file, const char *key, const char **cols,
-                       int ncols, const char *prefix)
+                       int ncols, const char *prefix, int (*task_ok)(const char *task))
 {
     memset(c, 0, sizeof *c);
     int *idx = xmalloc((size_t)(p->e.nruns + 1) * sizeof *idx);
-    int n = keep_learning_runs(&p->e, idx, runs_with_file(p, file, idx));
+    int n = runs_with_file(p, file, idx), kept = 0;
+    for (int i = 0; i < n; i++)
+        if (!task_ok || task_ok(p->e.runs[idx[i]].task)) idx[kept++] = idx[i];
+    n = keep_learning_runs(&p->e, idx, kept);
     if (n == 0) { free(idx); return 0; }
     c->npanels = groups_make(&p->e, idx, n, KEYS_PANEL, &c->panels);
     /* the longest-trained settings first: if there are too many, the short
@@ -553,7 +558,7 @@ static int figures_metrics(Plot *p)
     enum { COL_SECONDS, COL_TRAIN, COL_VAL, COL_GRAD };
     Curves c;
     int failed = 0;
-    if (!curves_make(p, &c, "metrics.csv", "step", cols, 4, "metrics")) {
+    if (!curves_make(p, &c, "metrics.csv", "step", cols, 4, "metrics", NULL)) {
         skip(p, "loss_vs_step", "no run has a metrics.csv");
         skip(p, "loss_vs_time", "no run has a metrics.csv");
         skip(p, "grad_norm", "no run has a metrics.csv");
@@ -597,9 +602,12 @@ static int figure_position_loss(Plot *p)
     static const char *cols[] = {"loss"};
     Curves c;
     int failed = 0;
-    if (!curves_make(p, &c, "position_loss.csv", "position", cols, 1, "posloss")) {
+    /* only where there is a loss at (nearly) every position: a recall run's
+     * file holds one point, at the end */
+    if (!curves_make(p, &c, "position_loss.csv", "position", cols, 1, "posloss",
+                     task_every_position)) {
         curves_free(&c);
-        return skip(p, "position_loss", "no run has a position_loss.csv (text tasks write it)");
+        return skip(p, "position_loss", "no text or parity run has a position_loss.csv");
     }
     Args a = {0};
     if (curves_args(p, &c, "posloss", 0, &a, 1)) {

@@ -1,6 +1,7 @@
 # position_loss.gp — figure 12: validation loss at each position of the window,
-# one line per model (mean over seeds), one panel per setting.  Position 0
-# predicts from one token of context; later positions see more.
+# one line per model (mean over seeds), one panel per setting of a task with
+# a target at every position (text, parity).  Position t predicts from t + 1
+# tokens of context.
 #
 # Set by seqlab:  title, npanels; per panel p: ptitle<p>, pchance<p>, pn<p>,
 #   each j: file<p>_<j> (CSV: position,loss,loss_sd), model<p>_<j>, variant<p>_<j>;
@@ -18,7 +19,7 @@ do for [p = 1:npanels] {
     set origin panel_x(p, npanels), panel_y(p, npanels)
     set size panel_w(npanels), panel_h(npanels)
     set title S(sprintf("ptitle%d", p))
-    set xlabel "position t in the window (it has seen t + 1 tokens)"
+    set xlabel "position t in the window"
     set ylabel "validation loss (nats per token)"
     set xrange [0:*]
     set autoscale xfixmax

@@ -514,6 +514,31 @@ START_TEST(test_threads_bars_from_the_longest_window)
 }
 END_TEST
 
+START_TEST(test_position_loss_only_where_every_position_is_scored)
+{
+    ck_assert_msg(plot_full_rc == 0, "plot_experiment: %s", plot_err);
+    /* the recall runs' position_loss.csv holds one point (the last position):
+     * no panel for them, only the chars panel (one line per model setting) */
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/figures/data", full_dir);
+    int p1 = 0, other = 0;
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (strncmp(de->d_name, "posloss_p", 9) != 0) continue;
+        if (strncmp(de->d_name, "posloss_p1_", 11) == 0) p1++;
+        else other++;
+    }
+    closedir(d);
+    ck_assert_int_eq(p1, 5);        /* rnn clip 1, rnn no clip, lstm, gru, transformer */
+    ck_assert_int_eq(other, 0);
+    char path[1100];
+    snprintf(path, sizeof path, "%s/posloss_p1_s3.csv", dir);
+    ck_assert_int_eq(csv_rows(path), 32);
+}
+END_TEST
+
 START_TEST(test_plot_skips_figures_without_data)
 {
     ck_assert_msg(plot_thin_rc == 0, "plot_experiment on the thinned copy: %s", plot_err);
@@ -651,6 +676,7 @@ static Suite *make_plot_suite(int have_gnuplot)
         tcase_add_test(data, test_grad_through_time_prefers_last_position_loss);
         tcase_add_test(data, test_scaling_lines_differ_only_in_seq_len);
         tcase_add_test(data, test_threads_bars_from_the_longest_window);
+        tcase_add_test(data, test_position_loss_only_where_every_position_is_scored);
         tcase_add_test(data, test_plot_skips_figures_without_data);
         tcase_add_test(data, test_failing_gnuplot_leaves_no_file);
         tcase_add_test(data, test_attention_dir_draws_each_head);
