@@ -511,20 +511,47 @@ static int curves_make(Plot *p, Curves *c, const char *file, const char *key, co
     return pairs;
 }
 
-/* the -e variables every curve script takes: panels, their lines, legend.
- * Only (panel, series) pairs whose column `need` has data are listed. */
-static int curves_args(const Plot *p, const Curves *c, const char *prefix, int need, Args *a,
-                       int with_chance)
+/* the largest finite value of column col in a CSV (-INFINITY if none) and
+ * the smallest positive one (INFINITY if none): a log axis's range */
+static void csv_range(const char *path, const char *col, double *lo_pos, double *hi)
+{
+    char err[512];
+    CsvTable *t = csv_read(path, err, sizeof err);
+    for (int r = 0; t && r < t->nrows; r++) {
+        double v = csv_num(t, r, csv_col(t, col));
+        if (!isfinite(v)) continue;
+        if (v > *hi) *hi = v;
+        if (v > 0 && v < *lo_pos) *lo_pos = v;
+    }
+    csv_free(t);
+}
+
+/* points on a line: about this many, whatever its length */
+#define POINTS_PER_LINE 12
+
+/* the -e variables every curve script takes: panels, their lines, legend;
+ * per panel the largest x (column xcol), from which the scripts space their
+ * x ticks, and the smallest positive and the largest y (column ycol), for
+ * log-axis ticks; per line a point interval.  Only (panel, series) pairs
+ * whose column `need` has data are listed. */
+static int curves_args(const Plot *p, const Curves *c, const char *prefix, int need,
+                       const char *xcol, const char *ycol, Args *a, int with_chance)
 {
     int panels = 0;
     int used[64] = {0};
     for (int pi = 0; pi < c->npanels; pi++) {
         int lines = 0;
+        double xmax = -INFINITY, xlo = INFINITY, ymin = INFINITY, ymax = -INFINITY;
         for (int si = 0; si < c->nseries; si++) {
             if (!c->rows[pi][si] || !c->has_cols[pi][si][need]) continue;
             lines++;
-            char f[128];
+            char f[128], path[PATH_MAX + 200];
             sfmt(f, sizeof f, "data/%s_p%d_s%d.csv", prefix, pi + 1, si + 1);
+            sfmt(path, sizeof path, "%s/%s", p->figdir, f);
+            csv_range(path, xcol, &xlo, &xmax);
+            csv_range(path, ycol, &ymin, &ymax);
+            args_printf(a, "pint%d_%d=%d;", panels + 1, lines,
+                        c->rows[pi][si] > POINTS_PER_LINE ? c->rows[pi][si] / POINTS_PER_LINE : 1);
             args_str(a, f, "file%d_%d", panels + 1, lines);
             args_str(a, p->e.runs[c->series[si].idx[0]].model, "model%d_%d", panels + 1, lines);
             args_printf(a, "variant%d_%d=%d;", panels + 1, lines, series_variant(&p->e, c->series, si));
@@ -534,6 +561,9 @@ static int curves_args(const Plot *p, const Curves *c, const char *prefix, int n
         if (!lines) continue;
         panels++;
         args_str(a, c->panels[pi].label, "ptitle%d", panels);
+        args_num(a, xmax > 0 ? xmax : 1, "pxmax%d", panels);
+        args_num(a, isfinite(ymin) ? ymin : 1, "pymin%d", panels);
+        args_num(a, ymax > 0 ? ymax : 1, "pymax%d", panels);
         args_printf(a, "pn%d=%d;", panels, lines);
         args_num(a, with_chance ? GROUP_MEAN(&p->e, &c->panels[pi], chance_loss) : NAN,
                  "pchance%d", panels);
@@ -566,7 +596,7 @@ static int figures_metrics(Plot *p)
         return 0;
     }
     Args a = {0};
-    if (curves_args(p, &c, "metrics", COL_TRAIN, &a, 1)) {
+    if (curves_args(p, &c, "metrics", COL_TRAIN, "step", "train_loss", &a, 1)) {
         args_str(&a, "Which model learns fastest per step?  Loss against training step", "title");
         args_str(&a, "step", "xcol");
         args_str(&a, "training step", "xlabel");
@@ -576,7 +606,7 @@ static int figures_metrics(Plot *p)
     }
     args_free(&a);
 
-    if (curves_args(p, &c, "metrics", COL_SECONDS, &a, 1)) {
+    if (curves_args(p, &c, "metrics", COL_SECONDS, "seconds", "train_loss", &a, 1)) {
         args_str(&a, "Which model learns fastest in wall-clock time?  Loss against time", "title");
         args_str(&a, "seconds", "xcol");
         args_str(&a, "wall-clock time (s)", "xlabel");
@@ -586,7 +616,7 @@ static int figures_metrics(Plot *p)
     }
     args_free(&a);
 
-    if (curves_args(p, &c, "metrics", COL_GRAD, &a, 0)) {
+    if (curves_args(p, &c, "metrics", COL_GRAD, "step", "grad_norm", &a, 0)) {
         args_str(&a, "Do gradients explode?  Global gradient norm during training", "title");
         failed |= render(p, "grad_norm", "grad_norm", PLOT_WIDTH, PLOT_HEIGHT, &a) < 0;
     } else {
@@ -610,7 +640,7 @@ static int figure_position_loss(Plot *p)
         return skip(p, "position_loss", "no text or parity run has a position_loss.csv");
     }
     Args a = {0};
-    if (curves_args(p, &c, "posloss", 0, &a, 1)) {
+    if (curves_args(p, &c, "posloss", 0, "position", "loss", &a, 1)) {
         args_str(&a, "Does more context help?  Validation loss at each position of the window",
                  "title");
         failed = render(p, "position_loss", "position_loss", PLOT_WIDTH, PLOT_HEIGHT, &a) < 0;

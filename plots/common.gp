@@ -45,8 +45,8 @@ GUIDE = "#555555"
 
 # smaller type when the page holds many panels (npanels, if the script has it)
 many_panels = exists("npanels") ? npanels > 2 : 0
-panel_font = many_panels ? ",13" : ",16"
-panel_title_font = many_panels ? ",13" : ",17"
+panel_font = many_panels ? ",14" : ",16"
+panel_title_font = many_panels ? ",15" : ",17"
 set tics font panel_font
 set xlabel font panel_font
 set ylabel font panel_font
@@ -73,6 +73,13 @@ panel_w(n) = 1.0 / grid_cols(n)
 panel_h(n) = (1.0 - KEY_H - TITLE_H) / grid_rows(n)
 panel_x(i, n) = ((i - 1) % grid_cols(n)) * panel_w(n)
 panel_y(i, n) = KEY_H + (grid_rows(n) - 1 - int((i - 1) / grid_cols(n))) * panel_h(n)
+
+# x tick spacing: a step of 1, 2 or 5 x 10^k giving about n ticks over [0:range]
+nice(x) = x <= 1 ? 1 : x <= 2 ? 2 : x <= 5 ? 5 : 10
+nice_step(range, n) = nice(range / n / 10 ** floor(log10(range / n))) * 10 ** floor(log10(range / n))
+# for panel p of a curve figure (seqlab sets pxmax<p>, its largest x): fewer
+# ticks on narrower panels, so that labels like 300 and 400 never touch
+panel_xstep(p) = nice_step(value(sprintf("pxmax%d", p)), grid_cols(npanels) >= 3 ? 4 : grid_cols(npanels) == 2 ? 5 : 8)
 
 # The legend strip under the panels: `eval(legend_strip)`, then plot dummy
 # curves (y = 2, outside the [0:1] range) that carry only their key entries.

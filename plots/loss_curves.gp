@@ -3,7 +3,7 @@
 # one panel per task / setting.  seqlab averages the seeds of a setting.
 #
 # Set by seqlab:  title, xcol ('step' or 'seconds'), xlabel,
-#   npanels; per panel p: ptitle<p>, pchance<p> (chance-level loss or NaN),
+#   npanels; per panel p: ptitle<p>, pxmax<p> (largest x: tick spacing), pchance<p> (chance-level loss or NaN),
 #     pn<p> lines, each j: file<p>_<j> (CSV: step,seconds,train_loss,val_loss)
 #     and model<p>_<j>, variant<p>_<j> (0, 1, ...: settings of one model)
 #   nseries; for the legend, per series s: lmodel<s>, llabel<s>, lvariant<s>
@@ -22,6 +22,7 @@ do for [p = 1:npanels] {
     set xlabel xlabel
     set ylabel "loss (nats per token)"
     set xrange [0:*]
+    set xtics panel_xstep(p)
     set autoscale xfixmax
     chance = S(sprintf("pchance%d", p))
     n = S(sprintf("pn%d", p))

@@ -3,7 +3,7 @@
 # a target at every position (text, parity).  Position t predicts from t + 1
 # tokens of context.
 #
-# Set by seqlab:  title, npanels; per panel p: ptitle<p>, pchance<p>, pn<p>,
+# Set by seqlab:  title, npanels; per panel p: ptitle<p>, pxmax<p> (largest x), pchance<p>, pn<p>,
 #   each j: file<p>_<j> (CSV: position,loss,loss_sd), model<p>_<j>, variant<p>_<j>;
 #   nseries and, per series s: lmodel<s>, llabel<s>, lvariant<s>
 load plotdir."/common.gp"
@@ -22,6 +22,7 @@ do for [p = 1:npanels] {
     set xlabel "position t in the window"
     set ylabel "validation loss (nats per token)"
     set xrange [0:*]
+    set xtics panel_xstep(p)
     set autoscale xfixmax
     chance = S(sprintf("pchance%d", p))
     n = S(sprintf("pn%d", p))
