@@ -163,9 +163,11 @@ fuzz-regress: fuzz-build
 
 # ---- valgrind: the float test programs under memcheck ----------------------
 # (CK_FORK=no: each program's tests run in its own process, so the leak
-# check sees them; children that tests exec, e.g. ./seqlab, are traced too)
+# check sees them; the seqlab children that tests exec are traced too, the
+# system's programs, e.g. gnuplot and sh, are not)
 VALGRIND := valgrind --leak-check=full --errors-for-leak-kinds=definite,possible \
-            --error-exitcode=1 --trace-children=yes --quiet
+            --error-exitcode=1 --trace-children=yes --trace-children-skip='/usr/*,/bin/*' \
+            --suppressions=tests/valgrind.supp --quiet
 valgrind:
 	$(MAKE) REAL=float SAN= tests
 	@fail=0; for t in $(TEST_SRC:tests/%.c=build/float/tests/%); do \
