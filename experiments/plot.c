@@ -39,8 +39,10 @@
 
 /* more panels than this make unreadable slides; the rest are left out */
 #define MAX_PANELS 6
-/* attention maps with more tokens than this get small tick labels */
+/* attention maps with more tokens than these get smaller tick labels
+ * (the heatmap is ~800 px across: 64 cells of 12 px still hold a 10 pt letter) */
 #define ATTN_BIG_T 32
+#define ATTN_HUGE_T 64
 
 const PlotFigure plot_figures[] = {
     {"loss_vs_step", "Loss against training step: dashed lines are training loss, solid lines "
@@ -1392,10 +1394,14 @@ static void list_free(char **names, int n)
     free(names);
 }
 
+/* how many characters of the sentence an attention map's title shows */
+#define ATTN_TITLE_CHARS 40
+
 /* one map: rewrite L<l>_H<h>.csv with safe labels, draw it as
- * attention_<label>_L<l>_H<h> (attention_L<l>_H<h> when in_name is 0) */
-static int attention_one(Plot *p, const char *src, const char *label, int in_name, int layer,
-                         int head)
+ * attention_<label>_L<l>_H<h> (attention_L<l>_H<h> when in_name is 0),
+ * titled with the layer, the head and the sentence */
+static int attention_one(Plot *p, const char *src, const char *label, const char *sentence,
+                         int in_name, int layer, int head)
 {
     char base[300], err[600], sl[200];
     safe_name(label, sl, sizeof sl);
@@ -1417,7 +1423,9 @@ static int attention_one(Plot *p, const char *src, const char *label, int in_nam
     for (int k = 0; k < T; k++) {
         token_label(t->header[k + 1], lab, sizeof lab);
         fprintf(o, ",%s", lab);
-        if (strlen(t->header[k + 1]) > longest) longest = strlen(t->header[k + 1]);
+        size_t chars = 0;   /* characters, not bytes: a one-character ␣ stays upright */
+        for (const char *c = lab; *c; c++) chars += ((unsigned char)*c & 0xC0) != 0x80;
+        if (chars > longest) longest = chars;
     }
     fprintf(o, "\n");
     for (int q = 0; q < t->nrows; q++) {
@@ -1433,10 +1441,9 @@ static int attention_one(Plot *p, const char *src, const char *label, int in_nam
     Args a = {0};
     args_str(&a, f, "file");
     args_printf(&a, "T=%d;Q=%d;ticfont=%d;rotate=%d;", T, t->nrows,
-                T <= 16 ? 16 : T <= ATTN_BIG_T ? 12 : 8, longest > 2);
+                T <= 16 ? 16 : T <= ATTN_BIG_T ? 13 : T <= ATTN_HUGE_T ? 10 : 8, longest > 2);
     char title[400];
-    sfmt(title, sizeof title, "Where does each position look?  %s, layer %d, head %d", label,
-             layer, head);
+    sfmt(title, sizeof title, "layer %d, head %d: \"%s\"", layer, head, sentence);
     args_str(&a, title, "title");
     int rc = render(p, "attention", base, PLOT_HEATMAP_WIDTH, PLOT_HEATMAP_HEIGHT, &a) < 0 ? -1 : 0;
     args_free(&a);
@@ -1448,16 +1455,28 @@ static int attention_one(Plot *p, const char *src, const char *label, int in_nam
  * one failed to draw */
 static int attention_maps(Plot *p, const char *dir, const char *label, int in_name)
 {
+    /* the sentence the maps are of, from tokens.txt beside them; else
+     * "sentence N" for a folder sN, else the folder's name */
+    char tokens[PATH_MAX + 16], sentence[256];
+    sfmt(tokens, sizeof tokens, "%s/tokens.txt", dir);
+    int num, used = 0;
+    if (attention_sentence(tokens, ATTN_TITLE_CHARS, sentence, sizeof sentence) != 0) {
+        if (sscanf(label, "s%d%n", &num, &used) == 1 && label[used] == '\0')
+            sfmt(sentence, sizeof sentence, "sentence %d", num);
+        else
+            sfmt(sentence, sizeof sentence, "%.200s", label);
+    }
     char **files;
     int nf = list_dir(dir, &files), maps = 0, failed = 0;
     for (int j = 0; j < nf; j++) {
-        int layer, head, used = 0;
+        int layer, head;
+        used = 0;
         if (sscanf(files[j], "L%d_H%d.csv%n", &layer, &head, &used) != 2 || files[j][used] != '\0')
             continue;
         char src[PATH_MAX + 600];
         sfmt(src, sizeof src, "%s/%s", dir, files[j]);
         maps++;
-        if (attention_one(p, src, label, in_name, layer, head) < 0) failed = 1;
+        if (attention_one(p, src, label, sentence, in_name, layer, head) < 0) failed = 1;
     }
     list_free(files, nf);
     return failed ? -1 : maps;

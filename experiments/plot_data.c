@@ -457,3 +457,63 @@ int stats_mean_sd(const double *x, int n, double *mean, double *sd)
     free(f);
     return m;
 }
+
+/* ===================================================== attention text ==== */
+
+/* characters (code points) in a UTF-8 string: bytes that do not continue one */
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++) n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+int attention_sentence(const char *tokens_path, int max_chars, char *out, size_t outlen)
+{
+    static const char *space_mark = "\xe2\x90\xa3", *newline_mark = "\xe2\x86\xb5";
+    out[0] = '\0';
+    size_t len;
+    char *text = file_read_all(tokens_path, &len);
+    if (!text) return -1;
+    /* one token a line; the marks back to what they stand for */
+    char **tok = NULL;
+    int n = 0, cap = 0, chars = 1;
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        size_t l = strlen(line);
+        if (l && line[l - 1] == '\r') line[--l] = '\0';
+        if (!l) continue;
+        if (strcmp(line, space_mark) == 0 || strcmp(line, newline_mark) == 0) line = " ";
+        if (n == cap) { cap = cap ? 2 * cap : 64; tok = xrealloc(tok, (size_t)cap * sizeof *tok); }
+        tok[n++] = line;
+        if (utf8_chars(line) > 1) chars = 0;   /* a word tokenizer */
+    }
+    /* the sentence, in full */
+    size_t cap_s = len + (size_t)n + 1, o = 0;
+    char *s = xmalloc(cap_s);
+    s[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        const char *t = tok[i];
+        int space = !chars && o > 0 && !strchr(",.;:?!)", t[0]) && s[o - 1] != '(';
+        o += (size_t)snprintf(s + o, cap_s - o, "%s%s", space ? " " : "", t);
+    }
+    free(tok);
+    free(text);
+    if (!n) { free(s); return -1; }
+    /* at most max_chars characters: cut at a space in the last third, if any */
+    size_t keep = 0, seen = 0, last_space = 0;
+    int cut = 0;
+    for (size_t i = 0; s[i]; i++) {
+        if (((unsigned char)s[i] & 0xC0) != 0x80) {
+            if (seen == (size_t)max_chars) { cut = 1; break; }
+            seen++;
+            if (s[i] == ' ' && seen > (size_t)max_chars * 2 / 3) last_space = i;
+        }
+        keep = i + 1;
+    }
+    if (cut && last_space) keep = last_space;
+    while (cut && keep > 0 && strchr(" ,;:", s[keep - 1])) keep--;
+    snprintf(out, outlen, "%.*s%s", (int)keep, s, cut ? "\xe2\x80\xa6" : "");   /* … */
+    free(s);
+    return 0;
+}

@@ -141,6 +141,14 @@ int task_every_position(const char *task);
 /* 0 rnn, 1 lstm, 2 gru, 3 transformer, 4 anything else (fixes colours) */
 int model_order(const char *model);
 
+/* the sentence an attention folder's tokens.txt (one token a line, a space
+ * shown as U+2423, a newline as U+21B5, as `seqlab attention` writes it)
+ * spells, for a title: characters joined as they are, words with a space
+ * between them (none before , . ; : ? ! ) or after ( ); at most max_chars
+ * characters, cut at a space where one is near and ended with "…".
+ * 0, or -1 (out = "") if the file cannot be read or holds no tokens. */
+int attention_sentence(const char *tokens_path, int max_chars, char *out, size_t outlen);
+
 /* mean and sample sd of the finite values among x[0..n); returns how many
  * were finite (sd = 0 when fewer than two, mean = NAN when none) */
 int stats_mean_sd(const double *x, int n, double *mean, double *sd);

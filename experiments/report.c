@@ -125,6 +125,33 @@ static const char *model_css_color(const char *model)
 
 /* ============================================================ sections ==== */
 
+/* how much of a map's sentence its caption quotes */
+#define MAP_CAPTION_CHARS 60
+
+/* an attention map's caption from its file name <label>_L<l>_H<h>.png:
+ * 'layer l, head h: "the sentence"' (the sentence from the experiment's
+ * attention/<label>/tokens.txt), or the bare name without one */
+static void put_map_caption(Html *h, const char *runs_dir, const char *name, const char *file)
+{
+    size_t len = strlen(file) - 4;   /* without .png */
+    const char *lpos = NULL;
+    for (const char *c = file; (c = strstr(c, "_L")) && (size_t)(c - file) < len; c++) lpos = c;
+    int layer, head, used = 0;
+    char sentence[512] = "";
+    if (lpos && sscanf(lpos, "_L%d_H%d.png%n", &layer, &head, &used) == 2 && lpos[used] == '\0') {
+        char tokens[PATH_MAX * 2];
+        snprintf(tokens, sizeof tokens, "%s/%s/attention/%.*s/tokens.txt", runs_dir, name,
+                 (int)(lpos - file), file);
+        if (attention_sentence(tokens, MAP_CAPTION_CHARS, sentence, sizeof sentence) == 0) {
+            put(h, "layer %d, head %d: \xe2\x80\x9c", layer, head);   /* “ */
+            put_text(h, sentence, -1);
+            put(h, "\xe2\x80\x9d");   /* ” */
+            return;
+        }
+    }
+    put_text(h, file, (long)len);
+}
+
 static void put_figures(Html *h, const char *runs_dir, const char *name)
 {
     char rel[PATH_MAX], svg[PATH_MAX];
@@ -174,11 +201,12 @@ static void put_figures(Html *h, const char *runs_dir, const char *name)
     if (nm) {
         if (!any) put(h, "<h3>Figures</h3>\n");
         any = 1;
-        put(h, "<h4>Attention maps</h4><p>Each map is one layer and head: row = the position "
-               "asking (query), column = the position it reads (key), brightness = the "
-               "attention weight. The upper triangle is empty because attention is causal; "
-               "look for heads that read the previous token (a line beside the diagonal) or "
-               "one fixed token (a bright column).</p>\n<div class=\"maps\">\n");
+        put(h, "<h4>Attention maps</h4><p>Each map is one layer and head of the Transformer "
+               "reading the sentence in its title: row = the position asking (query), column "
+               "= the position it reads (key), brightness = the attention weight. The upper "
+               "triangle is empty because attention is causal; look for heads that read the "
+               "previous token (a line beside the diagonal) or one fixed token (a bright "
+               "column). Click a map for a full-size copy.</p>\n<div class=\"maps\">\n");
         for (int i = 0; i < nm; i++) {
             snprintf(rel, sizeof rel, "%s/figures/%s", name, maps[i]);
             snprintf(svg, sizeof svg, "%s", rel);
@@ -193,7 +221,7 @@ static void put_figures(Html *h, const char *runs_dir, const char *name)
             put(h, "\" width=\"%d\" height=\"%d\">", PLOT_HEATMAP_WIDTH, PLOT_HEATMAP_HEIGHT);
             if (has_svg) put(h, "</a>");
             put(h, "<figcaption>");
-            put_text(h, maps[i] + plen, (long)(strlen(maps[i]) - plen - 4));
+            put_map_caption(h, runs_dir, name, maps[i] + plen);
             put(h, "</figcaption></figure>\n");
             free(maps[i]);
         }

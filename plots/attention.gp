@@ -16,6 +16,8 @@ set cblabel "attention weight"
 set size ratio -1
 ticfontspec = sprintf(",%d", ticfont)
 set tics scale 0 font ticfontspec
+set cbtics font ",14"
+set cblabel font ",16"
 if (rotate) { set xtics rotate by 60 right }
 unset grid
 set border lw 1

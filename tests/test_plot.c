@@ -300,6 +300,38 @@ START_TEST(test_groups_order_and_label_what_varies)
 }
 END_TEST
 
+/* tokens.txt with these lines in tmp_root; returns attention_sentence's result */
+static int sentence_of(const char *lines, int max_chars, char *out, size_t n)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/tokens.txt", tmp_root);
+    FILE *f = xfopen(path, "w");
+    fputs(lines, f);
+    fclose(f);
+    return attention_sentence(path, max_chars, out, n);
+}
+
+START_TEST(test_attention_sentence_from_tokens)
+{
+    char s[256];
+    /* characters: joined as they are, the space mark read back as a space */
+    ck_assert_int_eq(sentence_of("A\nn\nd\n\xe2\x90\xa3\nG\no\nd\n,\n", 40, s, sizeof s), 0);
+    ck_assert_str_eq(s, "And God,");
+    /* words: a space between them, none before punctuation */
+    ck_assert_int_eq(sentence_of("and\ngod\nsaid\n,\nlet\nthere\nbe\nlight\n.\n", 40, s, sizeof s), 0);
+    ck_assert_str_eq(s, "and god said, let there be light.");
+    /* too long: cut at a space near the limit, no trailing comma, an ellipsis */
+    ck_assert_int_eq(sentence_of("and\ngod\nsaid\n,\nlet\nthere\nbe\nlight\n.\n", 14, s, sizeof s), 0);
+    ck_assert_str_eq(s, "and god said\xe2\x80\xa6");
+    /* no space in the last third: cut at the limit, whole characters only */
+    ck_assert_int_eq(sentence_of("\xc3\xa9\n\xc3\xa9\n\xc3\xa9\n\xc3\xa9\n", 3, s, sizeof s), 0);
+    ck_assert_str_eq(s, "\xc3\xa9\xc3\xa9\xc3\xa9\xe2\x80\xa6");
+    ck_assert_int_eq(sentence_of("", 40, s, sizeof s), -1);
+    ck_assert_int_eq(attention_sentence("/nonexistent/tokens.txt", 40, s, sizeof s), -1);
+    ck_assert_str_eq(s, "");
+}
+END_TEST
+
 START_TEST(test_stats_mean_sd_skips_missing_values)
 {
     double x[5] = {1, NAN, 2, 3, INFINITY}, mean, sd;
@@ -323,6 +355,15 @@ START_TEST(test_plot_draws_every_figure)
     static const char *maps[] = {"attention_transformer-chars-s1_L0_H0", "attention_transformer-chars-s1_L0_H1",
                                  "attention_transformer-chars-s1_L1_H0", "attention_transformer-chars-s1_L1_H1"};
     for (int k = 0; k < 4; k++) assert_png(full_dir, maps[k], PLOT_HEATMAP_WIDTH, PLOT_HEATMAP_HEIGHT);
+    /* a map's title quotes the sentence from tokens.txt */
+    char path[1024];
+    snprintf(path, sizeof path, "%s/figures/attention_transformer-chars-s1_L1_H0.svg", full_dir);
+    size_t len;
+    char *svg = file_read_all(path, &len);
+    ck_assert_ptr_nonnull(svg);
+    ck_assert_msg(strstr(svg, "layer 1, head 0: &quot;In the begin&quot;") ||
+                  strstr(svg, "layer 1, head 0: \"In the begin\""), "the title names the sentence");
+    free(svg);
     ck_assert_int_eq(count_files(full_dir, "", ".part"), 0);
 }
 END_TEST
@@ -641,6 +682,8 @@ START_TEST(test_report_links_only_existing_files)
     ck_assert_msg(strstr(html, "Largest distance solved") != NULL, "distance table present");
     ck_assert_msg(strstr(html, "&lt;house&gt;") != NULL, "samples are HTML-escaped");
     ck_assert_msg(strstr(html, "<script") == NULL, "no script on the page");
+    ck_assert_msg(strstr(html, "layer 1, head 0: \xe2\x80\x9cIn the begin\xe2\x80\x9d") != NULL,
+                  "a map's caption quotes its sentence");
     free(html);
 }
 END_TEST
@@ -667,6 +710,7 @@ static Suite *make_plot_suite(int have_gnuplot)
     tcase_add_test(data, test_experiment_load_reads_summary_and_question);
     tcase_add_test(data, test_groups_order_and_label_what_varies);
     tcase_add_test(data, test_stats_mean_sd_skips_missing_values);
+    tcase_add_test(data, test_attention_sentence_from_tokens);
     tcase_add_test(data, test_cmd_plot_arguments);
     if (have_gnuplot) {
         /* drawing ~30 figures with gnuplot takes a few seconds */
