@@ -881,16 +881,15 @@ static int figure_grad_through_time(Plot *p)
     if (!panels) {
         rc = skip(p, base, "gradients.csv files have no positive norms");
     } else {
-        const Run *r0 = &e->runs[idx[0]];
         int last_only = rank < 4 && strcmp(task, "copy") != 0;
         char sub[300];
         if (has_d && last_only)
             sfmt(sub, sizeof sub, "%s d=%g: one loss, at the last position only", task, best);
         else if (has_d)
             sfmt(sub, sizeof sub, "%s d=%g: the loss sits at the end of the window", task, best);
-        else   /* no run with a loss at the end only */
+        else   /* no run with a loss at the end only; T as logged (eval_seq_len) */
             sfmt(sub, sizeof sub, "%s T=%g: a loss at every position, so every t is near one",
-                 task, r0->seq_len);
+                 task, T + 1);
         args_str(&a, sub, "subtitle");
         args_str(&a, last_only ? "steps back from the loss (T - 1 - t)"
                                : "steps back from the end of the window (T - 1 - t)", "xlabel");

@@ -157,6 +157,12 @@ static void experiment_read_json(Experiment *e)
     cJSON_Delete(root);
 }
 
+/* a text setting the runner marks as not applying: "nan" or "-" */
+static int not_set(const char *v)
+{
+    return strcmp(v, "nan") == 0 || strcmp(v, "-") == 0;
+}
+
 int experiment_load(Experiment *e, const char *exp_dir, char *err, size_t errlen)
 {
     memset(e, 0, sizeof *e);
@@ -189,7 +195,7 @@ int experiment_load(Experiment *e, const char *exp_dir, char *err, size_t errlen
         /* positions mean something for the transformer only */
         if (strcmp(r->model, "transformer") == 0)
             copy_str(r->positions, sizeof r->positions, csv_str(t, i, csv_col(t, "positions")));
-        if (strcmp(r->positions, "nan") == 0) r->positions[0] = '\0';
+        if (not_set(r->positions)) r->positions[0] = '\0';
         NUM(seq_len); NUM(eval_seq_len); NUM(distance); NUM(clip); NUM(init_scale);
         NUM(threads); NUM(seed); NUM(params); NUM(steps);
         NUM(final_train_loss); NUM(final_val_loss); NUM(val_accuracy);
@@ -197,12 +203,12 @@ int experiment_load(Experiment *e, const char *exp_dir, char *err, size_t errlen
         NUM(tokens_per_s); NUM(step_ms); NUM(seconds); NUM(peak_rss_mb); NUM(act_mb);
         NUM(critical_path);
         copy_str(r->group, sizeof r->group, csv_str(t, i, csv_col(t, "group")));
-        if (strcmp(r->group, "nan") == 0) r->group[0] = '\0';
+        if (not_set(r->group)) r->group[0] = '\0';
         NUM(hidden_size); NUM(num_layers); NUM(batch_size);
         /* the runner may write every setting for every run: keep what applies */
         if (task_is_text(r->task) || strcmp(r->task, "parity") == 0) r->distance = NAN;
         if (!task_is_text(r->task)) r->tokenizer[0] = '\0';
-        if (strcmp(r->tokenizer, "nan") == 0) r->tokenizer[0] = '\0';
+        if (not_set(r->tokenizer)) r->tokenizer[0] = '\0';
         e->nruns++;
     }
 #undef NUM

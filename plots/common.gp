@@ -76,7 +76,8 @@ panel_y(i, n) = KEY_H + (grid_rows(n) - 1 - int((i - 1) / grid_cols(n))) * panel
 
 # x tick spacing: a step of 1, 2 or 5 x 10^k giving about n ticks over [0:range]
 nice(x) = x <= 1 ? 1 : x <= 2 ? 2 : x <= 5 ? 5 : 10
-nice_step(range, n) = nice(range / n / 10 ** floor(log10(range / n))) * 10 ** floor(log10(range / n))
+nice_step(range, n) = nice_of(real(range) / n)
+nice_of(r) = nice(r / 10.0 ** floor(log10(r))) * 10.0 ** floor(log10(r))
 # for panel p of a curve figure (seqlab sets pxmax<p>, its largest x): fewer
 # ticks on narrower panels, so that labels like 300 and 400 never touch
 panel_xstep(p) = nice_step(value(sprintf("pxmax%d", p)), grid_cols(npanels) >= 3 ? 4 : grid_cols(npanels) == 2 ? 5 : 8)

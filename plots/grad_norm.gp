@@ -41,8 +41,8 @@ do for [p = 1:npanels] {
     ylo = floor(log10(lo)); yhi = floor(log10(hi)) + 1
     ystep = yhi - ylo > 8 ? 3 : yhi - ylo > 4 ? 2 : 1
     yhi = ylo + ystep * ceil((yhi - ylo) / real(ystep))   # a labelled tick at both ends
-    set yrange [10 ** ylo:10 ** yhi]
-    set ytics 10 ** ystep
+    set yrange [10.0 ** ylo:10.0 ** yhi]
+    set ytics 10.0 ** ystep
     set format y (ylo >= -4 && yhi <= 5 ? "%g" : "1e%T")
     set xrange [0:*]
     set xtics panel_xstep(p)

@@ -21,9 +21,6 @@ tint1(rgb, f) = f < 0 ? mix(rgb, 255, -f * 0.5) : mix(rgb, 0, f * 0.5)
 tint(rgb, f) = tint1(chan(rgb, 2), f) * 65536 + tint1(chan(rgb, 1), f) * 256 + tint1(chan(rgb, 0), f)
 shade_f(j, n) = n > 1 ? -1.0 + 2.0 * (j - 1) / (n - 1) : 0
 shade(m, j, n) = tint(model_rgb(m), shade_f(j, n))
-# at most ~5 labelled ticks: a step of 1, 2 or 5 x 10^k
-nice(x) = x <= 1 ? 1 : x <= 2 ? 2 : x <= 5 ? 5 : 10
-nice_step(range, n) = nice(range / n / 10 ** floor(log10(range / n))) * 10 ** floor(log10(range / n))
 
 decades = log10(ymax / ymin)
 ystep = decades > 6 ? ceil(decades / 6) : 1
@@ -40,7 +37,7 @@ eval(subtitle_on)
 set label 102 xlabel at screen LEFT + (0.98 - LEFT) / 2, KEY_H + 0.025 center font ",15"
 set logscale y
 set yrange [ymin:ymax]
-set ytics 10 ** ystep
+set ytics 10.0 ** ystep
 set mytics (ystep == 1 ? 10 : 1)
 set xrange [0:xmax]
 set xtics nice_step(xmax, npanels > 2 ? 3 : 5)
