@@ -1628,6 +1628,19 @@ int plot_experiment_to(const char *exp_dir, const char *fig_dir, char *err, size
     if (fig_dir) sfmt(want, sizeof want, "%s", fig_dir);
     else sfmt(want, sizeof want, "%s/figures", p->e.dir);
     if (plot_setup(p, want, err, errlen) != 0) goto out;
+    /* figures/data holds only what this run writes: no CSV of a figure
+     * (or a panel) that is no longer drawn stays behind */
+    char **old;
+    int nold = list_dir(p->datadir, &old);
+    for (int i = 0; i < nold; i++) {
+        size_t l = strlen(old[i]);
+        if (l > 4 && strcmp(old[i] + l - 4, ".csv") == 0) {
+            char path[PATH_MAX + 300];
+            sfmt(path, sizeof path, "%s/%s", p->datadir, old[i]);
+            unlink(path);
+        }
+    }
+    list_free(old, nold);
     if (p->e.nruns == 0)
         fprintf(stderr, "seqlab plot: %s: summary.csv lists no runs\n", p->e.name);
 

@@ -191,6 +191,13 @@ static void setup_runs(void)
     FILE *f = xfopen(path, "w");
     fputs("stale", f);
     fclose(f);
+    /* and a data file of a panel no longer drawn */
+    snprintf(path, sizeof path, "%s/figures/data", thin_dir);
+    mkdir_p(path);
+    snprintf(path, sizeof path, "%s/figures/data/posloss_p9_s1.csv", thin_dir);
+    f = xfopen(path, "w");
+    fputs("position,loss,loss_sd\n0,1,0\n", f);
+    fclose(f);
     if (plot_gnuplot_available()) {
         plot_full_rc = plot_experiment(full_dir, plot_err, sizeof plot_err);
         if (plot_full_rc == 0) plot_thin_rc = plot_experiment(thin_dir, plot_err, sizeof plot_err);
@@ -585,6 +592,9 @@ START_TEST(test_plot_skips_figures_without_data)
     ck_assert_msg(plot_thin_rc == 0, "plot_experiment on the thinned copy: %s", plot_err);
     assert_no_figure(thin_dir, "posenc");            /* and the stale copy is gone */
     assert_no_figure(thin_dir, "grad_through_time");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/figures/data/posloss_p9_s1.csv", thin_dir);
+    ck_assert_msg(!exists(path), "a stale data CSV is left in figures/data");
     ck_assert_int_eq(count_files(thin_dir, "attention_", ""), 0);
     /* what still has data is drawn */
     assert_png(thin_dir, "loss_vs_step", PLOT_WIDTH, PLOT_HEIGHT);
