@@ -45,14 +45,17 @@
 #define ATTN_HUGE_T 64
 
 const PlotFigure plot_figures[] = {
-    {"loss_vs_step", "Loss against training step: dashed lines are training loss, solid lines "
-                     "validation loss, averaged over seeds; the dotted line is chance. Lower is "
-                     "better; a gap between dashed and solid means overfitting."},
+    {"loss_vs_step", "Loss against training step, one panel per task setting: dashed lines are "
+                     "training loss, solid lines (with points) validation loss, averaged over "
+                     "seeds; the dotted line is chance. Lower is better; a gap between dashed "
+                     "and solid means overfitting. Runs far shorter than the rest (a timing "
+                     "grid) are left out."},
     {"loss_vs_time", "The same losses against wall-clock seconds: a model that learns more per "
                      "step can still lose if each step costs more."},
-    {"grad_norm", "Global gradient norm (before clipping) on a log scale. Spikes are exploding "
-                  "gradients; compare the runs without clipping with the clipped ones, whose "
-                  "threshold is the dotted line."},
+    {"grad_norm", "Global gradient norm (before clipping) on a log scale, one panel per task "
+                  "setting. Spikes are exploding gradients. A model's second setting (such as "
+                  "rnn, no clip) is the thinner line with points: compare it with the clipped "
+                  "run, whose threshold is the dotted line."},
     {"grad_through_time", "How much of the loss gradient reaches back k steps, one panel per "
                           "model, log scale (the same range in every panel), at initialisation "
                           "(dashed) and after training (solid). The runs are those whose loss "
