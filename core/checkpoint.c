@@ -815,6 +815,18 @@ Model *checkpoint_model_from_tensors(const SafeTensors *st, const char *const *i
         }
     }
 
+    /* nor can the model have more parameters than the file has values; at
+     * least: the input matrix, one H x H matrix per layer (every body has
+     * one: W_hh, or the attention projection) and the head */
+    double in = cfg.vocab_size > 0 ? cfg.vocab_size : cfg.input_features;
+    double least = in * cfg.embed_dim + (double)cfg.num_layers * cfg.hidden_size * cfg.hidden_size +
+                   (double)cfg.output_size * cfg.hidden_size;
+    if (least > (double)values) {
+        set_err(err, errlen, "%s: the metadata describes a model of at least %.0f parameters, but the file "
+                "holds only %zu values", st->path, least, values);
+        return NULL;
+    }
+
     Model *m = model_create(&cfg);
     ParamSet *ps = &m->params;
     char want[96], have[96];

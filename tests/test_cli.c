@@ -638,6 +638,18 @@ START_TEST(test_checkpoint_errors)
     eval_fails("ck-past", p, ARGS("head.bias", "past the end"));
     free(p);
 
+    /* metadata describing a model far bigger than the file: refused before
+     * anything is allocated */
+    p = path_in("huge-metadata.safetensors");
+    st_load(&f, good_ckpt);
+    cJSON *meta = cJSON_GetObjectItem(f.header, "__metadata__");
+    cJSON_ReplaceItemInObject(meta, "hidden_size", cJSON_CreateString("300"));
+    cJSON_ReplaceItemInObject(meta, "num_layers", cJSON_CreateString("300"));
+    st_save(&f, p);
+    st_free(&f);
+    eval_fails("ck-huge", p, ARGS("at least", "parameters", "only"));
+    free(p);
+
     /* no such file, and a text file for a checkpoint */
     p = path_in("no-such.safetensors");
     eval_fails("ck-none", p, ARGS("No such file"));
