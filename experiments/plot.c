@@ -834,7 +834,7 @@ static int figure_grad_through_time(Plot *p)
          * counts are averaged over) */
         Group *sets;
         int nsets = groups_make(e, models[mi].idx, models[mi].n,
-                                KEYS_ALL & ~(unsigned)(KEY_INIT_SCALE | KEY_THREADS), &sets);
+                                KEYS_SETTINGS & ~(unsigned)(KEY_INIT_SCALE | KEY_THREADS), &sets);
         int pick = 0, pick_inits = 0;
         double pick_clip = 0, pick_steps = -1;
         for (int si = 0; si < nsets; si++) {
@@ -1068,8 +1068,8 @@ static int figures_scaling(Plot *p)
                                      isfinite(r->act_mb) || isfinite(r->peak_rss_mb)))
             idx[n++] = i;
     }
-    const unsigned set_mask = KEYS_ALL & ~(unsigned)(KEY_SEQ_LEN | KEYS_MODEL_OWN);
-    const unsigned line_mask = KEYS_ALL & ~(unsigned)KEY_SEQ_LEN;
+    const unsigned set_mask = KEYS_SETTINGS & ~(unsigned)(KEY_SEQ_LEN | KEYS_MODEL_OWN);
+    const unsigned line_mask = KEYS_SETTINGS & ~(unsigned)KEY_SEQ_LEN;
     Group *sets = NULL;
     int nsets = n ? groups_make(e, idx, n, set_mask, &sets) : 0, pick = -1;
     int best_T = 1, best_lines = 0;
@@ -1250,8 +1250,8 @@ static int figure_threads(Plot *p)
     double *v = xmalloc((size_t)(e->nruns + 1) * sizeof *v);
     for (int i = 0; i < e->nruns; i++)
         if (isfinite(e->runs[i].threads) && isfinite(e->runs[i].tokens_per_s)) idx[n++] = i;
-    const unsigned set_mask = KEYS_ALL & ~(unsigned)(KEY_THREADS | KEYS_MODEL_OWN);
-    const unsigned bar_mask = KEYS_ALL & ~(unsigned)KEY_THREADS;
+    const unsigned set_mask = KEYS_SETTINGS & ~(unsigned)(KEY_THREADS | KEYS_MODEL_OWN);
+    const unsigned bar_mask = KEYS_SETTINGS & ~(unsigned)KEY_THREADS;
     Group *settings = NULL;
     int ns = n ? groups_make(e, idx, n, set_mask, &settings) : 0, pick = -1, most = 1;
     int pick_models = 0;

@@ -94,9 +94,12 @@ enum {
     KEY_LAYERS = 1 << 13,
     KEY_BATCH = 1 << 14,
 };
-/* every setting: runs equal under KEYS_ALL & ~K are "identical but for K"
- * (and the seed) */
+/* every key */
 #define KEYS_ALL ((1u << 15) - 1)
+/* every setting: runs equal under KEYS_SETTINGS & ~K are "identical but for
+ * K" (and the seed).  The grid group is a name, not a setting: a
+ * [grid.threads] that repeats [grid.timing] at 2 threads pairs up with it. */
+#define KEYS_SETTINGS (KEYS_ALL & ~(unsigned)KEY_GROUP)
 /* what separates panels of a learning-curve figure */
 #define KEYS_PANEL (KEY_TASK | KEY_TOKENIZER | KEY_SEQ_LEN | KEY_EVAL_SEQ_LEN | KEY_DISTANCE | \
                     KEY_INIT_SCALE | KEY_STEPS | KEY_BATCH)

@@ -245,7 +245,7 @@ START_TEST(test_experiment_load_reads_summary_and_question)
     ck_assert_int_eq(experiment_load(&e, full_dir, err, sizeof err), 0);
     ck_assert_str_eq(e.name, "plotrun");
     ck_assert_msg(strstr(e.question, "delayed recall") != NULL, "question: %s", e.question);
-    ck_assert_int_eq(e.nruns, 65);
+    ck_assert_int_eq(e.nruns, 61);
     const Run *r = &e.runs[0];
     ck_assert_str_eq(r->name, "chars-rnn-s1");
     ck_assert_str_eq(r->model, "rnn");
@@ -280,7 +280,7 @@ START_TEST(test_groups_order_and_label_what_varies)
     ck_assert_int_eq(n, 5);
     for (int i = 0; i < n; i++) ck_assert_str_eq(g[i].label, want[i]);
     ck_assert_int_eq(g[1].n, 2);             /* two seeds of the unclipped RNN */
-    ck_assert_int_eq(g[2].n, 3 * 2 + 3 + 6); /* lstm: 3 distances x 2 seeds, 3 text, 6 timing */
+    ck_assert_int_eq(g[2].n, 3 * 2 + 3 + 5); /* lstm: 3 distances x 2 seeds, 3 text, 5 timing */
     free(g);
     /* panels of the learning runs (200 steps): the task, then what varies;
      * no T where the distance implies it, no init ×1, no steps (all 200) */
@@ -543,8 +543,9 @@ END_TEST
 START_TEST(test_threads_bars_from_the_longest_window)
 {
     ck_assert_msg(plot_full_rc == 0, "plot_experiment: %s", plot_err);
-    /* the timing grid at T = 64 (the chars runs at T = 32 have 1 and 2
-     * threads too, but a shorter window): one bar per model and count */
+    /* T = 64 from the timing grid (1 thread) and the threads grid repeating
+     * it at 2 (the chars runs at T = 32 have 1 and 2 threads too, but a
+     * shorter window): one bar per model and count */
     char path[1024], err[512];
     snprintf(path, sizeof path, "%s/figures/data/threads.csv", full_dir);
     CsvTable *t = csv_read(path, err, sizeof err);
