@@ -161,7 +161,11 @@ int cmd_sample(int argc, char **argv)
     if (np == 0) die("--prompt: the prompt has no tokens");
     int *ids = xmalloc((size_t)np * sizeof(int));
     tokenizer_encode(tok, prompt, strlen(prompt), ids, (size_t)np, err, sizeof err);
-    int T = strcmp(m->cfg.kind, "transformer") == 0 ? m->cfg.max_seq_len : 1;
+    /* the Transformer's key/value cache: the context it can hold, but no more
+     * than this generation uses (the metadata's max_seq_len may be huge) */
+    long used = np + ntok;
+    int T = strcmp(m->cfg.kind, "transformer") != 0 ? 1
+          : used < m->cfg.max_seq_len ? (int)used : m->cfg.max_seq_len;
     model_alloc_acts(m, 1, T);
     int *gen = xmalloc((size_t)ntok * sizeof(int));
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);

@@ -658,6 +658,33 @@ START_TEST(test_checkpoint_errors)
 }
 END_TEST
 
+/* a sinusoidal Transformer may claim any context length: sampling a few
+ * tokens must not size its key/value cache by the claim */
+START_TEST(test_sample_with_huge_context_metadata)
+{
+    char *dir = path_in("sinusoidal-run");
+    Outcome o;
+    RUN(&o, "sin-train", "train", TINY, "--model", "transformer", "--num-heads", "2", "--corpus", corpus, "--out",
+        dir);
+    ck_assert_msg(o.status == 0, "training the sinusoidal model failed: %s", o.err);
+    outcome_free(&o);
+    char *ckpt = path_in("sinusoidal-run/model.safetensors"), *huge = path_in("huge-context.safetensors");
+    StFile f;
+    st_load(&f, ckpt);
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(f.header, "__metadata__"), "max_seq_len",
+                              cJSON_CreateString("2000000000"));
+    st_save(&f, huge);
+    st_free(&f);
+    RUN(&o, "sin-sample", "sample", "--checkpoint", huge, "--prompt", "And", "--tokens", "5");
+    assert_no_crash(&o);
+    ck_assert_msg(o.status == 0 && strncmp(o.out, "And", 3) == 0, "sample: status %d: %s", o.status, o.err);
+    outcome_free(&o);
+    free(huge);
+    free(ckpt);
+    free(dir);
+}
+END_TEST
+
 START_TEST(test_eval_bad_text)
 {
     char *p = path_in("eval-latin1.txt");
@@ -1118,6 +1145,7 @@ static Suite *make_cli_suite(void)
     tcase_add_test(bad, test_experiment_file_errors);
     tcase_add_test(bad, test_checkpoint_errors);
     tcase_add_test(bad, test_eval_bad_text);
+    tcase_add_test(bad, test_sample_with_huge_context_metadata);
     tcase_add_test(bad, test_output_directory_not_writable);
     suite_add_tcase(s, bad);
     TCase *runs = tcase_create("interruptions");
