@@ -20,9 +20,8 @@
  *          the far negative tail keeps its relative accuracy
  *
  * "Several at a time" uses GCC's vector extensions (also understood by
- * Clang): a `vfloat` is VLEN floats — 4, an SSE register, in the default
- * build; 8, an AVX register, with `make NATIVE=1` on a machine that has
- * AVX — and + - * / act on all of them.  Branches become masks: a comparison gives all-ones or
+ * Clang): a `vfloat` is 8 floats and + - * / act on all 8 (see below for
+ * how they map to SSE and AVX2 registers).  Branches become masks: a comparison gives all-ones or
  * all-zeros per element, and `select` blends two vectors with it.
  *
  * What this file is not: a general libm.  Only what seqlab's models call.
@@ -80,15 +79,27 @@ void vecmath_gelu_backward(real *dx, const real *dy, const real *x, size_t n)
 
 #else
 
-/* 8 floats where the build targets AVX (make NATIVE=1 on a machine that
- * has it), 4 (SSE, every x86-64) otherwise */
-#ifdef __AVX__
+/* A vfloat is 8 floats.  In the default build the compiler carries it in
+ * two SSE registers (every x86-64 has SSE2).  On x86-64 each public
+ * function is also compiled a second time for AVX2 (target_clones), where
+ * a vfloat is one 256-bit register, and the loader picks the version this
+ * CPU can run: the binary stays portable (no -march=native) and still uses
+ * the wider registers where they exist.  The helpers take their vectors by
+ * pointer, which keeps them out of the two versions' calling conventions. */
 #define VLEN 8
-#else
-#define VLEN 4
-#endif
 typedef float vfloat __attribute__((vector_size(VLEN * sizeof(float))));
 typedef int32_t vint __attribute__((vector_size(VLEN * sizeof(int32_t))));
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define VECMATH_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define VECMATH_CLONES
+#endif
+
+/* v in every element */
+#define SPLAT(v) ((vfloat){v, v, v, v, v, v, v, v})
+/* mask ? a : b, elementwise (mask elements are all ones or all zeros) */
+#define SELECT(mask, a, b) ((vfloat)(((vint)(a) & (mask)) | ((vint)(b) & ~(mask))))
 
 /* the range of x for which e^x is a normal float */
 #define EXP_X_MAX 88.3f
@@ -102,125 +113,135 @@ typedef int32_t vint __attribute__((vector_size(VLEN * sizeof(int32_t))));
 #define TANH_SMALL 0.625f
 #define SIGN_BIT ((int32_t)0x80000000)
 
-static inline vfloat splat(float v) { return v - (vfloat){0}; }   /* v in every element */
-
-/* mask ? a : b, elementwise (mask elements are all ones or all zeros) */
-static inline vfloat select(vint mask, vfloat a, vfloat b)
+/* *y = e^x */
+static inline void v_exp(vfloat *y, const vfloat *xp)
 {
-    return (vfloat)(((vint)a & mask) | ((vint)b & ~mask));
-}
-
-static inline vfloat v_exp(vfloat x)
-{
+    vfloat x = *xp;
     /* keep e^x a normal float; NaN fails both tests and passes through */
-    x = select(x > splat(EXP_X_MAX), splat(EXP_X_MAX), x);
-    x = select(x < splat(EXP_X_MIN), splat(EXP_X_MIN), x);
+    x = SELECT(x > SPLAT(EXP_X_MAX), SPLAT(EXP_X_MAX), x);
+    x = SELECT(x < SPLAT(EXP_X_MIN), SPLAT(EXP_X_MIN), x);
     /* n = round(x / ln 2), r = x - n ln 2 */
-    vfloat n = (x * splat(LOG2E) + splat(ROUND_MAGIC)) - splat(ROUND_MAGIC);
-    vfloat r = x - n * splat(LN2_HI);
-    r = r - n * splat(LN2_LO);
+    vfloat n = (x * SPLAT(LOG2E) + SPLAT(ROUND_MAGIC)) - SPLAT(ROUND_MAGIC);
+    vfloat r = x - n * SPLAT(LN2_HI);
+    r = r - n * SPLAT(LN2_LO);
     /* e^r = 1 + r + r^2 P(r) */
-    vfloat p = splat(1.9875691500e-4f);
-    p = p * r + splat(1.3981999507e-3f);
-    p = p * r + splat(8.3334519073e-3f);
-    p = p * r + splat(4.1665795894e-2f);
-    p = p * r + splat(1.6666665459e-1f);
-    p = p * r + splat(5.0000001201e-1f);
-    p = p * r * r + r + splat(1.0f);
+    vfloat p = SPLAT(1.9875691500e-4f);
+    p = p * r + SPLAT(1.3981999507e-3f);
+    p = p * r + SPLAT(8.3334519073e-3f);
+    p = p * r + SPLAT(4.1665795894e-2f);
+    p = p * r + SPLAT(1.6666665459e-1f);
+    p = p * r + SPLAT(5.0000001201e-1f);
+    p = p * r * r + r + SPLAT(1.0f);
     /* 2^n: the float with exponent field n + 127 and a zero mantissa */
     vint e = (__builtin_convertvector(n, vint) + 127) << 23;
-    return p * (vfloat)e;
+    *y = p * (vfloat)e;
 }
 
-static inline vfloat v_tanh(vfloat x)
+/* *y = tanh x */
+static inline void v_tanh(vfloat *y, const vfloat *xp)
 {
+    vfloat x = *xp;
     vint sign = (vint)x & SIGN_BIT;
     vfloat ax = (vfloat)((vint)x & ~SIGN_BIT);     /* |x| */
     /* tanh is odd: compute tanh |x|, then give it x's sign */
     /* small |x|: tanh |x| = |x| + |x|^3 Q(x^2) */
     vfloat z = ax * ax;
-    vfloat q = splat(-5.70498872745e-3f);
-    q = q * z + splat(2.06390887954e-2f);
-    q = q * z + splat(-5.37397155531e-2f);
-    q = q * z + splat(1.33314422036e-1f);
-    q = q * z + splat(-3.33332819422e-1f);
+    vfloat q = SPLAT(-5.70498872745e-3f);
+    q = q * z + SPLAT(2.06390887954e-2f);
+    q = q * z + SPLAT(-5.37397155531e-2f);
+    q = q * z + SPLAT(1.33314422036e-1f);
+    q = q * z + SPLAT(-3.33332819422e-1f);
     vfloat small = q * z * ax + ax;
     /* large |x|: tanh |x| = 1 - 2 / (e^{2|x|} + 1) */
-    vfloat large = splat(1.0f) - splat(2.0f) / (v_exp(ax + ax) + splat(1.0f));
-    vfloat t = select(ax < splat(TANH_SMALL), small, large);
-    return (vfloat)((vint)t | sign);
+    vfloat e, two_ax = ax + ax;
+    v_exp(&e, &two_ax);
+    vfloat large = SPLAT(1.0f) - SPLAT(2.0f) / (e + SPLAT(1.0f));
+    vfloat t = SELECT(ax < SPLAT(TANH_SMALL), small, large);
+    *y = (vfloat)((vint)t | sign);
 }
 
-static inline vfloat v_sigmoid(vfloat x)
+/* *y = 1 / (1 + e^-x) */
+static inline void v_sigmoid(vfloat *y, const vfloat *xp)
 {
-    return splat(1.0f) / (splat(1.0f) + v_exp(-x));
+    vfloat e, minus_x = -*xp;
+    v_exp(&e, &minus_x);
+    *y = SPLAT(1.0f) / (SPLAT(1.0f) + e);
 }
 
-/* Phi(x), the standard normal CDF */
-static inline vfloat v_normal_cdf(vfloat x)
+/* *y = Phi(x), the standard normal CDF */
+static inline void v_normal_cdf(vfloat *y, const vfloat *xp)
 {
-    vfloat z = (vfloat)((vint)x & ~SIGN_BIT) * splat((float)INV_SQRT2);   /* |x| / sqrt 2 */
+    vfloat x = *xp;
+    vfloat z = (vfloat)((vint)x & ~SIGN_BIT) * SPLAT((float)INV_SQRT2);   /* |x| / sqrt 2 */
     /* erfc(z) = t exp(-z^2 + R(t)), t = 1 / (1 + z/2) */
-    vfloat t = splat(1.0f) / (splat(1.0f) + splat(0.5f) * z);
-    vfloat r = splat(0.17087277f);
-    r = r * t + splat(-0.82215223f);
-    r = r * t + splat(1.48851587f);
-    r = r * t + splat(-1.13520398f);
-    r = r * t + splat(0.27886807f);
-    r = r * t + splat(-0.18628806f);
-    r = r * t + splat(0.09678418f);
-    r = r * t + splat(0.37409196f);
-    r = r * t + splat(1.00002368f);
-    r = r * t + splat(-1.26551223f);
-    vfloat half_erfc = splat(0.5f) * t * v_exp(r - z * z);
+    vfloat t = SPLAT(1.0f) / (SPLAT(1.0f) + SPLAT(0.5f) * z);
+    vfloat r = SPLAT(0.17087277f);
+    r = r * t + SPLAT(-0.82215223f);
+    r = r * t + SPLAT(1.48851587f);
+    r = r * t + SPLAT(-1.13520398f);
+    r = r * t + SPLAT(0.27886807f);
+    r = r * t + SPLAT(-0.18628806f);
+    r = r * t + SPLAT(0.09678418f);
+    r = r * t + SPLAT(0.37409196f);
+    r = r * t + SPLAT(1.00002368f);
+    r = r * t + SPLAT(-1.26551223f);
+    vfloat e, arg = r - z * z;
+    v_exp(&e, &arg);
+    vfloat half_erfc = SPLAT(0.5f) * t * e;
     /* Phi(x) = erfc(|x|/sqrt 2)/2 for x < 0, 1 - erfc(|x|/sqrt 2)/2 for x >= 0 */
-    return select(x < splat(0.0f), half_erfc, splat(1.0f) - half_erfc);
+    *y = SELECT(x < SPLAT(0.0f), half_erfc, SPLAT(1.0f) - half_erfc);
 }
 
-static inline vfloat v_gelu(vfloat x)
+/* *y = gelu(x) = x Phi(x) */
+static inline void v_gelu(vfloat *y, const vfloat *xp)
 {
-    return x * v_normal_cdf(x);
+    vfloat cdf;
+    v_normal_cdf(&cdf, xp);
+    *y = *xp * cdf;
 }
 
 /* y = f(x) over n elements: whole vectors, then the tail through a
  * zero-padded vector, so that every element gets the same arithmetic.
  * (Inlined with f known, so f is inlined too.) */
-static inline void map_vectors(vfloat (*f)(vfloat), float *y, const float *x, size_t n)
+static inline void map_vectors(void (*f)(vfloat *, const vfloat *), float *y, const float *x, size_t n)
 {
     size_t i = 0;
     for (; i + VLEN <= n; i += VLEN) {
         vfloat v;
         memcpy(&v, x + i, sizeof v);
-        v = f(v);
+        f(&v, &v);
         memcpy(y + i, &v, sizeof v);
     }
     if (i < n) {
-        vfloat v = splat(0.0f);
+        vfloat v = SPLAT(0.0f);
         memcpy(&v, x + i, (n - i) * sizeof(float));
-        v = f(v);
+        f(&v, &v);
         memcpy(y + i, &v, (n - i) * sizeof(float));
     }
 }
 
-void vecmath_exp(real *y, const real *x, size_t n) { map_vectors(v_exp, y, x, n); }
-void vecmath_tanh(real *y, const real *x, size_t n) { map_vectors(v_tanh, y, x, n); }
-void vecmath_sigmoid(real *y, const real *x, size_t n) { map_vectors(v_sigmoid, y, x, n); }
-void vecmath_gelu(real *y, const real *x, size_t n) { map_vectors(v_gelu, y, x, n); }
+VECMATH_CLONES void vecmath_exp(real *y, const real *x, size_t n) { map_vectors(v_exp, y, x, n); }
+VECMATH_CLONES void vecmath_tanh(real *y, const real *x, size_t n) { map_vectors(v_tanh, y, x, n); }
+VECMATH_CLONES void vecmath_sigmoid(real *y, const real *x, size_t n) { map_vectors(v_sigmoid, y, x, n); }
+VECMATH_CLONES void vecmath_gelu(real *y, const real *x, size_t n) { map_vectors(v_gelu, y, x, n); }
 
 /* m <= VLEN elements of dx += dy (Phi(x) + x phi(x)), phi(x) =
  * exp(-x^2/2) / sqrt(2 pi); the missing ones are zero padding */
-static inline void gelu_backward_vector(float *dx, const float *dy, const float *x, size_t m)
+static inline __attribute__((always_inline)) void gelu_backward_vector(float *dx, const float *dy, const float *x, size_t m)
 {
-    vfloat xv = splat(0.0f), g = splat(0.0f), d = splat(0.0f);
+    vfloat xv = SPLAT(0.0f), g = SPLAT(0.0f), d = SPLAT(0.0f);
     memcpy(&xv, x, m * sizeof(float));
     memcpy(&g, dy, m * sizeof(float));
     memcpy(&d, dx, m * sizeof(float));
-    vfloat pdf = v_exp(splat(-0.5f) * xv * xv) * splat((float)INV_SQRT_2PI);
-    d += g * (v_normal_cdf(xv) + xv * pdf);
+    vfloat cdf, pdf, arg = SPLAT(-0.5f) * xv * xv;
+    v_exp(&pdf, &arg);
+    pdf = pdf * SPLAT((float)INV_SQRT_2PI);
+    v_normal_cdf(&cdf, &xv);
+    d += g * (cdf + xv * pdf);
     memcpy(dx, &d, m * sizeof(float));
 }
 
-void vecmath_gelu_backward(real *dx, const real *dy, const real *x, size_t n)
+VECMATH_CLONES void vecmath_gelu_backward(real *dx, const real *dy, const real *x, size_t n)
 {
     size_t i = 0;
     for (; i + VLEN <= n; i += VLEN) gelu_backward_vector(dx + i, dy + i, x + i, VLEN);
