@@ -55,9 +55,8 @@ void linear_backward(real *dx, real *dW, real *db, const real *dy,
 {
     if (dx) real_gemm(0, 0, N, I, O, 1, dy, O, W, I, 1, dx, I);   /* (N,O)(O,I) */
     if (dW) real_gemm(1, 0, O, I, N, 1, dy, O, x, I, 1, dW, I);   /* (O,N)(N,I) */
-    if (db)
-        for (int n = 0; n < N; n++)
-            for (int o = 0; o < O; o++) db[o] += dy[(size_t)n * O + o];
+    if (db)   /* db += sum_n dy[n], a row at a time, several elements at once */
+        for (int n = 0; n < N; n++) vecmath_add(db, dy + (size_t)n * O, (size_t)O);
 }
 
 /* ---- embedding ----------------------------------------------------------- */
@@ -71,7 +70,7 @@ void embedding_forward(real *x, const int *tokens, const real *W, int N, int E)
 void embedding_backward(real *dW, const real *dx, const int *tokens, int N, int E)
 {
     for (int n = 0; n < N; n++)
-        real_axpy((size_t)E, 1, dx + (size_t)n * E, dW + (size_t)tokens[n] * E);
+        vecmath_add(dW + (size_t)tokens[n] * E, dx + (size_t)n * E, (size_t)E);
 }
 
 /* ---- tanh and sigmoid ---------------------------------------------------- */

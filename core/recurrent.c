@@ -45,6 +45,7 @@
 #include "ops.h"
 #include "parallel.h"
 #include "util.h"
+#include "vecmath.h"
 
 
 /* ---- layout helpers ------------------------------------------------------ */
@@ -72,8 +73,7 @@ static void from_time_major_add(real *dst, const real *src, int B, int T, int D)
 {
     for (int b = 0; b < B; b++)
         for (int t = 0; t < T; t++)
-            real_axpy((size_t)D, 1, src + ((size_t)t * B + b) * D,
-                      dst + ((size_t)b * T + t) * D);
+            vecmath_add(dst + ((size_t)b * T + t) * D, src + ((size_t)t * B + b) * D, (size_t)D);
 }
 
 /* base + off, or NULL for an array the cell does not use (S = 0, no c) */

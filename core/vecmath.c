@@ -61,6 +61,10 @@ void vecmath_sigmoid_ref(real *y, const real *x, size_t n)
 void vecmath_exp(real *y, const real *x, size_t n) { vecmath_exp_ref(y, x, n); }
 void vecmath_tanh(real *y, const real *x, size_t n) { vecmath_tanh_ref(y, x, n); }
 void vecmath_sigmoid(real *y, const real *x, size_t n) { vecmath_sigmoid_ref(y, x, n); }
+void vecmath_add(real *y, const real *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) y[i] += x[i];
+}
 
 /* the same loops as transformer/gelu.c's _ref twins */
 void vecmath_gelu(real *y, const real *x, size_t n)
@@ -224,6 +228,19 @@ VECMATH_CLONES void vecmath_exp(real *y, const real *x, size_t n) { map_vectors(
 VECMATH_CLONES void vecmath_tanh(real *y, const real *x, size_t n) { map_vectors(v_tanh, y, x, n); }
 VECMATH_CLONES void vecmath_sigmoid(real *y, const real *x, size_t n) { map_vectors(v_sigmoid, y, x, n); }
 VECMATH_CLONES void vecmath_gelu(real *y, const real *x, size_t n) { map_vectors(v_gelu, y, x, n); }
+
+VECMATH_CLONES void vecmath_add(real *y, const real *x, size_t n)
+{
+    size_t i = 0;
+    for (; i + VLEN <= n; i += VLEN) {
+        vfloat a, b;
+        memcpy(&a, y + i, sizeof a);
+        memcpy(&b, x + i, sizeof b);
+        a += b;
+        memcpy(y + i, &a, sizeof a);
+    }
+    for (; i < n; i++) y[i] += x[i];
+}
 
 /* m <= VLEN elements of dx += dy (Phi(x) + x phi(x)), phi(x) =
  * exp(-x^2/2) / sqrt(2 pi); the missing ones are zero padding */

@@ -36,6 +36,9 @@ void vecmath_gelu(real *y, const real *x, size_t n);
  * dx (n), dy (n), x (n) the GELU's input */
 void vecmath_gelu_backward(real *dx, const real *dy, const real *x, size_t n);
 
+/* y += x (n): the sum behind every bias gradient and embedding gradient */
+void vecmath_add(real *y, const real *x, size_t n);
+
 /* the plain libm loops: what the fast versions must equal */
 void vecmath_exp_ref(real *y, const real *x, size_t n);
 void vecmath_tanh_ref(real *y, const real *x, size_t n);

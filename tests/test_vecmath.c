@@ -154,6 +154,21 @@ START_TEST(test_every_length)
 }
 END_TEST
 
+START_TEST(test_add_every_length)
+{
+    /* y += x is the same one addition per element however it is grouped:
+     * equal to the plain loop exactly, for every tail length */
+    real x[37], y[37], e[37];
+    for (int i = 0; i < 37; i++) x[i] = (real)(0.1 * i - 1.7);
+    for (size_t n = 0; n < 36; n++) {
+        for (int i = 0; i < 37; i++) y[i] = e[i] = (real)(0.3 * i);
+        vecmath_add(y, x, n);
+        for (size_t i = 0; i < n; i++) e[i] += x[i];
+        assert_allclose(y, e, 37, 0, 0);
+    }
+}
+END_TEST
+
 static Suite *make_vecmath_suite(void)
 {
     Suite *s = suite_create("vecmath");
@@ -164,6 +179,7 @@ static Suite *make_vecmath_suite(void)
     tcase_add_test(tc, test_gelu_equals_libm);
     tcase_add_test(tc, test_special_values);
     tcase_add_test(tc, test_every_length);
+    tcase_add_test(tc, test_add_every_length);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -28,6 +28,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "vecmath.h"
+
 /* the base of the geometric progression of wavelengths (Vaswani et al.) */
 #define SINUSOID_BASE 10000.0
 
@@ -66,8 +68,8 @@ void positions_backward(real *dx, real *dP, const real *dx0, int B, int T, int C
     for (int b = 0; b < B; b++) {
         const real *g = dx0 + (size_t)b * row;
         /* forward: x0 = x + P, so dx = dx0 ... */
-        if (dx) real_axpy(row, 1, g, dx + (size_t)b * row);
+        if (dx) vecmath_add(dx + (size_t)b * row, g, row);
         /* ... and the one table row P[t] is used by every b: dP[t] = sum_b dx0[b,t] */
-        if (dP) real_axpy(row, 1, g, dP);
+        if (dP) vecmath_add(dP, g, row);
     }
 }

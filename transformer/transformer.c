@@ -45,6 +45,7 @@
 
 #include "parallel.h"
 #include "util.h"
+#include "vecmath.h"
 
 /* standard deviation of the learned position table at initialisation (GPT-2's) */
 #define POS_INIT_STD 0.02
@@ -222,7 +223,7 @@ static void block_forward(Transformer *tf, const BlockParams *w, const BlockActs
     attention_forward(s->att, s->probs, s->qkv, B, T, C, tf->NH);
     /* a = x_l + att W_proj^T + b_proj */
     linear_forward(s->a, s->att, w->proj_w, w->proj_b, N, C, C);
-    real_axpy((size_t)N * C, 1, s->x, s->a);
+    vecmath_add(s->a, s->x, (size_t)N * C);
     /* m = ln2(a) */
     layernorm_forward(s->ln2, s->ln2_mean, s->ln2_rstd, s->a, w->ln2_w, w->ln2_b, N, C);
     /* u = gelu(m W_fc^T + b_fc) */
@@ -230,7 +231,7 @@ static void block_forward(Transformer *tf, const BlockParams *w, const BlockActs
     gelu_forward(s->gelu, s->fc, (size_t)N * F);
     /* x_{l+1} = a + u W_mproj^T + b_mproj */
     linear_forward(s->out, s->gelu, w->mproj_w, w->mproj_b, N, F, C);
-    real_axpy((size_t)N * C, 1, s->a, s->out);
+    vecmath_add(s->out, s->a, (size_t)N * C);
 }
 
 /* dres (B,T,C) holds dL/dx_{l+1} on entry and dL/dx_l on return; the
@@ -370,7 +371,7 @@ static void transformer_backward(void *self, real *dx, const real *dy, int B, in
      * zeroed for the next backward) */
     for (int p = 1; p < bp.parts; p++) {
         real *priv = tf->part_grads + (size_t)(p - 1) * tf->grad_len;
-        real_axpy(tf->grad_len, 1, priv, tf->grad_base);
+        vecmath_add(tf->grad_base, priv, tf->grad_len);
         memset(priv, 0, tf->grad_len * sizeof(real));
     }
     /* ||dL/dx_t|| over the batch: dL/dx = dL/dx_0 since x_0 = x + P */
