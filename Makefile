@@ -162,9 +162,10 @@ fuzz-regress: fuzz-build
 	done
 
 # ---- valgrind: the float test programs under memcheck ----------------------
-# (CK_FORK=no: each program's tests run in its own process, so the leak
-# check sees them; the seqlab children that tests exec are traced too, the
-# system's programs, e.g. gnuplot and sh, are not)
+# (Check runs each test in a forked child, which memcheck follows: a leak or
+# a memory error there fails that test; the seqlab children that tests exec
+# are traced too, the system's programs, e.g. gnuplot and sh, are not;
+# Check's time limits are stretched for memcheck's ~50x slowdown)
 VALGRIND := valgrind --leak-check=full --errors-for-leak-kinds=definite,possible \
             --error-exitcode=1 --trace-children=yes --trace-children-skip='/usr/*,/bin/*' \
             --suppressions=tests/valgrind.supp --quiet
@@ -172,7 +173,7 @@ valgrind:
 	$(MAKE) REAL=float SAN= tests
 	@fail=0; for t in $(TEST_SRC:tests/%.c=build/float/tests/%); do \
 	  echo "== valgrind $$t"; \
-	  CK_FORK=no SEQLAB_VALGRIND=1 SEQLAB=$(CURDIR)/build/float/seqlab $(VALGRIND) $$t || fail=1; done; \
+	  CK_TIMEOUT_MULTIPLIER=60 SEQLAB_VALGRIND=1 SEQLAB=$(CURDIR)/build/float/seqlab $(VALGRIND) $$t || fail=1; done; \
 	  if [ $$fail -ne 0 ]; then echo "valgrind: FAILED"; exit 1; fi; echo "valgrind: clean"
 
 help:
