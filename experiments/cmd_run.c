@@ -75,6 +75,40 @@ static int run_one(GridRun *r)
     return status;
 }
 
+/* a finished run whose settings differ from what the experiment file now
+ * says would be skipped and summarised as if it answered the new question:
+ * name the first difference and stop before anything runs */
+static int check_stale(const ExpPlan *e, char *err, size_t errlen)
+{
+    for (int i = 0; i < e->nruns; i++) {
+        const GridRun *r = &e->runs[i];
+        cJSON *j = read_run_json(r->s.out);
+        if (!j) continue;
+        cJSON *cfg = cJSON_GetObjectItem(j, "config");
+        Settings planned = r->s;
+        char e2[256], want[SETTING_STR_MAX + 32];
+        settings_resolve(&planned, e2, sizeof e2);
+        for (int k = 0; cfg && k < settings_count(); k++) {
+            const char *key = settings_key(k);
+            /* where the run went, how many threads it had and when it saved
+             * do not change its numbers */
+            if (!strcmp(key, "out") || !strcmp(key, "threads") || !strcmp(key, "save_every")) continue;
+            cJSON *v = cJSON_GetObjectItem(cfg, key);
+            if (!cJSON_IsString(v)) continue;
+            settings_get(&planned, key, want, sizeof want);
+            if (strcmp(v->valuestring, want) != 0) {
+                snprintf(err, errlen, "%s: run %s in %s was made with %s = %s, the file now says %s; "
+                         "remove that run's directory to run it again", e->path, r->name, r->s.out, key,
+                         v->valuestring, want);
+                cJSON_Delete(j);
+                return -1;
+            }
+        }
+        cJSON_Delete(j);
+    }
+    return 0;
+}
+
 static int write_experiment_json(const ExpPlan *e, char *err, size_t errlen)
 {
     cJSON *o = cJSON_CreateObject();
@@ -245,6 +279,7 @@ int cmd_run(int argc, char **argv)
         plan_free(e);
         return 0;
     }
+    if (!summarize && check_stale(e, err, sizeof err) != 0) die("%s", err);
     if (mkdir_p(e->runs_dir) != 0) die("cannot create '%s': %s", e->runs_dir, strerror(errno));
     if (write_experiment_json(e, err, sizeof err) != 0) die("%s", err);
     int status = 0;

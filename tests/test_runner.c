@@ -215,6 +215,12 @@ START_TEST(test_only_skip_resume_and_summary)
     ck_assert_int_eq(st, 0);
     ck_assert_msg(strstr(out, "0 runs done, 5 skipped"), "%s", out);
     free(out);
+    /* the file changed since the runs finished: stop, naming run and setting */
+    st = sh(&out, "sed -i 's/^steps = 6$/steps = 7/' tiny.ini && %s run tiny.ini --no-plot", seqlab);
+    ck_assert_int_ne(st, 0);
+    ck_assert_msg(strstr(out, "recall-rnn-distance3") && strstr(out, "steps = 6") && strstr(out, "says 7"), "%s",
+                  out);
+    free(out);
 }
 END_TEST
 
