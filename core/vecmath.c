@@ -66,6 +66,26 @@ void vecmath_add(real *y, const real *x, size_t n)
     for (size_t i = 0; i < n; i++) y[i] += x[i];
 }
 
+void vecmath_softmax(real *x, size_t n)
+{
+    real m = x[0];
+    for (size_t i = 1; i < n; i++)
+        if (x[i] > m) m = x[i];
+    double sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        x[i] = exp(x[i] - m);
+        sum += x[i];
+    }
+    for (size_t i = 0; i < n; i++) x[i] /= sum;
+}
+
+void vecmath_softmax_backward(real *d, const real *p, size_t n)
+{
+    double dot = 0;
+    for (size_t i = 0; i < n; i++) dot += p[i] * d[i];
+    for (size_t i = 0; i < n; i++) d[i] = p[i] * (d[i] - dot);
+}
+
 /* the same loops as transformer/gelu.c's _ref twins */
 void vecmath_gelu(real *y, const real *x, size_t n)
 {
@@ -240,6 +260,103 @@ VECMATH_CLONES void vecmath_add(real *y, const real *x, size_t n)
         memcpy(y + i, &a, sizeof a);
     }
     for (; i < n; i++) y[i] += x[i];
+}
+
+/* ---- softmax of a row ------------------------------------------------------
+ * Three passes over the row, each a vector at a time: the max, then
+ * e^{x - max} and its sum, then the scaling.  Sums are kept per lane and
+ * added up at the end.  The tail goes through a padded vector whose extra
+ * lanes cannot win the max (-FLT_MAX) or add to the sum (e^ of them is
+ * masked to 0). */
+
+/* m lanes of *v from x, the rest `fill` */
+static inline __attribute__((always_inline)) void load_tail(vfloat *v, const float *x, size_t m, float fill)
+{
+    *v = SPLAT(fill);
+    memcpy(v, x, m * sizeof(float));
+}
+
+static inline float lanes_max(const vfloat *v)
+{
+    float m = (*v)[0];
+    for (int k = 1; k < VLEN; k++)
+        if ((*v)[k] > m) m = (*v)[k];
+    return m;
+}
+
+static inline float lanes_sum(const vfloat *v)
+{
+    float s = 0;
+    for (int k = 0; k < VLEN; k++) s += (*v)[k];
+    return s;
+}
+
+VECMATH_CLONES void vecmath_softmax(real *x, size_t n)
+{
+    size_t full = n - n % VLEN, m = n - full;
+    /* max x */
+    vfloat vmax = SPLAT(-3.402823466e38f), v, e;
+    for (size_t i = 0; i < full; i += VLEN) {
+        memcpy(&v, x + i, sizeof v);
+        vmax = SELECT(v > vmax, v, vmax);
+    }
+    if (m) {
+        load_tail(&v, x + full, m, -3.402823466e38f);
+        vmax = SELECT(v > vmax, v, vmax);
+    }
+    vfloat mx = SPLAT(lanes_max(&vmax));
+    /* e^{x - max} and their sum */
+    vfloat vsum = SPLAT(0.0f);
+    for (size_t i = 0; i < full; i += VLEN) {
+        memcpy(&v, x + i, sizeof v);
+        v -= mx;
+        v_exp(&e, &v);
+        vsum += e;
+        memcpy(x + i, &e, sizeof e);
+    }
+    if (m) {
+        load_tail(&v, x + full, m, 0.0f);
+        v -= mx;
+        v_exp(&e, &v);
+        vint live = (vint){0, 1, 2, 3, 4, 5, 6, 7} < (vint){0} + (int32_t)m;
+        e = SELECT(live, e, SPLAT(0.0f));
+        vsum += e;
+        memcpy(x + full, &e, m * sizeof(float));
+    }
+    /* p = e / sum */
+    vfloat inv = SPLAT(1.0f) / SPLAT(lanes_sum(&vsum));
+    for (size_t i = 0; i < full; i += VLEN) {
+        memcpy(&v, x + i, sizeof v);
+        v *= inv;
+        memcpy(x + i, &v, sizeof v);
+    }
+    for (size_t i = full; i < n; i++) x[i] *= inv[0];
+}
+
+VECMATH_CLONES void vecmath_softmax_backward(real *d, const real *p, size_t n)
+{
+    size_t full = n - n % VLEN, m = n - full;
+    /* sum_j p_j d_j */
+    vfloat vdot = SPLAT(0.0f), a, b;
+    for (size_t i = 0; i < full; i += VLEN) {
+        memcpy(&a, p + i, sizeof a);
+        memcpy(&b, d + i, sizeof b);
+        vdot += a * b;
+    }
+    if (m) {
+        load_tail(&a, p + full, m, 0.0f);
+        load_tail(&b, d + full, m, 0.0f);
+        vdot += a * b;
+    }
+    vfloat dot = SPLAT(lanes_sum(&vdot));
+    /* d = p (d - dot) */
+    for (size_t i = 0; i < full; i += VLEN) {
+        memcpy(&a, p + i, sizeof a);
+        memcpy(&b, d + i, sizeof b);
+        b = a * (b - dot);
+        memcpy(d + i, &b, sizeof b);
+    }
+    for (size_t i = full; i < n; i++) d[i] = p[i] * (d[i] - dot[0]);
 }
 
 /* m <= VLEN elements of dx += dy (Phi(x) + x phi(x)), phi(x) =

@@ -39,6 +39,13 @@ void vecmath_gelu_backward(real *dx, const real *dy, const real *x, size_t n);
 /* y += x (n): the sum behind every bias gradient and embedding gradient */
 void vecmath_add(real *y, const real *x, size_t n);
 
+/* x (n) = softmax(x) in place: p_i = e^{x_i - max x} / sum_j e^{x_j - max x}
+ * (subtracting the max keeps e^ from overflowing), one row of attention */
+void vecmath_softmax(real *x, size_t n);
+/* its backward in place: with p = softmax(s) and d (n) = dL/dp on entry,
+ * d becomes dL/ds = p (d - sum_j p_j d_j) */
+void vecmath_softmax_backward(real *d, const real *p, size_t n);
+
 /* the plain libm loops: what the fast versions must equal */
 void vecmath_exp_ref(real *y, const real *x, size_t n);
 void vecmath_tanh_ref(real *y, const real *x, size_t n);

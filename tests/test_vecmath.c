@@ -169,6 +169,55 @@ START_TEST(test_add_every_length)
 }
 END_TEST
 
+#ifdef SEQLAB_DOUBLE
+#define SOFTMAX_RTOL 1e-14
+#else
+/* exp within 1 ulp, the sum in float lanes: a few ulps of each p */
+#define SOFTMAX_RTOL 1e-6
+#endif
+#define SOFTMAX_ATOL 1e-12
+/* the backward's d_i - sum p d cancels: its error is ~p_i eps |d| absolute,
+ * with |d| <= 1 here */
+#define SOFTMAX_GRAD_ATOL 2e-7
+
+/* softmax and its backward against the textbook formulas in double, for
+ * every length up to 40 (all tails) and a long row; the element past the
+ * end is untouched */
+START_TEST(test_softmax_and_backward)
+{
+    enum { MAXN = 1001 };
+    real *x = xmalloc((MAXN + 1) * sizeof(real)), *p = xmalloc((MAXN + 1) * sizeof(real));
+    real *d = xmalloc((MAXN + 1) * sizeof(real)), *e = xmalloc((MAXN + 1) * sizeof(real));
+    for (size_t n = 1; n <= MAXN; n = n < 40 ? n + 1 : MAXN) {
+        for (size_t i = 0; i <= n; i++) {
+            x[i] = (real)(3.0 * sin(0.7 * (double)i) + 0.01 * (double)i);
+            d[i] = (real)(cos(1.3 * (double)i));
+        }
+        /* forward: p_i = e^{x_i - max} / sum */
+        double m = x[0], sum = 0;
+        for (size_t i = 1; i < n; i++) m = x[i] > m ? x[i] : m;
+        for (size_t i = 0; i < n; i++) sum += exp(x[i] - m);
+        for (size_t i = 0; i < n; i++) e[i] = (real)(exp(x[i] - m) / sum);
+        e[n] = x[n];
+        memcpy(p, x, (n + 1) * sizeof(real));
+        vecmath_softmax(p, n);
+        assert_allclose(p, e, n + 1, SOFTMAX_RTOL, SOFTMAX_ATOL);
+        /* backward: d_i = p_i (d_i - sum_j p_j d_j) */
+        double dot = 0;
+        for (size_t i = 0; i < n; i++) dot += (double)p[i] * d[i];
+        for (size_t i = 0; i < n; i++) e[i] = (real)(p[i] * (d[i] - dot));
+        e[n] = d[n];
+        vecmath_softmax_backward(d, p, n);
+        assert_allclose(d, e, n + 1, SOFTMAX_RTOL, SOFTMAX_GRAD_ATOL);
+        if (n == MAXN) break;
+    }
+    free(x);
+    free(p);
+    free(d);
+    free(e);
+}
+END_TEST
+
 static Suite *make_vecmath_suite(void)
 {
     Suite *s = suite_create("vecmath");
@@ -180,6 +229,7 @@ static Suite *make_vecmath_suite(void)
     tcase_add_test(tc, test_special_values);
     tcase_add_test(tc, test_every_length);
     tcase_add_test(tc, test_add_every_length);
+    tcase_add_test(tc, test_softmax_and_backward);
     suite_add_tcase(s, tc);
     return s;
 }
