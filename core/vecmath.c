@@ -79,6 +79,39 @@ void vecmath_softmax(real *x, size_t n)
     for (size_t i = 0; i < n; i++) x[i] /= sum;
 }
 
+void vecmath_layernorm(real *y, real *mean, real *rstd, const real *x, const real *w,
+                       const real *b, size_t C, double eps)
+{
+    double mu = 0, var = 0;
+    for (size_t c = 0; c < C; c++) mu += x[c];
+    mu /= (double)C;
+    for (size_t c = 0; c < C; c++) var += (x[c] - mu) * (x[c] - mu);
+    var /= (double)C;
+    double s = 1.0 / sqrt(var + eps);
+    for (size_t c = 0; c < C; c++) y[c] = (real)((x[c] - mu) * s) * w[c] + b[c];
+    *mean = (real)mu;
+    *rstd = (real)s;
+}
+
+void vecmath_layernorm_backward(real *dx, real *dw, real *db, const real *dy, const real *x,
+                                const real *w, real mean, real rstd, size_t C)
+{
+    double g_mean = 0, gx_mean = 0;
+    for (size_t c = 0; c < C; c++) {
+        real xhat = (x[c] - mean) * rstd, g = dy[c] * w[c];
+        g_mean += g;
+        gx_mean += (double)g * xhat;
+    }
+    g_mean /= (double)C;
+    gx_mean /= (double)C;
+    for (size_t c = 0; c < C; c++) {
+        real xhat = (x[c] - mean) * rstd;
+        if (dw) dw[c] += dy[c] * xhat;
+        if (db) db[c] += dy[c];
+        if (dx) dx[c] += rstd * (real)((double)(dy[c] * w[c]) - g_mean - (double)xhat * gx_mean);
+    }
+}
+
 void vecmath_softmax_backward(real *d, const real *p, size_t n)
 {
     double dot = 0;
@@ -124,6 +157,8 @@ typedef int32_t vint __attribute__((vector_size(VLEN * sizeof(int32_t))));
 #define SPLAT(v) ((vfloat){v, v, v, v, v, v, v, v})
 /* mask ? a : b, elementwise (mask elements are all ones or all zeros) */
 #define SELECT(mask, a, b) ((vfloat)(((vint)(a) & (mask)) | ((vint)(b) & ~(mask))))
+/* the mask of lanes 0 .. m-1 (the live part of a tail vector) */
+#define LIVE_LANES(m) ((vint){0, 1, 2, 3, 4, 5, 6, 7} < (vint){0} + (int32_t)(m))
 
 /* the range of x for which e^x is a normal float */
 #define EXP_X_MAX 88.3f
@@ -318,8 +353,7 @@ VECMATH_CLONES void vecmath_softmax(real *x, size_t n)
         load_tail(&v, x + full, m, 0.0f);
         v -= mx;
         v_exp(&e, &v);
-        vint live = (vint){0, 1, 2, 3, 4, 5, 6, 7} < (vint){0} + (int32_t)m;
-        e = SELECT(live, e, SPLAT(0.0f));
+        e = SELECT(LIVE_LANES(m), e, SPLAT(0.0f));
         vsum += e;
         memcpy(x + full, &e, m * sizeof(float));
     }
@@ -357,6 +391,109 @@ VECMATH_CLONES void vecmath_softmax_backward(real *d, const real *p, size_t n)
         memcpy(d + i, &b, sizeof b);
     }
     for (size_t i = full; i < n; i++) d[i] = p[i] * (d[i] - dot[0]);
+}
+
+/* ---- LayerNorm of a row ----------------------------------------------------
+ * The same passes as the plain loops (mean, variance about the mean, then
+ * the output), a vector at a time with per-lane sums; zero padding in the
+ * tail adds nothing to the sums (the variance pass masks it). */
+
+VECMATH_CLONES void vecmath_layernorm(real *y, real *mean, real *rstd, const real *x, const real *w,
+                                      const real *b, size_t C, double eps)
+{
+    size_t full = C - C % VLEN, m = C - full;
+    vfloat v, acc = SPLAT(0.0f);
+    /* mu = (1/C) sum_c x_c */
+    for (size_t i = 0; i < full; i += VLEN) {
+        memcpy(&v, x + i, sizeof v);
+        acc += v;
+    }
+    if (m) {
+        load_tail(&v, x + full, m, 0.0f);
+        acc += v;
+    }
+    float mu = lanes_sum(&acc) / (float)C;
+    /* var = (1/C) sum_c (x_c - mu)^2 */
+    vfloat vmu = SPLAT(mu);
+    acc = SPLAT(0.0f);
+    for (size_t i = 0; i < full; i += VLEN) {
+        memcpy(&v, x + i, sizeof v);
+        v -= vmu;
+        acc += v * v;
+    }
+    if (m) {
+        load_tail(&v, x + full, m, 0.0f);
+        v = SELECT(LIVE_LANES(m), v - vmu, SPLAT(0.0f));
+        acc += v * v;
+    }
+    float s = (float)(1.0 / sqrt((double)(lanes_sum(&acc) / (float)C) + eps));
+    /* y = (x - mu) rstd w + b */
+    vfloat vs = SPLAT(s), vw, vb;
+    for (size_t i = 0; i < full; i += VLEN) {
+        memcpy(&v, x + i, sizeof v);
+        memcpy(&vw, w + i, sizeof vw);
+        memcpy(&vb, b + i, sizeof vb);
+        v = (v - vmu) * vs * vw + vb;
+        memcpy(y + i, &v, sizeof v);
+    }
+    for (size_t c = full; c < C; c++) y[c] = (x[c] - mu) * s * w[c] + b[c];
+    *mean = mu;
+    *rstd = s;
+}
+
+VECMATH_CLONES void vecmath_layernorm_backward(real *dx, real *dw, real *db, const real *dy, const real *x,
+                                               const real *w, real mean, real rstd, size_t C)
+{
+    size_t full = C - C % VLEN;
+    vfloat vmu = SPLAT(mean), vs = SPLAT(rstd), v, g, vw, xhat;
+    /* mean_c(g) and mean_c(g xhat), g = dy w */
+    vfloat acc_g = SPLAT(0.0f), acc_gx = SPLAT(0.0f);
+    for (size_t i = 0; i < full; i += VLEN) {
+        memcpy(&v, x + i, sizeof v);
+        memcpy(&g, dy + i, sizeof g);
+        memcpy(&vw, w + i, sizeof vw);
+        xhat = (v - vmu) * vs;
+        g *= vw;
+        acc_g += g;
+        acc_gx += g * xhat;
+    }
+    float g_mean = lanes_sum(&acc_g), gx_mean = lanes_sum(&acc_gx);
+    for (size_t c = full; c < C; c++) {
+        float xh = (x[c] - mean) * rstd, gc = dy[c] * w[c];
+        g_mean += gc;
+        gx_mean += gc * xh;
+    }
+    g_mean /= (float)C;
+    gx_mean /= (float)C;
+    /* dw += dy xhat, db += dy, dx += rstd (g - mean(g) - xhat mean(g xhat)) */
+    vfloat vgm = SPLAT(g_mean), vgxm = SPLAT(gx_mean), d;
+    for (size_t i = 0; i < full; i += VLEN) {
+        memcpy(&v, x + i, sizeof v);
+        memcpy(&g, dy + i, sizeof g);
+        xhat = (v - vmu) * vs;
+        if (dw) {
+            memcpy(&d, dw + i, sizeof d);
+            d += g * xhat;
+            memcpy(dw + i, &d, sizeof d);
+        }
+        if (db) {
+            memcpy(&d, db + i, sizeof d);
+            d += g;
+            memcpy(db + i, &d, sizeof d);
+        }
+        if (dx) {
+            memcpy(&vw, w + i, sizeof vw);
+            memcpy(&d, dx + i, sizeof d);
+            d += vs * (g * vw - vgm - xhat * vgxm);
+            memcpy(dx + i, &d, sizeof d);
+        }
+    }
+    for (size_t c = full; c < C; c++) {
+        float xh = (x[c] - mean) * rstd;
+        if (dw) dw[c] += dy[c] * xh;
+        if (db) db[c] += dy[c];
+        if (dx) dx[c] += rstd * (dy[c] * w[c] - g_mean - xh * gx_mean);
+    }
 }
 
 /* m <= VLEN elements of dx += dy (Phi(x) + x phi(x)), phi(x) =

@@ -46,6 +46,17 @@ void vecmath_softmax(real *x, size_t n);
  * d becomes dL/ds = p (d - sum_j p_j d_j) */
 void vecmath_softmax_backward(real *d, const real *p, size_t n);
 
+/* LayerNorm of one row of C: y = (x - mu) rstd w + b with mu the mean of
+ * x and rstd = 1 / sqrt(var + eps); *mean = mu, *rstd = rstd */
+void vecmath_layernorm(real *y, real *mean, real *rstd, const real *x, const real *w,
+                       const real *b, size_t C, double eps);
+/* its backward for one row, accumulating: with xhat = (x - mean) rstd and
+ * g = dy w,  dx += rstd (g - mean(g) - xhat mean(g xhat)),  dw += dy xhat,
+ * db += dy.  dx, dw, db may be NULL. */
+void vecmath_layernorm_backward(real *dx, real *dw, real *db, const real *dy, const real *x,
+                                const real *w, real mean, real rstd, size_t C);
+/* (their plain loops are transformer/layernorm.c's layernorm_*_ref) */
+
 /* the plain libm loops: what the fast versions must equal */
 void vecmath_exp_ref(real *y, const real *x, size_t n);
 void vecmath_tanh_ref(real *y, const real *x, size_t n);

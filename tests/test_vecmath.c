@@ -218,6 +218,56 @@ START_TEST(test_softmax_and_backward)
 }
 END_TEST
 
+#ifdef SEQLAB_DOUBLE
+#define LN_RTOL 1e-12
+#define LN_ATOL 1e-12
+#else
+/* float lane sums against double sums: the mean is off by ~1e-7 |x|, which
+ * moves xhat by ~1e-7 absolute (values here are O(1)) */
+#define LN_RTOL 1e-5
+#define LN_ATOL 2e-6
+#endif
+
+/* layernorm_forward / _backward (vecmath rows) against the plain loops in
+ * double, for a row width with a tail (C = 13) and the benchmark's 256 */
+START_TEST(test_layernorm_equals_loops)
+{
+    const int widths[2] = {13, 256};
+    enum { N = 7 };
+    for (int k = 0; k < 2; k++) {
+        int C = widths[k];
+        size_t nc = (size_t)N * C;
+        real *x = xmalloc(nc * sizeof(real)), *dy = xmalloc(nc * sizeof(real));
+        real *w = xmalloc((size_t)C * sizeof(real)), *b = xmalloc((size_t)C * sizeof(real));
+        real *y1 = xmalloc(nc * sizeof(real)), *y2 = xmalloc(nc * sizeof(real));
+        real m1[N], m2[N], r1[N], r2[N];
+        real *dx1 = xcalloc(nc, sizeof(real)), *dx2 = xcalloc(nc, sizeof(real));
+        real *dw1 = xcalloc((size_t)C, sizeof(real)), *dw2 = xcalloc((size_t)C, sizeof(real));
+        real *db1 = xcalloc((size_t)C, sizeof(real)), *db2 = xcalloc((size_t)C, sizeof(real));
+        for (size_t i = 0; i < nc; i++) {
+            x[i] = (real)(1.5 * sin(0.37 * (double)i) + 0.3);
+            dy[i] = (real)cos(0.91 * (double)i);
+        }
+        for (int c = 0; c < C; c++) {
+            w[c] = (real)(1 + 0.1 * c / C);
+            b[c] = (real)(0.05 * c / C);
+        }
+        layernorm_forward(y1, m1, r1, x, w, b, N, C);
+        layernorm_forward_ref(y2, m2, r2, x, w, b, N, C);
+        assert_allclose(y1, y2, nc, LN_RTOL, LN_ATOL);
+        assert_allclose(m1, m2, N, LN_RTOL, LN_ATOL);
+        assert_allclose(r1, r2, N, LN_RTOL, LN_ATOL);
+        layernorm_backward(dx1, dw1, db1, dy, x, w, m2, r2, N, C);
+        layernorm_backward_ref(dx2, dw2, db2, dy, x, w, m2, r2, N, C);
+        assert_allclose(dx1, dx2, nc, LN_RTOL, LN_ATOL);
+        assert_allclose(dw1, dw2, (size_t)C, LN_RTOL, LN_ATOL);
+        assert_allclose(db1, db2, (size_t)C, LN_RTOL, LN_ATOL);
+        free(x); free(dy); free(w); free(b); free(y1); free(y2);
+        free(dx1); free(dx2); free(dw1); free(dw2); free(db1); free(db2);
+    }
+}
+END_TEST
+
 static Suite *make_vecmath_suite(void)
 {
     Suite *s = suite_create("vecmath");
@@ -230,6 +280,7 @@ static Suite *make_vecmath_suite(void)
     tcase_add_test(tc, test_every_length);
     tcase_add_test(tc, test_add_every_length);
     tcase_add_test(tc, test_softmax_and_backward);
+    tcase_add_test(tc, test_layernorm_equals_loops);
     suite_add_tcase(s, tc);
     return s;
 }

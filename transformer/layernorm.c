@@ -23,8 +23,12 @@
 
 #include <math.h>
 
-void layernorm_forward(real *out, real *mean, real *rstd, const real *inp,
-                       const real *w, const real *b, int N, int C)
+#include "vecmath.h"
+
+/* The plain loops, sums in double: what a student reads, and what the fast
+ * versions at the end of the file must equal (tests/test_vecmath.c). */
+void layernorm_forward_ref(real *out, real *mean, real *rstd, const real *inp,
+                           const real *w, const real *b, int N, int C)
 {
     /* out (N,C), mean (N), rstd (N), inp (N,C), w (C), b (C) */
     for (int n = 0; n < N; n++) {
@@ -47,9 +51,9 @@ void layernorm_forward(real *out, real *mean, real *rstd, const real *inp,
     }
 }
 
-void layernorm_backward(real *dinp, real *dw, real *db, const real *dout,
-                        const real *inp, const real *w, const real *mean,
-                        const real *rstd, int N, int C)
+void layernorm_backward_ref(real *dinp, real *dw, real *db, const real *dout,
+                            const real *inp, const real *w, const real *mean,
+                            const real *rstd, int N, int C)
 {
     /* dinp (N,C), dw (C), db (C), dout (N,C), inp (N,C), w (C), mean (N), rstd (N)
      *
@@ -82,4 +86,25 @@ void layernorm_backward(real *dinp, real *dw, real *db, const real *dout,
                     s * (real)((double)(dy[c] * w[c]) - g_mean - (double)xhat * gx_mean);
         }
     }
+}
+
+/* The same, a row at a time with vector sums (core/vecmath.c); in the
+ * double build vecmath's rows are the plain loops above again. */
+void layernorm_forward(real *out, real *mean, real *rstd, const real *inp,
+                       const real *w, const real *b, int N, int C)
+{
+    /* out (N,C), mean (N), rstd (N), inp (N,C), w (C), b (C) */
+    for (int n = 0; n < N; n++)
+        vecmath_layernorm(out + (size_t)n * C, &mean[n], &rstd[n], inp + (size_t)n * C, w, b, (size_t)C,
+                          LAYERNORM_EPS);
+}
+
+void layernorm_backward(real *dinp, real *dw, real *db, const real *dout,
+                        const real *inp, const real *w, const real *mean,
+                        const real *rstd, int N, int C)
+{
+    /* dinp (N,C) or NULL, dw (C), db (C), dout (N,C), inp (N,C), w (C), mean (N), rstd (N) */
+    for (int n = 0; n < N; n++)
+        vecmath_layernorm_backward(dinp ? dinp + (size_t)n * C : NULL, dw, db, dout + (size_t)n * C,
+                                   inp + (size_t)n * C, w, mean[n], rstd[n], (size_t)C);
 }

@@ -68,6 +68,13 @@ void layernorm_backward(real *dinp, real *dw, real *db, const real *dout,
                         const real *inp, const real *w, const real *mean,
                         const real *rstd, int N, int C);
 
+/* plain-loop twins, sums in double (the fast ones use core/vecmath.c) */
+void layernorm_forward_ref(real *out, real *mean, real *rstd, const real *inp,
+                           const real *w, const real *b, int N, int C);
+void layernorm_backward_ref(real *dinp, real *dw, real *db, const real *dout,
+                            const real *inp, const real *w, const real *mean,
+                            const real *rstd, int N, int C);
+
 /* =============================== gelu.c =================================== */
 
 /* out (n) = x Phi(x) = 0.5 x (1 + erf(x / sqrt 2)), x = inp (n) */
