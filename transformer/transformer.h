@@ -38,9 +38,9 @@ int transformer_attention(const void *body, const real **weights, int *L, int *N
  * the sinusoidal table, the learned pos.weight rows, or zeros. */
 void transformer_position_table(const void *body, real *P, int T);
 
-/* Split each batch into `parts` spans of sequences, one thread each (0:
- * one per BLAS thread, the default, at most one per core; never more than
- * one per sequence).  More spans than cores are sized here, outside the
+/* Split each batch into `parts` spans of sequences, one thread each (0,
+ * the default: one per BLAS thread, at most one per core and one per 512
+ * rows of B*T; never more than one per sequence).  More spans than cores are sized here, outside the
  * training loop.  Any split gives the same numbers up to the order of
  * floating-point sums. */
 void transformer_set_parts(void *body, int parts);
