@@ -11,6 +11,10 @@
 /* OpenBLAS's own thread controls (its cblas.h clashes with GSL's) */
 extern int openblas_get_num_threads(void);
 extern void openblas_set_num_threads(int num_threads);
+/* Stops OpenBLAS's worker threads; the next threaded product starts them
+ * again.  OpenBLAS calls it itself before fork().  Weak: with another BLAS
+ * it is absent (NULL) and simply not called. */
+extern int blas_thread_shutdown_(void) __attribute__((weak));
 
 int parallel_threads(void)
 {
@@ -49,6 +53,12 @@ void parallel_run(int parts, void (*fn)(void *arg, int part), void *arg)
     int started[PARALLEL_MAX_PARTS] = {0};
     int blas_threads = openblas_get_num_threads();
     openblas_set_num_threads(1);
+    /* After each threaded product OpenBLAS's idle workers busy-wait for more
+     * work (for ~2^28 cycles, OPENBLAS_THREAD_TIMEOUT), which would take the
+     * cores from our threads: two pools spinning against each other.
+     * Measured on 2 idle cores, w1 LSTM: 194 ms per step with them spinning,
+     * 160 ms with the spin cut short.  So stop them for the split. */
+    if (blas_threads > 1 && blas_thread_shutdown_) blas_thread_shutdown_();
     for (int p = 1; p < parts; p++) {
         jobs[p] = (Job){fn, arg, p};
         started[p] = pthread_create(&threads[p], NULL, job_thread, &jobs[p]) == 0;
