@@ -47,6 +47,8 @@ typedef struct Settings {
     int threads;
     int eval_every;
     int eval_batches;
+    double stop_accuracy;    /* stop once validation accuracy reaches this (0: off) */
+    double stop_loss;        /* stop once validation loss falls to this (0: off) */
     int log_every;
     int grad_every;          /* also write gradients.csv rows every k steps (0: only first and last) */
     int save_every;          /* checkpoint every k steps (0: only at the end) */

@@ -35,6 +35,8 @@ extern char *openblas_get_config(void);
 /* the generator that draws validation batches restarts from this offset of
  * the seed at every evaluation, so every evaluation scores the same windows */
 #define VALID_SEED_OFFSET 0x5eedUL
+/* windows the loss-per-position evaluation averages over (position_loss.csv) */
+#define POSITION_WINDOWS 2048
 #define DATA_SEED_OFFSET 0x1da7UL
 #define SAMPLE_TEMPERATURE 0.8
 
@@ -378,16 +380,17 @@ typedef struct EvalStats {
     double loss, accuracy;
 } EvalStats;
 
-/* mean validation loss over eval_batches fixed batches; optionally the loss
- * at each position (pos_loss (T), pos_count (T)) */
-static EvalStats evaluate(Run *r, double *pos_loss, long *pos_count)
+/* mean validation loss over nbatches fixed batches (the first nbatches of
+ * the same sequence every time); optionally the loss at each position
+ * (pos_loss (T), pos_count (T)) */
+static EvalStats evaluate(Run *r, int nbatches, double *pos_loss, long *pos_count)
 {
     gsl_rng_set(r->val_rng, r->s->seed + VALID_SEED_OFFSET);
     double sum = 0;
     long count = 0, correct = 0;
     Batch *b = r->val_batch;
     int O = r->m->cfg.output_size;
-    for (int i = 0; i < r->s->eval_batches; i++) {
+    for (int i = 0; i < nbatches; i++) {
         task_batch(r->task, b, SPLIT_VALID, r->val_rng);
         double L = model_forward(r->m, b);
         sum += L * r->m->count;
@@ -675,7 +678,7 @@ int train_run(Settings *s, int resume, TrainResult *res, char *err, size_t errle
         int do_log = last || r->step % s->log_every == 0 || do_eval;
         if (do_log) {
             EvalStats e = {NAN, NAN};
-            if (do_eval) e = evaluate(r, NULL, NULL);
+            if (do_eval) e = evaluate(r, s->eval_batches, NULL, NULL);
             double train_loss = r->loss_acc / r->loss_n;
             double now = now_seconds();
             double tps = window_tokens / (now - window_start);
@@ -696,6 +699,15 @@ int train_run(Settings *s, int resume, TrainResult *res, char *err, size_t errle
                              kept_checkpoint(r, kept, sizeof kept));
                     status = TRAIN_DIVERGED;
                     break;
+                }
+                /* solved: the rest of the budget would only confirm it */
+                const char *met = NULL;
+                if (s->stop_accuracy > 0 && e.accuracy >= s->stop_accuracy) met = "accuracy";
+                else if (s->stop_loss > 0 && e.loss <= s->stop_loss) met = "loss";
+                if (met && !last) {
+                    last = 1;
+                    fprintf(stderr, "%s: validation %s reached stop_%s = %g at step %ld; stopping early\n", s->out,
+                            met, met, met[0] == 'a' ? s->stop_accuracy : s->stop_loss, r->step);
                 }
             }
             r->loss_acc = 0;
@@ -728,6 +740,7 @@ int train_run(Settings *s, int resume, TrainResult *res, char *err, size_t errle
             status = TRAIN_INTERRUPTED;
             break;
         }
+        if (last) break;
     }
 
     res->step = r->step;
@@ -741,7 +754,10 @@ int train_run(Settings *s, int resume, TrainResult *res, char *err, size_t errle
             int T = r->task->eval_seq_len;
             double *pl = xcalloc((size_t)T, sizeof(double));
             long *pc = xcalloc((size_t)T, sizeof(long));
-            evaluate(r, pl, pc);
+            /* one position's loss averages one window each: enough windows
+             * that the curve is not mostly noise */
+            int nb = (POSITION_WINDOWS + r->val_batch->B - 1) / r->val_batch->B;
+            evaluate(r, nb > s->eval_batches ? nb : s->eval_batches, pl, pc);
             char *text = NULL;
             size_t len = 0;
             FILE *f = open_memstream(&text, &len);

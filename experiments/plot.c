@@ -86,8 +86,10 @@ const PlotFigure plot_figures[] = {
                 "over T positions at once parallelises better than a chain of T small steps."},
     {"position_loss", "Validation loss at each position of the window, for the tasks with a "
                       "target at every position (text, parity): position t has seen t + 1 "
-                      "tokens, so early positions have little context. How fast a line falls "
-                      "shows how quickly each model uses the context it has."},
+                      "tokens, so early positions have little context (log axis; positions "
+                      "averaged in bins, 2048 windows). How fast a line falls shows how quickly "
+                      "each model uses its context; where it goes flat, more context stops "
+                      "helping that model."},
 };
 const int plot_nfigures = sizeof plot_figures / sizeof plot_figures[0];
 
@@ -632,6 +634,38 @@ static int figures_metrics(Plot *p)
     return failed ? -1 : 0;
 }
 
+/* Rewrite one averaged position_loss curve (position,loss,loss_sd) as means
+ * over bins that widen with the position: 0, 1, 2, 3, then [4,6), [6,8),
+ * [8,12), [12,16), ... — two bins an octave.  A single position's loss is
+ * an average over a few thousand windows and still jitters by ±0.1; the
+ * trend with context length is what the figure is for, and on a log axis
+ * these bins are evenly spaced.  The x of a bin is its mean position. */
+static void bin_positions(const char *path)
+{
+    char err[512];
+    CsvTable *t = csv_read(path, err, sizeof err);
+    if (!t) return;
+    int cp = csv_col(t, "position"), cl = csv_col(t, "loss");
+    FILE *out = cp >= 0 && cl >= 0 ? fopen(path, "w") : NULL;
+    if (!out) { csv_free(t); return; }
+    fprintf(out, "position,loss\n");
+    int row = 0;
+    for (int lo = 0; row < t->nrows;) {
+        int width = lo < 4 ? 1 : (lo & (lo - 1)) == 0 ? lo / 2 : lo / 3;   /* 2^k: 2^(k-1); 1.5*2^k: 2^(k-1) */
+        int hi = lo + width;
+        double sx = 0, sl = 0;
+        int n = 0;
+        for (; row < t->nrows && csv_num(t, row, cp) < hi; row++) {
+            double x = csv_num(t, row, cp), l = csv_num(t, row, cl);
+            if (isfinite(x) && isfinite(l)) { sx += x; sl += l; n++; }
+        }
+        if (n) fprintf(out, "%.6g,%.6g\n", sx / n, sl / n);
+        lo = hi;
+    }
+    fclose(out);
+    csv_free(t);
+}
+
 static int figure_position_loss(Plot *p)
 {
     static const char *cols[] = {"loss"};
@@ -644,6 +678,13 @@ static int figure_position_loss(Plot *p)
         curves_free(&c);
         return skip(p, "position_loss", "no text or parity run has a position_loss.csv");
     }
+    for (int pi = 0; pi < c.npanels; pi++)
+        for (int si = 0; si < c.nseries; si++) {
+            if (!c.rows[pi][si]) continue;
+            char path[PATH_MAX + 200];
+            sfmt(path, sizeof path, "%s/data/posloss_p%d_s%d.csv", p->figdir, pi + 1, si + 1);
+            bin_positions(path);
+        }
     Args a = {0};
     if (curves_args(p, &c, "posloss", 0, "position", "loss", &a, 1)) {
         args_str(&a, "Does more context help?  Validation loss at each position of the window",

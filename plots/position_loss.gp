@@ -1,7 +1,8 @@
 # position_loss.gp — figure 12: validation loss at each position of the window,
 # one line per model (mean over seeds), one panel per setting of a task with
 # a target at every position (text, parity).  Position t predicts from t + 1
-# tokens of context.
+# tokens of context; seqlab averages the positions in bins two to an octave
+# (0, 1, 2, 3, 4-5, 6-7, 8-11, ...), drawn on a log axis of t + 1.
 #
 # Set by seqlab:  title, npanels; per panel p: ptitle<p>, pxmax<p> (largest x), pchance<p>, pn<p>,
 #   each j: file<p>_<j> (CSV: position,loss,loss_sd), model<p>_<j>, variant<p>_<j>;
@@ -19,16 +20,18 @@ do for [p = 1:npanels] {
     set origin panel_x(p, npanels), panel_y(p, npanels)
     set size panel_w(npanels), panel_h(npanels)
     set title S(sprintf("ptitle%d", p))
-    set xlabel "position t in the window"
+    set xlabel "tokens of context seen (position t + 1; log scale)"
     set ylabel "validation loss (nats per token)"
-    set xrange [0:*]
-    set xtics panel_xstep(p)
+    set logscale x 2
+    set xrange [1:*]
+    set xtics 1, 2 format "%.0f"
     set autoscale xfixmax
     chance = S(sprintf("pchance%d", p))
     n = S(sprintf("pn%d", p))
-    plot for [j = 1:n] file(p, j) using (column("position")):(column("loss")) \
+    plot for [j = 1:n] file(p, j) using (column("position") + 1):(column("loss")) \
              with linespoints lw 3 dt dash(p, j) pt point(p, j) ps 1 lc rgb color(p, j) notitle, \
          chance with lines dt 3 lw 2 lc rgb GUIDE notitle
+    unset logscale x
 }
 
 eval(legend_strip)

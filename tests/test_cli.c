@@ -1085,6 +1085,52 @@ START_TEST(test_divergence_keeps_last_good_checkpoint)
 }
 END_TEST
 
+START_TEST(test_stop_accuracy_ends_a_solved_run_early)
+{
+    /* recall at distance 3 is solved within a few hundred steps; the run
+     * must stop at the first evaluation that reaches the bar, finished, with
+     * its checkpoint, metrics and run.json all saying the same step */
+    char *dir = path_in("early");
+    Outcome o;
+    RUN(&o, "early", "train", "--task", "recall", "--distance", "3", "--hidden-size", "32", "--steps", "5000",
+        "--eval-every", "50", "--stop-accuracy", "0.95", "--sample-tokens", "0", "--out", dir);
+    assert_no_crash(&o);
+    ck_assert_msg(o.status == 0, "status %d: %s", o.status, o.err);
+    ck_assert_msg(strstr(o.err, "stopping early") != NULL, "no early-stop message: %s", o.err);
+    char *json = path_in("early/run.json");
+    char *text = read_text(json);
+    cJSON *j = cJSON_Parse(text);
+    ck_assert(j != NULL);
+    cJSON *res = cJSON_GetObjectItem(j, "results");
+    long step = (long)cJSON_GetObjectItem(res, "step")->valuedouble;
+    double acc = cJSON_GetObjectItem(res, "val_accuracy")->valuedouble;
+    ck_assert_msg(step < 5000 && step % 50 == 0, "stopped at step %ld", step);
+    ck_assert_msg(acc >= 0.95, "accuracy %g below the bar", acc);
+    ck_assert_str_eq(cJSON_GetObjectItem(j, "status")->valuestring, "finished");
+    char *ckpt = path_in("early/model.safetensors");
+    char e[1024];
+    SafeTensors *st = safetensors_read(ckpt, e, sizeof e);
+    ck_assert_msg(st != NULL, "%s", e);
+    ck_assert_int_eq(atol(meta_get(&st->meta, "step")), step);
+    safetensors_free(st);
+    char *metrics = path_in("early/metrics.csv");
+    char *m = read_text(metrics);
+    char want[64];
+    snprintf(want, sizeof want, "\n%ld,", step);
+    ck_assert_msg(strstr(m, want) != NULL, "metrics.csv has no row for step %ld", step);
+    snprintf(want, sizeof want, "\n%ld,", step + 20);
+    ck_assert_msg(strstr(m, want) == NULL, "metrics.csv goes on after step %ld", step);
+    free(m);
+    free(metrics);
+    free(ckpt);
+    cJSON_Delete(j);
+    free(text);
+    free(json);
+    outcome_free(&o);
+    free(dir);
+}
+END_TEST
+
 /* ---- set-up -------------------------------------------------------------------- */
 
 static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -1156,6 +1202,7 @@ static Suite *make_cli_suite(void)
     tcase_add_test(runs, test_sigterm_then_resume_equals_uninterrupted);
     tcase_add_test(runs, test_experiment_runner_interrupt_then_resume);
     tcase_add_test(runs, test_divergence_keeps_last_good_checkpoint);
+    tcase_add_test(runs, test_stop_accuracy_ends_a_solved_run_early);
     suite_add_tcase(s, runs);
     return s;
 }
