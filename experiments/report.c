@@ -320,10 +320,14 @@ static void put_distance_table(Html *h, const Experiment *e)
     int ng = groups_make(e, idx, n, KEY_MODEL | KEY_TASK | KEY_TOKENIZER | KEY_POSITIONS |
                                         KEY_CLIP | KEY_INIT_SCALE, &g);
     put(h, "<h3>Largest distance solved</h3>\n<p class=\"note\">The longest distance at which "
-           "the mean validation accuracy over seeds is at least %.2f.</p>\n<div class=\"wide\"><table>\n"
+           "the mean validation accuracy over seeds is at least %.2f. Then, for every distance: "
+           "the mean accuracy and the mean number of training steps the runs took (fewer than "
+           "the budget when a run stopped early because it was solved).</p>\n<div class=\"wide\"><table>\n"
            "<tr><th>model, setting</th><th>largest distance solved</th>"
-           "<th>distances tried</th></tr>\n", SOLVED_ACCURACY);
+           "<th>distance: accuracy (steps)</th></tr>\n", SOLVED_ACCURACY);
     double *d = xmalloc((size_t)n * sizeof *d), *acc = xmalloc((size_t)n * sizeof *acc);
+    double *steps = xmalloc((size_t)n * sizeof *steps), *acc_mean = xmalloc((size_t)n * sizeof *acc_mean),
+           *steps_mean = xmalloc((size_t)n * sizeof *steps_mean);
     for (int k = 0; k < ng; k++) {
         int nd = 0;
         for (int i = 0; i < g[k].n; i++) d[nd++] = e->runs[g[k].idx[i]].distance;
@@ -335,21 +339,32 @@ static void put_distance_table(Html *h, const Experiment *e)
         for (int j = 0; j < m; j++) {
             int c = 0;
             for (int i = 0; i < g[k].n; i++)
-                if (e->runs[g[k].idx[i]].distance == d[j]) acc[c++] = e->runs[g[k].idx[i]].val_accuracy;
-            double mean, sd;
-            if (stats_mean_sd(acc, c, &mean, &sd) && mean >= SOLVED_ACCURACY) solved = d[j];
+                if (e->runs[g[k].idx[i]].distance == d[j]) {
+                    acc[c] = e->runs[g[k].idx[i]].val_accuracy;
+                    steps[c++] = e->runs[g[k].idx[i]].steps;
+                }
+            double sd;
+            acc_mean[j] = steps_mean[j] = NAN;
+            if (stats_mean_sd(acc, c, &acc_mean[j], &sd) && acc_mean[j] >= SOLVED_ACCURACY) solved = d[j];
+            stats_mean_sd(steps, c, &steps_mean[j], &sd);
         }
         put(h, "<tr>");
         put_model_cell(h, e->runs[g[k].idx[0]].model, g[k].label);
         if (isfinite(solved)) put(h, "<td>%g</td>", solved);
         else put(h, "<td>none</td>");
         put(h, "<td>");
-        for (int j = 0; j < m; j++) put(h, "%s%g", j ? ", " : "", d[j]);
+        for (int j = 0; j < m; j++) {
+            put(h, "%s%g: %.2f", j ? ", " : "", d[j], acc_mean[j]);
+            if (isfinite(steps_mean[j])) put(h, " (%.0f)", steps_mean[j]);
+        }
         put(h, "</td></tr>\n");
     }
     put(h, "</table></div>\n");
     free(d);
     free(acc);
+    free(steps);
+    free(acc_mean);
+    free(steps_mean);
     free(g);
     free(idx);
 }
