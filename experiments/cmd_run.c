@@ -304,19 +304,23 @@ int cmd_run(int argc, char **argv)
         long ncores = sysconf(_SC_NPROCESSORS_ONLN);
         int per_job = (int)(ncores > jobs ? ncores / jobs : 1);
         pid_t *pids = xcalloc((size_t)e->nruns, sizeof *pids);
-        int running = 0, failed = 0, done = 0, skipped = 0;
+        int running = 0, failed = 0, done = 0, skipped = 0, forwarded = 0;
         double t0 = now_seconds();
         for (int i = 0; i <= e->nruns; i++) {
             /* wait while all job slots are busy (or, at the end, for everyone) */
             while (running > 0 && (running >= jobs || i == e->nruns || run_stop)) {
+                /* a signal for this process alone (kill, a scheduler) must
+                 * still reach the runs, whether it came during wait() or
+                 * between two of them: each run checkpoints and stops */
+                if (run_stop && !forwarded) {
+                    for (int k = 0; k < e->nruns; k++)
+                        if (pids[k] > 0) kill(pids[k], SIGTERM);
+                    forwarded = 1;
+                }
                 int ws;
                 pid_t p = wait(&ws);
                 if (p < 0) {
-                    if (errno == EINTR) {
-                        for (int k = 0; k < e->nruns; k++)
-                            if (pids[k] > 0) kill(pids[k], SIGTERM);
-                        continue;
-                    }
+                    if (errno == EINTR) continue;
                     break;
                 }
                 running--;
