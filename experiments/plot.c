@@ -1213,9 +1213,10 @@ done:
 /* xticsdef='("label0" 0, "label1" 1, ...)': the bar groups' names, which
  * the bar scripts `eval` into `set xtics`; labels may hold commas, which a
  * CSV column could not */
+/* the gnuplot value '("label" 0, "label" 1, ...)'; for `xticsdefN=` */
 static void xtics_args(Args *a, const Group *g, int n)
 {
-    args_printf(a, "xticsdef='(");
+    args_printf(a, "'(");
     for (int k = 0; k < n; k++) {
         args_printf(a, "%s\"", k ? ", " : "");
         for (const char *c = g[k].label; *c; c++)
@@ -1230,6 +1231,8 @@ static void xtics_args(Args *a, const Group *g, int n)
 /* most bars a slide can hold */
 #define MAX_BARS 16
 
+/* Figure 10: one panel per task (words and characters differ in scale by
+ * twenty), one bar per model setting, mean ± sd over seeds. */
 static int figure_perplexity(Plot *p)
 {
     const char *base = "perplexity";
@@ -1239,39 +1242,52 @@ static int figure_perplexity(Plot *p)
         if (isfinite(e->runs[i].val_perplexity) && task_is_text(e->runs[i].task)) idx[n++] = i;
     n = keep_learning_runs(e, idx, n);
     if (!n) { free(idx); return skip(p, base, "no text-task run has a val_perplexity"); }
-    Group *g;
-    int ng = groups_make(e, idx, n, KEYS_SERIES | KEYS_PANEL, &g);
-    if (ng > MAX_BARS) {
-        fprintf(stderr, "seqlab plot: note: %d settings with a perplexity; the figure shows %d\n",
-                ng, MAX_BARS);
-        ng = MAX_BARS;
-    }
-    char path[PATH_MAX + 100];
-    sfmt(path, sizeof path, "%s/perplexity.csv", p->datadir);
-    FILE *out = fopen(path, "w");
-    if (!out) die("cannot write '%s': %s", path, strerror(errno));
-    fprintf(out, "x,model,mean,sd,n\n");
-    double *v = xmalloc((size_t)n * sizeof *v);
-    size_t longest = 0;
-    int any_sd = 0;
-    for (int k = 0; k < ng; k++) {
-        for (int i = 0; i < g[k].n; i++) v[i] = e->runs[g[k].idx[i]].val_perplexity;
-        double mean, sd;
-        int m = stats_mean_sd(v, g[k].n, &mean, &sd);
-        any_sd |= sd > 0;
-        fprintf(out, "%d,%s,%.10g,%.10g,%d\n", k, e->runs[g[k].idx[0]].model, mean, sd, m);
-        if (strlen(g[k].label) > longest) longest = strlen(g[k].label);
-    }
-    fclose(out);
+    Group *panels;
+    int np = groups_make(e, idx, n, KEY_TASK | KEY_TOKENIZER, &panels);
+    if (np > MAX_PANELS) np = MAX_PANELS;
     Args a = {0};
-    xtics_args(&a, g, ng);
-    args_str(&a, "data/perplexity.csv", "file");
-    args_printf(&a, "nbars=%d;rotate=%d;has_sd=%d;", ng, (int)(ng * longest > 60), any_sd);
+    double *v = xmalloc((size_t)n * sizeof *v);
+    for (int pi = 0; pi < np; pi++) {
+        Group *g;
+        int ng = groups_make(e, panels[pi].idx, panels[pi].n, KEYS_SERIES | KEYS_PANEL, &g);
+        if (ng > MAX_BARS) {
+            fprintf(stderr, "seqlab plot: note: %d settings with a perplexity on %s; the figure shows %d\n", ng,
+                    panels[pi].label, MAX_BARS);
+            ng = MAX_BARS;
+        }
+        char f[64], path[PATH_MAX + 100];
+        sfmt(f, sizeof f, "perplexity_p%d.csv", pi + 1);
+        sfmt(path, sizeof path, "%s/%s", p->datadir, f);
+        FILE *out = fopen(path, "w");
+        if (!out) die("cannot write '%s': %s", path, strerror(errno));
+        fprintf(out, "x,model,mean,sd,n\n");
+        size_t longest = 0;
+        int any_sd = 0;
+        for (int k = 0; k < ng; k++) {
+            for (int i = 0; i < g[k].n; i++) v[i] = e->runs[g[k].idx[i]].val_perplexity;
+            double mean, sd;
+            int m = stats_mean_sd(v, g[k].n, &mean, &sd);
+            any_sd |= sd > 0;
+            fprintf(out, "%d,%s,%.10g,%.10g,%d\n", k, e->runs[g[k].idx[0]].model, mean, sd, m);
+            if (strlen(g[k].label) > longest) longest = strlen(g[k].label);
+        }
+        fclose(out);
+        char dataf[80];
+        sfmt(dataf, sizeof dataf, "data/%s", f);
+        args_str(&a, dataf, "file%d", pi + 1);
+        args_str(&a, panels[pi].label, "ptitle%d", pi + 1);
+        args_printf(&a, "nbars%d=%d;rotate%d=%d;has_sd%d=%d;", pi + 1, ng, pi + 1,
+                    (int)(ng * longest * np > 60), pi + 1, any_sd);
+        args_printf(&a, "xticsdef%d=", pi + 1);
+        xtics_args(&a, g, ng);
+        free(g);
+    }
+    args_printf(&a, "npanels=%d;", np);
     args_str(&a, "Which model predicts held-out text best?  Validation perplexity", "title");
     int rc = render(p, "perplexity", base, PLOT_WIDTH, PLOT_HEIGHT, &a) < 0 ? -1 : 0;
     args_free(&a);
     free(v);
-    free(g);
+    free(panels);
     free(idx);
     return rc;
 }
@@ -1344,6 +1360,7 @@ static int figure_threads(Plot *p)
     double width = 0.8 / nl;
     int any_sd = 0;
     Args a = {0};
+    args_printf(&a, "xticsdef=");
     xtics_args(&a, models, nm);
     for (int m = 0; m < nm; m++) {
         for (int l = 0; l < nl; l++) {

@@ -20,7 +20,7 @@ do for [p = 1:npanels] {
     set origin panel_x(p, npanels), panel_y(p, npanels)
     set size panel_w(npanels), panel_h(npanels)
     set title S(sprintf("ptitle%d", p))
-    set xlabel "tokens of context seen (position t + 1; log scale)"
+    set xlabel "tokens of context (t + 1, log scale)"
     set ylabel "validation loss (nats per token)"
     set logscale x 2
     set xrange [1:*]

@@ -393,7 +393,7 @@ START_TEST(test_plot_averages_seeds)
     ck_assert_int_eq(n, 3);                 /* two seeds and the 2-thread run */
     double mean = (v[0] + v[1] + v[2]) / 3, var = 0;
     for (int i = 0; i < 3; i++) var += (v[i] - mean) * (v[i] - mean) / 2;
-    snprintf(path, sizeof path, "%s/figures/data/perplexity.csv", full_dir);
+    snprintf(path, sizeof path, "%s/figures/data/perplexity_p1.csv", full_dir);
     CsvTable *t = csv_read(path, err, sizeof err);
     ck_assert_ptr_nonnull(t);
     int found = 0;
