@@ -131,7 +131,7 @@ static int write_experiment_json(const ExpPlan *e, char *err, size_t errlen)
 static const char *summary_header =
     "run,model,task,tokenizer,seq_len,eval_seq_len,distance,positions,clip,init_scale,threads,seed,params,steps,"
     "final_train_loss,final_val_loss,val_accuracy,chance_loss,chance_accuracy,val_perplexity,tokens_per_s,"
-    "step_ms,seconds,peak_rss_mb,act_mb,critical_path,group,hidden_size,num_layers,batch_size";
+    "step_ms,seconds,peak_rss_mb,act_mb,critical_path,group,hidden_size,num_layers,batch_size,max_steps";
 
 static const char *cfg_str(cJSON *cfg, const char *key)
 {
@@ -188,8 +188,10 @@ int runner_summarize(const ExpPlan *e, char *err, size_t errlen)
                               "critical_path"};
         for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
             put_num(f, (!is_text && strcmp(keys[k], "val_perplexity") == 0) ? NAN : num(res, keys[k]));
-        fprintf(f, ",%s,%s,%s,%s\n", r->group[0] ? r->group : "-", cfg_str(cfg, "hidden_size"),
-                cfg_str(cfg, "num_layers"), cfg_str(cfg, "batch_size"));
+        /* steps is what the run took, max_steps its budget (fewer when it
+         * stopped early, solved) */
+        fprintf(f, ",%s,%s,%s,%s,%s\n", r->group[0] ? r->group : "-", cfg_str(cfg, "hidden_size"),
+                cfg_str(cfg, "num_layers"), cfg_str(cfg, "batch_size"), cfg_str(cfg, "steps"));
         rows++;
         cJSON_Delete(j);
     }

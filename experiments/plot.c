@@ -375,7 +375,8 @@ static int runs_with_file(const Plot *p, const char *file, int *idx)
 
 /* Short runs (a timing grid of a dozen steps) say nothing about learning:
  * the learning figures keep the runs trained for at least this fraction of
- * the longest run's steps. */
+ * the longest run's step budget (a run that stopped early, solved, counts
+ * by its budget). */
 #define LEARNING_STEPS_FRACTION 0.5
 
 /* filter idx[0..n) in place to the learning runs; returns the new count */
@@ -383,11 +384,11 @@ static int keep_learning_runs(const Experiment *e, int *idx, int n)
 {
     double most = 0;
     for (int i = 0; i < n; i++)
-        if (e->runs[idx[i]].steps > most) most = e->runs[idx[i]].steps;
+        if (run_budget(&e->runs[idx[i]]) > most) most = run_budget(&e->runs[idx[i]]);
     if (!(most > 0)) return n;          /* no step counts: keep them all */
     int m = 0;
     for (int i = 0; i < n; i++) {
-        double s = e->runs[idx[i]].steps;
+        double s = run_budget(&e->runs[idx[i]]);
         if (!isfinite(s) || s >= LEARNING_STEPS_FRACTION * most) idx[m++] = idx[i];
     }
     return m;
@@ -1086,7 +1087,7 @@ static void shared_settings(const Experiment *e, const int *idx, int n, unsigned
     for (int i = 1; i < n; i++)
         if (e->runs[idx[i]].hidden_size != h) h = NAN;
     if (isfinite(h)) ADD(", H=%g", h);
-    if (isfinite(r->steps)) ADD(", %g steps", r->steps);
+    if (isfinite(run_budget(r))) ADD(", %g steps", run_budget(r));
     if (!(but & KEY_THREADS) && isfinite(r->threads))
         ADD(", %g thread%s", r->threads, r->threads == 1 ? "" : "s");
 #undef ADD

@@ -204,7 +204,7 @@ int experiment_load(Experiment *e, const char *exp_dir, char *err, size_t errlen
         NUM(critical_path);
         copy_str(r->group, sizeof r->group, csv_str(t, i, csv_col(t, "group")));
         if (not_set(r->group)) r->group[0] = '\0';
-        NUM(hidden_size); NUM(num_layers); NUM(batch_size);
+        NUM(hidden_size); NUM(num_layers); NUM(batch_size); NUM(max_steps);
         /* the runner may write every setting for every run: keep what applies */
         if (task_is_text(r->task) || strcmp(r->task, "parity") == 0) r->distance = NAN;
         if (!task_is_text(r->task)) r->tokenizer[0] = '\0';
@@ -229,6 +229,8 @@ void run_path(char *out, size_t outlen, const Experiment *e, const Run *r, const
 }
 
 /* =========================================================== grouping ==== */
+
+double run_budget(const Run *r) { return isfinite(r->max_steps) ? r->max_steps : r->steps; }
 
 int task_is_text(const char *task)
 {
@@ -295,7 +297,7 @@ static void key_value(const Run *r, unsigned key, char *buf, size_t n)
     case KEY_CLIP: fmt_num(buf, n, r->clip); break;
     case KEY_INIT_SCALE: fmt_num(buf, n, r->init_scale); break;
     case KEY_THREADS: fmt_num(buf, n, r->threads); break;
-    case KEY_STEPS: fmt_num(buf, n, r->steps); break;
+    case KEY_STEPS: fmt_num(buf, n, run_budget(r)); break;
     case KEY_GROUP: copy_str(buf, n, r->group); break;
     case KEY_HIDDEN: fmt_num(buf, n, r->hidden_size); break;
     case KEY_LAYERS: fmt_num(buf, n, r->num_layers); break;

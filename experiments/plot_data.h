@@ -54,6 +54,8 @@ typedef struct Run {
      * them: "" and NAN) */
     char group[64];        /* the [grid.NAME] the run came from */
     double hidden_size, num_layers, batch_size;
+    double max_steps;      /* the budget; steps is what the run took (fewer when
+                              it stopped early, solved); NAN in older summaries */
 } Run;
 
 typedef struct Experiment {
@@ -133,6 +135,8 @@ int groups_make(const Experiment *e, const int *idx, int n, unsigned mask, Group
 
 /* 1 for the text tasks (chars, words, bytes, text): a tokenizer, no distance */
 int task_is_text(const char *task);
+/* the run's step budget: max_steps, or steps where the summary predates it */
+double run_budget(const Run *r);
 
 /* 1 for the tasks with a distance d (recall, copy, adding, assoc) */
 int task_has_distance(const char *task);

@@ -20,9 +20,23 @@ do for [p = 1:npanels] {
     set origin panel_x(p, npanels), panel_y(p, npanels)
     set size panel_w(npanels), panel_h(npanels)
     set title S(sprintf("ptitle%d", p))
-    set xlabel "distance to remember (steps)"
-    acc = S(sprintf("paccuracy%d", p))
+    set xlabel "distance (steps, log scale)"
+    # distances come in ratios (5, 10, 20, 50, ... 500): a log axis spaces
+    # them evenly; the range pads the smallest and largest by a third
     n = S(sprintf("pn%d", p))
+    set autoscale
+    lo = 1e30; hi = 0
+    do for [j = 1:n] {
+        stats file(p, j) using (column("distance")) nooutput
+        lo = STATS_min < lo ? STATS_min : lo
+        hi = STATS_max > hi ? STATS_max : hi
+    }
+    set logscale x
+    set xrange [lo / 1.4 : hi * 1.4]
+    set xtics ("1" 1, "2" 2, "5" 5, "10" 10, "20" 20, "50" 50, "100" 100, "200" 200, "500" 500, \
+               "1000" 1000, "2000" 2000, "5000" 5000)
+    set mxtics default
+    acc = S(sprintf("paccuracy%d", p))
     if (acc) {
         set ylabel "validation accuracy"
         set yrange [0:1.05]
@@ -38,6 +52,9 @@ do for [p = 1:npanels] {
                  with yerrorlines lw 3 dt dash(p, j) pt point(p, j) ps 1.5 lc rgb color(p, j) notitle, \
              1 with lines dt 3 lw 2 lc rgb GUIDE notitle
     }
+    unset logscale x
+    set mxtics default
+    set autoscale x
 }
 
 eval(legend_strip)
