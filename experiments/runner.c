@@ -29,8 +29,10 @@ typedef struct GridGroup {
     int naxes;
 } GridGroup;
 
+/* a setting of [train.MODEL] (group "") or [train.MODEL.GROUP] (that grid
+ * group only, applied after the model's general settings) */
 typedef struct ModelKey {
-    char model[16], key[64], value[SETTING_STR_MAX];
+    char model[16], group[64], key[64], value[SETTING_STR_MAX];
 } ModelKey;
 
 typedef struct Parse {
@@ -83,8 +85,12 @@ static int on_section_key(void *user, const char *section, const char *key, cons
         return 0;
     }
     if (strncmp(section, "train.", 6) == 0) {
-        const char *model = section + 6;
-        if (settings_set(&scratch, "model", model, where, err, errlen) != 0) {
+        char model[16];
+        const char *group = strchr(section + 6, '.');
+        size_t mlen = group ? (size_t)(group - (section + 6)) : strlen(section + 6);
+        snprintf(model, sizeof model, "%.*s", (int)(mlen < sizeof model ? mlen : sizeof model - 1), section + 6);
+        group = group ? group + 1 : "";
+        if (mlen >= sizeof model || settings_set(&scratch, "model", model, where, err, errlen) != 0) {
             snprintf(err, errlen, "%s: [%s] names no model (rnn, lstm, gru, transformer)", where, section);
             return -1;
         }
@@ -95,6 +101,7 @@ static int on_section_key(void *user, const char *section, const char *key, cons
         }
         ModelKey *mk = &p->mkeys[p->nmkeys++];
         snprintf(mk->model, sizeof mk->model, "%s", model);
+        snprintf(mk->group, sizeof mk->group, "%s", group);
         snprintf(mk->key, sizeof mk->key, "%s", key);
         snprintf(mk->value, sizeof mk->value, "%s", value);
         return 0;
@@ -225,6 +232,16 @@ ExpPlan *plan_load(const char *path, const char *runs_root, char *err, size_t er
             goto fail;
         }
     snprintf(e->runs_dir, sizeof e->runs_dir, "%s/%s", runs_root, e->name);
+    for (int k = 0; k < p->nmkeys; k++) {
+        const ModelKey *mk = &p->mkeys[k];
+        int found = !mk->group[0];
+        for (int i = 0; i < p->ngroups && !found; i++) found = strcmp(p->groups[i].name, mk->group) == 0;
+        if (!found) {
+            snprintf(err, errlen, "%s: [train.%s.%s] names no grid group (there is no [grid.%s])", path, mk->model,
+                     mk->group, mk->group);
+            goto fail;
+        }
+    }
     if (p->ngroups == 0) {
         p->ngroups = 1;  /* no grid: one run of [train] */
         memset(&p->groups[0], 0, sizeof p->groups[0]);
@@ -249,10 +266,14 @@ ExpPlan *plan_load(const char *path, const char *runs_root, char *err, size_t er
             for (int a = 0; a < g->naxes; a++)
                 if (strcmp(g->axes[a].key, "model") == 0)
                     settings_set(&s, "model", g->axes[a].values[idx[a]], path, err, errlen);
-            for (int k = 0; k < p->nmkeys; k++)
-                if (strcmp(p->mkeys[k].model, s.model) == 0) {
-                    snprintf(where, sizeof where, "%s [train.%s]", path, s.model);
-                    if (settings_set(&s, p->mkeys[k].key, p->mkeys[k].value, where, err, errlen) != 0) goto fail;
+            /* [train.MODEL], then [train.MODEL.GROUP] */
+            for (int pass = 0; pass < 2; pass++)
+                for (int k = 0; k < p->nmkeys; k++) {
+                    const ModelKey *mk = &p->mkeys[k];
+                    if (strcmp(mk->model, s.model) != 0) continue;
+                    if (pass == 0 ? mk->group[0] != '\0' : strcmp(mk->group, g->name) != 0 || !g->name[0]) continue;
+                    snprintf(where, sizeof where, "%s [train.%s%s%s]", path, s.model, pass ? "." : "", mk->group);
+                    if (settings_set(&s, mk->key, mk->value, where, err, errlen) != 0) goto fail;
                 }
             char name[RUN_NAME_MAX] = "";
             if (g->name[0]) snprintf(name, sizeof name, "%s", g->name);

@@ -70,6 +70,8 @@ static const char *tiny =
     "log_every = 3\n"
     "[train.gru]\n"
     "hidden_size = 6\n"
+    "[train.lstm.adding]\n"
+    "hidden_size = 5\n"
     "[grid.recall]\n"
     "model = rnn, gru\n"
     "distance = 3, 4\n"
@@ -124,6 +126,14 @@ START_TEST(test_list_expands_grid_in_order)
     /* the per-model section applies: the GRU runs get --hidden-size 6 */
     ck_assert_ptr_nonnull(strstr(out, "recall-gru-distance3\tseqlab train --config tiny.ini --model gru --hidden-size 6"));
     ck_assert_ptr_null(strstr(strstr(out, "recall-rnn-distance3"), "--hidden-size 6\n"));
+    /* and [train.lstm.adding] only to the LSTM runs of [grid.adding] */
+    ck_assert_msg(strstr(strstr(out, "adding-lstm"), "--hidden-size 5") != NULL, "%s", out);
+    free(out);
+    /* a [train.MODEL.GROUP] whose group does not exist is an error */
+    write_file("badgroup.ini", "[train]\ntask = recall\n[train.rnn.nosuch]\nhidden_size = 4\n"
+                               "[grid.recall]\nmodel = rnn\n");
+    st = sh(&out, "%s run badgroup.ini --list", seqlab);
+    ck_assert_msg(st != 0 && strstr(out, "[train.rnn.nosuch] names no grid group") != NULL, "exit %d: %s", st, out);
     free(out);
 }
 END_TEST
