@@ -702,12 +702,18 @@ int train_run(Settings *s, int resume, TrainResult *res, char *err, size_t errle
                 }
                 /* solved: the rest of the budget would only confirm it */
                 const char *met = NULL;
-                if (s->stop_accuracy > 0 && e.accuracy >= s->stop_accuracy) met = "accuracy";
-                else if (s->stop_loss > 0 && e.loss <= s->stop_loss) met = "loss";
+                double bar = 0;
+                if (s->stop_accuracy > 0 && e.accuracy >= s->stop_accuracy) {
+                    met = "accuracy";
+                    bar = s->stop_accuracy;
+                } else if (s->stop_loss > 0 && e.loss <= s->stop_loss) {
+                    met = "loss";
+                    bar = s->stop_loss;
+                }
                 if (met && !last) {
                     last = 1;
                     fprintf(stderr, "%s: validation %s reached stop_%s = %g at step %ld; stopping early\n", s->out,
-                            met, met, met[0] == 'a' ? s->stop_accuracy : s->stop_loss, r->step);
+                            met, met, bar, r->step);
                 }
             }
             r->loss_acc = 0;
@@ -758,8 +764,7 @@ int train_run(Settings *s, int resume, TrainResult *res, char *err, size_t errle
              * position has a target (text, parity) take enough windows that
              * the curve is not mostly noise; the other tasks score a few
              * positions only and keep their evaluation size */
-            int dense = r->task->tok != NULL || strcmp(r->task->name, "parity") == 0;
-            int nb = dense ? (POSITION_WINDOWS + r->val_batch->B - 1) / r->val_batch->B : 0;
+            int nb = r->task->every_position ? (POSITION_WINDOWS + r->val_batch->B - 1) / r->val_batch->B : 0;
             evaluate(r, nb > s->eval_batches ? nb : s->eval_batches, pl, pc);
             char *text = NULL;
             size_t len = 0;

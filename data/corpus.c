@@ -204,6 +204,7 @@ Task *corpus_task_create(const TaskConfig *cfg, TokKind kind, char *err, size_t 
     task->eval_seq_len = Teval;
     task->chance_loss = unigram_entropy(ids, n_train, tok->vocab_size);
     task->has_accuracy = 1;
+    task->every_position = 1;
     task->tok = tok;
     task->impl = c;
     return task;

@@ -44,6 +44,7 @@ typedef struct Task {
     int eval_seq_len;     /* T of validation batches */
     double chance_loss;   /* loss of the best input-blind predictor */
     int has_accuracy;     /* classification tasks report accuracy */
+    int every_position;   /* a target at every position (text, parity), not a few */
     Tokenizer *tok;       /* text tasks: the tokenizer (owned); NULL otherwise */
     void *impl;           /* the task's own state */
 } Task;

@@ -340,7 +340,9 @@ Task *task_create(const TaskConfig *cfg, char *err, size_t errlen)
                              " for task 'parity' (0: same as seq_len)", err, errlen))
             return NULL;
         int Teval = cfg->eval_seq_len > 0 ? cfg->eval_seq_len : cfg->seq_len;
-        return synth_task_new(cfg, &parity_ops, 2, 0, 2, cfg->seq_len, Teval, log(2.0));
+        Task *task = synth_task_new(cfg, &parity_ops, 2, 0, 2, cfg->seq_len, Teval, log(2.0));
+        if (task) task->every_position = 1;
+        return task;
     }
     snprintf(err, errlen, "unknown task '%s' (valid: %s)", name, TASK_NAMES);
     return NULL;

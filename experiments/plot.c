@@ -635,20 +635,21 @@ static int figures_metrics(Plot *p)
     return failed ? -1 : 0;
 }
 
-/* Rewrite one averaged position_loss curve (position,loss,loss_sd) as means
- * over bins that widen with the position: 0, 1, 2, 3, then [4,6), [6,8),
- * [8,12), [12,16), ... — two bins an octave.  A single position's loss is
- * an average over a few thousand windows and still jitters by ±0.1; the
- * trend with context length is what the figure is for, and on a log axis
- * these bins are evenly spaced.  The x of a bin is its mean position. */
+/* Rewrite one averaged position_loss curve (position,loss,loss_sd) as
+ * position,loss: means over bins that widen with the position: 0, 1, 2, 3,
+ * then [4,6), [6,8), [8,12), [12,16), ... — two bins an octave.  A single
+ * position's loss averages a few thousand windows and still jitters by
+ * ±0.1; the trend with context length is what the figure is for, and on a
+ * log axis these bins are evenly spaced.  A bin's x is its mean position. */
 static void bin_positions(const char *path)
 {
     char err[512];
     CsvTable *t = csv_read(path, err, sizeof err);
     if (!t) return;
     int cp = csv_col(t, "position"), cl = csv_col(t, "loss");
-    FILE *out = cp >= 0 && cl >= 0 ? fopen(path, "w") : NULL;
-    if (!out) { csv_free(t); return; }
+    if (cp < 0 || cl < 0) { csv_free(t); return; }
+    FILE *out = fopen(path, "w");
+    if (!out) die("cannot write '%s': %s", path, strerror(errno));
     fprintf(out, "position,loss\n");
     int row = 0;
     for (int lo = 0; row < t->nrows;) {
@@ -1211,10 +1212,10 @@ done:
 
 /* ========================= figure 10: perplexity per model (bars) ==== */
 
-/* xticsdef='("label0" 0, "label1" 1, ...)': the bar groups' names, which
- * the bar scripts `eval` into `set xtics`; labels may hold commas, which a
- * CSV column could not */
-/* the gnuplot value '("label" 0, "label" 1, ...)'; for `xticsdefN=` */
+/* '("label0" 0, "label1" 1, ...)', the value of an xticsdef argument (the
+ * caller writes the name): the bar groups' names, which the bar scripts
+ * `eval` into `set xtics`; labels may hold commas, which a CSV column could
+ * not */
 static void xtics_args(Args *a, const Group *g, int n)
 {
     args_printf(a, "'(");

@@ -85,12 +85,13 @@ static int on_section_key(void *user, const char *section, const char *key, cons
         return 0;
     }
     if (strncmp(section, "train.", 6) == 0) {
-        char model[16];
-        const char *group = strchr(section + 6, '.');
-        size_t mlen = group ? (size_t)(group - (section + 6)) : strlen(section + 6);
-        snprintf(model, sizeof model, "%.*s", (int)(mlen < sizeof model ? mlen : sizeof model - 1), section + 6);
-        group = group ? group + 1 : "";
-        if (mlen >= sizeof model || settings_set(&scratch, "model", model, where, err, errlen) != 0) {
+        /* [train.MODEL] or [train.MODEL.GROUP] */
+        const char *name = section + 6, *dot = strchr(name, '.');
+        int mlen = dot ? (int)(dot - name) : (int)strlen(name);
+        const char *group = dot ? dot + 1 : "";
+        char model[16] = "";
+        if (mlen < (int)sizeof model) snprintf(model, sizeof model, "%.*s", mlen, name);
+        if (!model[0] || settings_set(&scratch, "model", model, where, err, errlen) != 0) {
             snprintf(err, errlen, "%s: [%s] names no model (rnn, lstm, gru, transformer)", where, section);
             return -1;
         }
@@ -267,11 +268,11 @@ ExpPlan *plan_load(const char *path, const char *runs_root, char *err, size_t er
                 if (strcmp(g->axes[a].key, "model") == 0)
                     settings_set(&s, "model", g->axes[a].values[idx[a]], path, err, errlen);
             /* [train.MODEL], then [train.MODEL.GROUP] */
-            for (int pass = 0; pass < 2; pass++)
+            const char *const scopes[2] = {"", g->name};
+            for (int pass = 0; pass < (g->name[0] ? 2 : 1); pass++)
                 for (int k = 0; k < p->nmkeys; k++) {
                     const ModelKey *mk = &p->mkeys[k];
-                    if (strcmp(mk->model, s.model) != 0) continue;
-                    if (pass == 0 ? mk->group[0] != '\0' : strcmp(mk->group, g->name) != 0 || !g->name[0]) continue;
+                    if (strcmp(mk->model, s.model) != 0 || strcmp(mk->group, scopes[pass]) != 0) continue;
                     snprintf(where, sizeof where, "%s [train.%s%s%s]", path, s.model, pass ? "." : "", mk->group);
                     if (settings_set(&s, mk->key, mk->value, where, err, errlen) != 0) goto fail;
                 }

@@ -292,7 +292,8 @@ static const real *position_rows(const Transformer *tf)
 static int split_parts(const Transformer *tf, int B, int T)
 {
     int parts = tf->parts > 0 ? tf->parts : parallel_threads();
-    if (tf->parts == 0 && parts > (long)B * T / SPLIT_MIN_ROWS) parts = (int)((long)B * T / SPLIT_MIN_ROWS);
+    long by_rows = (long)B * T / SPLIT_MIN_ROWS;
+    if (tf->parts == 0 && parts > by_rows) parts = (int)by_rows;
     if (parts > tf->max_parts) parts = tf->max_parts;
     if (parts > B) parts = B;
     return parts < 1 ? 1 : parts;

@@ -40,8 +40,8 @@ void transformer_position_table(const void *body, real *P, int T);
 
 /* Split each batch into `parts` spans of sequences, one thread each (0,
  * the default: one per BLAS thread, at most one per core and one per 512
- * rows of B*T; never more than one per sequence).  More spans than cores are sized here, outside the
- * training loop.  Any split gives the same numbers up to the order of
+ * rows of B*T; never more than one per sequence).  More spans than cores
+ * are sized here, outside the training loop.  Any split gives the same numbers up to the order of
  * floating-point sums. */
 void transformer_set_parts(void *body, int parts);
 
