@@ -125,5 +125,6 @@ const BodyOps gru_body_ops = {
     .grad_norms = recurrent_grad_norms,
     .act_bytes = recurrent_act_bytes,
     .flops = recurrent_flops,
+    .set_lengths = recurrent_set_lengths,
     .free = recurrent_free,
 };
