@@ -21,6 +21,7 @@
 
 #include "checkpoint.h"
 #include "data.h"
+#include "finetune.h"
 #include "model.h"
 #include "optim.h"
 #include "sample.h"
@@ -84,6 +85,8 @@ typedef struct Run {
     long loss_n;
     double t_fwd, t_bwd, t_opt, t_step; /* summed since the last timing row */
     TrainResult *res;
+    int *copied;               /* init_from: (params.count) 1 copied, 0 fresh; NULL without */
+    size_t train_from;         /* freeze_body: the first trained value (the head's); else 0 */
     char *err;
     size_t errlen;
 } Run;
@@ -136,6 +139,22 @@ static int write_run_json(Run *r, const char *status)
     cJSON_AddNumberToObject(task, "seq_len", r->task->seq_len);
     cJSON_AddNumberToObject(task, "eval_seq_len", r->task->eval_seq_len);
     cJSON_AddNumberToObject(task, "chance_loss", r->task->chance_loss);
+    if (r->task->classify) {
+        cJSON_AddNumberToObject(task, "classes", r->task->num_labels);
+        cJSON_AddNumberToObject(task, "majority_accuracy", r->task->majority_accuracy);
+        cJSON_AddNumberToObject(task, "train_examples", (double)r->task->train_count);
+        cJSON_AddNumberToObject(task, "valid_examples", (double)r->task->valid_count);
+    }
+    if (r->copied) {
+        /* init_from: which tensors started from the checkpoint, which fresh */
+        cJSON *init = cJSON_AddObjectToObject(o, "init_from");
+        cJSON_AddStringToObject(init, "checkpoint", r->s->init_from);
+        cJSON *copied = cJSON_AddArrayToObject(init, "copied");
+        cJSON *fresh = cJSON_AddArrayToObject(init, "fresh");
+        for (int i = 0; i < r->m->params.count; i++)
+            cJSON_AddItemToArray(r->copied[i] ? copied : fresh,
+                                 cJSON_CreateString(r->m->params.views[i].name));
+    }
     TrainResult *res = r->res;
     cJSON *out = cJSON_AddObjectToObject(o, "results");
     cJSON_AddNumberToObject(out, "step", (double)r->step);
@@ -145,6 +164,7 @@ static int write_run_json(Run *r, const char *status)
     cJSON_AddNumberToObject(out, "val_perplexity", res->val_perplexity);
     cJSON_AddNumberToObject(out, "chance_loss", res->chance_loss);
     cJSON_AddNumberToObject(out, "chance_accuracy", res->chance_accuracy);
+    if (r->task->classify) cJSON_AddNumberToObject(out, "majority_accuracy", r->task->majority_accuracy);
     cJSON_AddNumberToObject(out, "seconds", res->seconds);
     cJSON_AddNumberToObject(out, "tokens_per_s", res->tokens_per_s);
     cJSON_AddNumberToObject(out, "step_ms", res->step_ms);
@@ -187,6 +207,16 @@ static void fill_meta(Run *r, Meta *meta)
             free(js);
             cJSON_Delete(arr);
         }
+    }
+    if (r->task->classify) {
+        /* the class names, id order */
+        cJSON *arr = cJSON_CreateArray();
+        for (int i = 0; i < r->task->num_labels; i++)
+            cJSON_AddItemToArray(arr, cJSON_CreateString(r->task->labels[i]));
+        char *js = cJSON_PrintUnformatted(arr);
+        meta_set(meta, "labels", js);
+        free(js);
+        cJSON_Delete(arr);
     }
     char *cfg = NULL;
     size_t cfglen = 0;
@@ -446,6 +476,7 @@ static int build_model_config(Run *r, ModelConfig *mc)
     mc->input_features = t->input_features;
     mc->output_size = t->output_size;
     mc->regression = t->regression;
+    mc->classify = t->classify;
     mc->embed_dim = s->embed_dim;
     mc->hidden_size = s->hidden_size;
     mc->num_layers = s->num_layers;
@@ -503,6 +534,7 @@ static void run_free(Run *r)
     optim_free(r->opt);
     model_free(r->m);
     task_free(r->task);
+    free(r->copied);
 }
 
 static void progress(Run *r, double val_loss, int final)
@@ -541,7 +573,8 @@ int train_run(Settings *s, int resume, TrainResult *res, char *err, size_t errle
     if (settings_resolve(s, err, errlen) != 0) return TRAIN_ERROR;
     if (s->save_every == 0) s->save_every = s->eval_every;
 
-    TaskConfig tc = {s->task, s->corpus, s->tokenizer, s->vocab_limit, s->seq_len, s->eval_seq_len, s->distance};
+    TaskConfig tc = {s->task, s->corpus, s->tokenizer, s->vocab_limit, s->seq_len, s->eval_seq_len, s->distance,
+                     s->train_examples};
     r->task = task_create(&tc, err, errlen);
     if (!r->task) return TRAIN_ERROR;
     ModelConfig mc;
@@ -554,16 +587,25 @@ int train_run(Settings *s, int resume, TrainResult *res, char *err, size_t errle
     gsl_rng_set(init_rng, s->seed);
     model_init(r->m, init_rng);
     gsl_rng_free(init_rng);
+    /* fine-tuning: the tensors that match the checkpoint start from it */
+    if (s->init_from[0]) {
+        r->copied = xcalloc((size_t)r->m->params.count, sizeof(int));
+        if (finetune_init_from(r->m, s->init_from, r->task->tok, r->copied, err, errlen) < 0) {
+            run_free(r);
+            return TRAIN_ERROR;
+        }
+    }
+    r->train_from = s->freeze_body ? finetune_head_offset(r->m) : 0;
     int Tmax = r->task->seq_len > r->task->eval_seq_len ? r->task->seq_len : r->task->eval_seq_len;
     model_alloc_acts(r->m, s->batch_size, Tmax);
     OptimKind kind;
     optim_kind_parse(s->optimizer, &kind);
-    r->opt = optim_alloc(kind, r->m->params.total, s->weight_decay, s->momentum);
+    r->opt = optim_alloc(kind, r->m->params.total - r->train_from, s->weight_decay, s->momentum);
     r->data_rng = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(r->data_rng, s->seed + DATA_SEED_OFFSET);
     r->val_rng = gsl_rng_alloc(gsl_rng_mt19937);
-    r->train_batch = batch_alloc(s->batch_size, r->task->seq_len, r->task->input_features, r->task->regression);
-    r->val_batch = batch_alloc(s->batch_size, r->task->eval_seq_len, r->task->input_features, r->task->regression);
+    r->train_batch = task_batch_alloc(r->task, s->batch_size);
+    r->val_batch = task_batch_alloc(r->task, s->batch_size);
     res->params = model_param_count(r->m);
     res->chance_loss = r->task->chance_loss;
     res->chance_accuracy = r->task->has_accuracy && !r->task->regression ? exp(-r->task->chance_loss) : NAN;
@@ -657,14 +699,16 @@ int train_run(Settings *s, int resume, TrainResult *res, char *err, size_t errle
         double t2 = now_seconds();
         model_backward(r->m, r->train_batch);
         double t3 = now_seconds();
-        double norm = grad_clip(r->m->params.grad, r->m->params.total, s->clip);
+        /* freeze_body: only the head's values [train_from, total) are trained */
+        size_t from = r->train_from, n = r->m->params.total - from;
+        double norm = grad_clip(r->m->params.grad + from, n, s->clip);
         if (!isfinite(norm)) {
             snprintf(err, errlen, "step %ld: the gradient norm is %g; stopping (lower lr or set clip). %s",
                      r->step + 1, norm, kept_checkpoint(r, kept, sizeof kept));
             status = TRAIN_DIVERGED;
             break;
         }
-        optim_step(r->opt, r->m->params.value, r->m->params.grad, lr);
+        optim_step(r->opt, r->m->params.value + from, r->m->params.grad + from, lr);
         double t4 = now_seconds();
         r->step++;
         r->seconds += t4 - t0;
@@ -762,7 +806,7 @@ int train_run(Settings *s, int resume, TrainResult *res, char *err, size_t errle
     res->val_perplexity = r->task->regression ? NAN : exp(res->val_loss);
     if (status == TRAIN_OK) {
         /* the loss at each position of the window: how much context is used */
-        if (!r->task->regression) {
+        if (!r->task->regression && !r->task->classify) {
             int T = r->task->eval_seq_len;
             double *pl = xcalloc((size_t)T, sizeof(double));
             long *pc = xcalloc((size_t)T, sizeof(long));
@@ -786,7 +830,8 @@ int train_run(Settings *s, int resume, TrainResult *res, char *err, size_t errle
             if (rc) status = TRAIN_ERROR;
         }
         /* samples.txt: what the model writes, from the prompt */
-        if (status == TRAIN_OK && r->task->tok && s->sample_tokens > 0) {
+        if (status == TRAIN_OK && r->task->tok && s->sample_tokens > 0 && !r->task->classify &&
+            r->m->cfg.architecture == ARCH_DECODER) {
             const Tokenizer *tok = r->task->tok;
             char e2[512];
             long np = tokenizer_encode(tok, s->prompt, strlen(s->prompt), NULL, 0, e2, sizeof e2);

@@ -276,6 +276,7 @@ static Task *synth_task_new(const TaskConfig *cfg, const TaskOps *ops, int V, in
     task->eval_seq_len = Teval;
     task->chance_loss = chance;
     task->has_accuracy = !task->regression;
+    task->mask_token = TASK_NO_MASK;
     task->tok = NULL;
     task->impl = s;
     return task;
@@ -302,6 +303,16 @@ Task *task_create(const TaskConfig *cfg, char *err, size_t errlen)
         }
         return corpus_task_create(cfg, kind, err, errlen);
     }
+    if (strcmp(name, "mlm") == 0) {
+        if (tokenizer_kind_parse(cfg->tokenizer, &kind) != 0) {
+            snprintf(err, errlen, "tokenizer must be bytes, chars or words for task 'mlm' (got '%s')",
+                     cfg->tokenizer ? cfg->tokenizer : "");
+            return NULL;
+        }
+        return corpus_task_create(cfg, kind, err, errlen);
+    }
+    if (strcmp(name, "classify") == 0) return labelled_task_create(cfg, err, errlen);
+    if (strcmp(name, "listops") == 0) return listops_task_create(cfg, err, errlen);
     /* the task names chars, words and bytes choose their tokenizer */
     if (tokenizer_kind_parse(name, &kind) == 0) return corpus_task_create(cfg, kind, err, errlen);
 
@@ -354,9 +365,18 @@ void task_batch(Task *task, Batch *b, Split split, gsl_rng *rng)
     impl->ops->batch(task, b, split, rng);
 }
 
+Batch *task_batch_alloc(const Task *task, int B)
+{
+    int T = task->seq_len > task->eval_seq_len ? task->seq_len : task->eval_seq_len;
+    if (task->classify) return batch_alloc_labelled(B, T);
+    return batch_alloc(B, T, task->input_features, task->regression);
+}
+
 void task_free(Task *task)
 {
     if (!task) return;
+    for (int k = 0; k < task->num_labels; k++) free(task->labels[k]);
+    free(task->labels);
     const TaskImpl *impl = task->impl;
     impl->ops->free_impl(task->impl);
     tokenizer_free(task->tok);
