@@ -232,6 +232,21 @@ static void runner_attention(const ExpPlan *e)
     }
 }
 
+/* the earlier run of the plan whose checkpoint run i starts from
+ * (init_from = that run's model.safetensors), or -1: a fine-tuning run
+ * waits for its pre-training run to finish */
+static int init_from_run(const ExpPlan *e, int i)
+{
+    const char *from = e->runs[i].s.init_from;
+    if (!from[0]) return -1;
+    for (int k = 0; k < i; k++) {
+        const char *out = e->runs[k].s.out;
+        size_t n = strlen(out);
+        if (strncmp(from, out, n) == 0 && strcmp(from + n, "/model.safetensors") == 0) return k;
+    }
+    return -1;
+}
+
 static void run_help(void)
 {
     printf("usage: seqlab run EXPERIMENT.ini [--jobs N] [--list] [--only K] [--summarize] [--runs DIR]\n"
@@ -309,8 +324,11 @@ int cmd_run(int argc, char **argv)
         int running = 0, failed = 0, done = 0, skipped = 0, forwarded = 0;
         double t0 = now_seconds();
         for (int i = 0; i <= e->nruns; i++) {
-            /* wait while all job slots are busy (or, at the end, for everyone) */
-            while (running > 0 && (running >= jobs || i == e->nruns || run_stop)) {
+            /* wait while all job slots are busy (or, at the end, for everyone,
+             * or while the run this one starts from is still going) */
+            int dep = i < e->nruns ? init_from_run(e, i) : -1;
+            while (running > 0 &&
+                   (running >= jobs || i == e->nruns || run_stop || (dep >= 0 && pids[dep] > 0))) {
                 /* a signal for this process alone (kill, a scheduler) must
                  * still reach the runs, whether it came during wait() or
                  * between two of them: each run checkpoints and stops */
