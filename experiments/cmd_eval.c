@@ -74,34 +74,23 @@ static void eval_labelled(const char *ckpt, Model *m, const Meta *meta, const ch
     Tokenizer *tok = checkpoint_tokenizer(ckpt, meta);
     cJSON *labels = cJSON_Parse(labels_json);
     int K = cJSON_GetArraySize(labels);
+    const char **names = xcalloc((size_t)K, sizeof *names);
+    for (int k = 0; k < K; k++) {
+        const cJSON *e = cJSON_GetArrayItem(labels, k);
+        if (!cJSON_IsString(e)) die("%s: metadata labels entry %d is not a string", ckpt, k);
+        names[k] = e->valuestring;
+    }
     char err[1024];
     LabelledFile *f = labelled_read(path, err, sizeof err);
     if (!f) die("%s", err);
     model_alloc_acts(m, 1, seq_len);
-    Batch *b = batch_alloc_labelled(1, seq_len);
-    double sum = 0;
-    long correct = 0;
-    for (long i = 0; i < f->n; i++) {
-        const LabelledExample *e = &f->ex[i];
-        int y = -1;
-        for (int k = 0; k < K && y < 0; k++)
-            if (strcmp(cJSON_GetArrayItem(labels, k)->valuestring, e->label) == 0) y = k;
-        if (y < 0) die("%s:%ld: label '%s' is not one of the checkpoint's %d labels", path, e->line, e->label, K);
-        long n = tokenizer_encode(tok, e->text, strlen(e->text), b->tokens, (size_t)seq_len, err, sizeof err);
-        if (n < 0) die("%s:%ld: %s", path, e->line, err);
-        if (n == 0) die("%s:%ld: the text has no tokens", path, e->line);
-        b->T = n < seq_len ? (int)n : seq_len;
-        b->lengths[0] = b->T;
-        b->labels[0] = y;
-        sum += model_forward(m, b);
-        correct += m->correct;
-    }
-    double loss = sum / (double)f->n, acc = (double)correct / (double)f->n;
+    double loss, acc;
+    if (evaluate_labelled(m, tok, names, K, f, seq_len, &loss, &acc, err, sizeof err) != 0) die("%s", err);
     if (json)
         printf("{\"loss\": %.9g, \"accuracy\": %.9g, \"examples\": %ld}\n", loss, acc, f->n);
     else
         printf("%s on %s: loss %.6f nats/example, accuracy %.4f, %ld examples\n", ckpt, path, loss, acc, f->n);
-    batch_free(b);
+    free(names);
     labelled_free(f);
     cJSON_Delete(labels);
     tokenizer_free(tok);
