@@ -375,9 +375,17 @@ START_TEST(test_init_from_copies_matching_tensors)
     Meta meta;
     meta_init(&meta);
     meta_from_model_config(&meta, &cfg);
+    meta_set(&meta, "labels", "[\"x\",\"y\",\"z\"]");
     char err[512];
     ck_assert_msg(checkpoint_save(ck, &a->params, &meta, err, sizeof err) == 0, "%s", err);
     meta_free(&meta);
+    /* the checkpoint holds float32: its model, as loaded, is the reference */
+    model_free(a);
+    meta_init(&meta);
+    a = checkpoint_load_model(ck, &meta, err, sizeof err);
+    ck_assert_msg(a != NULL, "%s", err);
+    meta_free(&meta);
+    model_alloc_acts(a, 3, 6);
     Batch *batch = class_batch(3);
     double loss_a = model_forward(a, batch);
     /* the same shape: everything copied, the same loss before any step */
