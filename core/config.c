@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "registry.h"
 #include "util.h"
 
 /* libinih reads a line into a buffer of INI_MAX_LINE bytes: a line (with its
@@ -35,7 +36,7 @@ typedef struct KeySpec {
 /* The absurd-size limits are there to catch typos (1e12 steps) before any
  * memory is asked for; memory itself is checked when it is allocated. */
 static const KeySpec keys[] = {
-    {"model", KEY_STRING, STR(model), 0, 0, "rnn lstm gru transformer", "model: rnn, lstm, gru or transformer"},
+    {"model", KEY_STRING, STR(model), 0, 0, NULL, NULL},   /* choices and help: the registry's */
     {"task", KEY_STRING, STR(task), 0, 0, "chars words bytes text copy adding recall assoc parity",
      "task: chars, words, bytes (text), copy, adding, recall, assoc, parity"},
     {"corpus", KEY_STRING, STR(corpus), 0, 0, NULL, "text file for the text tasks"},
@@ -80,7 +81,7 @@ static const KeySpec keys[] = {
 void settings_defaults(Settings *s)
 {
     memset(s, 0, sizeof *s);
-    strcpy(s->model, "rnn");
+    strcpy(s->model, model_info_at(0)->name);
     strcpy(s->task, "chars");
     strcpy(s->corpus, "data/kjv.txt");
     strcpy(s->tokenizer, "chars");
@@ -110,7 +111,20 @@ void settings_defaults(Settings *s)
 
 int settings_count(void) { return NKEYS; }
 const char *settings_key(int i) { return keys[i].name; }
-const char *settings_help(int i) { return keys[i].help; }
+
+/* the model setting's values and help come from the registry (core/registry.h) */
+static const char *key_choices(const KeySpec *k)
+{
+    return k->offset == OFF(model) ? model_info_names() : k->choices;
+}
+
+const char *settings_help(int i)
+{
+    static char model_help[256];
+    if (keys[i].offset != OFF(model)) return keys[i].help;
+    if (!model_help[0]) snprintf(model_help, sizeof model_help, "model: %s", model_info_names_prose());
+    return model_help;
+}
 
 static const KeySpec *find_key(const char *name)
 {
@@ -155,8 +169,9 @@ int settings_set(Settings *s, const char *key, const char *value, const char *wh
                      where, key, CONFIG_LINE_MAX - 3 - strlen(key));
             return -1;
         }
-        if (k->choices && !in_choices(k->choices, value)) {
-            snprintf(err, errlen, "%s: %s = '%s' is not one of: %s", where, key, value, k->choices);
+        const char *choices = key_choices(k);
+        if (choices && !in_choices(choices, value)) {
+            snprintf(err, errlen, "%s: %s = '%s' is not one of: %s", where, key, value, choices);
             return -1;
         }
         strcpy(base, value);
@@ -214,30 +229,23 @@ int settings_option_key(const char *option, char *key, size_t keylen)
     return find_key(key) ? 0 : -1;
 }
 
-static int is_recurrent(const char *model)
-{
-    return strcmp(model, "transformer") != 0;
-}
-
 int settings_resolve(Settings *s, char *err, size_t errlen)
 {
     /* the text tasks name their tokenizer */
     if (strcmp(s->task, "chars") == 0 || strcmp(s->task, "words") == 0 || strcmp(s->task, "bytes") == 0)
         strcpy(s->tokenizer, s->task);
-    if (s->num_layers == 0) s->num_layers = is_recurrent(s->model) ? 1 : 2;
-    if (s->embed_dim == 0) s->embed_dim = s->hidden_size;
-    if (!is_recurrent(s->model)) {
-        if (s->embed_dim != s->hidden_size) {
-            snprintf(err, errlen, "embed_dim (%d) must equal hidden_size (%d) for the transformer (both are C)",
-                     s->embed_dim, s->hidden_size);
-            return -1;
-        }
-        if (s->hidden_size % s->num_heads != 0) {
-            snprintf(err, errlen, "num_heads (%d) must divide hidden_size (%d)", s->num_heads, s->hidden_size);
-            return -1;
-        }
-        if (s->ffn_size == 0) s->ffn_size = 4 * s->hidden_size;
+    const ModelInfo *info = model_info_find(s->model);
+    if (!info) {
+        snprintf(err, errlen, "model = '%s' is not one of: %s", s->model, model_info_names());
+        return -1;
     }
+    if (s->num_layers == 0) s->num_layers = info->default_layers;
+    if (s->embed_dim == 0) s->embed_dim = s->hidden_size;
+    if (info->attention && s->ffn_size == 0) s->ffn_size = 4 * s->hidden_size;
+    /* the model's own checks, on the widths as they will be built */
+    ModelConfig mc = {.embed_dim = s->embed_dim, .hidden_size = s->hidden_size, .num_layers = s->num_layers,
+                      .num_heads = s->num_heads, .ffn_size = s->ffn_size, .max_seq_len = s->max_seq_len};
+    if (info->check && info->check(&mc, err, errlen) != 0) return -1;
     if (s->eval_every > 0 && s->log_every > s->eval_every) s->log_every = s->eval_every;
     if (s->warmup > s->steps) s->warmup = (int)s->steps;
     return 0;

@@ -18,7 +18,7 @@
 #define SETTING_STR_MAX 512
 
 typedef struct Settings {
-    char model[16];          /* rnn, lstm, gru, transformer */
+    char model[16];          /* a registered model (core/registry.h) */
     char task[16];           /* chars, words, bytes, copy, adding, recall, assoc, parity */
     char corpus[SETTING_STR_MAX];
     char tokenizer[16];      /* bytes, chars, words (text tasks; chars/words/bytes tasks set it) */
@@ -29,7 +29,7 @@ typedef struct Settings {
     long steps;
     int embed_dim;           /* 0: same as hidden_size */
     int hidden_size;
-    int num_layers;          /* 0: 1 for recurrent models, 2 for the Transformer */
+    int num_layers;          /* 0: the model's default (its registry line) */
     int num_heads;
     int ffn_size;            /* 0: 4 * hidden_size */
     char positions[16];      /* sinusoidal, learned, none */

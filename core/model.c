@@ -16,6 +16,7 @@
 #include <string.h>
 #include <gsl/gsl_randist.h>
 
+#include "registry.h"
 #include "util.h"
 
 Batch *batch_alloc(int B, int T, int input_features, int regression)
@@ -45,8 +46,9 @@ void batch_free(Batch *b)
 
 Model *model_create(const ModelConfig *cfg)
 {
-    const BodyOps *ops = body_ops_find(cfg->kind);
-    if (!ops) die("unknown model '%s' (expected rnn, lstm, gru or transformer)", cfg->kind);
+    const ModelInfo *info = model_info_find(cfg->kind);
+    if (!info) die("unknown model '%s' (expected %s)", cfg->kind, model_info_names_prose());
+    const BodyOps *ops = info->ops;
     assert((cfg->vocab_size > 0) != (cfg->input_features > 0));
     Model *m = xcalloc(1, sizeof *m);
     m->cfg = *cfg;

@@ -145,7 +145,8 @@ int task_has_distance(const char *task);
  * parity (not recall, copy, adding, assoc, whose loss sits at the end) */
 int task_every_position(const char *task);
 
-/* 0 rnn, 1 lstm, 2 gru, 3 transformer, 4 anything else (fixes colours) */
+/* the model's place in the registry (core/registry.c), model_info_count()
+ * for anything else: fixes the order of legends and the colours */
 int model_order(const char *model);
 
 /* the sentence an attention folder's tokens.txt (one token a line, a space

@@ -20,6 +20,7 @@
 
 #include "checkpoint.h"
 #include "evaluate.h"
+#include "registry.h"
 #include "testutil.h"
 #include "util.h"
 
@@ -73,7 +74,7 @@ static int body_available(const SafeTensors *st, const char *name)
 {
     const char *kind = meta_get(&st->meta, "model");
     ck_assert_ptr_nonnull(kind);
-    if (body_ops_find(kind)) return 1;
+    if (model_info_find(kind)) return 1;
     printf("test_fixtures: skipping %s: the '%s' body is not built into this seqlab yet\n", name,
            kind);
     return 0;
