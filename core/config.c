@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data.h"
 #include "registry.h"
 #include "util.h"
 
@@ -77,6 +78,7 @@ static const KeySpec keys[] = {
     {"out", KEY_STRING, STR(out), 0, 0, NULL, "output directory of the run"},
 };
 #define NKEYS ((int)(sizeof keys / sizeof keys[0]))
+_Static_assert(sizeof keys / sizeof keys[0] <= SETTINGS_MAX_KEYS, "raise SETTINGS_MAX_KEYS");
 
 void settings_defaults(Settings *s)
 {
@@ -175,6 +177,7 @@ int settings_set(Settings *s, const char *key, const char *value, const char *wh
             return -1;
         }
         strcpy(base, value);
+        s->given[k - keys] = 1;
         return 0;
     }
     char *end;
@@ -200,6 +203,7 @@ int settings_set(Settings *s, const char *key, const char *value, const char *wh
     case KEY_DOUBLE: *(double *)base = v; break;
     case KEY_STRING: break;
     }
+    s->given[k - keys] = 1;
     return 0;
 }
 
@@ -231,9 +235,17 @@ int settings_option_key(const char *option, char *key, size_t keylen)
 
 int settings_resolve(Settings *s, char *err, size_t errlen)
 {
-    /* the text tasks name their tokenizer */
-    if (strcmp(s->task, "chars") == 0 || strcmp(s->task, "words") == 0 || strcmp(s->task, "bytes") == 0)
+    /* the text tasks chars, words and bytes name their tokenizer: another
+     * one given beside them is a contradiction, not a choice */
+    if (strcmp(s->task, "chars") == 0 || strcmp(s->task, "words") == 0 || strcmp(s->task, "bytes") == 0) {
+        if (s->given[find_key("tokenizer") - keys] && strcmp(s->tokenizer, s->task) != 0) {
+            snprintf(err, errlen, "task = %s and tokenizer = %s contradict each other: task %s reads %s "
+                     "(for %s, use task = text with tokenizer = %s)", s->task, s->tokenizer, s->task, s->task,
+                     s->tokenizer, s->tokenizer);
+            return -1;
+        }
         strcpy(s->tokenizer, s->task);
+    }
     const ModelInfo *info = model_info_find(s->model);
     if (!info) {
         snprintf(err, errlen, "model = '%s' is not one of: %s", s->model, model_info_names());
@@ -249,6 +261,52 @@ int settings_resolve(Settings *s, char *err, size_t errlen)
     if (s->eval_every > 0 && s->log_every > s->eval_every) s->log_every = s->eval_every;
     if (s->warmup > s->steps) s->warmup = (int)s->steps;
     return 0;
+}
+
+/* 1 if `key` is a model-specific setting of some registered model */
+static int model_specific(const char *key)
+{
+    for (int i = 0; i < model_info_count(); i++)
+        if (model_info_uses(model_info_at(i), key)) return 1;
+    return 0;
+}
+
+/* "transformer" or "rnn, lstm, gru": the models `key` applies to */
+static void models_using(const char *key, char *out, size_t n)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (int i = 0; i < model_info_count() && used < n; i++)
+        if (model_info_uses(model_info_at(i), key))
+            used += (size_t)snprintf(out + used, n - used, "%s%s", used ? ", " : "", model_info_at(i)->name);
+}
+
+int settings_report_unused(const Settings *s, FILE *f)
+{
+    Settings d;
+    settings_defaults(&d);
+    const ModelInfo *info = model_info_find(s->model);
+    int count = 0;
+    for (int i = 0; i < NKEYS; i++) {
+        if (!s->given[i]) continue;
+        char v[SETTING_STR_MAX + 32], dv[SETTING_STR_MAX + 32];
+        settings_get(s, keys[i].name, v, sizeof v);
+        settings_get(&d, keys[i].name, dv, sizeof dv);
+        if (strcmp(v, dv) == 0) continue;   /* the default: nothing was asked for */
+        const char *why = NULL;
+        char only[256];
+        if (info && model_specific(keys[i].name) && !model_info_uses(info, keys[i].name)) {
+            models_using(keys[i].name, only, sizeof only);
+            fprintf(f, "seqlab: warning: %s = %s does not apply to the %s (only to: %s); ignored\n", keys[i].name, v,
+                    s->model, only);
+            count++;
+        } else if (!task_uses_setting(s->task, s->tokenizer, keys[i].name, &why)) {
+            fprintf(f, "seqlab: warning: %s = %s does not apply to task %s (%s); ignored\n", keys[i].name, v, s->task,
+                    why);
+            count++;
+        }
+    }
+    return count;
 }
 
 /* ---- INI files ------------------------------------------------------------ */

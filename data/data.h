@@ -51,6 +51,15 @@ typedef struct Task {
 
 /* NULL and a message in err naming the file, option or value at fault */
 Task *task_create(const TaskConfig *cfg, char *err, size_t errlen);
+
+/* 1 if the setting `key` means something for task `task` (with tokenizer
+ * `tokenizer`, for the text task), 0 if the task ignores it: corpus,
+ * tokenizer, prompt and sample_tokens are the text tasks', vocab_limit
+ * the words tokenizer's;
+ * distance the synthetic tasks' that derive their length from it (whose
+ * seq_len and eval_seq_len it replaces).  Every other key: 1.  When a
+ * setting does not apply, *why gets the reason, for a message. */
+int task_uses_setting(const char *task, const char *tokenizer, const char *key, const char **why);
 /* fill b (b->B rows, b->T = the split's length) for the split, drawing
  * every random choice from rng.  Text tasks cut training windows from the
  * first 90% of the corpus and validation windows from the last 10%; the
