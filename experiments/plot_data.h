@@ -124,7 +124,7 @@ typedef struct Group {
  * (if in `mask` without the model: a panel's title), and the other settings
  * of `mask` whose value differs between the runs
  * listed — between the runs of the same model, if KEY_MODEL is in `mask`,
- * so "rnn, no clip" but plain "lstm" when only the RNN varies.  Labels stay
+ * so "rnn, no clip" but plain lstm when only the RNN varies.  Labels stay
  * short: a panel reads "recall d=50" (the task, a space, then the settings),
  * the window T is left out where the distance implies it (recall, copy,
  * adding, assoc), the default init scale ×1 is left out, and the number of
