@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <gsl/gsl_rng.h>
 
+#include "batch.h"
 #include "ops.h"
 #include "params.h"
 #include "real.h"
@@ -64,25 +65,6 @@ typedef struct ModelConfig {
     int bidirectional;         /* recurrent encoder: 1 adds the reverse direction (PyTorch's _reverse) */
     Pooling pooling;           /* sequence classification: mean or last */
 } ModelConfig;
-
-/* One batch.  Who fills what:
- *   tokens   (B,T) input ids, when vocab_size > 0
- *   features (B,T,F) real inputs, when input_features > 0
- *   targets  (B,T) class ids, or TARGET_IGNORE where nothing is scored; for
- *            regression any value other than TARGET_IGNORE marks a scored
- *            position and `values` holds its target
- *   values   (B,T) regression targets (NULL for classification) */
-typedef struct Batch {
-    int B, T;
-    int *tokens;
-    real *features;
-    int *targets;
-    real *values;
-    int *lengths;     /* (B) real tokens of each row (the rest is padding), or NULL: all T */
-} Batch;
-
-Batch *batch_alloc(int B, int T, int input_features, int regression);
-void batch_free(Batch *b);
 
 /* The model-specific middle.  `self` is the body's own struct.
  * Gradients accumulate (+=); dx may be NULL. */

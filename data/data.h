@@ -1,7 +1,7 @@
 /*
  * data.h — where batches come from: text corpora and synthetic tasks.
  *
- * A Task fills a Batch (model.h) for the training or validation split from
+ * A Task fills a Batch (core/batch.h) for the training or validation split from
  * a seeded generator.  Text tasks cut windows from a tokenised corpus;
  * synthetic tasks (copy memory, adding, delayed recall, associative recall,
  * parity) generate each batch on the fly.  Every task reports its
@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <gsl/gsl_rng.h>
 
-#include "model.h"
+#include "batch.h"
 #include "tokenizer.h"
 
 typedef enum { SPLIT_TRAIN, SPLIT_VALID } Split;
