@@ -650,7 +650,7 @@ static int meta_int(const SafeTensors *st, const char *key, int *out, char *err,
     return 1;
 }
 
-/* a key DESIGN.md requires: missing is an error */
+/* a key docs/design.md (Checkpoints) requires: missing is an error */
 static int meta_int_required(const SafeTensors *st, const char *key, int *out, char *err,
                              size_t errlen)
 {
@@ -700,7 +700,7 @@ int model_config_from_checkpoint(const SafeTensors *st, ModelConfig *cfg, char *
     }
     strcpy(cfg->kind, kind);
 
-    /* the keys DESIGN.md requires */
+    /* the keys docs/design.md (Checkpoints) requires */
     if (meta_int_required(st, "vocab_size", &cfg->vocab_size, err, errlen) != 0 ||
         meta_int_required(st, "embed_dim", &cfg->embed_dim, err, errlen) != 0 ||
         meta_int_required(st, "hidden_size", &cfg->hidden_size, err, errlen) != 0 ||

@@ -69,7 +69,7 @@ typedef struct ModelConfig {
 /* The model-specific middle.  `self` is the body's own struct.
  * Gradients accumulate (+=); dx may be NULL. */
 typedef struct BodyOps {
-    /* register the body's tensors in ps (names of DESIGN.md) and return the
+    /* register the body's tensors in ps (names of docs/design.md, Parameters) and return the
      * body; H gets the width of y */
     void *(*create)(const ModelConfig *cfg, ParamSet *ps, int *H);
     /* after params_alloc: remember where the tensors live */

@@ -2,7 +2,7 @@
  * test_fixtures.c — the C models against PyTorch.
  *
  * tests/reference/make_fixtures.py builds each model in PyTorch with the
- * parameter names and layouts of DESIGN.md and saves, next to the weights,
+ * parameter names and layouts of docs/design.md and saves, next to the weights,
  * a batch (fixture.tokens, fixture.targets with some ignored), PyTorch's
  * logits and loss, and the gradient of every parameter (grad.<name>).  Here
  * the same file is loaded into the C model, which must reproduce all of it.

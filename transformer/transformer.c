@@ -15,7 +15,7 @@
  * gradient reaches x_0 through the identity paths untouched; the final ln_f
  * normalises what the head sees.
  *
- * Sections: parameters (names of DESIGN.md) / activations (the memory story)
+ * Sections: parameters (names of docs/design.md) / activations (the memory story)
  * / block forward+backward / body forward+backward / stepping with a KV cache
  * / the BodyOps table and introspection.
  *
