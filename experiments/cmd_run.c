@@ -132,7 +132,8 @@ static int write_experiment_json(const ExpPlan *e, char *err, size_t errlen)
 static const char *summary_header =
     "run,model,task,tokenizer,seq_len,eval_seq_len,distance,positions,clip,init_scale,threads,seed,params,steps,"
     "final_train_loss,final_val_loss,val_accuracy,chance_loss,chance_accuracy,val_perplexity,tokens_per_s,"
-    "step_ms,seconds,peak_rss_mb,act_mb,critical_path,group,hidden_size,num_layers,batch_size,max_steps";
+    "step_ms,seconds,peak_rss_mb,act_mb,critical_path,group,hidden_size,num_layers,batch_size,max_steps,"
+    "architecture,bidirectional,pooling,train_examples,pretrained,majority_accuracy";
 
 static const char *cfg_str(cJSON *cfg, const char *key)
 {
@@ -192,8 +193,18 @@ int runner_summarize(const ExpPlan *e, char *err, size_t errlen)
             put_num(f, (!is_text && strcmp(keys[k], "val_perplexity") == 0) ? NAN : num(res, keys[k]));
         /* steps is what the run took, max_steps its budget (fewer when it
          * stopped early, solved) */
-        fprintf(f, ",%s,%s,%s,%s,%s\n", r->group[0] ? r->group : "-", cfg_str(cfg, "hidden_size"),
+        fprintf(f, ",%s,%s,%s,%s,%s", r->group[0] ? r->group : "-", cfg_str(cfg, "hidden_size"),
                 cfg_str(cfg, "num_layers"), cfg_str(cfg, "batch_size"), cfg_str(cfg, "steps"));
+        /* the encoder family: sequence classification's examples used (all
+         * of the training split when train_examples = 0), whether the run
+         * started from a checkpoint, and the majority-class baseline */
+        cJSON *classes = cJSON_GetObjectItem(task, "classes");
+        fprintf(f, ",%s,%s,%s", cfg_str(cfg, "architecture"), cfg_str(cfg, "bidirectional"),
+                classes ? cfg_str(cfg, "pooling") : "-");
+        put_num(f, classes ? num(task, "train_examples") : NAN);
+        fprintf(f, ",%d", cfg_str(cfg, "init_from")[0] ? 1 : 0);
+        put_num(f, classes ? num(task, "majority_accuracy") : NAN);
+        fputc('\n', f);
         rows++;
         cJSON_Delete(j);
     }
