@@ -130,18 +130,43 @@ static double sgemm_rate(int n, int threads)
 
 /* ---- one configuration ------------------------------------------------------ */
 
+/* The encoder family's rows: a model name with a suffix, "transformer-enc"
+ * (the Transformer without its causal mask) or "lstm-bi" (any recurrent
+ * model, both directions).  Splits name into the registry's model in base
+ * (size 16) and the variant; NULL if the name is neither a model nor a
+ * variant of one. */
+#define BENCH_ENCODER_SUFFIX "-enc"
+#define BENCH_BIDIRECTIONAL_SUFFIX "-bi"
+static const ModelInfo *bench_variant(const char *name, char *base, int *encoder, int *bidirectional)
+{
+    snprintf(base, 16, "%s", name);
+    *encoder = *bidirectional = 0;
+    char *dash = strrchr(base, '-');
+    if (dash && strcmp(dash, BENCH_ENCODER_SUFFIX) == 0) *encoder = 1;
+    else if (dash && strcmp(dash, BENCH_BIDIRECTIONAL_SUFFIX) == 0) *bidirectional = 1;
+    if (*encoder || *bidirectional) *dash = '\0';
+    const ModelInfo *info = model_info_find(base);
+    if (!info || (*encoder && !info->attention) || (*bidirectional && !info->recurrent)) return NULL;
+    return info;
+}
+
 static ModelConfig bench_model_config(const BenchConfig *c)
 {
     ModelConfig mc;
     memset(&mc, 0, sizeof mc);
-    snprintf(mc.kind, sizeof mc.kind, "%s", c->model);
+    char base[16];
+    int encoder, bidirectional;
+    const ModelInfo *info = bench_variant(c->model, base, &encoder, &bidirectional);
+    snprintf(mc.kind, sizeof mc.kind, "%s", base);
+    /* an encoder's step is the same work as its MLM step with every position scored */
+    mc.architecture = encoder || bidirectional ? ARCH_ENCODER : ARCH_DECODER;
+    mc.bidirectional = bidirectional;
     mc.vocab_size = BENCH_VOCAB;
     mc.output_size = BENCH_VOCAB;
     mc.embed_dim = BENCH_WIDTH;
     mc.hidden_size = BENCH_WIDTH;
     mc.forget_bias = 1.0;
     mc.init_scale = 1.0;
-    const ModelInfo *info = model_info_find(c->model);
     mc.num_layers = info->attention ? BENCH_TF_LAYERS : 1;
     if (info->attention) {
         mc.num_heads = BENCH_HEADS;
@@ -467,7 +492,8 @@ static void bench_help(void)
            "                   %d heads, %d layers, FFN %d, learned positions; 1 and 2 threads [default]\n"
            "  --suite sweep    B=%d, T=%d, %d, ... %d, %d threads\n"
            "  --suite all      both\n"
-           "  --models LIST    comma-separated subset of: %s\n"
+           "  --models LIST    comma-separated subset of: %s; an encoder row is\n"
+           "                   transformer-enc (no causal mask) or lstm-bi (both directions)\n"
            "  --threads LIST   BLAS threads of the w1 suite, e.g. 1,2\n"
            "  --batch-size B, --seq-len T   one custom shape instead of the suite\n"
            "  --warmup N       untimed steps first [%d]\n"
@@ -562,9 +588,13 @@ int cmd_bench(int argc, char **argv)
 
     char *models[MODELS_MAX];
     int nmodels = split_list(models_buf, models, MODELS_MAX, "--models");
-    for (int i = 0; i < nmodels; i++)
-        if (!model_info_find(models[i]))
-            die("option --models: '%s' is not one of %s", models[i], model_info_names_prose());
+    for (int i = 0; i < nmodels; i++) {
+        char base[16];
+        int enc, bi;
+        if (!bench_variant(models[i], base, &enc, &bi))
+            die("option --models: '%s' is not one of %s (or an encoder variant: transformer%s, lstm%s)",
+                models[i], model_info_names_prose(), BENCH_ENCODER_SUFFIX, BENCH_BIDIRECTIONAL_SUFFIX);
+    }
     char *thr_items[8];
     int nthreads = split_list(threads_buf, thr_items, 8, "--threads"), threads[8];
     for (int i = 0; i < nthreads; i++) threads[i] = (int)opt_long("--threads", thr_items[i], 1, 256);
