@@ -30,6 +30,7 @@ enum {
     TRAIN_OK = 0,
     TRAIN_ERROR = 1,        /* bad input: message in err */
     TRAIN_DIVERGED = 3,     /* loss or gradient not finite: last good checkpoint kept */
+    TRAIN_BUSY = 4,         /* another process is writing the run directory (its lock) */
     TRAIN_INTERRUPTED = 130 /* SIGINT/SIGTERM: checkpoint written, resumable */
 };
 

@@ -34,16 +34,6 @@ static void token_label(const Tokenizer *tok, int id, char *out, size_t cap)
     out[n] = '\0';
 }
 
-/* a CSV field: quoted, with quotes doubled */
-static void csv_field(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"') fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
 
 static Tokenizer *tokenizer_of(const char *ckpt, const Meta *meta, char *err, size_t errlen)
 {
