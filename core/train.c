@@ -587,19 +587,22 @@ static int build_model_config(Run *r, ModelConfig *mc)
                     longest, mc->max_seq_len);
     /* parameters, gradients and two optimizer moments: refuse before asking
      * for memory that is not there */
-    double E = mc->embed_dim, H = mc->hidden_size, L = mc->num_layers;
+    double E = mc->embed_dim, H = mc->hidden_size, L = mc->num_layers, F = mc->ffn_size;
     double in = mc->vocab_size ? mc->vocab_size * E : mc->input_features * E;
-    double approx = in + L * (4 * H * (E + H) + 12 * H * H) + H * mc->output_size;
+    /* per layer: recurrent gates 4H(E+H) at most; attention 4H^2 and the
+     * MLP's two F x H matrices (F = ffn_size, 0 for recurrent models) */
+    double approx = in + L * (4 * H * (E + H) + 4 * H * H + 2 * H * F) + H * mc->output_size;
     double bytes = 4 * approx * sizeof(real);
     double avail = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
     if (avail > 0 && bytes > avail)
         return fail(r, "the model would need about %.1f GiB for its parameters alone (this machine has %.1f GiB): "
-                    "reduce hidden_size / embed_dim / num_layers", bytes / 1073741824.0, avail / 1073741824.0);
+                    "reduce hidden_size / embed_dim / num_layers / ffn_size", bytes / 1073741824.0, avail / 1073741824.0);
     /* activations, at least: x, dx (B,T,E), y, dy (B,T,H), logits, probs,
-     * dlogits (B,T,O), a state history (L,B,T,H), and for the Transformer
+     * dlogits (B,T,O), a state history (L,B,T,H), the MLP's hidden layer and
+     * its GELU (L,B,T,F), and for the Transformer
      * the attention weights (L,B,NH,T,T) */
     double B = s->batch_size, T = longest, O = mc->output_size;
-    double acts = B * T * (2 * E + 2 * H + 3 * O + L * H);
+    double acts = B * T * (2 * E + 2 * H + 3 * O + L * H + 2 * L * F);
     if (strcmp(s->model, "transformer") == 0) acts += L * B * mc->num_heads * T * T;
     acts *= sizeof(real);
     if (avail > 0 && bytes + acts > avail)

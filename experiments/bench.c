@@ -554,6 +554,14 @@ int cmd_bench(int argc, char **argv)
         }
     }
     if ((B > 0) != (T > 0)) die("bench: give both --batch-size and --seq-len, or neither");
+    if (o.csv) {
+        /* the table is written at the end: a place it cannot go is said now,
+         * not after the whole benchmark (the test file goes away again) */
+        char probe[4096], e2[1024];
+        snprintf(probe, sizeof probe, "%s.probe", o.csv);
+        if (file_write_atomic(probe, "", 0, e2, sizeof e2) != 0) die("--csv %s: cannot be written: %s", o.csv, e2);
+        unlink(probe);
+    }
 
     char *models[NMODELS];
     int nmodels = split_list(models_buf, models, NMODELS, "--models");

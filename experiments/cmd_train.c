@@ -78,6 +78,10 @@ int cmd_train(int argc, char **argv)
         char where[80];
         snprintf(where, sizeof where, "option %.*s", (int)strcspn(opt, "="), opt);
         if (settings_set(&s, key, value, where, err, sizeof err) != 0) die("%s", err);
+        /* a resumed run is continued in its own directory */
+        if (resume && strcmp(key, "out") == 0 && strcmp(value, resume) != 0)
+            die("--resume %s and --out %s contradict each other: a resumed run goes on in its own directory", resume,
+                value);
     }
     train_install_signal_handlers();
     TrainResult res;
