@@ -1,7 +1,8 @@
 # seqlab — build, test, run.  `make help` lists the targets.
 #
 #   make                 ./seqlab (float build)
-#   make check           every Check suite: float, double (REAL=double), ASan+UBSan
+#   make check           every Check suite: float, double (REAL=double), ASan+UBSan,
+#                        and the crash test (kill -9, resume, compare)
 #   make REAL=double     build in double precision (gradient checks)
 #   make SAN=1           build with AddressSanitizer + UndefinedBehaviorSanitizer
 #   make data            data/kjv.txt from Debian's bible-kjv package
@@ -43,7 +44,7 @@ CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 LIBSEQLAB := $(BUILD)/libseqlab.a
 
-.PHONY: all check check-float check-double check-san tests data quick bench bench-compare help clean \
+.PHONY: all check check-float check-double check-san check-crash tests data quick bench bench-compare help clean \
         fuzz fuzz-build fuzz-regress valgrind
 all: seqlab
 
@@ -95,8 +96,14 @@ check-double:
 check-san:
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(MAKE) REAL=float SAN=1 run-tests
 
+# kill -9 at chosen and random instants, resume, compare (tests/crash_test.sh)
+CRASH_SECONDS ?= 20
+check-crash: seqlab
+	tests/crash_test.sh ./seqlab $(CRASH_SECONDS)
+
 check: seqlab
 	$(MAKE) check-float
+	$(MAKE) check-crash
 	$(MAKE) check-double
 	$(MAKE) check-san
 	@echo "make check: all builds passed"
