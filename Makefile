@@ -130,7 +130,7 @@ bench-compare: seqlab
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD := build/fuzz
-FUZZ_TARGETS := safetensors config tokenizer
+FUZZ_TARGETS := safetensors config tokenizer shell_quote
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS := -std=c11 -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) -MMD -MP -I. -Icore -Idata \
                -Iexperiments $(shell pkg-config --cflags $(PKGS))
