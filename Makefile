@@ -5,6 +5,7 @@
 #                        and the crash test (kill -9, resume, compare)
 #   make REAL=double     build in double precision (gradient checks)
 #   make SAN=1           build with AddressSanitizer + UndefinedBehaviorSanitizer
+#   make check-recipes   the README's Slurm and GNU parallel recipes, for real (root)
 #   make data            data/kjv.txt from Debian's bible-kjv package
 #   make quick           the default experiment (experiments/quick.ini)
 #   make bench           the benchmark table (runs/bench.csv)
@@ -44,7 +45,7 @@ CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 LIBSEQLAB := $(BUILD)/libseqlab.a
 
-.PHONY: all check check-float check-double check-san check-crash tests data quick bench bench-compare help clean \
+.PHONY: all check check-float check-double check-san check-crash check-recipes tests data quick bench bench-compare help clean \
         fuzz fuzz-build fuzz-regress valgrind
 all: seqlab
 
@@ -100,6 +101,11 @@ check-san:
 CRASH_SECONDS ?= 20
 check-crash: seqlab
 	tests/crash_test.sh ./seqlab $(CRASH_SECONDS)
+
+# the README's Slurm and GNU parallel recipes, run for real (the Slurm part
+# needs root: it starts a one-node cluster; .ci/run runs this)
+check-recipes: seqlab
+	tests/recipes_test.sh ./seqlab
 
 check: seqlab
 	$(MAKE) check-float
