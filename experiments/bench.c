@@ -419,8 +419,10 @@ static void print_row(const char *impl, const BenchConfig *c, const BenchResult 
 static void csv_row(FILE *f, const char *impl, const BenchConfig *c, const BenchResult *r, double sgemm, double load)
 {
     double gf = r->gflop_step / (r->step_med / 1e3);
-    fprintf(f, "%s,%s,%d,%d,%d,%.0f,%.1f,%.1f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.1f,", impl, c->model, c->threads, c->B,
-            c->T, r->params, r->tok_med, r->tok_best, r->step_med, r->step_min, r->step_max, r->fwd_med, r->bwd_med,
+    csv_field(f, impl);
+    fputc(',', f);
+    csv_field(f, c->model);
+    fprintf(f, ",%d,%d,%d,%.0f,%.1f,%.1f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.1f,", c->threads, c->B, c->T, r->params, r->tok_med, r->tok_best, r->step_med, r->step_min, r->step_max, r->fwd_med, r->bwd_med,
             r->opt_med, r->rss_mb);
     if (isfinite(r->act_mb)) fprintf(f, "%.2f", r->act_mb);
     fprintf(f, ",%.2f,%.4f,%.2f,%.1f,%.3f,", r->param_mb, r->gflop_step, gf, sgemm, gf / sgemm);
