@@ -659,8 +659,10 @@ static int remove_temporaries(Run *r)
     DIR *d = opendir(r->s->out);
     if (!d) return fail(r, "cannot read the run directory '%s': %s", r->s->out, strerror(errno));
     struct dirent *de;
-    while ((de = readdir(d)) != NULL)
-        if (strstr(de->d_name, ".tmp.") != NULL) unlink(run_file(r, de->d_name));
+    while ((de = readdir(d)) != NULL) {
+        size_t n = strlen(de->d_name);
+        if (n > 11 && strncmp(de->d_name + n - 11, ".tmp.", 5) == 0) unlink(run_file(r, de->d_name));
+    }
     closedir(d);
     return TRAIN_OK;
 }

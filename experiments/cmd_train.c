@@ -57,6 +57,13 @@ int cmd_train(int argc, char **argv)
     }
     if (config && resume) die("use either --config or --resume, not both");
     char resumed_ini[SETTING_STR_MAX + 32];
+    long holder = resume ? dir_lock_holder(resume) : 0;
+    if (holder) {
+        /* said before its config.ini is read: the writer may not have written it yet */
+        fprintf(stderr, "seqlab: '%s' is being written by another seqlab (process %ld holds '%s/%s'); wait for it "
+                "to finish or stop it\n", resume, holder, resume, DIR_LOCK_NAME);
+        return TRAIN_BUSY;
+    }
     if (resume) {
         snprintf(resumed_ini, sizeof resumed_ini, "%s/config.ini", resume);
         config = resumed_ini;

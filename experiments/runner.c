@@ -60,7 +60,13 @@ static int on_section_key(void *user, const char *section, const char *key, cons
     Settings scratch;
     settings_defaults(&scratch);
     if (strcmp(section, "experiment") == 0) {
-        if (strcmp(key, "name") == 0) snprintf(e->name, sizeof e->name, "%s", value);
+        if (strcmp(key, "name") == 0) {
+            if (strlen(value) >= sizeof e->name) {
+                snprintf(err, errlen, "%s: name is longer than %zu characters", where, sizeof e->name - 1);
+                return -1;
+            }
+            snprintf(e->name, sizeof e->name, "%s", value);
+        }
         else if (strcmp(key, "question") == 0) snprintf(e->question, sizeof e->question, "%s", value);
         else if (strcmp(key, "description") == 0) snprintf(e->description, sizeof e->description, "%s", value);
         else {
@@ -75,6 +81,11 @@ static int on_section_key(void *user, const char *section, const char *key, cons
         if (strncmp(key, "sentence", 8) != 0) {
             snprintf(err, errlen, "%s: unknown key '%s' in [attention] (sentences, sentence1, sentence2, ...)",
                      where, key);
+            return -1;
+        }
+        /* '|' separates the sentences of one key: inside sentenceN it would split one */
+        if (strcmp(key, "sentences") != 0 && strchr(value, '|')) {
+            snprintf(err, errlen, "%s: %s holds '|', which separates sentences", where, key);
             return -1;
         }
         size_t n = strlen(e->sentences);
@@ -152,6 +163,11 @@ static int on_section_key(void *user, const char *section, const char *key, cons
         }
         /* each value is checked now, with the line it came from */
         if (settings_set(&scratch, key, v, where, err, errlen) != 0) return -1;
+        if (strlen(v) >= sizeof a->values[0]) {
+            snprintf(err, errlen, "%s: a value of the list for '%s' is longer than %zu characters", where, key,
+                     sizeof a->values[0] - 1);
+            return -1;
+        }
         snprintf(a->values[a->nvalues++], sizeof a->values[0], "%s", v);
     }
     if (a->nvalues == 0) {

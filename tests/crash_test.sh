@@ -76,7 +76,9 @@ mv run ref
 
 # ---- 1. chosen instants ------------------------------------------------------------
 for point in model-pending:1 state-pending:1 state-renamed:1 model-renamed:1 model-pending:3 state-pending:5 \
-             state-renamed:9 model-renamed:12 state-renamed:30 model-renamed:34 finish position-loss samples; do
+             state-renamed:9 model-renamed:12 model-pending:17 state-pending:21 state-renamed:26 model-renamed:29 \
+             state-renamed:30 model-renamed:34 model-pending:35 state-pending:35 state-renamed:35 model-renamed:35 \
+             finish position-loss samples; do
     rm -rf run
     { SEQLAB_TEST_KILL_AT=$point "$SEQLAB" train "${TRAIN[@]}" --out run > run.log 2>&1; } 2>/dev/null
     st=$?

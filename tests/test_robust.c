@@ -493,6 +493,27 @@ START_TEST(test_long_section_and_key_names_are_refused)
     ck_assert_msg(st == STATUS_USER_ERROR && strstr(out, "longkey.ini:2:") && strstr(out, "longer than 49"),
                   "exit %d: %s", st, out);
     free(out);
+    /* names and values longer than the plan holds were cut silently */
+    char longv[200];
+    memset(longv, 'a', 150);
+    longv[150] = '\0';
+    snprintf(ini, sizeof ini, "[experiment]\nname = %s%s\n[train]\ntask = recall\n", name, name);
+    write_file("longname.ini", ini);
+    st = sh(&out, "%s run longname.ini --list", seqlab);
+    ck_assert_msg(st == STATUS_USER_ERROR && strstr(out, "longname.ini:2:") && strstr(out, "name is longer"),
+                  "exit %d: %s", st, out);
+    free(out);
+    snprintf(ini, sizeof ini, "[train]\ntask = recall\n[grid]\nprompt = %s, b\n", longv);
+    write_file("longvalue.ini", ini);
+    st = sh(&out, "%s run longvalue.ini --list", seqlab);
+    ck_assert_msg(st == STATUS_USER_ERROR && strstr(out, "longvalue.ini:4:") && strstr(out, "longer than 127"),
+                  "exit %d: %s", st, out);
+    free(out);
+    write_file("bar.ini", "[train]\ntask = recall\n[attention]\nsentence1 = one | two\n");
+    st = sh(&out, "%s run bar.ini --list", seqlab);
+    ck_assert_msg(st == STATUS_USER_ERROR && strstr(out, "bar.ini:4:") && strstr(out, "'|'"), "exit %d: %s", st,
+                  out);
+    free(out);
     /* an indented line libinih would glue to the value above */
     write_file("indent.ini", "[train]\nprompt = In the\n   beginning\n");
     st = sh(&out, "%s train --config indent.ini", seqlab);
