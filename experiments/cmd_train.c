@@ -92,6 +92,8 @@ int cmd_train(int argc, char **argv)
             die("--resume %s and --out %s contradict each other: a resumed run goes on in its own directory", resume,
                 value);
     }
+    /* a setting the model or the task ignores is said, not silently dropped */
+    settings_report_unused(&s, stderr);
     train_install_signal_handlers();
     TrainResult res;
     int status = train_run(&s, resume != NULL, &res, err, sizeof err);
