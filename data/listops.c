@@ -101,8 +101,9 @@ int listops_generate(int *tokens, int max_len, int *label, gsl_rng *rng)
     int min_len = max_len / 4 > 4 ? max_len / 4 : 4;   /* "[OP d d ]" is the shortest expression */
     for (;;) {
         int n = 0;
-        int v = grow(tokens, &n, max_len + 1, 1, rng);   /* room for one token too many */
-        if (v < 0 || n > max_len || n < min_len) continue;
+        /* grow stops (-1) before writing past tokens[max_len - 1] */
+        int v = grow(tokens, &n, max_len, 1, rng);
+        if (v < 0 || n < min_len) continue;
         *label = v;
         return n;
     }
