@@ -120,8 +120,7 @@ static void input_forward(Model *m, real *x, const int *tokens, const real *feat
 double model_forward(Model *m, const Batch *batch)
 {
     int B = batch->B, T = batch->T, N = B * T;
-    int E = m->cfg.embed_dim, O = m->cfg.output_size;
-    (void)E;
+    int O = m->cfg.output_size;
     assert(B <= m->Bmax && T <= m->Tmax);
     ParamSet *ps = &m->params;
     m->last_B = B;
