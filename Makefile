@@ -1,9 +1,12 @@
 # seqlab — build, test, run.  `make help` lists the targets.
 #
 #   make                 ./seqlab (float build)
-#   make check           every Check suite: float, double (REAL=double), ASan+UBSan
+#   make check           every Check suite: float, double (REAL=double), ASan+UBSan;
+#                        the reference build against the fast one; the READMEs' maps
 #   make REAL=double     build in double precision (gradient checks)
 #   make SAN=1           build with AddressSanitizer + UndefinedBehaviorSanitizer
+#   make REFERENCE=1     ./seqlab-ref: trains through the plain loops only (the `_ref`
+#                        functions, one thread; no BLAS, vector math or blocking)
 #   make data            data/kjv.txt from Debian's bible-kjv package
 #   make quick           the default experiment (experiments/quick.ini)
 #   make bench           the benchmark table (runs/bench.csv)
@@ -13,7 +16,8 @@
 
 REAL ?= float
 SAN ?=
-BUILD := build/$(REAL)$(if $(SAN),-san)
+REFERENCE ?=
+BUILD := build/$(REAL)$(if $(REFERENCE),-ref)$(if $(SAN),-san)
 
 PKGS := gsl inih libcjson check
 CFLAGS ?= -O2 -g
@@ -21,6 +25,9 @@ SEQLAB_CFLAGS := -std=c11 -Wall -Wextra -Wshadow -MMD -MP -I. -Icore -Idata \
                  $(shell pkg-config --cflags $(PKGS))
 ifeq ($(REAL),double)
 SEQLAB_CFLAGS += -DSEQLAB_DOUBLE
+endif
+ifneq ($(REFERENCE),)
+SEQLAB_CFLAGS += -DSEQLAB_REFERENCE
 endif
 ifneq ($(SAN),)
 SEQLAB_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -43,11 +50,17 @@ CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 LIBSEQLAB := $(BUILD)/libseqlab.a
 
-.PHONY: all check check-float check-double check-san tests data quick bench bench-compare help clean \
+.PHONY: all check check-float check-double check-san check-reference check-maps tests data quick bench bench-compare help clean \
         fuzz fuzz-build fuzz-regress valgrind
-all: seqlab
+all: $(if $(REFERENCE),seqlab-ref,seqlab)
 
-ifeq ($(REAL)$(SAN),float)
+ifneq ($(REFERENCE),)
+# the reference build: ./seqlab-ref beside the fast ./seqlab
+seqlab-ref: $(BUILD)/seqlab
+	cp $(BUILD)/seqlab $@
+seqlab:
+	$(MAKE) REAL=float SAN= REFERENCE= seqlab
+else ifeq ($(REAL)$(SAN),float)
 seqlab: $(CLI_OBJ) $(LIBSEQLAB)
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIBSEQLAB) $(LIBS)
 else
@@ -99,7 +112,17 @@ check: seqlab
 	$(MAKE) check-float
 	$(MAKE) check-double
 	$(MAKE) check-san
+	$(MAKE) check-reference
+	$(MAKE) check-maps
 	@echo "make check: all builds passed"
+
+# the reference build (plain loops only) reaches the fast build's losses
+check-reference: seqlab
+	$(MAKE) REFERENCE=1 SAN= REAL=float seqlab-ref
+	sh tests/check_reference_build.sh ./seqlab ./seqlab-ref
+# every function the READMEs' equation-to-code maps name exists
+check-maps:
+	sh tests/check_readme_maps.sh
 
 data: data/kjv.txt
 data/kjv.txt:
@@ -180,7 +203,7 @@ help:
 	@sed -n '1,/^$$/p' Makefile | sed 's/^# \{0,1\}//'
 
 clean:
-	rm -rf build seqlab
+	rm -rf build seqlab seqlab-ref
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_BIN:=.d) $(BUILD)/tests/testutil.d
 -include $(wildcard $(FUZZ_BUILD)/*/*.d $(FUZZ_BUILD)/*/*/*.d)

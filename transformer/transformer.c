@@ -291,6 +291,7 @@ static const real *position_rows(const Transformer *tf)
 /* how many spans a batch of B sequences of length T is split into */
 static int split_parts(const Transformer *tf, int B, int T)
 {
+    if (REFERENCE_BUILD) return 1;   /* make REFERENCE=1: one span, no threads */
     int parts = tf->parts > 0 ? tf->parts : parallel_threads();
     long by_rows = (long)B * T / SPLIT_MIN_ROWS;
     if (tf->parts == 0 && parts > by_rows) parts = (int)by_rows;
