@@ -2,7 +2,8 @@
 #
 #   make                 ./seqlab (float build)
 #   make check           every Check suite: float, double (REAL=double), ASan+UBSan;
-#                        the reference build against the fast one; the READMEs' maps
+#                        the reference build against the fast one; the READMEs' maps,
+#                        the folders' layers and the registry (tests/check_*.sh)
 #   make REAL=double     build in double precision (gradient checks)
 #   make SAN=1           build with AddressSanitizer + UndefinedBehaviorSanitizer
 #   make REFERENCE=1     ./seqlab-ref: trains through the plain loops only (the `_ref`
@@ -50,7 +51,7 @@ CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 LIBSEQLAB := $(BUILD)/libseqlab.a
 
-.PHONY: all check check-float check-double check-san check-reference check-maps tests data quick bench bench-compare help clean \
+.PHONY: all check check-float check-double check-san check-reference check-sources tests data quick bench bench-compare help clean \
         fuzz fuzz-build fuzz-regress valgrind
 all: $(if $(REFERENCE),seqlab-ref,seqlab)
 
@@ -113,16 +114,18 @@ check: seqlab
 	$(MAKE) check-double
 	$(MAKE) check-san
 	$(MAKE) check-reference
-	$(MAKE) check-maps
+	$(MAKE) check-sources
 	@echo "make check: all builds passed"
 
 # the reference build (plain loops only) reaches the fast build's losses
 check-reference: seqlab
 	$(MAKE) REFERENCE=1 SAN= REAL=float seqlab-ref
 	sh tests/check_reference_build.sh ./seqlab ./seqlab-ref
-# every function the READMEs' equation-to-code maps name exists
-check-maps:
+# every function the READMEs' equation-to-code maps name exists; the folders
+# keep to their layers and only the registry names a model kind
+check-sources:
 	sh tests/check_readme_maps.sh
+	sh tests/check_layers.sh
 
 data: data/kjv.txt
 data/kjv.txt:

@@ -20,14 +20,15 @@
  * / the BodyOps table and introspection.
  *
  * What this file is not: the math of each layer (attention.c, layernorm.c,
- * gelu.c, positions.c, core/ops.c for the linear layers).
+ * gelu.c, positions.c, core/ops.c and ops_fast.c for the linear layers).
  *
  * Threads: every line above works on each sequence of the batch alone; only
  * the parameter gradients are shared.  So with P threads the batch is split
  * into P spans of sequences, each running the whole forward and backward
  * for its rows on its own thread with single-threaded BLAS (core/parallel.h);
  * spans 1 .. P-1 accumulate parameter gradients into private buffers, added
- * to the real ones at the end of the backward.
+ * to the real ones at the end of the backward.  The reference build (`make
+ * REFERENCE=1`) keeps the whole batch in one span, on the calling thread.
  *
  * Shapes: B batch, T time, C width, NH heads, dk = C/NH, F MLP width, L layers,
  * N = B*T.  Activations of a forward of (B,T) are packed for that (B,T): the
