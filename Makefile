@@ -56,7 +56,9 @@ LIBSEQLAB := $(BUILD)/libseqlab.a
 all: $(if $(REFERENCE),seqlab-ref,seqlab)
 
 ifneq ($(REFERENCE),)
-# the reference build: ./seqlab-ref beside the fast ./seqlab
+# the reference build: ./seqlab-ref beside the fast ./seqlab (always copied:
+# the float and double reference builds share the name)
+.PHONY: seqlab-ref
 seqlab-ref: $(BUILD)/seqlab
 	cp $(BUILD)/seqlab $@
 seqlab:
