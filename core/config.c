@@ -263,6 +263,20 @@ int settings_resolve(Settings *s, char *err, size_t errlen)
         snprintf(err, errlen, "model = '%s' is not one of: %s", s->model, model_info_names());
         return -1;
     }
+    /* the architectures the model's registry line says it can be built as */
+    static const char *const arch_names[] = {[ARCH_DECODER] = "decoder", [ARCH_ENCODER] = "encoder",
+                                             [ARCH_ENCODER_DECODER] = "encoder-decoder"};
+    int arch = 0;
+    while (arch < 3 && strcmp(s->architecture, arch_names[arch]) != 0) arch++;
+    if (arch < 3 && !model_info_supports(info, (Architecture)arch)) {
+        char can[64] = "";
+        for (int a = 0; a < 3; a++)
+            if (model_info_supports(info, (Architecture)a))
+                snprintf(can + strlen(can), sizeof can - strlen(can), "%s%s", can[0] ? ", " : "", arch_names[a]);
+        snprintf(err, errlen, "architecture = %s is not available for the %s (it is built as: %s)", s->architecture,
+                 s->model, can);
+        return -1;
+    }
     if (s->num_layers == 0) s->num_layers = info->default_layers;
     if (s->embed_dim == 0) s->embed_dim = s->hidden_size;
     if (info->attention && s->ffn_size == 0) s->ffn_size = 4 * s->hidden_size;

@@ -20,17 +20,19 @@ extern const CellOps rnn_cell, lstm_cell, gru_cell;
 
 #define RECURRENT_SETTINGS "init_scale"
 #define TRANSFORMER_SETTINGS "num_heads ffn_size max_seq_len positions"
+#define DECODER ARCH_BIT(ARCH_DECODER)
 
 static const ModelInfo models[] = {
     {.name = "rnn", .title = "RNN", .ops = &recurrent_body_ops, .cell = &rnn_cell, .recurrent = 1,
-     .default_layers = 1, .grad_series = "h", .settings = RECURRENT_SETTINGS},
+     .default_layers = 1, .grad_series = "h", .settings = RECURRENT_SETTINGS, .architectures = DECODER},
     {.name = "lstm", .title = "LSTM", .ops = &recurrent_body_ops, .cell = &lstm_cell, .recurrent = 1,
-     .default_layers = 1, .grad_series = "h", .settings = RECURRENT_SETTINGS " forget_bias"},
+     .default_layers = 1, .grad_series = "h", .settings = RECURRENT_SETTINGS " forget_bias",
+     .architectures = DECODER},
     {.name = "gru", .title = "GRU", .ops = &recurrent_body_ops, .cell = &gru_cell, .recurrent = 1,
-     .default_layers = 1, .grad_series = "h", .settings = RECURRENT_SETTINGS},
+     .default_layers = 1, .grad_series = "h", .settings = RECURRENT_SETTINGS, .architectures = DECODER},
     {.name = "transformer", .title = "Transformer", .ops = &transformer_body_ops, .default_layers = 2,
      .attention = 1, .position_table = 1, .grad_series = "x", .settings = TRANSFORMER_SETTINGS,
-     .check = transformer_check_config},
+     .architectures = DECODER, .check = transformer_check_config},
 };
 #define NMODELS ((int)(sizeof models / sizeof models[0]))
 _Static_assert(sizeof models / sizeof models[0] <= MODELS_MAX, "raise MODELS_MAX");
@@ -95,6 +97,11 @@ const char *model_info_names_prose(void)
     static char names[MODELS_MAX * 32];
     if (!names[0]) join_names(names, sizeof names, ", ", " or ");
     return names;
+}
+
+int model_info_supports(const ModelInfo *info, Architecture a)
+{
+    return (info->architectures & ARCH_BIT(a)) != 0;
 }
 
 long model_info_critical_path(const ModelInfo *info, long T, long L)

@@ -22,6 +22,9 @@
 /* at most this many registered models (the figures keep one slot each) */
 #define MODELS_MAX 16
 
+/* an Architecture (model.h) as a bit of ModelInfo.architectures */
+#define ARCH_BIT(a) (1u << (a))
+
 typedef struct ModelInfo {
     const char *name;     /* `model` setting and metadata key; run names, CSV columns */
     const char *title;    /* for people: figure titles, tables ("LSTM") */
@@ -44,6 +47,8 @@ typedef struct ModelInfo {
     const char *grad_series;
     /* settings that apply to this model beyond the common ones, space-separated */
     const char *settings;
+    /* the architectures (model.h) it can be built as: ARCH_BIT(ARCH_DECODER) | ... */
+    unsigned architectures;
     /* optional: 0 if cfg describes a model of this kind that can exist, else
      * -1 with a message in err naming the settings (or metadata keys) at fault */
     int (*check)(const ModelConfig *cfg, char *err, size_t errlen);
@@ -63,6 +68,9 @@ int model_info_uses(const ModelInfo *info, const char *setting);
 const char *model_info_names(void);
 /* and for prose: "rnn, lstm, gru or transformer" */
 const char *model_info_names_prose(void);
+
+/* 1 if info's model can be built as architecture a */
+int model_info_supports(const ModelInfo *info, Architecture a);
 
 /* sequential steps from the first input to the last output of a forward of
  * T positions through L layers: T + L - 1 (recurrent) or L */
