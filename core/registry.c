@@ -18,21 +18,23 @@
 /* the recurrent cells (rnn/ lstm/ gru/), run by core/recurrent.c's body */
 extern const CellOps rnn_cell, lstm_cell, gru_cell;
 
-#define RECURRENT_SETTINGS "init_scale"
+#define RECURRENT_SETTINGS "init_scale bidirectional"
 #define TRANSFORMER_SETTINGS "num_heads ffn_size max_seq_len positions"
-#define DECODER ARCH_BIT(ARCH_DECODER)
+#define DECODER_ENCODER (ARCH_BIT(ARCH_DECODER) | ARCH_BIT(ARCH_ENCODER))
 
 static const ModelInfo models[] = {
     {.name = "rnn", .title = "RNN", .ops = &recurrent_body_ops, .cell = &rnn_cell, .recurrent = 1,
-     .default_layers = 1, .grad_series = "h", .settings = RECURRENT_SETTINGS, .architectures = DECODER},
+     .default_layers = 1, .grad_series = "h", .settings = RECURRENT_SETTINGS,
+     .architectures = DECODER_ENCODER},
     {.name = "lstm", .title = "LSTM", .ops = &recurrent_body_ops, .cell = &lstm_cell, .recurrent = 1,
      .default_layers = 1, .grad_series = "h", .settings = RECURRENT_SETTINGS " forget_bias",
-     .architectures = DECODER},
+     .architectures = DECODER_ENCODER},
     {.name = "gru", .title = "GRU", .ops = &recurrent_body_ops, .cell = &gru_cell, .recurrent = 1,
-     .default_layers = 1, .grad_series = "h", .settings = RECURRENT_SETTINGS, .architectures = DECODER},
+     .default_layers = 1, .grad_series = "h", .settings = RECURRENT_SETTINGS,
+     .architectures = DECODER_ENCODER},
     {.name = "transformer", .title = "Transformer", .ops = &transformer_body_ops, .default_layers = 2,
      .attention = 1, .position_table = 1, .grad_series = "x", .settings = TRANSFORMER_SETTINGS,
-     .architectures = DECODER, .check = transformer_check_config},
+     .architectures = DECODER_ENCODER, .check = transformer_check_config},
 };
 #define NMODELS ((int)(sizeof models / sizeof models[0]))
 _Static_assert(sizeof models / sizeof models[0] <= MODELS_MAX, "raise MODELS_MAX");

@@ -1,10 +1,10 @@
 #!/bin/sh
 # The reference build (`make REFERENCE=1`: the plain loops only) and the fast
 # build reach the same losses: every registered model trains for a short run
-# with each binary, same settings and seed, and the final training and
-# validation losses must agree within REL_TOL.  Only the order of
+# with each binary, as a decoder and as an encoder, same settings and seed,
+# and the final training and validation losses must agree within REL_TOL.  Only the order of
 # floating-point sums differs between the two (BLAS, vector math, blocking,
-# threads), which after 40 steps moves a loss by ~1e-8 relative; a wrong
+# threads), which after 20-40 steps moves a loss by ~1e-8 relative; a wrong
 # kernel moves it by far more.
 # Usage: tests/check_reference_build.sh FAST_SEQLAB REFERENCE_SEQLAB
 set -eu
@@ -32,23 +32,34 @@ result() { sed -n "s/^.*\"$1\":[[:space:]]*\([-0-9.eE+]*\).*/\1/p" "$2" | head -
 
 failed=0
 for model in $models; do
-    for build in fast ref; do
-        if [ "$build" = fast ]; then bin=$fast; else bin=$ref; fi
-        "$bin" train --model "$model" --task chars --corpus "$work/corpus.txt" --steps 40 --hidden-size 32 \
-            --batch-size 8 --seq-len 32 --eval-every 40 --eval-batches 2 --log-every 40 --sample-tokens 0 \
-            --threads 2 --seed 3 --out "$work/$build-$model" > "$work/$build-$model.log" 2>&1 ||
-            { echo "$0: $build $model failed:" >&2; cat "$work/$build-$model.log" >&2; exit 1; }
-    done
-    for key in final_train_loss final_val_loss; do
-        a=$(result "$key" "$work/fast-$model/run.json")
-        b=$(result "$key" "$work/ref-$model/run.json")
-        if [ -n "$a" ] && [ -n "$b" ] && awk -v a="$a" -v b="$b" -v tol="$REL_TOL" \
-            'BEGIN { d = a - b; if (d < 0) d = -d; m = a < 0 ? -a : a; exit !(d <= tol * m) }'; then
-            echo "$model $key: fast $a, reference $b"
+    # each model as a decoder (next character) and as an encoder (ListOps
+    # classification; the recurrent models read both ways)
+    for arch in decoder encoder; do
+        if [ "$arch" = decoder ]; then
+            set -- --task chars --corpus "$work/corpus.txt" --steps 40 --sample-tokens 0
         else
-            echo "$0: $model $key: fast $a, reference $b differ by more than $REL_TOL relative" >&2
-            failed=1
+            set -- --architecture encoder --task listops --steps 20
+            [ "$model" = transformer ] || set -- "$@" --bidirectional 1
         fi
+        run=$arch-$model
+        for build in fast ref; do
+            if [ "$build" = fast ]; then bin=$fast; else bin=$ref; fi
+            "$bin" train --model "$model" "$@" --hidden-size 32 --batch-size 8 --seq-len 32 --eval-every 20 \
+                --eval-batches 2 --log-every 20 --threads 2 --seed 3 --out "$work/$build-$run" \
+                > "$work/$build-$run.log" 2>&1 ||
+                { echo "$0: $build $run failed:" >&2; cat "$work/$build-$run.log" >&2; exit 1; }
+        done
+        for key in final_train_loss final_val_loss; do
+            a=$(result "$key" "$work/fast-$run/run.json")
+            b=$(result "$key" "$work/ref-$run/run.json")
+            if [ -n "$a" ] && [ -n "$b" ] && awk -v a="$a" -v b="$b" -v tol="$REL_TOL" \
+                'BEGIN { d = a - b; if (d < 0) d = -d; m = a < 0 ? -a : a; exit !(d <= tol * m) }'; then
+                echo "$run $key: fast $a, reference $b"
+            else
+                echo "$0: $run $key: fast $a, reference $b differ by more than $REL_TOL relative" >&2
+                failed=1
+            fi
+        done
     done
 done
 exit $failed
