@@ -280,7 +280,7 @@ static long wait_for_lock(const char *dir)
 {
     char name[256];
     snprintf(name, sizeof name, "%s/lock", dir);
-    for (int i = 0; i < 600; i++) {
+    for (int i = 0; i < 3000; i++) {   /* a minute: valgrind starts seqlab slowly */
         char *t = read_file(name);
         long pid = strtol(t, NULL, 10);
         free(t);
