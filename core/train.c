@@ -150,6 +150,7 @@ static int write_run_json(Run *r, const char *status)
     cJSON_AddNumberToObject(out, "step_ms", res->step_ms);
     cJSON_AddNumberToObject(out, "peak_rss_mb", res->peak_rss_mb);
     cJSON_AddNumberToObject(out, "act_mb", res->act_mb);
+    cJSON_AddNumberToObject(out, "attn_mb", res->attn_mb);
     cJSON_AddNumberToObject(out, "critical_path", res->params ? (double)(
         strcmp(r->s->model, "transformer") == 0 ? r->s->num_layers
                                                : r->task->seq_len + r->s->num_layers - 1) : 0);
@@ -562,6 +563,7 @@ int train_run(Settings *s, int resume, TrainResult *res, char *err, size_t errle
     res->chance_loss = r->task->chance_loss;
     res->chance_accuracy = r->task->has_accuracy && !r->task->regression ? exp(-r->task->chance_loss) : NAN;
     res->act_mb = (double)model_act_bytes(r->m) / 1048576.0;
+    res->attn_mb = (double)model_attention_bytes(r->m) / 1048576.0;
     /* the run directory only now, so that bad settings leave nothing behind */
     if (mkdir_p(s->out) != 0) {
         fail(r, "cannot create output directory '%s': %s (option out)", s->out, strerror(errno));

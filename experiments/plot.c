@@ -34,6 +34,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "findings.h"
 #include "plot_data.h"
 #include "util.h"
 
@@ -1706,6 +1707,15 @@ int plot_experiment_to(const char *exp_dir, const char *fig_dir, char *err, size
     list_free(old, nold);
     if (p->e.nruns == 0)
         fprintf(stderr, "seqlab plot: %s: summary.csv lists no runs\n", p->e.name);
+    /* the findings beside summary.csv (figures drawn elsewhere with --out
+     * leave the experiment's folder as it is) */
+    if (!fig_dir) {
+        Finding *f;
+        int nf = findings_compute(&p->e, &f);
+        int wrc = findings_write(&p->e, f, nf, err, errlen);
+        free(f);
+        if (wrc != 0) goto out;
+    }
 
     int failed = 0;
     failed |= figures_metrics(p) < 0;

@@ -50,6 +50,7 @@ typedef struct Run {
     double final_train_loss, final_val_loss, val_accuracy;
     double chance_loss, chance_accuracy, val_perplexity;
     double tokens_per_s, step_ms, seconds, peak_rss_mb, act_mb, critical_path;
+    double attn_mb;        /* the attention matrices' bytes (Transformer); NAN otherwise */
     /* written by the runner after the measurements (older summaries lack
      * them: "" and NAN) */
     char group[64];        /* the [grid.NAME] the run came from */
@@ -63,6 +64,7 @@ typedef struct Experiment {
     char name[128];
     char question[1024];
     char description[2048];
+    char claims[1024];     /* the course claims it tests ("a, b, c"; "" = every one that applies) */
     Run *runs;             /* (nruns) in summary.csv order */
     int nruns;
 } Experiment;

@@ -245,7 +245,7 @@ START_TEST(test_experiment_load_reads_summary_and_question)
     ck_assert_int_eq(experiment_load(&e, full_dir, err, sizeof err), 0);
     ck_assert_str_eq(e.name, "plotrun");
     ck_assert_msg(strstr(e.question, "delayed recall") != NULL, "question: %s", e.question);
-    ck_assert_int_eq(e.nruns, 61);
+    ck_assert_int_eq(e.nruns, 63);
     const Run *r = &e.runs[0];
     ck_assert_str_eq(r->name, "chars-rnn-s1");
     ck_assert_str_eq(r->model, "rnn");
@@ -276,15 +276,16 @@ START_TEST(test_groups_order_and_label_what_varies)
     Group *g;
     int n = groups_make(&e, NULL, e.nruns, KEYS_SERIES, &g);
     /* the RNN alone varies its clipping, so only its lines say so */
-    static const char *want[] = {"rnn, clip 1", "rnn, no clip", "lstm", "gru", "transformer"};
-    ck_assert_int_eq(n, 5);
+    static const char *want[] = {"rnn, clip 1", "rnn, no clip", "lstm", "gru",
+                                 "transformer, sinusoidal positions", "transformer, no positions"};
+    ck_assert_int_eq(n, 6);
     for (int i = 0; i < n; i++) ck_assert_str_eq(g[i].label, want[i]);
     ck_assert_int_eq(g[1].n, 2);             /* two seeds of the unclipped RNN */
     ck_assert_int_eq(g[2].n, 3 * 2 + 3 + 5); /* lstm: 3 distances x 2 seeds, 3 text, 5 timing */
     free(g);
     /* panels of the learning runs (200 steps): the task, then what varies;
      * no T where the distance implies it, no init ×1, no steps (all 200) */
-    int idx[64], m = 0;
+    int idx[128], m = 0;
     for (int i = 0; i < e.nruns; i++)
         if (e.runs[i].steps == 200) idx[m++] = i;
     n = groups_make(&e, idx, m, KEYS_PANEL, &g);
@@ -689,7 +690,7 @@ START_TEST(test_report_links_only_existing_files)
     /* both experiments' figures: the full one has every figure and 4 maps,
      * the thin one lacks posenc and grad_through_time; each PNG is an img and
      * its SVG a link */
-    ck_assert_int_eq(images, plot_nfigures + 4 + plot_nfigures - 2);
+    ck_assert_int_eq(images, plot_nfigures + 8 + plot_nfigures - 2);
     ck_assert_int_ge(files, 2 * images);
     ck_assert_msg(strstr(html, "delayed recall") != NULL, "the question is on the page");
     ck_assert_msg(strstr(html, "Largest distance solved") != NULL, "distance table present");

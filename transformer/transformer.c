@@ -714,6 +714,13 @@ static size_t transformer_act_bytes(const void *self)
     return ((const Transformer *)self)->bytes;
 }
 
+/* the attention probabilities kept for backward: (L,B,NH,T,T) */
+static size_t transformer_attention_bytes(const void *self)
+{
+    const Transformer *tf = self;
+    return (size_t)tf->L * tf->Bmax * tf->NH * (size_t)tf->Tmax * tf->Tmax * sizeof(real);
+}
+
 static double transformer_flops(const void *self, int B, int T)
 {
     /* matrix products of one forward, 2*M*N*K each, per layer:
@@ -782,6 +789,7 @@ const BodyOps transformer_body_ops = {
     .step = transformer_step,
     .grad_norms = transformer_grad_norms,
     .act_bytes = transformer_act_bytes,
+    .attention_bytes = transformer_attention_bytes,
     .flops = transformer_flops,
     .free = transformer_free,
 };
