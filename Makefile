@@ -70,10 +70,12 @@ $(BUILD)/%.o: %.c
 $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(BUILD)/tests/testutil.o $(LIBSEQLAB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
 
-# test_plot also links the plot and report code of the command (not main.o)
+# test_plot and test_findings also link the plot and report code of the command (not main.o)
 PLOT_OBJ := $(BUILD)/experiments/plot.o $(BUILD)/experiments/plot_data.o $(BUILD)/experiments/report.o \
+            $(BUILD)/experiments/report_findings.o $(BUILD)/experiments/report_explorer.o \
             $(BUILD)/experiments/findings.o
-$(BUILD)/tests/test_plot: $(BUILD)/tests/test_plot.o $(BUILD)/tests/testutil.o $(PLOT_OBJ) $(LIBSEQLAB)
+$(BUILD)/tests/test_plot $(BUILD)/tests/test_findings: $(BUILD)/tests/%: $(BUILD)/tests/%.o \
+        $(BUILD)/tests/testutil.o $(PLOT_OBJ) $(LIBSEQLAB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
 
 # the fuzz corpus replay also reads experiment files (experiments/runner.c)

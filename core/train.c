@@ -38,7 +38,6 @@ extern char *openblas_get_config(void);
 /* windows the loss-per-position evaluation averages over (position_loss.csv) */
 #define POSITION_WINDOWS 2048
 #define DATA_SEED_OFFSET 0x1da7UL
-#define SAMPLE_TEMPERATURE 0.8
 
 /* ---- signals -------------------------------------------------------------- */
 

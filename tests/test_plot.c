@@ -695,7 +695,20 @@ START_TEST(test_report_links_only_existing_files)
     ck_assert_msg(strstr(html, "delayed recall") != NULL, "the question is on the page");
     ck_assert_msg(strstr(html, "Largest distance solved") != NULL, "distance table present");
     ck_assert_msg(strstr(html, "&lt;house&gt;") != NULL, "samples are HTML-escaped");
-    ck_assert_msg(strstr(html, "<script") == NULL, "no script on the page");
+    /* the explorer's script is inline: nothing is loaded from elsewhere */
+    ck_assert_msg(strstr(html, "<script src") == NULL, "no script loaded from a file or the network");
+    ck_assert_msg(strstr(html, "class=\"explorer\"") != NULL, "the attention explorer is on the page");
+    ck_assert_msg(strstr(html, "id=\"findings\"") != NULL && strstr(html, "Gates keep long-term memory"),
+                  "the findings box opens the page");
+    /* a table per grid group, the timing grids apart from the learning results */
+    static const char *groups[] = {"chars", "recall", "init", "timing", "threads", "positions"};
+    for (size_t g = 0; g < sizeof groups / sizeof *groups; g++) {
+        char want[128];
+        snprintf(want, sizeof want, "-table-%s\">grid group <code>%s</code>", groups[g], groups[g]);
+        ck_assert_msg(strstr(html, want) != NULL, "a table for grid group %s", groups[g]);
+    }
+    ck_assert_msg(strstr(html, "<span class=\"prompt\" title=\"prompt\">In </span>the beginning"),
+                  "a sample's prompt is marked");
     ck_assert_msg(strstr(html, "layer 1, head 0: \xe2\x80\x9cIn the begin\xe2\x80\x9d") != NULL,
                   "a map's caption quotes its sentence");
     free(html);
