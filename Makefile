@@ -1,7 +1,8 @@
 # seqlab — build, test, run.  `make help` lists the targets.
 #
 #   make                 ./seqlab (float build)
-#   make check           every Check suite: float, double (REAL=double), ASan+UBSan
+#   make check           every Check suite: float, double (REAL=double), ASan+UBSan,
+#                        and the report in headless Chromium (check-browser)
 #   make REAL=double     build in double precision (gradient checks)
 #   make SAN=1           build with AddressSanitizer + UndefinedBehaviorSanitizer
 #   make data            data/kjv.txt from Debian's bible-kjv package
@@ -43,7 +44,7 @@ CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 LIBSEQLAB := $(BUILD)/libseqlab.a
 
-.PHONY: all check check-float check-double check-san tests data quick bench bench-compare help clean \
+.PHONY: all check check-float check-double check-san check-browser tests data quick bench bench-compare help clean \
         fuzz fuzz-build fuzz-regress valgrind
 all: seqlab
 
@@ -98,10 +99,17 @@ check-double:
 check-san:
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(MAKE) REAL=float SAN=1 run-tests
 
+# the report page of the fixture experiment in headless Chromium: every
+# image and link loads, no JavaScript error, the attention explorer shows
+# the weights of its JSON (skipped, saying so, without chromium)
+check-browser: seqlab
+	SEQLAB=$(CURDIR)/seqlab sh tests/report_chromium.sh
+
 check: seqlab
 	$(MAKE) check-float
 	$(MAKE) check-double
 	$(MAKE) check-san
+	$(MAKE) check-browser
 	@echo "make check: all builds passed"
 
 data: data/kjv.txt
