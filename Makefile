@@ -73,6 +73,9 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(BUILD)/tests/testutil.o $(LIBSE
 
 # test_plot and test_findings also link the plot and report code of the command (not main.o)
 PLOT_OBJ := $(BUILD)/experiments/plot.o $(BUILD)/experiments/plot_data.o $(BUILD)/experiments/report.o \
+            $(BUILD)/experiments/plot_gnuplot.o $(BUILD)/experiments/plot_average.o \
+            $(BUILD)/experiments/plot_curves.o $(BUILD)/experiments/plot_figures.o \
+            $(BUILD)/experiments/plot_attention.o \
             $(BUILD)/experiments/report_findings.o $(BUILD)/experiments/report_explorer.o \
             $(BUILD)/experiments/findings.o
 $(BUILD)/tests/test_plot $(BUILD)/tests/test_findings: $(BUILD)/tests/%: $(BUILD)/tests/%.o \

@@ -245,16 +245,19 @@ double findings_fit_rate(const double *k, const double *y, int n)
 
 /* ====================================================== scaling with T == */
 
-/* the grid group whose runs span the most window lengths (a timing grid),
- * with 1 thread; "" if no group has two.  Tasks with a distance are left
- * out: their window follows the distance, which changes what is learned. */
+/* the grid group whose runs span the most window lengths with 1 thread,
+ * among the short-budget (timing) groups if there are any; "" if no group
+ * has two.  A learning grid over distances also spans window lengths, but
+ * what its runs learn changes with the distance. */
 static void timing_group(const Experiment *e, char *out, size_t n)
 {
-    int best = 1;
+    int best = 1, short_only = 0;
+    double most = longest_budget(e);
+    for (int i = 0; i < e->nruns; i++) short_only |= run_budget(&e->runs[i]) < 0.5 * most;
     out[0] = '\0';
     for (int i = 0; i < e->nruns; i++) {
         const Run *r = &e->runs[i];
-        if (r->threads > 1 || task_has_distance(r->task)) continue;
+        if (r->threads > 1 || (short_only && run_budget(r) >= 0.5 * most)) continue;
         double ts[MAXR];
         int m = 0;
         for (int j = 0; j < e->nruns && m < MAXR; j++)
