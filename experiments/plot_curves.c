@@ -398,6 +398,121 @@ static int count_models(const Experiment *e, const int *idx, int n)
  * but for the init scale (a vanilla RNN at ×0.5, ×1, ×3: vanishing and
  * exploding), each averaged over seeds; among several such sets, the one
  * with the most init scales, then clipped, then trained longest. */
+/* the runs figure 4 draws, in place in idx[0..*n): the task whose loss sits
+ * nearest the end (gradtime_task_rank), then the distance (or window) most
+ * models have, the largest of those.  Sets *task, *rank, *has_d, *best. */
+static void gradtime_pick_runs(const Plot *p, int *idx, int *n, const char **task, int *rank, int *has_d,
+                               double *best)
+{
+    const Experiment *e = &p->e;
+    *rank = INT_MAX;
+    for (int i = 0; i < *n; i++) {
+        int r = gradtime_task_rank(e->runs[idx[i]].task);
+        if (r < *rank) *rank = r;
+    }
+    /* the task: the first of that rank (text tasks: the first one listed) */
+    *task = NULL;
+    for (int i = 0; i < *n && !*task; i++)
+        if (gradtime_task_rank(e->runs[idx[i]].task) == *rank) *task = e->runs[idx[i]].task;
+    int m = 0;
+    for (int i = 0; i < *n; i++)
+        if (strcmp(e->runs[idx[i]].task, *task) == 0) idx[m++] = idx[i];
+    *n = m;
+    *has_d = isfinite(e->runs[idx[0]].distance);
+    size_t off = *has_d ? offsetof(Run, distance) : offsetof(Run, seq_len);
+    double *vals = xmalloc((size_t)(*n + 1) * sizeof *vals);
+    int *sel = xmalloc((size_t)(*n + 1) * sizeof *sel);
+    int nv = plot_field_values(e, idx, *n, off, vals), best_models = 0;
+    *best = NAN;
+    for (int k = 0; k < nv; k++) {
+        int ns = 0;
+        for (int i = 0; i < *n; i++)
+            if (plot_run_field(&e->runs[idx[i]], off) == vals[k]) sel[ns++] = idx[i];
+        int nm = count_models(e, sel, ns);
+        if (nm >= best_models) { best_models = nm; *best = vals[k]; }
+    }
+    m = 0;
+    for (int i = 0; i < *n; i++)
+        if (plot_run_field(&e->runs[idx[i]], off) == *best) idx[m++] = idx[i];
+    *n = m;
+    free(sel);
+    free(vals);
+}
+
+/* of a model's runs, the set identical but for the init scale with the
+ * most init scales (then clipped, then the most steps): the runs a panel
+ * draws.  *sets is xmalloc'ed; returns the index of the chosen set. */
+static int gradtime_pick_set(const Experiment *e, const Group *model, Group **sets, double *vals)
+{
+    /* seeds and thread counts are averaged over */
+    int nsets = groups_make(e, model->idx, model->n, KEYS_SETTINGS & ~(unsigned)(KEY_INIT_SCALE | KEY_THREADS),
+                            sets);
+    int pick = 0, pick_inits = 0;
+    double pick_clip = 0, pick_steps = -1;
+    for (int si = 0; si < nsets; si++) {
+        const Group *g = &(*sets)[si];
+        int ninit = FIELD_VALUES(e, g->idx, g->n, init_scale, vals);
+        double clipped = GROUP_MEAN(e, g, clip) != 0, steps = GROUP_MEAN(e, g, steps);
+        if (!isfinite(steps)) steps = 0;
+        if (ninit > pick_inits || (ninit == pick_inits && clipped > pick_clip) ||
+            (ninit == pick_inits && clipped == pick_clip && steps > pick_steps)) {
+            pick = si; pick_inits = ninit; pick_clip = clipped; pick_steps = steps;
+        }
+    }
+    return pick;
+}
+
+/* one panel of figure 4 (panel number pnum): a line per init scale of the
+ * model's chosen set, its own log range; returns the lines drawn */
+static int gradtime_panel(Plot *p, const Group *model, int pnum, Args *a, double *T)
+{
+    const Experiment *e = &p->e;
+    double *vals = xmalloc((size_t)(model->n + 1) * sizeof *vals), lo = INFINITY, hi = 0;
+    Group *sets;
+    int pick = gradtime_pick_set(e, model, &sets, vals);
+    const Group *set = &sets[pick];
+    int ninit = FIELD_VALUES(e, set->idx, set->n, init_scale, vals);
+    if (ninit == 0) { vals[0] = NAN; ninit = 1; }   /* no init_scale column */
+    int lines = 0;
+    const Run *r0 = &e->runs[set->idx[0]];
+    int *pick_runs = xmalloc((size_t)set->n * sizeof *pick_runs);
+    for (int k = 0; k < ninit; k++) {
+        int np = 0;
+        for (int i = 0; i < set->n; i++) {
+            double s = e->runs[set->idx[i]].init_scale;
+            if (s == vals[k] || (isnan(vals[k]) && !isfinite(s))) pick_runs[np++] = set->idx[i];
+        }
+        char out[PATH_MAX + 100], f[96];
+        plot_sfmt(f, sizeof f, "data/gradtime_%s_%d.csv", r0->model, k + 1);
+        plot_sfmt(out, sizeof out, "%s/%s", p->figdir, f);
+        int rows = gradtime_average(p, pick_runs, np, out, &lo, &hi);
+        if (!rows) continue;
+        lines++;
+        if (rows - 1 > *T) *T = rows - 1;
+        plot_args_str(a, f, "file%d_%d", pnum, lines);
+        char lab[96];
+        if (isfinite(vals[k])) plot_sfmt(lab, sizeof lab, "%s, init \xc3\x97%g", r0->model, vals[k]);
+        else plot_sfmt(lab, sizeof lab, "%s", r0->model);
+        plot_args_str(a, lab, "label%d_%d", pnum, lines);
+    }
+    if (lines) {
+        const char *state = strcmp(r0->model, "transformer") == 0 ? "x" : "h";
+        plot_args_printf(a, "pn%d=%d;", pnum, lines);
+        plot_args_str(a, r0->model, "model%d", pnum);
+        plot_args_str(a, model_title(r0->model), "ptitle%d", pnum);
+        plot_args_str(a, state, "state%d", pnum);
+        /* each panel its own log range (whole decades): a model whose
+         * gradient barely changes is not a flat line at the top of a range
+         * set by another model's vanishing one */
+        plot_args_num(a, pow(10, floor(log10(lo))), "ymin%d", pnum);
+        plot_args_num(a, pow(10, ceil(log10(hi)) + (ceil(log10(hi)) == floor(log10(lo)))), "ymax%d", pnum);
+    }
+    free(pick_runs);
+    free(sets);
+    free(vals);
+    return lines;
+}
+
 int plot_figure_grad_through_time(Plot *p)
 {
     const char *base = "grad_through_time";
@@ -405,92 +520,20 @@ int plot_figure_grad_through_time(Plot *p)
     int *idx = xmalloc((size_t)(e->nruns + 1) * sizeof *idx);
     int n = plot_runs_with_file(p, "gradients.csv", idx);
     if (!n) { free(idx); return plot_skip(p, base, "no run has a gradients.csv"); }
-    int rank = INT_MAX;
-    for (int i = 0; i < n; i++) {
-        int r = gradtime_task_rank(e->runs[idx[i]].task);
-        if (r < rank) rank = r;
-    }
-    /* the task: the first of that rank (text tasks: the first one listed) */
-    const char *task = NULL;
-    for (int i = 0; i < n && !task; i++)
-        if (gradtime_task_rank(e->runs[idx[i]].task) == rank) task = e->runs[idx[i]].task;
-    int m = 0;
-    for (int i = 0; i < n; i++)
-        if (strcmp(e->runs[idx[i]].task, task) == 0) idx[m++] = idx[i];
-    n = m;
-    /* the distance (or window) most models have, the largest of those */
-    int has_d = isfinite(e->runs[idx[0]].distance);
-    size_t off = has_d ? offsetof(Run, distance) : offsetof(Run, seq_len);
-    double *vals = xmalloc((size_t)(n + 1) * sizeof *vals), best = NAN;
-    int nv = plot_field_values(e, idx, n, off, vals), best_models = 0;
-    int *sel = xmalloc((size_t)(n + 1) * sizeof *sel);
-    for (int k = 0; k < nv; k++) {
-        int ns = 0;
-        for (int i = 0; i < n; i++)
-            if (plot_run_field(&e->runs[idx[i]], off) == vals[k]) sel[ns++] = idx[i];
-        int nm = count_models(e, sel, ns);
-        if (nm >= best_models) { best_models = nm; best = vals[k]; }
-    }
-    m = 0;
-    for (int i = 0; i < n; i++)
-        if (plot_run_field(&e->runs[idx[i]], off) == best) idx[m++] = idx[i];
-    n = m;
-
+    const char *task;
+    int rank, has_d;
+    double best;
+    gradtime_pick_runs(p, idx, &n, &task, &rank, &has_d, &best);
     Group *models;
     int nm = groups_make(e, idx, n, KEY_MODEL, &models);
     Args a = {0};
     int panels = 0, any_variants = 0;
-    double lo = INFINITY, hi = 0, T = 0;
+    double T = 0;
     for (int mi = 0; mi < nm && panels < MAX_PANELS; mi++) {
-        /* sets of runs identical but for the init scale (seeds and thread
-         * counts are averaged over) */
-        Group *sets;
-        int nsets = groups_make(e, models[mi].idx, models[mi].n,
-                                KEYS_SETTINGS & ~(unsigned)(KEY_INIT_SCALE | KEY_THREADS), &sets);
-        int pick = 0, pick_inits = 0;
-        double pick_clip = 0, pick_steps = -1;
-        for (int si = 0; si < nsets; si++) {
-            int ninit = FIELD_VALUES(e, sets[si].idx, sets[si].n, init_scale, vals);
-            double clipped = GROUP_MEAN(e, &sets[si], clip) != 0, steps = GROUP_MEAN(e, &sets[si], steps);
-            if (!isfinite(steps)) steps = 0;
-            if (ninit > pick_inits || (ninit == pick_inits && clipped > pick_clip) ||
-                (ninit == pick_inits && clipped == pick_clip && steps > pick_steps)) {
-                pick = si; pick_inits = ninit; pick_clip = clipped; pick_steps = steps;
-            }
-        }
-        const Group *set = &sets[pick];
-        int ninit = FIELD_VALUES(e, set->idx, set->n, init_scale, vals);
-        if (ninit == 0) { vals[0] = NAN; ninit = 1; }   /* no init_scale column */
-        int lines = 0, pnum = panels + 1;
-        const Run *r0 = &e->runs[set->idx[0]];
-        for (int k = 0; k < ninit; k++) {
-            int *pick_runs = xmalloc((size_t)set->n * sizeof *pick_runs), np = 0;
-            for (int i = 0; i < set->n; i++) {
-                double s = e->runs[set->idx[i]].init_scale;
-                if (s == vals[k] || (isnan(vals[k]) && !isfinite(s))) pick_runs[np++] = set->idx[i];
-            }
-            char out[PATH_MAX + 100], f[96];
-            plot_sfmt(f, sizeof f, "data/gradtime_%s_%d.csv", r0->model, k + 1);
-            plot_sfmt(out, sizeof out, "%s/%s", p->figdir, f);
-            int rows = gradtime_average(p, pick_runs, np, out, &lo, &hi);
-            free(pick_runs);
-            if (!rows) continue;
-            lines++;
-            if (rows - 1 > T) T = rows - 1;
-            plot_args_str(&a, f, "file%d_%d", pnum, lines);
-            char lab[96];
-            if (isfinite(vals[k])) plot_sfmt(lab, sizeof lab, "%s, init \xc3\x97%g", r0->model, vals[k]);
-            else plot_sfmt(lab, sizeof lab, "%s", r0->model);
-            plot_args_str(&a, lab, "label%d_%d", pnum, lines);
-        }
-        free(sets);
+        int lines = gradtime_panel(p, &models[mi], panels + 1, &a, &T);
         if (!lines) continue;
         panels++;
         any_variants |= lines > 1;
-        plot_args_printf(&a, "pn%d=%d;", pnum, lines);
-        plot_args_str(&a, r0->model, "model%d", pnum);
-        plot_args_str(&a, model_title(r0->model), "ptitle%d", pnum);
-        plot_args_str(&a, strcmp(r0->model, "transformer") == 0 ? "x" : "h", "state%d", pnum);
     }
     int rc = 0;
     if (!panels) {
@@ -510,16 +553,11 @@ int plot_figure_grad_through_time(Plot *p)
                                : "steps back from the end of the window (T - 1 - t)", "xlabel");
         plot_args_printf(&a, "npanels=%d;any_variants=%d;", panels, any_variants);
         plot_args_num(&a, T, "xmax");
-        /* one log-scale range for every panel, so heights compare across models */
-        plot_args_num(&a, pow(10, floor(log10(lo))), "ymin");
-        plot_args_num(&a, pow(10, ceil(log10(hi))), "ymax");
         plot_args_str(&a, "Do gradients vanish through time?  Gradient norm against steps back", "title");
         rc = plot_render(p, "grad_through_time", base, PLOT_WIDTH, PLOT_HEIGHT, &a) < 0 ? -1 : 0;
     }
     plot_args_free(&a);
     free(models);
-    free(sel);
-    free(vals);
     free(idx);
     return rc;
 }
