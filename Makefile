@@ -78,8 +78,11 @@ PLOT_OBJ := $(BUILD)/experiments/plot.o $(BUILD)/experiments/plot_data.o $(BUILD
             $(BUILD)/experiments/plot_attention.o \
             $(BUILD)/experiments/report_findings.o $(BUILD)/experiments/report_explorer.o \
             $(BUILD)/experiments/findings.o
-$(BUILD)/tests/test_plot $(BUILD)/tests/test_findings: $(BUILD)/tests/%: $(BUILD)/tests/%.o \
-        $(BUILD)/tests/testutil.o $(PLOT_OBJ) $(LIBSEQLAB)
+$(BUILD)/tests/test_plot: $(BUILD)/tests/test_plot.o $(BUILD)/tests/testutil.o $(PLOT_OBJ) $(LIBSEQLAB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
+# test_findings also reads the shipped experiment files (runner.c)
+$(BUILD)/tests/test_findings: $(BUILD)/tests/test_findings.o $(BUILD)/tests/testutil.o $(PLOT_OBJ) \
+        $(BUILD)/experiments/runner.o $(LIBSEQLAB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
 
 # the fuzz corpus replay also reads experiment files (experiments/runner.c)

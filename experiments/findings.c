@@ -79,23 +79,14 @@ typedef struct Sel {
     const char *task;          /* a task name, or "text" for any text task */
     const char *group;
     double distance, seq_len, threads, clip;
-    int learning;              /* 1: only runs trained at least half the longest budget */
+    int learning;              /* 1: leave out the timing runs (run_is_timing) */
 } Sel;
 #define SEL_ANY {NULL, NULL, NULL, NAN, NAN, NAN, NAN, 0}
-
-static double longest_budget(const Experiment *e)
-{
-    double most = 0;
-    for (int i = 0; i < e->nruns; i++)
-        if (run_budget(&e->runs[i]) > most) most = run_budget(&e->runs[i]);
-    return most;
-}
 
 static int num_matches(double want, double have) { return isnan(want) || want == have; }
 
 static int select_runs(const Experiment *e, const Sel *s, int *idx)
 {
-    double most = longest_budget(e);
     int n = 0;
     for (int i = 0; i < e->nruns && n < MAXR; i++) {
         const Run *r = &e->runs[i];
@@ -106,7 +97,7 @@ static int select_runs(const Experiment *e, const Sel *s, int *idx)
         if (!num_matches(s->distance, r->distance) || !num_matches(s->seq_len, r->seq_len) ||
             !num_matches(s->threads, r->threads) || !num_matches(s->clip, r->clip))
             continue;
-        if (s->learning && most > 0 && run_budget(r) < 0.5 * most) continue;
+        if (s->learning && run_is_timing(e, r)) continue;
         /* one run per seed and setting: a repeat at another thread count
          * is the same experiment, not another seed */
         int repeat = 0;
@@ -252,12 +243,11 @@ double findings_fit_rate(const double *k, const double *y, int n)
 static void timing_group(const Experiment *e, char *out, size_t n)
 {
     int best = 1, short_only = 0;
-    double most = longest_budget(e);
-    for (int i = 0; i < e->nruns; i++) short_only |= run_budget(&e->runs[i]) < 0.5 * most;
+    for (int i = 0; i < e->nruns; i++) short_only |= run_is_timing(e, &e->runs[i]);
     out[0] = '\0';
     for (int i = 0; i < e->nruns; i++) {
         const Run *r = &e->runs[i];
-        if (r->threads > 1 || (short_only && run_budget(r) >= 0.5 * most)) continue;
+        if (r->threads > 1 || (short_only && !run_is_timing(e, r))) continue;
         double ts[MAXR];
         int m = 0;
         for (int j = 0; j < e->nruns && m < MAXR; j++)

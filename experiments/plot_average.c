@@ -107,24 +107,13 @@ int plot_runs_with_file(const Plot *p, const char *file, int *idx)
     return n;
 }
 
-/* Short runs (a timing grid of a dozen steps) say nothing about learning:
- * the learning figures keep the runs trained for at least this fraction of
- * the longest run's step budget (a run that stopped early, solved, counts
- * by its budget). */
-#define LEARNING_STEPS_FRACTION 0.5
-
-/* filter idx[0..n) in place to the learning runs; returns the new count */
+/* filter idx[0..n) in place to the learning runs (not run_is_timing);
+ * returns the new count */
 int plot_keep_learning_runs(const Experiment *e, int *idx, int n)
 {
-    double most = 0;
-    for (int i = 0; i < n; i++)
-        if (run_budget(&e->runs[idx[i]]) > most) most = run_budget(&e->runs[idx[i]]);
-    if (!(most > 0)) return n;          /* no step counts: keep them all */
     int m = 0;
-    for (int i = 0; i < n; i++) {
-        double s = run_budget(&e->runs[idx[i]]);
-        if (!isfinite(s) || s >= LEARNING_STEPS_FRACTION * most) idx[m++] = idx[i];
-    }
+    for (int i = 0; i < n; i++)
+        if (!run_is_timing(e, &e->runs[idx[i]])) idx[m++] = idx[i];
     return m;
 }
 

@@ -234,6 +234,15 @@ void run_path(char *out, size_t outlen, const Experiment *e, const Run *r, const
 
 double run_budget(const Run *r) { return isfinite(r->max_steps) ? r->max_steps : r->steps; }
 
+int run_is_timing(const Experiment *e, const Run *r)
+{
+    double most = 0;
+    for (int i = 0; i < e->nruns; i++)
+        if (run_budget(&e->runs[i]) > most) most = run_budget(&e->runs[i]);
+    double b = run_budget(r);
+    return most > 0 && isfinite(b) && b < TIMING_BUDGET_FRACTION * most;
+}
+
 int task_is_text(const char *task)
 {
     static const char *text[] = {"chars", "words", "bytes", "text"};

@@ -140,6 +140,14 @@ int task_is_text(const char *task);
 /* the run's step budget: max_steps, or steps where the summary predates it */
 double run_budget(const Run *r);
 
+/* A timing run (a grid of a dozen steps that measures time and memory) says
+ * nothing about learning: its budget is under this fraction of the
+ * experiment's longest.  A short demonstration (150 steps of an exploding
+ * RNN beside 400-step runs) is still a learning run. */
+#define TIMING_BUDGET_FRACTION 0.2
+/* 1 if r is a timing run of e (see TIMING_BUDGET_FRACTION) */
+int run_is_timing(const Experiment *e, const Run *r);
+
 /* 1 for the tasks with a distance d (recall, copy, adding, assoc) */
 int task_has_distance(const char *task);
 

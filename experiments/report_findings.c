@@ -134,15 +134,12 @@ void put_figure_findings(Html *h, const char *runs_dir, const char *name, const 
 
 /* ============================================================== tables == */
 
-/* a short-budget (timing) group: its budget under half the longest */
+/* a timing group: every run of it a timing run */
 static int group_is_timing(const Experiment *e, const int *idx, int n)
 {
-    double most = 0, here = 0;
-    for (int i = 0; i < e->nruns; i++)
-        if (run_budget(&e->runs[i]) > most) most = run_budget(&e->runs[i]);
     for (int i = 0; i < n; i++)
-        if (run_budget(&e->runs[idx[i]]) > here) here = run_budget(&e->runs[idx[i]]);
-    return most > 0 && here < 0.5 * most;
+        if (!run_is_timing(e, &e->runs[idx[i]])) return 0;
+    return n > 0;
 }
 
 typedef struct Metric {

@@ -9,9 +9,12 @@
  * unclipped RNN's gradient norms in metrics.csv) changes the finding's value,
  * verdict and caption sentence, in findings.csv and on the report page.
  * A claim listed by an experiment without its runs is "not measured here",
- * and a comparison with one seed is never a verdict.
+ * and a comparison with one seed is never a verdict.  Every grid group of
+ * every shipped experiment (each experiments/NAME.ini) gets a results table on the
+ * report page (the clip runs were once silently dropped from every figure).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -25,6 +28,7 @@
 #include "experiments/findings.h"
 #include "experiments/plot.h"
 #include "experiments/plot_data.h"
+#include "experiments/runner.h"
 #include "testutil.h"
 #include "util.h"
 
@@ -259,6 +263,73 @@ START_TEST(test_every_claim_has_a_unique_id)
 }
 END_TEST
 
+/* a summary.csv for every run of a plan, with made-up results: what the
+ * report needs to place each run */
+static void write_fake_summary(const ExpPlan *plan, const char *dir)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/summary.csv", dir);
+    FILE *f = xfopen(path, "w");
+    fprintf(f, "run,model,task,tokenizer,seq_len,eval_seq_len,distance,positions,clip,init_scale,threads,"
+               "seed,params,steps,final_train_loss,final_val_loss,val_accuracy,chance_loss,chance_accuracy,"
+               "val_perplexity,tokens_per_s,step_ms,seconds,peak_rss_mb,act_mb,critical_path,group,"
+               "hidden_size,num_layers,batch_size,max_steps,attn_mb\n");
+    for (int i = 0; i < plan->nruns; i++) {
+        const Settings *s = &plan->runs[i].s;
+        int dist = strcmp(s->task, "recall") == 0 || strcmp(s->task, "copy") == 0 ||
+                   strcmp(s->task, "adding") == 0 || strcmp(s->task, "assoc") == 0;
+        int T = dist ? s->distance + 1 : s->seq_len;
+        fprintf(f, "%s,%s,%s,%s,%d,%d,%d,%s,%g,%g,%d,%lu,1000,%ld,1.5,1.6,0.5,2.0,0.125,4.9,1000,2.0,10,40,"
+                   "1.0,%d,%s,%d,%d,%d,%ld,0\n",
+                plan->runs[i].name, s->model, s->task, s->tokenizer, T, s->eval_seq_len ? s->eval_seq_len : T,
+                s->distance, s->positions, s->clip, s->init_scale, s->threads, s->seed, s->steps, T,
+                plan->runs[i].group[0] ? plan->runs[i].group : "-", s->hidden_size, s->num_layers,
+                s->batch_size, s->steps);
+    }
+    fclose(f);
+}
+
+START_TEST(test_every_grid_group_of_every_experiment_has_a_table)
+{
+    DIR *d = opendir("experiments");
+    ck_assert_msg(d != NULL, "run the tests from the repository root");
+    char runs[600];
+    snprintf(runs, sizeof runs, "%s/runs", tmp_root);
+    struct dirent *de;
+    int files = 0;
+    while ((de = readdir(d))) {
+        size_t l = strlen(de->d_name);
+        if (l < 5 || strcmp(de->d_name + l - 4, ".ini") != 0) continue;
+        char path[600], err[2048];
+        snprintf(path, sizeof path, "experiments/%s", de->d_name);
+        ExpPlan *plan = plan_load(path, runs, err, sizeof err);
+        ck_assert_msg(plan != NULL, "%s: %s", path, err);
+        ck_assert_int_eq(mkdir_p(plan->runs_dir), 0);
+        write_fake_summary(plan, plan->runs_dir);
+        char json[800];
+        snprintf(json, sizeof json, "%s/experiment.json", plan->runs_dir);
+        FILE *f = xfopen(json, "w");
+        fprintf(f, "{\"name\": \"%s\"}\n", plan->name);
+        fclose(f);
+        ck_assert_msg(report_write(runs, err, sizeof err) == 0, "%s", err);
+        char page[700];
+        snprintf(page, sizeof page, "%s/index.html", runs);
+        for (int i = 0; i < plan->nruns; i++) {
+            char want[600];
+            const char *slash = strrchr(plan->runs_dir, '/');
+            snprintf(want, sizeof want, "%s-table-%s\">grid group <code>%s</code>", slash ? slash + 1 : plan->runs_dir,
+                     plan->runs[i].group, plan->runs[i].group[0] ? plan->runs[i].group : "(no name)");
+            ck_assert_msg(file_has(page, want), "%s: grid group '%s' has no table on the page", path,
+                          plan->runs[i].group);
+        }
+        plan_free(plan);
+        files++;
+    }
+    closedir(d);
+    ck_assert_int_ge(files, 5);
+}
+END_TEST
+
 static Suite *make_findings_suite(void)
 {
     Suite *s = suite_create("findings");
@@ -273,6 +344,7 @@ static Suite *make_findings_suite(void)
     tcase_add_test(data, test_gates_follow_the_rnn_accuracy_in_summary);
     tcase_add_test(data, test_exploding_follows_the_gradient_norms);
     tcase_add_test(data, test_listed_claims_without_runs_are_not_measured);
+    tcase_add_test(data, test_every_grid_group_of_every_experiment_has_a_table);
     if (plot_gnuplot_available()) tcase_add_test(data, test_attention_memory_follows_the_bytes);
     else fprintf(stderr, "test_findings: gnuplot not found: the report caption check is skipped\n");
     suite_add_tcase(s, data);
