@@ -330,6 +330,56 @@ START_TEST(test_every_grid_group_of_every_experiment_has_a_table)
 }
 END_TEST
 
+/* the critical path a run reports (run.json results.critical_path): the
+ * longest chain of steps that must run one after another in a forward
+ * pass.  A recurrent layer takes T steps, each needing the last, and a
+ * stack of L layers can overlap them as a wavefront: T + L - 1.  A
+ * Transformer layer computes every position at once: one step per layer,
+ * L, whatever T. */
+static double critical_path_of(const char *seqlab, const char *model, int distance, int layers)
+{
+    char out[600], cmd[2048];
+    snprintf(out, sizeof out, "%s/cp-%s-d%d-L%d", tmp_root, model, distance, layers);
+    snprintf(cmd, sizeof cmd, "'%s' train --model %s --task recall --distance %d --num_layers %d "
+                              "--hidden_size 8 --batch_size 2 --steps 1 --eval_every 1 --eval_batches 1 "
+                              "--log_every 1 --out '%s' >/dev/null 2>&1", seqlab, model, distance, layers, out);
+    ck_assert_msg(system(cmd) == 0, "%s failed", cmd);
+    char path[700];
+    snprintf(path, sizeof path, "%s/run.json", out);
+    size_t len;
+    char *text = file_read_all(path, &len);
+    ck_assert_msg(text != NULL, "no %s", path);
+    const char *k = strstr(text, "\"critical_path\"");
+    ck_assert_msg(k != NULL, "%s has no critical_path", path);
+    double v = strtod(strchr(k, ':') + 1, NULL);
+    free(text);
+    return v;
+}
+
+START_TEST(test_critical_path_is_what_the_architecture_implies)
+{
+    const char *seqlab = getenv("SEQLAB");
+    if (!seqlab || access(seqlab, X_OK) != 0) {
+        printf("test_findings: SEQLAB not set: the critical-path check is skipped\n");
+        return;
+    }
+    static const char *recurrent[] = {"rnn", "lstm", "gru"};
+    for (int m = 0; m < 3; m++)
+        for (int layers = 1; layers <= 2; layers++)
+            for (int d = 4; d <= 12; d += 8) {
+                /* recall at distance d has a window of T = d + 1 */
+                double want = (d + 1) + layers - 1;
+                ck_assert_msg(critical_path_of(seqlab, recurrent[m], d, layers) == want,
+                              "%s, T = %d, L = %d: critical path is not T + L - 1 = %g", recurrent[m], d + 1,
+                              layers, want);
+            }
+    for (int layers = 1; layers <= 2; layers++)
+        for (int d = 4; d <= 12; d += 8)
+            ck_assert_msg(critical_path_of(seqlab, "transformer", d, layers) == layers,
+                          "transformer, T = %d, L = %d: critical path is not L", d + 1, layers);
+}
+END_TEST
+
 static Suite *make_findings_suite(void)
 {
     Suite *s = suite_create("findings");
@@ -345,6 +395,7 @@ static Suite *make_findings_suite(void)
     tcase_add_test(data, test_exploding_follows_the_gradient_norms);
     tcase_add_test(data, test_listed_claims_without_runs_are_not_measured);
     tcase_add_test(data, test_every_grid_group_of_every_experiment_has_a_table);
+    tcase_add_test(data, test_critical_path_is_what_the_architecture_implies);
     if (plot_gnuplot_available()) tcase_add_test(data, test_attention_memory_follows_the_bytes);
     else fprintf(stderr, "test_findings: gnuplot not found: the report caption check is skipped\n");
     suite_add_tcase(s, data);
