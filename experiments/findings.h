@@ -78,6 +78,16 @@ int findings_compute(const Experiment *e, Finding **out);
  * comparison, seeds, verdict, figure, sentence).  0, or -1 with err. */
 int findings_write(const Experiment *e, const Finding *f, int n, char *err, size_t errlen);
 
+/* timing rows at the start of a run left out as warm-up */
+#define TIMING_WARMUP_ROWS 2
+
+/* the median time per step of a run from its timing.csv (rows after the
+ * first TIMING_WARMUP_ROWS; log_every = 1 makes each row one step), with
+ * the quartiles in *q1 and *q3 and the number of steps in *repeats; the
+ * summary's mean step_ms (q1 = q3 = it, *repeats = 1) when the file has
+ * fewer than 3 such rows */
+double findings_step_ms(const Experiment *e, const Run *r, double *q1, double *q3, int *repeats);
+
 /* fit y = a x^k by least squares on log y against log x (gsl_fit_linear),
  * over the points with x > 0 and y > 0.  Returns k (NAN with fewer than two
  * such points); *r2 gets the coefficient of determination (may be NULL). */

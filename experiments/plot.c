@@ -39,7 +39,8 @@
 
 #include "util.h"
 
-
+/* what to look for in each figure; the report puts the figure's measured
+ * key sentences (findings.csv) before this text */
 const PlotFigure plot_figures[] = {
     {"loss_vs_step", "Loss against training step, one panel per task setting: dashed lines are "
                      "training loss, solid lines (with points) validation loss, averaged over "
@@ -51,31 +52,42 @@ const PlotFigure plot_figures[] = {
     {"grad_norm", "Global gradient norm (before clipping) on a log scale, one panel per task "
                   "setting. Spikes are exploding gradients. A model's second setting (such as "
                   "rnn, no clip) is the thinner line with points: compare it with the clipped "
-                  "run, whose threshold is the dotted line."},
+                  "run, whose threshold is the dotted line. A clipped run's norm can be as large: "
+                  "clipping bounds the step taken, not the gradient computed."},
     {"grad_through_time", "How much of the loss gradient reaches back k steps, one panel per "
-                          "model, log scale (the same range in every panel), at initialisation "
+                          "model, log scale (each panel its own range: compare slopes, not "
+                          "heights), at initialisation "
                           "(dashed) and after training (solid). The runs are those whose loss "
                           "sits at the last position only (recall, else adding or copy, at the "
                           "largest distance), so each curve starts at that one loss. A straight "
                           "falling line is exponential vanishing, a rising one exploding; an RNN "
                           "run at several init scales gets one shade per scale. Compare how "
                           "steeply each curve falls: gates (the LSTM's cell c, the GRU) can keep "
-                          "a path open, and attention reaches every position in one step."},
-    {"accuracy_vs_distance", "Accuracy (mean ± sd over seeds) as the distance to remember "
-                             "grows; the dotted line is chance. Where a model's line falls to "
+                          "a path open, and attention reaches every position in one step (for the "
+                          "Transformer the curve is ||dL/dx_t||, the gradient at its input at "
+                          "position t, as it has no state carried through time)."},
+    {"accuracy_vs_distance", "Accuracy (mean over seeds, with ± sd bars where there are two or "
+                             "more) as the distance to remember grows; the dotted line is "
+                             "chance. Where a model's line falls to "
                              "chance, it no longer carries the information that far."},
-    {"speed_vs_seq_len", "Time per training step and tokens per second as the window T grows, "
-                         "log-log. Each line joins runs identical but for T (the settings under "
-                         "the title). Recurrent models must take T sequential steps; the "
-                         "Transformer computes all positions at once but pays T² in attention."},
-    {"memory_vs_seq_len", "Peak process memory and the activation memory kept for backward, "
-                          "log-log, for the same runs, with O(T) and O(T²) guide lines: "
-                          "recurrent models grow like T, attention like T²."},
+    {"speed_vs_seq_len", "Left: the median time per training step as the window T grows, "
+                         "log-log, the bars spanning the middle half of the steps timed (the first "
+                         "steps of each run left out as warm-up). Right: the critical path, the "
+                         "steps that must run one after another in a forward pass: T + L - 1 for "
+                         "a recurrence, L for the Transformer. Each line joins runs identical but "
+                         "for T (the settings under the title); lines are shifted a little "
+                         "sideways so that none hides another. Wide bars mean a busy machine."},
+    {"memory_vs_seq_len", "Memory as the window T grows, log-log, for the same runs: the "
+                          "activations kept for backward with an O(T) guide through the "
+                          "recurrent models, the Transformer's attention matrices alone with an "
+                          "O(T²) guide through their own bytes, and the peak memory of the "
+                          "whole process."},
     {"posenc", "The positional-encoding table added to the token embedding: one row per "
                "position, one column per dimension. Low dimensions change quickly, high ones "
                "slowly, so every position gets a distinct pattern."},
-    {"perplexity", "Validation perplexity (mean ± sd over seeds; lower is better): the number "
-                   "of tokens the model is, in effect, choosing between."},
+    {"perplexity", "Validation perplexity (mean over seeds, ± sd bars where there are two or "
+                   "more; lower is better): the number of tokens the model is, in effect, "
+                   "choosing between."},
     {"threads", "Training throughput with 1 and 2 threads (paler: fewer), from runs identical "
                 "but for the thread count, at the longest window run with both (the settings "
                 "under the title): how much each model gains from a second core. Work spread "

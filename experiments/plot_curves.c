@@ -518,8 +518,8 @@ int plot_figure_grad_through_time(Plot *p)
     const char *base = "grad_through_time";
     const Experiment *e = &p->e;
     int *idx = xmalloc((size_t)(e->nruns + 1) * sizeof *idx);
-    int n = plot_runs_with_file(p, "gradients.csv", idx);
-    if (!n) { free(idx); return plot_skip(p, base, "no run has a gradients.csv"); }
+    int n = plot_keep_learning_runs(e, idx, plot_runs_with_file(p, "gradients.csv", idx));
+    if (!n) { free(idx); return plot_skip(p, base, "no learning run has a gradients.csv"); }
     const char *task;
     int rank, has_d;
     double best;

@@ -170,23 +170,54 @@ static void shared_settings(const Experiment *e, const int *idx, int n, unsigned
  * figure are identical but for T and the model's own settings; of those
  * sets, the one with the most window lengths (then the most lines, then the
  * fewest threads) is drawn; a line with a single point is left out. */
-int plot_figures_scaling(Plot *p)
+/* one line of figures 6 and 7 (the runs of one model identical but for T):
+ * per T, the median time per step (timing.csv after the warm-up steps,
+ * averaged over seeds) with its quartiles, the critical path, and the
+ * memory columns (means over seeds).  Returns the number of T values. */
+static int scaling_table(const Plot *p, const int *idx, int n, const char *out_path)
 {
     const Experiment *e = &p->e;
-    int *idx = xmalloc((size_t)(e->nruns + 1) * sizeof *idx), n = 0;
-    double *v = xmalloc((size_t)(e->nruns + 1) * sizeof *v);
-    for (int i = 0; i < e->nruns; i++) {
-        const Run *r = &e->runs[i];
-        if (isfinite(r->seq_len) && (isfinite(r->step_ms) || isfinite(r->tokens_per_s) ||
-                                     isfinite(r->act_mb) || isfinite(r->peak_rss_mb)))
-            idx[n++] = i;
+    double *Ts = xmalloc((size_t)(n + 1) * sizeof *Ts);
+    int nT = FIELD_VALUES(e, idx, n, seq_len, Ts);
+    FILE *out = fopen(out_path, "w");
+    if (!out) die("cannot write '%s': %s", out_path, strerror(errno));
+    fprintf(out, "seq_len,step_ms,step_q1,step_q3,critical_path,act_mb,attn_mb,peak_rss_mb,steps_timed,runs\n");
+    for (int k = 0; k < nT; k++) {
+        double med = 0, q1 = 0, q3 = 0, cp = 0, act = 0, attn = 0, rss = 0;
+        int c = 0, reps = 0;
+        for (int i = 0; i < n; i++) {
+            const Run *r = &e->runs[idx[i]];
+            if (r->seq_len != Ts[k]) continue;
+            double a, b;
+            int rp;
+            med += findings_step_ms(e, r, &a, &b, &rp);
+            q1 += a;
+            q3 += b;
+            reps += rp;
+            cp += r->critical_path;
+            act += r->act_mb;
+            attn += r->attn_mb;
+            rss += r->peak_rss_mb;
+            c++;
+        }
+        fprintf(out, "%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%d,%d\n", Ts[k], med / c, q1 / c, q3 / c,
+                cp / c, act / c, attn / c > 0 ? attn / c : NAN, rss / c, reps, c);
     }
-    const unsigned set_mask = KEYS_SETTINGS & ~(unsigned)(KEY_SEQ_LEN | KEYS_MODEL_OWN);
-    const unsigned line_mask = KEYS_SETTINGS & ~(unsigned)KEY_SEQ_LEN;
-    Group *sets = NULL;
-    int nsets = n ? groups_make(e, idx, n, set_mask, &sets) : 0, pick = -1;
-    int best_T = 1, best_lines = 0;
+    fclose(out);
+    free(Ts);
+    return nT;
+}
+
+/* the set of runs figures 6 and 7 draw: runs identical but for T (and, on
+ * a task with a distance, the distance that sets T), a timing grid if there
+ * is one (run_is_timing: a learning grid over distances also spans window
+ * lengths), then the most window lengths, lines, the fewest threads; -1 if
+ * no set has two window lengths */
+static int scaling_pick(const Experiment *e, const Group *sets, int nsets, unsigned line_mask, double *v)
+{
+    int pick = -1, best_T = 1, best_lines = 0, best_timing = 0;
     double best_threads = INFINITY;
+    int *idx = xmalloc((size_t)(e->nruns + 1) * sizeof *idx);
     for (int si = 0; si < nsets; si++) {
         Group *lines;
         int nl = groups_make(e, sets[si].idx, sets[si].n, line_mask, &lines), good = 0, m = 0;
@@ -199,12 +230,49 @@ int plot_figures_scaling(Plot *p)
         int nT = m ? FIELD_VALUES(e, idx, m, seq_len, v) : 0;
         double th = GROUP_MEAN(e, &sets[si], threads);
         if (!isfinite(th)) th = 0;
-        if (nT > best_T || (nT == best_T && good > best_lines) ||
+        int timing = run_is_timing(e, &e->runs[sets[si].idx[0]]);
+        if (nT < 2 || timing < best_timing) continue;
+        if (timing > best_timing || nT > best_T || (nT == best_T && good > best_lines) ||
             (nT == best_T && good == best_lines && th < best_threads)) {
-            pick = si; best_T = nT; best_lines = good; best_threads = th;
+            pick = si; best_T = nT; best_lines = good; best_threads = th; best_timing = timing;
         }
     }
-    int rc = 0;
+    free(idx);
+    return pick;
+}
+
+/* a guide line's anchor: the geometric mean of a column over the runs at
+ * the shortest window whose model passes `want` (NAN if none) */
+static double guide_anchor(const Experiment *e, const int *idx, int m, double T0, size_t off, int attention)
+{
+    double sum = 0, n = 0;
+    for (int i = 0; i < m; i++) {
+        const Run *r = &e->runs[idx[i]];
+        double v = plot_run_field(r, off);
+        if (r->seq_len != T0 || !(v > 0) || (model_order(r->model) == 3) != attention) continue;
+        sum += log(v);
+        n++;
+    }
+    return n ? exp(sum / n) : NAN;
+}
+
+int plot_figures_scaling(Plot *p)
+{
+    const Experiment *e = &p->e;
+    int *idx = xmalloc((size_t)(e->nruns + 1) * sizeof *idx), n = 0;
+    double *v = xmalloc((size_t)(e->nruns + 1) * sizeof *v);
+    for (int i = 0; i < e->nruns; i++) {
+        const Run *r = &e->runs[i];
+        if (isfinite(r->seq_len) && (isfinite(r->step_ms) || isfinite(r->act_mb) || isfinite(r->peak_rss_mb)))
+            idx[n++] = i;
+    }
+    /* on a task with a distance the window is d + 1: d varies with T */
+    const unsigned vary = KEY_SEQ_LEN | KEY_DISTANCE | KEY_EVAL_SEQ_LEN;
+    const unsigned set_mask = KEYS_SETTINGS & ~(unsigned)(vary | KEYS_MODEL_OWN);
+    const unsigned line_mask = KEYS_SETTINGS & ~(unsigned)vary;
+    Group *sets = NULL;
+    int nsets = n ? groups_make(e, idx, n, set_mask, &sets) : 0;
+    int pick = scaling_pick(e, sets, nsets, line_mask, v), rc = 0;
     if (pick < 0) {
         const char *why = "needs runs identical but for seq_len at two or more values";
         plot_skip(p, "speed_vs_seq_len", why);
@@ -214,62 +282,50 @@ int plot_figures_scaling(Plot *p)
     Group *series;
     int ns = groups_make(e, sets[pick].idx, sets[pick].n, line_mask, &series);
     Args a = {0};
-    static const char *names[] = {"step_ms", "tokens_per_s", "act_mb", "peak_rss_mb"};
-    const size_t offs[] = {offsetof(Run, step_ms), offsetof(Run, tokens_per_s),
-                           offsetof(Run, act_mb), offsetof(Run, peak_rss_mb)};
-    /* which columns have data: counts per column.  (Plain doubles on purpose:
-     * gcc 12 -O2 turned `int x[4] = {0}` here into MMX code without EMMS,
-     * which leaves the x87 stack dirty and makes GSL's long-double means NaN.) */
-    double any[4] = {0, 0, 0, 0};
     int k = 0, m = 0;
-    double T0 = INFINITY;
+    double T0 = INFINITY, rss_lo = INFINITY, rss_hi = 0;
+    char attn_series[64] = "";   /* the series with attention bytes: "4" */
     for (int s = 0; s < ns && k < 12; s++) {
         if (FIELD_VALUES(e, series[s].idx, series[s].n, seq_len, v) < 2) continue;
         char f[128], out[PATH_MAX + 200];
         plot_sfmt(f, sizeof f, "data/scaling_s%d.csv", k + 1);
         plot_sfmt(out, sizeof out, "%s/%s", p->figdir, f);
-        int has[4];
-        table_by(e, series[s].idx, series[s].n, offsetof(Run, seq_len), "seq_len", offs, names, 4,
-                 out, has);
+        scaling_table(p, series[s].idx, series[s].n, out);
         k++;
-        for (int c = 0; c < 4; c++) any[c] += has[c] > 0 ? 1.0 : 0.0;
         plot_args_str(&a, f, "file%d", k);
         plot_args_str(&a, e->runs[series[s].idx[0]].model, "model%d", k);
         plot_args_printf(&a, "variant%d=%d;", k, plot_series_variant(e, series, s));
         plot_args_str(&a, series[s].label, "label%d", k);
+        if (GROUP_MEAN(e, &series[s], attn_mb) > 0 && strlen(attn_series) + 4 < sizeof attn_series)
+            snprintf(attn_series + strlen(attn_series), sizeof attn_series - strlen(attn_series), "%s%d",
+                     attn_series[0] ? " " : "", k);
         if (v[0] < T0) T0 = v[0];
-        for (int i = 0; i < series[s].n; i++) idx[m++] = series[s].idx[i];
+        for (int i = 0; i < series[s].n; i++) {
+            double rss = e->runs[series[s].idx[i]].peak_rss_mb;
+            if (rss > 0 && rss < rss_lo) rss_lo = rss;
+            if (rss > rss_hi) rss_hi = rss;
+            idx[m++] = series[s].idx[i];
+        }
     }
     plot_args_printf(&a, "nseries=%d;", k);
-    /* the guide lines start from the mean (geometric) of the values at the
-     * shortest window */
-    double log_act = 0, log_peak = 0, n_act = 0, n_peak = 0;
-    for (int i = 0; i < m; i++) {
-        const Run *r = &e->runs[idx[i]];
-        if (r->seq_len != T0) continue;
-        if (r->act_mb > 0) { log_act += log(r->act_mb); n_act++; }
-        if (r->peak_rss_mb > 0) { log_peak += log(r->peak_rss_mb); n_peak++; }
-    }
+    /* each guide starts at the data it describes: O(T) at the recurrent
+     * models' activations, O(T^2) at the attention matrices' bytes, both at
+     * the shortest window */
     plot_args_num(&a, T0, "T0");
-    plot_args_num(&a, n_act ? exp(log_act / n_act) : NAN, "act0");
-    plot_args_num(&a, n_peak ? exp(log_peak / n_peak) : NAN, "peak0");
+    plot_args_num(&a, guide_anchor(e, idx, m, T0, offsetof(Run, act_mb), 0), "act0");
+    plot_args_num(&a, guide_anchor(e, idx, m, T0, offsetof(Run, attn_mb), 1), "attn0");
+    plot_args_str(&a, attn_series, "attn_series");
+    plot_args_num(&a, rss_lo / 1.15, "rss_lo");
+    plot_args_num(&a, rss_hi * 1.15, "rss_hi");
     char setting[400];
-    shared_settings(e, idx, m, KEY_SEQ_LEN, setting, sizeof setting);
+    shared_settings(e, idx, m, vary, setting, sizeof setting);
     plot_args_str(&a, setting, "setting");
-    plot_args_printf(&a, "has_time=%d;has_tps=%d;has_act=%d;has_peak=%d;", any[0] > 0, any[1] > 0,
-                any[2] > 0, any[3] > 0);
     Args b = {0};
     plot_args_printf(&b, "%s", a.s);
     plot_args_str(&a, "What does a longer window cost in time?", "title");
-    if (any[0] || any[1])
-        rc |= plot_render(p, "speed_vs_seq_len", "speed_vs_seq_len", PLOT_WIDTH, PLOT_HEIGHT, &a) < 0;
-    else
-        plot_skip(p, "speed_vs_seq_len", "summary.csv has no step_ms or tokens_per_s values");
+    rc |= plot_render(p, "speed_vs_seq_len", "speed_vs_seq_len", PLOT_WIDTH, PLOT_HEIGHT, &a) < 0;
     plot_args_str(&b, "What does a longer window cost in memory?", "title");
-    if (any[2] || any[3])
-        rc |= plot_render(p, "memory_vs_seq_len", "memory_vs_seq_len", PLOT_WIDTH, PLOT_HEIGHT, &b) < 0;
-    else
-        plot_skip(p, "memory_vs_seq_len", "summary.csv has no act_mb or peak_rss_mb values");
+    rc |= plot_render(p, "memory_vs_seq_len", "memory_vs_seq_len", PLOT_WIDTH, PLOT_HEIGHT, &b) < 0;
     plot_args_free(&a);
     plot_args_free(&b);
     free(series);

@@ -533,7 +533,14 @@ START_TEST(test_scaling_lines_differ_only_in_seq_len)
             want = summary_value(full_dir, run, "act_mb");
             ck_assert_double_eq_tol(csv_lookup(path, "seq_len", T, "act_mb", NULL, NULL), want,
                                     MEAN_RTOL * want);
-            ck_assert_double_eq(csv_lookup(path, "seq_len", T, "n", NULL, NULL), 1);
+            ck_assert_double_eq(csv_lookup(path, "seq_len", T, "runs", NULL, NULL), 1);
+            /* the critical path the run reported, and the attention bytes
+             * on their own (the Transformer only) */
+            ck_assert_double_eq(csv_lookup(path, "seq_len", T, "critical_path", NULL, NULL),
+                                summary_value(full_dir, run, "critical_path"));
+            double attn = csv_lookup(path, "seq_len", T, "attn_mb", NULL, NULL);
+            if (s == 4) ck_assert_double_eq_tol(attn, summary_value(full_dir, run, "attn_mb"), 1e-8);
+            else ck_assert_msg(isnan(attn), "no attention bytes for %s", models[s - 1]);
         }
     }
     snprintf(path, sizeof path, "%s/figures/data/scaling_s5.csv", full_dir);
