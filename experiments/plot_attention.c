@@ -99,6 +99,54 @@ void plot_list_free(char **names, int n)
 /* one map: rewrite L<l>_H<h>.csv with safe labels, draw it as
  * attention_<label>_L<l>_H<h> (attention_L<l>_H<h> when in_name is 0),
  * titled with the layer, the head and the sentence */
+/* rewrite one attention CSV (src) for gnuplot into out: token labels made
+ * safe for an axis (token_label), missing weights as 0.  Sets *T (keys),
+ * *Q (queries), *longest (the longest label, in characters) and *wmax (the
+ * largest weight).  0, or -1 with err. */
+static int attention_rewrite(const char *src, const char *out, int *T, int *Q, size_t *longest, double *wmax,
+                             char *err, size_t errlen)
+{
+    CsvTable *t = csv_read(src, err, errlen);
+    *T = t ? t->ncols - 1 : 0;
+    if (!t || *T < 1 || t->nrows < 1) {
+        if (t) snprintf(err, errlen, "the attention CSV %s has no weights", src);
+        csv_free(t);
+        return -1;
+    }
+    *Q = t->nrows;
+    FILE *o = fopen(out, "w");
+    if (!o) die("cannot write '%s': %s", out, strerror(errno));
+    char lab[128];
+    *longest = 0;
+    for (int k = 0; k < *T; k++) {
+        token_label(t->header[k + 1], lab, sizeof lab);
+        fprintf(o, ",%s", lab);
+        size_t chars = 0;   /* characters, not bytes: a one-character ␣ stays upright */
+        for (const char *c = lab; *c; c++) chars += ((unsigned char)*c & 0xC0) != 0x80;
+        if (chars > *longest) *longest = chars;
+    }
+    fprintf(o, "\n");
+    for (int q = 0; q < t->nrows; q++) {
+        token_label(csv_str(t, q, 0), lab, sizeof lab);
+        fprintf(o, "%s", lab);
+        for (int k = 0; k < *T; k++) {
+            double w = csv_num(t, q, k + 1);
+            if (isfinite(w) && w > *wmax) *wmax = w;
+            fprintf(o, ",%.6g", isfinite(w) ? w : 0.0);
+        }
+        fprintf(o, "\n");
+    }
+    fclose(o);
+    csv_free(t);
+    return 0;
+}
+
+/* tick label size for T tokens on a map of about 800 px */
+static int attention_ticfont(int T)
+{
+    return T <= 16 ? 16 : T <= ATTN_BIG_T ? 13 : T <= ATTN_HUGE_T ? 10 : 8;
+}
+
 static int attention_one(Plot *p, const char *src, const char *label, const char *sentence,
                          int in_name, int layer, int head)
 {
@@ -106,48 +154,89 @@ static int attention_one(Plot *p, const char *src, const char *label, const char
     safe_name(label, sl, sizeof sl);
     if (in_name) plot_sfmt(base, sizeof base, PLOT_ATTENTION_PREFIX "%s_L%d_H%d", sl, layer, head);
     else plot_sfmt(base, sizeof base, PLOT_ATTENTION_PREFIX "L%d_H%d", layer, head);
-    CsvTable *t = csv_read(src, err, sizeof err);
-    int T = t ? t->ncols - 1 : 0;
-    if (!t || T < 1 || t->nrows < 1) {
-        csv_free(t);
-        return plot_skip(p, base, t ? "the attention CSV has no weights" : err);
-    }
     char f[400], out[PATH_MAX + 400];
     plot_sfmt(f, sizeof f, "data/%s.csv", base);
     plot_sfmt(out, sizeof out, "%s/%s", p->figdir, f);
-    FILE *o = fopen(out, "w");
-    if (!o) die("cannot write '%s': %s", out, strerror(errno));
-    char lab[128];
-    size_t longest = 0;
-    for (int k = 0; k < T; k++) {
-        token_label(t->header[k + 1], lab, sizeof lab);
-        fprintf(o, ",%s", lab);
-        size_t chars = 0;   /* characters, not bytes: a one-character ␣ stays upright */
-        for (const char *c = lab; *c; c++) chars += ((unsigned char)*c & 0xC0) != 0x80;
-        if (chars > longest) longest = chars;
+    int T, Q;
+    size_t longest;
+    double wmax = 0;
+    if (attention_rewrite(src, out, &T, &Q, &longest, &wmax, err, sizeof err) != 0) {
+        unlink(out);
+        return plot_skip(p, base, err);
     }
-    fprintf(o, "\n");
-    for (int q = 0; q < t->nrows; q++) {
-        token_label(csv_str(t, q, 0), lab, sizeof lab);
-        fprintf(o, "%s", lab);
-        for (int k = 0; k < T; k++) {
-            double w = csv_num(t, q, k + 1);
-            fprintf(o, ",%.6g", isfinite(w) ? w : 0.0);
-        }
-        fprintf(o, "\n");
-    }
-    fclose(o);
     Args a = {0};
     plot_args_str(&a, f, "file");
-    plot_args_printf(&a, "T=%d;Q=%d;ticfont=%d;rotate=%d;", T, t->nrows,
-                T <= 16 ? 16 : T <= ATTN_BIG_T ? 13 : T <= ATTN_HUGE_T ? 10 : 8, longest > 2);
+    plot_args_printf(&a, "T=%d;Q=%d;ticfont=%d;rotate=%d;", T, Q, attention_ticfont(T), longest > 2);
     char title[400];
     plot_sfmt(title, sizeof title, "layer %d, head %d: \"%s\"", layer, head, sentence);
     plot_args_str(&a, title, "title");
     int rc = plot_render(p, "attention", base, PLOT_HEATMAP_WIDTH, PLOT_HEATMAP_HEIGHT, &a) < 0 ? -1 : 0;
     plot_args_free(&a);
-    csv_free(t);
     return rc;
+}
+
+/* the sentence of an attention folder, whole, in two lines of at most
+ * ATTN_LINE_CHARS bytes (cut at a space); "" when there is no tokens.txt */
+#define ATTN_LINE_CHARS 70
+static void attention_title(const char *dir, char *line1, char *line2, size_t n)
+{
+    char tokens[PATH_MAX + 16], sentence[1024];
+    plot_sfmt(tokens, sizeof tokens, "%s/tokens.txt", dir);
+    line1[0] = line2[0] = '\0';
+    if (attention_sentence(tokens, (int)sizeof sentence - 8, sentence, sizeof sentence) != 0) return;
+    size_t len = strlen(sentence), cut = len;
+    if (len > ATTN_LINE_CHARS) {
+        cut = ATTN_LINE_CHARS;
+        while (cut > 0 && sentence[cut] != ' ') cut--;
+        if (cut == 0) cut = ATTN_LINE_CHARS;
+    }
+    snprintf(line1, n, "\"%.*s%s", (int)cut, sentence, cut == len ? "\"" : "");
+    if (cut < len) snprintf(line2, n, "%s\"", sentence + cut + (sentence[cut] == ' '));
+}
+
+/* one figure per sentence folder: every layer (rows) and head (columns) of
+ * the maps in dir on one colour scale, 0 to the largest weight of any map,
+ * the tokens on the outer axes, the whole sentence as the title.  1 drawn,
+ * 0 no maps, -1 failed. */
+static int attention_grid(Plot *p, const char *dir, const char *label)
+{
+    char base[300], sl[200], err[600];
+    safe_name(label, sl, sizeof sl);
+    plot_sfmt(base, sizeof base, PLOT_ATTENTION_PREFIX "%s", sl);
+    char **files;
+    int nf = plot_list_dir(dir, &files), L = 0, NH = 0, maps = 0, T = 0, Q = 0;
+    size_t longest = 0;
+    double wmax = 0;
+    Args a = {0};
+    for (int j = 0; j < nf; j++) {
+        int layer, head, used = 0;
+        if (sscanf(files[j], "L%d_H%d.csv%n", &layer, &head, &used) != 2 || files[j][used] != '\0') continue;
+        char src[PATH_MAX + 600], f[400], out[PATH_MAX + 400];
+        plot_sfmt(src, sizeof src, "%s/%s", dir, files[j]);
+        plot_sfmt(f, sizeof f, "data/%s_L%d_H%d.csv", base, layer, head);
+        plot_sfmt(out, sizeof out, "%s/%s", p->figdir, f);
+        size_t lg;
+        if (attention_rewrite(src, out, &T, &Q, &lg, &wmax, err, sizeof err) != 0) continue;
+        if (lg > longest) longest = lg;
+        plot_args_str(&a, f, "file_%d_%d", layer, head);
+        if (layer + 1 > L) L = layer + 1;
+        if (head + 1 > NH) NH = head + 1;
+        maps++;
+    }
+    plot_list_free(files, nf);
+    if (!maps) { plot_args_free(&a); return 0; }
+    char l1[512], l2[512];
+    attention_title(dir, l1, l2, sizeof l1);
+    if (!l1[0]) plot_sfmt(l1, sizeof l1, "%s", label);
+    plot_args_str(&a, l1, "title1");
+    plot_args_str(&a, l2, "title2");
+    plot_args_printf(&a, "L=%d;NH=%d;T=%d;Q=%d;rotate=%d;", L, NH, T, Q, longest > 2);
+    plot_args_printf(&a, "ticfont=%d;", T <= 16 ? 13 : T <= ATTN_BIG_T ? 11 : 8);
+    plot_args_num(&a, wmax > 0 ? wmax : 1, "wmax");
+    int h = 260 * L + 260;
+    int rc = plot_render(p, "attention_grid", base, PLOT_WIDTH, h < PLOT_HEIGHT ? PLOT_HEIGHT : h, &a);
+    plot_args_free(&a);
+    return rc < 0 ? -1 : 1;
 }
 
 /* every L<l>_H<h>.csv in dir; returns how many maps there were, or -1 if
@@ -201,7 +290,7 @@ int plot_figures_attention(Plot *p)
     for (int i = 0; i < nlab; i++) {
         char sub[PATH_MAX + 300];
         plot_sfmt(sub, sizeof sub, "%s/%s", dir, labels[i]);
-        int k = plot_attention_maps(p, sub, labels[i], 1);
+        int k = attention_grid(p, sub, labels[i]);
         if (k < 0) rc = -1;
         else maps += k;
     }

@@ -147,29 +147,18 @@ const char *model_css_color(const char *model)
 
 /* ============================================================ sections ==== */
 
-/* how much of a map's sentence its caption quotes */
-#define MAP_CAPTION_CHARS 60
-
-/* an attention map's caption from its file name <label>_L<l>_H<h>.png:
- * 'layer l, head h: "the sentence"' (the sentence from the experiment's
- * attention/<label>/tokens.txt), or the bare name without one */
+/* a sentence grid's caption from its file name <label>.png: the sentence
+ * of the experiment's attention/<label>/tokens.txt, whole, or the bare name */
 static void put_map_caption(Html *h, const char *runs_dir, const char *name, const char *file)
 {
     size_t len = strlen(file) - 4;   /* without .png */
-    const char *lpos = NULL;
-    for (const char *c = file; (c = strstr(c, "_L")) && (size_t)(c - file) < len; c++) lpos = c;
-    int layer, head, used = 0;
-    char sentence[512] = "";
-    if (lpos && sscanf(lpos, "_L%d_H%d.png%n", &layer, &head, &used) == 2 && lpos[used] == '\0') {
-        char tokens[PATH_MAX * 2];
-        snprintf(tokens, sizeof tokens, "%s/%s/attention/%.*s/tokens.txt", runs_dir, name,
-                 (int)(lpos - file), file);
-        if (attention_sentence(tokens, MAP_CAPTION_CHARS, sentence, sizeof sentence) == 0) {
-            put(h, "layer %d, head %d: \xe2\x80\x9c", layer, head);   /* “ */
-            put_text(h, sentence, -1);
-            put(h, "\xe2\x80\x9d");   /* ” */
-            return;
-        }
+    char tokens[PATH_MAX * 2], sentence[1024];
+    snprintf(tokens, sizeof tokens, "%s/%s/attention/%.*s/tokens.txt", runs_dir, name, (int)len, file);
+    if (attention_sentence(tokens, (int)sizeof sentence - 8, sentence, sizeof sentence) == 0) {
+        put(h, "\xe2\x80\x9c");   /* “ */
+        put_text(h, sentence, -1);
+        put(h, "\xe2\x80\x9d");   /* ” */
+        return;
     }
     put_text(h, file, (long)len);
 }
@@ -255,7 +244,7 @@ static void put_figures(Html *h, const char *runs_dir, const char *name)
         put_data_links(h, runs_dir, name, plot_figures[k].name);
         put(h, "</span></figcaption></figure>\n");
     }
-    /* the attention maps: one per layer and head */
+    /* the attention maps: one grid of layers x heads per sentence */
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s/%s/figures", runs_dir, name);
     DIR *d = opendir(dir);
@@ -273,38 +262,51 @@ static void put_figures(Html *h, const char *runs_dir, const char *name)
         maps[nm++] = xstrdup(de->d_name);
     }
     closedir(d);
-    for (int i = 1; i < nm; i++)   /* sorted: layer and head in order */
+    for (int i = 1; i < nm; i++)   /* sorted: sentence order */
         for (int j = i; j > 0 && strcmp(maps[j - 1], maps[j]) > 0; j--) {
             char *t = maps[j]; maps[j] = maps[j - 1]; maps[j - 1] = t;
         }
     if (nm) {
         if (!any) put(h, "<h3>Figures</h3>\n");
         any = 1;
-        put(h, "<h4>Attention maps</h4><p>Each map is one layer and head of the Transformer "
-               "reading the sentence in its title: row = the position asking (query), column "
-               "= the position it reads (key), brightness = the attention weight. The upper "
-               "triangle is empty because attention is causal; look for heads that read the "
-               "previous token (a line beside the diagonal) or one fixed token (a bright "
-               "column). Click a map for a full-size copy.</p>\n<div class=\"maps\">\n");
+        put(h, "<h4 id=\"");
+        put_url(h, name);
+        put(h, "-attention\">Attention maps</h4><p>");
+        put_figure_findings(h, runs_dir, name, "attention");
+        put(h, "Each figure is one sentence through the Transformer (the first one the experiment "
+               "trained): one map per layer (rows) and head (columns), all on one colour scale. In "
+               "a map, row = the token reading (query), column = the token read (key), brightness "
+               "= the attention weight. The upper triangle is empty because attention is causal; "
+               "look for heads that read the previous token (a line beside the diagonal) or one "
+               "fixed token (a bright column). The explorer below shows the same weights as "
+               "numbers.</p>\n");
         for (int i = 0; i < nm; i++) {
             snprintf(rel, sizeof rel, "%s/figures/%s", name, maps[i]);
             snprintf(svg, sizeof svg, "%s", rel);
             memcpy(svg + strlen(svg) - 4, ".svg", 4);
             int has_svg = report_exists(runs_dir, svg);
             put(h, "<figure>");
-            if (has_svg) { put(h, "<a href=\""); put_url(h, svg); put(h, "\">"); }
             put(h, "<img src=\"");
             put_url(h, rel);
             put(h, "\" alt=\"");
             put_text(h, maps[i], -1);
-            put(h, "\" width=\"%d\" height=\"%d\">", PLOT_HEATMAP_WIDTH, PLOT_HEATMAP_HEIGHT);
-            if (has_svg) put(h, "</a>");
+            put(h, "\" width=\"%d\" height=\"%d\">", PLOT_WIDTH, PLOT_HEIGHT);
             put(h, "<figcaption>");
             put_map_caption(h, runs_dir, name, maps[i] + plen);
-            put(h, "</figcaption></figure>\n");
+            put(h, "<br><span class=\"data\">");
+            if (has_svg) {
+                put(h, "<a href=\"");
+                put_url(h, svg);
+                put(h, "\">SVG</a> &middot; ");
+            }
+            put(h, "data: <a href=\"");
+            char json[PATH_MAX];
+            snprintf(json, sizeof json, "%s/attention/%.*s/attention.json", name,
+                     (int)(strlen(maps[i]) - plen - 4), maps[i] + plen);
+            put_url(h, json);
+            put(h, "\">attention.json</a></span></figcaption></figure>\n");
             free(maps[i]);
         }
-        put(h, "</div>\n");
     }
     free(maps);
 none:

@@ -360,17 +360,20 @@ START_TEST(test_plot_draws_every_figure)
 {
     ck_assert_msg(plot_full_rc == 0, "plot_experiment: %s", plot_err);
     for (int k = 0; k < plot_nfigures; k++) assert_png(full_dir, plot_figures[k].name, PLOT_WIDTH, PLOT_HEIGHT);
-    static const char *maps[] = {"attention_transformer-chars-s1_L0_H0", "attention_transformer-chars-s1_L0_H1",
-                                 "attention_transformer-chars-s1_L1_H0", "attention_transformer-chars-s1_L1_H1"};
-    for (int k = 0; k < 4; k++) assert_png(full_dir, maps[k], PLOT_HEATMAP_WIDTH, PLOT_HEATMAP_HEIGHT);
-    /* a map's title quotes the sentence from tokens.txt */
+    /* one grid of layers x heads per sentence */
+    assert_png(full_dir, "attention_s1", PLOT_WIDTH, PLOT_HEIGHT);
+    assert_png(full_dir, "attention_s2", PLOT_WIDTH, PLOT_HEIGHT);
+    ck_assert_int_eq(count_files(full_dir, "attention_", ".png"), 2);
+    /* its title quotes the whole sentence from tokens.txt, its panels name
+     * the layer and head */
     char path[1024];
-    snprintf(path, sizeof path, "%s/figures/attention_transformer-chars-s1_L1_H0.svg", full_dir);
+    snprintf(path, sizeof path, "%s/figures/attention_s1.svg", full_dir);
     size_t len;
     char *svg = file_read_all(path, &len);
     ck_assert_ptr_nonnull(svg);
-    ck_assert_msg(strstr(svg, "layer 1, head 0: &quot;In the begin&quot;") ||
-                  strstr(svg, "layer 1, head 0: \"In the begin\""), "the title names the sentence");
+    ck_assert_msg(strstr(svg, "the beast did not cross the street because it was too weary.") != NULL,
+                  "the title holds the whole sentence");
+    ck_assert_msg(strstr(svg, "layer 1, head 1") != NULL, "a panel names its layer and head");
     free(svg);
     ck_assert_int_eq(count_files(full_dir, "", ".part"), 0);
 }
@@ -640,7 +643,7 @@ START_TEST(test_attention_dir_draws_each_head)
 {
     char out[600], src[700], err[1024];
     snprintf(out, sizeof out, "%s/attn_out", tmp_root);
-    snprintf(src, sizeof src, "%s/attention/transformer-chars-s1", full_dir);
+    snprintf(src, sizeof src, "%s/attention/s2", full_dir);
     ck_assert_msg(plot_attention_dir(src, out, err, sizeof err) == 0, "%s", err);
     char path[1024];
     unsigned w, h;
@@ -697,7 +700,7 @@ START_TEST(test_report_links_only_existing_files)
     /* both experiments' figures: the full one has every figure and 4 maps,
      * the thin one lacks posenc and grad_through_time; each PNG is an img and
      * its SVG a link */
-    ck_assert_int_eq(images, plot_nfigures + 8 + plot_nfigures - 2);
+    ck_assert_int_eq(images, plot_nfigures + 2 + plot_nfigures - 2);
     ck_assert_int_ge(files, 2 * images);
     ck_assert_msg(strstr(html, "delayed recall") != NULL, "the question is on the page");
     ck_assert_msg(strstr(html, "Largest distance solved") != NULL, "distance table present");
@@ -716,7 +719,7 @@ START_TEST(test_report_links_only_existing_files)
     }
     ck_assert_msg(strstr(html, "<span class=\"prompt\" title=\"prompt\">In </span>the beginning"),
                   "a sample's prompt is marked");
-    ck_assert_msg(strstr(html, "layer 1, head 0: \xe2\x80\x9cIn the begin\xe2\x80\x9d") != NULL,
+    ck_assert_msg(strstr(html, "\xe2\x80\x9cIn the begin\xe2\x80\x9d") != NULL,
                   "a map's caption quotes its sentence");
     free(html);
 }
