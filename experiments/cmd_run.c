@@ -132,7 +132,8 @@ static int write_experiment_json(const ExpPlan *e, char *err, size_t errlen)
 static const char *summary_header =
     "run,model,task,tokenizer,seq_len,eval_seq_len,distance,positions,clip,init_scale,threads,seed,params,steps,"
     "final_train_loss,final_val_loss,val_accuracy,chance_loss,chance_accuracy,val_perplexity,tokens_per_s,"
-    "step_ms,seconds,peak_rss_mb,act_mb,critical_path,group,hidden_size,num_layers,batch_size,max_steps,attn_mb";
+    "step_ms,seconds,peak_rss_mb,act_mb,critical_path,group,hidden_size,num_layers,batch_size,max_steps,attn_mb,"
+    "vocab_size";
 
 static const char *cfg_str(cJSON *cfg, const char *key)
 {
@@ -193,8 +194,10 @@ int runner_summarize(const ExpPlan *e, char *err, size_t errlen)
          * stopped early, solved) */
         fprintf(f, ",%s,%s,%s,%s,%s", r->group[0] ? r->group : "-", cfg_str(cfg, "hidden_size"),
                 cfg_str(cfg, "num_layers"), cfg_str(cfg, "batch_size"), cfg_str(cfg, "steps"));
-        /* the attention matrices' bytes (Transformer; 0 for the others) */
+        /* the attention matrices' bytes (Transformer; 0 for the others),
+         * the vocabulary (ln V is the loss of a uniform guess) */
         put_num(f, num(res, "attn_mb"));
+        put_num(f, num(task, "vocab_size"));
         fputc('\n', f);
         rows++;
         cJSON_Delete(j);

@@ -27,6 +27,26 @@
 
 /* ====================================================== averaging runs ==== */
 
+/* columns a run keeps after it stopped early (keyed by step): what it had
+ * learned; not its time or gradient norm, which stopped with it */
+static int carries(const char *key, const char *col)
+{
+    return strcmp(key, "step") == 0 &&
+           (strcmp(col, "train_loss") == 0 || strcmp(col, "val_loss") == 0 || strcmp(col, "val_accuracy") == 0);
+}
+
+/* the last finite value of column c in t, if t ends before key k (NAN if
+ * t reaches k or has none) */
+static double last_finite(const CsvTable *t, int kc, double k, int c)
+{
+    if (t->nrows == 0 || csv_num(t, t->nrows - 1, kc) >= k) return NAN;
+    for (int r = t->nrows - 1; r >= 0; r--) {
+        double v = csv_num(t, r, c);
+        if (isfinite(v)) return v;
+    }
+    return NAN;
+}
+
 /* Average, over the runs idx[0..n), the named columns of each run's `file`
  * (a CSV with a key column such as step or position), matching rows by the
  * key.  Writes a CSV key,col1,col1_sd,... to out_path.  has[c] counts the
@@ -76,8 +96,14 @@ int plot_average_runs(const Plot *p, const int *idx, int n, const char *file, co
                 if (csv_num(t[i], j, kc) == k) { match[i] = j; cursor[i] = j + 1; break; }
         }
         for (int c = 0; c < ncols; c++) {
-            for (int i = 0; i < nt; i++)
+            for (int i = 0; i < nt; i++) {
                 vals[i] = match[i] < 0 ? NAN : csv_num(t[i], match[i], csv_col(t[i], cols[c]));
+                /* a run that stopped early, solved, keeps its last loss or
+                 * accuracy: without it the mean of the remaining seeds
+                 * would jump back up to the unsolved one's */
+                if (match[i] < 0 && carries(key, cols[c]))
+                    vals[i] = last_finite(t[i], csv_col(t[i], key), k, csv_col(t[i], cols[c]));
+            }
             double mean, sd;
             int m = stats_mean_sd(vals, nt, &mean, &sd);
             if (m) { fprintf(out, ",%.10g,%.10g", mean, sd); has[c]++; }

@@ -142,8 +142,15 @@ static int curves_args(const Plot *p, const Curves *c, const char *prefix, int n
         plot_args_num(a, isfinite(ymin) ? ymin : 1, "pymin%d", panels);
         plot_args_num(a, ymax > 0 ? ymax : 1, "pymax%d", panels);
         plot_args_printf(a, "pn%d=%d;", panels, lines);
+        /* the reference lines: chance for a synthetic task; for text the
+         * unigram baseline (the entropy of the token frequencies, what
+         * chance_loss is there) and a uniform guess, ln V */
+        const Run *r0 = &p->e.runs[c->panels[pi].idx[0]];
+        double V = GROUP_MEAN(&p->e, &c->panels[pi], vocab_size);
         plot_args_num(a, with_chance ? GROUP_MEAN(&p->e, &c->panels[pi], chance_loss) : NAN,
                  "pchance%d", panels);
+        plot_args_printf(a, "ptext%d=%d;", panels, task_is_text(r0->task));
+        plot_args_num(a, with_chance && task_is_text(r0->task) && V > 1 ? log(V) : NAN, "puniform%d", panels);
     }
     plot_args_printf(a, "npanels=%d;", panels);
     int ns = 0;

@@ -203,7 +203,7 @@ int experiment_load(Experiment *e, const char *exp_dir, char *err, size_t errlen
         NUM(final_train_loss); NUM(final_val_loss); NUM(val_accuracy);
         NUM(chance_loss); NUM(chance_accuracy); NUM(val_perplexity);
         NUM(tokens_per_s); NUM(step_ms); NUM(seconds); NUM(peak_rss_mb); NUM(act_mb);
-        NUM(critical_path); NUM(attn_mb);
+        NUM(critical_path); NUM(attn_mb); NUM(vocab_size);
         copy_str(r->group, sizeof r->group, csv_str(t, i, csv_col(t, "group")));
         if (not_set(r->group)) r->group[0] = '\0';
         NUM(hidden_size); NUM(num_layers); NUM(batch_size); NUM(max_steps);

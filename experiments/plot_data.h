@@ -51,6 +51,7 @@ typedef struct Run {
     double chance_loss, chance_accuracy, val_perplexity;
     double tokens_per_s, step_ms, seconds, peak_rss_mb, act_mb, critical_path;
     double attn_mb;        /* the attention matrices' bytes (Transformer); NAN otherwise */
+    double vocab_size;     /* V (ln V: the loss of a uniform guess); NAN in older summaries */
     /* written by the runner after the measurements (older summaries lack
      * them: "" and NAN) */
     char group[64];        /* the [grid.NAME] the run came from */
@@ -143,8 +144,8 @@ double run_budget(const Run *r);
 /* A timing run (a grid of a dozen steps that measures time and memory) says
  * nothing about learning: its budget is under this fraction of the
  * experiment's longest.  A short demonstration (150 steps of an exploding
- * RNN beside 400-step runs) is still a learning run. */
-#define TIMING_BUDGET_FRACTION 0.2
+ * RNN beside 800-step runs) is still a learning run. */
+#define TIMING_BUDGET_FRACTION 0.1
 /* 1 if r is a timing run of e (see TIMING_BUDGET_FRACTION) */
 int run_is_timing(const Experiment *e, const Run *r);
 
