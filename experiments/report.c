@@ -238,8 +238,8 @@ static void put_figures(Html *h, const char *runs_dir, const char *name)
         if (has_svg) {
             put(h, "<a href=\"");
             put_url(h, svg);
-            put(h, "\">interactive SVG</a> (hover for coordinates, click a legend entry to hide "
-                   "its curve) &middot; ");
+            put(h, "\">SVG</a> (in the loss and time figures, hover a point to read its values) "
+                   "&middot; ");
         }
         put_data_links(h, runs_dir, name, plot_figures[k].name);
         put(h, "</span></figcaption></figure>\n");

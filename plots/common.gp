@@ -21,7 +21,10 @@ if (GPVAL_VERSION >= 5.4) {
     set key autotitle columnhead
 }
 if (fmt eq "svg") {
-    set terminal svg size W,H font "sans,16" noenhanced background rgb "white"
+    # mouse standalone: the SVG carries gnuplot's own script (no file beside
+    # it), so the points a script draws `with labels hypertext` show their
+    # values under the pointer, offline
+    set terminal svg size W,H font "sans,16" noenhanced background rgb "white" mouse standalone
 } else {
     set terminal pngcairo size W,H font "sans,16" noenhanced background rgb "white"
 }

@@ -13,6 +13,9 @@ load plotdir."/common.gp"
 
 S(name) = value(name)
 file(p, j) = S(sprintf("file%d_%d", p, j))
+# in the SVG, the values under the pointer on each validation point
+hover(p, j) = sprintf("%s\nstep %d, %.1f s\nvalidation loss %.4f\ntraining loss %.4f", \
+    S(sprintf("model%d_%d", p, j)), column("step"), column("seconds"), column("val_loss"), column("train_loss"))
 # a taller legend strip when it has many entries (the series and 4 line kinds)
 if (nseries + 4 > 9) { KEY_H = 0.2 }
 # room above the highest line for the name of a reference line
@@ -48,7 +51,9 @@ do for [p = 1:npanels] {
          for [j = 1:n] file(p, j) using (column(xcol)):(column("val_loss")) \
              with linespoints lw 3 pt point(p, j) ps 1.5 lc rgb color(p, j) notitle, \
          chance with lines dt 3 lw 2 lc rgb GUIDE notitle, \
-         uniform with lines dt (2, 4, 8, 4) lw 2 lc rgb GUIDE notitle
+         uniform with lines dt (2, 4, 8, 4) lw 2 lc rgb GUIDE notitle, \
+         for [j = 1:(fmt eq "svg" ? n : 0)] file(p, j) using (column(xcol)):(column("val_loss")):(hover(p, j)) \
+             with labels hypertext point pt 7 ps 1.2 lc rgb color(p, j) notitle
     unset label 11
     unset label 12
 }

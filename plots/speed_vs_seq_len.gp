@@ -33,8 +33,13 @@ set logscale x 2
 set xtics T0, 4
 set logscale y 10
 set format x "%g"; set format y "%g"
+hover(s) = sprintf("%s, T = %d\nmedian %.3g ms per step\nmiddle half %.3g-%.3g ms\n%d steps timed", \
+    S(sprintf("label%d", s)), column("seq_len"), column("step_ms"), column("step_q1"), column("step_q3"), \
+    column("steps_timed"))
 plot for [s = 1:nseries] file(s) using (column("seq_len") * shift(s)):(column("step_ms")):(column("step_q1")):(column("step_q3")) \
-         with yerrorlines lw 3 dt dash(s) pt point(s) ps 1.5 lc rgb color(s) notitle
+         with yerrorlines lw 3 dt dash(s) pt point(s) ps 1.5 lc rgb color(s) notitle, \
+     for [s = 1:(fmt eq "svg" ? nseries : 0)] file(s) using (column("seq_len") * shift(s)):(column("step_ms")):(hover(s)) \
+         with labels hypertext point pt 7 ps 1.5 lc rgb color(s) notitle
 eval(subtitle_off)
 
 set origin panel_x(2, npanels), panel_y(2, npanels)
