@@ -44,9 +44,11 @@
 const PlotFigure plot_figures[] = {
     {"loss_vs_step", "Loss against training step, one panel per task setting: dashed lines are "
                      "training loss, solid lines (with points) validation loss, averaged over "
-                     "seeds; the dotted line is chance. Lower is better; a gap between dashed "
-                     "and solid means overfitting. Runs far shorter than the rest (a timing "
-                     "grid) are left out."},
+                     "seeds (a run that stopped early, solved, counts at its last loss); the "
+                     "dotted line is chance, for text the unigram baseline, and the dash-dotted "
+                     "one a uniform guess, ln V. Lower is better; a gap between dashed and solid "
+                     "means overfitting. Runs far shorter than the rest (a timing grid) are left "
+                     "out."},
     {"loss_vs_time", "The same losses against wall-clock seconds: a model that learns more per "
                      "step can still lose if each step costs more."},
     {"grad_norm", "Global gradient norm (before clipping) on a log scale, one panel per task "
@@ -68,7 +70,7 @@ const PlotFigure plot_figures[] = {
                           "position t, as it has no state carried through time)."},
     {"accuracy_vs_distance", "Accuracy (mean over seeds, with ± sd bars where there are two or "
                              "more) as the distance to remember grows; the dotted line is "
-                             "chance. Where a model's line falls to "
+                             "chance; lines are shifted a little sideways so that none hides another. Where a model's line falls to "
                              "chance, it no longer carries the information that far."},
     {"speed_vs_seq_len", "Left: the median time per training step as the window T grows, "
                          "log-log, the bars spanning the middle half of the steps timed (the first "
@@ -87,7 +89,9 @@ const PlotFigure plot_figures[] = {
                "slowly, so every position gets a distinct pattern."},
     {"perplexity", "Validation perplexity (mean over seeds, ± sd bars where there are two or "
                    "more; lower is better): the number of tokens the model is, in effect, "
-                   "choosing between."},
+                   "choosing between, with each model's parameter count and number of runs. The "
+                   "dotted line is the unigram baseline (a model that knows only how often each "
+                   "token occurs); the title gives a uniform guess, V."},
     {"threads", "Training throughput with 1 and 2 threads (paler: fewer), from runs identical "
                 "but for the thread count, at the longest window run with both (the settings "
                 "under the title): how much each model gains from a second core. Work spread "

@@ -388,7 +388,7 @@ int plot_figure_perplexity(Plot *p)
         plot_sfmt(path, sizeof path, "%s/%s", p->datadir, f);
         FILE *out = fopen(path, "w");
         if (!out) die("cannot write '%s': %s", path, strerror(errno));
-        fprintf(out, "x,model,mean,sd,n\n");
+        fprintf(out, "x,model,mean,sd,n,params\n");
         size_t longest = 0;
         int any_sd = 0;
         for (int k = 0; k < ng; k++) {
@@ -396,7 +396,8 @@ int plot_figure_perplexity(Plot *p)
             double mean, sd;
             int m = stats_mean_sd(v, g[k].n, &mean, &sd);
             any_sd |= sd > 0;
-            fprintf(out, "%d,%s,%.10g,%.10g,%d\n", k, e->runs[g[k].idx[0]].model, mean, sd, m);
+            fprintf(out, "%d,%s,%.10g,%.10g,%d,%.10g\n", k, e->runs[g[k].idx[0]].model, mean, sd, m,
+                    GROUP_MEAN(e, &g[k], params));
             if (strlen(g[k].label) > longest) longest = strlen(g[k].label);
         }
         fclose(out);
@@ -404,6 +405,10 @@ int plot_figure_perplexity(Plot *p)
         plot_sfmt(dataf, sizeof dataf, "data/%s", f);
         plot_args_str(&a, dataf, "file%d", pi + 1);
         plot_args_str(&a, panels[pi].label, "ptitle%d", pi + 1);
+        /* the baselines: the unigram model (exp of the unigram entropy) and a
+         * uniform guess over the vocabulary (V) */
+        plot_args_num(&a, exp(GROUP_MEAN(e, &panels[pi], chance_loss)), "punigram%d", pi + 1);
+        plot_args_num(&a, GROUP_MEAN(e, &panels[pi], vocab_size), "pV%d", pi + 1);
         plot_args_printf(&a, "nbars%d=%d;rotate%d=%d;has_sd%d=%d;", pi + 1, ng, pi + 1,
                     (int)(ng * longest * np > 60), pi + 1, any_sd);
         plot_args_printf(&a, "xticsdef%d=", pi + 1);
