@@ -243,8 +243,9 @@ static void plot_usage(FILE *f)
             "Draw every figure of the experiment in runs/NAME (PNG and SVG, with\n"
             "gnuplot and the scripts in plots/) into runs/NAME/figures, or DIR.\n"
             "Figures whose data is missing are skipped with a note.  Without --out,\n"
-            "the report page of the folder holding the experiment (runs/index.html)\n"
-            "is rewritten too.\n");
+            "the course claims the experiment tests are measured into\n"
+            "runs/NAME/findings.csv first, and the report page of the folder holding\n"
+            "the experiment (runs/index.html) is rewritten too.\n");
 }
 
 int cmd_plot(int argc, char **argv)

@@ -1,14 +1,19 @@
 /*
  * report.c — runs/index.html: one self-contained page over every experiment.
  *
- * For each runs/X/experiment.json: the experiment's question, each figure
- * that exists in runs/X/figures with a caption saying what to look for, the
- * results table (mean ± sd over seeds, from summary.csv), the largest
- * distance each model solved, and a few lines each model generated.
+ * The page opens with the findings of every experiment, grouped by claim
+ * (report_findings.c).  Then, for each runs/X/experiment.json: the
+ * experiment's question, each figure that exists in runs/X/figures with a
+ * caption (its measured key sentences from findings.csv, then what to look
+ * for) and links to the CSVs it was drawn from, the attention maps and the
+ * attention explorer (report_explorer.c), one results table per grid group,
+ * the largest distance each model solved, and a few lines each model
+ * generated, the prompt marked.
  *
- * The page has inline CSS, no script and nothing from the network; every
- * link and image is a relative path to a file that exists when the page is
- * written.  What this file is not: the figures (plot.c draws them).
+ * The page has inline CSS, one inline script (the explorer) and nothing
+ * from the network; every link and image is a relative path to a file that
+ * exists when the page is written; it reads on a 1,400-px screen and on a
+ * 420-px phone.  What this file is not: the figures (plot.c draws them).
  */
 #define _GNU_SOURCE
 #include "plot.h"
