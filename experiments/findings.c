@@ -24,6 +24,7 @@
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
 
+#include "registry.h"
 #include "util.h"
 
 /* ============================================================ thresholds == */
@@ -74,8 +75,42 @@ static void say(char *out, size_t n, const char *fmt, ...)
 }
 #define SAY(field, ...) say(f->field, sizeof f->field, __VA_ARGS__)
 
-static int model_is_recurrent(const char *model) { return model_order(model) < 3; }
-static int model_is_attention(const char *model) { return model_order(model) == 3; }
+/* what a claim asks of a model comes from its descriptor (core/registry.h):
+ * "an RNN" is the plain recurrence (recurrent, no gates), "gates" the gated
+ * recurrences, "a Transformer" a model with attention */
+static int model_is_recurrent(const char *model)
+{
+    const ModelInfo *i = model_info_find(model);
+    return i && i->recurrent;
+}
+static int model_is_attention(const char *model)
+{
+    const ModelInfo *i = model_info_find(model);
+    return i && i->attention;
+}
+static int model_is_plain(const char *model)
+{
+    const ModelInfo *i = model_info_find(model);
+    return i && i->recurrent && !i->gated;
+}
+static int model_is_gated(const char *model)
+{
+    const ModelInfo *i = model_info_find(model);
+    return i && i->recurrent && i->gated;
+}
+/* the first registered model that passes `is` (NULL if none) */
+static const char *first_model(int (*is)(const char *))
+{
+    for (int k = 0; k < model_info_count(); k++)
+        if (is(model_info_at(k)->name)) return model_info_at(k)->name;
+    return NULL;
+}
+/* a model's name for people ("RNN") */
+static const char *title_of(const char *model)
+{
+    const ModelInfo *i = model_info_find(model);
+    return i ? i->title : model;
+}
 
 /* which runs a claim looks at: NULL / NAN / 0 mean "any" */
 typedef struct Sel {
@@ -380,7 +415,7 @@ static int measure_sequential(const Experiment *e, Finding *f)
     SAY(figure, "speed_vs_seq_len");
     double rk = NAN, tk = NAN;
     for (int k = 0; k < n; k++) {
-        if (cp[k].model[0] && strcmp(cp[k].model, "rnn") == 0) rk = ms[k].k;
+        if (model_is_plain(cp[k].model) && !isfinite(rk)) rk = ms[k].k;
         if (model_is_attention(cp[k].model)) tk = ms[k].k;
     }
     SAY(sentence, "Measured: the RNN's time per step grows like T^%.2f and the Transformer's like T^%.2f; "
@@ -397,15 +432,15 @@ static int measure_threads(const Experiment *e, Finding *f)
     for (int i = 0; i < e->nruns; i++)
         if (e->runs[i].threads == 2 && !(e->runs[i].seq_len <= T)) T = e->runs[i].seq_len;
     if (!isfinite(T)) return 0;
-    static const char *const models[] = {"rnn", "lstm", "gru", "transformer"};
     double sp_att = NAN, sp_rec = NAN, noise = 0;
     int any = 0, faster = 0;
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < model_info_count(); k++) {
+        const char *model = model_info_at(k)->name;
         double sum = 0;
         int n = 0;
         for (int i = 0; i < e->nruns; i++) {
             const Run *a = &e->runs[i];
-            if (a->threads != 2 || a->seq_len != T || strcmp(a->model, models[k]) != 0) continue;
+            if (a->threads != 2 || a->seq_len != T || strcmp(a->model, model) != 0) continue;
             for (int j = 0; j < e->nruns; j++) {
                 const Run *b = &e->runs[j];
                 if (b->threads != 1 || strcmp(a->model, b->model) != 0 || a->seq_len != b->seq_len ||
@@ -422,10 +457,10 @@ static int measure_threads(const Experiment *e, Finding *f)
         }
         if (!n) continue;
         double sp = sum / n;
-        ADD(value, "%s%s ×%.2f", any ? "; " : "", models[k], sp);
+        ADD(value, "%s%s ×%.2f", any ? "; " : "", model, sp);
         any = 1;
         faster += sp > 1;
-        if (model_is_attention(models[k])) sp_att = sp;
+        if (model_is_attention(model)) sp_att = sp;
         else if (!(sp <= sp_rec)) sp_rec = sp;
     }
     if (!any) return 0;
@@ -482,7 +517,7 @@ static int measure_attn_memory(const Experiment *e, Finding *f)
             ADD(value, "%s%s ~T^%.2f", f->value[0] ? "; " : "", act[k].model, act[k].k);
             has_rec = 1;
             holds &= fabs(act[k].k - 1) < EXPONENT_TOL;
-            if (strcmp(act[k].model, "rnn") == 0 || !isfinite(kr)) kr = act[k].k;
+            if (model_is_plain(act[k].model) || !isfinite(kr)) kr = act[k].k;
         }
     }
     SAY(comparison, "2 for attention, 1 for recurrence (±%.2f), least squares on log-log", EXPONENT_TOL);
@@ -522,7 +557,8 @@ static double init_rate(const Experiment *e, const Run *r, double *over_d)
     return findings_fit_rate(k, y, m);
 }
 
-/* the RNN run at init scale 1 whose loss sits at the end, at the largest distance */
+/* the run of `model` at init scale 1 whose loss sits at the end, at the
+ * largest distance (not the clipping demonstration, not a timing run) */
 static const Run *vanishing_run(const Experiment *e, const char *model)
 {
     const Run *best = NULL;
@@ -540,26 +576,27 @@ static const Run *vanishing_run(const Experiment *e, const char *model)
 
 static int measure_vanishing(const Experiment *e, Finding *f)
 {
-    const Run *r = vanishing_run(e, "rnn");
+    const char *plain = first_model(model_is_plain);
+    const Run *r = plain ? vanishing_run(e, plain) : NULL;
     if (!r) return 0;
     double over_d, rate = init_rate(e, r, &over_d);
     if (!isfinite(rate)) return not_measured(f, "grad_through_time", "no gradients.csv at step 0");
     SAY(measurement, "||dL/dh_t|| at initialisation against the steps k back from the loss (recall, d = %g)",
         r->distance);
-    SAY(value, "rnn ×%.3f per step, ÷%.3g over %g steps", rate, over_d, r->distance);
-    static const char *others[] = {"lstm", "gru"};
-    for (int i = 0; i < 2; i++) {
-        const Run *o = vanishing_run(e, others[i]);
+    SAY(value, "%s ×%.3f per step, ÷%.3g over %g steps", plain, rate, over_d, r->distance);
+    for (int k = 0; k < model_info_count(); k++) {
+        const char *other = model_info_at(k)->name;
+        const Run *o = model_is_gated(other) ? vanishing_run(e, other) : NULL;
         if (!o) continue;
         double od, orate = init_rate(e, o, &od);
-        if (isfinite(orate)) ADD(value, "; %s ×%.3f per step", others[i], orate);
+        if (isfinite(orate)) ADD(value, "; %s ×%.3f per step", other, orate);
     }
     SAY(comparison, "vanishes when the norm falls more than %gx over the distance", VANISH_FACTOR);
     f->seeds = 1;
     f->verdict = over_d > VANISH_FACTOR ? VERDICT_HOLDS : VERDICT_FAILS;
     SAY(figure, "grad_through_time");
-    SAY(sentence, "Measured at initialisation: the RNN's gradient shrinks ×%.3f per step, %.3g-fold over %g "
-                  "steps.", rate, over_d, r->distance);
+    SAY(sentence, "Measured at initialisation: the %s's gradient shrinks ×%.3f per step, %.3g-fold over %g "
+                  "steps.", title_of(plain), rate, over_d, r->distance);
     return 1;
 }
 
@@ -670,49 +707,54 @@ static int acc_at(const Experiment *e, const char *model, const char *task, doub
 
 static int measure_gates(const Experiment *e, Finding *f)
 {
-    static const char *const need[] = {"rnn"};
+    const char *plain = first_model(model_is_plain);
+    if (!plain) return 0;
+    const char *const need[] = {plain};
     double d = largest_common_distance(e, "recall", need, 1);
     if (!isfinite(d)) return 0;
     double rm, rs, best = NAN, bs = NAN;
-    const char *g = group_at(e, "rnn", "recall", d);
-    int nr = acc_at(e, "rnn", "recall", d, g, &rm, &rs), nb = 0;
+    const char *g = group_at(e, plain, "recall", d);
+    int nr = acc_at(e, plain, "recall", d, g, &rm, &rs), nb = 0;
     const char *bname = NULL;
-    static const char *const gated[] = {"lstm", "gru"};
-    for (int i = 0; i < 2; i++) {
+    for (int k = 0; k < model_info_count(); k++) {
+        const char *gated = model_info_at(k)->name;
         double m, sd;
-        int n = acc_at(e, gated[i], "recall", d, g, &m, &sd);
-        if (n && !(m <= best)) { best = m; bs = sd; nb = n; bname = gated[i]; }
+        int n = model_is_gated(gated) ? acc_at(e, gated, "recall", d, g, &m, &sd) : 0;
+        if (n && !(m <= best)) { best = m; bs = sd; nb = n; bname = gated; }
     }
     if (!bname) return 0;
     char a[64], b[64];
     fmt_ms(a, sizeof a, rm, rs, nr, "%.2f");
     fmt_ms(b, sizeof b, best, bs, nb, "%.2f");
     SAY(measurement, "validation accuracy on recall at the largest distance d = %g", d);
-    SAY(value, "rnn %s; %s %s", a, bname, b);
-    SAY(comparison, "gated model better than the RNN by > %.2f and > 2 sd", ACCURACY_MARGIN);
+    SAY(value, "%s %s; %s %s", plain, a, bname, b);
+    SAY(comparison, "the best gated model better than the %s by > %.2f and > 2 sd", title_of(plain),
+        ACCURACY_MARGIN);
     f->seeds = nr < nb ? nr : nb;
     double diff = best - rm;
     decide(f, diff > ACCURACY_MARGIN && diff > 2 * sd_max(rs, bs), FINDINGS_MIN_SEEDS);
     SAY(figure, "accuracy_vs_distance");
-    SAY(sentence, "Measured at d = %g: the %s recalls %.0f%% of tokens, the RNN %.0f%%.", d, bname, 100 * best,
-        100 * rm);
+    SAY(sentence, "Measured at d = %g: the %s recalls %.0f%% of tokens, the %s %.0f%%.", d, title_of(bname),
+        100 * best, title_of(plain), 100 * rm);
     return 1;
 }
 
 static int measure_distance(const Experiment *e, Finding *f)
 {
-    static const char *const need[] = {"transformer"};
+    const char *att = first_model(model_is_attention);
+    if (!att) return 0;
+    const char *const need[] = {att};
     double d = largest_common_distance(e, "recall", need, 1);
     if (!isfinite(d)) return 0;
     double dmin = NAN;
     for (int i = 0; i < e->nruns; i++)
         if (strcmp(e->runs[i].task, "recall") == 0 && isfinite(e->runs[i].distance) &&
-            !(e->runs[i].distance >= dmin) && strcmp(e->runs[i].model, "transformer") == 0)
+            !(e->runs[i].distance >= dmin) && strcmp(e->runs[i].model, att) == 0)
             dmin = e->runs[i].distance;
     double m, sd, m0, sd0;
-    const char *g = group_at(e, "transformer", "recall", d);
-    int n = acc_at(e, "transformer", "recall", d, g, &m, &sd);
-    int n0 = acc_at(e, "transformer", "recall", dmin, g, &m0, &sd0);
+    const char *g = group_at(e, att, "recall", d);
+    int n = acc_at(e, att, "recall", d, g, &m, &sd);
+    int n0 = acc_at(e, att, "recall", dmin, g, &m0, &sd0);
     char a[64], b[64];
     fmt_ms(a, sizeof a, m0, sd0, n0, "%.2f");
     fmt_ms(b, sizeof b, m, sd, n, "%.2f");
@@ -790,7 +832,7 @@ static int measure_length(const Experiment *e, Finding *f)
     char a[64], b[64];
     fmt_ms(a, sizeof a, best_rec, sr, nr, "%.2f");
     fmt_ms(b, sizeof b, att, sa, na, "%.2f");
-    SAY(value, "%s %s; transformer %s", rname, a, b);
+    SAY(value, "%s %s; attention %s", rname, a, b);
     SAY(comparison, "the best recurrent model solves it (>= %.2f) and beats the Transformer by > %.2f",
         SOLVED_ACCURACY, ACCURACY_MARGIN);
     f->seeds = nr < na ? nr : na;
@@ -822,17 +864,17 @@ typedef struct ModelMean {
 static int text_means(const Experiment *e, const char *task, size_t off, ModelMean *mm)
 {
     int nm = 0;
-    static const char *const models[] = {"rnn", "lstm", "gru", "transformer"};
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < model_info_count() && nm < MODELS_MAX; k++) {
+        const char *model = model_info_at(k)->name;
         Sel s = SEL_ANY;
-        s.model = models[k];
+        s.model = model;
         s.task = task;
         s.learning = 1;
         s.threads = NAN;
         double m, sd;
         int n = sel_stats(e, &s, off, &m, &sd);
         if (!n) continue;
-        snprintf(mm[nm].model, sizeof mm[nm].model, "%s", models[k]);
+        snprintf(mm[nm].model, sizeof mm[nm].model, "%s", model);
         mm[nm].mean = m;
         mm[nm].sd = sd;
         mm[nm++].n = n;
@@ -844,7 +886,7 @@ static int measure_next_word(const Experiment *e, Finding *f)
 {
     const char *task = text_task(e);
     if (!task) return 0;
-    ModelMean mm[4];
+    ModelMean mm[MODELS_MAX];
     int nm = text_means(e, task, offsetof(Run, final_val_loss), mm);
     int ia = -1, ib = -1;
     for (int k = 0; k < nm; k++) {
@@ -895,7 +937,7 @@ static int measure_wallclock(const Experiment *e, Finding *f)
 {
     const char *task = text_task(e);
     if (!task) return 0;
-    ModelMean secs[4];
+    ModelMean secs[MODELS_MAX];
     int nm = text_means(e, task, offsetof(Run, seconds), secs);
     if (nm < 2) return 0;
     /* the time every run reached: the earliest end of any of them */
@@ -958,7 +1000,8 @@ static int measure_context(const Experiment *e, Finding *f)
 {
     const char *task = text_task(e);
     if (!task) return 0;
-    static const char *const models[] = {"rnn", "transformer"};
+    const char *models[2] = {first_model(model_is_plain), first_model(model_is_attention)};
+    if (!models[0] || !models[1]) return 0;
     double gm[2], gs[2];
     int gn[2];
     for (int k = 0; k < 2; k++) {
@@ -977,7 +1020,7 @@ static int measure_context(const Experiment *e, Finding *f)
     fmt_ms(b, sizeof b, gm[1], gs[1], gn[1], "%.3f");
     SAY(measurement, "how much the loss on %s still falls from position %d to the end of the window", task,
         CONTEXT_EARLY);
-    SAY(value, "rnn %s nats; transformer %s nats", a, b);
+    SAY(value, "%s %s nats; %s %s nats", models[0], a, models[1], b);
     SAY(comparison, "the RNN gains less from the later context than the Transformer (by > %.2f)", LOSS_MARGIN);
     f->seeds = gn[0] < gn[1] ? gn[0] : gn[1];
     decide(f, gm[1] - gm[0] > LOSS_MARGIN, FINDINGS_MIN_SEEDS);
