@@ -199,15 +199,11 @@ int plot_experiment_to(const char *exp_dir, const char *fig_dir, char *err, size
     plot_list_free(old, nold);
     if (p->e.nruns == 0)
         fprintf(stderr, "seqlab plot: %s: summary.csv lists no runs\n", p->e.name);
-    /* the findings beside summary.csv (figures drawn elsewhere with --out
-     * leave the experiment's folder as it is) */
-    if (!fig_dir) {
-        Finding *f;
-        int nf = findings_compute(&p->e, &f);
-        int wrc = findings_write(&p->e, f, nf, err, errlen);
-        free(f);
-        if (wrc != 0) goto out;
-    }
+    /* the findings, beside summary.csv (figures drawn elsewhere with --out
+     * leave the experiment's folder as it is); a figure that cannot show
+     * its claim fairly asks them (plot_finding) */
+    p->nfindings = findings_compute(&p->e, &p->findings);
+    if (!fig_dir && findings_write(&p->e, p->findings, p->nfindings, err, errlen) != 0) goto out;
 
     int failed = 0;
     failed |= plot_figures_metrics(p) < 0;
@@ -225,6 +221,7 @@ int plot_experiment_to(const char *exp_dir, const char *fig_dir, char *err, size
     }
     rc = 0;
 out:
+    free(p->findings);
     experiment_free(&p->e);
     free(p);
     return rc;

@@ -436,6 +436,11 @@ int plot_figure_threads(Plot *p)
 {
     const char *base = "threads";
     const Experiment *e = &p->e;
+    /* bars from timings the machine's other work dominated would mislead:
+     * the finding says why instead */
+    const Finding *f = plot_finding(p, "threads");
+    if (f && f->verdict == VERDICT_NOT_MEASURED)
+        return plot_skip(p, base, "the thread timings were not fair (findings.csv says why)");
     int *idx = xmalloc((size_t)(e->nruns + 1) * sizeof *idx), n = 0;
     double *v = xmalloc((size_t)(e->nruns + 1) * sizeof *v);
     for (int i = 0; i < e->nruns; i++)

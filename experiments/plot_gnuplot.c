@@ -89,6 +89,13 @@ void plot_args_num(Args *a, double value, const char *namefmt, ...)
     else plot_args_printf(a, "%s=NaN;", name);
 }
 
+const Finding *plot_finding(const Plot *p, const char *id)
+{
+    for (int i = 0; i < p->nfindings; i++)
+        if (strcmp(p->findings[i].claim, id) == 0) return &p->findings[i];
+    return NULL;
+}
+
 void plot_args_free(Args *a) { free(a->s); a->s = NULL; a->len = a->cap = 0; }
 
 int plot_file_exists(const char *path)

@@ -31,6 +31,8 @@ typedef struct Plot {
     char datadir[PATH_MAX];   /* figdir/data: the averaged CSVs */
     char plotdir[PATH_MAX];   /* the gnuplot scripts (absolute) */
     int drawn, skipped;
+    Finding *findings;        /* (nfindings) the experiment's findings (findings.h) */
+    int nfindings;
 } Plot;
 
 /* gnuplot's `-e` variables, built up as one string "a=1;b='x';" */
@@ -50,6 +52,8 @@ void plot_sfmt(char *out, size_t n, const char *fmt, ...) __attribute__((format(
 int plot_skip(Plot *p, const char *base, const char *why);
 
 void plot_args_free(Args *a);
+/* the finding of claim `id`, or NULL */
+const Finding *plot_finding(const Plot *p, const char *id);
 
 /* plot_average.c */
 int plot_average_runs(const Plot *p, const int *idx, int n, const char *file, const char *key,
