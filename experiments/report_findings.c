@@ -161,12 +161,13 @@ static void put_cell(Html *h, const Experiment *e, const int *idx, int n, const 
     put(h, " <span class=\"n\">(%d)</span></td>", k);
 }
 
-/* the runs of idx in group g and of model `model` */
-static int runs_of_model(const Experiment *e, const Group *g, const char *model, int *out)
+/* the runs in both a row and a column */
+static int runs_in_both(const Group *row, const Group *col, int *out)
 {
     int n = 0;
-    for (int i = 0; i < g->n; i++)
-        if (strcmp(e->runs[g->idx[i]].model, model) == 0) out[n++] = g->idx[i];
+    for (int i = 0; i < row->n; i++)
+        for (int j = 0; j < col->n; j++)
+            if (row->idx[i] == col->idx[j]) { out[n++] = row->idx[i]; break; }
     return n;
 }
 
@@ -191,12 +192,18 @@ static void put_group_table(Html *h, const Experiment *e, const char *group, con
         nm = 2;
     }
     const Metric *ms = timing ? time : learn;
-    /* the models of the group, in model order */
+    /* the columns: the models and their variants ("rnn, no clip",
+     * "transformer, no positions"), in model order */
     Group *mg;
-    int nmod = groups_make(e, idx, n, KEY_MODEL, &mg);
-    /* the rows: every setting but the model (and the seed) */
+    int nmod = groups_make(e, idx, n, KEYS_SERIES, &mg);
+    /* the rows: the other settings, but not a model's own size (its
+     * parameter count heads its column) nor, in a learning table, the
+     * thread count (a repeat at 2 threads is one more run of the same
+     * experiment) */
+    unsigned row_mask = KEYS_SETTINGS & ~(unsigned)(KEYS_SERIES | KEY_HIDDEN | KEY_LAYERS);
+    if (!timing) row_mask &= ~(unsigned)KEY_THREADS;
     Group *rows;
-    int nr = groups_make(e, idx, n, KEYS_SETTINGS & ~(unsigned)KEY_MODEL, &rows);
+    int nr = groups_make(e, idx, n, row_mask, &rows);
     put(h, "<h4 id=\"");
     put_url(h, e->name);
     put(h, "-table-");
@@ -210,7 +217,7 @@ static void put_group_table(Html *h, const Experiment *e, const char *group, con
         for (int k = 0; k < nmod; k++) {
             const char *model = e->runs[mg[k].idx[0]].model;
             put(h, "<th><span class=\"swatch\" style=\"background:%s\"></span>", model_css_color(model));
-            put_text(h, model, -1);
+            put_text(h, mg[k].label, -1);
             put(h, "<br><span class=\"n\">%.3gM params</span></th>", e->runs[mg[k].idx[0]].params / 1e6);
         }
         put(h, "</tr>\n");
@@ -220,7 +227,7 @@ static void put_group_table(Html *h, const Experiment *e, const char *group, con
             put(h, "</td>");
             for (int k = 0; k < nmod; k++) {
                 int sel[GROUP_MAX_RUNS];
-                int c = runs_of_model(e, &rows[rw], e->runs[mg[k].idx[0]].model, sel);
+                int c = runs_in_both(&rows[rw], &mg[k], sel);
                 put_cell(h, e, sel, c, &ms[m]);
             }
             put(h, "</tr>\n");
