@@ -229,6 +229,47 @@ START_TEST(test_exploding_follows_the_gradient_norms)
 }
 END_TEST
 
+/* timing.csv of a run with one row per step: ms[0..n) */
+static void write_timing(const char *run, const double *ms, int n)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/%s/timing.csv", exp_dir, run);
+    FILE *f = xfopen(path, "w");
+    fprintf(f, "step,forward_ms,backward_ms,optimizer_ms,step_ms\n");
+    for (int i = 0; i < n; i++) fprintf(f, "%d,0,0,0,%g\n", i + 1, ms[i]);
+    fclose(f);
+}
+
+START_TEST(test_threads_on_a_busy_machine_are_not_measured)
+{
+    /* steady step times, 2 threads faster for the Transformer: holds */
+    static const char *models[] = {"rnn", "lstm", "gru", "transformer"};
+    double one[12], two[12];
+    for (int m = 0; m < 4; m++) {
+        for (int i = 0; i < 12; i++) {
+            one[i] = 10 + 0.1 * (i % 3);
+            two[i] = (m == 3 ? 6 : 9) + 0.1 * (i % 3);
+        }
+        char run[64];
+        snprintf(run, sizeof run, "timing-%s-T64-t1", models[m]);
+        write_timing(run, one, 12);
+        snprintf(run, sizeof run, "timing-%s-T64-t2", models[m]);
+        write_timing(run, two, 12);
+    }
+    Finding f = find("threads");
+    ck_assert_int_eq(f.verdict, VERDICT_HOLDS);
+    ck_assert_msg(strstr(f.value, "transformer ×1.66") != NULL, "value: %s", f.value);
+    /* the same medians, but the steps of one run spread over 3x: the
+     * machine was busy, the speed-up is not measured */
+    for (int i = 0; i < 12; i++) two[i] = i % 2 ? 2 : 30;
+    write_timing("timing-gru-T64-t2", two, 12);
+    f = find("threads");
+    ck_assert_int_eq(f.verdict, VERDICT_NOT_MEASURED);
+    ck_assert_msg(strstr(f.comparison, "busy") != NULL, "comparison: %s", f.comparison);
+    ck_assert_msg(strstr(f.sentence, "Not measured fairly") != NULL, "sentence: %s", f.sentence);
+}
+END_TEST
+
 START_TEST(test_listed_claims_without_runs_are_not_measured)
 {
     char path[700];
@@ -394,6 +435,7 @@ static Suite *make_findings_suite(void)
     tcase_add_test(data, test_gates_follow_the_rnn_accuracy_in_summary);
     tcase_add_test(data, test_exploding_follows_the_gradient_norms);
     tcase_add_test(data, test_listed_claims_without_runs_are_not_measured);
+    tcase_add_test(data, test_threads_on_a_busy_machine_are_not_measured);
     tcase_add_test(data, test_every_grid_group_of_every_experiment_has_a_table);
     tcase_add_test(data, test_critical_path_is_what_the_architecture_implies);
     if (plot_gnuplot_available()) tcase_add_test(data, test_attention_memory_follows_the_bytes);
