@@ -933,6 +933,21 @@ static double loss_at_seconds(const Experiment *e, const Run *r, double seconds)
     return out;
 }
 
+/* the times of a run's first and last validation loss (NAN if none) */
+static void eval_seconds(const Experiment *e, const Run *r, double *first, double *last)
+{
+    *first = *last = NAN;
+    CsvTable *tb = run_csv(e, r, "metrics.csv");
+    if (!tb) return;
+    int cs = csv_col(tb, "seconds"), cl = csv_col(tb, "val_loss");
+    for (int i = 0; i < tb->nrows; i++)
+        if (isfinite(csv_num(tb, i, cl))) {
+            if (isnan(*first)) *first = csv_num(tb, i, cs);
+            *last = csv_num(tb, i, cs);
+        }
+    csv_free(tb);
+}
+
 static int measure_wallclock(const Experiment *e, Finding *f)
 {
     const char *task = text_task(e);
@@ -940,17 +955,29 @@ static int measure_wallclock(const Experiment *e, Finding *f)
     ModelMean secs[MODELS_MAX];
     int nm = text_means(e, task, offsetof(Run, seconds), secs);
     if (nm < 2) return 0;
-    /* the time every run reached: the earliest end of any of them */
-    double t = INFINITY;
+    /* the time to compare at: the earliest end of any run, but no earlier
+     * than every run's first evaluation (a loss is read between two) */
+    double t = INFINITY, first = 0;
     {
         Sel s = SEL_ANY;
         s.task = task;
         s.learning = 1;
         int idx[MAXR], n = select_runs(e, &s, idx);
-        for (int i = 0; i < n; i++)
-            if (e->runs[idx[i]].seconds < t) t = e->runs[idx[i]].seconds;
+        for (int i = 0; i < n; i++) {
+            double f0, f1;
+            eval_seconds(e, &e->runs[idx[i]], &f0, &f1);
+            if (f1 < t) t = f1;
+            if (f0 > first) first = f0;
+        }
     }
-    SAY(measurement, "validation loss on %s after the same wall-clock time, %.1f s (the shortest run's)", task, t);
+    SAY(figure, "loss_vs_time");
+    if (!(first <= t)) {
+        SAY(measurement, "validation loss on %s after the same wall-clock time", task);
+        return not_measured(f, "loss_vs_time", "no time at which every run had been evaluated: the slowest "
+                                               "run's first evaluation came after the fastest run ended");
+    }
+    SAY(measurement, "validation loss on %s after the same wall-clock time, %.1f s (every run evaluated "
+                     "by then, none finished before)", task, t);
     double att = NAN, best = NAN;
     const char *bname = "";
     int seeds = 1 << 30;
