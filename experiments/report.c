@@ -131,6 +131,9 @@ static const char *page_css =
     ".ex-readout{font-variant-numeric:tabular-nums;font-size:.9em}"
     ".prompt{background:#dbeafe;font-weight:600}"
     "@media (max-width:700px){body{padding:.5em .7em;font-size:15px}"
+    /* on a phone a figure keeps a width its axis labels can be read at, and
+     * scrolls sideways */
+    ".figscroll{overflow-x:auto}.figscroll img{max-width:none;width:860px}"
     "h1{font-size:1.5em}h2{font-size:1.3em}th,td{padding:.2em .35em}"
     ".maps figure{width:100%;min-width:0}figcaption{font-size:.95em}"
     ".findings-table,.findings-table tbody,.findings-table tr,.findings-table td{display:block}"
@@ -232,10 +235,10 @@ static void put_figures(Html *h, const char *runs_dir, const char *name)
         any = 1;
         put(h, "<figure id=\"");
         put_text(h, name, -1);
-        put(h, "-%s\">", plot_figures[k].name);
+        put(h, "-%s\"><div class=\"figscroll\">", plot_figures[k].name);
         put(h, "<img src=\"");
         put_url(h, rel);
-        put(h, "\" alt=\"%s\" width=\"%d\" height=\"%d\">", plot_figures[k].name, PLOT_WIDTH,
+        put(h, "\" alt=\"%s\" width=\"%d\" height=\"%d\"></div>", plot_figures[k].name, PLOT_WIDTH,
             PLOT_HEIGHT);
         put(h, "<figcaption>");
         put_figure_findings(h, runs_dir, name, plot_figures[k].name);
@@ -291,12 +294,12 @@ static void put_figures(Html *h, const char *runs_dir, const char *name)
             snprintf(svg, sizeof svg, "%s", rel);
             memcpy(svg + strlen(svg) - 4, ".svg", 4);
             int has_svg = report_exists(runs_dir, svg);
-            put(h, "<figure>");
+            put(h, "<figure><div class=\"figscroll\">");
             put(h, "<img src=\"");
             put_url(h, rel);
             put(h, "\" alt=\"");
             put_text(h, maps[i], -1);
-            put(h, "\" width=\"%d\" height=\"%d\">", PLOT_WIDTH, PLOT_HEIGHT);
+            put(h, "\" width=\"%d\" height=\"%d\"></div>", PLOT_WIDTH, PLOT_HEIGHT);
             put(h, "<figcaption>");
             put_map_caption(h, runs_dir, name, maps[i] + plen);
             put(h, "<br><span class=\"data\">");
