@@ -432,24 +432,13 @@ int plot_figure_perplexity(Plot *p)
  * figure are identical but for threads and the model's own settings.  Of
  * those sets: the most thread counts, then the longest window (where the
  * work per step is largest), then the most models. */
-int plot_figure_threads(Plot *p)
+/* the set of runs figure 11 draws: runs identical but for the thread count
+ * (and the models' own settings), the one with the most thread counts, then
+ * the longest window, then the most models; -1 if none has two counts */
+static int threads_pick(const Experiment *e, const Group *settings, int ns, unsigned bar_mask, int *idx,
+                        double *v)
 {
-    const char *base = "threads";
-    const Experiment *e = &p->e;
-    /* bars from timings the machine's other work dominated would mislead:
-     * the finding says why instead */
-    const Finding *f = plot_finding(p, "threads");
-    if (f && f->verdict == VERDICT_NOT_MEASURED)
-        return plot_skip(p, base, "the thread timings were not fair (findings.csv says why)");
-    int *idx = xmalloc((size_t)(e->nruns + 1) * sizeof *idx), n = 0;
-    double *v = xmalloc((size_t)(e->nruns + 1) * sizeof *v);
-    for (int i = 0; i < e->nruns; i++)
-        if (isfinite(e->runs[i].threads) && isfinite(e->runs[i].tokens_per_s)) idx[n++] = i;
-    const unsigned set_mask = KEYS_SETTINGS & ~(unsigned)(KEY_THREADS | KEYS_MODEL_OWN);
-    const unsigned bar_mask = KEYS_SETTINGS & ~(unsigned)KEY_THREADS;
-    Group *settings = NULL;
-    int ns = n ? groups_make(e, idx, n, set_mask, &settings) : 0, pick = -1, most = 1;
-    int pick_models = 0;
+    int pick = -1, most = 1, pick_models = 0;
     double pick_T = -1;
     for (int s = 0; s < ns; s++) {
         Group *bars;
@@ -468,6 +457,57 @@ int plot_figure_threads(Plot *p)
             most = k; pick = s; pick_T = T; pick_models = good;
         }
     }
+    return pick;
+}
+
+/* data/threads.csv: bars of one model side by side, one per thread count
+ * levels[0..nl); returns 1 if any bar has an sd */
+static int threads_table(const Plot *p, const Group *models, int nm, const double *levels, int nl,
+                         double width, double *v)
+{
+    const Experiment *e = &p->e;
+    char path[PATH_MAX + 100];
+    plot_sfmt(path, sizeof path, "%s/threads.csv", p->datadir);
+    FILE *out = fopen(path, "w");
+    if (!out) die("cannot write '%s': %s", path, strerror(errno));
+    fprintf(out, "x,group,level,threads,model,mean,sd,n\n");
+    int any_sd = 0;
+    for (int m = 0; m < nm; m++) {
+        for (int l = 0; l < nl; l++) {
+            int k = 0;
+            for (int i = 0; i < models[m].n; i++)
+                if (e->runs[models[m].idx[i]].threads == levels[l])
+                    v[k++] = e->runs[models[m].idx[i]].tokens_per_s;
+            double mean, sd;
+            int cnt = stats_mean_sd(v, k, &mean, &sd);
+            if (!cnt) continue;
+            any_sd |= sd > 0;
+            fprintf(out, "%.6g,%d,%d,%g,%s,%.10g,%.10g,%d\n", m + (l - (nl - 1) / 2.0) * width, m,
+                    l + 1, levels[l], e->runs[models[m].idx[0]].model, mean, sd, cnt);
+        }
+    }
+    fclose(out);
+    return any_sd;
+}
+
+int plot_figure_threads(Plot *p)
+{
+    const char *base = "threads";
+    const Experiment *e = &p->e;
+    /* bars from timings the machine's other work dominated would mislead:
+     * the finding says why instead */
+    const Finding *f = plot_finding(p, "threads");
+    if (f && f->verdict == VERDICT_NOT_MEASURED)
+        return plot_skip(p, base, "the thread timings were not fair (findings.csv says why)");
+    int *idx = xmalloc((size_t)(e->nruns + 1) * sizeof *idx), n = 0;
+    double *v = xmalloc((size_t)(e->nruns + 1) * sizeof *v);
+    for (int i = 0; i < e->nruns; i++)
+        if (isfinite(e->runs[i].threads) && isfinite(e->runs[i].tokens_per_s)) idx[n++] = i;
+    const unsigned set_mask = KEYS_SETTINGS & ~(unsigned)(KEY_THREADS | KEYS_MODEL_OWN);
+    const unsigned bar_mask = KEYS_SETTINGS & ~(unsigned)KEY_THREADS;
+    Group *settings = NULL;
+    int ns = n ? groups_make(e, idx, n, set_mask, &settings) : 0;
+    int pick = threads_pick(e, settings, ns, bar_mask, idx, v);
     if (pick < 0) {
         free(settings); free(v); free(idx);
         return plot_skip(p, base, "needs runs identical but for the thread count, at two or more");
@@ -489,32 +529,11 @@ int plot_figure_threads(Plot *p)
     memcpy(levels, v, (size_t)nl * sizeof *levels);
     char setting[400];
     shared_settings(e, idx, nr, KEY_THREADS, setting, sizeof setting);
-    char path[PATH_MAX + 100];
-    plot_sfmt(path, sizeof path, "%s/threads.csv", p->datadir);
-    FILE *out = fopen(path, "w");
-    if (!out) die("cannot write '%s': %s", path, strerror(errno));
-    fprintf(out, "x,group,level,threads,model,mean,sd,n\n");
-    /* bars of one model side by side, one per thread count */
     double width = 0.8 / nl;
-    int any_sd = 0;
+    int any_sd = threads_table(p, models, nm, levels, nl, width, v);
     Args a = {0};
     plot_args_printf(&a, "xticsdef=");
     xtics_args(&a, models, nm);
-    for (int m = 0; m < nm; m++) {
-        for (int l = 0; l < nl; l++) {
-            int k = 0;
-            for (int i = 0; i < models[m].n; i++)
-                if (e->runs[models[m].idx[i]].threads == levels[l])
-                    v[k++] = e->runs[models[m].idx[i]].tokens_per_s;
-            double mean, sd;
-            int cnt = stats_mean_sd(v, k, &mean, &sd);
-            if (!cnt) continue;
-            any_sd |= sd > 0;
-            fprintf(out, "%.6g,%d,%d,%g,%s,%.10g,%.10g,%d\n", m + (l - (nl - 1) / 2.0) * width, m,
-                    l + 1, levels[l], e->runs[models[m].idx[0]].model, mean, sd, cnt);
-        }
-    }
-    fclose(out);
     plot_args_str(&a, "data/threads.csv", "file");
     plot_args_printf(&a, "nlevels=%d;ngroups=%d;barwidth=%g;has_sd=%d;", nl, nm, width * 0.95, any_sd);
     for (int l = 0; l < nl; l++) plot_args_num(&a, levels[l], "level%d", l + 1);

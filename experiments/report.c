@@ -222,42 +222,15 @@ static void put_data_links(Html *h, const char *runs_dir, const char *name, cons
     put(h, "/summary.csv\">summary.csv</a>");
 }
 
-static void put_figures(Html *h, const char *runs_dir, const char *name)
+/* the attention maps: one grid of layers x heads per sentence
+ * (figures/attention_<label>.png); returns how many */
+static int put_attention_maps(Html *h, const char *runs_dir, const char *name, int any)
 {
     char rel[PATH_MAX], svg[PATH_MAX];
-    int any = 0;
-    for (int k = 0; k < plot_nfigures; k++) {
-        snprintf(rel, sizeof rel, "%s/figures/%s.png", name, plot_figures[k].name);
-        if (!report_exists(runs_dir, rel)) continue;
-        snprintf(svg, sizeof svg, "%s/figures/%s.svg", name, plot_figures[k].name);
-        int has_svg = report_exists(runs_dir, svg);
-        if (!any) put(h, "<h3>Figures</h3>\n");
-        any = 1;
-        put(h, "<figure id=\"");
-        put_text(h, name, -1);
-        put(h, "-%s\"><div class=\"figscroll\">", plot_figures[k].name);
-        put(h, "<img src=\"");
-        put_url(h, rel);
-        put(h, "\" alt=\"%s\" width=\"%d\" height=\"%d\"></div>", plot_figures[k].name, PLOT_WIDTH,
-            PLOT_HEIGHT);
-        put(h, "<figcaption>");
-        put_figure_findings(h, runs_dir, name, plot_figures[k].name);
-        put_text(h, plot_figures[k].caption, -1);
-        put(h, "<br><span class=\"data\">");
-        if (has_svg) {
-            put(h, "<a href=\"");
-            put_url(h, svg);
-            put(h, "\">SVG</a> (in the loss and time figures, hover a point to read its values) "
-                   "&middot; ");
-        }
-        put_data_links(h, runs_dir, name, plot_figures[k].name);
-        put(h, "</span></figcaption></figure>\n");
-    }
-    /* the attention maps: one grid of layers x heads per sentence */
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s/%s/figures", runs_dir, name);
     DIR *d = opendir(dir);
-    if (!d) goto none;
+    if (!d) return 0;
     char **maps = NULL;
     int nm = 0, cap = 0;
     struct dirent *de;
@@ -277,7 +250,6 @@ static void put_figures(Html *h, const char *runs_dir, const char *name)
         }
     if (nm) {
         if (!any) put(h, "<h3>Figures</h3>\n");
-        any = 1;
         put(h, "<h4 id=\"");
         put_url(h, name);
         put(h, "-attention\">Attention maps</h4><p>");
@@ -318,7 +290,41 @@ static void put_figures(Html *h, const char *runs_dir, const char *name)
         }
     }
     free(maps);
-none:
+    return nm;
+}
+
+static void put_figures(Html *h, const char *runs_dir, const char *name)
+{
+    char rel[PATH_MAX], svg[PATH_MAX];
+    int any = 0;
+    for (int k = 0; k < plot_nfigures; k++) {
+        snprintf(rel, sizeof rel, "%s/figures/%s.png", name, plot_figures[k].name);
+        if (!report_exists(runs_dir, rel)) continue;
+        snprintf(svg, sizeof svg, "%s/figures/%s.svg", name, plot_figures[k].name);
+        int has_svg = report_exists(runs_dir, svg);
+        if (!any) put(h, "<h3>Figures</h3>\n");
+        any = 1;
+        put(h, "<figure id=\"");
+        put_text(h, name, -1);
+        put(h, "-%s\"><div class=\"figscroll\">", plot_figures[k].name);
+        put(h, "<img src=\"");
+        put_url(h, rel);
+        put(h, "\" alt=\"%s\" width=\"%d\" height=\"%d\"></div>", plot_figures[k].name, PLOT_WIDTH,
+            PLOT_HEIGHT);
+        put(h, "<figcaption>");
+        put_figure_findings(h, runs_dir, name, plot_figures[k].name);
+        put_text(h, plot_figures[k].caption, -1);
+        put(h, "<br><span class=\"data\">");
+        if (has_svg) {
+            put(h, "<a href=\"");
+            put_url(h, svg);
+            put(h, "\">SVG</a> (in the loss and time figures, hover a point to read its values) "
+                   "&middot; ");
+        }
+        put_data_links(h, runs_dir, name, plot_figures[k].name);
+        put(h, "</span></figcaption></figure>\n");
+    }
+    any |= put_attention_maps(h, runs_dir, name, any) > 0;
     if (!any) put(h, "<p class=\"note\">No figures yet: run <code>seqlab plot</code> on this "
                      "experiment.</p>\n");
 }
