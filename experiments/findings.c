@@ -1344,19 +1344,11 @@ int findings_compute(const Experiment *e, Finding **out)
     return n;
 }
 
-/* one CSV field, quoted when it holds a comma, a quote or a newline */
+/* one field through the project's CSV quoting (util.h csv_field), then
+ * the separator */
 static void csv_put(FILE *o, const char *s, int last)
 {
-    if (strpbrk(s, ",\"\n")) {
-        fputc('"', o);
-        for (; *s; s++) {
-            if (*s == '"') fputc('"', o);
-            fputc(*s, o);
-        }
-        fputc('"', o);
-    } else {
-        fputs(s, o);
-    }
+    csv_field(o, s);
     fputc(last ? '\n' : ',', o);
 }
 
