@@ -4,7 +4,8 @@
 #   make check           every Check suite: float, double (REAL=double), ASan+UBSan;
 #                        the crash test (kill -9, resume, compare); the reference build
 #                        against the fast one; the READMEs' maps, the folders' layers
-#                        and the registry (tests/check_*.sh)
+#                        and the registry (tests/check_*.sh); the report in headless
+#                        Chromium (check-browser)
 #   make REAL=double     build in double precision (gradient checks)
 #   make SAN=1           build with AddressSanitizer + UndefinedBehaviorSanitizer
 #   make REFERENCE=1     ./seqlab-ref: trains through the plain loops only (the `_ref`
@@ -54,7 +55,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 LIBSEQLAB := $(BUILD)/libseqlab.a
 
 .PHONY: all check check-float check-double check-san check-crash check-recipes check-reference check-sources \
-        tests data quick bench bench-compare help clean \
+        check-browser tests data quick bench bench-compare help clean \
         fuzz fuzz-build fuzz-regress valgrind
 all: $(if $(REFERENCE),seqlab-ref,seqlab)
 
@@ -89,9 +90,18 @@ $(BUILD)/%.o: %.c
 $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(BUILD)/tests/testutil.o $(LIBSEQLAB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
 
-# test_plot also links the plot and report code of the command (not main.o)
-PLOT_OBJ := $(BUILD)/experiments/plot.o $(BUILD)/experiments/plot_data.o $(BUILD)/experiments/report.o
+# test_plot and test_findings also link the plot and report code of the command (not main.o)
+PLOT_OBJ := $(BUILD)/experiments/plot.o $(BUILD)/experiments/plot_data.o $(BUILD)/experiments/report.o \
+            $(BUILD)/experiments/plot_gnuplot.o $(BUILD)/experiments/plot_average.o \
+            $(BUILD)/experiments/plot_curves.o $(BUILD)/experiments/plot_figures.o \
+            $(BUILD)/experiments/plot_attention.o \
+            $(BUILD)/experiments/report_findings.o $(BUILD)/experiments/report_explorer.o \
+            $(BUILD)/experiments/findings.o
 $(BUILD)/tests/test_plot: $(BUILD)/tests/test_plot.o $(BUILD)/tests/testutil.o $(PLOT_OBJ) $(LIBSEQLAB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
+# test_findings also reads the shipped experiment files (runner.c)
+$(BUILD)/tests/test_findings: $(BUILD)/tests/test_findings.o $(BUILD)/tests/testutil.o $(PLOT_OBJ) \
+        $(BUILD)/experiments/runner.o $(LIBSEQLAB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
 
 # the fuzz corpus replay also reads experiment files (experiments/runner.c)
@@ -114,6 +124,12 @@ check-double:
 check-san:
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(MAKE) REAL=float SAN=1 run-tests
 
+# the report page of the fixture experiment in headless Chromium: every
+# image and link loads, no JavaScript error, the attention explorer shows
+# the weights of its JSON (skipped, saying so, without chromium)
+check-browser: seqlab
+	SEQLAB=$(CURDIR)/seqlab sh tests/report_chromium.sh
+
 # kill -9 at chosen and random instants, resume, compare (tests/crash_test.sh)
 CRASH_SECONDS ?= 20
 check-crash: seqlab
@@ -131,6 +147,7 @@ check: seqlab
 	$(MAKE) check-san
 	$(MAKE) check-reference
 	$(MAKE) check-sources
+	$(MAKE) check-browser
 	@echo "make check: all builds passed"
 
 # the reference build (plain loops only) reaches the fast build's losses

@@ -296,6 +296,11 @@ size_t model_param_count(const Model *m)
     return m->params.total;
 }
 
+size_t model_attention_bytes(const Model *m)
+{
+    return m->body_ops->attention_bytes ? m->body_ops->attention_bytes(m->body) : 0;
+}
+
 size_t model_act_bytes(const Model *m)
 {
     size_t n = (size_t)m->Bmax * m->Tmax;

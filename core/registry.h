@@ -34,6 +34,9 @@ typedef struct ModelInfo {
      *    sequential steps, step mode carries a state (sampling keeps O(1)
      *    context); 0: every position at once — critical path L */
     int recurrent;
+    /* 1: gates (LSTM, GRU) that give the state an additive path through
+     * time; 0 for a plain recurrence h_t = tanh(...) and for attention */
+    int gated;
     int default_layers;   /* num_layers when the settings leave it 0 */
     /* 1: attention heads: the settings num_heads and ffn_size apply and go
      * into the metadata, activations hold (L,B,NH,T,T) weights, and

@@ -42,7 +42,6 @@ extern char *openblas_get_config(void);
 /* windows the loss-per-position evaluation averages over (position_loss.csv) */
 #define POSITION_WINDOWS 2048
 #define DATA_SEED_OFFSET 0x1da7UL
-#define SAMPLE_TEMPERATURE 0.8
 
 /* ---- signals -------------------------------------------------------------- */
 
@@ -184,6 +183,7 @@ static int write_run_json(Run *r, const char *status)
     cJSON_AddNumberToObject(out, "step_ms", res->step_ms);
     cJSON_AddNumberToObject(out, "peak_rss_mb", res->peak_rss_mb);
     cJSON_AddNumberToObject(out, "act_mb", res->act_mb);
+    cJSON_AddNumberToObject(out, "attn_mb", res->attn_mb);
     cJSON_AddNumberToObject(out, "critical_path", res->params ? (double)model_info_critical_path(
         model_info_find(r->s->model), r->task->seq_len, r->s->num_layers) : 0);
     char *text = cJSON_Print(o);
@@ -743,6 +743,7 @@ static int run_setup(Run *r, int resume)
     res->chance_loss = r->task->chance_loss;
     res->chance_accuracy = r->task->has_accuracy && !r->task->regression ? exp(-r->task->chance_loss) : NAN;
     res->act_mb = (double)model_act_bytes(r->m) / 1048576.0;
+    res->attn_mb = (double)model_attention_bytes(r->m) / 1048576.0;
     test_kill_init();
 
     /* a resumed run is continued where it is: its directory must exist */

@@ -78,6 +78,8 @@ START_TEST(test_descriptor_matches_body)
     ck_assert_ptr_eq(m->body_ops, info->ops);
     /* a recurrent model runs the one shared body, with its own cell */
     ck_assert_int_eq(info->recurrent, info->ops == &recurrent_body_ops);
+    /* only a recurrence has gates (the findings' "gates keep memory") */
+    ck_assert(!info->gated || info->recurrent);
     if (info->recurrent) {
         ck_assert_ptr_nonnull(info->cell);
         ck_assert_ptr_eq(((RecurrentBody *)m->body)->cell, info->cell);

@@ -754,6 +754,13 @@ static size_t transformer_act_bytes(const void *self)
     return ((const Transformer *)self)->bytes;
 }
 
+/* the attention probabilities kept for backward: (L,B,NH,T,T) */
+static size_t transformer_attention_bytes(const void *self)
+{
+    const Transformer *tf = self;
+    return (size_t)tf->L * tf->Bmax * tf->NH * (size_t)tf->Tmax * tf->Tmax * sizeof(real);
+}
+
 static double transformer_flops(const void *self, int B, int T)
 {
     /* matrix products of one forward, 2*M*N*K each, per layer:
@@ -829,6 +836,7 @@ const BodyOps transformer_body_ops = {
     .attention = transformer_attention,
     .position_table = transformer_position_table,
     .act_bytes = transformer_act_bytes,
+    .attention_bytes = transformer_attention_bytes,
     .flops = transformer_flops,
     .set_lengths = transformer_set_lengths,
     .free = transformer_free,
