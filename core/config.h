@@ -34,6 +34,7 @@ typedef struct Settings {
     int num_heads;
     int ffn_size;            /* 0: 4 * hidden_size */
     char positions[16];      /* sinusoidal, learned, none */
+    char attention_impl[16]; /* Transformer: naive (stores P, T x T), online (O(T) memory) */
     int max_seq_len;         /* 0: the longest sequence the run uses */
     int distance;
     char optimizer[16];      /* sgd, adam, adamw */

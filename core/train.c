@@ -456,6 +456,8 @@ static int build_model_config(Run *r, ModelConfig *mc)
     mc->positions = strcmp(s->positions, "learned") == 0 ? POSITIONS_LEARNED
                   : strcmp(s->positions, "none") == 0   ? POSITIONS_NONE
                                                         : POSITIONS_SINUSOIDAL;
+    mc->attention_impl = strcmp(s->attention_impl, "online") == 0 ? ATTENTION_IMPL_ONLINE
+                                                                 : ATTENTION_IMPL_NAIVE;
     mc->forget_bias = s->forget_bias;
     mc->init_scale = s->init_scale;
     mc->architecture = strcmp(s->architecture, "encoder") == 0           ? ARCH_ENCODER

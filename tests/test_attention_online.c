@@ -10,6 +10,9 @@
  *   gradients  finite differences of the online forward (double build),
  *              causal and not, across a block boundary
  *   memory     what the layer saves and its workspace grow linearly in T
+ *   model      a Transformer with attention_impl = online equals the naive
+ *              one (loss, logits, every gradient), passes finite differences
+ *              (double), and its act_bytes has no T^2 term
  *
  * The causal flag: attention.c is causal only, so the non-causal case is
  * checked against the plain-loop softmax below and finite differences.
@@ -20,6 +23,8 @@
 #include <string.h>
 #include <gsl/gsl_rng.h>
 
+#include "model.h"
+#include "params.h"
 #include "testutil.h"
 #include "transformer/attention_online.h"
 #include "transformer/transformer.h"
@@ -309,6 +314,109 @@ START_TEST(test_saved_bytes_linear_in_T)
 }
 END_TEST
 
+
+/* ---- in the Transformer: attention_impl = online ------------------------- */
+
+/* small odd sizes; T = 70 crosses a block edge inside the model */
+enum { MV = 7, MC = 6, MNH = 2, MF = 10, ML = 2, MB = 2, MT = 70 };
+
+static ModelConfig online_config(AttentionImpl impl)
+{
+    ModelConfig cfg;
+    memset(&cfg, 0, sizeof cfg);
+    snprintf(cfg.kind, sizeof cfg.kind, "transformer");
+    cfg.vocab_size = MV;
+    cfg.output_size = MV;
+    cfg.embed_dim = MC;
+    cfg.hidden_size = MC;
+    cfg.num_layers = ML;
+    cfg.num_heads = MNH;
+    cfg.ffn_size = MF;
+    cfg.max_seq_len = MT;
+    cfg.positions = POSITIONS_SINUSOIDAL;
+    cfg.attention_impl = impl;
+    return cfg;
+}
+
+#ifdef SEQLAB_DOUBLE
+#define MODEL_RTOL 1e-10
+#define MODEL_ATOL 1e-12
+#else
+/* two layers of float arithmetic in a different order around the attention */
+#define MODEL_RTOL 1e-4
+#define MODEL_ATOL 1e-6
+#endif
+
+START_TEST(test_model_online_equals_naive)
+{
+    ModelConfig cn = online_config(ATTENTION_IMPL_NAIVE), co = online_config(ATTENTION_IMPL_ONLINE);
+    Model *naive = test_model(&cn, MB, MT, 7), *online = test_model(&co, MB, MT, 7);
+    Batch *batch = test_token_batch(MB, MT, MV, MV, 8);
+    ck_assert_uint_eq(naive->params.total, online->params.total);
+    assert_allclose(online->params.value, naive->params.value, naive->params.total, 0, 0);
+    params_zero_grad(&naive->params);
+    params_zero_grad(&online->params);
+    double ln = model_forward(naive, batch), lo = model_forward(online, batch);
+    ck_assert_double_eq_tol(lo, ln, MODEL_RTOL * fabs(ln));
+    assert_allclose(online->logits, naive->logits, (size_t)MB * MT * MV, MODEL_RTOL, MODEL_ATOL);
+    model_backward(naive, batch);
+    model_backward(online, batch);
+    assert_allclose(online->params.grad, naive->params.grad, naive->params.total, MODEL_RTOL,
+                    MODEL_ATOL);
+    /* the online model keeps no weights to plot */
+    const real *w;
+    int L, NH, B, T;
+    ck_assert_int_eq(transformer_attention(online->body, &w, &L, &NH, &B, &T), -1);
+    ck_assert_int_eq(transformer_attention(naive->body, &w, &L, &NH, &B, &T), 0);
+    batch_free(batch);
+    model_free(naive);
+    model_free(online);
+}
+END_TEST
+
+START_TEST(test_model_online_gradcheck)
+{
+    ModelConfig cfg = online_config(ATTENTION_IMPL_ONLINE);
+    Model *m = test_model(&cfg, MB, MT, 9);
+    Batch *batch = test_token_batch(MB, MT, MV, MV, 10);
+    GradCheck g = gradcheck_model(m, batch, 12);
+    printf("transformer, online attention: %zu gradients, worst relative error %.3g at %s\n",
+           g.checked, g.worst, g.where);
+#ifdef SEQLAB_DOUBLE
+    ck_assert_msg(g.worst <= GRADCHECK_TOL, "worst relative error %g at %s", g.worst, g.where);
+#endif
+    batch_free(batch);
+    model_free(m);
+}
+END_TEST
+
+START_TEST(test_model_act_bytes_linear_in_T)
+{
+    /* act_bytes(T) = a + b T + q T^2; the second difference over T0, 2T0,
+     * 3T0 is 2 q T0^2: exactly 0 with online attention, and at least the
+     * probabilities L B NH (2 T0^2) reals with naive attention */
+    enum { T0 = 96 };
+    size_t bytes[2][3];
+    for (int impl = 0; impl < 2; impl++)
+        for (int k = 0; k < 3; k++) {
+            ModelConfig cfg = online_config(impl ? ATTENTION_IMPL_ONLINE : ATTENTION_IMPL_NAIVE);
+            cfg.max_seq_len = 3 * T0;
+            Model *m = test_model(&cfg, MB, (k + 1) * T0, 1);
+            bytes[impl][k] = m->body_ops->act_bytes(m->body);
+            model_free(m);
+        }
+    double naive = (double)bytes[0][2] - 2.0 * bytes[0][1] + (double)bytes[0][0];
+    double online = (double)bytes[1][2] - 2.0 * bytes[1][1] + (double)bytes[1][0];
+    printf("act bytes at T = %d, %d, %d: naive %zu %zu %zu, online %zu %zu %zu\n", T0, 2 * T0,
+           3 * T0, bytes[0][0], bytes[0][1], bytes[0][2], bytes[1][0], bytes[1][1], bytes[1][2]);
+    ck_assert_double_eq(online, 0);
+    ck_assert_double_ge(naive, 2.0 * ML * MB * MNH * T0 * T0 * sizeof(real));
+    /* and what online saves per layer beyond the naive model's linear terms
+     * is the statistics m and l: the attention output is there in both */
+    ck_assert_uint_lt(bytes[1][2], bytes[0][2]);
+}
+END_TEST
+
 static Suite *make_attention_online_suite(void)
 {
     Suite *s = suite_create("attention_online");
@@ -327,6 +435,12 @@ static Suite *make_attention_online_suite(void)
     TCase *memory = tcase_create("memory");
     tcase_add_test(memory, test_saved_bytes_linear_in_T);
     suite_add_tcase(s, memory);
+    TCase *model = tcase_create("model");
+    tcase_set_timeout(model, 120);
+    tcase_add_test(model, test_model_online_equals_naive);
+    tcase_add_test(model, test_model_online_gradcheck);
+    tcase_add_test(model, test_model_act_bytes_linear_in_T);
+    suite_add_tcase(s, model);
     return s;
 }
 
