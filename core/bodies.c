@@ -5,12 +5,16 @@
 #include <string.h>
 
 #include "model.h"
+#include "mingru/mingru.h"
 
 static const BodyOps *const bodies[] = {
     &rnn_body_ops,
     &lstm_body_ops,
     &gru_body_ops,
     &transformer_body_ops,
+    &mingru_body_ops,
+    &minlstm_body_ops,
+    &lti_body_ops,
 };
 
 const BodyOps *body_ops_find(const char *kind)
