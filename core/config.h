@@ -20,7 +20,7 @@
 typedef struct Settings {
     char model[16];          /* rnn, lstm, gru, transformer */
     char architecture[24];   /* decoder, encoder, encoder-decoder */
-    char task[16];           /* chars, words, bytes, copy, adding, recall, assoc, parity */
+    char task[16];           /* chars, words, bytes, copy, selective_copy, adding, recall, assoc, parity */
     char corpus[SETTING_STR_MAX];
     char tokenizer[16];      /* bytes, chars, words (text tasks; chars/words/bytes tasks set it) */
     int vocab_limit;

@@ -8,6 +8,7 @@
  *
  *   recall   delayed (first-token) recall: the token seen d steps ago
  *   copy     copy memory (Arjovsky, Shah & Bengio 2016)
+ *   selective_copy  its symbols scattered among blanks (selective_copy.c)
  *   adding   the adding problem (Hochreiter & Schmidhuber 1997)
  *   assoc    associative recall / induction: the value paired with a key
  *   parity   running parity of a bit string; tested longer than trained
@@ -316,6 +317,7 @@ Task *task_create(const TaskConfig *cfg, char *err, size_t errlen)
         int T = d + 2 * COPY_LENGTH;
         return synth_task_new(cfg, &copy_ops, COPY_VOCAB, 0, COPY_VOCAB, T, T, log(COPY_SYMBOLS));
     }
+    if (strcmp(name, "selective_copy") == 0) return selective_copy_task_create(cfg, err, errlen);
     if (strcmp(name, "adding") == 0) {
         if (check_distance(cfg, 2, TASK_MAX_DISTANCE,
                            " (it is the sequence length, with one marker in each half)", err,
