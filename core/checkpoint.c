@@ -689,10 +689,9 @@ int model_config_from_checkpoint(const SafeTensors *st, ModelConfig *cfg, char *
         set_err(err, errlen, "%s: metadata key 'model' is missing", path);
         return -1;
     }
-    if (strcmp(kind, "rnn") != 0 && strcmp(kind, "lstm") != 0 && strcmp(kind, "gru") != 0 &&
-        strcmp(kind, "transformer") != 0) {
-        set_err(err, errlen, "%s: metadata 'model' = '%s' (expected rnn, lstm, gru or transformer)",
-                path, kind);
+    if (!body_ops_find(kind) || strlen(kind) >= sizeof cfg->kind) {
+        set_err(err, errlen, "%s: metadata 'model' = '%s' (expected rnn, lstm, gru, transformer, "
+                "mingru, minlstm or lti)", path, kind);
         return -1;
     }
     strcpy(cfg->kind, kind);

@@ -35,7 +35,8 @@ typedef struct KeySpec {
 /* The absurd-size limits are there to catch typos (1e12 steps) before any
  * memory is asked for; memory itself is checked when it is allocated. */
 static const KeySpec keys[] = {
-    {"model", KEY_STRING, STR(model), 0, 0, "rnn lstm gru transformer", "model: rnn, lstm, gru or transformer"},
+    {"model", KEY_STRING, STR(model), 0, 0, "rnn lstm gru transformer mingru minlstm lti",
+     "model: rnn, lstm, gru, transformer, mingru, minlstm or lti"},
     {"architecture", KEY_STRING, STR(architecture), 0, 0, "decoder encoder encoder-decoder",
      "architecture: decoder (causal), encoder (reads all at once), encoder-decoder"},
     {"task", KEY_STRING, STR(task), 0, 0, "chars words bytes text copy adding recall assoc parity selective_copy",

@@ -18,7 +18,7 @@
 #define SETTING_STR_MAX 512
 
 typedef struct Settings {
-    char model[16];          /* rnn, lstm, gru, transformer */
+    char model[16];          /* rnn, lstm, gru, transformer, mingru, minlstm, lti */
     char architecture[24];   /* decoder, encoder, encoder-decoder */
     char task[16];           /* chars, words, bytes, copy, selective_copy, adding, recall, assoc, parity */
     char corpus[SETTING_STR_MAX];
