@@ -19,7 +19,11 @@
  * Configurations: "w1" is vocabulary 256, B = 32, T = 128; RNN, LSTM and
  * GRU with E = H = 256 and one layer; the Transformer with C = 256, 4
  * heads, 2 layers, FFN 1024 and learned positions; 1 and 2 threads.  The
- * sweep is B = 8, T = 32, 64, ..., 1024 with 2 threads.
+ * sweep is B = 8, T = 32, 64, ..., 1024 with 2 threads.  The "limits" suite
+ * measures where two of the course's claims stop holding, 2 threads each:
+ * the Transformer with naive and with online attention (B = 1, T = 512 ...
+ * 8192: peak memory O(T^2) against O(T)), and the GRU against minGRU,
+ * whose recurrence is a scan (B = 8, T = 64 ... 8192: time per step).
  *
  * FLOPs of one training step = 3 x (the body's forward FLOPs (BodyOps.flops)
  * + the head's 2 N H V): the backward of a product costs two products.
@@ -64,6 +68,13 @@ extern char *openblas_get_config(void);
 #define BENCH_SWEEP_T0 32
 #define BENCH_SWEEP_TMAX 1024
 #define BENCH_SWEEP_THREADS 2
+#define BENCH_LIMITS_THREADS 2
+#define BENCH_ATTN_B 1           /* limits: naive vs online attention */
+#define BENCH_ATTN_T0 512
+#define BENCH_ATTN_TMAX 8192
+#define BENCH_SCAN_B 8           /* limits: GRU vs minGRU */
+#define BENCH_SCAN_T0 64
+#define BENCH_SCAN_TMAX 8192
 #define BENCH_LR 1e-3
 #define BENCH_CLIP 1.0
 #define BENCH_WARMUP 3
@@ -76,11 +87,12 @@ extern char *openblas_get_config(void);
 #define TORCH_PYTHON "/usr/bin/python3"
 #define TORCH_MISSING_STATUS 3   /* torch_bench.py's exit status when PyTorch is absent */
 
-static const char *const all_models[] = {"rnn", "lstm", "gru", "transformer"};
-#define NMODELS 4
+static const char *const all_models[] = {"rnn", "lstm", "gru", "transformer", "mingru", "minlstm", "lti"};
+#define NMODELS 7
 
 typedef struct BenchConfig {
     char model[16];
+    char variant[8];             /* "" or, for the Transformer, its attention_impl */
     int threads, B, T;
 } BenchConfig;
 
@@ -148,6 +160,7 @@ static ModelConfig bench_model_config(const BenchConfig *c)
         mc.ffn_size = BENCH_FFN;
         mc.max_seq_len = c->T;
         mc.positions = POSITIONS_LEARNED;
+        mc.attention_impl = strcmp(c->variant, "online") == 0 ? ATTENTION_IMPL_ONLINE : ATTENTION_IMPL_NAIVE;
     } else {
         mc.num_layers = 1;
     }
@@ -397,21 +410,22 @@ static double loadavg(void)
 
 static void print_header(void)
 {
-    printf("%-12s %3s %3s %5s %9s %9s %8s %8s %8s %7s %7s %7s %7s %6s %7s %7s %7s %6s\n", "impl/model", "thr",
+    printf("%-19s %3s %3s %5s %9s %9s %8s %8s %8s %7s %7s %7s %7s %6s %7s %7s %7s %6s\n", "impl/model", "thr",
            "B", "T", "tok/s", "best", "step ms", "min", "max", "fwd", "bwd", "opt", "GFLOP/s", "%sgemm",
            "RSS MB", "act MB", "par MB", "allocs");
 }
 
 static void print_row(const char *impl, const BenchConfig *c, const BenchResult *r, double sgemm)
 {
-    char name[40];
-    snprintf(name, sizeof name, "%s%s%s", impl, *impl ? "/" : "", c->model);
+    char name[48];
+    snprintf(name, sizeof name, "%s%s%s%s%s", impl, *impl ? "/" : "", c->model, *c->variant ? ":" : "",
+             c->variant);
     if (!r->ok) {
-        printf("%-12s %3d %3d %5d   (failed)\n", name, c->threads, c->B, c->T);
+        printf("%-19s %3d %3d %5d   (failed)\n", name, c->threads, c->B, c->T);
         return;
     }
     double gf = r->gflop_step / (r->step_med / 1e3);
-    printf("%-12s %3d %3d %5d %9.0f %9.0f %8.1f %8.1f %8.1f %7.1f %7.1f %7.1f %7.1f %5.0f%% %7.0f %7.1f %7.1f %6.0f\n",
+    printf("%-19s %3d %3d %5d %9.0f %9.0f %8.1f %8.1f %8.1f %7.1f %7.1f %7.1f %7.1f %5.0f%% %7.0f %7.1f %7.1f %6.0f\n",
            name, c->threads, c->B, c->T, r->tok_med, r->tok_best, r->step_med, r->step_min, r->step_max, r->fwd_med,
            r->bwd_med, r->opt_med, gf, 100 * gf / sgemm, r->rss_mb, r->act_mb, r->param_mb, r->allocs);
 }
@@ -419,7 +433,7 @@ static void print_row(const char *impl, const BenchConfig *c, const BenchResult 
 static void csv_row(FILE *f, const char *impl, const BenchConfig *c, const BenchResult *r, double sgemm, double load)
 {
     double gf = r->gflop_step / (r->step_med / 1e3);
-    fprintf(f, "%s,%s,%d,%d,%d,%.0f,%.1f,%.1f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.1f,", impl, c->model, c->threads, c->B,
+    fprintf(f, "%s,%s,%s,%d,%d,%d,%.0f,%.1f,%.1f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.1f,", impl, c->model, c->variant, c->threads, c->B,
             c->T, r->params, r->tok_med, r->tok_best, r->step_med, r->step_min, r->step_max, r->fwd_med, r->bwd_med,
             r->opt_med, r->rss_mb);
     if (isfinite(r->act_mb)) fprintf(f, "%.2f", r->act_mb);
@@ -454,7 +468,7 @@ static void print_compare(const BenchConfig *cfgs, int n, const BenchResult *sr,
 
 static void bench_help(void)
 {
-    printf("usage: seqlab bench [--suite w1|sweep|all] [--models LIST] [--threads LIST]\n"
+    printf("usage: seqlab bench [--suite w1|sweep|limits|all] [--models LIST] [--threads LIST]\n"
            "                    [--batch-size B --seq-len T] [--warmup N] [--steps N] [--seed S]\n"
            "                    [--csv FILE] [--compare [--python PATH] [--torch-script FILE]]\n"
            "\n"
@@ -466,8 +480,11 @@ static void bench_help(void)
            "  --suite w1       V=%d, B=%d, T=%d; RNN/LSTM/GRU E=H=%d, 1 layer; Transformer C=%d,\n"
            "                   %d heads, %d layers, FFN %d, learned positions; 1 and 2 threads [default]\n"
            "  --suite sweep    B=%d, T=%d, %d, ... %d, %d threads\n"
-           "  --suite all      both\n"
-           "  --models LIST    comma-separated subset of rnn,lstm,gru,transformer\n"
+           "  --suite limits   where the claims stop holding, %d threads: the Transformer above\n"
+           "                   with naive and online attention, B=%d, T=%d ... %d (peak memory);\n"
+           "                   GRU and minGRU, E=H=%d, 1 layer, B=%d, T=%d ... %d (time per step)\n"
+           "  --suite all      w1 and sweep\n"
+           "  --models LIST    comma-separated subset of rnn,lstm,gru,transformer,mingru,minlstm,lti\n"
            "  --threads LIST   BLAS threads of the w1 suite, e.g. 1,2\n"
            "  --batch-size B, --seq-len T   one custom shape instead of the suite\n"
            "  --warmup N       untimed steps first [%d]\n"
@@ -483,7 +500,8 @@ static void bench_help(void)
            "  --torch-script F the comparison script [%s]\n",
            BENCH_CLIP, SGEMM_SIZE, SGEMM_SIZE, BENCH_VOCAB, BENCH_W1_B, BENCH_W1_T, BENCH_WIDTH, BENCH_WIDTH,
            BENCH_HEADS, BENCH_TF_LAYERS, BENCH_FFN, BENCH_SWEEP_B, BENCH_SWEEP_T0, 2 * BENCH_SWEEP_T0,
-           BENCH_SWEEP_TMAX, BENCH_SWEEP_THREADS, BENCH_WARMUP, BENCH_STEPS, TORCH_SCRIPT, TORCH_PYTHON,
+           BENCH_SWEEP_TMAX, BENCH_SWEEP_THREADS, BENCH_LIMITS_THREADS, BENCH_ATTN_B, BENCH_ATTN_T0,
+           BENCH_ATTN_TMAX, BENCH_WIDTH, BENCH_SCAN_B, BENCH_SCAN_T0, BENCH_SCAN_TMAX, BENCH_WARMUP, BENCH_STEPS, TORCH_SCRIPT, TORCH_PYTHON,
            TORCH_SCRIPT);
 }
 
@@ -499,11 +517,13 @@ static int split_list(char *s, char **items, int max, const char *option)
     return n;
 }
 
-static int add_config(BenchConfig *cfgs, int n, const char *model, int threads, int B, int T)
+static int add_config(BenchConfig *cfgs, int n, const char *model, const char *variant, int threads, int B,
+                      int T)
 {
     if (n == BENCH_MAX_CONFIGS) die("seqlab bench: too many configurations");
     BenchConfig *c = &cfgs[n];
     snprintf(c->model, sizeof c->model, "%s", model);
+    snprintf(c->variant, sizeof c->variant, "%s", variant);
     c->threads = threads;
     c->B = B;
     c->T = T;
@@ -523,8 +543,8 @@ int cmd_bench(int argc, char **argv)
             return 0;
         } else if (opt_is(a, "--suite")) {
             suite = opt_value(argc, argv, &i);
-            if (strcmp(suite, "w1") && strcmp(suite, "sweep") && strcmp(suite, "all"))
-                die("option --suite: '%s' is not w1, sweep or all", suite);
+            if (strcmp(suite, "w1") && strcmp(suite, "sweep") && strcmp(suite, "limits") && strcmp(suite, "all"))
+                die("option --suite: '%s' is not w1, sweep, limits or all", suite);
         } else if (opt_is(a, "--models")) {
             snprintf(models_buf, sizeof models_buf, "%s", opt_value(argc, argv, &i));
         } else if (opt_is(a, "--threads")) {
@@ -554,13 +574,15 @@ int cmd_bench(int argc, char **argv)
         }
     }
     if ((B > 0) != (T > 0)) die("bench: give both --batch-size and --seq-len, or neither");
+    if (o.compare && strcmp(suite, "limits") == 0)
+        die("bench: --compare: the limits suite has no PyTorch counterpart (online attention, minGRU)");
 
     char *models[NMODELS];
     int nmodels = split_list(models_buf, models, NMODELS, "--models");
     for (int i = 0; i < nmodels; i++) {
         int known = 0;
         for (int k = 0; k < NMODELS; k++) known |= strcmp(models[i], all_models[k]) == 0;
-        if (!known) die("option --models: '%s' is not rnn, lstm, gru or transformer", models[i]);
+        if (!known) die("option --models: '%s' is not rnn, lstm, gru, transformer, mingru, minlstm or lti", models[i]);
     }
     char *thr_items[8];
     int nthreads = split_list(threads_buf, thr_items, 8, "--threads"), threads[8];
@@ -568,12 +590,24 @@ int cmd_bench(int argc, char **argv)
 
     BenchConfig *cfgs = xcalloc(BENCH_MAX_CONFIGS, sizeof *cfgs);
     int ncfg = 0;
-    int w1 = B == 0 && strcmp(suite, "sweep") != 0, sweep = B == 0 && strcmp(suite, "w1") != 0;
-    for (int mi = 0; mi < nmodels; mi++) {
+    int limits = B == 0 && strcmp(suite, "limits") == 0;
+    int w1 = B == 0 && !limits && strcmp(suite, "sweep") != 0;
+    int sweep = B == 0 && !limits && strcmp(suite, "w1") != 0;
+    for (int mi = 0; mi < nmodels && !limits; mi++) {
         for (int ti = 0; ti < nthreads && (w1 || B > 0); ti++)
-            ncfg = add_config(cfgs, ncfg, models[mi], threads[ti], B > 0 ? B : BENCH_W1_B, B > 0 ? T : BENCH_W1_T);
+            ncfg = add_config(cfgs, ncfg, models[mi], "", threads[ti], B > 0 ? B : BENCH_W1_B,
+                              B > 0 ? T : BENCH_W1_T);
         for (int t = BENCH_SWEEP_T0; sweep && t <= BENCH_SWEEP_TMAX; t *= 2)
-            ncfg = add_config(cfgs, ncfg, models[mi], BENCH_SWEEP_THREADS, BENCH_SWEEP_B, t);
+            ncfg = add_config(cfgs, ncfg, models[mi], "", BENCH_SWEEP_THREADS, BENCH_SWEEP_B, t);
+    }
+    /* limits: attention memory (naive then online at each T), then the scan */
+    for (int t = BENCH_ATTN_T0; limits && t <= BENCH_ATTN_TMAX; t *= 2) {
+        ncfg = add_config(cfgs, ncfg, "transformer", "naive", BENCH_LIMITS_THREADS, BENCH_ATTN_B, t);
+        ncfg = add_config(cfgs, ncfg, "transformer", "online", BENCH_LIMITS_THREADS, BENCH_ATTN_B, t);
+    }
+    for (int t = BENCH_SCAN_T0; limits && t <= BENCH_SCAN_TMAX; t *= 2) {
+        ncfg = add_config(cfgs, ncfg, "gru", "", BENCH_LIMITS_THREADS, BENCH_SCAN_B, t);
+        ncfg = add_config(cfgs, ncfg, "mingru", "", BENCH_LIMITS_THREADS, BENCH_SCAN_B, t);
     }
 
     double load0 = loadavg();
@@ -631,7 +665,7 @@ int cmd_bench(int argc, char **argv)
         char *text = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&text, &len);
-        fprintf(f, "impl,model,threads,B,T,params,tokens_per_s_median,tokens_per_s_best,step_ms_median,step_ms_min,"
+        fprintf(f, "impl,model,variant,threads,B,T,params,tokens_per_s_median,tokens_per_s_best,step_ms_median,step_ms_min,"
                    "step_ms_max,forward_ms,backward_ms,optimizer_ms,peak_rss_mb,act_mb,param_mb,gflop_per_step,"
                    "gflops,sgemm_gflops,sgemm_fraction,allocs,loadavg\n");
         for (int i = 0; i < ncfg; i++) {
