@@ -481,10 +481,11 @@ static int build_model_config(Run *r, ModelConfig *mc)
                     "reduce hidden_size / embed_dim / num_layers", bytes / 1073741824.0, avail / 1073741824.0);
     /* activations, at least: x, dx (B,T,E), y, dy (B,T,H), logits, probs,
      * dlogits (B,T,O), a state history (L,B,T,H), and for the Transformer
-     * the attention weights (L,B,NH,T,T) */
+     * with naive attention the attention weights (L,B,NH,T,T) */
     double B = s->batch_size, T = longest, O = mc->output_size;
     double acts = B * T * (2 * E + 2 * H + 3 * O + L * H);
-    if (strcmp(s->model, "transformer") == 0) acts += L * B * mc->num_heads * T * T;
+    if (strcmp(s->model, "transformer") == 0 && mc->attention_impl == ATTENTION_IMPL_NAIVE)
+        acts += L * B * mc->num_heads * T * T;
     acts *= sizeof(real);
     if (avail > 0 && bytes + acts > avail)
         return fail(r, "batches of batch_size %d x seq_len %d would need at least %.1f GiB for activations "
