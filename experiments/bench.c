@@ -23,7 +23,10 @@
  * measures where two of the course's claims stop holding, 2 threads each:
  * the Transformer with naive and with online attention (B = 1, T = 512 ...
  * 8192: peak memory O(T^2) against O(T)), and the GRU against minGRU,
- * whose recurrence is a scan (B = 8, T = 64 ... 8192: time per step).
+ * whose recurrence is a scan (B = 8, T = 64 ... 8192: time per step) — its
+ * default scan in chunks over the threads, and the one-step loop and
+ * Blelloch's tree on one thread, to separate what the scan's parallelism
+ * buys from what the lighter model saves.
  *
  * FLOPs of one training step = 3 x (the body's forward FLOPs (BodyOps.flops)
  * + the head's 2 N H V): the backward of a product costs two products.
@@ -48,6 +51,7 @@
 #include <gsl/gsl_statistics_double.h>
 
 #include "commands.h"
+#include "mingru/mingru.h"
 #include "model.h"
 #include "optim.h"
 #include "real.h"
@@ -92,7 +96,8 @@ static const char *const all_models[] = {"rnn", "lstm", "gru", "transformer", "m
 
 typedef struct BenchConfig {
     char model[16];
-    char variant[8];             /* "" or, for the Transformer, its attention_impl */
+    char variant[12];            /* "" or the Transformer's attention_impl, or the scan
+                                  * minGRU runs ("sequential", "blelloch"; "" = chunked) */
     int threads, B, T;
 } BenchConfig;
 
@@ -206,6 +211,8 @@ static BenchResult bench_run(const BenchConfig *c, const BenchOptions *o)
     gsl_rng_set(rng, o->seed);
     model_init(m, rng);
     model_alloc_acts(m, c->B, c->T);
+    if (strcmp(c->variant, "sequential") == 0) mingru_set_scan(m->body, SCAN_SEQUENTIAL, 1);
+    if (strcmp(c->variant, "blelloch") == 0) mingru_set_scan(m->body, SCAN_BLELLOCH, 1);
     Optimizer *opt = optim_alloc(OPTIM_ADAM, m->params.total, 0, 0);
     Batch *batch = batch_alloc(c->B, c->T, 0, 0);
     int n = o->steps;
@@ -410,7 +417,7 @@ static double loadavg(void)
 
 static void print_header(void)
 {
-    printf("%-19s %3s %3s %5s %9s %9s %8s %8s %8s %7s %7s %7s %7s %6s %7s %7s %7s %6s\n", "impl/model", "thr",
+    printf("%-23s %3s %3s %5s %9s %9s %8s %8s %8s %7s %7s %7s %7s %6s %7s %7s %7s %6s\n", "impl/model", "thr",
            "B", "T", "tok/s", "best", "step ms", "min", "max", "fwd", "bwd", "opt", "GFLOP/s", "%sgemm",
            "RSS MB", "act MB", "par MB", "allocs");
 }
@@ -421,11 +428,11 @@ static void print_row(const char *impl, const BenchConfig *c, const BenchResult 
     snprintf(name, sizeof name, "%s%s%s%s%s", impl, *impl ? "/" : "", c->model, *c->variant ? ":" : "",
              c->variant);
     if (!r->ok) {
-        printf("%-19s %3d %3d %5d   (failed)\n", name, c->threads, c->B, c->T);
+        printf("%-23s %3d %3d %5d   (failed)\n", name, c->threads, c->B, c->T);
         return;
     }
     double gf = r->gflop_step / (r->step_med / 1e3);
-    printf("%-19s %3d %3d %5d %9.0f %9.0f %8.1f %8.1f %8.1f %7.1f %7.1f %7.1f %7.1f %5.0f%% %7.0f %7.1f %7.1f %6.0f\n",
+    printf("%-23s %3d %3d %5d %9.0f %9.0f %8.1f %8.1f %8.1f %7.1f %7.1f %7.1f %7.1f %5.0f%% %7.0f %7.1f %7.1f %6.0f\n",
            name, c->threads, c->B, c->T, r->tok_med, r->tok_best, r->step_med, r->step_min, r->step_max, r->fwd_med,
            r->bwd_med, r->opt_med, gf, 100 * gf / sgemm, r->rss_mb, r->act_mb, r->param_mb, r->allocs);
 }
@@ -482,7 +489,8 @@ static void bench_help(void)
            "  --suite sweep    B=%d, T=%d, %d, ... %d, %d threads\n"
            "  --suite limits   where the claims stop holding, %d threads: the Transformer above\n"
            "                   with naive and online attention, B=%d, T=%d ... %d (peak memory);\n"
-           "                   GRU and minGRU, E=H=%d, 1 layer, B=%d, T=%d ... %d (time per step)\n"
+           "                   GRU and minGRU, E=H=%d, 1 layer, B=%d, T=%d ... %d (time per step;\n"
+           "                   minGRU's scan chunked over the threads, and sequential and Blelloch's)\n"
            "  --suite all      w1 and sweep\n"
            "  --models LIST    comma-separated subset of rnn,lstm,gru,transformer,mingru,minlstm,lti\n"
            "  --threads LIST   BLAS threads of the w1 suite, e.g. 1,2\n"
@@ -608,6 +616,8 @@ int cmd_bench(int argc, char **argv)
     for (int t = BENCH_SCAN_T0; limits && t <= BENCH_SCAN_TMAX; t *= 2) {
         ncfg = add_config(cfgs, ncfg, "gru", "", BENCH_LIMITS_THREADS, BENCH_SCAN_B, t);
         ncfg = add_config(cfgs, ncfg, "mingru", "", BENCH_LIMITS_THREADS, BENCH_SCAN_B, t);
+        ncfg = add_config(cfgs, ncfg, "mingru", "sequential", BENCH_LIMITS_THREADS, BENCH_SCAN_B, t);
+        ncfg = add_config(cfgs, ncfg, "mingru", "blelloch", BENCH_LIMITS_THREADS, BENCH_SCAN_B, t);
     }
 
     double load0 = loadavg();
@@ -653,6 +663,15 @@ int cmd_bench(int argc, char **argv)
            "(the rows above used the start's; the comparison and the CSV use these)\n", SGEMM_SIZE, SGEMM_SIZE,
            SGEMM_SIZE, sgemm[0], sgemm[1]);
     if (compare) print_compare(cfgs, ncfg, sr, tr, sgemm);
+    if (limits) {
+        /* what the scan's depth would buy with enough cores (mingru/scan.c) */
+        printf("\ndependent steps of one layer's recurrence (the critical path):\n");
+        printf("%6s %8s %18s %10s\n", "T", "GRU", "minGRU chunked/2", "Blelloch");
+        for (int t = BENCH_SCAN_T0; t <= BENCH_SCAN_TMAX; t *= 2)
+            printf("%6d %8.0f %18.0f %10.0f\n", t, scan_critical_path(SCAN_SEQUENTIAL, t, 1),
+                   scan_critical_path(SCAN_CHUNKED, t, BENCH_LIMITS_THREADS),
+                   scan_critical_path(SCAN_BLELLOCH, t, 1));
+    }
     double load1 = loadavg();
     printf("\nload average %.2f at the end", load1);
     if (load0 > 0.5 || load1 > 0.5)
