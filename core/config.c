@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <limits.h>
@@ -11,11 +12,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data.h"
+#include "registry.h"
 #include "util.h"
 
 /* libinih reads a line into a buffer of INI_MAX_LINE bytes: a line (with its
  * newline) must fit, and so must every "key = value" line config.ini gets */
 #define CONFIG_LINE_MAX (INI_MAX_LINE - 2)
+/* libinih (ini.c: MAX_SECTION, MAX_NAME) keeps the first 49 bytes of a
+ * section or key name and drops the rest without a word: longer names are
+ * refused here, before two of them could merge */
+#define INI_NAME_MAX 49
 
 typedef enum { KEY_INT, KEY_LONG, KEY_ULONG, KEY_DOUBLE, KEY_STRING } KeyType;
 
@@ -35,12 +42,12 @@ typedef struct KeySpec {
 /* The absurd-size limits are there to catch typos (1e12 steps) before any
  * memory is asked for; memory itself is checked when it is allocated. */
 static const KeySpec keys[] = {
-    {"model", KEY_STRING, STR(model), 0, 0, "rnn lstm gru transformer mingru minlstm lti",
-     "model: rnn, lstm, gru, transformer, mingru, minlstm or lti"},
+    {"model", KEY_STRING, STR(model), 0, 0, NULL, NULL},   /* choices and help: the registry's */
     {"architecture", KEY_STRING, STR(architecture), 0, 0, "decoder encoder encoder-decoder",
      "architecture: decoder (causal), encoder (reads all at once), encoder-decoder"},
-    {"task", KEY_STRING, STR(task), 0, 0, "chars words bytes text copy adding recall assoc parity selective_copy",
-     "task: chars, words, bytes (text), copy, adding, recall, assoc, parity, selective_copy"},
+    {"task", KEY_STRING, STR(task), 0, 0, "chars words bytes text copy adding recall assoc parity mlm classify listops selective_copy",
+     "task: chars, words, bytes (text), copy, adding, recall, assoc, parity, mlm, classify, listops, "
+     "selective_copy"},
     {"corpus", KEY_STRING, STR(corpus), 0, 0, NULL, "text file for the text tasks"},
     {"tokenizer", KEY_STRING, STR(tokenizer), 0, 0, "bytes chars words", "tokenizer of task=text: bytes, chars, words"},
     {"vocab_limit", KEY_INT, OFF(vocab_limit), 0, 1, 1000000, NULL, "words: keep the K most frequent (plus <unk>)"},
@@ -73,6 +80,8 @@ static const KeySpec keys[] = {
     {"init_from", KEY_STRING, STR(init_from), 0, 0, NULL,
      "fine-tuning: copy tensors whose name and shape match from this checkpoint"},
     {"freeze_body", KEY_INT, OFF(freeze_body), 0, 0, 1, NULL, "fine-tuning: 1 trains the head only"},
+    {"train_examples", KEY_INT, OFF(train_examples), 0, 0, 1e9, NULL,
+     "classify: use only this many labelled training examples (0: all)"},
     {"seed", KEY_ULONG, OFF(seed), 0, 0, 4294967295.0, NULL, "random seed"},
     {"threads", KEY_INT, OFF(threads), 0, 1, 256, NULL, "BLAS threads"},
     {"eval_every", KEY_INT, OFF(eval_every), 0, 1, 1e9, NULL, "validate every k steps"},
@@ -88,11 +97,12 @@ static const KeySpec keys[] = {
     {"out", KEY_STRING, STR(out), 0, 0, NULL, "output directory of the run"},
 };
 #define NKEYS ((int)(sizeof keys / sizeof keys[0]))
+_Static_assert(sizeof keys / sizeof keys[0] <= SETTINGS_MAX_KEYS, "raise SETTINGS_MAX_KEYS");
 
 void settings_defaults(Settings *s)
 {
     memset(s, 0, sizeof *s);
-    strcpy(s->model, "rnn");
+    strcpy(s->model, model_info_at(0)->name);
     strcpy(s->architecture, "decoder");
     strcpy(s->attention, "none");
     strcpy(s->pooling, "mean");
@@ -126,7 +136,20 @@ void settings_defaults(Settings *s)
 
 int settings_count(void) { return NKEYS; }
 const char *settings_key(int i) { return keys[i].name; }
-const char *settings_help(int i) { return keys[i].help; }
+
+/* the model setting's values and help come from the registry (core/registry.h) */
+static const char *key_choices(const KeySpec *k)
+{
+    return k->offset == OFF(model) ? model_info_names() : k->choices;
+}
+
+const char *settings_help(int i)
+{
+    static char model_help[256];
+    if (keys[i].offset != OFF(model)) return keys[i].help;
+    if (!model_help[0]) snprintf(model_help, sizeof model_help, "model: %s", model_info_names_prose());
+    return model_help;
+}
 
 static const KeySpec *find_key(const char *name)
 {
@@ -151,6 +174,22 @@ static int in_choices(const char *choices, const char *v)
     return 0;
 }
 
+/* why config.ini's "key = value" line could not give value back through
+ * libinih, or NULL if it can: a line break ends the line, leading and
+ * trailing white space is stripped, and ';' after white space (or first in
+ * the value, which follows "= ") starts a comment */
+static const char *value_unwritable(const char *v)
+{
+    size_t n = strlen(v);
+    if (strpbrk(v, "\n\r")) return "holds a line break";
+    if (n > 0 && (isspace((unsigned char)v[0]) || isspace((unsigned char)v[n - 1])))
+        return "starts or ends with white space";
+    if (v[0] == ';') return "starts with ';'";
+    for (size_t i = 1; i < n; i++)
+        if (v[i] == ';' && isspace((unsigned char)v[i - 1])) return "holds ';' after white space (a comment)";
+    return NULL;
+}
+
 int settings_set(Settings *s, const char *key, const char *value, const char *where,
                  char *err, size_t errlen)
 {
@@ -171,11 +210,19 @@ int settings_set(Settings *s, const char *key, const char *value, const char *wh
                      where, key, CONFIG_LINE_MAX - 3 - strlen(key));
             return -1;
         }
-        if (k->choices && !in_choices(k->choices, value)) {
-            snprintf(err, errlen, "%s: %s = '%s' is not one of: %s", where, key, value, k->choices);
+        const char *why = value_unwritable(value);
+        if (why) {
+            snprintf(err, errlen, "%s: %s %s, which config.ini cannot hold (the run could not be resumed as it is)",
+                     where, key, why);
+            return -1;
+        }
+        const char *choices = key_choices(k);
+        if (choices && !in_choices(choices, value)) {
+            snprintf(err, errlen, "%s: %s = '%s' is not one of: %s", where, key, value, choices);
             return -1;
         }
         strcpy(base, value);
+        s->given[k - keys] = 1;
         return 0;
     }
     char *end;
@@ -201,6 +248,7 @@ int settings_set(Settings *s, const char *key, const char *value, const char *wh
     case KEY_DOUBLE: *(double *)base = v; break;
     case KEY_STRING: break;
     }
+    s->given[k - keys] = 1;
     return 0;
 }
 
@@ -230,46 +278,139 @@ int settings_option_key(const char *option, char *key, size_t keylen)
     return find_key(key) ? 0 : -1;
 }
 
-static int is_recurrent(const char *model)
+/* 1 for the tasks with one label per sequence */
+static int is_classification_task(const char *task)
 {
-    return strcmp(model, "transformer") != 0;
+    return strcmp(task, "classify") == 0 || strcmp(task, "listops") == 0;
+}
+
+/* the combinations of the encoder settings that make no sense: 0, or -1
+ * with a message naming the settings */
+static int check_encoder_settings(const Settings *s, const ModelInfo *info, char *err, size_t errlen)
+{
+    int encoder = strcmp(s->architecture, "encoder") == 0;
+    if (s->bidirectional && !info->recurrent) {
+        snprintf(err, errlen, "bidirectional = 1 is for the recurrent models, not %s (which reads both "
+                              "ways with architecture = encoder)", s->model);
+        return -1;
+    }
+    if (s->bidirectional && !encoder) {
+        snprintf(err, errlen, "bidirectional = 1 needs architecture = encoder (a bidirectional model "
+                              "is not causal; architecture is '%s')", s->architecture);
+        return -1;
+    }
+    if (encoder && info->recurrent && !s->bidirectional) {
+        snprintf(err, errlen, "architecture = encoder with model %s needs bidirectional = 1 (a "
+                              "one-way recurrent model is a decoder: architecture = decoder)", s->model);
+        return -1;
+    }
+    if (strcmp(s->task, "mlm") == 0 && !encoder) {
+        snprintf(err, errlen, "task mlm needs architecture = encoder (a %s model reads causally; "
+                              "pre-train it with a next-token task such as chars or words)",
+                 s->architecture);
+        return -1;
+    }
+    if (encoder && strcmp(s->task, "mlm") != 0 && !is_classification_task(s->task)) {
+        snprintf(err, errlen, "architecture = encoder with task %s: an encoder sees every position, "
+                              "the next token included; use task mlm, classify or listops", s->task);
+        return -1;
+    }
+    if (strcmp(s->pooling, "mean") != 0 && !is_classification_task(s->task)) {
+        snprintf(err, errlen, "pooling = %s is for the sequence classification tasks (classify, "
+                              "listops), not task %s", s->pooling, s->task);
+        return -1;
+    }
+    if (s->train_examples > 0 && strcmp(s->task, "classify") != 0) {
+        snprintf(err, errlen, "train_examples is for task classify, not task %s", s->task);
+        return -1;
+    }
+    return 0;
 }
 
 int settings_resolve(Settings *s, char *err, size_t errlen)
 {
-    /* the text tasks name their tokenizer */
-    if (strcmp(s->task, "chars") == 0 || strcmp(s->task, "words") == 0 || strcmp(s->task, "bytes") == 0)
+    /* the text tasks chars, words and bytes name their tokenizer: another
+     * one given beside them is a contradiction, not a choice */
+    if (strcmp(s->task, "chars") == 0 || strcmp(s->task, "words") == 0 || strcmp(s->task, "bytes") == 0) {
+        if (s->given[find_key("tokenizer") - keys] && strcmp(s->tokenizer, s->task) != 0) {
+            snprintf(err, errlen, "task = %s and tokenizer = %s contradict each other: task %s reads %s "
+                     "(for %s, use task = text with tokenizer = %s)", s->task, s->tokenizer, s->task, s->task,
+                     s->tokenizer, s->tokenizer);
+            return -1;
+        }
         strcpy(s->tokenizer, s->task);
-    if (s->num_layers == 0) s->num_layers = is_recurrent(s->model) ? 1 : 2;
-    if (s->embed_dim == 0) s->embed_dim = s->hidden_size;
-    if (!is_recurrent(s->model)) {
-        if (s->embed_dim != s->hidden_size) {
-            snprintf(err, errlen, "embed_dim (%d) must equal hidden_size (%d) for the transformer (both are C)",
-                     s->embed_dim, s->hidden_size);
-            return -1;
-        }
-        if (s->hidden_size % s->num_heads != 0) {
-            snprintf(err, errlen, "num_heads (%d) must divide hidden_size (%d)", s->num_heads, s->hidden_size);
-            return -1;
-        }
-        if (s->ffn_size == 0) s->ffn_size = 4 * s->hidden_size;
     }
+    const ModelInfo *info = model_info_find(s->model);
+    if (!info) {
+        snprintf(err, errlen, "model = '%s' is not one of: %s", s->model, model_info_names());
+        return -1;
+    }
+    if (s->num_layers == 0) s->num_layers = info->default_layers;
+    if (s->embed_dim == 0) s->embed_dim = s->hidden_size;
+    if (info->attention && s->ffn_size == 0) s->ffn_size = 4 * s->hidden_size;
+    /* the model's own checks, on the widths as they will be built */
+    ModelConfig mc = {.embed_dim = s->embed_dim, .hidden_size = s->hidden_size, .num_layers = s->num_layers,
+                      .num_heads = s->num_heads, .ffn_size = s->ffn_size, .max_seq_len = s->max_seq_len};
+    if (info->check && info->check(&mc, err, errlen) != 0) return -1;
     if (s->eval_every > 0 && s->log_every > s->eval_every) s->log_every = s->eval_every;
     if (s->warmup > s->steps) s->warmup = (int)s->steps;
-    /* the settings of the encoder and encoder-decoder architectures: known
-     * (so files naming them parse) but refused until their models exist */
-    const char *unbuilt = strcmp(s->architecture, "decoder") != 0 ? "architecture"
-                        : strcmp(s->attention, "none") != 0      ? "attention"
-                        : s->bidirectional                        ? "bidirectional"
-                        : strcmp(s->pooling, "mean") != 0         ? "pooling"
-                        : s->init_from[0]                         ? "init_from"
-                        : s->freeze_body                          ? "freeze_body"
-                                                                  : NULL;
+    if (check_encoder_settings(s, info, err, errlen) != 0) return -1;
+    /* the settings of the encoder-decoder architecture: known (so files
+     * naming them parse) but refused until its models exist */
+    const char *unbuilt = strcmp(s->architecture, "encoder-decoder") == 0 ? "architecture"
+                        : strcmp(s->attention, "none") != 0              ? "attention"
+                                                                          : NULL;
     if (unbuilt) {
-        snprintf(err, errlen, "%s: this setting is not implemented yet (only the decoder architecture is)", unbuilt);
+        snprintf(err, errlen, "%s: this setting is not implemented yet (the encoder-decoder models do not exist yet)", unbuilt);
         return -1;
     }
     return 0;
+}
+
+/* 1 if `key` is a model-specific setting of some registered model */
+static int model_specific(const char *key)
+{
+    for (int i = 0; i < model_info_count(); i++)
+        if (model_info_uses(model_info_at(i), key)) return 1;
+    return 0;
+}
+
+/* the names of the models that `key` applies to, comma-separated */
+static void models_using(const char *key, char *out, size_t n)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (int i = 0; i < model_info_count() && used < n; i++)
+        if (model_info_uses(model_info_at(i), key))
+            used += (size_t)snprintf(out + used, n - used, "%s%s", used ? ", " : "", model_info_at(i)->name);
+}
+
+int settings_report_unused(const Settings *s, FILE *f)
+{
+    Settings d;
+    settings_defaults(&d);
+    const ModelInfo *info = model_info_find(s->model);
+    int count = 0;
+    for (int i = 0; i < NKEYS; i++) {
+        if (!s->given[i]) continue;
+        char v[SETTING_STR_MAX + 32], dv[SETTING_STR_MAX + 32];
+        settings_get(s, keys[i].name, v, sizeof v);
+        settings_get(&d, keys[i].name, dv, sizeof dv);
+        if (strcmp(v, dv) == 0) continue;   /* the default: nothing was asked for */
+        const char *why = NULL;
+        char only[256];
+        if (info && model_specific(keys[i].name) && !model_info_uses(info, keys[i].name)) {
+            models_using(keys[i].name, only, sizeof only);
+            fprintf(f, "seqlab: warning: %s = %s does not apply to the %s (only to: %s); ignored\n", keys[i].name, v,
+                    s->model, only);
+            count++;
+        } else if (!task_uses_setting(s->task, s->tokenizer, keys[i].name, &why)) {
+            fprintf(f, "seqlab: warning: %s = %s does not apply to task %s (%s); ignored\n", keys[i].name, v, s->task,
+                    why);
+            count++;
+        }
+    }
+    return count;
 }
 
 /* ---- INI files ------------------------------------------------------------ */
@@ -289,6 +430,7 @@ typedef struct IniState {
      * here if no key follows it (a key reports it at its own line) */
     int bad_section_line;
     char bad_section[128];
+    int after_key;   /* the last line that was not blank or a comment held a key */
     /* duplicate detection: "section\x1fkey" seen so far */
     char **seen;
     int nseen, capseen;
@@ -338,8 +480,35 @@ static char *config_line_reader(char *str, int num, void *stream)
     /* a section header: [name] as the first thing on the line (after a BOM on line 1) */
     const char *p = str;
     if (st->line == 1 && strncmp(p, "\xEF\xBB\xBF", 3) == 0) p += 3;
+    const char *text = p;
     while (*p == ' ' || *p == '\t') p++;
+    int blank = *p == '\0' || *p == '\n' || *p == '\r' || *p == ';' || *p == '#';
+    /* libinih reads an indented line after a key as more of that key's
+     * value (its multi-line values): refused, it is never what was meant */
+    if (!blank && p > text && st->after_key) {
+        snprintf(st->err, st->errlen, "%s:%d: an indented line (libinih would read it as more of the value on the "
+                 "line before); remove the indentation", st->path, st->line);
+        st->failed = 1;
+        return NULL;
+    }
     const char *close = *p == '[' ? strchr(p, ']') : NULL;
+    if (!blank) st->after_key = !close;
+    if (*p == '[' && close && close - p - 1 > INI_NAME_MAX) {
+        snprintf(st->err, st->errlen, "%s:%d: section name [%.20s...] is longer than %d characters (the reader "
+                 "keeps only the first %d)", st->path, st->line, p + 1, INI_NAME_MAX, INI_NAME_MAX);
+        st->failed = 1;
+        return NULL;
+    }
+    if (!blank && *p != '[') {
+        size_t name = strcspn(p, "=:");
+        while (name > 0 && (p[name - 1] == ' ' || p[name - 1] == '\t')) name--;
+        if (name > INI_NAME_MAX) {
+            snprintf(st->err, st->errlen, "%s:%d: key '%.20s...' is longer than %d characters (the reader keeps "
+                     "only the first %d)", st->path, st->line, p, INI_NAME_MAX, INI_NAME_MAX);
+            st->failed = 1;
+            return NULL;
+        }
+    }
     if (close) {
         if (unknown_empty_section(st)) return NULL;
         char section[128];

@@ -12,11 +12,14 @@
  *             or features (B,T,F) -> input.weight, input.bias -> x (B,T,E)
  *     body    x (B,T,E) -> y (B,T,H)        rnn / lstm / gru / transformer
  *     head    y (B,T,H) -> head.weight, head.bias -> logits (B,T,O)
+ *             or, classifying sequences (cfg.classify):
+ *             y (B,T,H) -> pool -> (B,H) -> head -> logits (B,K)
  *     loss    mean cross-entropy over targets != TARGET_IGNORE (classes), or
  *             mean squared error over them (regression)
  *
  * core/model.c owns input, head and loss; each body lives in its own folder
- * and provides a BodyOps table.  What this file is not: the trainer (see
+ * and provides a BodyOps table (the recurrent models share one and provide
+ * a cell), named by the model's line in core/registry.c.  What this file is not: the trainer (see
  * train.h) or the data (see data/data.h).
  */
 #ifndef SEQLAB_MODEL_H
@@ -25,6 +28,7 @@
 #include <stddef.h>
 #include <gsl/gsl_rng.h>
 
+#include "batch.h"
 #include "ops.h"
 #include "params.h"
 #include "real.h"
@@ -48,7 +52,7 @@ typedef enum { POOLING_MEAN, POOLING_LAST } Pooling;
 /* Hyperparameters: everything needed to rebuild the model (and nothing
  * about training).  Saved in the checkpoint metadata. */
 typedef struct ModelConfig {
-    char kind[16];       /* "rnn", "lstm", "gru", "transformer" */
+    char kind[16];       /* the model's registry name (core/registry.h) */
     int vocab_size;      /* V: input tokens; 0 when the input is features */
     int input_features;  /* F: real-valued input width; 0 for token input */
     int output_size;     /* O: classes, or 1 with regression */
@@ -67,32 +71,19 @@ typedef struct ModelConfig {
     AttentionKind attention;   /* recurrent encoder-decoder: none (the bottleneck) or additive */
     int bidirectional;         /* recurrent encoder: 1 adds the reverse direction (PyTorch's _reverse) */
     Pooling pooling;           /* sequence classification: mean or last */
+    int classify;              /* 1: one class per sequence (output_size = K classes): the
+                                * head reads the pooled body output (pooling), not every y_t */
 } ModelConfig;
 
-/* One batch.  Who fills what:
- *   tokens   (B,T) input ids, when vocab_size > 0
- *   features (B,T,F) real inputs, when input_features > 0
- *   targets  (B,T) class ids, or TARGET_IGNORE where nothing is scored; for
- *            regression any value other than TARGET_IGNORE marks a scored
- *            position and `values` holds its target
- *   values   (B,T) regression targets (NULL for classification) */
-typedef struct Batch {
-    int B, T;
-    int *tokens;
-    real *features;
-    int *targets;
-    real *values;
-    int *lengths;     /* (B) real tokens of each row (the rest is padding), or NULL: all T */
-} Batch;
-
-Batch *batch_alloc(int B, int T, int input_features, int regression);
-void batch_free(Batch *b);
+/* An encoder's embed.weight has one row more than the vocabulary: id
+ * vocab_size is the mask token of masked language modelling, whatever the
+ * task, so that a pre-trained embedding carries over to fine-tuning. */
+int model_has_mask_token(const ModelConfig *cfg);
 
 /* The model-specific middle.  `self` is the body's own struct.
  * Gradients accumulate (+=); dx may be NULL. */
 typedef struct BodyOps {
-    const char *kind;
-    /* register the body's tensors in ps (names of DESIGN.md) and return the
+    /* register the body's tensors in ps (names of docs/design.md, Parameters) and return the
      * body; H gets the width of y */
     void *(*create)(const ModelConfig *cfg, ParamSet *ps, int *H);
     /* after params_alloc: remember where the tensors live */
@@ -114,10 +105,21 @@ typedef struct BodyOps {
      * of series S, their names ("h", "c", "x"), and norms (S,T) with
      * norms[s*T + t] = || dL/d(series)_t || over the batch (Frobenius) */
     int (*grad_norms)(void *self, const char *const **names, const real **norms);
+    /* optional (NULL: the body has none), for `seqlab attention`: the
+     * attention probabilities of the last forward, *weights (L,B,NH,T,T);
+     * returns 0, or -1 if no forward has run yet */
+    int (*attention)(const void *self, const real **weights, int *L, int *NH, int *B, int *T);
+    /* optional: P (T,C), what the body adds to x at positions 0 .. T-1 */
+    void (*position_table)(const void *self, real *P, int T);
     /* bytes of activation memory held */
     size_t (*act_bytes)(const void *self);
     /* floating-point operations of one forward of (B,T) (backward ~ 2x) */
     double (*flops)(const void *self, int B, int T);
+    /* the real token count of each row, lengths (B), for the next forward
+     * and its backward (the pointer is kept until then), or NULL: all T.
+     * Rows are padded at the end; a body that reads the sequence backwards
+     * or attends both ways must keep the padding out. */
+    void (*set_lengths)(void *self, const int *lengths);
     void (*free)(void *self);
 } BodyOps;
 
@@ -132,6 +134,7 @@ typedef struct Model {
     /* activations (sized for Bmax, Tmax) */
     real *x, *dx;          /* (B,T,E) */
     real *y, *dy;          /* (B,T,H) */
+    real *pooled, *dpooled; /* (B,H) classification: the pooled body output and its gradient */
     real *logits;          /* (B,T,O) */
     real *probs;           /* (B,T,O) softmax (classification) */
     real *dlogits;         /* (B,T,O) */
@@ -143,10 +146,6 @@ typedef struct Model {
     int correct;           /* classification: argmax == target */
     double loss;           /* mean over scored positions */
 } Model;
-
-/* the registered bodies (rnn/, lstm/, gru/, transformer/) */
-const BodyOps *body_ops_find(const char *kind);
-extern const BodyOps rnn_body_ops, lstm_body_ops, gru_body_ops, transformer_body_ops;
 
 /* build a model with parameters registered and allocated (zero) */
 Model *model_create(const ModelConfig *cfg);

@@ -15,7 +15,6 @@
 #include "commands.h"
 #include "plot.h"
 #include "tokenizer.h"
-#include "transformer/transformer.h"
 #include "util.h"
 
 /* a token as a label: spaces and newlines made visible */
@@ -34,53 +33,17 @@ static void token_label(const Tokenizer *tok, int id, char *out, size_t cap)
     out[n] = '\0';
 }
 
-/* a CSV field: quoted, with quotes doubled */
-static void csv_field(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"') fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
 
-static Tokenizer *tokenizer_of(const char *ckpt, const Meta *meta, char *err, size_t errlen)
-{
-    const char *kind_name = meta_get(meta, "tokenizer");
-    TokKind kind;
-    if (!kind_name) kind_name = "bytes";
-    if (tokenizer_kind_parse(kind_name, &kind) != 0) {
-        snprintf(err, errlen, "%s: metadata tokenizer '%s' is not bytes, chars or words", ckpt, kind_name);
-        return NULL;
-    }
-    if (kind == TOK_BYTES) return tokenizer_from_vocab(kind, 256, NULL, err, errlen);
-    const char *vocab = meta_get(meta, "vocab");
-    cJSON *arr = vocab ? cJSON_Parse(vocab) : NULL;
-    if (!cJSON_IsArray(arr)) {
-        snprintf(err, errlen, "%s: metadata vocab is missing or not a JSON array", ckpt);
-        cJSON_Delete(arr);
-        return NULL;
-    }
-    int V = cJSON_GetArraySize(arr);
-    const char **strs = xcalloc((size_t)V + 1, sizeof *strs);
-    for (int i = 0; i < V; i++) {
-        cJSON *it = cJSON_GetArrayItem(arr, i);
-        strs[i] = cJSON_IsString(it) ? it->valuestring : "";
-    }
-    Tokenizer *t = tokenizer_from_vocab(kind, V, strs, err, errlen);
-    free(strs);
-    cJSON_Delete(arr);
-    return t;
-}
-
-static Model *load_transformer(const char *ckpt, Meta *meta, char *err, size_t errlen)
+/* a checkpoint whose body can show its attention maps (positions 0) or its
+ * position table (positions 1) */
+static Model *load_with_attention(const char *ckpt, Meta *meta, int positions, char *err, size_t errlen)
 {
     meta_init(meta);
     Model *m = checkpoint_load_model(ckpt, meta, err, errlen);
     if (!m) return NULL;
-    if (strcmp(m->cfg.kind, "transformer") != 0) {
-        snprintf(err, errlen, "%s: a %s has no attention; give a transformer checkpoint", ckpt, m->cfg.kind);
+    if (positions ? !m->body_ops->position_table : !m->body_ops->attention) {
+        snprintf(err, errlen, "%s: a %s has no %s; give a checkpoint of a model with attention", ckpt,
+                 m->cfg.kind, positions ? "position table" : "attention");
         model_free(m);
         return NULL;
     }
@@ -91,10 +54,11 @@ int attention_write(const char *ckpt, const char *text, const char *out_dir, int
                     char *err, size_t errlen)
 {
     Meta meta;
-    Model *m = load_transformer(ckpt, &meta, err, errlen);
+    Model *m = load_with_attention(ckpt, &meta, 0, err, errlen);
     if (!m) { meta_free(&meta); return -1; }
     int rc = -1;
-    Tokenizer *tok = tokenizer_of(ckpt, &meta, err, errlen);
+    Tokenizer *tok = tokenizer_from_metadata(meta_get(&meta, "tokenizer"), meta_get(&meta, "vocab"),
+                                            m->cfg.vocab_size, ckpt, err, errlen);
     int *ids = NULL;
     Batch *b = NULL;
     if (!tok) goto done;
@@ -109,7 +73,8 @@ int attention_write(const char *ckpt, const char *text, const char *out_dir, int
     tokenizer_encode(tok, text, strlen(text), ids, (size_t)n, err, errlen);
     int T = (int)n;
     model_alloc_acts(m, 1, T);
-    b = batch_alloc(1, T, 0, 0);
+    /* a classifier's forward needs a label: any will do, the loss is unused */
+    b = m->cfg.classify ? batch_alloc_labelled(1, T) : batch_alloc(1, T, 0, 0);
     for (int t = 0; t < T; t++) {
         b->tokens[t] = ids[t];
         b->targets[t] = TARGET_IGNORE;
@@ -117,7 +82,7 @@ int attention_write(const char *ckpt, const char *text, const char *out_dir, int
     model_forward(m, b);
     const real *w;
     int L, NH, B, TT;
-    if (transformer_attention(m->body, &w, &L, &NH, &B, &TT) != 0) {
+    if (m->body_ops->attention(m->body, &w, &L, &NH, &B, &TT) != 0) {
         snprintf(err, errlen, "no attention weights after the forward pass");
         goto done;
     }
@@ -207,13 +172,13 @@ done:
 int attention_write_positions(const char *ckpt, const char *csv_path, char *err, size_t errlen)
 {
     Meta meta;
-    Model *m = load_transformer(ckpt, &meta, err, errlen);
+    Model *m = load_with_attention(ckpt, &meta, 1, err, errlen);
     meta_free(&meta);
     if (!m) return -1;
     int T = m->cfg.max_seq_len, C = m->cfg.hidden_size;
     if (T > 256) T = 256;   /* enough rows to see the pattern */
     real *P = xcalloc((size_t)T * C, sizeof(real));
-    transformer_position_table(m->body, P, T);
+    m->body_ops->position_table(m->body, P, T);
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);

@@ -55,6 +55,7 @@
 #include "model.h"
 #include "optim.h"
 #include "real.h"
+#include "registry.h"
 #include "util.h"
 
 /* OpenBLAS's own controls (its cblas.h clashes with GSL's, see core/train.c) */
@@ -91,8 +92,6 @@ extern char *openblas_get_config(void);
 #define TORCH_PYTHON "/usr/bin/python3"
 #define TORCH_MISSING_STATUS 3   /* torch_bench.py's exit status when PyTorch is absent */
 
-static const char *const all_models[] = {"rnn", "lstm", "gru", "transformer", "mingru", "minlstm", "lti"};
-#define NMODELS 7
 
 typedef struct BenchConfig {
     char model[16];
@@ -159,15 +158,16 @@ static ModelConfig bench_model_config(const BenchConfig *c)
     mc.hidden_size = BENCH_WIDTH;
     mc.forget_bias = 1.0;
     mc.init_scale = 1.0;
-    if (strcmp(c->model, "transformer") == 0) {
-        mc.num_layers = BENCH_TF_LAYERS;
+    const ModelInfo *info = model_info_find(c->model);
+    mc.num_layers = info->attention ? BENCH_TF_LAYERS : 1;
+    if (info->attention) {
         mc.num_heads = BENCH_HEADS;
         mc.ffn_size = BENCH_FFN;
+        mc.attention_impl = strcmp(c->variant, "online") == 0 ? ATTENTION_IMPL_ONLINE : ATTENTION_IMPL_NAIVE;
+    }
+    if (info->position_table) {
         mc.max_seq_len = c->T;
         mc.positions = POSITIONS_LEARNED;
-        mc.attention_impl = strcmp(c->variant, "online") == 0 ? ATTENTION_IMPL_ONLINE : ATTENTION_IMPL_NAIVE;
-    } else {
-        mc.num_layers = 1;
     }
     return mc;
 }
@@ -314,7 +314,7 @@ static BenchResult bench_run_isolated(const BenchConfig *c, const BenchOptions *
 /* ---- PyTorch -------------------------------------------------------------------- */
 
 /* value of column `name` in a CSV row split into fields, NAN if absent/empty */
-static double csv_field(char **hdr, char **row, int n, const char *name)
+static double csv_number(char **hdr, char **row, int n, const char *name)
 {
     for (int i = 0; i < n; i++)
         if (strcmp(hdr[i], name) == 0) return row[i][0] ? strtod(row[i], NULL) : NAN;
@@ -372,21 +372,21 @@ static int torch_run(const BenchConfig *c, const BenchOptions *o, BenchResult *r
             continue;
         }
         if (csv_split(line, row, CSV_MAX_FIELDS) != nh) continue;
-        if ((int)csv_field(hdr, row, nh, "threads") != c->threads || (int)csv_field(hdr, row, nh, "B") != c->B ||
-            (int)csv_field(hdr, row, nh, "T") != c->T)
+        if ((int)csv_number(hdr, row, nh, "threads") != c->threads || (int)csv_number(hdr, row, nh, "B") != c->B ||
+            (int)csv_number(hdr, row, nh, "T") != c->T)
             continue;
-        r->params = csv_field(hdr, row, nh, "params");
-        r->tok_med = csv_field(hdr, row, nh, "tokens_per_s_median");
-        r->tok_best = csv_field(hdr, row, nh, "tokens_per_s_best");
-        r->step_med = csv_field(hdr, row, nh, "step_ms_median");
-        r->step_min = csv_field(hdr, row, nh, "step_ms_min");
-        r->step_max = csv_field(hdr, row, nh, "step_ms_max");
-        r->fwd_med = csv_field(hdr, row, nh, "forward_ms");
-        r->bwd_med = csv_field(hdr, row, nh, "backward_ms");
-        r->opt_med = csv_field(hdr, row, nh, "optimizer_ms");
-        r->rss_mb = csv_field(hdr, row, nh, "peak_rss_mb");
+        r->params = csv_number(hdr, row, nh, "params");
+        r->tok_med = csv_number(hdr, row, nh, "tokens_per_s_median");
+        r->tok_best = csv_number(hdr, row, nh, "tokens_per_s_best");
+        r->step_med = csv_number(hdr, row, nh, "step_ms_median");
+        r->step_min = csv_number(hdr, row, nh, "step_ms_min");
+        r->step_max = csv_number(hdr, row, nh, "step_ms_max");
+        r->fwd_med = csv_number(hdr, row, nh, "forward_ms");
+        r->bwd_med = csv_number(hdr, row, nh, "backward_ms");
+        r->opt_med = csv_number(hdr, row, nh, "optimizer_ms");
+        r->rss_mb = csv_number(hdr, row, nh, "peak_rss_mb");
         r->act_mb = NAN;   /* PyTorch's autograd graph has no single number for this */
-        r->param_mb = csv_field(hdr, row, nh, "param_mb");
+        r->param_mb = csv_number(hdr, row, nh, "param_mb");
         r->allocs = NAN;
         r->ok = isfinite(r->tok_med);
     }
@@ -440,8 +440,12 @@ static void print_row(const char *impl, const BenchConfig *c, const BenchResult 
 static void csv_row(FILE *f, const char *impl, const BenchConfig *c, const BenchResult *r, double sgemm, double load)
 {
     double gf = r->gflop_step / (r->step_med / 1e3);
-    fprintf(f, "%s,%s,%s,%d,%d,%d,%.0f,%.1f,%.1f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.1f,", impl, c->model, c->variant, c->threads, c->B,
-            c->T, r->params, r->tok_med, r->tok_best, r->step_med, r->step_min, r->step_max, r->fwd_med, r->bwd_med,
+    csv_field(f, impl);
+    fputc(',', f);
+    csv_field(f, c->model);
+    fputc(',', f);
+    csv_field(f, c->variant);
+    fprintf(f, ",%d,%d,%d,%.0f,%.1f,%.1f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.1f,", c->threads, c->B, c->T, r->params, r->tok_med, r->tok_best, r->step_med, r->step_min, r->step_max, r->fwd_med, r->bwd_med,
             r->opt_med, r->rss_mb);
     if (isfinite(r->act_mb)) fprintf(f, "%.2f", r->act_mb);
     fprintf(f, ",%.2f,%.4f,%.2f,%.1f,%.3f,", r->param_mb, r->gflop_step, gf, sgemm, gf / sgemm);
@@ -492,7 +496,7 @@ static void bench_help(void)
            "                   GRU and minGRU, E=H=%d, 1 layer, B=%d, T=%d ... %d (time per step;\n"
            "                   minGRU's scan chunked over the threads, and sequential and Blelloch's)\n"
            "  --suite all      w1 and sweep\n"
-           "  --models LIST    comma-separated subset of rnn,lstm,gru,transformer,mingru,minlstm,lti\n"
+           "  --models LIST    comma-separated subset of: %s\n"
            "  --threads LIST   BLAS threads of the w1 suite, e.g. 1,2\n"
            "  --batch-size B, --seq-len T   one custom shape instead of the suite\n"
            "  --warmup N       untimed steps first [%d]\n"
@@ -509,7 +513,8 @@ static void bench_help(void)
            BENCH_CLIP, SGEMM_SIZE, SGEMM_SIZE, BENCH_VOCAB, BENCH_W1_B, BENCH_W1_T, BENCH_WIDTH, BENCH_WIDTH,
            BENCH_HEADS, BENCH_TF_LAYERS, BENCH_FFN, BENCH_SWEEP_B, BENCH_SWEEP_T0, 2 * BENCH_SWEEP_T0,
            BENCH_SWEEP_TMAX, BENCH_SWEEP_THREADS, BENCH_LIMITS_THREADS, BENCH_ATTN_B, BENCH_ATTN_T0,
-           BENCH_ATTN_TMAX, BENCH_WIDTH, BENCH_SCAN_B, BENCH_SCAN_T0, BENCH_SCAN_TMAX, BENCH_WARMUP, BENCH_STEPS, TORCH_SCRIPT, TORCH_PYTHON,
+           BENCH_ATTN_TMAX, BENCH_WIDTH, BENCH_SCAN_B, BENCH_SCAN_T0, BENCH_SCAN_TMAX, model_info_names(),
+           BENCH_WARMUP, BENCH_STEPS, TORCH_SCRIPT, TORCH_PYTHON,
            TORCH_SCRIPT);
 }
 
@@ -542,7 +547,11 @@ int cmd_bench(int argc, char **argv)
 {
     BenchOptions o = {BENCH_WARMUP, BENCH_STEPS, 1, 1, NULL, TORCH_PYTHON, TORCH_SCRIPT, 0};
     const char *suite = "w1";
-    char models_buf[128] = "rnn,lstm,gru,transformer", threads_buf[64] = "1,2";
+    char models_buf[MODELS_MAX * 16], threads_buf[64] = "1,2";
+    size_t used = 0;   /* every registered model, comma-separated */
+    for (int k = 0; k < model_info_count(); k++)
+        used += (size_t)snprintf(models_buf + used, sizeof models_buf - used, "%s%s", k ? "," : "",
+                                 model_info_at(k)->name);
     int B = 0, T = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -584,14 +593,20 @@ int cmd_bench(int argc, char **argv)
     if ((B > 0) != (T > 0)) die("bench: give both --batch-size and --seq-len, or neither");
     if (o.compare && strcmp(suite, "limits") == 0)
         die("bench: --compare: the limits suite has no PyTorch counterpart (online attention, minGRU)");
-
-    char *models[NMODELS];
-    int nmodels = split_list(models_buf, models, NMODELS, "--models");
-    for (int i = 0; i < nmodels; i++) {
-        int known = 0;
-        for (int k = 0; k < NMODELS; k++) known |= strcmp(models[i], all_models[k]) == 0;
-        if (!known) die("option --models: '%s' is not rnn, lstm, gru, transformer, mingru, minlstm or lti", models[i]);
+    if (o.csv) {
+        /* the table is written at the end: a place it cannot go is said now,
+         * not after the whole benchmark (the test file goes away again) */
+        char probe[4096], e2[1024];
+        snprintf(probe, sizeof probe, "%s.probe", o.csv);
+        if (file_write_atomic(probe, "", 0, e2, sizeof e2) != 0) die("--csv %s: cannot be written: %s", o.csv, e2);
+        unlink(probe);
     }
+
+    char *models[MODELS_MAX];
+    int nmodels = split_list(models_buf, models, MODELS_MAX, "--models");
+    for (int i = 0; i < nmodels; i++)
+        if (!model_info_find(models[i]))
+            die("option --models: '%s' is not one of %s", models[i], model_info_names_prose());
     char *thr_items[8];
     int nthreads = split_list(threads_buf, thr_items, 8, "--threads"), threads[8];
     for (int i = 0; i < nthreads; i++) threads[i] = (int)opt_long("--threads", thr_items[i], 1, 256);

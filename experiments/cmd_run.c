@@ -25,6 +25,7 @@
 #include "plot.h"
 #include "runner.h"
 #include "train.h"
+#include "registry.h"
 #include "util.h"
 
 static volatile sig_atomic_t run_stop;
@@ -61,13 +62,14 @@ static int run_finished(const char *dir)
     return done;
 }
 
-/* train one run in this process: resume if it left a checkpoint */
+/* train one run in this process: resume if it started before (train_run
+ * continues from its checkpoint, or from step 0 if it had none yet) */
 static int run_one(GridRun *r)
 {
     char err[2048];
     TrainResult res;
-    int resume = file_exists(r->s.out, "model.safetensors") && file_exists(r->s.out, "train_state.bin") &&
-                 file_exists(r->s.out, "config.ini");
+    int resume = file_exists(r->s.out, "config.ini") &&
+                 (file_exists(r->s.out, "model.safetensors") || file_exists(r->s.out, "train_state.bin"));
     Settings s = r->s;
     if (resume) fprintf(stderr, "seqlab: %s: resuming from its checkpoint\n", r->name);
     int status = train_run(&s, resume, &res, err, sizeof err);
@@ -131,7 +133,8 @@ static int write_experiment_json(const ExpPlan *e, char *err, size_t errlen)
 static const char *summary_header =
     "run,model,task,tokenizer,seq_len,eval_seq_len,distance,positions,clip,init_scale,threads,seed,params,steps,"
     "final_train_loss,final_val_loss,val_accuracy,chance_loss,chance_accuracy,val_perplexity,tokens_per_s,"
-    "step_ms,seconds,peak_rss_mb,act_mb,critical_path,group,hidden_size,num_layers,batch_size,max_steps";
+    "step_ms,seconds,peak_rss_mb,act_mb,critical_path,group,hidden_size,num_layers,batch_size,max_steps,"
+    "architecture,bidirectional,pooling,train_examples,pretrained,majority_accuracy";
 
 static const char *cfg_str(cJSON *cfg, const char *key)
 {
@@ -150,6 +153,13 @@ static void put_num(FILE *f, double v)
 {
     if (isfinite(v)) fprintf(f, ",%.6g", v);
     else fputs(",nan", f);
+}
+
+/* a text field: ",value", CSV-quoted when it needs to be */
+static void put_str(FILE *f, const char *v)
+{
+    fputc(',', f);
+    csv_field(f, v);
 }
 
 int runner_summarize(const ExpPlan *e, char *err, size_t errlen)
@@ -174,13 +184,20 @@ int runner_summarize(const ExpPlan *e, char *err, size_t errlen)
         const char *tname = cfg_str(cfg, "task");
         int is_text = !strcmp(tname, "chars") || !strcmp(tname, "words") || !strcmp(tname, "bytes") ||
                    !strcmp(tname, "text");
-        int transformer = strcmp(cfg_str(cfg, "model"), "transformer") == 0;
-        fprintf(f, "%s,%s,%s,%s", r->name, cfg_str(cfg, "model"), tname, is_text ? cfg_str(cfg, "tokenizer") : "-");
+        const ModelInfo *info = model_info_find(cfg_str(cfg, "model"));
+        int positions = info && model_info_uses(info, "positions");
+        csv_field(f, r->name);
+        put_str(f, cfg_str(cfg, "model"));
+        put_str(f, tname);
+        put_str(f, is_text ? cfg_str(cfg, "tokenizer") : "-");
         put_num(f, num(task, "seq_len"));
         put_num(f, num(task, "eval_seq_len"));
-        fprintf(f, ",%s,%s,%s,%s,%s,%s", is_text ? "nan" : cfg_str(cfg, "distance"),
-                transformer ? cfg_str(cfg, "positions") : "-", cfg_str(cfg, "clip"), cfg_str(cfg, "init_scale"),
-                cfg_str(cfg, "threads"), cfg_str(cfg, "seed"));
+        put_str(f, is_text ? "nan" : cfg_str(cfg, "distance"));
+        put_str(f, positions ? cfg_str(cfg, "positions") : "-");
+        put_str(f, cfg_str(cfg, "clip"));
+        put_str(f, cfg_str(cfg, "init_scale"));
+        put_str(f, cfg_str(cfg, "threads"));
+        put_str(f, cfg_str(cfg, "seed"));
         put_num(f, num(j, "params"));
         put_num(f, num(res, "step"));
         const char *keys[] = {"final_train_loss", "final_val_loss", "val_accuracy", "chance_loss", "chance_accuracy",
@@ -190,8 +207,22 @@ int runner_summarize(const ExpPlan *e, char *err, size_t errlen)
             put_num(f, (!is_text && strcmp(keys[k], "val_perplexity") == 0) ? NAN : num(res, keys[k]));
         /* steps is what the run took, max_steps its budget (fewer when it
          * stopped early, solved) */
-        fprintf(f, ",%s,%s,%s,%s,%s\n", r->group[0] ? r->group : "-", cfg_str(cfg, "hidden_size"),
-                cfg_str(cfg, "num_layers"), cfg_str(cfg, "batch_size"), cfg_str(cfg, "steps"));
+        put_str(f, r->group[0] ? r->group : "-");
+        put_str(f, cfg_str(cfg, "hidden_size"));
+        put_str(f, cfg_str(cfg, "num_layers"));
+        put_str(f, cfg_str(cfg, "batch_size"));
+        put_str(f, cfg_str(cfg, "steps"));
+        /* the encoder family: sequence classification's examples used (all
+         * of the training split when train_examples = 0), whether the run
+         * started from a checkpoint, and the majority-class baseline */
+        cJSON *classes = cJSON_GetObjectItem(task, "classes");
+        put_str(f, cfg_str(cfg, "architecture"));
+        put_str(f, cfg_str(cfg, "bidirectional"));
+        put_str(f, classes ? cfg_str(cfg, "pooling") : "-");
+        put_num(f, classes ? num(task, "train_examples") : NAN);
+        put_str(f, cfg_str(cfg, "init_from")[0] ? "1" : "0");
+        put_num(f, classes ? num(task, "majority_accuracy") : NAN);
+        fputc('\n', f);
         rows++;
         cJSON_Delete(j);
     }
@@ -210,7 +241,8 @@ static void runner_attention(const ExpPlan *e)
 {
     for (int i = 0; i < e->nruns; i++) {
         const GridRun *r = &e->runs[i];
-        if (strcmp(r->s.model, "transformer") != 0 || !run_finished(r->s.out)) continue;
+        const ModelInfo *info = model_info_find(r->s.model);
+        if (!info || !info->attention || !run_finished(r->s.out)) continue;
         char ckpt[1024], dir[1024], err[2048];
         snprintf(ckpt, sizeof ckpt, "%s/model.safetensors", r->s.out);
         snprintf(dir, sizeof dir, "%s/posenc.csv", e->runs_dir);
@@ -232,16 +264,33 @@ static void runner_attention(const ExpPlan *e)
     }
 }
 
+/* the earlier run of the plan whose checkpoint run i starts from
+ * (init_from = that run's model.safetensors), or -1: a fine-tuning run
+ * waits for its pre-training run to finish */
+static int init_from_run(const ExpPlan *e, int i)
+{
+    const char *from = e->runs[i].s.init_from;
+    if (!from[0]) return -1;
+    for (int k = 0; k < i; k++) {
+        const char *out = e->runs[k].s.out;
+        size_t n = strlen(out);
+        if (strncmp(from, out, n) == 0 && strcmp(from + n, "/model.safetensors") == 0) return k;
+    }
+    return -1;
+}
+
 static void run_help(void)
 {
     printf("usage: seqlab run EXPERIMENT.ini [--jobs N] [--list] [--only K] [--summarize] [--runs DIR]\n"
            "\n"
            "Run every run of an experiment's grid into DIR/NAME/<run>/ (DIR = runs), then write\n"
            "DIR/NAME/summary.csv, draw DIR/NAME/figures/ and rewrite DIR/index.html.\n"
-           "A finished run is skipped, an interrupted one resumes; Ctrl-C stops cleanly.\n"
+           "A finished run is skipped, an interrupted one resumes, one that another process is\n"
+           "writing (its lock) is left to it; Ctrl-C stops cleanly.\n"
            "\n"
            "  --jobs N      run N at once, the threads divided between them [1]\n"
            "  --list        print the runs, one per line: index, name and the exact command\n"
+           "                (shell-quoted: a shell gives it back the same arguments)\n"
            "  --only K      run only the K-th run (0-based; default $SLURM_ARRAY_TASK_ID if set)\n"
            "  --summarize   gather finished runs (done here or elsewhere), plot, write the report\n"
            "  --runs DIR    where experiments go [runs]\n"
@@ -276,8 +325,11 @@ int cmd_run(int argc, char **argv)
     ExpPlan *e = plan_load(path, runs_root, err, sizeof err);
     if (!e) die("%s", err);
     if (list) {
-        for (int i = 0; i < e->nruns; i++)
-            printf("%d\t%s\tseqlab train --config %s%s\n", i, e->runs[i].name, path, e->runs[i].args);
+        for (int i = 0; i < e->nruns; i++) {
+            char *cmd = plan_command(e, i);
+            printf("%d\t%s\t%s\n", i, e->runs[i].name, cmd);
+            free(cmd);
+        }
         plan_free(e);
         return 0;
     }
@@ -288,7 +340,8 @@ int cmd_run(int argc, char **argv)
     if (only >= 0) {
         if (only >= e->nruns) die("--only %ld: the experiment has %d runs (0 .. %d)", only, e->nruns, e->nruns - 1);
         GridRun *r = &e->runs[only];
-        if (run_finished(r->s.out)) {
+        long holder = dir_lock_holder(r->s.out);
+        if (run_finished(r->s.out) && !holder) {
             fprintf(stderr, "seqlab: %s: already finished\n", r->name);
         } else {
             train_install_signal_handlers();
@@ -306,11 +359,14 @@ int cmd_run(int argc, char **argv)
         long ncores = sysconf(_SC_NPROCESSORS_ONLN);
         int per_job = (int)(ncores > jobs ? ncores / jobs : 1);
         pid_t *pids = xcalloc((size_t)e->nruns, sizeof *pids);
-        int running = 0, failed = 0, done = 0, skipped = 0, forwarded = 0;
+        int running = 0, failed = 0, done = 0, skipped = 0, busy = 0, forwarded = 0;
         double t0 = now_seconds();
         for (int i = 0; i <= e->nruns; i++) {
-            /* wait while all job slots are busy (or, at the end, for everyone) */
-            while (running > 0 && (running >= jobs || i == e->nruns || run_stop)) {
+            /* wait while all job slots are busy (or, at the end, for everyone,
+             * or while the run this one starts from is still going) */
+            int dep = i < e->nruns ? init_from_run(e, i) : -1;
+            while (running > 0 &&
+                   (running >= jobs || i == e->nruns || run_stop || (dep >= 0 && pids[dep] > 0))) {
                 /* a signal for this process alone (kill, a scheduler) must
                  * still reach the runs, whether it came during wait() or
                  * between two of them: each run checkpoints and stops */
@@ -331,6 +387,7 @@ int cmd_run(int argc, char **argv)
                         pids[k] = 0;
                         int code = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
                         if (code == 0) done++;
+                        else if (code == TRAIN_BUSY) busy++;   /* another seqlab took it first: said above */
                         else if (code != TRAIN_INTERRUPTED) {
                             failed++;
                             fprintf(stderr, "seqlab: run %s failed (exit %d); see above\n", e->runs[k].name, code);
@@ -339,6 +396,13 @@ int cmd_run(int argc, char **argv)
             }
             if (i == e->nruns || run_stop) break;
             GridRun *r = &e->runs[i];
+            long holder = dir_lock_holder(r->s.out);
+            if (holder) {
+                /* another seqlab (a second `seqlab run`, a job array) has it */
+                fprintf(stderr, "seqlab: %s: being run by process %ld; left to it\n", r->name, holder);
+                busy++;
+                continue;
+            }
             if (run_finished(r->s.out)) {
                 skipped++;
                 continue;
@@ -361,8 +425,8 @@ int cmd_run(int argc, char **argv)
             running++;
         }
         free(pids);
-        fprintf(stderr, "seqlab: %s: %d runs done, %d skipped (finished before), %d failed, %.0f s\n", e->name, done,
-                skipped, failed, now_seconds() - t0);
+        fprintf(stderr, "seqlab: %s: %d runs done, %d skipped (finished before), %d left to another process, "
+                "%d failed, %.0f s\n", e->name, done, skipped, busy, failed, now_seconds() - t0);
         if (run_stop) {
             fprintf(stderr, "seqlab: stopped; finished runs are kept, `seqlab run %s` continues\n", path);
             status = TRAIN_INTERRUPTED;

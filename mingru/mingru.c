@@ -107,6 +107,20 @@ static void from_time_major(real *dst, const real *src, int B, int T, int D, int
 
 /* ---- create, bind, init ------------------------------------------------------ */
 
+int mingru_check_config(const ModelConfig *cfg, char *err, size_t errlen)
+{
+    if (cfg->bidirectional) {
+        snprintf(err, errlen, "bidirectional = 1: model %s reads one way only (its reverse "
+                              "direction is not built)", cfg->kind);
+        return -1;
+    }
+    if (cfg->architecture != ARCH_DECODER) {
+        snprintf(err, errlen, "model %s is built as a decoder only (architecture = decoder)", cfg->kind);
+        return -1;
+    }
+    return 0;
+}
+
 static void *min_create(const GateKind *gk, const ModelConfig *cfg, ParamSet *ps, int *H)
 {
     if (cfg->num_layers < 1) die("%s: num_layers must be at least 1 (got %d)", gk->kind, cfg->num_layers);
@@ -386,7 +400,6 @@ void mingru_set_scan(void *body, ScanKind kind, int parts)
 
 /* the three bodies differ only in create (their GateKind) */
 const BodyOps mingru_body_ops = {
-    .kind = "mingru",
     .create = mingru_create,
     .bind = min_bind,
     .init = min_init,
@@ -402,7 +415,6 @@ const BodyOps mingru_body_ops = {
 };
 
 const BodyOps minlstm_body_ops = {
-    .kind = "minlstm",
     .create = minlstm_create,
     .bind = min_bind,
     .init = min_init,
@@ -418,7 +430,6 @@ const BodyOps minlstm_body_ops = {
 };
 
 const BodyOps lti_body_ops = {
-    .kind = "lti",
     .create = lti_create,
     .bind = min_bind,
     .init = min_init,

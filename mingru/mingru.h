@@ -30,6 +30,10 @@
 
 extern const BodyOps mingru_body_ops, minlstm_body_ops, lti_body_ops;
 
+/* the registry's check: 0, or -1 with a message — these models read one
+ * way only (no bidirectional, no encoder architecture yet) */
+int mingru_check_config(const ModelConfig *cfg, char *err, size_t errlen);
+
 /* Which scan the forward and backward run, and on how many threads
  * (parts 0: the BLAS thread count).  The default is SCAN_CHUNKED with
  * parts 0; every kind gives the same numbers up to float rounding. */

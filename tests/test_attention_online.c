@@ -3,8 +3,9 @@
  * naive one.
  *
  *   equal      the blocked online forward and backward equal attention.c's
- *              (causal), and a plain-loop full softmax in double (causal and
- *              not), for T below, at and across the block size, every head;
+ *              and a plain-loop full softmax in double (causal, not, and
+ *              with padding), for T below, at and across the block size,
+ *              every head;
  *              m and l are each row's max score and sum of e^{S - m}; the
  *              plain-loop online twin equals the blocked one
  *   gradients  finite differences of the online forward (double build),
@@ -14,8 +15,8 @@
  *              one (loss, logits, every gradient), passes finite differences
  *              (double), and its act_bytes has no T^2 term
  *
- * The causal flag: attention.c is causal only, so the non-causal case is
- * checked against the plain-loop softmax below and finite differences.
+ * Masks: causal (the decoder), none, and the encoder's key padding mask
+ * (Batch.lengths), each against attention.c and the plain softmax below.
  */
 #include <math.h>
 #include <stdio.h>
@@ -54,16 +55,17 @@ static gsl_rng *seeded(unsigned long seed)
 
 /* ---- the plain full softmax, in double, causal or not -------------------- */
 
-/* out (B,T,C), m and l (B,NH,T) of the usual two-pass softmax: the reference */
+/* out (B,T,C), m and l (B,NH,T) of the usual two-pass softmax: the reference;
+ * query t sees keys s <= t (causal) or s < lengths[b] (all T without lengths) */
 static void full_forward(real *out, real *m, real *l, const real *qkv, int B, int T, int C,
-                         int NH, int causal)
+                         int NH, int causal, const int *lengths)
 {
     int dk = C / NH, C3 = 3 * C;
     double scale = 1.0 / sqrt((double)dk), *S = xmalloc((size_t)T * sizeof(double));
     for (int b = 0; b < B; b++)
         for (int h = 0; h < NH; h++)
             for (int t = 0; t < T; t++) {
-                int n = causal ? t + 1 : T;
+                int n = causal ? t + 1 : lengths ? lengths[b] : T;
                 const real *q = qkv + ((size_t)b * T + t) * C3 + h * dk;
                 double mx = -INFINITY, sum = 0;
                 for (int s = 0; s < n; s++) {
@@ -88,7 +90,7 @@ static void full_forward(real *out, real *m, real *l, const real *qkv, int B, in
 
 /* dqkv (B,T,3C) += the full softmax attention's backward, in double */
 static void full_backward(real *dqkv, const real *dout, const real *qkv, int B, int T, int C,
-                          int NH, int causal)
+                          int NH, int causal, const int *lengths)
 {
     int dk = C / NH, C3 = 3 * C;
     double scale = 1.0 / sqrt((double)dk);
@@ -96,7 +98,7 @@ static void full_backward(real *dqkv, const real *dout, const real *qkv, int B, 
     for (int b = 0; b < B; b++)
         for (int h = 0; h < NH; h++)
             for (int t = 0; t < T; t++) {
-                int n = causal ? t + 1 : T;
+                int n = causal ? t + 1 : lengths ? lengths[b] : T;
                 const real *q = qkv + ((size_t)b * T + t) * C3 + h * dk;
                 const real *dO = dout + ((size_t)b * T + t) * C + h * dk;
                 double mx = -INFINITY, sum = 0, dot = 0;
@@ -138,7 +140,8 @@ static void full_backward(real *dqkv, const real *dout, const real *qkv, int B, 
 
 /* one shape: online forward/backward against the full softmax (and, causal,
  * against attention.c), starting the gradients from the same non-zero values */
-static void check_equal(int B, int T, int C, int NH, int causal, unsigned long seed)
+static void check_equal(int B, int T, int C, int NH, int causal, const int *lengths,
+                        unsigned long seed)
 {
     size_t nqkv = (size_t)B * T * 3 * C, nout = (size_t)B * T * C, nst = (size_t)B * NH * T;
     real *qkv = xmalloc(nqkv * sizeof(real)), *dout = xmalloc(nout * sizeof(real));
@@ -155,30 +158,30 @@ static void check_equal(int B, int T, int C, int NH, int causal, unsigned long s
     memcpy(d1, d0, nqkv * sizeof(real));
     memcpy(d2, d0, nqkv * sizeof(real));
 
-    attention_online_forward(o1, m1, l1, scratch, qkv, B, T, C, NH, causal);
-    full_forward(o2, m2, l2, qkv, B, T, C, NH, causal);
+    attention_online_forward(o1, m1, l1, scratch, qkv, B, T, C, NH, causal, lengths);
+    full_forward(o2, m2, l2, qkv, B, T, C, NH, causal, lengths);
     assert_allclose(o1, o2, nout, ONLINE_RTOL, ONLINE_ATOL);
     /* m_t = the row's largest score, l_t = sum_s e^{S - m_t} >= 1 */
     assert_allclose(m1, m2, nst, ONLINE_RTOL, ONLINE_ATOL);
     assert_allclose(l1, l2, nst, ONLINE_RTOL, ONLINE_ATOL);
-    attention_online_backward(d1, scratch, dout, o1, qkv, m1, l1, B, T, C, NH, causal);
-    full_backward(d2, dout, qkv, B, T, C, NH, causal);
+    attention_online_backward(d1, scratch, dout, o1, qkv, m1, l1, B, T, C, NH, causal, lengths);
+    full_backward(d2, dout, qkv, B, T, C, NH, causal, lengths);
     assert_allclose(d1, d2, nqkv, ONLINE_RTOL, ONLINE_ATOL);
 
-    if (causal) {
-        /* and attention.c itself, forward and backward */
+    {
+        /* and attention.c itself, forward and backward, with the same mask */
         real *P = xmalloc((size_t)B * NH * T * T * sizeof(real));
         real *tt = xmalloc((size_t)T * T * sizeof(real));
         real *d3 = xmalloc(nqkv * sizeof(real));
-        attention_forward(o2, P, qkv, B, T, C, NH);
+        attention_forward(o2, P, qkv, B, T, C, NH, causal, lengths);
         assert_allclose(o1, o2, nout, ONLINE_RTOL, ONLINE_ATOL);
         memcpy(d3, d0, nqkv * sizeof(real));
-        attention_backward(d3, tt, dout, qkv, P, B, T, C, NH);
+        attention_backward(d3, tt, dout, qkv, P, B, T, C, NH, causal, lengths);
         assert_allclose(d1, d3, nqkv, ONLINE_RTOL, ONLINE_ATOL);
         free(P); free(tt); free(d3);
     }
     /* the plain-loop twin, one key at a time */
-    attention_online_forward_ref(o2, m2, l2, qkv, B, T, C, NH, causal);
+    attention_online_forward_ref(o2, m2, l2, qkv, B, T, C, NH, causal, lengths);
     assert_allclose(o1, o2, nout, ONLINE_RTOL, ONLINE_ATOL);
     assert_allclose(m1, m2, nst, ONLINE_RTOL, ONLINE_ATOL);
     assert_allclose(l1, l2, nst, ONLINE_RTOL, ONLINE_ATOL);
@@ -195,14 +198,29 @@ static const int equal_T[] = {1, 5, 63, 64, 65, 150};
 START_TEST(test_online_equals_naive_causal)
 {
     for (size_t i = 0; i < sizeof equal_T / sizeof equal_T[0]; i++)
-        check_equal(2, equal_T[i], 12, 3, 1, 100 + i);
+        check_equal(2, equal_T[i], 12, 3, 1, NULL, 100 + i);
 }
 END_TEST
 
 START_TEST(test_online_equals_naive_bidirectional)
 {
     for (size_t i = 0; i < sizeof equal_T / sizeof equal_T[0]; i++)
-        check_equal(2, equal_T[i], 12, 3, 0, 200 + i);
+        check_equal(2, equal_T[i], 12, 3, 0, NULL, 200 + i);
+}
+END_TEST
+
+START_TEST(test_online_equals_naive_padded)
+{
+    /* the encoder's key padding mask: row 0 has n real tokens, row 1 all T;
+     * n on both sides of a tile edge */
+    for (size_t i = 0; i < sizeof equal_T / sizeof equal_T[0]; i++) {
+        int T = equal_T[i], lengths[2] = {T > 3 ? T - 3 : 1, T};
+        check_equal(2, T, 12, 3, 0, lengths, 250 + i);
+        lengths[0] = T > 64 ? 64 : (T + 1) / 2;
+        check_equal(2, T, 12, 3, 0, lengths, 260 + i);
+        /* causal ignores the lengths: padding comes after the real tokens */
+        check_equal(2, T, 12, 3, 1, lengths, 270 + i);
+    }
 }
 END_TEST
 
@@ -210,7 +228,8 @@ START_TEST(test_online_equals_naive_long)
 {
     /* 1,000 positions, 4 heads of dk = 16: 16 key blocks per row, the
      * running max moving many times */
-    check_equal(1, 1000, 64, 4, 1, 300);
+    check_equal(1, 1000, 64, 4, 1, NULL, 300);
+    check_equal(1, 1000, 64, 4, 0, NULL, 301);
 }
 END_TEST
 
@@ -221,7 +240,7 @@ START_TEST(test_masked_tiles_and_single_position)
     real qkv[3 * C] = {0.3, -0.7, 1.1, 0.2, 0.5, 0.9, -0.4, 0.6,
                        1.5, -2.5, 0.25, 4.0};
     real out[C], m[NH], l[NH], scratch[2 * ATTENTION_ONLINE_BLOCK * ATTENTION_ONLINE_BLOCK + 1];
-    attention_online_forward(out, m, l, scratch, qkv, 1, 1, C, NH, 1);
+    attention_online_forward(out, m, l, scratch, qkv, 1, 1, C, NH, 1, NULL);
     assert_allclose(out, qkv + 2 * C, C, ONLINE_RTOL, ONLINE_ATOL);
     /* head 0: (0.3*0.5 - 0.7*0.9) / sqrt 2; head 1: (1.1*-0.4 + 0.2*0.6) / sqrt 2 */
     real m_hand[NH] = {(real)((0.15 - 0.63) / sqrt(2.0)), (real)((-0.44 + 0.12) / sqrt(2.0))};
@@ -235,16 +254,17 @@ END_TEST
 
 enum { GB = 1, GT = 70, GC = 6, GNH = 2 };     /* two blocks (64 + 6), dk = 3 */
 
-static double online_loss(const real *qkv, const real *R, real *scratch, int causal)
+static double online_loss(const real *qkv, const real *R, real *scratch, int causal,
+                          const int *lengths)
 {
     static real out[GB * GT * GC], m[GB * GNH * GT], l[GB * GNH * GT];
-    attention_online_forward(out, m, l, scratch, qkv, GB, GT, GC, GNH, causal);
+    attention_online_forward(out, m, l, scratch, qkv, GB, GT, GC, GNH, causal, lengths);
     double L = 0;
     for (size_t i = 0; i < (size_t)GB * GT * GC; i++) L += (double)out[i] * R[i];
     return L;
 }
 
-static void gradcheck_online(int causal, unsigned long seed)
+static void gradcheck_online(int causal, const int *lengths, unsigned long seed)
 {
     size_t nqkv = (size_t)GB * GT * 3 * GC, nout = (size_t)GB * GT * GC;
     real *qkv = xmalloc(nqkv * sizeof(real)), *R = xmalloc(nout * sizeof(real));
@@ -254,9 +274,9 @@ static void gradcheck_online(int causal, unsigned long seed)
     gsl_rng *rng = seeded(seed);
     fill(qkv, nqkv, 2.0, rng);
     fill(R, nout, 1.0, rng);
-    attention_online_forward(out, m, l, scratch, qkv, GB, GT, GC, GNH, causal);
-    attention_online_backward(dqkv, scratch, R, out, qkv, m, l, GB, GT, GC, GNH, causal);
-    double worst = 0, h = GRADCHECK_STEP, f0 = online_loss(qkv, R, scratch, causal);
+    attention_online_forward(out, m, l, scratch, qkv, GB, GT, GC, GNH, causal, lengths);
+    attention_online_backward(dqkv, scratch, R, out, qkv, m, l, GB, GT, GC, GNH, causal, lengths);
+    double worst = 0, h = GRADCHECK_STEP, f0 = online_loss(qkv, R, scratch, causal, lengths);
     size_t worst_at = 0;
     for (size_t i = 0; i < nqkv; i++) {
         real s = qkv[i];
@@ -264,15 +284,15 @@ static void gradcheck_online(int causal, unsigned long seed)
         double f[4];
         for (int k = 0; k < 4; k++) {
             qkv[i] = (real)(s + shift[k]);
-            f[k] = online_loss(qkv, R, scratch, causal) - f0;
+            f[k] = online_loss(qkv, R, scratch, causal, lengths) - f0;
         }
         qkv[i] = s;
         double num = (-f[0] + 8 * f[1] - 8 * f[2] + f[3]) / (12 * h);
         double r = rel_error(dqkv[i], num);
         if (r > worst) { worst = r; worst_at = i; }
     }
-    printf("online attention (%s): worst relative error %.3g at qkv[%zu]\n",
-           causal ? "causal" : "bidirectional", worst, worst_at);
+    printf("online attention (%s%s): worst relative error %.3g at qkv[%zu]\n",
+           causal ? "causal" : "bidirectional", lengths ? ", padded" : "", worst, worst_at);
 #ifdef SEQLAB_DOUBLE
     ck_assert_msg(worst <= GRADCHECK_TOL, "online attention: worst relative error %g at qkv[%zu]",
                   worst, worst_at);
@@ -283,13 +303,22 @@ static void gradcheck_online(int causal, unsigned long seed)
 
 START_TEST(test_online_gradcheck_causal)
 {
-    gradcheck_online(1, 400);
+    gradcheck_online(1, NULL, 400);
 }
 END_TEST
 
 START_TEST(test_online_gradcheck_bidirectional)
 {
-    gradcheck_online(0, 401);
+    gradcheck_online(0, NULL, 401);
+}
+END_TEST
+
+START_TEST(test_online_gradcheck_padded)
+{
+    /* 67 of 70 real tokens: the padding's keys get no gradient, the real
+     * ones do (and the padding's queries are computed like attention.c's) */
+    int lengths[GB] = {67};
+    gradcheck_online(0, lengths, 402);
 }
 END_TEST
 
@@ -347,11 +376,15 @@ static ModelConfig online_config(AttentionImpl impl)
 #define MODEL_ATOL 1e-6
 #endif
 
-START_TEST(test_model_online_equals_naive)
+/* one architecture: the naive and the online model from the same seed give
+ * the same loss, logits and gradients; lengths (MB) pads the batch or NULL */
+static void check_model_equal(Architecture arch, int *lengths)
 {
     ModelConfig cn = online_config(ATTENTION_IMPL_NAIVE), co = online_config(ATTENTION_IMPL_ONLINE);
+    cn.architecture = co.architecture = arch;
     Model *naive = test_model(&cn, MB, MT, 7), *online = test_model(&co, MB, MT, 7);
     Batch *batch = test_token_batch(MB, MT, MV, MV, 8);
+    batch->lengths = lengths;
     ck_assert_uint_eq(naive->params.total, online->params.total);
     assert_allclose(online->params.value, naive->params.value, naive->params.total, 0, 0);
     params_zero_grad(&naive->params);
@@ -368,9 +401,18 @@ START_TEST(test_model_online_equals_naive)
     int L, NH, B, T;
     ck_assert_int_eq(transformer_attention(online->body, &w, &L, &NH, &B, &T), -1);
     ck_assert_int_eq(transformer_attention(naive->body, &w, &L, &NH, &B, &T), 0);
+    batch->lengths = NULL;
     batch_free(batch);
     model_free(naive);
     model_free(online);
+}
+
+START_TEST(test_model_online_equals_naive)
+{
+    check_model_equal(ARCH_DECODER, NULL);
+    /* the encoder (no causal mask), its first row padded after 41 tokens */
+    int lengths[MB] = {41, MT};
+    check_model_equal(ARCH_ENCODER, lengths);
 }
 END_TEST
 
@@ -424,6 +466,7 @@ static Suite *make_attention_online_suite(void)
     tcase_set_timeout(equal, 60);
     tcase_add_test(equal, test_online_equals_naive_causal);
     tcase_add_test(equal, test_online_equals_naive_bidirectional);
+    tcase_add_test(equal, test_online_equals_naive_padded);
     tcase_add_test(equal, test_online_equals_naive_long);
     tcase_add_test(equal, test_masked_tiles_and_single_position);
     suite_add_tcase(s, equal);
@@ -431,6 +474,7 @@ static Suite *make_attention_online_suite(void)
     tcase_set_timeout(grads, 60);
     tcase_add_test(grads, test_online_gradcheck_causal);
     tcase_add_test(grads, test_online_gradcheck_bidirectional);
+    tcase_add_test(grads, test_online_gradcheck_padded);
     suite_add_tcase(s, grads);
     TCase *memory = tcase_create("memory");
     tcase_add_test(memory, test_saved_bytes_linear_in_T);

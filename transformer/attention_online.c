@@ -41,6 +41,11 @@
  * FLOPs go from 4 to 5 T^2 dk per head) — time traded for memory, as in
  * gradient checkpointing.
  *
+ * Masks as in attention.c: causal (query t sees keys s <= t) or, for the
+ * encoder, the key padding mask (a row of n = lengths[b] real tokens sees
+ * keys s < n; its padding queries are computed too, and nothing reads
+ * them).
+ *
  * What this file is not: the naive attention (attention.c), which also
  * stores P for the attention plots; this one has no P to show.
  *
@@ -67,18 +72,27 @@ size_t attention_online_saved_bytes(int B, int T, int C, int NH)
     return ((size_t)B * T * C + 2 * (size_t)B * NH * T) * sizeof(real);
 }
 
-/* keys query row t may see: 0 .. last-1 */
-static int keys_end(int t, int T, int causal)
+/* keys 0 .. end-1 that query t of a row with n real tokens sees: causal, up
+ * to itself; otherwise the n real ones (attention.c's two masks) */
+static int keys_end(int t, int n, int causal)
 {
-    return causal ? t + 1 : T;
+    return causal ? t + 1 : n;
+}
+
+/* the real tokens of row b: lengths[b], or all T without lengths */
+static int row_length(const int *lengths, int b, int T)
+{
+    if (!lengths) return T;
+    assert(lengths[b] >= 1 && lengths[b] <= T);
+    return lengths[b];
 }
 
 /* ======================= the lesson: one key at a time ==================== */
 
 void attention_online_forward_ref(real *out, real *m, real *l, const real *qkv,
-                                  int B, int T, int C, int NH, int causal)
+                                  int B, int T, int C, int NH, int causal, const int *lengths)
 {
-    /* out (B,T,C), m and l (B,NH,T), qkv (B,T,3C) */
+    /* out (B,T,C), m and l (B,NH,T), qkv (B,T,3C), lengths (B) or NULL */
     assert(C % NH == 0);
     int dk = C / NH, C3 = 3 * C;
     real scale = (real)(1.0 / sqrt((double)dk));
@@ -89,7 +103,7 @@ void attention_online_forward_ref(real *out, real *m, real *l, const real *qkv,
                 real *o = out + ((size_t)b * T + t) * C + h * dk;            /* (dk) */
                 real mt = -INFINITY, lt = 0;
                 memset(o, 0, (size_t)dk * sizeof(real));
-                for (int s = 0; s < keys_end(t, T, causal); s++) {
+                for (int s = 0; s < keys_end(t, row_length(lengths, b, T), causal); s++) {
                     const real *k = qkv + ((size_t)b * T + s) * C3 + C + h * dk;
                     const real *v = k + C;
                     /* x = q_t . k_s / sqrt(dk) */
@@ -114,10 +128,10 @@ void attention_online_forward_ref(real *out, real *m, real *l, const real *qkv,
 /* ============================== forward =================================== */
 
 void attention_online_forward(real *out, real *m, real *l, real *scratch, const real *qkv,
-                              int B, int T, int C, int NH, int causal)
+                              int B, int T, int C, int NH, int causal, const int *lengths)
 {
     /* out (B,T,C), m and l (B,NH,T), scratch (attention_online_scratch_len(T)),
-     * qkv (B,T,3C) */
+     * qkv (B,T,3C), lengths (B) or NULL */
     assert(C % NH == 0);
     const int Bk = ATTENTION_ONLINE_BLOCK;
     int dk = C / NH, C3 = 3 * C;
@@ -125,6 +139,7 @@ void attention_online_forward(real *out, real *m, real *l, real *scratch, const 
     real *tile = scratch;                                        /* (Bk,Bk): S, then P */
     for (int b = 0; b < B; b++)
         for (int h = 0; h < NH; h++) {
+            int n = row_length(lengths, b, T);
             const real *Q = qkv + (size_t)b * T * C3 + h * dk;   /* (T,dk), ld 3C */
             const real *K = Q + C;                               /* (T,dk), ld 3C */
             const real *V = Q + 2 * C;                           /* (T,dk), ld 3C */
@@ -139,8 +154,9 @@ void attention_online_forward(real *out, real *m, real *l, real *scratch, const 
                     Lsum[t0 + i] = 0;
                     memset(O + (size_t)(t0 + i) * C, 0, (size_t)dk * sizeof(real));
                 }
-                /* causal: the last row t0+rows-1 sees keys up to itself */
-                int kend = causal ? t0 + rows : T;
+                /* causal: the last row t0+rows-1 sees keys up to itself;
+                 * otherwise the n real keys */
+                int kend = causal ? t0 + rows : n;
                 for (int s0 = 0; s0 < kend; s0 += Bk) {
                     int cols = kend - s0 < Bk ? kend - s0 : Bk;
                     /* S = Q[t0:t0+rows] K[s0:s0+cols]^T / sqrt(dk) */
@@ -150,7 +166,7 @@ void attention_online_forward(real *out, real *m, real *l, real *scratch, const 
                         int t = t0 + i;
                         real *row = tile + (size_t)i * Bk;
                         /* keys s0 .. s0+valid-1 of this tile are visible to t */
-                        int valid = keys_end(t, T, causal) - s0;
+                        int valid = keys_end(t, n, causal) - s0;
                         if (valid > cols) valid = cols;
                         if (valid <= 0) {               /* the whole tile is in t's future */
                             memset(row, 0, (size_t)cols * sizeof(real));
@@ -196,10 +212,10 @@ void attention_online_forward(real *out, real *m, real *l, real *scratch, const 
 
 void attention_online_backward(real *dqkv, real *scratch, const real *dout, const real *out,
                                const real *qkv, const real *m, const real *l,
-                               int B, int T, int C, int NH, int causal)
+                               int B, int T, int C, int NH, int causal, const int *lengths)
 {
     /* dqkv (B,T,3C), scratch (attention_online_scratch_len(T)), dout and out
-     * (B,T,C), qkv (B,T,3C), m and l (B,NH,T) */
+     * (B,T,C), qkv (B,T,3C), m and l (B,NH,T), lengths (B) or NULL */
     assert(C % NH == 0);
     const int Bk = ATTENTION_ONLINE_BLOCK;
     int dk = C / NH, C3 = 3 * C;
@@ -209,6 +225,7 @@ void attention_online_backward(real *dqkv, real *scratch, const real *dout, cons
     real *D = scratch + 2 * (size_t)Bk * Bk;             /* (T) */
     for (int b = 0; b < B; b++)
         for (int h = 0; h < NH; h++) {
+            int n = row_length(lengths, b, T);
             const real *Q = qkv + (size_t)b * T * C3 + h * dk;   /* (T,dk), ld 3C */
             const real *K = Q + C;
             const real *V = Q + 2 * C;
@@ -227,7 +244,7 @@ void attention_online_backward(real *dqkv, real *scratch, const real *dout, cons
             }
             for (int t0 = 0; t0 < T; t0 += Bk) {
                 int rows = T - t0 < Bk ? T - t0 : Bk;
-                int kend = causal ? t0 + rows : T;
+                int kend = causal ? t0 + rows : n;
                 const real *Qb = Q + (size_t)t0 * C3;            /* (rows,dk), ld 3C */
                 const real *dOb = dO + (size_t)t0 * C;           /* (rows,dk), ld C */
                 for (int s0 = 0; s0 < kend; s0 += Bk) {
@@ -236,7 +253,7 @@ void attention_online_backward(real *dqkv, real *scratch, const real *dout, cons
                     real_gemm(0, 1, rows, cols, dk, scale, Qb, C3, K + (size_t)s0 * C3, C3, 0,
                               P, Bk);
                     for (int i = 0; i < rows; i++) {
-                        int t = t0 + i, valid = keys_end(t, T, causal) - s0;
+                        int t = t0 + i, valid = keys_end(t, n, causal) - s0;
                         real *row = P + (size_t)i * Bk, inv = 1 / Lsum[t];
                         if (valid > cols) valid = cols;
                         for (int s = 0; s < cols; s++)

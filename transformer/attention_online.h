@@ -28,20 +28,21 @@
 size_t attention_online_scratch_len(int T);
 
 /* out (B,T,C) = multi-head attention of qkv (B,T,3C), causal (query t sees
- * keys s <= t) or not (every key); saves m (B,NH,T) and l (B,NH,T).
+ * keys s <= t) or not (every real key: s < lengths[b], or every key with
+ * lengths NULL — attention.c's masks); saves m (B,NH,T) and l (B,NH,T).
  * scratch (attention_online_scratch_len(T)) is a workspace. */
 void attention_online_forward(real *out, real *m, real *l, real *scratch, const real *qkv,
-                              int B, int T, int C, int NH, int causal);
+                              int B, int T, int C, int NH, int causal, const int *lengths);
 /* dqkv (B,T,3C) += ... from dout (B,T,C), with the forward's out, m, l and
  * qkv; scratch as above.  Recomputes each tile of P from q, k, m and l. */
 void attention_online_backward(real *dqkv, real *scratch, const real *dout, const real *out,
                                const real *qkv, const real *m, const real *l,
-                               int B, int T, int C, int NH, int causal);
+                               int B, int T, int C, int NH, int causal, const int *lengths);
 
 /* the plain-loop twin of the forward: one query and one key at a time, the
  * online softmax exactly as the lesson writes it */
 void attention_online_forward_ref(real *out, real *m, real *l, const real *qkv,
-                                  int B, int T, int C, int NH, int causal);
+                                  int B, int T, int C, int NH, int causal, const int *lengths);
 
 /* bytes of the activations one attention layer saves for the backward of
  * a (B,T) batch: out (B,T,C) plus m and l (B,NH,T) — linear in T, where
