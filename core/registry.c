@@ -21,7 +21,7 @@
 extern const CellOps rnn_cell, lstm_cell, gru_cell;
 
 #define RECURRENT_SETTINGS "init_scale"
-#define TRANSFORMER_SETTINGS "num_heads ffn_size max_seq_len positions"
+#define TRANSFORMER_SETTINGS "num_heads ffn_size max_seq_len positions attention_impl"
 
 static const ModelInfo models[] = {
     {.name = "rnn", .title = "RNN", .ops = &recurrent_body_ops, .cell = &rnn_cell, .recurrent = 1,

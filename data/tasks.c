@@ -370,7 +370,7 @@ int task_uses_setting(const char *task, const char *tokenizer, const char *key, 
                strcmp(task, "mlm") == 0 || strcmp(task, "classify") == 0;
     /* the tasks whose sequence length follows from the distance */
     int by_distance = !strcmp(task, "copy") || !strcmp(task, "adding") || !strcmp(task, "recall") ||
-                      !strcmp(task, "assoc");
+                      !strcmp(task, "assoc") || !strcmp(task, "selective_copy");
     static const char *const text_keys[] = {"corpus", "tokenizer", "vocab_limit", "prompt", "sample_tokens"};
     for (size_t i = 0; i < sizeof text_keys / sizeof text_keys[0]; i++)
         if (strcmp(key, text_keys[i]) == 0) {
@@ -391,7 +391,7 @@ int task_uses_setting(const char *task, const char *tokenizer, const char *key, 
         return 0;
     }
     if (strcmp(key, "distance") == 0 && !by_distance) {
-        *why = "it is for copy, adding, recall and assoc";
+        *why = "it is for copy, adding, recall, assoc and selective_copy";
         return 0;
     }
     if ((strcmp(key, "seq_len") == 0 || strcmp(key, "eval_seq_len") == 0) && by_distance) {
