@@ -44,7 +44,7 @@ endif
 LIBS := -lgsl -lopenblas $(shell pkg-config --libs inih libcjson) -lm -lpthread
 CHECK_LIBS := $(shell pkg-config --libs check)
 
-LIB_SRC := $(wildcard core/*.c data/*.c rnn/*.c lstm/*.c gru/*.c transformer/*.c)
+LIB_SRC := $(wildcard core/*.c data/*.c rnn/*.c lstm/*.c gru/*.c transformer/*.c mingru/*.c)
 CLI_SRC := $(wildcard experiments/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_UTIL := tests/testutil.c

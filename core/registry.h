@@ -37,6 +37,10 @@ typedef struct ModelInfo {
     /* 1: gates (LSTM, GRU) that give the state an additive path through
      * time; 0 for a plain recurrence h_t = tanh(...) and for attention */
     int gated;
+    /* 1 (with recurrent): the recurrence is linear with gates that read only
+     * the input, h_t = a_t ⊙ h_{t-1} + b_t, computed as a scan (mingru/):
+     * critical path L (2 ceil(log2 T) + 1), Blelloch's depth, not T + L - 1 */
+    int scan;
     int default_layers;   /* num_layers when the settings leave it 0 */
     /* 1: attention heads: the settings num_heads and ffn_size apply and go
      * into the metadata, activations hold (L,B,NH,T,T) weights, and
@@ -76,7 +80,8 @@ const char *model_info_names_prose(void);
 int model_info_supports(const ModelInfo *info, Architecture a);
 
 /* sequential steps from the first input to the last output of a forward of
- * T positions through L layers: T + L - 1 (recurrent) or L */
+ * T positions through L layers: T + L - 1 (recurrent), L (2 ceil(log2 T) + 1)
+ * (a scan: each layer's scan needs the whole of the layer below), or L */
 long model_info_critical_path(const ModelInfo *info, long T, long L);
 
 #endif

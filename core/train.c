@@ -611,6 +611,8 @@ static int build_model_config(Run *r, ModelConfig *mc)
     mc->positions = strcmp(s->positions, "learned") == 0 ? POSITIONS_LEARNED
                   : strcmp(s->positions, "none") == 0   ? POSITIONS_NONE
                                                         : POSITIONS_SINUSOIDAL;
+    mc->attention_impl = strcmp(s->attention_impl, "online") == 0 ? ATTENTION_IMPL_ONLINE
+                                                                 : ATTENTION_IMPL_NAIVE;
     mc->forget_bias = s->forget_bias;
     mc->init_scale = s->init_scale;
     mc->architecture = strcmp(s->architecture, "encoder") == 0           ? ARCH_ENCODER
@@ -637,11 +639,11 @@ static int build_model_config(Run *r, ModelConfig *mc)
                     "reduce hidden_size / embed_dim / num_layers / ffn_size", bytes / 1073741824.0, avail / 1073741824.0);
     /* activations, at least: x, dx (B,T,E), y, dy (B,T,H), logits, probs,
      * dlogits (B,T,O), a state history (L,B,T,H), the MLP's hidden layer and
-     * its GELU (L,B,T,F), and for the Transformer
+     * its GELU (L,B,T,F), and for the Transformer with naive attention
      * the attention weights (L,B,NH,T,T) */
     double B = s->batch_size, T = longest, O = mc->output_size;
     double acts = B * T * (2 * E + 2 * H + 3 * O + L * H + 2 * L * F);
-    if (info->attention) acts += L * B * mc->num_heads * T * T;
+    if (info->attention && mc->attention_impl == ATTENTION_IMPL_NAIVE) acts += L * B * mc->num_heads * T * T;
     acts *= sizeof(real);
     if (avail > 0 && bytes + acts > avail)
         return fail(r, "batches of batch_size %d x seq_len %d would need at least %.1f GiB for activations "

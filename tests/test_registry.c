@@ -76,11 +76,17 @@ START_TEST(test_descriptor_matches_body)
     ck_assert_msg(!info->check || info->check(&cfg, err, sizeof err) == 0, "%s: %s", info->name, err);
     Model *m = test_model(&cfg, RG_B, RG_T, 5);
     ck_assert_ptr_eq(m->body_ops, info->ops);
-    /* a recurrent model runs the one shared body, with its own cell */
-    ck_assert_int_eq(info->recurrent, info->ops == &recurrent_body_ops);
+    /* a recurrent model runs the one shared body, with its own cell — unless
+     * its recurrence is a scan (mingru/), a body of its own */
+    ck_assert_int_eq(info->recurrent && !info->scan, info->ops == &recurrent_body_ops);
+    ck_assert(!info->scan || info->recurrent);
     /* only a recurrence has gates (the findings' "gates keep memory") */
     ck_assert(!info->gated || info->recurrent);
-    if (info->recurrent) {
+    if (info->scan) {
+        char want[64];
+        snprintf(want, sizeof want, "%s.weight_l0", info->name);
+        ck_assert_int_ge(params_find(&m->params, want), 0);
+    } else if (info->recurrent) {
         ck_assert_ptr_nonnull(info->cell);
         ck_assert_ptr_eq(((RecurrentBody *)m->body)->cell, info->cell);
         /* its parameters carry its name, as PyTorch's nn.RNN/LSTM/GRU do */
@@ -119,8 +125,9 @@ START_TEST(test_descriptor_matches_body)
     int found = 0;
     for (int s = 0; s < S; s++) found |= strcmp(names[s], info->grad_series) == 0;
     ck_assert_msg(found, "%s: grad_series '%s' is not among the body's series", info->name, info->grad_series);
-    /* the critical path: T + L - 1 sequential steps through time, or L */
-    ck_assert_int_eq(model_info_critical_path(info, 10, 3), info->recurrent ? 12 : 3);
+    /* the critical path: T + L - 1 sequential steps through time, a scan's
+     * L (2 ceil(log2 T) + 1) (T = 10: 9 per layer), or L */
+    ck_assert_int_eq(model_info_critical_path(info, 10, 3), info->scan ? 27 : info->recurrent ? 12 : 3);
     batch_free(b);
     model_free(m);
 }
