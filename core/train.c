@@ -541,7 +541,8 @@ int train_run(Settings *s, int resume, TrainResult *res, char *err, size_t errle
     if (settings_resolve(s, err, errlen) != 0) return TRAIN_ERROR;
     if (s->save_every == 0) s->save_every = s->eval_every;
 
-    TaskConfig tc = {s->task, s->corpus, s->tokenizer, s->vocab_limit, s->seq_len, s->eval_seq_len, s->distance};
+    TaskConfig tc = {s->task, s->corpus, s->tokenizer, s->vocab_limit, s->seq_len, s->eval_seq_len, s->distance,
+                     s->train_fraction};
     r->task = task_create(&tc, err, errlen);
     if (!r->task) return TRAIN_ERROR;
     ModelConfig mc;

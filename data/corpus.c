@@ -7,12 +7,22 @@
  *   corpus   x_0 x_1 ... x_{N-1}            ids (N), one array
  *   train    x_0 ... x_{n_train - 1}         the first 90% of the tokens
  *   valid    x_{n_train} ... x_{N-1}         the last 10%
+ *   used     x_0 ... x_{n_used - 1}          the part of train that windows come
+ *                                            from: n_used = round(f * n_train)
+ *                                            for train_fraction f (all when f = 1)
  *   window   input  x[s .. s+T)              a row of batch->tokens (B,T)
  *            target x[s+1 .. s+T+1)          the same row of batch->targets (B,T)
  *
  * A window's start s is uniform over the n - T starts of its split (n its
  * length), so a window and its targets never reach past the split: the
  * last start is n - T - 1, whose final target is x[n - 1].
+ *
+ * train_fraction (the data-size experiments) cuts the training split to its
+ * first fraction f: a prefix, so the same f always gives the same tokens
+ * and a smaller cut lies inside every larger one.  Nothing else moves: the
+ * vocabulary, the chance loss and the validation split are those of the
+ * whole corpus whatever f is, so runs at different f are scored on the same
+ * validation task by models of the same size.
  *
  * Vocabulary: bytes has all 256; words counts the training 90% only (a
  * validation word it never saw becomes <unk>, as for any new text); chars
@@ -41,6 +51,7 @@ typedef struct CorpusTask {
     TaskImpl base;
     int *ids;        /* (N) the corpus as token ids */
     long n_train;    /* ids[0 .. n_train) is the training split */
+    long n_used;     /* ids[0 .. n_used) is what training windows are cut from */
     long n_valid;    /* ids[n_train .. n_train + n_valid) is the validation split */
 } CorpusTask;
 
@@ -50,7 +61,7 @@ static void corpus_batch(const Task *task, Batch *b, Split split, gsl_rng *rng)
 {
     const CorpusTask *c = task->impl;
     const int *x = split == SPLIT_TRAIN ? c->ids : c->ids + c->n_train;   /* (n) the split */
-    long n = split == SPLIT_TRAIN ? c->n_train : c->n_valid;
+    long n = split == SPLIT_TRAIN ? c->n_used : c->n_valid;
     int T = split == SPLIT_TRAIN ? task->seq_len : task->eval_seq_len;
     assert(b->tokens && b->targets && b->B >= 1);
     assert(n >= (long)T + 1);
@@ -176,6 +187,23 @@ Task *corpus_task_create(const TaskConfig *cfg, TokKind kind, char *err, size_t 
         return NULL;
     }
     long n_valid = N - n_train;
+    double f = cfg->train_fraction > 0 ? cfg->train_fraction : 1.0;
+    if (!(f <= 1.0)) {
+        snprintf(err, errlen, "train_fraction = %g must be in (0, 1]", f);
+        tokenizer_free(tok);
+        free(ids);
+        return NULL;
+    }
+    long n_used = f >= 1.0 ? n_train : lround(f * (double)n_train);
+    if (f < 1.0 && n_train >= (long)T + 1 && n_used < (long)T + 1) {
+        snprintf(err, errlen,
+                 "train_fraction = %g of corpus '%s' leaves %ld of its %ld training tokens, "
+                 "but windows of seq_len %d need at least %d (%s tokenizer)",
+                 f, path, n_used, n_train, T, T + 1, tokenizer_kind_name(kind));
+        tokenizer_free(tok);
+        free(ids);
+        return NULL;
+    }
     if (n_train < (long)T + 1 || n_valid < (long)Teval + 1) {
         snprintf(err, errlen,
                  "corpus '%s' is too short: its training split has %ld tokens and its "
@@ -192,6 +220,7 @@ Task *corpus_task_create(const TaskConfig *cfg, TokKind kind, char *err, size_t 
     c->base.ops = &corpus_ops;
     c->ids = ids;
     c->n_train = n_train;
+    c->n_used = n_used;
     c->n_valid = n_valid;
 
     Task *task = xcalloc(1, sizeof *task);
@@ -215,5 +244,5 @@ long task_text_tokens(const Task *task, Split split, const int **ids)
     if (!task->tok) return -1;
     const CorpusTask *c = task->impl;
     *ids = split == SPLIT_TRAIN ? c->ids : c->ids + c->n_train;
-    return split == SPLIT_TRAIN ? c->n_train : c->n_valid;
+    return split == SPLIT_TRAIN ? c->n_used : c->n_valid;
 }

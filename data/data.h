@@ -32,6 +32,8 @@ typedef struct TaskConfig {
     int seq_len;             /* T for training (text, parity); synthetic tasks may derive it */
     int eval_seq_len;        /* T for validation; 0 = same as training (parity tests longer) */
     int distance;            /* synthetic: the dependency distance d */
+    double train_fraction;   /* text: windows come from the first fraction f of the training
+                                split (0 or 1: all of it); synthetic tasks refuse f < 1 */
 } TaskConfig;
 
 typedef struct Task {
@@ -65,7 +67,9 @@ void task_batch(Task *task, Batch *b, Split split, gsl_rng *rng);
 void task_free(Task *task);
 
 /* Text tasks: the split's token ids (*ids points into the task; valid
- * while it lives) and their number; -1 for a synthetic task. */
+ * while it lives) and their number -- for SPLIT_TRAIN the part training
+ * windows come from (the first train_fraction of the split); -1 for a
+ * synthetic task. */
 long task_text_tokens(const Task *task, Split split, const int **ids);
 
 #endif

@@ -305,6 +305,13 @@ Task *task_create(const TaskConfig *cfg, char *err, size_t errlen)
     /* the task names chars, words and bytes choose their tokenizer */
     if (tokenizer_kind_parse(name, &kind) == 0) return corpus_task_create(cfg, kind, err, errlen);
 
+    /* a synthetic task draws fresh examples for every batch: there is no
+     * training set to cut */
+    if (cfg->train_fraction > 0 && cfg->train_fraction < 1) {
+        snprintf(err, errlen, "train_fraction = %g applies to the text tasks only (task '%s' "
+                 "generates fresh examples for every batch)", cfg->train_fraction, name);
+        return NULL;
+    }
     int d = cfg->distance;
     if (strcmp(name, "recall") == 0) {
         if (check_distance(cfg, 1, TASK_MAX_DISTANCE, "", err, errlen)) return NULL;

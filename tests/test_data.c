@@ -660,6 +660,100 @@ START_TEST(test_corpus_chars_vocab_covers_validation)
 }
 END_TEST
 
+/* two batches of the split drawn from generators with the same seed, from
+ * two separately created tasks, hold the same tokens */
+static void check_same_batches(Task *a, Task *b, Split split, unsigned long seed)
+{
+    Batch *ba = batch_for(a, 8), *bb = batch_for(b, 8);
+    gsl_rng *ra = gsl_rng_alloc(gsl_rng_mt19937), *rb = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(ra, seed);
+    gsl_rng_set(rb, seed);
+    for (int k = 0; k < 20; k++) {
+        task_batch(a, ba, split, ra);
+        task_batch(b, bb, split, rb);
+        EXPECT_INT_EQ(ba->T, bb->T);
+        EXPECT(memcmp(ba->tokens, bb->tokens, (size_t)ba->B * ba->T * sizeof(int)) == 0);
+        EXPECT(memcmp(ba->targets, bb->targets, (size_t)ba->B * ba->T * sizeof(int)) == 0);
+    }
+    gsl_rng_free(ra);
+    gsl_rng_free(rb);
+    batch_free(ba);
+    batch_free(bb);
+}
+
+START_TEST(test_corpus_train_fraction)
+{
+    /* 200 positional tokens: 180 training, 20 validation */
+    char *path = positional_corpus(200);
+    TaskConfig c = config_for("chars");
+    c.corpus = path;
+    c.seq_len = 7;
+    c.eval_seq_len = 5;
+    Task *all = create_ok(&c);
+    c.train_fraction = 0.1;                 /* round(0.1 * 180) = 18 tokens */
+    Task *cut = create_ok(&c);
+    Task *again = create_ok(&c);
+    c.train_fraction = 0.3;                 /* 54 tokens */
+    Task *more = create_ok(&c);
+    const int *ids_all, *ids_cut, *ids_more;
+    EXPECT_INT_EQ(task_text_tokens(cut, SPLIT_TRAIN, &ids_cut), 18);
+    EXPECT_INT_EQ(task_text_tokens(more, SPLIT_TRAIN, &ids_more), 54);
+    EXPECT_INT_EQ(task_text_tokens(all, SPLIT_TRAIN, &ids_all), 180);
+    /* a prefix: the smaller cut lies inside the larger */
+    for (int i = 0; i < 18; i++) EXPECT_INT_EQ(ids_cut[i], ids_more[i]);
+    check_windows(cut, SPLIT_TRAIN, 7, 0, 18);
+    check_windows(more, SPLIT_TRAIN, 7, 0, 54);
+    /* the validation split, the vocabulary and chance never change */
+    EXPECT_INT_EQ(task_text_tokens(cut, SPLIT_VALID, &ids_cut), 20);
+    EXPECT_INT_EQ(task_text_tokens(all, SPLIT_VALID, &ids_all), 20);
+    for (int i = 0; i < 20; i++) EXPECT_INT_EQ(ids_cut[i], ids_all[i]);
+    check_windows(cut, SPLIT_VALID, 5, 180, 200);
+    EXPECT_INT_EQ(cut->vocab_size, all->vocab_size);
+    ck_assert_double_eq_tol(cut->chance_loss, all->chance_loss, CHANCE_TOL);
+    check_same_batches(cut, all, SPLIT_VALID, 11);
+    /* reproducible: the same fraction and seed give the same training batches */
+    check_same_batches(cut, again, SPLIT_TRAIN, 12);
+    task_free(all);
+    task_free(cut);
+    task_free(again);
+    task_free(more);
+
+    /* a cut too short for one window is an error naming train_fraction */
+    c.train_fraction = 0.01;                /* 2 tokens: windows of 7 need 8 */
+    create_fails(&c, "train_fraction", "seq_len 7");
+    c.train_fraction = 1.0;
+    remove_temp(path);
+
+    /* words: the vocabulary is still counted over the whole training split */
+    char text[1024] = "";
+    for (int i = 0; i < 90; i++) strcat(text, i < 45 ? "alpha " : "beta ");
+    for (int i = 0; i < 10; i++) strcat(text, "beta ");
+    path = write_temp(text, strlen(text));
+    c = config_for("words");
+    c.corpus = path;
+    c.seq_len = 4;
+    c.train_fraction = 0.2;                 /* 18 words, all "alpha" */
+    Task *w = create_ok(&c);
+    EXPECT_INT_EQ(w->vocab_size, 3);        /* <unk>, alpha, beta */
+    EXPECT_INT_EQ(task_text_tokens(w, SPLIT_TRAIN, &ids_cut), 18);
+    EXPECT_INT_EQ(task_text_tokens(w, SPLIT_VALID, &ids_all), 10);
+    /* "beta" is not in the cut but is in the vocabulary: validation has no <unk> */
+    int beta = strcmp(w->tok->vocab[1], "beta") == 0 ? 1 : 2;
+    ck_assert_str_eq(w->tok->vocab[beta], "beta");
+    for (int i = 0; i < 10; i++) EXPECT_INT_EQ(ids_all[i], beta);
+    for (int i = 0; i < 18; i++) EXPECT_INT_EQ(ids_cut[i], 3 - beta);   /* alpha */
+    task_free(w);
+    remove_temp(path);
+
+    /* a synthetic task has no training set to cut */
+    c = config_for("recall");
+    c.train_fraction = 0.5;
+    create_fails(&c, "train_fraction", "recall");
+    c.train_fraction = 1.0;
+    task_free(create_ok(&c));
+}
+END_TEST
+
 START_TEST(test_corpus_errors)
 {
     TaskConfig c = config_for("chars");
@@ -966,6 +1060,7 @@ static Suite *make_data_suite(void)
     tcase_add_test(corpus, test_corpus_words_vocab_from_training_split);
     tcase_add_test(corpus, test_corpus_chars_vocab_covers_validation);
     tcase_add_test(corpus, test_corpus_errors);
+    tcase_add_test(corpus, test_corpus_train_fraction);
     suite_add_tcase(s, corpus);
     TCase *synth = tcase_create("synthetic");
     tcase_set_timeout(synth, 30);
