@@ -123,6 +123,7 @@ static int write_run_json(Run *r, const char *status)
     cJSON_AddStringToObject(o, "status", status);
     cJSON_AddItemToObject(o, "config", settings_json(r->s));
     cJSON_AddNumberToObject(o, "params", (double)model_param_count(r->m));
+    cJSON_AddNumberToObject(o, "non_embedding_params", (double)model_non_embedding_param_count(r->m));
     cJSON_AddNumberToObject(o, "seed", (double)r->s->seed);
     cJSON_AddNumberToObject(o, "threads", r->s->threads);
     cJSON_AddStringToObject(o, "real", REAL_NAME);
@@ -136,6 +137,10 @@ static int write_run_json(Run *r, const char *status)
     cJSON_AddNumberToObject(task, "seq_len", r->task->seq_len);
     cJSON_AddNumberToObject(task, "eval_seq_len", r->task->eval_seq_len);
     cJSON_AddNumberToObject(task, "chance_loss", r->task->chance_loss);
+    /* text tasks: the tokens training windows are cut from (D of the data-size runs) */
+    const int *train_ids;
+    long train_tokens = task_text_tokens(r->task, SPLIT_TRAIN, &train_ids);
+    if (train_tokens >= 0) cJSON_AddNumberToObject(task, "train_tokens", (double)train_tokens);
     TrainResult *res = r->res;
     cJSON *out = cJSON_AddObjectToObject(o, "results");
     cJSON_AddNumberToObject(out, "step", (double)r->step);

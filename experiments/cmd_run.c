@@ -131,7 +131,8 @@ static int write_experiment_json(const ExpPlan *e, char *err, size_t errlen)
 static const char *summary_header =
     "run,model,task,tokenizer,seq_len,eval_seq_len,distance,positions,clip,init_scale,threads,seed,params,steps,"
     "final_train_loss,final_val_loss,val_accuracy,chance_loss,chance_accuracy,val_perplexity,tokens_per_s,"
-    "step_ms,seconds,peak_rss_mb,act_mb,critical_path,group,hidden_size,num_layers,batch_size,max_steps";
+    "step_ms,seconds,peak_rss_mb,act_mb,critical_path,group,hidden_size,num_layers,batch_size,max_steps,"
+    "non_embedding_params,train_fraction,train_tokens";
 
 static const char *cfg_str(cJSON *cfg, const char *key)
 {
@@ -190,8 +191,15 @@ int runner_summarize(const ExpPlan *e, char *err, size_t errlen)
             put_num(f, (!is_text && strcmp(keys[k], "val_perplexity") == 0) ? NAN : num(res, keys[k]));
         /* steps is what the run took, max_steps its budget (fewer when it
          * stopped early, solved) */
-        fprintf(f, ",%s,%s,%s,%s,%s\n", r->group[0] ? r->group : "-", cfg_str(cfg, "hidden_size"),
+        fprintf(f, ",%s,%s,%s,%s,%s", r->group[0] ? r->group : "-", cfg_str(cfg, "hidden_size"),
                 cfg_str(cfg, "num_layers"), cfg_str(cfg, "batch_size"), cfg_str(cfg, "steps"));
+        /* the scaling laws' N (Kaplan et al.: no embedding, position or
+         * head tables) and D (the training tokens windows came from) */
+        put_num(f, num(j, "non_embedding_params"));
+        if (is_text) fprintf(f, ",%s", cfg_str(cfg, "train_fraction"));
+        else fputs(",nan", f);
+        put_num(f, num(task, "train_tokens"));
+        fputc('\n', f);
         rows++;
         cJSON_Delete(j);
     }
