@@ -75,6 +75,10 @@ PLOT_OBJ := $(BUILD)/experiments/plot.o $(BUILD)/experiments/plot_data.o $(BUILD
 $(BUILD)/tests/test_plot: $(BUILD)/tests/test_plot.o $(BUILD)/tests/testutil.o $(PLOT_OBJ) $(LIBSEQLAB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
 
+# test_fit tests the scaling-law fits of the command (experiments/fit.c)
+$(BUILD)/tests/test_fit: $(BUILD)/tests/test_fit.o $(BUILD)/tests/testutil.o $(BUILD)/experiments/fit.o $(LIBSEQLAB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
+
 # the fuzz corpus replay also reads experiment files (experiments/runner.c)
 $(BUILD)/tests/test_fuzz_corpus: $(BUILD)/tests/test_fuzz_corpus.o $(BUILD)/experiments/runner.o \
                                  $(BUILD)/tests/testutil.o $(LIBSEQLAB)
