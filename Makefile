@@ -71,12 +71,19 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(BUILD)/tests/testutil.o $(LIBSE
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
 
 # test_plot also links the plot and report code of the command (not main.o)
-PLOT_OBJ := $(BUILD)/experiments/plot.o $(BUILD)/experiments/plot_data.o $(BUILD)/experiments/report.o
+PLOT_OBJ := $(BUILD)/experiments/plot.o $(BUILD)/experiments/plot_data.o $(BUILD)/experiments/report.o \
+            $(BUILD)/experiments/scaling_laws.o $(BUILD)/experiments/fit.o
 $(BUILD)/tests/test_plot: $(BUILD)/tests/test_plot.o $(BUILD)/tests/testutil.o $(PLOT_OBJ) $(LIBSEQLAB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
 
 # test_fit tests the scaling-law fits of the command (experiments/fit.c)
 $(BUILD)/tests/test_fit: $(BUILD)/tests/test_fit.o $(BUILD)/tests/testutil.o $(BUILD)/experiments/fit.o $(LIBSEQLAB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
+
+# test_scaling_laws: the analyses behind the scaling figures (and the CSV reader they use)
+$(BUILD)/tests/test_scaling_laws: $(BUILD)/tests/test_scaling_laws.o $(BUILD)/tests/testutil.o \
+                                  $(BUILD)/experiments/scaling_laws.o $(BUILD)/experiments/fit.o \
+                                  $(BUILD)/experiments/plot_data.o $(LIBSEQLAB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
 
 # the fuzz corpus replay also reads experiment files (experiments/runner.c)

@@ -222,8 +222,8 @@ int fit_power_law(const double *x, const double *y, int n, PowerLawFit *fit, cha
     return rc;
 }
 
-int fit_log_slope(const double *x, const double *y, int n, double x_min, double *slope,
-                  double *slope_sd, char *err, size_t errlen)
+int fit_log_slope(const double *x, const double *y, int n, double x_min, double *intercept,
+                  double *slope, double *slope_sd, char *err, size_t errlen)
 {
     double *lx = xmalloc((size_t)(n > 0 ? n : 1) * sizeof *lx), *ly = xmalloc((size_t)(n > 0 ? n : 1) * sizeof *ly);
     int m = 0;
@@ -239,6 +239,7 @@ int fit_log_slope(const double *x, const double *y, int n, double x_min, double 
         double c0, c1, cov00, cov01, cov11, sumsq;
         gsl_fit_linear(lx, 1, ly, 1, (size_t)m, &c0, &c1, &cov00, &cov01, &cov11, &sumsq);
         /* gsl_fit_linear's covariance already carries the residual variance */
+        *intercept = c0;
         *slope = c1;
         *slope_sd = sqrt(cov11);
         rc = 0;

@@ -39,10 +39,11 @@ typedef struct PowerLawFit {
 int fit_power_law(const double *x, const double *y, int n, PowerLawFit *fit, char *err,
                   size_t errlen);
 
-/* the least-squares slope of y against ln x over the points with x >= x_min,
- * and its standard error: how much the loss changes per e-fold of context.
- * 0, or -1 with err when fewer than 3 such points (or one x) remain. */
-int fit_log_slope(const double *x, const double *y, int n, double x_min, double *slope,
-                  double *slope_sd, char *err, size_t errlen);
+/* the least-squares line y = intercept + slope·ln x over the points with
+ * x >= x_min, and the slope's standard error: how much the loss changes per
+ * e-fold of context.  0, or -1 with err when fewer than 3 such points (or
+ * one x) remain. */
+int fit_log_slope(const double *x, const double *y, int n, double x_min, double *intercept,
+                  double *slope, double *slope_sd, char *err, size_t errlen);
 
 #endif

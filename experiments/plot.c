@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "plot_data.h"
+#include "scaling_laws.h"
 #include "util.h"
 
 /* more panels than this make unreadable slides; the rest are left out */
@@ -90,6 +91,23 @@ const PlotFigure plot_figures[] = {
                       "averaged in bins, 2048 windows). How fast a line falls shows how quickly "
                       "each model uses its context; where it goes flat, more context stops "
                       "helping that model."},
+    {"loss_vs_params", "Does a bigger model predict better?  Validation loss against the non-embedding "
+                       "parameter count N (Kaplan et al.: no embedding, position or output tables), "
+                       "log-log, at one token budget: the mean over seeds at each size (bars: sd) and "
+                       "the least-squares fit L = E + A N^-alpha (line). The legend gives alpha with its "
+                       "standard error, E (the loss no size removes) and R^2; fits.csv has them all. A "
+                       "steeper line is a model that gains more from size."},
+    {"loss_vs_data", "Does more data help?  The best validation loss along the run (early stopping) "
+                     "against the training tokens D (train_fraction of the training split; the "
+                     "validation split never changes), log-log, with L = E + A D^-alpha fitted; the "
+                     "dashed line is the loss at the end of training, whose rise above the points on "
+                     "small data is over-fitting."},
+    {"context_slope", "Does the model keep using context far back?  Validation loss at each position "
+                      "of a long window for the largest model of each architecture (Kaplan et al.'s "
+                      "figure 7), log axis of context length; the black dashed lines are least-squares "
+                      "fits of loss against ln(t + 1) beyond position 64 (dotted line), and the legend "
+                      "gives their slopes. A slope near zero is a model that has stopped gaining from "
+                      "more context."},
 };
 const int plot_nfigures = sizeof plot_figures / sizeof plot_figures[0];
 
@@ -697,6 +715,72 @@ static int figure_position_loss(Plot *p)
     }
     args_free(&a);
     curves_free(&c);
+    return failed ? -1 : 0;
+}
+
+/* ====================================== scaling laws (scaling_laws.c) ==== */
+
+/* the gnuplot variables of a ScalingFigure (power_law.gp, context_slope.gp) */
+static void scaling_args(const Plot *p, const ScalingFigure *fig, Args *a)
+{
+    args_num(a, fig->npanels, "npanels");
+    for (int pi = 0; pi < fig->npanels; pi++) {
+        const ScalingPanel *panel = &fig->panels[pi];
+        args_str(a, panel->title, "ptitle%d", pi + 1);
+        args_num(a, panel->nseries, "pn%d", pi + 1);
+        for (int j = 0; j < panel->nseries; j++) {
+            const ScalingSeries *s = &panel->series[j];
+            char path[PATH_MAX + 200];
+            sfmt(path, sizeof path, "%s/%s", p->datadir, s->points);
+            args_str(a, path, "points%d_%d", pi + 1, j + 1);
+            if (s->curve[0]) sfmt(path, sizeof path, "%s/%s", p->datadir, s->curve);
+            else path[0] = '\0';
+            args_str(a, path, "curve%d_%d", pi + 1, j + 1);
+            args_str(a, s->model, "model%d_%d", pi + 1, j + 1);
+            int variant = 0;
+            for (int k = 0; k < j; k++) variant += strcmp(panel->series[k].model, s->model) == 0;
+            args_num(a, variant, "variant%d_%d", pi + 1, j + 1);
+            args_str(a, s->label, "label%d_%d", pi + 1, j + 1);
+        }
+    }
+}
+
+static int figures_scaling_laws(Plot *p)
+{
+    int failed = 0;
+    ScalingFigure *fig = xmalloc(sizeof *fig);
+    Args a = {0};
+    if (scaling_loss_vs_params(&p->e, p->datadir, fig) > 0) {
+        scaling_args(p, fig, &a);
+        args_str(&a, "Does a bigger model predict better?  Loss against model size", "title");
+        args_str(&a, "non-embedding parameters N (log scale)", "xlabel");
+        args_num(&a, 0, "final");
+        failed |= render(p, "power_law", "loss_vs_params", PLOT_WIDTH, PLOT_HEIGHT, &a) < 0;
+    } else {
+        skip(p, "loss_vs_params", "no model was trained at several sizes");
+    }
+    args_free(&a);
+    if (scaling_loss_vs_data(&p->e, p->datadir, fig) > 0) {
+        scaling_args(p, fig, &a);
+        args_str(&a, "Does more data help?  Loss against training tokens", "title");
+        args_str(&a, "training tokens D (log scale)", "xlabel");
+        args_num(&a, 1, "final");
+        failed |= render(p, "power_law", "loss_vs_data", PLOT_WIDTH, PLOT_HEIGHT, &a) < 0;
+    } else {
+        skip(p, "loss_vs_data", "no model was trained on several fractions of the data");
+    }
+    args_free(&a);
+    if (scaling_context(&p->e, p->datadir, fig) > 0) {
+        scaling_args(p, fig, &a);
+        args_str(&a, "Who keeps using distant context?  Loss at each position, largest models", "title");
+        args_num(&a, SCALING_CONTEXT_FROM + 1, "from");
+        failed |= render(p, "context_slope", "context_slope", PLOT_WIDTH, PLOT_HEIGHT, &a) < 0;
+    } else {
+        skip(p, "context_slope", "no text run has a window of 256 or more");
+    }
+    args_free(&a);
+    scaling_budget_order(&p->e);
+    free(fig);
     return failed ? -1 : 0;
 }
 
@@ -1717,6 +1801,7 @@ int plot_experiment_to(const char *exp_dir, const char *fig_dir, char *err, size
     failed |= figure_perplexity(p) < 0;
     failed |= figure_threads(p) < 0;
     failed |= figure_position_loss(p) < 0;
+    failed |= figures_scaling_laws(p) < 0;
     if (failed) {
         snprintf(err, errlen, "gnuplot failed on some figures of '%s' (see above)", exp_dir);
         goto out;

@@ -142,12 +142,13 @@ START_TEST(test_log_slope)
         x[i] = i + 1;
         y[i] = x[i] >= 64 ? 2.0 - 0.1 * log(x[i]) : 9.0;
     }
-    double slope, sd;
+    double c0, slope, sd;
     char err[ERRLEN] = "";
-    ck_assert_msg(fit_log_slope(x, y, 200, 64, &slope, &sd, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(fit_log_slope(x, y, 200, 64, &c0, &slope, &sd, err, sizeof err) == 0, "%s", err);
+    ck_assert_double_eq_tol(c0, 2.0, 1e-12);
     ck_assert_double_eq_tol(slope, -0.1, 1e-12);
     ck_assert_double_eq_tol(sd, 0, 1e-9);
-    ck_assert_int_eq(fit_log_slope(x, y, 200, 199, &slope, &sd, err, sizeof err), -1);
+    ck_assert_int_eq(fit_log_slope(x, y, 200, 199, &c0, &slope, &sd, err, sizeof err), -1);
     ck_assert_ptr_nonnull(strstr(err, "2 points"));
 }
 END_TEST

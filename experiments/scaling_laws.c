@@ -1,0 +1,578 @@
+/*
+ * scaling_laws.c — loss against model size and data, the per-position loss
+ * of the largest models, and the budget at which two models change order
+ * (scaling_laws.h).
+ *
+ * Each analysis picks its runs from summary.csv, averages over seeds
+ * (gsl_stats through stats_mean_sd), fits with fit.c, writes what the
+ * figure draws into figures/data and its findings into the experiment's
+ * folder.  The fits use every run as a point (seeds included), so the
+ * seed-to-seed spread enters α's uncertainty; the figures show the means.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "scaling_laws.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fit.h"
+#include "util.h"
+
+/* paths of files inside an experiment's folder */
+#define FILE_PATH_MAX 4096
+/* points along a fitted curve, spread evenly in log x over the measured
+ * range widened by this factor each way */
+#define CURVE_POINTS 60
+#define CURVE_WIDEN 1.4
+
+/* ============================================================ helpers ==== */
+
+/* one CSV field: quoted (with "" for ") when it holds a comma, a quote or
+ * a line break, as plot_data.c's reader expects */
+static void csv_field(FILE *f, const char *s)
+{
+    if (!strpbrk(s, ",\"\n\r")) { fputs(s, f); return; }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"') fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static void csv_num_field(FILE *f, double v)
+{
+    if (isfinite(v)) fprintf(f, ",%.6g", v);
+    else fputs(",nan", f);
+}
+
+/* write `text` (len) to exp_dir/name, or remove that file when text is NULL:
+ * a findings file on disk always matches the current runs */
+static void write_findings(const Experiment *e, const char *name, char *text, size_t len)
+{
+    char path[sizeof e->dir + 64], err[512];
+    snprintf(path, sizeof path, "%s/%s", e->dir, name);
+    if (!text) {
+        unlink(path);
+        return;
+    }
+    if (file_write_atomic(path, text, len, err, sizeof err) != 0) fprintf(stderr, "seqlab plot: %s\n", err);
+}
+
+/* the run used the whole training split (train_fraction 1, or a summary
+ * from before train_fraction) */
+static int full_data(const Run *r) { return !isfinite(r->train_fraction) || r->train_fraction >= 1; }
+
+/* the tokenizers of the text runs, in order of first appearance */
+static int tokenizers(const Experiment *e, char names[][32], int max)
+{
+    int n = 0;
+    for (int i = 0; i < e->nruns; i++) {
+        const Run *r = &e->runs[i];
+        if (!task_is_text(r->task) || !r->tokenizer[0]) continue;
+        int seen = 0;
+        for (int k = 0; k < n; k++) seen |= strcmp(names[k], r->tokenizer) == 0;
+        if (!seen && n < max) snprintf(names[n++], 32, "%s", r->tokenizer);
+    }
+    return n;
+}
+
+/* a panel's title: what the models predict */
+static void panel_title(char *out, size_t n, const char *tok, const char *what)
+{
+    const char *unit = !strcmp(tok, "chars") ? "character" : !strcmp(tok, "words") ? "word" : "byte";
+    snprintf(out, n, "next %s%s", unit, what);
+}
+
+static const char *model_names[] = {"rnn", "lstm", "gru", "transformer"};
+#define NMODELS 4
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* the distinct values of v[0..n), sorted, into out; returns how many */
+static int distinct(const double *v, int n, double *out)
+{
+    for (int i = 0; i < n; i++) out[i] = v[i];
+    qsort(out, (size_t)n, sizeof *out, cmp_double);
+    int m = 0;
+    for (int i = 0; i < n; i++)
+        if (m == 0 || out[i] != out[m - 1]) out[m++] = out[i];
+    return m;
+}
+
+/* the smallest validation loss in a run's metrics.csv (NAN if none) */
+static double best_val_loss(const Experiment *e, const Run *r)
+{
+    char path[FILE_PATH_MAX], err[512];
+    run_path(path, sizeof path, e, r, "metrics.csv");
+    CsvTable *t = csv_read(path, err, sizeof err);
+    if (!t) return NAN;
+    double best = NAN;
+    int c = csv_col(t, "val_loss");
+    for (int i = 0; i < t->nrows; i++) {
+        double v = csv_num(t, i, c);
+        if (isfinite(v) && !(v >= best)) best = v;
+    }
+    csv_free(t);
+    return best;
+}
+
+/* x,loss,loss_sd,runs[,final_loss]: for each distinct x the mean and sd over
+ * the points with that x (final: a second loss, its mean) */
+static void write_points(const char *path, const double *x, const double *y, const double *final, int n)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) die("cannot write '%s': %s", path, strerror(errno));
+    fprintf(f, "x,loss,loss_sd,runs%s\n", final ? ",final_loss" : "");
+    double *xs = xmalloc((size_t)n * sizeof *xs), *ys = xmalloc((size_t)n * sizeof *ys),
+           *fs = xmalloc((size_t)n * sizeof *fs);
+    int nx = distinct(x, n, xs);
+    for (int k = 0; k < nx; k++) {
+        int m = 0;
+        for (int i = 0; i < n; i++)
+            if (x[i] == xs[k]) {
+                ys[m] = y[i];
+                fs[m++] = final ? final[i] : NAN;
+            }
+        double mean, sd, fmean, fsd;
+        int got = stats_mean_sd(ys, m, &mean, &sd);
+        fprintf(f, "%.10g,%.10g,%.10g,%d", xs[k], mean, sd, got);
+        if (final) {
+            stats_mean_sd(fs, m, &fmean, &fsd);
+            fprintf(f, ",%.10g", fmean);
+        }
+        fputc('\n', f);
+    }
+    free(xs);
+    free(ys);
+    free(fs);
+    fclose(f);
+}
+
+/* the fitted L = E + A x^-alpha at CURVE_POINTS log-spaced x */
+static void write_curve(const char *path, const PowerLawFit *fit, double xmin, double xmax)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) die("cannot write '%s': %s", path, strerror(errno));
+    fprintf(f, "x,loss\n");
+    double lo = log(xmin / CURVE_WIDEN), hi = log(xmax * CURVE_WIDEN);
+    for (int i = 0; i < CURVE_POINTS; i++) {
+        double x = exp(lo + (hi - lo) * i / (CURVE_POINTS - 1));
+        fprintf(f, "%.10g,%.10g\n", x, fit->E + fit->A * pow(x, -fit->alpha));
+    }
+    fclose(f);
+}
+
+/* one fitted series: points and curve files, legend label and a findings
+ * row "tokenizer,model,variable,size,E,E_sd,A,A_sd,alpha,alpha_sd,r2,points,
+ * sizes,status" */
+static void fit_series(const char *data_dir, const char *stem, const char *tok, const char *model,
+                       const char *variable, double size, const double *x, const double *y,
+                       const double *final, int n, ScalingSeries *s, FILE *rows)
+{
+    char path[FILE_PATH_MAX];
+    snprintf(s->model, sizeof s->model, "%s", model);
+    snprintf(s->points, sizeof s->points, "%s.csv", stem);
+    snprintf(path, sizeof path, "%s/%s", data_dir, s->points);
+    write_points(path, x, y, final, n);
+    PowerLawFit fit;
+    char err[256];
+    double xmin = x[0], xmax = x[0];
+    for (int i = 0; i < n; i++) {
+        xmin = x[i] < xmin ? x[i] : xmin;
+        xmax = x[i] > xmax ? x[i] : xmax;
+    }
+    char who[64];
+    if (isfinite(size)) snprintf(who, sizeof who, "%s N=%.3gk", model, size / 1000);
+    else snprintf(who, sizeof who, "%s", model);
+    fprintf(rows, "%s,%s,%s", tok, model, variable);
+    csv_num_field(rows, size);
+    if (fit_power_law(x, y, n, &fit, err, sizeof err) == 0) {
+        snprintf(s->curve, sizeof s->curve, "%s_fit.csv", stem);
+        snprintf(path, sizeof path, "%s/%s", data_dir, s->curve);
+        write_curve(path, &fit, xmin, xmax);
+        snprintf(s->label, sizeof s->label, "%s: \xce\xb1 = %.2f \xc2\xb1 %.2f, E = %.2f, R\xc2\xb2 = %.2f", who,
+                 fit.alpha, fit.alpha_sd, fit.E, fit.r2);
+        double v[] = {fit.E, fit.E_sd, fit.A, fit.A_sd, fit.alpha, fit.alpha_sd, fit.r2};
+        for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) csv_num_field(rows, v[k]);
+        fprintf(rows, ",%d,%d,ok\n", fit.n, fit.distinct);
+    } else {
+        s->curve[0] = '\0';
+        snprintf(s->label, sizeof s->label, "%s: no fit", who);
+        double xs[256];
+        int nd = distinct(x, n < 256 ? n : 256, xs);
+        fputs(",nan,nan,nan,nan,nan,nan,nan", rows);
+        fprintf(rows, ",%d,%d,", n, nd);
+        csv_field(rows, err);
+        fputc('\n', rows);
+    }
+}
+
+static const char *fits_header =
+    "tokenizer,model,variable,size,E,E_sd,A,A_sd,alpha,alpha_sd,r2,points,sizes,status\n";
+
+/* ===================================================== loss against N ==== */
+
+int scaling_loss_vs_params(const Experiment *e, const char *data_dir, ScalingFigure *fig)
+{
+    memset(fig, 0, sizeof *fig);
+    char toks[SCALING_MAX_PANELS][32];
+    int ntok = tokenizers(e, toks, SCALING_MAX_PANELS);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *rows = open_memstream(&text, &len);
+    fputs(fits_header, rows);
+    double *x = xmalloc((size_t)(e->nruns + 1) * sizeof *x), *y = xmalloc((size_t)(e->nruns + 1) * sizeof *y),
+           *xs = xmalloc((size_t)(e->nruns + 1) * sizeof *xs);
+    for (int t = 0; t < ntok; t++) {
+        ScalingPanel *panel = &fig->panels[fig->npanels];
+        memset(panel, 0, sizeof *panel);
+        for (int m = 0; m < NMODELS; m++) {
+            /* the runs of this model on the whole data, at its longest budget */
+            double budget = 0;
+            for (int i = 0; i < e->nruns; i++) {
+                const Run *r = &e->runs[i];
+                if (strcmp(r->tokenizer, toks[t]) == 0 && strcmp(r->model, model_names[m]) == 0 && full_data(r))
+                    budget = fmax(budget, run_budget(r));
+            }
+            int n = 0;
+            for (int i = 0; i < e->nruns; i++) {
+                const Run *r = &e->runs[i];
+                if (strcmp(r->tokenizer, toks[t]) != 0 || strcmp(r->model, model_names[m]) != 0 || !full_data(r) ||
+                    run_budget(r) != budget || !isfinite(r->non_embedding_params) || !isfinite(r->final_val_loss))
+                    continue;
+                x[n] = r->non_embedding_params;
+                y[n++] = r->final_val_loss;
+            }
+            if (n == 0 || distinct(x, n, xs) < 2 || panel->nseries == SCALING_MAX_SERIES) continue;
+            char stem[96];
+            snprintf(stem, sizeof stem, "nparams_%.31s_%.31s", toks[t], model_names[m]);
+            fit_series(data_dir, stem, toks[t], model_names[m], "N", NAN, x, y, NULL, n,
+                       &panel->series[panel->nseries++], rows);
+        }
+        if (panel->nseries == 0) continue;
+        panel_title(panel->title, sizeof panel->title, toks[t], "");
+        fig->npanels++;
+    }
+    fclose(rows);
+    write_findings(e, "fits_params.csv", fig->npanels ? text : NULL, len);
+    free(text);
+    free(x);
+    free(y);
+    free(xs);
+    return fig->npanels;
+}
+
+/* ===================================================== loss against D ==== */
+
+int scaling_loss_vs_data(const Experiment *e, const char *data_dir, ScalingFigure *fig)
+{
+    memset(fig, 0, sizeof *fig);
+    char toks[SCALING_MAX_PANELS][32];
+    int ntok = tokenizers(e, toks, SCALING_MAX_PANELS);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *rows = open_memstream(&text, &len);
+    fputs(fits_header, rows);
+    int cap = e->nruns + 1;
+    double *x = xmalloc((size_t)cap * sizeof *x), *y = xmalloc((size_t)cap * sizeof *y),
+           *final = xmalloc((size_t)cap * sizeof *final), *xs = xmalloc((size_t)cap * sizeof *xs),
+           *sizes = xmalloc((size_t)cap * sizeof *sizes);
+    for (int t = 0; t < ntok; t++) {
+        ScalingPanel *panel = &fig->panels[fig->npanels];
+        memset(panel, 0, sizeof *panel);
+        for (int m = 0; m < NMODELS; m++) {
+            /* each size of this model is a series of its own */
+            int ns = 0;
+            for (int i = 0; i < e->nruns; i++) {
+                const Run *r = &e->runs[i];
+                if (strcmp(r->tokenizer, toks[t]) == 0 && strcmp(r->model, model_names[m]) == 0 &&
+                    isfinite(r->non_embedding_params))
+                    sizes[ns++] = r->non_embedding_params;
+            }
+            ns = distinct(sizes, ns, sizes);
+            for (int k = 0; k < ns; k++) {
+                int n = 0;
+                for (int i = 0; i < e->nruns; i++) {
+                    const Run *r = &e->runs[i];
+                    if (strcmp(r->tokenizer, toks[t]) != 0 || strcmp(r->model, model_names[m]) != 0 ||
+                        r->non_embedding_params != sizes[k] || !isfinite(r->train_tokens))
+                        continue;
+                    double best = best_val_loss(e, r);
+                    if (!isfinite(best)) continue;
+                    x[n] = r->train_tokens;
+                    y[n] = best;
+                    final[n++] = r->final_val_loss;
+                }
+                if (n == 0 || distinct(x, n, xs) < 2 || panel->nseries == SCALING_MAX_SERIES) continue;
+                char stem[96];
+                snprintf(stem, sizeof stem, "ndata_%.31s_%.31s_%.0f", toks[t], model_names[m], sizes[k]);
+                fit_series(data_dir, stem, toks[t], model_names[m], "D", sizes[k], x, y, final, n,
+                           &panel->series[panel->nseries++], rows);
+            }
+        }
+        if (panel->nseries == 0) continue;
+        panel_title(panel->title, sizeof panel->title, toks[t], "");
+        fig->npanels++;
+    }
+    fclose(rows);
+    write_findings(e, "fits_data.csv", fig->npanels ? text : NULL, len);
+    free(text);
+    free(x);
+    free(y);
+    free(final);
+    free(xs);
+    free(sizes);
+    return fig->npanels;
+}
+
+/* ==================================================== loss by position ==== */
+
+int scaling_context(const Experiment *e, const char *data_dir, ScalingFigure *fig)
+{
+    memset(fig, 0, sizeof *fig);
+    char toks[SCALING_MAX_PANELS][32];
+    int ntok = tokenizers(e, toks, SCALING_MAX_PANELS);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *rows = open_memstream(&text, &len);
+    fprintf(rows, "tokenizer,model,non_embedding_params,window,runs,from_position,slope,slope_sd,"
+                  "loss_at_from,loss_at_end,status\n");
+    int *idx = xmalloc((size_t)(e->nruns + 1) * sizeof *idx);
+    for (int t = 0; t < ntok; t++) {
+        ScalingPanel *panel = &fig->panels[fig->npanels];
+        memset(panel, 0, sizeof *panel);
+        for (int m = 0; m < NMODELS; m++) {
+            /* the largest model (then the longest budget) with a long window */
+            double big = -1, budget = -1;
+            for (int i = 0; i < e->nruns; i++) {
+                const Run *r = &e->runs[i];
+                if (strcmp(r->tokenizer, toks[t]) != 0 || strcmp(r->model, model_names[m]) != 0 || !full_data(r) ||
+                    !(r->eval_seq_len >= SCALING_CONTEXT_MIN_T) || !isfinite(r->non_embedding_params))
+                    continue;
+                if (r->non_embedding_params > big || (r->non_embedding_params == big && run_budget(r) > budget)) {
+                    big = r->non_embedding_params;
+                    budget = run_budget(r);
+                }
+            }
+            if (big < 0) continue;
+            int n = 0;
+            for (int i = 0; i < e->nruns; i++) {
+                const Run *r = &e->runs[i];
+                if (strcmp(r->tokenizer, toks[t]) == 0 && strcmp(r->model, model_names[m]) == 0 && full_data(r) &&
+                    r->eval_seq_len >= SCALING_CONTEXT_MIN_T && r->non_embedding_params == big &&
+                    run_budget(r) == budget)
+                    idx[n++] = i;
+            }
+            /* mean over seeds of the loss at each position */
+            int T = (int)e->runs[idx[0]].eval_seq_len;
+            double *sum = xcalloc((size_t)T, sizeof *sum), *sum2 = xcalloc((size_t)T, sizeof *sum2);
+            int *cnt = xcalloc((size_t)T, sizeof *cnt), used = 0;
+            for (int k = 0; k < n; k++) {
+                char path[FILE_PATH_MAX], err[512];
+                run_path(path, sizeof path, e, &e->runs[idx[k]], "position_loss.csv");
+                CsvTable *c = csv_read(path, err, sizeof err);
+                if (!c) continue;
+                int cp = csv_col(c, "position"), cl = csv_col(c, "loss");
+                for (int i = 0; i < c->nrows; i++) {
+                    double p = csv_num(c, i, cp), l = csv_num(c, i, cl);
+                    if (!isfinite(p) || !isfinite(l) || p < 0 || p >= T) continue;
+                    sum[(int)p] += l;
+                    sum2[(int)p] += l * l;
+                    cnt[(int)p]++;
+                }
+                csv_free(c);
+                used++;
+            }
+            double *px = xmalloc((size_t)T * sizeof *px), *py = xmalloc((size_t)T * sizeof *py);
+            int np = 0;
+            char stem[96], path[FILE_PATH_MAX];
+            snprintf(stem, sizeof stem, "context_%.31s_%.31s", toks[t], model_names[m]);
+            snprintf(path, sizeof path, "%s/%s.csv", data_dir, stem);
+            FILE *f = used ? fopen(path, "w") : NULL;
+            if (used && !f) die("cannot write '%s': %s", path, strerror(errno));
+            if (f) fprintf(f, "x,loss,loss_sd,runs\n");
+            for (int p = 0; p < T; p++) {
+                if (!cnt[p]) continue;
+                double mean = sum[p] / cnt[p];
+                double var = cnt[p] > 1 ? (sum2[p] - cnt[p] * mean * mean) / (cnt[p] - 1) : 0;
+                /* position p has seen p + 1 tokens */
+                fprintf(f, "%d,%.10g,%.10g,%d\n", p + 1, mean, sqrt(var > 0 ? var : 0), cnt[p]);
+                px[np] = p + 1;
+                py[np++] = mean;
+            }
+            if (f) fclose(f);
+            free(sum);
+            free(sum2);
+            free(cnt);
+            if (np > 0 && panel->nseries < SCALING_MAX_SERIES) {
+                ScalingSeries *s = &panel->series[panel->nseries++];
+                snprintf(s->model, sizeof s->model, "%s", model_names[m]);
+                snprintf(s->points, sizeof s->points, "%s.csv", stem);
+                double c0, slope, sd;
+                char err[256];
+                /* positions 64 and on: x = p + 1 >= 65 */
+                fprintf(rows, "%s,%s,%.0f,%d,%d,%d", toks[t], model_names[m], big, T, used, SCALING_CONTEXT_FROM);
+                if (fit_log_slope(px, py, np, SCALING_CONTEXT_FROM + 1, &c0, &slope, &sd, err, sizeof err) == 0) {
+                    snprintf(s->curve, sizeof s->curve, "%s_fit.csv", stem);
+                    snprintf(path, sizeof path, "%s/%s", data_dir, s->curve);
+                    FILE *g = fopen(path, "w");
+                    if (!g) die("cannot write '%s': %s", path, strerror(errno));
+                    fprintf(g, "x,loss\n%d,%.10g\n%d,%.10g\n", SCALING_CONTEXT_FROM + 1,
+                            c0 + slope * log(SCALING_CONTEXT_FROM + 1.0), T, c0 + slope * log((double)T));
+                    fclose(g);
+                    snprintf(s->label, sizeof s->label, "%s N=%.3gk: slope beyond %d = %.3f \xc2\xb1 %.3f nats per e-fold",
+                             model_names[m], big / 1000, SCALING_CONTEXT_FROM, slope, sd);
+                    csv_num_field(rows, slope);
+                    csv_num_field(rows, sd);
+                    csv_num_field(rows, c0 + slope * log(SCALING_CONTEXT_FROM + 1.0));
+                    csv_num_field(rows, py[np - 1]);
+                    fputs(",ok\n", rows);
+                } else {
+                    s->curve[0] = '\0';
+                    snprintf(s->label, sizeof s->label, "%s N=%.3gk", model_names[m], big / 1000);
+                    fputs(",nan,nan,nan", rows);
+                    csv_num_field(rows, py[np - 1]);
+                    fputc(',', rows);
+                    csv_field(rows, err);
+                    fputc('\n', rows);
+                }
+            }
+            free(px);
+            free(py);
+        }
+        if (panel->nseries == 0) continue;
+        panel_title(panel->title, sizeof panel->title, toks[t], ", the largest model of each kind");
+        fig->npanels++;
+    }
+    fclose(rows);
+    write_findings(e, "context_slopes.csv", fig->npanels ? text : NULL, len);
+    free(text);
+    free(idx);
+    return fig->npanels;
+}
+
+/* ====================================================== budget order ==== */
+
+/* the mean validation loss over a model's runs at each evaluation: tokens
+ * and loss, in training order; returns how many evaluations */
+static int mean_val_curve(const Experiment *e, const int *idx, int n, double *tokens, double *loss, int cap)
+{
+    int m = 0;
+    double *cnt = xcalloc((size_t)cap, sizeof *cnt);
+    for (int k = 0; k < n; k++) {
+        char path[FILE_PATH_MAX], err[512];
+        run_path(path, sizeof path, e, &e->runs[idx[k]], "metrics.csv");
+        CsvTable *c = csv_read(path, err, sizeof err);
+        if (!c) continue;
+        int ct = csv_col(c, "tokens"), cv = csv_col(c, "val_loss");
+        for (int i = 0; i < c->nrows; i++) {
+            double tk = csv_num(c, i, ct), v = csv_num(c, i, cv);
+            if (!isfinite(tk) || !isfinite(v)) continue;
+            int j = 0;
+            while (j < m && tokens[j] != tk) j++;
+            if (j == m) {
+                if (m == cap) continue;
+                tokens[m] = tk;
+                loss[m] = 0;
+                m++;
+            }
+            loss[j] += v;
+            cnt[j]++;
+        }
+        csv_free(c);
+    }
+    /* only the evaluations every run reached */
+    int kept = 0;
+    for (int j = 0; j < m; j++)
+        if (cnt[j] == n) {
+            tokens[kept] = tokens[j];
+            loss[kept++] = loss[j] / n;
+        }
+    free(cnt);
+    return kept;
+}
+
+#define BUDGET_MAX_EVALS 4096
+
+int scaling_budget_order(const Experiment *e)
+{
+    char toks[SCALING_MAX_PANELS][32];
+    int ntok = tokenizers(e, toks, SCALING_MAX_PANELS), written = 0;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *rows = open_memstream(&text, &len);
+    fprintf(rows, "tokenizer,model_a,model_b,tokens_first,ahead_first,tokens_last,ahead_last,"
+                  "ahead_since_tokens,loss_a_last,loss_b_last,evaluations\n");
+    int *idx = xmalloc((size_t)(e->nruns + 1) * sizeof *idx);
+    static double tok_a[BUDGET_MAX_EVALS], loss_a[BUDGET_MAX_EVALS], tok_b[BUDGET_MAX_EVALS],
+        loss_b[BUDGET_MAX_EVALS];
+    for (int t = 0; t < ntok; t++) {
+        /* the models trained at exactly one size on the whole data */
+        int ok[NMODELS] = {0};
+        for (int m = 0; m < NMODELS; m++) {
+            double first = NAN;
+            int single = 1, any = 0;
+            for (int i = 0; i < e->nruns; i++) {
+                const Run *r = &e->runs[i];
+                if (strcmp(r->tokenizer, toks[t]) != 0 || strcmp(r->model, model_names[m]) != 0) continue;
+                if (!full_data(r)) single = 0;
+                if (!any++) first = r->params;
+                else if (r->params != first) single = 0;
+            }
+            ok[m] = any && single;
+        }
+        for (int a = 0; a < NMODELS; a++)
+            for (int b = a + 1; b < NMODELS; b++) {
+                if (!ok[a] || !ok[b]) continue;
+                int na = 0, nb = 0;
+                for (int i = 0; i < e->nruns; i++) {
+                    if (strcmp(e->runs[i].tokenizer, toks[t]) != 0) continue;
+                    if (strcmp(e->runs[i].model, model_names[a]) == 0) idx[na++] = i;
+                }
+                int ma = mean_val_curve(e, idx, na, tok_a, loss_a, BUDGET_MAX_EVALS);
+                for (int i = 0; i < e->nruns; i++) {
+                    if (strcmp(e->runs[i].tokenizer, toks[t]) != 0) continue;
+                    if (strcmp(e->runs[i].model, model_names[b]) == 0) idx[nb++] = i;
+                }
+                int mb = mean_val_curve(e, idx, nb, tok_b, loss_b, BUDGET_MAX_EVALS);
+                /* evaluations both reached, at the same token counts */
+                double tk[BUDGET_MAX_EVALS], d[BUDGET_MAX_EVALS], la = NAN, lb = NAN;
+                int nc = 0;
+                for (int i = 0; i < ma; i++)
+                    for (int j = 0; j < mb; j++)
+                        if (tok_a[i] == tok_b[j]) {
+                            tk[nc] = tok_a[i];
+                            d[nc++] = loss_a[i] - loss_b[j];
+                            la = loss_a[i];
+                            lb = loss_b[j];
+                        }
+                if (nc < 2) continue;
+                /* the order at the end holds since the first evaluation of
+                 * the final stretch with the same sign */
+                int since = nc - 1;
+                while (since > 0 && (d[since - 1] < 0) == (d[nc - 1] < 0)) since--;
+                const char *first = d[0] < 0 ? model_names[a] : model_names[b];
+                const char *last = d[nc - 1] < 0 ? model_names[a] : model_names[b];
+                fprintf(rows, "%s,%s,%s,%.0f,%s,%.0f,%s,%.0f", toks[t], model_names[a], model_names[b], tk[0], first,
+                        tk[nc - 1], last, tk[since]);
+                csv_num_field(rows, la);
+                csv_num_field(rows, lb);
+                fprintf(rows, ",%d\n", nc);
+                written++;
+            }
+    }
+    fclose(rows);
+    write_findings(e, "budget_order.csv", written ? text : NULL, len);
+    free(text);
+    free(idx);
+    return written;
+}

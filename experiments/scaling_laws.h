@@ -1,0 +1,75 @@
+/*
+ * scaling_laws.h — what an experiment's runs say about scale: loss against
+ * model size N and against data D with the fitted L = E + A·x^(−α), the
+ * per-position loss over a long window with its slope beyond position 64
+ * (Kaplan et al. 2020, figure 7), and where two models' validation losses
+ * change order as training goes on (the budget question).
+ *
+ * Each function reads the experiment (summary.csv and the runs' metrics.csv
+ * and position_loss.csv), writes the small CSVs a figure draws into
+ * data_dir, describes the figure in a ScalingFigure, and writes its findings
+ * as CSV to exp_dir (fits_params.csv, fits_data.csv, context_slopes.csv,
+ * budget_order.csv; written whole, or removed when there is nothing to say).  An experiment without the runs for one of them (no
+ * size sweep, say) gets nothing from it, which is not an error.
+ *
+ * What this file is not: the fitting (fit.c) or the drawing (plots/power_law.gp and
+ * plots/context_slope.gp, called from plot.c).
+ */
+#ifndef SEQLAB_SCALING_LAWS_H
+#define SEQLAB_SCALING_LAWS_H
+
+#include <stdio.h>
+
+#include "plot_data.h"
+
+/* the per-position view: windows at least this long, slope from this
+ * position on (Kaplan et al.: the LSTM flattens within the first 100 tokens) */
+#define SCALING_CONTEXT_MIN_T 256
+#define SCALING_CONTEXT_FROM 64
+
+#define SCALING_MAX_PANELS 4    /* one per tokenizer */
+#define SCALING_MAX_SERIES 8    /* one per model */
+
+typedef struct ScalingSeries {
+    char model[32];
+    char points[128];    /* CSV under data_dir: x,loss,loss_sd,runs (means over seeds) */
+    char curve[128];     /* CSV under data_dir: x,loss of the fitted line; "" if none */
+    char label[192];    /* the legend entry: the model and its fitted numbers */
+} ScalingSeries;
+
+typedef struct ScalingPanel {
+    char title[96];
+    int nseries;
+    ScalingSeries series[SCALING_MAX_SERIES];
+} ScalingPanel;
+
+typedef struct ScalingFigure {
+    int npanels;
+    ScalingPanel panels[SCALING_MAX_PANELS];
+} ScalingFigure;
+
+/* final validation loss against non-embedding parameters N, per tokenizer
+ * and model, over the runs of the full training split, and the fits
+ * (exp_dir/fits_params.csv).  Returns the number of panels (0: no model was
+ * run at 2 or more sizes). */
+int scaling_loss_vs_params(const Experiment *e, const char *data_dir, ScalingFigure *fig);
+
+/* the best validation loss along the run (early stopping, as Kaplan et al.
+ * measured L(D)) against the training tokens D = train_fraction × the
+ * training split, per tokenizer, model and size; exp_dir/fits_data.csv.
+ * Returns panels. */
+int scaling_loss_vs_data(const Experiment *e, const char *data_dir, ScalingFigure *fig);
+
+/* the per-position validation loss of the largest model of each
+ * architecture (windows of at least SCALING_CONTEXT_MIN_T), with the
+ * least-squares slope of loss against ln(context) beyond position
+ * SCALING_CONTEXT_FROM; exp_dir/context_slopes.csv.  Returns panels. */
+int scaling_context(const Experiment *e, const char *data_dir, ScalingFigure *fig);
+
+/* for each tokenizer and each pair of models trained at one size each:
+ * which is ahead (mean validation loss over seeds) at the first and the
+ * last evaluation, and the training tokens after which the order last
+ * changed; exp_dir/budget_order.csv.  Returns the rows written. */
+int scaling_budget_order(const Experiment *e);
+
+#endif

@@ -1,0 +1,48 @@
+# power_law.gp — loss against model size N or data D on log-log axes: the
+# mean over seeds at each size (points, ± sd), the fitted L = E + A·x^(−α)
+# (line), one colour per model, one panel per tokenizer.  The legend of each
+# panel gives the fitted α ± its standard error, E and R².  With `final`
+# set, a dashed line joins the loss at the end of training too (below the
+# points: the best loss along the run; a gap between the two is
+# over-fitting).
+#
+# Set by seqlab:  title, xlabel, final (0 or 1), npanels; per panel p:
+#   ptitle<p>, pn<p>; each series j: points<p>_<j> (CSV x,loss,loss_sd,runs
+#   [,final_loss]), curve<p>_<j> (CSV x,loss, or ''), model<p>_<j>,
+#   variant<p>_<j>, label<p>_<j>
+load plotdir."/common.gp"
+
+S(name) = value(name)
+pts(p, j) = S(sprintf("points%d_%d", p, j))
+crv(p, j) = S(sprintf("curve%d_%d", p, j))
+has_curve(p, j) = strlen(crv(p, j)) > 0
+color(p, j) = model_color(S(sprintf("model%d_%d", p, j)))
+point(p, j) = variant_point(S(sprintf("model%d_%d", p, j)), S(sprintf("variant%d_%d", p, j)))
+dash(p, j) = variant_dash(S(sprintf("variant%d_%d", p, j)))
+label(p, j) = S(sprintf("label%d_%d", p, j))
+
+set multiplot title title font ",20"
+do for [p = 1:npanels] {
+    # the panels share the page; the legend goes under each panel's plot
+    set origin panel_x(p, npanels), 0.0
+    set size panel_w(npanels), 1.0 - TITLE_H
+    set tmargin 3
+    set bmargin 12
+    set title S(sprintf("ptitle%d", p))
+    set xlabel xlabel
+    set ylabel "validation loss (nats per token, log scale)"
+    set logscale xy
+    set format x "%.0s%c"
+    set format y "%.2f"
+    set key at graph 0.5, -0.2 center top vertical Left reverse font ",13" samplen 2 spacing 1.1
+    n = S(sprintf("pn%d", p))
+    plot for [j = 1:n] pts(p, j) using (column("x")):(column("loss")):(column("loss_sd")) \
+             with yerrorbars pt point(p, j) ps 1.6 lw 2 lc rgb color(p, j) title label(p, j), \
+         for [j = 1:n] (has_curve(p, j) ? crv(p, j) : pts(p, j)) \
+             using (column("x")):(has_curve(p, j) ? column("loss") : NaN) \
+             with lines lw 3 dt dash(p, j) lc rgb color(p, j) notitle, \
+         for [j = 1:n] pts(p, j) using (column("x")):(final ? column("final_loss") : NaN) \
+             with linespoints lw 1.5 dt 2 pt 6 ps 1 lc rgb color(p, j) notitle
+    unset logscale
+}
+unset multiplot
