@@ -80,10 +80,9 @@ $(BUILD)/tests/test_plot: $(BUILD)/tests/test_plot.o $(BUILD)/tests/testutil.o $
 $(BUILD)/tests/test_fit: $(BUILD)/tests/test_fit.o $(BUILD)/tests/testutil.o $(BUILD)/experiments/fit.o $(LIBSEQLAB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
 
-# test_scaling_laws: the analyses behind the scaling figures (and the CSV reader they use)
-$(BUILD)/tests/test_scaling_laws: $(BUILD)/tests/test_scaling_laws.o $(BUILD)/tests/testutil.o \
-                                  $(BUILD)/experiments/scaling_laws.o $(BUILD)/experiments/fit.o \
-                                  $(BUILD)/experiments/plot_data.o $(LIBSEQLAB)
+# test_scaling_laws: the analyses behind the scaling figures, and the figures
+$(BUILD)/tests/test_scaling_laws: $(BUILD)/tests/test_scaling_laws.o $(BUILD)/tests/testutil.o $(PLOT_OBJ) \
+                                  $(LIBSEQLAB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
 
 # the fuzz corpus replay also reads experiment files (experiments/runner.c)

@@ -33,11 +33,16 @@ do for [p = 1:npanels] {
     set arrow 1 from from, graph 0 to from, graph 1 nohead dt 3 lw 2 lc rgb GUIDE
     set key at graph 0.5, -0.2 center top vertical Left reverse font ",13" samplen 2 spacing 1.1
     n = S(sprintf("pn%d", p))
-    plot for [j = 1:n] pts(p, j) using (column("x")):(column("loss")) \
-             with lines lw 2 lc rgb color(p, j) title label(p, j), \
-         for [j = 1:n] (has_curve(p, j) ? crv(p, j) : pts(p, j)) \
-             using (column("x")):(has_curve(p, j) ? column("loss") : NaN) \
-             with lines lw 5 dt 2 lc rgb "black" notitle
+    cmd = ""
+    do for [j = 1:n] {
+        cmd = cmd . sprintf("'%s' using (column('x')):(column('loss')) with lines lw 2 lc rgb '%s' " . \
+                            "title '%s', ", pts(p, j), color(p, j), label(p, j))
+        if (has_curve(p, j)) {
+            cmd = cmd . sprintf("'%s' using (column('x')):(column('loss')) with lines lw 5 dt 2 " . \
+                                "lc rgb 'black' notitle, ", crv(p, j))
+        }
+    }
+    eval("plot " . cmd[1:strlen(cmd) - 2])
     unset arrow 1
     unset logscale x
 }

@@ -36,13 +36,23 @@ do for [p = 1:npanels] {
     set format y "%.2f"
     set key at graph 0.5, -0.2 center top vertical Left reverse font ",13" samplen 2 spacing 1.1
     n = S(sprintf("pn%d", p))
-    plot for [j = 1:n] pts(p, j) using (column("x")):(column("loss")):(column("loss_sd")) \
-             with yerrorbars pt point(p, j) ps 1.6 lw 2 lc rgb color(p, j) title label(p, j), \
-         for [j = 1:n] (has_curve(p, j) ? crv(p, j) : pts(p, j)) \
-             using (column("x")):(has_curve(p, j) ? column("loss") : NaN) \
-             with lines lw 3 dt dash(p, j) lc rgb color(p, j) notitle, \
-         for [j = 1:n] pts(p, j) using (column("x")):(final ? column("final_loss") : NaN) \
-             with linespoints lw 1.5 dt 2 pt 6 ps 1 lc rgb color(p, j) notitle
+    # one plot command built series by series: a series without a fit has
+    # no line, and the final loss is drawn only when asked for
+    cmd = ""
+    do for [j = 1:n] {
+        cmd = cmd . sprintf("'%s' using (column('x')):(column('loss')):(column('loss_sd')) " . \
+                            "with yerrorbars pt %d ps 1.6 lw 2 lc rgb '%s' title '%s', ", \
+                            pts(p, j), point(p, j), color(p, j), label(p, j))
+        if (has_curve(p, j)) {
+            cmd = cmd . sprintf("'%s' using (column('x')):(column('loss')) with lines lw 3 dt %d " . \
+                                "lc rgb '%s' notitle, ", crv(p, j), dash(p, j), color(p, j))
+        }
+        if (final) {
+            cmd = cmd . sprintf("'%s' using (column('x')):(column('final_loss')) with linespoints " . \
+                                "lw 1.5 dt 2 pt 6 ps 1 lc rgb '%s' notitle, ", pts(p, j), color(p, j))
+        }
+    }
+    eval("plot " . cmd[1:strlen(cmd) - 2])
     unset logscale
 }
 unset multiplot

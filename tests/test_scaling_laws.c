@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "experiments/plot.h"
 #include "experiments/plot_data.h"
 #include "experiments/scaling_laws.h"
 #include "testutil.h"
@@ -226,6 +227,32 @@ START_TEST(test_context_slope)
 }
 END_TEST
 
+/* the three figures, drawn by plot_experiment from the same folder */
+START_TEST(test_figures_drawn)
+{
+    setup();
+    char err[1024];
+    ck_assert_msg(plot_experiment(dir, err, sizeof err) == 0, "%s", err);
+    static const char *figures[] = {"loss_vs_params", "loss_vs_data", "context_slope"};
+    for (int i = 0; i < 3; i++)
+        for (int f = 0; f < 2; f++) {
+            char path[700];
+            struct stat st;
+            snprintf(path, sizeof path, "%s/figures/%s.%s", dir, figures[i], f ? "svg" : "png");
+            ck_assert_msg(stat(path, &st) == 0 && st.st_size > 1000, "%s missing or empty", path);
+        }
+    /* the legend carries the fitted exponent */
+    char path[700];
+    size_t len;
+    snprintf(path, sizeof path, "%s/figures/loss_vs_params.svg", dir);
+    char *svg = file_read_all(path, &len);
+    ck_assert_ptr_nonnull(svg);
+    ck_assert_msg(strstr(svg, "rnn: \xce\xb1 = 0.30") != NULL, "the RNN's alpha is in the legend");
+    free(svg);
+    remove_dir();
+}
+END_TEST
+
 START_TEST(test_budget_order)
 {
     /* two models at one size each whose validation losses cross: a leads
@@ -273,6 +300,7 @@ int main(void)
     tcase_add_test(tc, test_loss_vs_data);
     tcase_add_test(tc, test_context_slope);
     tcase_add_test(tc, test_budget_order);
+    tcase_add_test(tc, test_figures_drawn);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
