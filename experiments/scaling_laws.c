@@ -24,6 +24,8 @@
 
 /* paths of files inside an experiment's folder */
 #define FILE_PATH_MAX 4096
+/* a trend counts when alpha is this many standard errors from zero */
+#define VERDICT_SDS 2.0
 /* points along a fitted curve, spread evenly in log x over the measured
  * range widened by this factor each way */
 #define CURVE_POINTS 60
@@ -172,8 +174,7 @@ static void write_curve(const char *path, const PowerLawFit *fit, double xmin, d
 }
 
 /* one fitted series: points and curve files, legend label and a findings
- * row "tokenizer,model,variable,size,E,E_sd,A,A_sd,alpha,alpha_sd,r2,points,
- * sizes,status" */
+ * row (fits_header) */
 static void fit_series(const char *data_dir, const char *stem, const char *tok, const char *model,
                        const char *variable, double size, const double *x, const double *y,
                        const double *final, int n, ScalingSeries *s, FILE *rows)
@@ -203,21 +204,27 @@ static void fit_series(const char *data_dir, const char *stem, const char *tok, 
                  fit.alpha, fit.alpha_sd, fit.E, fit.r2);
         double v[] = {fit.E, fit.E_sd, fit.A, fit.A_sd, fit.alpha, fit.alpha_sd, fit.r2};
         for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) csv_num_field(rows, v[k]);
-        fprintf(rows, ",%d,%d,ok\n", fit.n, fit.distinct);
+        /* "bigger is better": the loss falls with x, alpha clearly above 0 */
+        const char *verdict = fit.alpha > VERDICT_SDS * fit.alpha_sd    ? "lower"
+                            : fit.alpha < -VERDICT_SDS * fit.alpha_sd   ? "higher"
+                                                                         : "unclear";
+        fprintf(rows, ",%d,%d,%s,ok\n", fit.n, fit.distinct, verdict);
     } else {
         s->curve[0] = '\0';
         snprintf(s->label, sizeof s->label, "%s: no fit", who);
         double xs[256];
         int nd = distinct(x, n < 256 ? n : 256, xs);
         fputs(",nan,nan,nan,nan,nan,nan,nan", rows);
-        fprintf(rows, ",%d,%d,", n, nd);
+        fprintf(rows, ",%d,%d,-,", n, nd);
         csv_field(rows, err);
         fputc('\n', rows);
     }
 }
 
+/* loss_with_more: "lower" (alpha more than VERDICT_SDS standard errors
+ * above 0: bigger is better), "higher", "unclear", or "-" without a fit */
 static const char *fits_header =
-    "tokenizer,model,variable,size,E,E_sd,A,A_sd,alpha,alpha_sd,r2,points,sizes,status\n";
+    "tokenizer,model,variable,size,E,E_sd,A,A_sd,alpha,alpha_sd,r2,points,sizes,loss_with_more,status\n";
 
 /* ===================================================== loss against N ==== */
 
