@@ -207,7 +207,8 @@ int fit_power_law(const double *x, const double *y, int n, PowerLawFit *fit, cha
     PowerLawFit f = {best[0], A, best[2], sqrt(var_E), sqrt(var_A), sqrt(var_alpha),
                      1.0 - best_chi2 / ss_tot, n, distinct, best_iter};
     if (!isfinite(best_chi2)) {
-        snprintf(err, errlen, "the least-squares solver did not converge from any start");
+        snprintf(err, errlen, "no curve E + A x^-alpha (A > 0) fits: the loss does not flatten as x "
+                 "grows (the solver ran towards alpha -> 0 with E -> -infinity from every start)");
     } else if (!isfinite(f.E) || !isfinite(f.A) || !isfinite(f.alpha) || !isfinite(f.E_sd) ||
                !isfinite(f.A_sd) || !isfinite(f.alpha_sd) || var_A < 0) {
         snprintf(err, errlen, "the fit ran off to infinity (E %g, A %g, alpha %g): the points "
@@ -220,6 +221,36 @@ int fit_power_law(const double *x, const double *y, int n, PowerLawFit *fit, cha
     gsl_matrix_free(best_covar);
     free(u);
     return rc;
+}
+
+int fit_pure_power_law(const double *x, const double *y, int n, double *alpha, double *alpha_sd,
+                       double *x_c, char *err, size_t errlen)
+{
+    for (int i = 0; i < n; i++)
+        if (!isfinite(x[i]) || x[i] <= 0 || !isfinite(y[i]) || y[i] <= 0) {
+            snprintf(err, errlen, "point %d: size %g, loss %g: both must be positive numbers", i, x[i], y[i]);
+            return -1;
+        }
+    int distinct = n > 0 ? count_distinct(x, n) : 0;
+    if (distinct < FIT_MIN_DISTINCT || n <= 2) {
+        snprintf(err, errlen, "%d distinct sizes in %d points: a power law and its error need at least %d sizes",
+                 distinct, n, FIT_MIN_DISTINCT);
+        return -1;
+    }
+    double *lx = xmalloc((size_t)n * sizeof *lx), *ly = xmalloc((size_t)n * sizeof *ly);
+    for (int i = 0; i < n; i++) {
+        lx[i] = log(x[i]);
+        ly[i] = log(y[i]);
+    }
+    /* ln L = c0 + c1 ln x with c1 = −α and c0 = α ln x_c */
+    double c0, c1, cov00, cov01, cov11, sumsq;
+    gsl_fit_linear(lx, 1, ly, 1, (size_t)n, &c0, &c1, &cov00, &cov01, &cov11, &sumsq);
+    free(lx);
+    free(ly);
+    *alpha = -c1;
+    *alpha_sd = sqrt(cov11);
+    *x_c = c1 != 0 ? exp(-c0 / c1) : INFINITY;
+    return 0;
 }
 
 int fit_log_slope(const double *x, const double *y, int n, double x_min, double *intercept,

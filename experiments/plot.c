@@ -728,6 +728,8 @@ static void scaling_args(const Plot *p, const ScalingFigure *fig, Args *a)
         const ScalingPanel *panel = &fig->panels[pi];
         args_str(a, panel->title, "ptitle%d", pi + 1);
         args_num(a, panel->nseries, "pn%d", pi + 1);
+        args_num(a, panel->ymin, "pymin%d", pi + 1);
+        args_num(a, panel->ymax, "pymax%d", pi + 1);
         for (int j = 0; j < panel->nseries; j++) {
             const ScalingSeries *s = &panel->series[j];
             char path[PATH_MAX + 200];

@@ -175,6 +175,21 @@ static void write_curve(const char *path, const PowerLawFit *fit, double xmin, d
 
 /* one fitted series: points and curve files, legend label and a findings
  * row (fits_header) */
+/* widen [*lo, *hi] to hold the finite values of v[0..n) */
+static void range_add(double *lo, double *hi, const double *v, int n)
+{
+    for (int i = 0; v && i < n; i++) {
+        if (!isfinite(v[i])) continue;
+        if (!(v[i] >= *lo)) *lo = v[i];
+        if (!(v[i] <= *hi)) *hi = v[i];
+    }
+}
+
+static const char *verdict(double alpha, double alpha_sd)
+{
+    return alpha > VERDICT_SDS * alpha_sd ? "lower" : alpha < -VERDICT_SDS * alpha_sd ? "higher" : "unclear";
+}
+
 static void fit_series(const char *data_dir, const char *stem, const char *tok, const char *model,
                        const char *variable, double size, const double *x, const double *y,
                        const double *final, int n, ScalingSeries *s, FILE *rows)
@@ -184,8 +199,6 @@ static void fit_series(const char *data_dir, const char *stem, const char *tok, 
     snprintf(s->points, sizeof s->points, "%s.csv", stem);
     snprintf(path, sizeof path, "%s/%s", data_dir, s->points);
     write_points(path, x, y, final, n);
-    PowerLawFit fit;
-    char err[256];
     double xmin = x[0], xmax = x[0];
     for (int i = 0; i < n; i++) {
         xmin = x[i] < xmin ? x[i] : xmin;
@@ -194,37 +207,66 @@ static void fit_series(const char *data_dir, const char *stem, const char *tok, 
     char who[64];
     if (isfinite(size)) snprintf(who, sizeof who, "%s N=%.3gk", model, size / 1000);
     else snprintf(who, sizeof who, "%s", model);
+    /* Kaplan et al.'s form without the offset, beside it */
+    double pure = NAN, pure_sd = NAN, x_c = NAN;
+    char pure_err[256];
+    int pure_ok = fit_pure_power_law(x, y, n, &pure, &pure_sd, &x_c, pure_err, sizeof pure_err) == 0;
+
+    PowerLawFit fit;
+    char err[256];
+    int ok = fit_power_law(x, y, n, &fit, err, sizeof err) == 0;
     fprintf(rows, "%s,%s,%s", tok, model, variable);
     csv_num_field(rows, size);
-    if (fit_power_law(x, y, n, &fit, err, sizeof err) == 0) {
-        snprintf(s->curve, sizeof s->curve, "%s_fit.csv", stem);
-        snprintf(path, sizeof path, "%s/%s", data_dir, s->curve);
-        write_curve(path, &fit, xmin, xmax);
-        snprintf(s->label, sizeof s->label, "%s: \xce\xb1 = %.2f \xc2\xb1 %.2f, E = %.2f, R\xc2\xb2 = %.2f", who,
-                 fit.alpha, fit.alpha_sd, fit.E, fit.r2);
+    if (ok) {
         double v[] = {fit.E, fit.E_sd, fit.A, fit.A_sd, fit.alpha, fit.alpha_sd, fit.r2};
         for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) csv_num_field(rows, v[k]);
-        /* "bigger is better": the loss falls with x, alpha clearly above 0 */
-        const char *verdict = fit.alpha > VERDICT_SDS * fit.alpha_sd    ? "lower"
-                            : fit.alpha < -VERDICT_SDS * fit.alpha_sd   ? "higher"
-                                                                         : "unclear";
-        fprintf(rows, ",%d,%d,%s,ok\n", fit.n, fit.distinct, verdict);
+        fprintf(rows, ",%d,%d,%s,ok", fit.n, fit.distinct,
+                pure_ok ? verdict(pure, pure_sd) : verdict(fit.alpha, fit.alpha_sd));
+    } else {
+        double xs[256];
+        fputs(",nan,nan,nan,nan,nan,nan,nan", rows);
+        fprintf(rows, ",%d,%d,%s,", n, distinct(x, n < 256 ? n : 256, xs),
+                pure_ok ? verdict(pure, pure_sd) : "-");
+        csv_field(rows, err);
+    }
+    csv_num_field(rows, pure);
+    csv_num_field(rows, pure_sd);
+    fputc('\n', rows);
+
+    /* the line drawn: the curve with the offset, else the pure power law */
+    if (ok || pure_ok) {
+        PowerLawFit line = fit;
+        if (!ok) {
+            memset(&line, 0, sizeof line);
+            line.A = pow(x_c, pure);
+            line.alpha = pure;
+        }
+        snprintf(s->curve, sizeof s->curve, "%s_fit.csv", stem);
+        snprintf(path, sizeof path, "%s/%s", data_dir, s->curve);
+        write_curve(path, &line, xmin, xmax);
     } else {
         s->curve[0] = '\0';
-        snprintf(s->label, sizeof s->label, "%s: no fit", who);
-        double xs[256];
-        int nd = distinct(x, n < 256 ? n : 256, xs);
-        fputs(",nan,nan,nan,nan,nan,nan,nan", rows);
-        fprintf(rows, ",%d,%d,-,", n, nd);
-        csv_field(rows, err);
-        fputc('\n', rows);
     }
+    if (ok)
+        snprintf(s->label, sizeof s->label, "%s: \xce\xb1 = %.2f \xc2\xb1 %.2f, E = %.2f, R\xc2\xb2 = %.2f", who,
+                 fit.alpha, fit.alpha_sd, fit.E, fit.r2);
+    else if (pure_ok)
+        snprintf(s->label, sizeof s->label, "%s: no E + A x^-\xce\xb1 fit; L \xe2\x88\x9d x^-%.3f \xc2\xb1 %.3f", who,
+                 pure, pure_sd);
+    else
+        snprintf(s->label, sizeof s->label, "%s: no fit", who);
 }
 
-/* loss_with_more: "lower" (alpha more than VERDICT_SDS standard errors
- * above 0: bigger is better), "higher", "unclear", or "-" without a fit */
+/* E ... r2: L = E + A x^-alpha; loss_with_more: "lower" (pure_alpha more
+ * than VERDICT_SDS standard errors above 0: bigger is better), "higher" or
+ * "unclear" -- from pure_alpha, which a few sizes determine well where the
+ * offset fit's alpha is loose (alpha where only the offset fit exists; "-"
+ * with neither);
+ * status: "ok" or why there is no offset fit; pure_alpha: Kaplan et al.'s
+ * L = (x_c / x)^alpha, fitted in log-log space */
 static const char *fits_header =
-    "tokenizer,model,variable,size,E,E_sd,A,A_sd,alpha,alpha_sd,r2,points,sizes,loss_with_more,status\n";
+    "tokenizer,model,variable,size,E,E_sd,A,A_sd,alpha,alpha_sd,r2,points,sizes,loss_with_more,status,"
+    "pure_alpha,pure_alpha_sd\n";
 
 /* ===================================================== loss against N ==== */
 
@@ -242,6 +284,8 @@ int scaling_loss_vs_params(const Experiment *e, const char *data_dir, ScalingFig
     for (int t = 0; t < ntok; t++) {
         ScalingPanel *panel = &fig->panels[fig->npanels];
         memset(panel, 0, sizeof *panel);
+        panel->ymin = NAN;
+        panel->ymax = NAN;
         for (int m = 0; m < NMODELS; m++) {
             /* the runs of this model on the whole data, at its longest budget */
             double budget = 0;
@@ -264,6 +308,7 @@ int scaling_loss_vs_params(const Experiment *e, const char *data_dir, ScalingFig
             snprintf(stem, sizeof stem, "nparams_%.31s_%.31s", toks[t], model_names[m]);
             fit_series(data_dir, stem, toks[t], model_names[m], "N", NAN, x, y, NULL, n,
                        &panel->series[panel->nseries++], rows);
+            range_add(&panel->ymin, &panel->ymax, y, n);
         }
         if (panel->nseries == 0) continue;
         panel_title(panel->title, sizeof panel->title, toks[t], "");
@@ -296,6 +341,8 @@ int scaling_loss_vs_data(const Experiment *e, const char *data_dir, ScalingFigur
     for (int t = 0; t < ntok; t++) {
         ScalingPanel *panel = &fig->panels[fig->npanels];
         memset(panel, 0, sizeof *panel);
+        panel->ymin = NAN;
+        panel->ymax = NAN;
         for (int m = 0; m < NMODELS; m++) {
             /* each size of this model is a series of its own */
             int ns = 0;
@@ -324,6 +371,8 @@ int scaling_loss_vs_data(const Experiment *e, const char *data_dir, ScalingFigur
                 snprintf(stem, sizeof stem, "ndata_%.31s_%.31s_%.0f", toks[t], model_names[m], sizes[k]);
                 fit_series(data_dir, stem, toks[t], model_names[m], "D", sizes[k], x, y, final, n,
                            &panel->series[panel->nseries++], rows);
+                range_add(&panel->ymin, &panel->ymax, y, n);
+                range_add(&panel->ymin, &panel->ymax, final, n);
             }
         }
         if (panel->nseries == 0) continue;
@@ -357,6 +406,8 @@ int scaling_context(const Experiment *e, const char *data_dir, ScalingFigure *fi
     for (int t = 0; t < ntok; t++) {
         ScalingPanel *panel = &fig->panels[fig->npanels];
         memset(panel, 0, sizeof *panel);
+        panel->ymin = NAN;
+        panel->ymax = NAN;
         for (int m = 0; m < NMODELS; m++) {
             /* the largest model (then the longest budget) with a long window */
             double big = -1, budget = -1;
@@ -415,6 +466,7 @@ int scaling_context(const Experiment *e, const char *data_dir, ScalingFigure *fi
                 fprintf(f, "%d,%.10g,%.10g,%d\n", p + 1, mean, sqrt(var > 0 ? var : 0), cnt[p]);
                 px[np] = p + 1;
                 py[np++] = mean;
+                range_add(&panel->ymin, &panel->ymax, &mean, 1);
             }
             if (f) fclose(f);
             free(sum);

@@ -39,6 +39,7 @@ typedef struct ScalingSeries {
 
 typedef struct ScalingPanel {
     char title[96];
+    double ymin, ymax;  /* the range of the losses drawn (points, seeds and final losses) */
     int nseries;
     ScalingSeries series[SCALING_MAX_SERIES];
 } ScalingPanel;

@@ -6,7 +6,7 @@
 # model still using its distant context; a flat one has stopped.
 #
 # Set by seqlab:  title, from (the first fitted context length), npanels;
-#   per panel p: ptitle<p>, pn<p>; each series j: points<p>_<j> (CSV
+#   per panel p: ptitle<p>, pn<p>, pymin<p>, pymax<p> (the range of the losses); each series j: points<p>_<j> (CSV
 #   x,loss,loss_sd,runs), curve<p>_<j> (CSV x,loss: the fitted line, or ''),
 #   model<p>_<j>, variant<p>_<j>, label<p>_<j>
 load plotdir."/common.gp"
@@ -33,6 +33,13 @@ do for [p = 1:npanels] {
     set arrow 1 from from, graph 0 to from, graph 1 nohead dt 3 lw 2 lc rgb GUIDE
     set key at graph 0.5, -0.2 center top vertical Left reverse font ",13" samplen 2 spacing 1.1
     n = S(sprintf("pn%d", p))
+    # the losses' own range and ticks at round steps: a log axis left to
+    # itself would stretch to whole decades
+    ylo = S(sprintf("pymin%d", p)); yhi = S(sprintf("pymax%d", p))
+    ystep = nice_step(yhi - ylo, 6)
+    set yrange [ylo - 0.4 * ystep : yhi + 0.4 * ystep]
+    set ytics ystep * floor(ylo / ystep), ystep format "%g"
+    unset mytics
     cmd = ""
     do for [j = 1:n] {
         cmd = cmd . sprintf("'%s' using (column('x')):(column('loss')) with lines lw 2 lc rgb '%s' " . \

@@ -7,7 +7,7 @@
 # over-fitting).
 #
 # Set by seqlab:  title, xlabel, final (0 or 1), npanels; per panel p:
-#   ptitle<p>, pn<p>; each series j: points<p>_<j> (CSV x,loss,loss_sd,runs
+#   ptitle<p>, pn<p>, pymin<p>, pymax<p> (the range of the losses); each series j: points<p>_<j> (CSV x,loss,loss_sd,runs
 #   [,final_loss]), curve<p>_<j> (CSV x,loss, or ''), model<p>_<j>,
 #   variant<p>_<j>, label<p>_<j>
 load plotdir."/common.gp"
@@ -33,9 +33,21 @@ do for [p = 1:npanels] {
     set ylabel "validation loss (nats per token, log scale)"
     set logscale xy
     set format x "%.0s%c"
-    set format y "%.2f"
     set key at graph 0.5, -0.2 center top vertical Left reverse font ",13" samplen 2 spacing 1.1
     n = S(sprintf("pn%d", p))
+    # the losses' own range and ticks at round steps: a log axis left to
+    # itself would stretch to whole decades
+    ylo = S(sprintf("pymin%d", p)); yhi = S(sprintf("pymax%d", p))
+    ystep = nice_step(yhi - ylo, 6)
+    set yrange [ylo - 0.4 * ystep : yhi + 0.4 * ystep]
+    # (on a log axis `set ytics start, incr` multiplies: list the ticks)
+    y0 = ystep * floor(ylo / ystep)
+    set ytics (sprintf("%g", y0) y0)
+    do for [k = 1:20] {
+        yk = y0 + k * ystep
+        if (yk <= yhi + ystep) { set ytics add (sprintf("%g", yk) yk) }
+    }
+    unset mytics
     # one plot command built series by series: a series without a fit has
     # no line, and the final loss is drawn only when asked for
     cmd = ""

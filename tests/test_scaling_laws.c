@@ -158,6 +158,8 @@ START_TEST(test_loss_vs_params)
     ck_assert_msg(csv_num(t, r, csv_col(t, "alpha_sd")) > 0, "no uncertainty");
     ck_assert_str_eq(csv_str(t, r, csv_col(t, "loss_with_more")), "lower");
     ck_assert_str_eq(csv_str(t, g, csv_col(t, "loss_with_more")), "-");
+    ck_assert(isnan(csv_num(t, g, csv_col(t, "pure_alpha"))));
+    ck_assert_msg(csv_num(t, r, csv_col(t, "pure_alpha")) > 0, "the pure power law is fitted too");
     ck_assert_ptr_nonnull(strstr(csv_str(t, g, csv_col(t, "status")), "2 distinct sizes"));
     ck_assert(isnan(csv_num(t, g, csv_col(t, "alpha"))));
     csv_free(t);
