@@ -16,37 +16,14 @@
 #include <string.h>
 #include <gsl/gsl_randist.h>
 
+#include "registry.h"
 #include "util.h"
-
-Batch *batch_alloc(int B, int T, int input_features, int regression)
-{
-    Batch *b = xcalloc(1, sizeof *b);
-    b->B = B;
-    b->T = T;
-    size_t n = (size_t)B * T;
-    if (input_features > 0)
-        b->features = xcalloc(n * (size_t)input_features, sizeof(real));
-    else
-        b->tokens = xcalloc(n, sizeof(int));
-    b->targets = xcalloc(n, sizeof(int));
-    if (regression) b->values = xcalloc(n, sizeof(real));
-    return b;
-}
-
-void batch_free(Batch *b)
-{
-    if (!b) return;
-    free(b->tokens);
-    free(b->features);
-    free(b->targets);
-    free(b->values);
-    free(b);
-}
 
 Model *model_create(const ModelConfig *cfg)
 {
-    const BodyOps *ops = body_ops_find(cfg->kind);
-    if (!ops) die("unknown model '%s' (expected rnn, lstm, gru or transformer)", cfg->kind);
+    const ModelInfo *info = model_info_find(cfg->kind);
+    if (!info) die("unknown model '%s' (expected %s)", cfg->kind, model_info_names_prose());
+    const BodyOps *ops = info->ops;
     assert((cfg->vocab_size > 0) != (cfg->input_features > 0));
     Model *m = xcalloc(1, sizeof *m);
     m->cfg = *cfg;

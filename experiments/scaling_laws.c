@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "fit.h"
+#include "registry.h"
 #include "util.h"
 
 /* paths of files inside an experiment's folder */
@@ -90,8 +91,9 @@ static void panel_title(char *out, size_t n, const char *tok, const char *what)
     snprintf(out, n, "next %s%s", unit, what);
 }
 
-static const char *model_names[] = {"rnn", "lstm", "gru", "transformer"};
-#define NMODELS 4
+/* the registered models, in registry order (core/registry.h) */
+#define NMODELS model_info_count()
+#define MODEL_NAME(m) (model_info_at(m)->name)
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -205,8 +207,9 @@ static void fit_series(const char *data_dir, const char *stem, const char *tok, 
         xmax = x[i] > xmax ? x[i] : xmax;
     }
     char who[64];
-    if (isfinite(size)) snprintf(who, sizeof who, "%s N=%.3gk", model, size / 1000);
-    else snprintf(who, sizeof who, "%s", model);
+    const char *title = model_info_find(model)->title;
+    if (isfinite(size)) snprintf(who, sizeof who, "%s N=%.3gk", title, size / 1000);
+    else snprintf(who, sizeof who, "%s", title);
     /* Kaplan et al.'s form without the offset, beside it */
     double pure = NAN, pure_sd = NAN, x_c = NAN;
     char pure_err[256];
@@ -291,13 +294,13 @@ int scaling_loss_vs_params(const Experiment *e, const char *data_dir, ScalingFig
             double budget = 0;
             for (int i = 0; i < e->nruns; i++) {
                 const Run *r = &e->runs[i];
-                if (strcmp(r->tokenizer, toks[t]) == 0 && strcmp(r->model, model_names[m]) == 0 && full_data(r))
+                if (strcmp(r->tokenizer, toks[t]) == 0 && strcmp(r->model, MODEL_NAME(m)) == 0 && full_data(r))
                     budget = fmax(budget, run_budget(r));
             }
             int n = 0;
             for (int i = 0; i < e->nruns; i++) {
                 const Run *r = &e->runs[i];
-                if (strcmp(r->tokenizer, toks[t]) != 0 || strcmp(r->model, model_names[m]) != 0 || !full_data(r) ||
+                if (strcmp(r->tokenizer, toks[t]) != 0 || strcmp(r->model, MODEL_NAME(m)) != 0 || !full_data(r) ||
                     run_budget(r) != budget || !isfinite(r->non_embedding_params) || !isfinite(r->final_val_loss))
                     continue;
                 x[n] = r->non_embedding_params;
@@ -305,8 +308,8 @@ int scaling_loss_vs_params(const Experiment *e, const char *data_dir, ScalingFig
             }
             if (n == 0 || distinct(x, n, xs) < 2 || panel->nseries == SCALING_MAX_SERIES) continue;
             char stem[96];
-            snprintf(stem, sizeof stem, "nparams_%.31s_%.31s", toks[t], model_names[m]);
-            fit_series(data_dir, stem, toks[t], model_names[m], "N", NAN, x, y, NULL, n,
+            snprintf(stem, sizeof stem, "nparams_%.31s_%.31s", toks[t], MODEL_NAME(m));
+            fit_series(data_dir, stem, toks[t], MODEL_NAME(m), "N", NAN, x, y, NULL, n,
                        &panel->series[panel->nseries++], rows);
             range_add(&panel->ymin, &panel->ymax, y, n);
         }
@@ -348,7 +351,7 @@ int scaling_loss_vs_data(const Experiment *e, const char *data_dir, ScalingFigur
             int ns = 0;
             for (int i = 0; i < e->nruns; i++) {
                 const Run *r = &e->runs[i];
-                if (strcmp(r->tokenizer, toks[t]) == 0 && strcmp(r->model, model_names[m]) == 0 &&
+                if (strcmp(r->tokenizer, toks[t]) == 0 && strcmp(r->model, MODEL_NAME(m)) == 0 &&
                     isfinite(r->non_embedding_params))
                     sizes[ns++] = r->non_embedding_params;
             }
@@ -357,7 +360,7 @@ int scaling_loss_vs_data(const Experiment *e, const char *data_dir, ScalingFigur
                 int n = 0;
                 for (int i = 0; i < e->nruns; i++) {
                     const Run *r = &e->runs[i];
-                    if (strcmp(r->tokenizer, toks[t]) != 0 || strcmp(r->model, model_names[m]) != 0 ||
+                    if (strcmp(r->tokenizer, toks[t]) != 0 || strcmp(r->model, MODEL_NAME(m)) != 0 ||
                         r->non_embedding_params != sizes[k] || !isfinite(r->train_tokens))
                         continue;
                     double best = best_val_loss(e, r);
@@ -368,8 +371,8 @@ int scaling_loss_vs_data(const Experiment *e, const char *data_dir, ScalingFigur
                 }
                 if (n == 0 || distinct(x, n, xs) < 2 || panel->nseries == SCALING_MAX_SERIES) continue;
                 char stem[96];
-                snprintf(stem, sizeof stem, "ndata_%.31s_%.31s_%.0f", toks[t], model_names[m], sizes[k]);
-                fit_series(data_dir, stem, toks[t], model_names[m], "D", sizes[k], x, y, final, n,
+                snprintf(stem, sizeof stem, "ndata_%.31s_%.31s_%.0f", toks[t], MODEL_NAME(m), sizes[k]);
+                fit_series(data_dir, stem, toks[t], MODEL_NAME(m), "D", sizes[k], x, y, final, n,
                            &panel->series[panel->nseries++], rows);
                 range_add(&panel->ymin, &panel->ymax, y, n);
                 range_add(&panel->ymin, &panel->ymax, final, n);
@@ -413,7 +416,7 @@ int scaling_context(const Experiment *e, const char *data_dir, ScalingFigure *fi
             double big = -1, budget = -1;
             for (int i = 0; i < e->nruns; i++) {
                 const Run *r = &e->runs[i];
-                if (strcmp(r->tokenizer, toks[t]) != 0 || strcmp(r->model, model_names[m]) != 0 || !full_data(r) ||
+                if (strcmp(r->tokenizer, toks[t]) != 0 || strcmp(r->model, MODEL_NAME(m)) != 0 || !full_data(r) ||
                     !(r->eval_seq_len >= SCALING_CONTEXT_MIN_T) || !isfinite(r->non_embedding_params))
                     continue;
                 if (r->non_embedding_params > big || (r->non_embedding_params == big && run_budget(r) > budget)) {
@@ -425,7 +428,7 @@ int scaling_context(const Experiment *e, const char *data_dir, ScalingFigure *fi
             int n = 0;
             for (int i = 0; i < e->nruns; i++) {
                 const Run *r = &e->runs[i];
-                if (strcmp(r->tokenizer, toks[t]) == 0 && strcmp(r->model, model_names[m]) == 0 && full_data(r) &&
+                if (strcmp(r->tokenizer, toks[t]) == 0 && strcmp(r->model, MODEL_NAME(m)) == 0 && full_data(r) &&
                     r->eval_seq_len >= SCALING_CONTEXT_MIN_T && r->non_embedding_params == big &&
                     run_budget(r) == budget)
                     idx[n++] = i;
@@ -453,7 +456,7 @@ int scaling_context(const Experiment *e, const char *data_dir, ScalingFigure *fi
             double *px = xmalloc((size_t)T * sizeof *px), *py = xmalloc((size_t)T * sizeof *py);
             int np = 0;
             char stem[96], path[FILE_PATH_MAX];
-            snprintf(stem, sizeof stem, "context_%.31s_%.31s", toks[t], model_names[m]);
+            snprintf(stem, sizeof stem, "context_%.31s_%.31s", toks[t], MODEL_NAME(m));
             snprintf(path, sizeof path, "%s/%s.csv", data_dir, stem);
             FILE *f = used ? fopen(path, "w") : NULL;
             if (used && !f) die("cannot write '%s': %s", path, strerror(errno));
@@ -474,12 +477,12 @@ int scaling_context(const Experiment *e, const char *data_dir, ScalingFigure *fi
             free(cnt);
             if (np > 0 && panel->nseries < SCALING_MAX_SERIES) {
                 ScalingSeries *s = &panel->series[panel->nseries++];
-                snprintf(s->model, sizeof s->model, "%s", model_names[m]);
+                snprintf(s->model, sizeof s->model, "%s", MODEL_NAME(m));
                 snprintf(s->points, sizeof s->points, "%s.csv", stem);
                 double c0, slope, sd;
                 char err[256];
                 /* positions 64 and on: x = p + 1 >= 65 */
-                fprintf(rows, "%s,%s,%.0f,%d,%d,%d", toks[t], model_names[m], big, T, used, SCALING_CONTEXT_FROM);
+                fprintf(rows, "%s,%s,%.0f,%d,%d,%d", toks[t], MODEL_NAME(m), big, T, used, SCALING_CONTEXT_FROM);
                 if (fit_log_slope(px, py, np, SCALING_CONTEXT_FROM + 1, &c0, &slope, &sd, err, sizeof err) == 0) {
                     snprintf(s->curve, sizeof s->curve, "%s_fit.csv", stem);
                     snprintf(path, sizeof path, "%s/%s", data_dir, s->curve);
@@ -489,7 +492,7 @@ int scaling_context(const Experiment *e, const char *data_dir, ScalingFigure *fi
                             c0 + slope * log(SCALING_CONTEXT_FROM + 1.0), T, c0 + slope * log((double)T));
                     fclose(g);
                     snprintf(s->label, sizeof s->label, "%s N=%.3gk: slope beyond %d = %.3f \xc2\xb1 %.3f nats per e-fold",
-                             model_names[m], big / 1000, SCALING_CONTEXT_FROM, slope, sd);
+                             model_info_at(m)->title, big / 1000, SCALING_CONTEXT_FROM, slope, sd);
                     csv_num_field(rows, slope);
                     csv_num_field(rows, sd);
                     csv_num_field(rows, c0 + slope * log(SCALING_CONTEXT_FROM + 1.0));
@@ -497,7 +500,7 @@ int scaling_context(const Experiment *e, const char *data_dir, ScalingFigure *fi
                     fputs(",ok\n", rows);
                 } else {
                     s->curve[0] = '\0';
-                    snprintf(s->label, sizeof s->label, "%s N=%.3gk", model_names[m], big / 1000);
+                    snprintf(s->label, sizeof s->label, "%s N=%.3gk", model_info_at(m)->title, big / 1000);
                     fputs(",nan,nan,nan", rows);
                     csv_num_field(rows, py[np - 1]);
                     fputc(',', rows);
@@ -576,13 +579,13 @@ int scaling_budget_order(const Experiment *e)
         loss_b[BUDGET_MAX_EVALS];
     for (int t = 0; t < ntok; t++) {
         /* the models trained at exactly one size on the whole data */
-        int ok[NMODELS] = {0};
+        int ok[MODELS_MAX] = {0};
         for (int m = 0; m < NMODELS; m++) {
             double first = NAN;
             int single = 1, any = 0;
             for (int i = 0; i < e->nruns; i++) {
                 const Run *r = &e->runs[i];
-                if (strcmp(r->tokenizer, toks[t]) != 0 || strcmp(r->model, model_names[m]) != 0) continue;
+                if (strcmp(r->tokenizer, toks[t]) != 0 || strcmp(r->model, MODEL_NAME(m)) != 0) continue;
                 if (!full_data(r)) single = 0;
                 if (!any++) first = r->params;
                 else if (r->params != first) single = 0;
@@ -595,12 +598,12 @@ int scaling_budget_order(const Experiment *e)
                 int na = 0, nb = 0;
                 for (int i = 0; i < e->nruns; i++) {
                     if (strcmp(e->runs[i].tokenizer, toks[t]) != 0) continue;
-                    if (strcmp(e->runs[i].model, model_names[a]) == 0) idx[na++] = i;
+                    if (strcmp(e->runs[i].model, MODEL_NAME(a)) == 0) idx[na++] = i;
                 }
                 int ma = mean_val_curve(e, idx, na, tok_a, loss_a, BUDGET_MAX_EVALS);
                 for (int i = 0; i < e->nruns; i++) {
                     if (strcmp(e->runs[i].tokenizer, toks[t]) != 0) continue;
-                    if (strcmp(e->runs[i].model, model_names[b]) == 0) idx[nb++] = i;
+                    if (strcmp(e->runs[i].model, MODEL_NAME(b)) == 0) idx[nb++] = i;
                 }
                 int mb = mean_val_curve(e, idx, nb, tok_b, loss_b, BUDGET_MAX_EVALS);
                 /* evaluations both reached, at the same token counts */
@@ -619,9 +622,9 @@ int scaling_budget_order(const Experiment *e)
                  * the final stretch with the same sign */
                 int since = nc - 1;
                 while (since > 0 && (d[since - 1] < 0) == (d[nc - 1] < 0)) since--;
-                const char *first = d[0] < 0 ? model_names[a] : model_names[b];
-                const char *last = d[nc - 1] < 0 ? model_names[a] : model_names[b];
-                fprintf(rows, "%s,%s,%s,%.0f,%s,%.0f,%s,%.0f", toks[t], model_names[a], model_names[b], tk[0], first,
+                const char *first = d[0] < 0 ? MODEL_NAME(a) : MODEL_NAME(b);
+                const char *last = d[nc - 1] < 0 ? MODEL_NAME(a) : MODEL_NAME(b);
+                fprintf(rows, "%s,%s,%s,%.0f,%s,%.0f,%s,%.0f", toks[t], MODEL_NAME(a), MODEL_NAME(b), tk[0], first,
                         tk[nc - 1], last, tk[since]);
                 csv_num_field(rows, la);
                 csv_num_field(rows, lb);

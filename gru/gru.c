@@ -95,8 +95,9 @@ static void gru_cell_backward(real *da_ih, real *da_hh, real *dh_prev, real *dc_
     }
 }
 
-static const CellOps gru_cell = {
-    .kind = "gru",
+/* the cell the shared recurrent body runs (core/recurrent.c); its registry
+ * line is in core/registry.c */
+const CellOps gru_cell = {
     .gates = GRU_GATES,
     .saved_per_unit = GRU_SAVED,
     .has_cell_state = 0,
@@ -105,25 +106,4 @@ static const CellOps gru_cell = {
     .forward = gru_cell_forward,
     .backward = gru_cell_backward,
     .init_biases = NULL,
-};
-
-static void *gru_create(const ModelConfig *cfg, ParamSet *ps, int *H)
-{
-    return recurrent_create(&gru_cell, cfg, ps, H);
-}
-
-const BodyOps gru_body_ops = {
-    .kind = "gru",
-    .create = gru_create,
-    .bind = recurrent_bind,
-    .init = recurrent_init,
-    .alloc_acts = recurrent_alloc_acts,
-    .forward = recurrent_forward,
-    .backward = recurrent_backward,
-    .state_reset = recurrent_state_reset,
-    .step = recurrent_step,
-    .grad_norms = recurrent_grad_norms,
-    .act_bytes = recurrent_act_bytes,
-    .flops = recurrent_flops,
-    .free = recurrent_free,
 };

@@ -104,8 +104,9 @@ static void lstm_init_biases(real *b_ih, real *b_hh, const ModelConfig *cfg, int
     }
 }
 
-static const CellOps lstm_cell = {
-    .kind = "lstm",
+/* the cell the shared recurrent body runs (core/recurrent.c); its registry
+ * line is in core/registry.c */
+const CellOps lstm_cell = {
     .gates = LSTM_GATES,
     .saved_per_unit = LSTM_SAVED,
     .has_cell_state = 1,
@@ -114,25 +115,4 @@ static const CellOps lstm_cell = {
     .forward = lstm_cell_forward,
     .backward = lstm_cell_backward,
     .init_biases = lstm_init_biases,
-};
-
-static void *lstm_create(const ModelConfig *cfg, ParamSet *ps, int *H)
-{
-    return recurrent_create(&lstm_cell, cfg, ps, H);
-}
-
-const BodyOps lstm_body_ops = {
-    .kind = "lstm",
-    .create = lstm_create,
-    .bind = recurrent_bind,
-    .init = recurrent_init,
-    .alloc_acts = recurrent_alloc_acts,
-    .forward = recurrent_forward,
-    .backward = recurrent_backward,
-    .state_reset = recurrent_state_reset,
-    .step = recurrent_step,
-    .grad_norms = recurrent_grad_norms,
-    .act_bytes = recurrent_act_bytes,
-    .flops = recurrent_flops,
-    .free = recurrent_free,
 };

@@ -43,8 +43,9 @@ static void rnn_cell_backward(real *da_ih, real *da_hh, real *dh_prev, real *dc_
     }
 }
 
-static const CellOps rnn_cell = {
-    .kind = "rnn",
+/* the cell the shared recurrent body runs (core/recurrent.c); its registry
+ * line is in core/registry.c */
+const CellOps rnn_cell = {
     .gates = 1,
     .saved_per_unit = 0,
     .has_cell_state = 0,
@@ -53,25 +54,4 @@ static const CellOps rnn_cell = {
     .forward = rnn_cell_forward,
     .backward = rnn_cell_backward,
     .init_biases = NULL,
-};
-
-static void *rnn_create(const ModelConfig *cfg, ParamSet *ps, int *H)
-{
-    return recurrent_create(&rnn_cell, cfg, ps, H);
-}
-
-const BodyOps rnn_body_ops = {
-    .kind = "rnn",
-    .create = rnn_create,
-    .bind = recurrent_bind,
-    .init = recurrent_init,
-    .alloc_acts = recurrent_alloc_acts,
-    .forward = recurrent_forward,
-    .backward = recurrent_backward,
-    .state_reset = recurrent_state_reset,
-    .step = recurrent_step,
-    .grad_norms = recurrent_grad_norms,
-    .act_bytes = recurrent_act_bytes,
-    .flops = recurrent_flops,
-    .free = recurrent_free,
 };

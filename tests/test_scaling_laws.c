@@ -251,7 +251,7 @@ START_TEST(test_figures_drawn)
     snprintf(path, sizeof path, "%s/figures/loss_vs_params.svg", dir);
     char *svg = file_read_all(path, &len);
     ck_assert_ptr_nonnull(svg);
-    ck_assert_msg(strstr(svg, "rnn: \xce\xb1 = 0.30") != NULL, "the RNN's alpha is in the legend");
+    ck_assert_msg(strstr(svg, "RNN: \xce\xb1 = 0.30") != NULL, "the RNN's alpha is in the legend");
     free(svg);
     remove_dir();
 }

@@ -1,0 +1,38 @@
+/*
+ * batch.h — one batch of examples: what the data (data/) fills and the
+ * model (model.h) reads.  It lives here, below both, so that data/ needs
+ * nothing of the model interface and the model nothing of the data.
+ *
+ * Dimension legend: B rows, T positions, F real input features.  Every
+ * array is (B,T,.) row-major, like the rest of seqlab.
+ */
+#ifndef SEQLAB_BATCH_H
+#define SEQLAB_BATCH_H
+
+#include "real.h"
+
+/* A target that does not count in the loss (PyTorch's ignore_index). */
+#define TARGET_IGNORE (-100)
+
+/* One batch.  Who fills what:
+ *   tokens   (B,T) input ids, when the input is tokens
+ *   features (B,T,F) real inputs, when the input is features
+ *   targets  (B,T) class ids, or TARGET_IGNORE where nothing is scored; for
+ *            regression any value other than TARGET_IGNORE marks a scored
+ *            position and `values` holds its target
+ *   values   (B,T) regression targets (NULL for classification) */
+typedef struct Batch {
+    int B, T;
+    int *tokens;
+    real *features;
+    int *targets;
+    real *values;
+    int *lengths;     /* (B) real tokens of each row (the rest is padding), or NULL: all T */
+} Batch;
+
+/* a batch for up to (B,T): tokens, or features (B,T,F) when
+ * input_features > 0; values when regression */
+Batch *batch_alloc(int B, int T, int input_features, int regression);
+void batch_free(Batch *b);
+
+#endif
