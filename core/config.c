@@ -46,7 +46,7 @@ static const KeySpec keys[] = {
     {"tokenizer", KEY_STRING, STR(tokenizer), 0, 0, "bytes chars words", "tokenizer of task=text: bytes, chars, words"},
     {"vocab_limit", KEY_INT, OFF(vocab_limit), 0, 1, 1000000, NULL, "words: keep the K most frequent (plus <unk>)"},
     {"train_fraction", KEY_DOUBLE, OFF(train_fraction), 0, 1e-6, 1, NULL,
-     "text tasks: train on the first fraction of the training split (validation unchanged)"},
+     "text tasks: train on this fraction of the training split, spread over it (validation unchanged)"},
     {"seq_len", KEY_INT, OFF(seq_len), 0, 1, 1000000, NULL, "training sequence length T"},
     {"eval_seq_len", KEY_INT, OFF(eval_seq_len), 0, 0, 1000000, NULL, "validation length (0: seq_len)"},
     {"batch_size", KEY_INT, OFF(batch_size), 0, 1, 100000, NULL, "sequences per batch B"},

@@ -139,9 +139,7 @@ static int write_run_json(Run *r, const char *status)
     cJSON_AddNumberToObject(task, "eval_seq_len", r->task->eval_seq_len);
     cJSON_AddNumberToObject(task, "chance_loss", r->task->chance_loss);
     /* text tasks: the tokens training windows are cut from (D of the data-size runs) */
-    const int *train_ids;
-    long train_tokens = task_text_tokens(r->task, SPLIT_TRAIN, &train_ids);
-    if (train_tokens >= 0) cJSON_AddNumberToObject(task, "train_tokens", (double)train_tokens);
+    if (r->task->train_tokens > 0) cJSON_AddNumberToObject(task, "train_tokens", (double)r->task->train_tokens);
     TrainResult *res = r->res;
     cJSON *out = cJSON_AddObjectToObject(o, "results");
     cJSON_AddNumberToObject(out, "step", (double)r->step);

@@ -32,8 +32,9 @@ typedef struct TaskConfig {
     int seq_len;             /* T for training (text, parity); synthetic tasks may derive it */
     int eval_seq_len;        /* T for validation; 0 = same as training (parity tests longer) */
     int distance;            /* synthetic: the dependency distance d */
-    double train_fraction;   /* text: windows come from the first fraction f of the training
-                                split (0 or 1: all of it); synthetic tasks refuse f < 1 */
+    double train_fraction;   /* text: windows come from a fraction f of the training split,
+                                spread over it (corpus.c; 0 or 1: all of it); synthetic
+                                tasks refuse f < 1 */
 } TaskConfig;
 
 typedef struct Task {
@@ -47,6 +48,9 @@ typedef struct Task {
     double chance_loss;   /* loss of the best input-blind predictor */
     int has_accuracy;     /* classification tasks report accuracy */
     int every_position;   /* a target at every position (text, parity), not a few */
+    long train_tokens;    /* text: the training tokens windows are cut from (all of the
+                             split, or the train_fraction cut: D of the data-size runs);
+                             0 for a synthetic task, which draws fresh examples */
     Tokenizer *tok;       /* text tasks: the tokenizer (owned); NULL otherwise */
     void *impl;           /* the task's own state */
 } Task;
@@ -76,8 +80,8 @@ void task_batch(Task *task, Batch *b, Split split, gsl_rng *rng);
 void task_free(Task *task);
 
 /* Text tasks: the split's token ids (*ids points into the task; valid
- * while it lives) and their number -- for SPLIT_TRAIN the part training
- * windows come from (the first train_fraction of the split); -1 for a
+ * while it lives) and their number (the whole training split, even when
+ * train_fraction keeps only part of it: see Task.train_tokens); -1 for a
  * synthetic task. */
 long task_text_tokens(const Task *task, Split split, const int **ids);
 

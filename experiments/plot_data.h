@@ -58,7 +58,7 @@ typedef struct Run {
                               it stopped early, solved); NAN in older summaries */
     /* the scaling laws' N (parameters outside the embedding, position and
      * head tables) and D (training tokens windows were cut from, the
-     * first train_fraction of the training split); NAN where absent */
+     * train_fraction cut of the training split); NAN where absent */
     double non_embedding_params, train_fraction, train_tokens;
 } Run;
 
