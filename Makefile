@@ -1,9 +1,11 @@
 # seqlab — build, test, run.  `make help` lists the targets.
 #
 #   make                 ./seqlab (float build)
-#   make check           every Check suite: float, double (REAL=double), ASan+UBSan
+#   make check           every Check suite: float, double (REAL=double), ASan+UBSan,
+#                        and the crash test (kill -9, resume, compare)
 #   make REAL=double     build in double precision (gradient checks)
 #   make SAN=1           build with AddressSanitizer + UndefinedBehaviorSanitizer
+#   make check-recipes   the README's Slurm and GNU parallel recipes, for real (root)
 #   make data            data/kjv.txt from Debian's bible-kjv package
 #   make quick           the default experiment (experiments/quick.ini)
 #   make bench           the benchmark table (runs/bench.csv)
@@ -43,7 +45,7 @@ CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 LIBSEQLAB := $(BUILD)/libseqlab.a
 
-.PHONY: all check check-float check-double check-san tests data quick bench bench-compare help clean \
+.PHONY: all check check-float check-double check-san check-crash check-recipes tests data quick bench bench-compare help clean \
         fuzz fuzz-build fuzz-regress valgrind
 all: seqlab
 
@@ -105,8 +107,19 @@ check-double:
 check-san:
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(MAKE) REAL=float SAN=1 run-tests
 
+# kill -9 at chosen and random instants, resume, compare (tests/crash_test.sh)
+CRASH_SECONDS ?= 20
+check-crash: seqlab
+	tests/crash_test.sh ./seqlab $(CRASH_SECONDS)
+
+# the README's Slurm and GNU parallel recipes, run for real (the Slurm part
+# needs root: it starts a one-node cluster; .ci/run runs this)
+check-recipes: seqlab
+	tests/recipes_test.sh ./seqlab
+
 check: seqlab
 	$(MAKE) check-float
+	$(MAKE) check-crash
 	$(MAKE) check-double
 	$(MAKE) check-san
 	@echo "make check: all builds passed"
@@ -133,7 +146,7 @@ bench-compare: seqlab
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD := build/fuzz
-FUZZ_TARGETS := safetensors config tokenizer
+FUZZ_TARGETS := safetensors config tokenizer shell_quote
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS := -std=c11 -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) -MMD -MP -I. -Icore -Idata \
                -Iexperiments $(shell pkg-config --cflags $(PKGS))

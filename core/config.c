@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <limits.h>
@@ -18,6 +19,10 @@
 /* libinih reads a line into a buffer of INI_MAX_LINE bytes: a line (with its
  * newline) must fit, and so must every "key = value" line config.ini gets */
 #define CONFIG_LINE_MAX (INI_MAX_LINE - 2)
+/* libinih (ini.c: MAX_SECTION, MAX_NAME) keeps the first 49 bytes of a
+ * section or key name and drops the rest without a word: longer names are
+ * refused here, before two of them could merge */
+#define INI_NAME_MAX 49
 
 typedef enum { KEY_INT, KEY_LONG, KEY_ULONG, KEY_DOUBLE, KEY_STRING } KeyType;
 
@@ -166,6 +171,22 @@ static int in_choices(const char *choices, const char *v)
     return 0;
 }
 
+/* why config.ini's "key = value" line could not give value back through
+ * libinih, or NULL if it can: a line break ends the line, leading and
+ * trailing white space is stripped, and ';' after white space (or first in
+ * the value, which follows "= ") starts a comment */
+static const char *value_unwritable(const char *v)
+{
+    size_t n = strlen(v);
+    if (strpbrk(v, "\n\r")) return "holds a line break";
+    if (n > 0 && (isspace((unsigned char)v[0]) || isspace((unsigned char)v[n - 1])))
+        return "starts or ends with white space";
+    if (v[0] == ';') return "starts with ';'";
+    for (size_t i = 1; i < n; i++)
+        if (v[i] == ';' && isspace((unsigned char)v[i - 1])) return "holds ';' after white space (a comment)";
+    return NULL;
+}
+
 int settings_set(Settings *s, const char *key, const char *value, const char *where,
                  char *err, size_t errlen)
 {
@@ -184,6 +205,12 @@ int settings_set(Settings *s, const char *key, const char *value, const char *wh
         if (strlen(key) + 3 + strlen(value) > CONFIG_LINE_MAX) {
             snprintf(err, errlen, "%s: %s is too long (at most %zu characters, so that config.ini can be read back)",
                      where, key, CONFIG_LINE_MAX - 3 - strlen(key));
+            return -1;
+        }
+        const char *why = value_unwritable(value);
+        if (why) {
+            snprintf(err, errlen, "%s: %s %s, which config.ini cannot hold (the run could not be resumed as it is)",
+                     where, key, why);
             return -1;
         }
         const char *choices = key_choices(k);
@@ -354,6 +381,7 @@ typedef struct IniState {
      * here if no key follows it (a key reports it at its own line) */
     int bad_section_line;
     char bad_section[128];
+    int after_key;   /* the last line that was not blank or a comment held a key */
     /* duplicate detection: "section\x1fkey" seen so far */
     char **seen;
     int nseen, capseen;
@@ -403,8 +431,35 @@ static char *config_line_reader(char *str, int num, void *stream)
     /* a section header: [name] as the first thing on the line (after a BOM on line 1) */
     const char *p = str;
     if (st->line == 1 && strncmp(p, "\xEF\xBB\xBF", 3) == 0) p += 3;
+    const char *text = p;
     while (*p == ' ' || *p == '\t') p++;
+    int blank = *p == '\0' || *p == '\n' || *p == '\r' || *p == ';' || *p == '#';
+    /* libinih reads an indented line after a key as more of that key's
+     * value (its multi-line values): refused, it is never what was meant */
+    if (!blank && p > text && st->after_key) {
+        snprintf(st->err, st->errlen, "%s:%d: an indented line (libinih would read it as more of the value on the "
+                 "line before); remove the indentation", st->path, st->line);
+        st->failed = 1;
+        return NULL;
+    }
     const char *close = *p == '[' ? strchr(p, ']') : NULL;
+    if (!blank) st->after_key = !close;
+    if (*p == '[' && close && close - p - 1 > INI_NAME_MAX) {
+        snprintf(st->err, st->errlen, "%s:%d: section name [%.20s...] is longer than %d characters (the reader "
+                 "keeps only the first %d)", st->path, st->line, p + 1, INI_NAME_MAX, INI_NAME_MAX);
+        st->failed = 1;
+        return NULL;
+    }
+    if (!blank && *p != '[') {
+        size_t name = strcspn(p, "=:");
+        while (name > 0 && (p[name - 1] == ' ' || p[name - 1] == '\t')) name--;
+        if (name > INI_NAME_MAX) {
+            snprintf(st->err, st->errlen, "%s:%d: key '%.20s...' is longer than %d characters (the reader keeps "
+                     "only the first %d)", st->path, st->line, p, INI_NAME_MAX, INI_NAME_MAX);
+            st->failed = 1;
+            return NULL;
+        }
+    }
     if (close) {
         if (unknown_empty_section(st)) return NULL;
         char section[128];

@@ -45,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "task_impl.h"
 #include "util.h"
@@ -169,6 +170,12 @@ Task *corpus_task_create(const TaskConfig *cfg, TokKind kind, char *err, size_t 
                          " (0: same as seq_len)", err, errlen))
         return NULL;
 
+    /* a device or a pipe (/dev/zero) could be read until memory runs out */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "corpus '%s' is not a regular file (a device or a pipe); give a text file", path);
+        return NULL;
+    }
     size_t len = 0;
     char *text = file_read_all(path, &len);
     if (!text) {

@@ -294,7 +294,7 @@ static BenchResult bench_run_isolated(const BenchConfig *c, const BenchOptions *
 /* ---- PyTorch -------------------------------------------------------------------- */
 
 /* value of column `name` in a CSV row split into fields, NAN if absent/empty */
-static double csv_field(char **hdr, char **row, int n, const char *name)
+static double csv_number(char **hdr, char **row, int n, const char *name)
 {
     for (int i = 0; i < n; i++)
         if (strcmp(hdr[i], name) == 0) return row[i][0] ? strtod(row[i], NULL) : NAN;
@@ -352,21 +352,21 @@ static int torch_run(const BenchConfig *c, const BenchOptions *o, BenchResult *r
             continue;
         }
         if (csv_split(line, row, CSV_MAX_FIELDS) != nh) continue;
-        if ((int)csv_field(hdr, row, nh, "threads") != c->threads || (int)csv_field(hdr, row, nh, "B") != c->B ||
-            (int)csv_field(hdr, row, nh, "T") != c->T)
+        if ((int)csv_number(hdr, row, nh, "threads") != c->threads || (int)csv_number(hdr, row, nh, "B") != c->B ||
+            (int)csv_number(hdr, row, nh, "T") != c->T)
             continue;
-        r->params = csv_field(hdr, row, nh, "params");
-        r->tok_med = csv_field(hdr, row, nh, "tokens_per_s_median");
-        r->tok_best = csv_field(hdr, row, nh, "tokens_per_s_best");
-        r->step_med = csv_field(hdr, row, nh, "step_ms_median");
-        r->step_min = csv_field(hdr, row, nh, "step_ms_min");
-        r->step_max = csv_field(hdr, row, nh, "step_ms_max");
-        r->fwd_med = csv_field(hdr, row, nh, "forward_ms");
-        r->bwd_med = csv_field(hdr, row, nh, "backward_ms");
-        r->opt_med = csv_field(hdr, row, nh, "optimizer_ms");
-        r->rss_mb = csv_field(hdr, row, nh, "peak_rss_mb");
+        r->params = csv_number(hdr, row, nh, "params");
+        r->tok_med = csv_number(hdr, row, nh, "tokens_per_s_median");
+        r->tok_best = csv_number(hdr, row, nh, "tokens_per_s_best");
+        r->step_med = csv_number(hdr, row, nh, "step_ms_median");
+        r->step_min = csv_number(hdr, row, nh, "step_ms_min");
+        r->step_max = csv_number(hdr, row, nh, "step_ms_max");
+        r->fwd_med = csv_number(hdr, row, nh, "forward_ms");
+        r->bwd_med = csv_number(hdr, row, nh, "backward_ms");
+        r->opt_med = csv_number(hdr, row, nh, "optimizer_ms");
+        r->rss_mb = csv_number(hdr, row, nh, "peak_rss_mb");
         r->act_mb = NAN;   /* PyTorch's autograd graph has no single number for this */
-        r->param_mb = csv_field(hdr, row, nh, "param_mb");
+        r->param_mb = csv_number(hdr, row, nh, "param_mb");
         r->allocs = NAN;
         r->ok = isfinite(r->tok_med);
     }
@@ -419,8 +419,10 @@ static void print_row(const char *impl, const BenchConfig *c, const BenchResult 
 static void csv_row(FILE *f, const char *impl, const BenchConfig *c, const BenchResult *r, double sgemm, double load)
 {
     double gf = r->gflop_step / (r->step_med / 1e3);
-    fprintf(f, "%s,%s,%d,%d,%d,%.0f,%.1f,%.1f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.1f,", impl, c->model, c->threads, c->B,
-            c->T, r->params, r->tok_med, r->tok_best, r->step_med, r->step_min, r->step_max, r->fwd_med, r->bwd_med,
+    csv_field(f, impl);
+    fputc(',', f);
+    csv_field(f, c->model);
+    fprintf(f, ",%d,%d,%d,%.0f,%.1f,%.1f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.1f,", c->threads, c->B, c->T, r->params, r->tok_med, r->tok_best, r->step_med, r->step_min, r->step_max, r->fwd_med, r->bwd_med,
             r->opt_med, r->rss_mb);
     if (isfinite(r->act_mb)) fprintf(f, "%.2f", r->act_mb);
     fprintf(f, ",%.2f,%.4f,%.2f,%.1f,%.3f,", r->param_mb, r->gflop_step, gf, sgemm, gf / sgemm);
@@ -559,6 +561,14 @@ int cmd_bench(int argc, char **argv)
         }
     }
     if ((B > 0) != (T > 0)) die("bench: give both --batch-size and --seq-len, or neither");
+    if (o.csv) {
+        /* the table is written at the end: a place it cannot go is said now,
+         * not after the whole benchmark (the test file goes away again) */
+        char probe[4096], e2[1024];
+        snprintf(probe, sizeof probe, "%s.probe", o.csv);
+        if (file_write_atomic(probe, "", 0, e2, sizeof e2) != 0) die("--csv %s: cannot be written: %s", o.csv, e2);
+        unlink(probe);
+    }
 
     char *models[MODELS_MAX];
     int nmodels = split_list(models_buf, models, MODELS_MAX, "--models");

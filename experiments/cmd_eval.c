@@ -20,35 +20,14 @@
 
 #define EVAL_MAX_BATCH 32
 
-/* the tokenizer a checkpoint was trained with (metadata keys tokenizer, vocab) */
-static Tokenizer *checkpoint_tokenizer(const char *path, const Meta *meta)
+/* the tokenizer a checkpoint was trained with (metadata keys tokenizer,
+ * vocab), every id of it a row of the model's embedding */
+static Tokenizer *checkpoint_tokenizer(const char *path, const Meta *meta, const Model *m)
 {
-    const char *kind_name = meta_get(meta, "tokenizer");
     char err[1024];
-    TokKind kind;
-    if (!kind_name) kind_name = "bytes";
-    if (tokenizer_kind_parse(kind_name, &kind) != 0)
-        die("%s: metadata tokenizer '%s' is not bytes, chars or words", path, kind_name);
-    if (kind == TOK_BYTES) {
-        Tokenizer *t = tokenizer_from_vocab(kind, 256, NULL, err, sizeof err);
-        if (!t) die("%s: %s", path, err);
-        return t;
-    }
-    const char *vocab = meta_get(meta, "vocab");
-    if (!vocab) die("%s: metadata has tokenizer '%s' but no vocab", path, kind_name);
-    cJSON *arr = cJSON_Parse(vocab);
-    if (!cJSON_IsArray(arr)) die("%s: metadata vocab is not a JSON array", path);
-    int V = cJSON_GetArraySize(arr);
-    const char **strs = xcalloc((size_t)V, sizeof *strs);
-    for (int i = 0; i < V; i++) {
-        cJSON *it = cJSON_GetArrayItem(arr, i);
-        if (!cJSON_IsString(it)) die("%s: metadata vocab entry %d is not a string", path, i);
-        strs[i] = it->valuestring;
-    }
-    Tokenizer *t = tokenizer_from_vocab(kind, V, strs, err, sizeof err);
-    if (!t) die("%s: %s", path, err);
-    free(strs);
-    cJSON_Delete(arr);
+    Tokenizer *t = tokenizer_from_metadata(meta_get(meta, "tokenizer"), meta_get(meta, "vocab"), m->cfg.vocab_size,
+                                           path, err, sizeof err);
+    if (!t) die("%s", err);
     return t;
 }
 
@@ -85,7 +64,7 @@ int cmd_eval(int argc, char **argv)
     Meta meta;
     Model *m = load_checkpoint(ckpt, &meta);
     if (m->cfg.vocab_size == 0) die("%s: eval scores text, but this model reads real-valued features", ckpt);
-    Tokenizer *tok = checkpoint_tokenizer(ckpt, &meta);
+    Tokenizer *tok = checkpoint_tokenizer(ckpt, &meta, m);
     if (seq_len == 0) {
         const char *sl = meta_get(&meta, "seq_len");
         if (!sl) die("%s: metadata has no seq_len; give --seq-len", ckpt);
@@ -155,7 +134,7 @@ int cmd_sample(int argc, char **argv)
     if (m->cfg.vocab_size == 0 || m->cfg.regression)
         die("%s: this model was trained on a task without text (%s); there is nothing to sample", ckpt,
             meta_get(&meta, "task") ? meta_get(&meta, "task") : "features");
-    Tokenizer *tok = checkpoint_tokenizer(ckpt, &meta);
+    Tokenizer *tok = checkpoint_tokenizer(ckpt, &meta, m);
     char err[1024];
     long np = tokenizer_encode(tok, prompt, strlen(prompt), NULL, 0, err, sizeof err);
     if (np < 0) die("--prompt: %s", err);

@@ -62,13 +62,14 @@ static int run_finished(const char *dir)
     return done;
 }
 
-/* train one run in this process: resume if it left a checkpoint */
+/* train one run in this process: resume if it started before (train_run
+ * continues from its checkpoint, or from step 0 if it had none yet) */
 static int run_one(GridRun *r)
 {
     char err[2048];
     TrainResult res;
-    int resume = file_exists(r->s.out, "model.safetensors") && file_exists(r->s.out, "train_state.bin") &&
-                 file_exists(r->s.out, "config.ini");
+    int resume = file_exists(r->s.out, "config.ini") &&
+                 (file_exists(r->s.out, "model.safetensors") || file_exists(r->s.out, "train_state.bin"));
     Settings s = r->s;
     if (resume) fprintf(stderr, "seqlab: %s: resuming from its checkpoint\n", r->name);
     int status = train_run(&s, resume, &res, err, sizeof err);
@@ -154,6 +155,13 @@ static void put_num(FILE *f, double v)
     else fputs(",nan", f);
 }
 
+/* a text field: ",value", CSV-quoted when it needs to be */
+static void put_str(FILE *f, const char *v)
+{
+    fputc(',', f);
+    csv_field(f, v);
+}
+
 int runner_summarize(const ExpPlan *e, char *err, size_t errlen)
 {
     char *text = NULL;
@@ -178,12 +186,18 @@ int runner_summarize(const ExpPlan *e, char *err, size_t errlen)
                    !strcmp(tname, "text");
         const ModelInfo *info = model_info_find(cfg_str(cfg, "model"));
         int positions = info && model_info_uses(info, "positions");
-        fprintf(f, "%s,%s,%s,%s", r->name, cfg_str(cfg, "model"), tname, is_text ? cfg_str(cfg, "tokenizer") : "-");
+        csv_field(f, r->name);
+        put_str(f, cfg_str(cfg, "model"));
+        put_str(f, tname);
+        put_str(f, is_text ? cfg_str(cfg, "tokenizer") : "-");
         put_num(f, num(task, "seq_len"));
         put_num(f, num(task, "eval_seq_len"));
-        fprintf(f, ",%s,%s,%s,%s,%s,%s", is_text ? "nan" : cfg_str(cfg, "distance"),
-                positions ? cfg_str(cfg, "positions") : "-", cfg_str(cfg, "clip"), cfg_str(cfg, "init_scale"),
-                cfg_str(cfg, "threads"), cfg_str(cfg, "seed"));
+        put_str(f, is_text ? "nan" : cfg_str(cfg, "distance"));
+        put_str(f, positions ? cfg_str(cfg, "positions") : "-");
+        put_str(f, cfg_str(cfg, "clip"));
+        put_str(f, cfg_str(cfg, "init_scale"));
+        put_str(f, cfg_str(cfg, "threads"));
+        put_str(f, cfg_str(cfg, "seed"));
         put_num(f, num(j, "params"));
         put_num(f, num(res, "step"));
         const char *keys[] = {"final_train_loss", "final_val_loss", "val_accuracy", "chance_loss", "chance_accuracy",
@@ -193,13 +207,15 @@ int runner_summarize(const ExpPlan *e, char *err, size_t errlen)
             put_num(f, (!is_text && strcmp(keys[k], "val_perplexity") == 0) ? NAN : num(res, keys[k]));
         /* steps is what the run took, max_steps its budget (fewer when it
          * stopped early, solved) */
-        fprintf(f, ",%s,%s,%s,%s,%s", r->group[0] ? r->group : "-", cfg_str(cfg, "hidden_size"),
-                cfg_str(cfg, "num_layers"), cfg_str(cfg, "batch_size"), cfg_str(cfg, "steps"));
+        put_str(f, r->group[0] ? r->group : "-");
+        put_str(f, cfg_str(cfg, "hidden_size"));
+        put_str(f, cfg_str(cfg, "num_layers"));
+        put_str(f, cfg_str(cfg, "batch_size"));
+        put_str(f, cfg_str(cfg, "steps"));
         /* the scaling laws' N (Kaplan et al.: no embedding, position or
          * head tables) and D (the training tokens windows came from) */
         put_num(f, num(j, "non_embedding_params"));
-        if (is_text) fprintf(f, ",%s", cfg_str(cfg, "train_fraction"));
-        else fputs(",nan", f);
+        put_str(f, is_text ? cfg_str(cfg, "train_fraction") : "nan");
         put_num(f, num(task, "train_tokens"));
         fputc('\n', f);
         rows++;
@@ -249,10 +265,12 @@ static void run_help(void)
            "\n"
            "Run every run of an experiment's grid into DIR/NAME/<run>/ (DIR = runs), then write\n"
            "DIR/NAME/summary.csv, draw DIR/NAME/figures/ and rewrite DIR/index.html.\n"
-           "A finished run is skipped, an interrupted one resumes; Ctrl-C stops cleanly.\n"
+           "A finished run is skipped, an interrupted one resumes, one that another process is\n"
+           "writing (its lock) is left to it; Ctrl-C stops cleanly.\n"
            "\n"
            "  --jobs N      run N at once, the threads divided between them [1]\n"
            "  --list        print the runs, one per line: index, name and the exact command\n"
+           "                (shell-quoted: a shell gives it back the same arguments)\n"
            "  --only K      run only the K-th run (0-based; default $SLURM_ARRAY_TASK_ID if set)\n"
            "  --summarize   gather finished runs (done here or elsewhere), plot, write the report\n"
            "  --runs DIR    where experiments go [runs]\n"
@@ -287,8 +305,11 @@ int cmd_run(int argc, char **argv)
     ExpPlan *e = plan_load(path, runs_root, err, sizeof err);
     if (!e) die("%s", err);
     if (list) {
-        for (int i = 0; i < e->nruns; i++)
-            printf("%d\t%s\tseqlab train --config %s%s\n", i, e->runs[i].name, path, e->runs[i].args);
+        for (int i = 0; i < e->nruns; i++) {
+            char *cmd = plan_command(e, i);
+            printf("%d\t%s\t%s\n", i, e->runs[i].name, cmd);
+            free(cmd);
+        }
         plan_free(e);
         return 0;
     }
@@ -299,7 +320,8 @@ int cmd_run(int argc, char **argv)
     if (only >= 0) {
         if (only >= e->nruns) die("--only %ld: the experiment has %d runs (0 .. %d)", only, e->nruns, e->nruns - 1);
         GridRun *r = &e->runs[only];
-        if (run_finished(r->s.out)) {
+        long holder = dir_lock_holder(r->s.out);
+        if (run_finished(r->s.out) && !holder) {
             fprintf(stderr, "seqlab: %s: already finished\n", r->name);
         } else {
             train_install_signal_handlers();
@@ -317,7 +339,7 @@ int cmd_run(int argc, char **argv)
         long ncores = sysconf(_SC_NPROCESSORS_ONLN);
         int per_job = (int)(ncores > jobs ? ncores / jobs : 1);
         pid_t *pids = xcalloc((size_t)e->nruns, sizeof *pids);
-        int running = 0, failed = 0, done = 0, skipped = 0, forwarded = 0;
+        int running = 0, failed = 0, done = 0, skipped = 0, busy = 0, forwarded = 0;
         double t0 = now_seconds();
         for (int i = 0; i <= e->nruns; i++) {
             /* wait while all job slots are busy (or, at the end, for everyone) */
@@ -342,6 +364,7 @@ int cmd_run(int argc, char **argv)
                         pids[k] = 0;
                         int code = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
                         if (code == 0) done++;
+                        else if (code == TRAIN_BUSY) busy++;   /* another seqlab took it first: said above */
                         else if (code != TRAIN_INTERRUPTED) {
                             failed++;
                             fprintf(stderr, "seqlab: run %s failed (exit %d); see above\n", e->runs[k].name, code);
@@ -350,6 +373,13 @@ int cmd_run(int argc, char **argv)
             }
             if (i == e->nruns || run_stop) break;
             GridRun *r = &e->runs[i];
+            long holder = dir_lock_holder(r->s.out);
+            if (holder) {
+                /* another seqlab (a second `seqlab run`, a job array) has it */
+                fprintf(stderr, "seqlab: %s: being run by process %ld; left to it\n", r->name, holder);
+                busy++;
+                continue;
+            }
             if (run_finished(r->s.out)) {
                 skipped++;
                 continue;
@@ -372,8 +402,8 @@ int cmd_run(int argc, char **argv)
             running++;
         }
         free(pids);
-        fprintf(stderr, "seqlab: %s: %d runs done, %d skipped (finished before), %d failed, %.0f s\n", e->name, done,
-                skipped, failed, now_seconds() - t0);
+        fprintf(stderr, "seqlab: %s: %d runs done, %d skipped (finished before), %d left to another process, "
+                "%d failed, %.0f s\n", e->name, done, skipped, busy, failed, now_seconds() - t0);
         if (run_stop) {
             fprintf(stderr, "seqlab: stopped; finished runs are kept, `seqlab run %s` continues\n", path);
             status = TRAIN_INTERRUPTED;

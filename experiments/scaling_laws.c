@@ -34,19 +34,6 @@
 
 /* ============================================================ helpers ==== */
 
-/* one CSV field: quoted (with "" for ") when it holds a comma, a quote or
- * a line break, as plot_data.c's reader expects */
-static void csv_field(FILE *f, const char *s)
-{
-    if (!strpbrk(s, ",\"\n\r")) { fputs(s, f); return; }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"') fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static void csv_num_field(FILE *f, double v)
 {
     if (isfinite(v)) fprintf(f, ",%.6g", v);
