@@ -186,8 +186,8 @@ static void fit_series(const char *data_dir, const char *stem, const char *tok, 
     char path[FILE_PATH_MAX];
     snprintf(s->model, sizeof s->model, "%s", model);
     snprintf(s->points, sizeof s->points, "%s.csv", stem);
-    snprintf(path, sizeof path, "%s/%s", data_dir, s->points);
-    write_points(path, x, y, final, n);
+    snprintf(path, sizeof path, "%s/%s", data_dir ? data_dir : ".", s->points);
+    if (data_dir) write_points(path, x, y, final, n);
     double xmin = x[0], xmax = x[0];
     for (int i = 0; i < n; i++) {
         xmin = x[i] < xmin ? x[i] : xmin;
@@ -232,11 +232,19 @@ static void fit_series(const char *data_dir, const char *stem, const char *tok, 
             line.alpha = pure;
         }
         snprintf(s->curve, sizeof s->curve, "%s_fit.csv", stem);
-        snprintf(path, sizeof path, "%s/%s", data_dir, s->curve);
-        write_curve(path, &line, xmin, xmax);
+        snprintf(path, sizeof path, "%s/%s", data_dir ? data_dir : ".", s->curve);
+        if (data_dir) write_curve(path, &line, xmin, xmax);
     } else {
         s->curve[0] = '\0';
     }
+    s->size = size;
+    s->E = ok ? fit.E : NAN;
+    s->alpha = ok ? fit.alpha : NAN;
+    s->alpha_sd = ok ? fit.alpha_sd : NAN;
+    s->r2 = ok ? fit.r2 : NAN;
+    s->pure_alpha = pure;
+    s->pure_alpha_sd = pure_sd;
+    s->slope = s->slope_sd = NAN;
     if (ok)
         snprintf(s->label, sizeof s->label, "%s: \xce\xb1 = %.2f \xc2\xb1 %.2f, E = %.2f, R\xc2\xb2 = %.2f", who,
                  fit.alpha, fit.alpha_sd, fit.E, fit.r2);
@@ -305,7 +313,7 @@ int scaling_loss_vs_params(const Experiment *e, const char *data_dir, ScalingFig
         fig->npanels++;
     }
     fclose(rows);
-    write_findings(e, "fits_params.csv", fig->npanels ? text : NULL, len);
+    if (data_dir) write_findings(e, "fits_params.csv", fig->npanels ? text : NULL, len);
     free(text);
     free(x);
     free(y);
@@ -370,7 +378,7 @@ int scaling_loss_vs_data(const Experiment *e, const char *data_dir, ScalingFigur
         fig->npanels++;
     }
     fclose(rows);
-    write_findings(e, "fits_data.csv", fig->npanels ? text : NULL, len);
+    if (data_dir) write_findings(e, "fits_data.csv", fig->npanels ? text : NULL, len);
     free(text);
     free(x);
     free(y);
@@ -444,16 +452,16 @@ int scaling_context(const Experiment *e, const char *data_dir, ScalingFigure *fi
             int np = 0;
             char stem[96], path[FILE_PATH_MAX];
             snprintf(stem, sizeof stem, "context_%.31s_%.31s", toks[t], MODEL_NAME(m));
-            snprintf(path, sizeof path, "%s/%s.csv", data_dir, stem);
-            FILE *f = used ? fopen(path, "w") : NULL;
-            if (used && !f) die("cannot write '%s': %s", path, strerror(errno));
+            snprintf(path, sizeof path, "%s/%s.csv", data_dir ? data_dir : ".", stem);
+            FILE *f = used && data_dir ? fopen(path, "w") : NULL;
+            if (used && data_dir && !f) die("cannot write '%s': %s", path, strerror(errno));
             if (f) fprintf(f, "x,loss,loss_sd,runs\n");
             for (int p = 0; p < T; p++) {
                 if (!cnt[p]) continue;
                 double mean = sum[p] / cnt[p];
                 double var = cnt[p] > 1 ? (sum2[p] - cnt[p] * mean * mean) / (cnt[p] - 1) : 0;
                 /* position p has seen p + 1 tokens */
-                fprintf(f, "%d,%.10g,%.10g,%d\n", p + 1, mean, sqrt(var > 0 ? var : 0), cnt[p]);
+                if (f) fprintf(f, "%d,%.10g,%.10g,%d\n", p + 1, mean, sqrt(var > 0 ? var : 0), cnt[p]);
                 px[np] = p + 1;
                 py[np++] = mean;
                 range_add(&panel->ymin, &panel->ymax, &mean, 1);
@@ -464,6 +472,9 @@ int scaling_context(const Experiment *e, const char *data_dir, ScalingFigure *fi
             free(cnt);
             if (np > 0 && panel->nseries < SCALING_MAX_SERIES) {
                 ScalingSeries *s = &panel->series[panel->nseries++];
+                s->size = big;
+                s->E = s->alpha = s->alpha_sd = s->r2 = s->pure_alpha = s->pure_alpha_sd = NAN;
+                s->slope = s->slope_sd = NAN;
                 snprintf(s->model, sizeof s->model, "%s", MODEL_NAME(m));
                 snprintf(s->points, sizeof s->points, "%s.csv", stem);
                 double c0, slope, sd;
@@ -472,12 +483,16 @@ int scaling_context(const Experiment *e, const char *data_dir, ScalingFigure *fi
                 fprintf(rows, "%s,%s,%.0f,%d,%d,%d", toks[t], MODEL_NAME(m), big, T, used, SCALING_CONTEXT_FROM);
                 if (fit_log_slope(px, py, np, SCALING_CONTEXT_FROM + 1, &c0, &slope, &sd, err, sizeof err) == 0) {
                     snprintf(s->curve, sizeof s->curve, "%s_fit.csv", stem);
-                    snprintf(path, sizeof path, "%s/%s", data_dir, s->curve);
-                    FILE *g = fopen(path, "w");
-                    if (!g) die("cannot write '%s': %s", path, strerror(errno));
-                    fprintf(g, "x,loss\n%d,%.10g\n%d,%.10g\n", SCALING_CONTEXT_FROM + 1,
-                            c0 + slope * log(SCALING_CONTEXT_FROM + 1.0), T, c0 + slope * log((double)T));
-                    fclose(g);
+                    s->slope = slope;
+                    s->slope_sd = sd;
+                    snprintf(path, sizeof path, "%s/%s", data_dir ? data_dir : ".", s->curve);
+                    FILE *g = data_dir ? fopen(path, "w") : NULL;
+                    if (data_dir && !g) die("cannot write '%s': %s", path, strerror(errno));
+                    if (g) {
+                        fprintf(g, "x,loss\n%d,%.10g\n%d,%.10g\n", SCALING_CONTEXT_FROM + 1,
+                                c0 + slope * log(SCALING_CONTEXT_FROM + 1.0), T, c0 + slope * log((double)T));
+                        fclose(g);
+                    }
                     snprintf(s->label, sizeof s->label, "%s N=%.3gk: slope beyond %d = %.3f \xc2\xb1 %.3f nats per e-fold",
                              model_info_at(m)->title, big / 1000, SCALING_CONTEXT_FROM, slope, sd);
                     csv_num_field(rows, slope);
@@ -503,7 +518,7 @@ int scaling_context(const Experiment *e, const char *data_dir, ScalingFigure *fi
         fig->npanels++;
     }
     fclose(rows);
-    write_findings(e, "context_slopes.csv", fig->npanels ? text : NULL, len);
+    if (data_dir) write_findings(e, "context_slopes.csv", fig->npanels ? text : NULL, len);
     free(text);
     free(idx);
     return fig->npanels;

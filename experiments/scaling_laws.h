@@ -9,7 +9,9 @@
  * and position_loss.csv), writes the small CSVs a figure draws into
  * data_dir, describes the figure in a ScalingFigure, and writes its findings
  * as CSV to exp_dir (fits_params.csv, fits_data.csv, context_slopes.csv,
- * budget_order.csv; written whole, or removed when there is nothing to say).  An experiment without the runs for one of them (no
+ * budget_order.csv; written whole, or removed when there is nothing to say).
+ * With data_dir NULL nothing is written: the numbers are only in the
+ * ScalingFigure (for the findings).  An experiment without the runs for one of them (no
  * size sweep, say) gets nothing from it, which is not an error.
  *
  * What this file is not: the fitting (fit.c) or the drawing (plots/power_law.gp and
@@ -35,6 +37,11 @@ typedef struct ScalingSeries {
     char points[128];    /* CSV under data_dir: x,loss,loss_sd,runs (means over seeds) */
     char curve[128];     /* CSV under data_dir: x,loss of the fitted line; "" if none */
     char label[192];    /* the legend entry: the model and its fitted numbers */
+    /* the numbers, for findings (NAN where there is none) */
+    double size;        /* N of a data or context series; NAN for a size sweep */
+    double E, alpha, alpha_sd, r2;   /* L = E + A x^-alpha, if it could be fitted */
+    double pure_alpha, pure_alpha_sd;/* L = (x_c / x)^alpha */
+    double slope, slope_sd;          /* context: loss per e-fold of context beyond position 64 */
 } ScalingSeries;
 
 typedef struct ScalingPanel {

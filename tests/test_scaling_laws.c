@@ -144,6 +144,13 @@ START_TEST(test_loss_vs_params)
     char data[600];
     snprintf(data, sizeof data, "%s/data", dir);
     ScalingFigure fig;
+    /* without a folder: the numbers, no files */
+    ck_assert_int_eq(scaling_loss_vs_params(&e, NULL, &fig), 1);
+    ck_assert_double_eq_tol(fig.panels[0].series[0].alpha, ALPHA_RNN, ALPHA_TOL);
+    ck_assert(isnan(fig.panels[0].series[2].alpha));
+    char fits[700];
+    snprintf(fits, sizeof fits, "%s/fits_params.csv", dir);
+    ck_assert_int_ne(access(fits, F_OK), 0);
     ck_assert_int_eq(scaling_loss_vs_params(&e, data, &fig), 1);
     ck_assert_int_eq(fig.panels[0].nseries, 3);   /* rnn, lstm, gru (no transformer sweep) */
     ck_assert_str_eq(fig.panels[0].series[2].model, "gru");
@@ -218,6 +225,7 @@ START_TEST(test_context_slope)
     /* only the RNN has windows of 256, and only its largest size has the file */
     ck_assert_int_eq(scaling_context(&e, data, &fig), 1);
     ck_assert_int_eq(fig.panels[0].nseries, 1);
+    ck_assert_double_eq_tol(fig.panels[0].series[0].slope, CONTEXT_SLOPE, 1e-9);
     CsvTable *t = read_csv("context_slopes.csv");
     ck_assert_int_eq(t->nrows, 1);
     ck_assert_str_eq(csv_str(t, 0, csv_col(t, "model")), "rnn");
