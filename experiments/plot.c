@@ -108,7 +108,10 @@ const PlotFigure plot_figures[] = {
                       "figure 7), log axis of context length; the black dashed lines are least-squares "
                       "fits of loss against ln(t + 1) beyond position 64 (dotted line), and the legend "
                       "gives their slopes. A slope near zero is a model that has stopped gaining from "
-                      "more context."},
+                      "more context. Every model reads the same validation windows, so the text's "
+                      "own position-to-position ups and downs are common to all lines: "
+                      "context_slope_pairs.csv compares two models by the slope of the difference "
+                      "of their losses, far more precisely than each slope is known alone."},
 };
 const int plot_nfigures = sizeof plot_figures / sizeof plot_figures[0];
 

@@ -400,7 +400,14 @@ int scaling_context(const Experiment *e, const char *data_dir, ScalingFigure *fi
     FILE *rows = open_memstream(&text, &len);
     fprintf(rows, "tokenizer,model,non_embedding_params,window,runs,from_position,slope,slope_sd,"
                   "loss_at_from,loss_at_end,status\n");
+    char *pair_text = NULL;
+    size_t pair_len = 0;
+    FILE *pairs = open_memstream(&pair_text, &pair_len);
+    fprintf(pairs, "tokenizer,model_a,model_b,from_position,slope_difference,slope_difference_sd\n");
     int *idx = xmalloc((size_t)(e->nruns + 1) * sizeof *idx);
+    /* each series' mean loss by context length, for the pairs */
+    double *curve[SCALING_MAX_SERIES] = {0};
+    int curve_len[SCALING_MAX_SERIES] = {0};
     for (int t = 0; t < ntok; t++) {
         ScalingPanel *panel = &fig->panels[fig->npanels];
         memset(panel, 0, sizeof *panel);
@@ -471,6 +478,13 @@ int scaling_context(const Experiment *e, const char *data_dir, ScalingFigure *fi
             free(sum2);
             free(cnt);
             if (np > 0 && panel->nseries < SCALING_MAX_SERIES) {
+                /* keep the curve: x = p + 1 is its index + 1 */
+                int j = panel->nseries;
+                free(curve[j]);
+                curve[j] = xmalloc((size_t)T * sizeof *curve[j]);
+                curve_len[j] = T;
+                for (int p = 0; p < T; p++) curve[j][p] = NAN;
+                for (int k = 0; k < np; k++) curve[j][(int)px[k] - 1] = py[k];
                 ScalingSeries *s = &panel->series[panel->nseries++];
                 s->size = big;
                 s->E = s->alpha = s->alpha_sd = s->r2 = s->pure_alpha = s->pure_alpha_sd = NAN;
@@ -514,11 +528,44 @@ int scaling_context(const Experiment *e, const char *data_dir, ScalingFigure *fi
             free(py);
         }
         if (panel->nseries == 0) continue;
+        /* every pair: the slope of the difference of their losses */
+        for (int a = 0; a < panel->nseries; a++)
+            for (int b = 0; b < panel->nseries; b++) {
+                panel->pair_slope[a][b] = panel->pair_slope_sd[a][b] = NAN;
+                if (a == b) continue;
+                int T = curve_len[a] < curve_len[b] ? curve_len[a] : curve_len[b];
+                double *dx = xmalloc((size_t)T * sizeof *dx), *dy = xmalloc((size_t)T * sizeof *dy);
+                int nd = 0;
+                for (int p = 0; p < T; p++)
+                    if (isfinite(curve[a][p]) && isfinite(curve[b][p])) {
+                        dx[nd] = p + 1;
+                        dy[nd++] = curve[a][p] - curve[b][p];
+                    }
+                double c0, slope, sd;
+                char err[256];
+                if (fit_log_slope(dx, dy, nd, SCALING_CONTEXT_FROM + 1, &c0, &slope, &sd, err, sizeof err) == 0) {
+                    panel->pair_slope[a][b] = slope;
+                    panel->pair_slope_sd[a][b] = sd;
+                    if (a < b) {
+                        fprintf(pairs, "%s,%s,%s,%d", toks[t], panel->series[a].model, panel->series[b].model,
+                                SCALING_CONTEXT_FROM);
+                        csv_num_field(pairs, slope);
+                        csv_num_field(pairs, sd);
+                        fputc('\n', pairs);
+                    }
+                }
+                free(dx);
+                free(dy);
+            }
         panel_title(panel->title, sizeof panel->title, toks[t], ", the largest model of each kind");
         fig->npanels++;
     }
     fclose(rows);
+    fclose(pairs);
     if (data_dir) write_findings(e, "context_slopes.csv", fig->npanels ? text : NULL, len);
+    if (data_dir) write_findings(e, "context_slope_pairs.csv", fig->npanels ? pair_text : NULL, pair_len);
+    free(pair_text);
+    for (int j = 0; j < SCALING_MAX_SERIES; j++) free(curve[j]);
     free(text);
     free(idx);
     return fig->npanels;

@@ -9,7 +9,7 @@
  * and position_loss.csv), writes the small CSVs a figure draws into
  * data_dir, describes the figure in a ScalingFigure, and writes its findings
  * as CSV to exp_dir (fits_params.csv, fits_data.csv, context_slopes.csv,
- * budget_order.csv; written whole, or removed when there is nothing to say).
+ * context_slope_pairs.csv, budget_order.csv; written whole, or removed when there is nothing to say).
  * With data_dir NULL nothing is written: the numbers are only in the
  * ScalingFigure (for the findings).  An experiment without the runs for one of them (no
  * size sweep, say) gets nothing from it, which is not an error.
@@ -49,6 +49,14 @@ typedef struct ScalingPanel {
     double ymin, ymax;  /* the range of the losses drawn (points, seeds and final losses) */
     int nseries;
     ScalingSeries series[SCALING_MAX_SERIES];
+    /* context: the slope of (loss of series i − loss of series j) against
+     * ln(context) beyond position 64, and its standard error.  Every model
+     * is scored on the same validation windows, so the text's own ups and
+     * downs from position to position cancel in the difference: two models'
+     * slopes are compared far more precisely this way than one slope is
+     * measured against zero.  NAN where not computed. */
+    double pair_slope[SCALING_MAX_SERIES][SCALING_MAX_SERIES];
+    double pair_slope_sd[SCALING_MAX_SERIES][SCALING_MAX_SERIES];
 } ScalingPanel;
 
 typedef struct ScalingFigure {
@@ -71,7 +79,9 @@ int scaling_loss_vs_data(const Experiment *e, const char *data_dir, ScalingFigur
 /* the per-position validation loss of the largest model of each
  * architecture (windows of at least SCALING_CONTEXT_MIN_T), with the
  * least-squares slope of loss against ln(context) beyond position
- * SCALING_CONTEXT_FROM; exp_dir/context_slopes.csv.  Returns panels. */
+ * SCALING_CONTEXT_FROM (exp_dir/context_slopes.csv) and, for every pair of
+ * models, the slope of the difference of their losses
+ * (exp_dir/context_slope_pairs.csv).  Returns panels. */
 int scaling_context(const Experiment *e, const char *data_dir, ScalingFigure *fig);
 
 /* for each tokenizer and each pair of models trained at one size each:

@@ -30,6 +30,11 @@
 #define A_D 200.0
 #define ALPHA_D 0.35
 #define CONTEXT_SLOPE (-0.05)
+/* the LSTM's loss beyond 64 falls this much less per e-fold than the RNN's */
+#define LSTM_SLOPE_GAP 0.03
+/* the text's own ups and downs from position to position, the same for
+ * every model (they read the same validation windows) */
+#define TEXT_NOISE(t) (0.02 * sin(1.7 * (t)))
 /* seeds sit ±SEED_JITTER off the curve: the fit has residuals but the
  * mean of two seeds is on it */
 #define SEED_JITTER 0.002
@@ -44,9 +49,10 @@ static const char *header =
     "non_embedding_params,train_fraction,train_tokens\n";
 
 /* a run folder with a metrics.csv (val_loss at 4 evaluations ending at
- * `last`, `best` at the third) and, for long windows, position_loss.csv */
+ * `last`, `best` at the third) and, unless slope is NAN, position_loss.csv
+ * whose loss beyond position 64 is 2 + slope ln(t + 1) + TEXT_NOISE(t) */
 static void write_run(FILE *summary, const char *name, const char *model, int T, double N, double fraction,
-                      double last, double best, int with_positions)
+                      double last, double best, double slope)
 {
     char path[600];
     snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -58,12 +64,12 @@ static void write_run(FILE *summary, const char *name, const char *model, int T,
     fprintf(m, "step,tokens,train_loss,val_loss\n100,1000,3,%.10g\n200,2000,3,%.10g\n300,3000,3,%.10g\n"
                "400,4000,3,%.10g\n", best + 0.5, best + 0.1, best, last);
     fclose(m);
-    if (!with_positions) return;
+    if (isnan(slope)) return;
     snprintf(path, sizeof path, "%s/%s/position_loss.csv", dir, name);
     FILE *p = fopen(path, "w");
     fprintf(p, "position,loss,count\n");
     for (int t = 0; t < T; t++)
-        fprintf(p, "%d,%.10g,2048\n", t, t < 64 ? 4.0 - 0.01 * t : 2.0 + CONTEXT_SLOPE * log(t + 1.0));
+        fprintf(p, "%d,%.10g,2048\n", t, (t < 64 ? 4.0 - 0.01 * t : 2.0 + slope * log(t + 1.0)) + TEXT_NOISE(t));
     fclose(p);
 }
 
@@ -83,20 +89,20 @@ static void setup(void)
             double lr = E_N + A_N * pow(sizes[k], -ALPHA_RNN) + jitter,
                    ll = E_N + A_N * pow(sizes[k], -ALPHA_LSTM) + jitter;
             snprintf(name, sizeof name, "rnn-%d-%d", k, seed);
-            write_run(s, name, "rnn", 256, sizes[k], 1, lr, lr, k == 3);
+            write_run(s, name, "rnn", 256, sizes[k], 1, lr, lr, k == 3 ? CONTEXT_SLOPE : NAN);
             snprintf(name, sizeof name, "lstm-%d-%d", k, seed);
-            write_run(s, name, "lstm", 256, sizes[k], 1, ll, ll, 0);
+            write_run(s, name, "lstm", 256, sizes[k], 1, ll, ll, k == 3 ? CONTEXT_SLOPE + LSTM_SLOPE_GAP : NAN);
         }
     /* the GRU at two sizes only: a series without a fit */
-    write_run(s, "gru-0", "gru", 64, 1e4, 1, 2.5, 2.5, 0);
-    write_run(s, "gru-1", "gru", 64, 1e5, 1, 2.2, 2.2, 0);
+    write_run(s, "gru-0", "gru", 64, 1e4, 1, 2.5, 2.5, NAN);
+    write_run(s, "gru-1", "gru", 64, 1e5, 1, 2.2, 2.2, NAN);
     /* the Transformer on four cuts of the data at one size: L(D) from the
      * best loss along the run, the end 0.3 higher (over-fitting) */
     static const double fractions[] = {0.01, 0.03, 0.1, 0.3};
     for (int k = 0; k < 4; k++) {
         double best = E_D + A_D * pow(fractions[k] * 1e6, -ALPHA_D);
         snprintf(name, sizeof name, "transformer-f%d", k);
-        write_run(s, name, "transformer", 64, 5e4, fractions[k], best + 0.3, best, 0);
+        write_run(s, name, "transformer", 64, 5e4, fractions[k], best + 0.3, best, NAN);
     }
     fclose(s);
     snprintf(path, sizeof path, "%s/data", dir);
@@ -222,17 +228,30 @@ START_TEST(test_context_slope)
     char data[600];
     snprintf(data, sizeof data, "%s/data", dir);
     ScalingFigure fig;
-    /* only the RNN has windows of 256, and only its largest size has the file */
+    /* the RNN and the LSTM have windows of 256, only at their largest size */
     ck_assert_int_eq(scaling_context(&e, data, &fig), 1);
-    ck_assert_int_eq(fig.panels[0].nseries, 1);
-    ck_assert_double_eq_tol(fig.panels[0].series[0].slope, CONTEXT_SLOPE, 1e-9);
+    ck_assert_int_eq(fig.panels[0].nseries, 2);
+    /* each slope carries the text's noise: near the truth, not on it */
+    ck_assert_double_eq_tol(fig.panels[0].series[0].slope, CONTEXT_SLOPE, 0.01);
+    ck_assert_double_eq_tol(fig.panels[0].series[1].slope, CONTEXT_SLOPE + LSTM_SLOPE_GAP, 0.01);
+    /* the difference of the two losses is free of it */
+    ck_assert_double_eq_tol(fig.panels[0].pair_slope[0][1], -LSTM_SLOPE_GAP, 1e-9);
+    ck_assert_double_eq_tol(fig.panels[0].pair_slope[1][0], LSTM_SLOPE_GAP, 1e-9);
+    ck_assert_double_eq_tol(fig.panels[0].pair_slope_sd[0][1], 0, 1e-9);
+    ck_assert(isnan(fig.panels[0].pair_slope[0][0]));
     CsvTable *t = read_csv("context_slopes.csv");
+    ck_assert_int_eq(t->nrows, 2);
+    int r = row_where(t, "model", "rnn");
+    ck_assert_double_eq(csv_num(t, r, csv_col(t, "non_embedding_params")), 3e5);
+    ck_assert_double_eq(csv_num(t, r, csv_col(t, "runs")), 2);
+    ck_assert_double_eq_tol(csv_num(t, r, csv_col(t, "loss_at_end")),
+                            2.0 + CONTEXT_SLOPE * log(256.0) + TEXT_NOISE(255), 1e-5);   /* 6 digits */
+    csv_free(t);
+    t = read_csv("context_slope_pairs.csv");
     ck_assert_int_eq(t->nrows, 1);
-    ck_assert_str_eq(csv_str(t, 0, csv_col(t, "model")), "rnn");
-    ck_assert_double_eq(csv_num(t, 0, csv_col(t, "non_embedding_params")), 3e5);
-    ck_assert_double_eq(csv_num(t, 0, csv_col(t, "runs")), 2);
-    ck_assert_double_eq_tol(csv_num(t, 0, csv_col(t, "slope")), CONTEXT_SLOPE, 1e-9);
-    ck_assert_double_eq_tol(csv_num(t, 0, csv_col(t, "loss_at_end")), 2.0 + CONTEXT_SLOPE * log(256.0), 1e-5);   /* written with 6 digits */
+    ck_assert_str_eq(csv_str(t, 0, csv_col(t, "model_a")), "rnn");
+    ck_assert_str_eq(csv_str(t, 0, csv_col(t, "model_b")), "lstm");
+    ck_assert_double_eq_tol(csv_num(t, 0, csv_col(t, "slope_difference")), -LSTM_SLOPE_GAP, 1e-6);
     csv_free(t);
     experiment_free(&e);
     remove_dir();
