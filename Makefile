@@ -124,10 +124,15 @@ check: seqlab
 	$(MAKE) check-san
 	@echo "make check: all builds passed"
 
-data: data/kjv.txt
+data: data/kjv.txt data/kjv_testament.tsv data/kjv_section.tsv
 data/kjv.txt:
 	@command -v bible >/dev/null || { echo "make data: needs Debian's bible-kjv package (apt-get install bible-kjv)"; exit 1; }
 	bible -f gen1:1-rev22:21 | sed -E 's/^[0-9]?[A-Za-z]+[0-9]+:[0-9]+ //' | grep -v '^$$' > $@.tmp
+	mv $@.tmp $@
+# labelled verses (classification): label<TAB>verse, by testament or by section
+data/kjv_testament.tsv data/kjv_section.tsv: data/kjv_labels.awk
+	@command -v bible >/dev/null || { echo "make data: needs Debian's bible-kjv package (apt-get install bible-kjv)"; exit 1; }
+	bible -f gen1:1-rev22:21 | awk -v by=$(patsubst data/kjv_%.tsv,%,$@) -f data/kjv_labels.awk > $@.tmp
 	mv $@.tmp $@
 
 quick: seqlab data

@@ -28,11 +28,16 @@ typedef struct Batch {
     int *targets;
     real *values;
     int *lengths;     /* (B) real tokens of each row (the rest is padding), or NULL: all T */
+    int *labels;      /* (B) sequence classification: each row's class (then targets
+                       * are unused); NULL for per-position tasks */
 } Batch;
 
 /* a batch for up to (B,T): tokens, or features (B,T,F) when
  * input_features > 0; values when regression */
 Batch *batch_alloc(int B, int T, int input_features, int regression);
+/* a batch of B token rows of up to T with lengths (all T) and labels, every
+ * target TARGET_IGNORE (sequence classification) */
+Batch *batch_alloc_labelled(int B, int T);
 void batch_free(Batch *b);
 
 #endif

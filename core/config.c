@@ -45,8 +45,8 @@ static const KeySpec keys[] = {
     {"model", KEY_STRING, STR(model), 0, 0, NULL, NULL},   /* choices and help: the registry's */
     {"architecture", KEY_STRING, STR(architecture), 0, 0, "decoder encoder encoder-decoder",
      "architecture: decoder (causal), encoder (reads all at once), encoder-decoder"},
-    {"task", KEY_STRING, STR(task), 0, 0, "chars words bytes text copy adding recall assoc parity",
-     "task: chars, words, bytes (text), copy, adding, recall, assoc, parity"},
+    {"task", KEY_STRING, STR(task), 0, 0, "chars words bytes text copy adding recall assoc parity mlm classify listops",
+     "task: chars, words, bytes (text), copy, adding, recall, assoc, parity, mlm, classify, listops"},
     {"corpus", KEY_STRING, STR(corpus), 0, 0, NULL, "text file for the text tasks"},
     {"tokenizer", KEY_STRING, STR(tokenizer), 0, 0, "bytes chars words", "tokenizer of task=text: bytes, chars, words"},
     {"vocab_limit", KEY_INT, OFF(vocab_limit), 0, 1, 1000000, NULL, "words: keep the K most frequent (plus <unk>)"},
@@ -79,6 +79,8 @@ static const KeySpec keys[] = {
     {"init_from", KEY_STRING, STR(init_from), 0, 0, NULL,
      "fine-tuning: copy tensors whose name and shape match from this checkpoint"},
     {"freeze_body", KEY_INT, OFF(freeze_body), 0, 0, 1, NULL, "fine-tuning: 1 trains the head only"},
+    {"train_examples", KEY_INT, OFF(train_examples), 0, 0, 1e9, NULL,
+     "classify: use only this many labelled training examples (0: all)"},
     {"seed", KEY_ULONG, OFF(seed), 0, 0, 4294967295.0, NULL, "random seed"},
     {"threads", KEY_INT, OFF(threads), 0, 1, 256, NULL, "BLAS threads"},
     {"eval_every", KEY_INT, OFF(eval_every), 0, 1, 1e9, NULL, "validate every k steps"},
@@ -275,6 +277,55 @@ int settings_option_key(const char *option, char *key, size_t keylen)
     return find_key(key) ? 0 : -1;
 }
 
+/* 1 for the tasks with one label per sequence */
+static int is_classification_task(const char *task)
+{
+    return strcmp(task, "classify") == 0 || strcmp(task, "listops") == 0;
+}
+
+/* the combinations of the encoder settings that make no sense: 0, or -1
+ * with a message naming the settings */
+static int check_encoder_settings(const Settings *s, const ModelInfo *info, char *err, size_t errlen)
+{
+    int encoder = strcmp(s->architecture, "encoder") == 0;
+    if (s->bidirectional && !info->recurrent) {
+        snprintf(err, errlen, "bidirectional = 1 is for the recurrent models, not %s (which reads both "
+                              "ways with architecture = encoder)", s->model);
+        return -1;
+    }
+    if (s->bidirectional && !encoder) {
+        snprintf(err, errlen, "bidirectional = 1 needs architecture = encoder (a bidirectional model "
+                              "is not causal; architecture is '%s')", s->architecture);
+        return -1;
+    }
+    if (encoder && info->recurrent && !s->bidirectional) {
+        snprintf(err, errlen, "architecture = encoder with model %s needs bidirectional = 1 (a "
+                              "one-way recurrent model is a decoder: architecture = decoder)", s->model);
+        return -1;
+    }
+    if (strcmp(s->task, "mlm") == 0 && !encoder) {
+        snprintf(err, errlen, "task mlm needs architecture = encoder (a %s model reads causally; "
+                              "pre-train it with a next-token task such as chars or words)",
+                 s->architecture);
+        return -1;
+    }
+    if (encoder && strcmp(s->task, "mlm") != 0 && !is_classification_task(s->task)) {
+        snprintf(err, errlen, "architecture = encoder with task %s: an encoder sees every position, "
+                              "the next token included; use task mlm, classify or listops", s->task);
+        return -1;
+    }
+    if (strcmp(s->pooling, "mean") != 0 && !is_classification_task(s->task)) {
+        snprintf(err, errlen, "pooling = %s is for the sequence classification tasks (classify, "
+                              "listops), not task %s", s->pooling, s->task);
+        return -1;
+    }
+    if (s->train_examples > 0 && strcmp(s->task, "classify") != 0) {
+        snprintf(err, errlen, "train_examples is for task classify, not task %s", s->task);
+        return -1;
+    }
+    return 0;
+}
+
 int settings_resolve(Settings *s, char *err, size_t errlen)
 {
     /* the text tasks chars, words and bytes name their tokenizer: another
@@ -302,17 +353,14 @@ int settings_resolve(Settings *s, char *err, size_t errlen)
     if (info->check && info->check(&mc, err, errlen) != 0) return -1;
     if (s->eval_every > 0 && s->log_every > s->eval_every) s->log_every = s->eval_every;
     if (s->warmup > s->steps) s->warmup = (int)s->steps;
-    /* the settings of the encoder and encoder-decoder architectures: known
-     * (so files naming them parse) but refused until their models exist */
-    const char *unbuilt = strcmp(s->architecture, "decoder") != 0 ? "architecture"
-                        : strcmp(s->attention, "none") != 0      ? "attention"
-                        : s->bidirectional                        ? "bidirectional"
-                        : strcmp(s->pooling, "mean") != 0         ? "pooling"
-                        : s->init_from[0]                         ? "init_from"
-                        : s->freeze_body                          ? "freeze_body"
-                                                                  : NULL;
+    if (check_encoder_settings(s, info, err, errlen) != 0) return -1;
+    /* the settings of the encoder-decoder architecture: known (so files
+     * naming them parse) but refused until its models exist */
+    const char *unbuilt = strcmp(s->architecture, "encoder-decoder") == 0 ? "architecture"
+                        : strcmp(s->attention, "none") != 0              ? "attention"
+                                                                          : NULL;
     if (unbuilt) {
-        snprintf(err, errlen, "%s: this setting is not implemented yet (only the decoder architecture is)", unbuilt);
+        snprintf(err, errlen, "%s: this setting is not implemented yet (the encoder-decoder models do not exist yet)", unbuilt);
         return -1;
     }
     return 0;

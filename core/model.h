@@ -12,6 +12,8 @@
  *             or features (B,T,F) -> input.weight, input.bias -> x (B,T,E)
  *     body    x (B,T,E) -> y (B,T,H)        rnn / lstm / gru / transformer
  *     head    y (B,T,H) -> head.weight, head.bias -> logits (B,T,O)
+ *             or, classifying sequences (cfg.classify):
+ *             y (B,T,H) -> pool -> (B,H) -> head -> logits (B,K)
  *     loss    mean cross-entropy over targets != TARGET_IGNORE (classes), or
  *             mean squared error over them (regression)
  *
@@ -64,7 +66,14 @@ typedef struct ModelConfig {
     AttentionKind attention;   /* recurrent encoder-decoder: none (the bottleneck) or additive */
     int bidirectional;         /* recurrent encoder: 1 adds the reverse direction (PyTorch's _reverse) */
     Pooling pooling;           /* sequence classification: mean or last */
+    int classify;              /* 1: one class per sequence (output_size = K classes): the
+                                * head reads the pooled body output (pooling), not every y_t */
 } ModelConfig;
+
+/* An encoder's embed.weight has one row more than the vocabulary: id
+ * vocab_size is the mask token of masked language modelling, whatever the
+ * task, so that a pre-trained embedding carries over to fine-tuning. */
+int model_has_mask_token(const ModelConfig *cfg);
 
 /* The model-specific middle.  `self` is the body's own struct.
  * Gradients accumulate (+=); dx may be NULL. */
@@ -101,6 +110,11 @@ typedef struct BodyOps {
     size_t (*act_bytes)(const void *self);
     /* floating-point operations of one forward of (B,T) (backward ~ 2x) */
     double (*flops)(const void *self, int B, int T);
+    /* the real token count of each row, lengths (B), for the next forward
+     * and its backward (the pointer is kept until then), or NULL: all T.
+     * Rows are padded at the end; a body that reads the sequence backwards
+     * or attends both ways must keep the padding out. */
+    void (*set_lengths)(void *self, const int *lengths);
     void (*free)(void *self);
 } BodyOps;
 
@@ -115,6 +129,7 @@ typedef struct Model {
     /* activations (sized for Bmax, Tmax) */
     real *x, *dx;          /* (B,T,E) */
     real *y, *dy;          /* (B,T,H) */
+    real *pooled, *dpooled; /* (B,H) classification: the pooled body output and its gradient */
     real *logits;          /* (B,T,O) */
     real *probs;           /* (B,T,O) softmax (classification) */
     real *dlogits;         /* (B,T,O) */

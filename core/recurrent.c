@@ -23,6 +23,18 @@
  * The reference path (use_reference) does the same with plain loops one
  * step at a time, adding each step's da_hh^T h_{t-1} to dW_hh as it goes.
  *
+ * Bidirectional (D = 2).  The reverse direction of a layer is the same
+ * time loop, with its own `_reverse` tensors, over the layer's input read
+ * backwards row by row: x'_t = x_{n-1-t} for t < n, where n is the row's
+ * real token count (Batch.lengths; padding t >= n stays where it is, after
+ * the real tokens, so it never reaches them).  Its h'_{k} at step k belongs
+ * to position t = n-1-k, so the layer's output is
+ *     out_t = [ h_t (forward) ; h'_{n-1-t} (backward) ]      (B,2H)
+ * the forward half summarising x_0 .. x_t, the backward half x_t .. x_{n-1}.
+ * Backward: dL/dout_t splits into the two halves, the backward half moved
+ * to the reverse direction's own time; each direction runs the BPTT above;
+ * dL/dx_t = dx_t (forward) + dx'_{n-1-t} (backward).
+ *
  * Threads.  Only h_{t-1} W_hh^T and the cell are sequential in t, and the
  * rows of a batch never meet inside them: row b's h_t depends on row b's
  * h_{t-1} alone.  So the time loop is split over the batch — rows
@@ -147,32 +159,36 @@ void *recurrent_create(const CellOps *cell, const ModelConfig *cfg, ParamSet *ps
     rb->L = cfg->num_layers;
     rb->G = cell->gates;
     rb->S = cell->saved_per_unit;
+    rb->D = cfg->bidirectional ? 2 : 1;
     rb->nseries = cell->has_cell_state ? 2 : 1;
-    rb->layers = xcalloc((size_t)rb->L, sizeof *rb->layers);
+    rb->layers = xcalloc((size_t)rb->L * rb->D, sizeof *rb->layers);
     int GH = rb->G * rb->H;
     char name[PARAM_NAME_MAX];
     /* PyTorch's order and names (the prefix is the model's name, cfg->kind):
-     * per layer weight_ih, weight_hh, bias_ih, bias_hh */
-    for (int l = 0; l < rb->L; l++) {
-        RecurrentLayer *ly = &rb->layers[l];
-        ly->in = l == 0 ? rb->E : rb->H;
-        snprintf(name, sizeof name, "%s.weight_ih_l%d", cfg->kind, l);
+     * per layer weight_ih, weight_hh, bias_ih, bias_hh, then the same four
+     * with _reverse (bidirectional) */
+    for (int i = 0; i < rb->L * rb->D; i++) {
+        RecurrentLayer *ly = &rb->layers[i];
+        int l = i / rb->D;
+        const char *dir = i % rb->D ? "_reverse" : "";
+        ly->in = l == 0 ? rb->E : rb->D * rb->H;
+        snprintf(name, sizeof name, "%s.weight_ih_l%d%s", cfg->kind, l, dir);
         ly->idx_w_ih = params_add2(ps, name, GH, ly->in);
-        snprintf(name, sizeof name, "%s.weight_hh_l%d", cfg->kind, l);
+        snprintf(name, sizeof name, "%s.weight_hh_l%d%s", cfg->kind, l, dir);
         ly->idx_w_hh = params_add2(ps, name, GH, rb->H);
-        snprintf(name, sizeof name, "%s.bias_ih_l%d", cfg->kind, l);
+        snprintf(name, sizeof name, "%s.bias_ih_l%d%s", cfg->kind, l, dir);
         ly->idx_b_ih = params_add1(ps, name, GH);
-        snprintf(name, sizeof name, "%s.bias_hh_l%d", cfg->kind, l);
+        snprintf(name, sizeof name, "%s.bias_hh_l%d%s", cfg->kind, l, dir);
         ly->idx_b_hh = params_add1(ps, name, GH);
     }
-    *H = rb->H;
+    *H = rb->D * rb->H;
     return rb;
 }
 
 void recurrent_bind(void *self, ParamSet *ps)
 {
     RecurrentBody *rb = self;
-    for (int l = 0; l < rb->L; l++) {
+    for (int l = 0; l < rb->L * rb->D; l++) {
         RecurrentLayer *ly = &rb->layers[l];
         ly->W_ih = params_value(ps, ly->idx_w_ih);
         ly->W_hh = params_value(ps, ly->idx_w_hh);
@@ -199,7 +215,7 @@ void recurrent_init(void *self, ParamSet *ps, gsl_rng *rng)
      * over init_scale changes only the spectral radius of W_hh. */
     double k = 1.0 / sqrt((double)rb->H);
     double scale = rb->cfg.init_scale == 0 ? 1.0 : rb->cfg.init_scale;
-    for (int l = 0; l < rb->L; l++) {
+    for (int l = 0; l < rb->L * rb->D; l++) {
         RecurrentLayer *ly = &rb->layers[l];
         const int idx[4] = {ly->idx_w_ih, ly->idx_w_hh, ly->idx_b_ih, ly->idx_b_hh};
         for (int i = 0; i < 4; i++)
@@ -229,12 +245,16 @@ void recurrent_alloc_acts(void *self, int B, int T)
     rb->Tmax = T;
     size_t n = (size_t)B * T, BH = (size_t)B * rb->H, GH = (size_t)rb->G * rb->H;
     size_t total = 0;
-    /* per layer: the O(T*B*H) that BPTT must keep */
-    for (int l = 0; l < rb->L; l++) {
+    /* per layer and direction: the O(T*B*H) that BPTT must keep */
+    for (int l = 0; l < rb->L * rb->D; l++) {
         RecurrentLayer *ly = &rb->layers[l];
         ly->h = acts_alloc((size_t)(T + 1) * BH, &total);
         if (rb->cell->has_cell_state) ly->c = acts_alloc((size_t)(T + 1) * BH, &total);
         if (rb->S > 0) ly->saved = acts_alloc(n * rb->S * rb->H, &total);
+        /* bidirectional: the reversed input of the reverse direction, and
+         * the joined output (kept on the forward direction) */
+        if (rb->D == 2 && l % 2 == 1) ly->xrev = acts_alloc(n * ly->in, &total);
+        if (rb->D == 2 && l % 2 == 0) ly->out = acts_alloc(n * 2 * rb->H, &total);
     }
     /* scratch shared by the layers, which run one after another */
     rb->xt = acts_alloc(n * rb->E, &total);
@@ -244,6 +264,13 @@ void recurrent_alloc_acts(void *self, int B, int T)
     if (rb->cell->separate_hh_grad) rb->da_hh = acts_alloc(n * GH, &total);
     rb->dh_in = acts_alloc(n * rb->H, &total);
     rb->dxt = acts_alloc(n * rb->E, &total);
+    if (rb->D == 2) {
+        size_t in_max = (size_t)(rb->E > 2 * rb->H ? rb->E : 2 * rb->H);
+        rb->dh_in_rev = acts_alloc(n * rb->H, &total);
+        rb->dout = acts_alloc(n * 2 * rb->H, &total);
+        rb->dx_fwd = acts_alloc(n * in_max, &total);
+        rb->dx_rev = acts_alloc(n * in_max, &total);
+    }
     rb->dh = acts_alloc(BH, &total);
     rb->dh_next = acts_alloc(BH, &total);
     if (rb->cell->has_cell_state) {
@@ -314,6 +341,86 @@ static void layer_forward(RecurrentBody *rb, RecurrentLayer *ly, const real *X, 
     }
 }
 
+/* ---- both directions ---------------------------------------------------- */
+
+static void layer_backward(RecurrentBody *rb, RecurrentLayer *ly, real *dX, const real *X,
+                           int B, int T, int record_norms, int parts);
+
+/* the position the reverse direction reads at its step t, in a row of n
+ * real tokens (t >= n: padding, left in place); its own inverse */
+static int reverse_index(const RecurrentBody *rb, int b, int t, int T)
+{
+    int n = rb->lengths ? rb->lengths[b] : T;
+    assert(n >= 1 && n <= T);
+    return t < n ? n - 1 - t : t;
+}
+
+/* dst (T,B,D) with dst[t,b] = src[reverse_index(t), b]; add = 1: += */
+static void reverse_rows(const RecurrentBody *rb, real *dst, const real *src, int B, int T, int D,
+                         int add)
+{
+    for (int t = 0; t < T; t++)
+        for (int b = 0; b < B; b++) {
+            real *d = dst + ((size_t)t * B + b) * D;
+            const real *s = src + ((size_t)reverse_index(rb, b, t, T) * B + b) * D;
+            if (add)
+                vecmath_add(d, s, (size_t)D);
+            else
+                memcpy(d, s, (size_t)D * sizeof(real));
+        }
+}
+
+/* One bidirectional layer: fw, bw its two directions, X (T,B,in).
+ * out_t = [h_t ; h'_{n-1-t}] into fw->out (T,B,2H). */
+static void bidir_layer_forward(RecurrentBody *rb, RecurrentLayer *fw, RecurrentLayer *bw,
+                                const real *X, int B, int T, int parts)
+{
+    int H = rb->H;
+    size_t BH = (size_t)B * H;
+    layer_forward(rb, fw, X, B, T, parts);
+    /* x'_t = x_{n-1-t}: the reverse direction reads each row backwards */
+    reverse_rows(rb, bw->xrev, X, B, T, fw->in, 0);
+    layer_forward(rb, bw, bw->xrev, B, T, parts);
+    for (int t = 0; t < T; t++)
+        for (int b = 0; b < B; b++) {
+            real *o = fw->out + ((size_t)t * B + b) * 2 * H;
+            int k = reverse_index(rb, b, t, T);    /* the reverse step at position t */
+            memcpy(o, fw->h + (t + 1) * BH + (size_t)b * H, (size_t)H * sizeof(real));
+            memcpy(o + H, bw->h + (k + 1) * BH + (size_t)b * H, (size_t)H * sizeof(real));
+        }
+}
+
+/* The backward of bidir_layer_forward.  rb->dout (T,B,2H) holds dL/dout on
+ * entry; dX (T,B,in) (or NULL) gets dL/dX — it may be rb->dout itself. */
+static void bidir_layer_backward(RecurrentBody *rb, RecurrentLayer *fw, RecurrentLayer *bw,
+                                 real *dX, const real *X, int B, int T, int record_norms,
+                                 int parts)
+{
+    int H = rb->H, in = fw->in;
+    size_t n = (size_t)T * B;
+    /* dL/dh_t (forward half), dL/dh'_k (backward half, at k = n-1-t) */
+    for (int t = 0; t < T; t++)
+        for (int b = 0; b < B; b++) {
+            const real *d = rb->dout + ((size_t)t * B + b) * 2 * H;
+            int k = reverse_index(rb, b, t, T);
+            memcpy(rb->dh_in + ((size_t)t * B + b) * H, d, (size_t)H * sizeof(real));
+            memcpy(rb->dh_in_rev + ((size_t)k * B + b) * H, d + H, (size_t)H * sizeof(real));
+        }
+    layer_backward(rb, fw, dX ? rb->dx_fwd : NULL, X, B, T, record_norms, parts);
+    /* the reverse direction's BPTT reads its dL/dh from dh_in: swap them in */
+    real *swap = rb->dh_in;
+    rb->dh_in = rb->dh_in_rev;
+    rb->dh_in_rev = swap;
+    layer_backward(rb, bw, dX ? rb->dx_rev : NULL, bw->xrev, B, T, 0, parts);
+    rb->dh_in_rev = rb->dh_in;
+    rb->dh_in = swap;
+    if (dX) {
+        /* dx_t = dx_t (forward) + dx'_{n-1-t} (backward) */
+        memcpy(dX, rb->dx_fwd, n * in * sizeof(real));
+        reverse_rows(rb, dX, rb->dx_rev, B, T, in, 1);
+    }
+}
+
 void recurrent_forward(void *self, real *y, const real *x, int B, int T)
 {
     RecurrentBody *rb = self;
@@ -321,6 +428,21 @@ void recurrent_forward(void *self, real *y, const real *x, int B, int T)
     size_t BH = (size_t)B * rb->H;
     int parts = split_parts(rb, B);
     to_time_major(rb->xt, x, B, T, rb->E);
+    if (rb->D == 2) {
+        for (int l = 0; l < rb->L; l++) {
+            RecurrentLayer *fw = &rb->layers[2 * l], *bw = &rb->layers[2 * l + 1];
+            /* both directions start from h_0 = 0 (and c_0 = 0) */
+            for (RecurrentLayer *ly = fw; ly <= bw; ly++) {
+                memset(ly->h, 0, BH * sizeof(real));
+                if (ly->c) memset(ly->c, 0, BH * sizeof(real));
+            }
+            /* layer 0 reads x; layer l reads layer l-1's [h ; h'] */
+            const real *X = l == 0 ? rb->xt : rb->layers[2 * (l - 1)].out;
+            bidir_layer_forward(rb, fw, bw, X, B, T, parts);
+        }
+        from_time_major(y, rb->layers[2 * (rb->L - 1)].out, B, T, 2 * rb->H);
+        return;
+    }
     for (int l = 0; l < rb->L; l++) {
         RecurrentLayer *ly = &rb->layers[l];
         /* every sequence starts from h_0 = 0 (and c_0 = 0) */
@@ -441,6 +563,19 @@ void recurrent_backward(void *self, real *dx, const real *dy, int B, int T)
     size_t BH = (size_t)B * rb->H;
     int parts = split_parts(rb, B);
     rb->last_T = T;
+    if (rb->D == 2) {
+        /* the top layer's dL/dout_t from the head, time-major; layer l's
+         * dL/dX is layer l-1's dL/dout, written over dout */
+        to_time_major(rb->dout, dy, B, T, 2 * rb->H);
+        for (int l = rb->L - 1; l >= 0; l--) {
+            RecurrentLayer *fw = &rb->layers[2 * l], *bw = &rb->layers[2 * l + 1];
+            real *dX = l > 0 ? rb->dout : (dx ? rb->dxt : NULL);
+            const real *X = l == 0 ? rb->xt : rb->layers[2 * (l - 1)].out;
+            bidir_layer_backward(rb, fw, bw, dX, X, B, T, l == rb->L - 1, parts);
+        }
+        if (dx) from_time_major_add(dx, rb->dxt, B, T, rb->E);
+        return;
+    }
     /* the top layer's dL/dh_t from the head, time-major */
     to_time_major(rb->dh_in, dy, B, T, rb->H);
     for (int l = rb->L - 1; l >= 0; l--) {
@@ -459,6 +594,12 @@ void recurrent_state_reset(void *self, int B)
 {
     RecurrentBody *rb = self;
     assert(B <= rb->Bmax);
+    if (rb->D == 2) {
+        /* the backward direction starts at the last token: nothing to step */
+        fprintf(stderr, "%s: a bidirectional model cannot run one step at a time\n",
+                rb->cfg.kind);
+        abort();
+    }
     rb->step_B = B;
     size_t n = (size_t)rb->L * B * rb->H;
     memset(rb->state_h, 0, n * sizeof(real));
@@ -498,13 +639,19 @@ double recurrent_flops(const void *self, int B, int T)
 {
     const RecurrentBody *rb = self;
     double GH = (double)rb->G * rb->H, per_step = 0;
-    for (int l = 0; l < rb->L; l++) {
+    for (int l = 0; l < rb->L * rb->D; l++) {
         const RecurrentLayer *ly = &rb->layers[l];
         /* 2 flops per multiply-add: x W_ih^T, h W_hh^T, then the cell */
         per_step += 2.0 * B * ly->in * GH + 2.0 * B * rb->H * GH
                     + (double)B * rb->H * rb->cell->flops_per_unit;
     }
     return per_step * T;
+}
+
+void recurrent_set_lengths(void *self, const int *lengths)
+{
+    RecurrentBody *rb = self;
+    rb->lengths = lengths;
 }
 
 void recurrent_set_reference(void *self, int on)
@@ -524,10 +671,12 @@ void recurrent_free(void *self)
 {
     RecurrentBody *rb = self;
     if (!rb) return;
-    for (int l = 0; l < rb->L; l++) {
+    for (int l = 0; l < rb->L * rb->D; l++) {
         free(rb->layers[l].h);
         free(rb->layers[l].c);
         free(rb->layers[l].saved);
+        free(rb->layers[l].xrev);
+        free(rb->layers[l].out);
     }
     free(rb->layers);
     free(rb->xt);
@@ -537,6 +686,10 @@ void recurrent_free(void *self)
     free(rb->da_hh);
     free(rb->dh_in);
     free(rb->dxt);
+    free(rb->dh_in_rev);
+    free(rb->dout);
+    free(rb->dx_fwd);
+    free(rb->dx_rev);
     free(rb->dh);
     free(rb->dh_next);
     free(rb->dc);
@@ -570,5 +723,6 @@ const BodyOps recurrent_body_ops = {
     .grad_norms = recurrent_grad_norms,
     .act_bytes = recurrent_act_bytes,
     .flops = recurrent_flops,
+    .set_lengths = recurrent_set_lengths,
     .free = recurrent_free,
 };

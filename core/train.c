@@ -23,6 +23,7 @@
 
 #include "checkpoint.h"
 #include "data.h"
+#include "finetune.h"
 #include "model.h"
 #include "optim.h"
 #include "registry.h"
@@ -98,6 +99,8 @@ typedef struct Run {
     double window_start, window_tokens;   /* tokens per second since the last row */
     double last_norm, last_lr;
     TrainResult *res;
+    int *copied;               /* init_from: (params.count) 1 copied, 0 fresh; NULL without */
+    size_t train_from;         /* freeze_body: the first trained value (the head's); else 0 */
     char *err;
     size_t errlen;
 } Run;
@@ -153,6 +156,22 @@ static int write_run_json(Run *r, const char *status)
     cJSON_AddNumberToObject(task, "chance_loss", r->task->chance_loss);
     /* text tasks: the tokens training windows are cut from (D of the data-size runs) */
     if (r->task->train_tokens > 0) cJSON_AddNumberToObject(task, "train_tokens", (double)r->task->train_tokens);
+    if (r->task->classify) {
+        cJSON_AddNumberToObject(task, "classes", r->task->num_labels);
+        cJSON_AddNumberToObject(task, "majority_accuracy", r->task->majority_accuracy);
+        cJSON_AddNumberToObject(task, "train_examples", (double)r->task->train_count);
+        cJSON_AddNumberToObject(task, "valid_examples", (double)r->task->valid_count);
+    }
+    if (r->copied) {
+        /* init_from: which tensors started from the checkpoint, which fresh */
+        cJSON *init = cJSON_AddObjectToObject(o, "init_from");
+        cJSON_AddStringToObject(init, "checkpoint", r->s->init_from);
+        cJSON *copied = cJSON_AddArrayToObject(init, "copied");
+        cJSON *fresh = cJSON_AddArrayToObject(init, "fresh");
+        for (int i = 0; i < r->m->params.count; i++)
+            cJSON_AddItemToArray(r->copied[i] ? copied : fresh,
+                                 cJSON_CreateString(r->m->params.views[i].name));
+    }
     TrainResult *res = r->res;
     cJSON *out = cJSON_AddObjectToObject(o, "results");
     cJSON_AddNumberToObject(out, "step", (double)r->step);
@@ -162,6 +181,7 @@ static int write_run_json(Run *r, const char *status)
     cJSON_AddNumberToObject(out, "val_perplexity", res->val_perplexity);
     cJSON_AddNumberToObject(out, "chance_loss", res->chance_loss);
     cJSON_AddNumberToObject(out, "chance_accuracy", res->chance_accuracy);
+    if (r->task->classify) cJSON_AddNumberToObject(out, "majority_accuracy", r->task->majority_accuracy);
     cJSON_AddNumberToObject(out, "seconds", res->seconds);
     cJSON_AddNumberToObject(out, "tokens_per_s", res->tokens_per_s);
     cJSON_AddNumberToObject(out, "step_ms", res->step_ms);
@@ -203,6 +223,16 @@ static void fill_meta(Run *r, Meta *meta)
             free(js);
             cJSON_Delete(arr);
         }
+    }
+    if (r->task->classify) {
+        /* the class names, id order */
+        cJSON *arr = cJSON_CreateArray();
+        for (int i = 0; i < r->task->num_labels; i++)
+            cJSON_AddItemToArray(arr, cJSON_CreateString(r->task->labels[i]));
+        char *js = cJSON_PrintUnformatted(arr);
+        meta_set(meta, "labels", js);
+        free(js);
+        cJSON_Delete(arr);
     }
     char *cfg = NULL;
     size_t cfglen = 0;
@@ -257,7 +287,7 @@ static size_t state_size(Run *r, int version)
 {
     int nh = version == 2 ? STATE_HDR_V2 : STATE_HDR, na = version == 2 ? STATE_ACC_V2 : STATE_ACC;
     return 8 + (size_t)nh * sizeof(int64_t) + (size_t)na * sizeof(double) + sizeof(uint64_t) +
-           gsl_rng_size(r->data_rng) + 3 * r->opt->n * sizeof(real);
+           gsl_rng_size(r->data_rng) + (2 * r->opt->n + r->m->params.total) * sizeof(real);
 }
 
 static int save_state(Run *r, const char *path)
@@ -277,7 +307,7 @@ static int save_state(Run *r, const char *path)
     memcpy(p, gsl_rng_state(r->data_rng), rng_size); p += rng_size;
     memcpy(p, r->opt->m, n * sizeof(real)); p += n * sizeof(real);
     memcpy(p, r->opt->v, n * sizeof(real)); p += n * sizeof(real);
-    memcpy(p, r->m->params.value, n * sizeof(real));
+    memcpy(p, r->m->params.value, r->m->params.total * sizeof(real));  /* all of them, frozen or not */
     int rc = file_write_atomic(path, buf, len, r->err, r->errlen);
     free(buf);
     return rc;
@@ -313,7 +343,7 @@ static int load_state(Run *r)
     memcpy(gsl_rng_state(r->data_rng), p, rng_size); p += rng_size;
     memcpy(r->opt->m, p, n * sizeof(real)); p += n * sizeof(real);
     memcpy(r->opt->v, p, n * sizeof(real)); p += n * sizeof(real);
-    memcpy(r->m->params.value, p, n * sizeof(real));
+    memcpy(r->m->params.value, p, r->m->params.total * sizeof(real));
     r->step = hdr[1];
     r->opt->t = hdr[2];
     r->done = hdr[4] != 0;
@@ -573,6 +603,7 @@ static int build_model_config(Run *r, ModelConfig *mc)
     mc->input_features = t->input_features;
     mc->output_size = t->output_size;
     mc->regression = t->regression;
+    mc->classify = t->classify;
     mc->embed_dim = s->embed_dim;
     mc->hidden_size = s->hidden_size;
     mc->num_layers = s->num_layers;
@@ -634,6 +665,7 @@ static void run_free(Run *r)
     optim_free(r->opt);
     model_free(r->m);
     task_free(r->task);
+    free(r->copied);
     if (r->lock_fd >= 0) close(r->lock_fd);   /* releases the run directory */
 }
 
@@ -681,7 +713,7 @@ static int run_setup(Run *r, int resume)
     if (settings_resolve(s, r->err, r->errlen) != 0) return TRAIN_ERROR;
     if (s->save_every == 0) s->save_every = s->eval_every;
     TaskConfig tc = {s->task, s->corpus, s->tokenizer, s->vocab_limit, s->seq_len, s->eval_seq_len, s->distance,
-                     s->train_fraction};
+                     s->train_examples, s->train_fraction};
     r->task = task_create(&tc, r->err, r->errlen);
     if (!r->task) return TRAIN_ERROR;
     ModelConfig mc;
@@ -693,16 +725,23 @@ static int run_setup(Run *r, int resume)
     gsl_rng_set(init_rng, s->seed);
     model_init(r->m, init_rng);
     gsl_rng_free(init_rng);
+    /* fine-tuning: the tensors that match the checkpoint start from it */
+    if (s->init_from[0]) {
+        r->copied = xcalloc((size_t)r->m->params.count, sizeof(int));
+        if (finetune_init_from(r->m, s->init_from, r->task->tok, r->copied, r->err, r->errlen) < 0)
+            return TRAIN_ERROR;
+    }
+    r->train_from = s->freeze_body ? finetune_head_offset(r->m) : 0;
     int Tmax = r->task->seq_len > r->task->eval_seq_len ? r->task->seq_len : r->task->eval_seq_len;
     model_alloc_acts(r->m, s->batch_size, Tmax);
     OptimKind kind;
     optim_kind_parse(s->optimizer, &kind);
-    r->opt = optim_alloc(kind, r->m->params.total, s->weight_decay, s->momentum);
+    r->opt = optim_alloc(kind, r->m->params.total - r->train_from, s->weight_decay, s->momentum);
     r->data_rng = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(r->data_rng, s->seed + DATA_SEED_OFFSET);
     r->val_rng = gsl_rng_alloc(gsl_rng_mt19937);
-    r->train_batch = batch_alloc(s->batch_size, r->task->seq_len, r->task->input_features, r->task->regression);
-    r->val_batch = batch_alloc(s->batch_size, r->task->eval_seq_len, r->task->input_features, r->task->regression);
+    r->train_batch = task_batch_alloc(r->task, s->batch_size);
+    r->val_batch = task_batch_alloc(r->task, s->batch_size);
     res->params = model_param_count(r->m);
     res->chance_loss = r->task->chance_loss;
     res->chance_accuracy = r->task->has_accuracy && !r->task->regression ? exp(-r->task->chance_loss) : NAN;
@@ -823,8 +862,10 @@ static double train_step(Run *r, double lr, double *norm, StepTimes *dt)
     params_zero_grad(&m->params);                                    lap(&clock);
     double loss = model_forward(m, b);                               dt->forward = lap(&clock);
     model_backward(m, b);                                            dt->backward = lap(&clock);
-    *norm = grad_clip(m->params.grad, m->params.total, r->s->clip);
-    optim_step(r->opt, m->params.value, m->params.grad, lr);         dt->optimizer = lap(&clock);
+    /* freeze_body: only the head's values [train_from, total) are trained */
+    size_t from = r->train_from, n = m->params.total - from;
+    *norm = grad_clip(m->params.grad + from, n, r->s->clip);
+    optim_step(r->opt, m->params.value + from, m->params.grad + from, lr);  dt->optimizer = lap(&clock);
     dt->total = clock - start;
     return loss;
 }
@@ -957,7 +998,7 @@ static int run_train(Run *r)
  * context is used */
 static int write_position_loss(Run *r)
 {
-    if (r->task->regression) return TRAIN_OK;
+    if (r->task->regression || r->task->classify) return TRAIN_OK;
     int T = r->task->eval_seq_len;
     double *pl = xcalloc((size_t)T, sizeof(double));
     long *pc = xcalloc((size_t)T, sizeof(long));
@@ -986,7 +1027,8 @@ static int write_position_loss(Run *r)
 static int write_samples(Run *r)
 {
     Settings *s = r->s;
-    if (!r->task->tok || s->sample_tokens <= 0) return TRAIN_OK;
+    if (!r->task->tok || s->sample_tokens <= 0 || r->task->classify || r->m->cfg.architecture != ARCH_DECODER)
+        return TRAIN_OK;
     const Tokenizer *tok = r->task->tok;
     char e2[512];
     long np = tokenizer_encode(tok, s->prompt, strlen(s->prompt), NULL, 0, e2, sizeof e2);

@@ -64,6 +64,7 @@ typedef struct CorpusTask {
     int npieces;
     long stride, piece_len;
     long n_valid;    /* ids[n_train .. n_train + n_valid) is the validation split */
+    int mlm;         /* task mlm: windows masked (mlm.c) instead of shifted */
 } CorpusTask;
 
 /* ---- batches ---------------------------------------------------------- */
@@ -86,7 +87,12 @@ static void corpus_batch(const Task *task, Batch *b, Split split, gsl_rng *rng)
         size_t u = rng_below(rng, (size_t)pieces * (size_t)(n - T));
         size_t s = (u / (size_t)(n - T)) * (size_t)c->stride + u % (size_t)(n - T);
         memcpy(b->tokens + (size_t)r * T, x + s, (size_t)T * sizeof(int));
-        memcpy(b->targets + (size_t)r * T, x + s + 1, (size_t)T * sizeof(int));
+        if (c->mlm)
+            /* the window itself is the target, at the masked positions */
+            mlm_mask_window(b->tokens + (size_t)r * T, b->targets + (size_t)r * T, T,
+                            task->vocab_size, task->mask_token, rng);
+        else
+            memcpy(b->targets + (size_t)r * T, x + s + 1, (size_t)T * sizeof(int));
     }
 }
 
@@ -262,8 +268,15 @@ Task *corpus_task_create(const TaskConfig *cfg, TokKind kind, char *err, size_t 
     task->has_accuracy = 1;
     task->every_position = 1;
     task->train_tokens = (long)npieces * piece_len;
+    task->mask_token = TASK_NO_MASK;
     task->tok = tok;
     task->impl = c;
+    if (strcmp(cfg->task, "mlm") == 0) {
+        /* masked positions only; the mask id is the one after the vocabulary */
+        c->mlm = 1;
+        task->every_position = 0;
+        task->mask_token = tok->vocab_size;
+    }
     return task;
 }
 

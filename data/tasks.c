@@ -276,6 +276,7 @@ static Task *synth_task_new(const TaskConfig *cfg, const TaskOps *ops, int V, in
     task->eval_seq_len = Teval;
     task->chance_loss = chance;
     task->has_accuracy = !task->regression;
+    task->mask_token = TASK_NO_MASK;
     task->tok = NULL;
     task->impl = s;
     return task;
@@ -302,16 +303,26 @@ Task *task_create(const TaskConfig *cfg, char *err, size_t errlen)
         }
         return corpus_task_create(cfg, kind, err, errlen);
     }
+    if (strcmp(name, "mlm") == 0) {
+        if (tokenizer_kind_parse(cfg->tokenizer, &kind) != 0) {
+            snprintf(err, errlen, "tokenizer must be bytes, chars or words for task 'mlm' (got '%s')",
+                     cfg->tokenizer ? cfg->tokenizer : "");
+            return NULL;
+        }
+        return corpus_task_create(cfg, kind, err, errlen);
+    }
+    /* train_fraction cuts a corpus: a labelled file has train_examples, and
+     * the generated tasks draw fresh examples for every batch */
+    if (cfg->train_fraction > 0 && cfg->train_fraction < 1 && tokenizer_kind_parse(name, &kind) != 0) {
+        snprintf(err, errlen, "train_fraction = %g applies to the corpus tasks only (chars, words, "
+                 "bytes, text, mlm), not to task '%s'", cfg->train_fraction, name);
+        return NULL;
+    }
+    if (strcmp(name, "classify") == 0) return labelled_task_create(cfg, err, errlen);
+    if (strcmp(name, "listops") == 0) return listops_task_create(cfg, err, errlen);
     /* the task names chars, words and bytes choose their tokenizer */
     if (tokenizer_kind_parse(name, &kind) == 0) return corpus_task_create(cfg, kind, err, errlen);
 
-    /* a synthetic task draws fresh examples for every batch: there is no
-     * training set to cut */
-    if (cfg->train_fraction > 0 && cfg->train_fraction < 1) {
-        snprintf(err, errlen, "train_fraction = %g applies to the text tasks only (task '%s' "
-                 "generates fresh examples for every batch)", cfg->train_fraction, name);
-        return NULL;
-    }
     int d = cfg->distance;
     if (strcmp(name, "recall") == 0) {
         if (check_distance(cfg, 1, TASK_MAX_DISTANCE, "", err, errlen)) return NULL;
@@ -358,7 +369,10 @@ Task *task_create(const TaskConfig *cfg, char *err, size_t errlen)
 int task_uses_setting(const char *task, const char *tokenizer, const char *key, const char **why)
 {
     TokKind kind;
-    int text = strcmp(task, "text") == 0 || tokenizer_kind_parse(task, &kind) == 0;
+    /* mlm and classify read a file with the tokenizer too (samples: mlm only
+     * makes none, but a prompt given to it is harmless) */
+    int text = strcmp(task, "text") == 0 || tokenizer_kind_parse(task, &kind) == 0 ||
+               strcmp(task, "mlm") == 0 || strcmp(task, "classify") == 0;
     /* the tasks whose sequence length follows from the distance */
     int by_distance = !strcmp(task, "copy") || !strcmp(task, "adding") || !strcmp(task, "recall") ||
                       !strcmp(task, "assoc");
@@ -370,13 +384,18 @@ int task_uses_setting(const char *task, const char *tokenizer, const char *key, 
                 *why = "it is for the text tasks";
                 return 0;
             }
-            int words = strcmp(task, "text") == 0 ? strcmp(tokenizer, "words") == 0 : strcmp(task, "words") == 0;
+            int words = tokenizer_kind_parse(task, &kind) == 0 ? strcmp(task, "words") == 0
+                                                              : strcmp(tokenizer, "words") == 0;
             if (strcmp(key, "vocab_limit") == 0 && !words) {
                 *why = "it is for the words tokenizer";
                 return 0;
             }
             return 1;
         }
+    if (strcmp(key, "train_examples") == 0 && strcmp(task, "classify") != 0) {
+        *why = "it is for task classify";
+        return 0;
+    }
     if (strcmp(key, "distance") == 0 && !by_distance) {
         *why = "it is for copy, adding, recall and assoc";
         return 0;
@@ -394,9 +413,18 @@ void task_batch(Task *task, Batch *b, Split split, gsl_rng *rng)
     impl->ops->batch(task, b, split, rng);
 }
 
+Batch *task_batch_alloc(const Task *task, int B)
+{
+    int T = task->seq_len > task->eval_seq_len ? task->seq_len : task->eval_seq_len;
+    if (task->classify) return batch_alloc_labelled(B, T);
+    return batch_alloc(B, T, task->input_features, task->regression);
+}
+
 void task_free(Task *task)
 {
     if (!task) return;
+    for (int k = 0; k < task->num_labels; k++) free(task->labels[k]);
+    free(task->labels);
     const TaskImpl *impl = task->impl;
     impl->ops->free_impl(task->impl);
     tokenizer_free(task->tok);

@@ -73,7 +73,8 @@ int attention_write(const char *ckpt, const char *text, const char *out_dir, int
     tokenizer_encode(tok, text, strlen(text), ids, (size_t)n, err, errlen);
     int T = (int)n;
     model_alloc_acts(m, 1, T);
-    b = batch_alloc(1, T, 0, 0);
+    /* a classifier's forward needs a label: any will do, the loss is unused */
+    b = m->cfg.classify ? batch_alloc_labelled(1, T) : batch_alloc(1, T, 0, 0);
     for (int t = 0; t < T; t++) {
         b->tokens[t] = ids[t];
         b->targets[t] = TARGET_IGNORE;

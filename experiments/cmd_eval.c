@@ -12,6 +12,7 @@
 
 #include "checkpoint.h"
 #include "commands.h"
+#include "data.h"
 #include "evaluate.h"
 #include "sample.h"
 #include "tokenizer.h"
@@ -40,31 +41,72 @@ static Model *load_checkpoint(const char *path, Meta *meta)
     return m;
 }
 
+/* `eval --labelled`: each example of a label<TAB>text file scored on its
+ * own (a batch of one, no padding), its text cut to the first seq_len
+ * tokens; loss = mean cross-entropy over the examples */
+static void eval_labelled(const char *ckpt, Model *m, const Meta *meta, const char *path,
+                          int seq_len, int json)
+{
+    const char *labels_json = meta_get(meta, "labels");
+    if (!m->cfg.classify || !labels_json)
+        die("%s: not a sequence classifier (no labels in its metadata); --labelled needs one", ckpt);
+    if (!meta_get(meta, "tokenizer")) die("%s: the model reads no text (no tokenizer in its metadata)", ckpt);
+    Tokenizer *tok = checkpoint_tokenizer(ckpt, meta, m);
+    cJSON *labels = cJSON_Parse(labels_json);
+    int K = cJSON_GetArraySize(labels);
+    const char **names = xcalloc((size_t)K, sizeof *names);
+    for (int k = 0; k < K; k++) {
+        const cJSON *e = cJSON_GetArrayItem(labels, k);
+        if (!cJSON_IsString(e)) die("%s: metadata labels entry %d is not a string", ckpt, k);
+        names[k] = e->valuestring;
+    }
+    char err[1024];
+    LabelledFile *f = labelled_read(path, err, sizeof err);
+    if (!f) die("%s", err);
+    model_alloc_acts(m, 1, seq_len);
+    double loss, acc;
+    if (evaluate_labelled(m, tok, names, K, f, seq_len, &loss, &acc, err, sizeof err) != 0) die("%s", err);
+    if (json)
+        printf("{\"loss\": %.9g, \"accuracy\": %.9g, \"examples\": %ld}\n", loss, acc, f->n);
+    else
+        printf("%s on %s: loss %.6f nats/example, accuracy %.4f, %ld examples\n", ckpt, path, loss, acc, f->n);
+    free(names);
+    labelled_free(f);
+    cJSON_Delete(labels);
+    tokenizer_free(tok);
+}
+
 int cmd_eval(int argc, char **argv)
 {
-    const char *ckpt = NULL, *text_path = NULL;
+    const char *ckpt = NULL, *text_path = NULL, *labelled = NULL;
     int json = 0, seq_len = 0;
     for (int i = 1; i < argc; i++) {
         if (opt_is(argv[i], "--help") || strcmp(argv[i], "-h") == 0) {
             printf("usage: seqlab eval --checkpoint FILE --text FILE [--seq-len T] [--json]\n"
+                   "       seqlab eval --checkpoint FILE --labelled FILE [--seq-len T] [--json]\n"
                    "\n"
                    "Score a text: windows x[iT .. iT+T) predict x[iT+1 .. iT+T+1) for i = 0, 1, ...\n"
                    "while iT+T+1 <= N, state reset at each window; loss = mean cross-entropy (nats)\n"
                    "over all predicted tokens.  T is the checkpoint's seq_len unless --seq-len says\n"
-                   "otherwise.  --json prints {\"loss\": ..., \"perplexity\": ..., \"tokens\": ...}.\n");
+                   "otherwise.  --json prints {\"loss\": ..., \"perplexity\": ..., \"tokens\": ...}.\n"
+                   "\n"
+                   "With --labelled (a classifier's checkpoint): each line label<TAB>text of FILE is\n"
+                   "scored on its own, its text cut to the first T tokens; loss = mean cross-entropy\n"
+                   "over the examples; a label the checkpoint does not know is an error naming the\n"
+                   "line.  --json prints {\"loss\": ..., \"accuracy\": ..., \"examples\": ...}.\n");
             return 0;
         } else if (opt_is(argv[i], "--checkpoint")) ckpt = opt_value(argc, argv, &i);
         else if (opt_is(argv[i], "--text")) text_path = opt_value(argc, argv, &i);
+        else if (opt_is(argv[i], "--labelled")) labelled = opt_value(argc, argv, &i);
         else if (opt_is(argv[i], "--seq-len")) seq_len = (int)opt_long("--seq-len", opt_value(argc, argv, &i), 1, 1000000);
         else if (opt_is(argv[i], "--json")) json = 1;
         else die("eval: unknown option '%s' (see `seqlab eval --help`)", argv[i]);
     }
     if (!ckpt) die("eval: --checkpoint FILE is required");
-    if (!text_path) die("eval: --text FILE is required");
+    if (!text_path == !labelled) die("eval: give one of --text FILE and --labelled FILE");
     Meta meta;
     Model *m = load_checkpoint(ckpt, &meta);
     if (m->cfg.vocab_size == 0) die("%s: eval scores text, but this model reads real-valued features", ckpt);
-    Tokenizer *tok = checkpoint_tokenizer(ckpt, &meta, m);
     if (seq_len == 0) {
         const char *sl = meta_get(&meta, "seq_len");
         if (!sl) die("%s: metadata has no seq_len; give --seq-len", ckpt);
@@ -74,6 +116,14 @@ int cmd_eval(int argc, char **argv)
     if (model_info_find(m->cfg.kind)->position_table && seq_len > m->cfg.max_seq_len &&
         m->cfg.positions == POSITIONS_LEARNED)
         die("--seq-len %d is longer than the checkpoint's max_seq_len %d", seq_len, m->cfg.max_seq_len);
+    if (labelled) {
+        eval_labelled(ckpt, m, &meta, labelled, seq_len, json);
+        meta_free(&meta);
+        model_free(m);
+        return 0;
+    }
+    if (m->cfg.classify) die("%s: a sequence classifier scores labelled examples: use --labelled FILE", ckpt);
+    Tokenizer *tok = checkpoint_tokenizer(ckpt, &meta, m);
     size_t len;
     char *text = file_read_all(text_path, &len);
     if (!text) die("cannot read text '%s': %s", text_path, strerror(errno));

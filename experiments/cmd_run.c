@@ -134,6 +134,7 @@ static const char *summary_header =
     "run,model,task,tokenizer,seq_len,eval_seq_len,distance,positions,clip,init_scale,threads,seed,params,steps,"
     "final_train_loss,final_val_loss,val_accuracy,chance_loss,chance_accuracy,val_perplexity,tokens_per_s,"
     "step_ms,seconds,peak_rss_mb,act_mb,critical_path,group,hidden_size,num_layers,batch_size,max_steps,"
+    "architecture,bidirectional,pooling,train_examples,pretrained,majority_accuracy,"
     "non_embedding_params,train_fraction,train_tokens";
 
 static const char *cfg_str(cJSON *cfg, const char *key)
@@ -212,6 +213,16 @@ int runner_summarize(const ExpPlan *e, char *err, size_t errlen)
         put_str(f, cfg_str(cfg, "num_layers"));
         put_str(f, cfg_str(cfg, "batch_size"));
         put_str(f, cfg_str(cfg, "steps"));
+        /* the encoder family: sequence classification's examples used (all
+         * of the training split when train_examples = 0), whether the run
+         * started from a checkpoint, and the majority-class baseline */
+        cJSON *classes = cJSON_GetObjectItem(task, "classes");
+        put_str(f, cfg_str(cfg, "architecture"));
+        put_str(f, cfg_str(cfg, "bidirectional"));
+        put_str(f, classes ? cfg_str(cfg, "pooling") : "-");
+        put_num(f, classes ? num(task, "train_examples") : NAN);
+        put_str(f, cfg_str(cfg, "init_from")[0] ? "1" : "0");
+        put_num(f, classes ? num(task, "majority_accuracy") : NAN);
         /* the scaling laws' N (Kaplan et al.: no embedding, position or
          * head tables) and D (the training tokens windows came from) */
         put_num(f, num(j, "non_embedding_params"));
@@ -257,6 +268,21 @@ static void runner_attention(const ExpPlan *e)
         }
         return;
     }
+}
+
+/* the earlier run of the plan whose checkpoint run i starts from
+ * (init_from = that run's model.safetensors), or -1: a fine-tuning run
+ * waits for its pre-training run to finish */
+static int init_from_run(const ExpPlan *e, int i)
+{
+    const char *from = e->runs[i].s.init_from;
+    if (!from[0]) return -1;
+    for (int k = 0; k < i; k++) {
+        const char *out = e->runs[k].s.out;
+        size_t n = strlen(out);
+        if (strncmp(from, out, n) == 0 && strcmp(from + n, "/model.safetensors") == 0) return k;
+    }
+    return -1;
 }
 
 static void run_help(void)
@@ -342,8 +368,11 @@ int cmd_run(int argc, char **argv)
         int running = 0, failed = 0, done = 0, skipped = 0, busy = 0, forwarded = 0;
         double t0 = now_seconds();
         for (int i = 0; i <= e->nruns; i++) {
-            /* wait while all job slots are busy (or, at the end, for everyone) */
-            while (running > 0 && (running >= jobs || i == e->nruns || run_stop)) {
+            /* wait while all job slots are busy (or, at the end, for everyone,
+             * or while the run this one starts from is still going) */
+            int dep = i < e->nruns ? init_from_run(e, i) : -1;
+            while (running > 0 &&
+                   (running >= jobs || i == e->nruns || run_stop || (dep >= 0 && pids[dep] > 0))) {
                 /* a signal for this process alone (kill, a scheduler) must
                  * still reach the runs, whether it came during wait() or
                  * between two of them: each run checkpoints and stops */

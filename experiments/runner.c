@@ -180,7 +180,8 @@ static int on_section_key(void *user, const char *section, const char *key, cons
 
 static int is_text_task(const char *task)
 {
-    return !strcmp(task, "chars") || !strcmp(task, "words") || !strcmp(task, "bytes") || !strcmp(task, "text");
+    return !strcmp(task, "chars") || !strcmp(task, "words") || !strcmp(task, "bytes") || !strcmp(task, "text") ||
+           !strcmp(task, "mlm") || !strcmp(task, "classify");
 }
 
 /* a cheap check of what would otherwise fail only when the run starts */
@@ -196,12 +197,12 @@ static int check_run(const ExpPlan *e, GridRun *r, char *err, size_t errlen)
         struct stat st;
         if (stat(s.corpus, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
             snprintf(err, errlen, "%s: run %s: corpus '%s' is missing or empty%s", e->path, r->name, s.corpus,
-                     strcmp(s.corpus, "data/kjv.txt") == 0 ? " (run `make data` first)" : "");
+                     strncmp(s.corpus, "data/kjv", 8) == 0 ? " (run `make data` first)" : "");
             return -1;
         }
     } else {
         TaskConfig tc = {s.task, s.corpus, s.tokenizer, s.vocab_limit, s.seq_len, s.eval_seq_len, s.distance,
-                         s.train_fraction};
+                         s.train_examples, s.train_fraction};
         Task *t = task_create(&tc, e2, sizeof e2);
         if (!t) {
             snprintf(err, errlen, "%s: run %s: %s", e->path, r->name, e2);

@@ -120,6 +120,9 @@ typedef struct Transformer {
     int C, NH, dk, F, L;
     int max_seq_len;            /* rows of pos.weight (learned); informational otherwise */
     Positions positions;
+    int causal;                 /* 1: the decoder's causal mask (GPT); 0: the encoder (BERT) */
+    const int *lengths;         /* (B) real tokens per row of the current batch, or NULL
+                                 * (all T): the encoder's key padding mask (set_lengths) */
 
     /* ---- parameters (bound after params_alloc) ---- */
     int idx_pos;                /* pos.weight, or -1 */
@@ -212,15 +215,18 @@ static BlockWork block_work(const Transformer *tf, int T, int b0, int p)
 
 /* ============================ one block =================================== */
 
-static void block_forward(Transformer *tf, const BlockParams *w, const BlockActs *s, int B, int T)
+/* lengths (B): the span's rows of the batch's lengths, or NULL */
+static void block_forward(Transformer *tf, const BlockParams *w, const BlockActs *s,
+                          const int *lengths, int B, int T)
 {
     int N = B * T, C = tf->C, F = tf->F;
     /* h = ln1(x_l) */
     layernorm_forward(s->ln1, s->ln1_mean, s->ln1_rstd, s->x, w->ln1_w, w->ln1_b, N, C);
     /* [q | k | v] = h W_qkv^T + b_qkv */
     linear_forward(s->qkv, s->ln1, w->qkv_w, w->qkv_b, N, C, 3 * C);
-    /* att = concat_h softmax(q_h k_h^T / sqrt(dk) + causal mask) v_h */
-    attention_forward(s->att, s->probs, s->qkv, B, T, C, tf->NH);
+    /* att = concat_h softmax(q_h k_h^T / sqrt(dk) + mask) v_h, the mask causal
+     * (decoder) or over the padding (encoder) */
+    attention_forward(s->att, s->probs, s->qkv, B, T, C, tf->NH, tf->causal, lengths);
     /* a = x_l + att W_proj^T + b_proj */
     linear_forward(s->a, s->att, w->proj_w, w->proj_b, N, C, C);
     vecmath_add(s->a, s->x, (size_t)N * C);
@@ -238,7 +244,8 @@ static void block_forward(Transformer *tf, const BlockParams *w, const BlockActs
  * parameter gradients g accumulate; ws are the workspaces.  The forward's
  * lines, in reverse. */
 static void block_backward(Transformer *tf, const BlockParams *g, const BlockParams *w,
-                           const BlockActs *s, const BlockWork *ws, real *dres, int B, int T)
+                           const BlockActs *s, const BlockWork *ws, const int *lengths,
+                           real *dres, int B, int T)
 {
     int N = B * T, C = tf->C, F = tf->F;
     size_t nC = (size_t)N * C, nF = (size_t)N * F;
@@ -259,7 +266,8 @@ static void block_backward(Transformer *tf, const BlockParams *g, const BlockPar
     linear_backward(ws->datt, g->proj_w, g->proj_b, dres, s->att, w->proj_w, N, C, C);
     /* forward: att = attention(q, k, v) */
     memset(ws->dqkv, 0, 3 * nC * sizeof(real));
-    attention_backward(ws->dqkv, ws->dscores, ws->datt, s->qkv, s->probs, B, T, C, tf->NH);
+    attention_backward(ws->dqkv, ws->dscores, ws->datt, s->qkv, s->probs, B, T, C, tf->NH,
+                       tf->causal, lengths);
     /* forward: [q | k | v] = h W_qkv^T + b_qkv */
     memset(ws->dln, 0, nC * sizeof(real));
     linear_backward(ws->dln, g->qkv_w, g->qkv_b, ws->dqkv, s->ln1, w->qkv_w, N, C, 3 * C);
@@ -299,6 +307,12 @@ static int split_parts(const Transformer *tf, int B, int T)
     return parts < 1 ? 1 : parts;
 }
 
+/* the span's rows [b0, ..) of the batch's lengths, or NULL */
+static const int *span_lengths(const Transformer *tf, int b0)
+{
+    return tf->lengths ? tf->lengths + b0 : NULL;
+}
+
 /* one pass (forward or backward) of the body over a batch, split in spans */
 typedef struct BodyPass {
     Transformer *tf;
@@ -322,7 +336,7 @@ static void forward_span(void *arg, int p)
     positions_forward(tf->resid + r * C, bp->x + r * C, position_rows(tf), nb, T, tf->C);
     for (int l = 0; l < tf->L; l++) {
         BlockActs s = block_acts(tf, l, B, T, b0);
-        block_forward(tf, &tf->w[l], &s, nb, T);
+        block_forward(tf, &tf->w[l], &s, span_lengths(tf, b0), nb, T);
     }
     /* y = ln_f(x_L) */
     const real *xL = tf->resid + (size_t)tf->L * N * C + r * C;
@@ -362,7 +376,7 @@ static void backward_span(void *arg, int p)
                        tf->lnf_rstd + r, nb * T, tf->C);
     for (int l = tf->L - 1; l >= 0; l--) {
         BlockActs s = block_acts(tf, l, B, T, b0);
-        block_backward(tf, &g->blocks[l], &tf->w[l], &s, &ws, dres, nb, T);
+        block_backward(tf, &g->blocks[l], &tf->w[l], &s, &ws, span_lengths(tf, b0), dres, nb, T);
     }
     /* forward: x_0 = x + P */
     positions_backward(bp->dx ? bp->dx + r * C : NULL, g->pos_g, dres, nb, T, tf->C);
@@ -415,6 +429,12 @@ static void transformer_step(void *self, real *y, const real *x, int B)
     Transformer *tf = self;
     int C = tf->C, F = tf->F, t = tf->step_t;
     assert(B == tf->step_B && "state_reset with this B first");
+    if (!tf->causal) {
+        /* an encoder's position t depends on later tokens: there is no step */
+        fprintf(stderr, "transformer_step: an encoder (non-causal) Transformer cannot "
+                        "generate one token at a time\n");
+        abort();
+    }
     int limit = tf->Tmax;
     if (tf->positions == POSITIONS_LEARNED && tf->max_seq_len < limit) limit = tf->max_seq_len;
     if (t >= limit) {
@@ -499,6 +519,7 @@ static void *transformer_create(const ModelConfig *cfg, ParamSet *ps, int *H)
     tf->L = cfg->num_layers;
     tf->max_seq_len = cfg->max_seq_len;
     tf->positions = cfg->positions;
+    tf->causal = cfg->architecture != ARCH_ENCODER;   /* the encoder attends both ways */
     tf->idx_pos = -1;
     if (tf->positions == POSITIONS_LEARNED)
         tf->idx_pos = params_add2(ps, "pos.weight", tf->max_seq_len, C);
@@ -739,7 +760,7 @@ static double transformer_flops(const void *self, int B, int T)
      *   attention_forward skips (attention_flops) */
     const Transformer *tf = self;
     double N = (double)B * T, C = tf->C, F = tf->F;
-    double per_layer = 2 * N * C * 3 * C + attention_flops(B, T, tf->C, tf->NH) +
+    double per_layer = 2 * N * C * 3 * C + attention_flops(B, T, tf->C, tf->NH, tf->causal) +
                        2 * N * C * C + 2 * N * C * F * 2;
     return tf->L * per_layer;
 }
@@ -787,6 +808,12 @@ void transformer_position_table(const void *body, real *P, int T)
     }
 }
 
+static void transformer_set_lengths(void *self, const int *lengths)
+{
+    Transformer *tf = self;
+    tf->lengths = lengths;
+}
+
 const BodyOps transformer_body_ops = {
     .create = transformer_create,
     .bind = transformer_bind,
@@ -801,6 +828,7 @@ const BodyOps transformer_body_ops = {
     .position_table = transformer_position_table,
     .act_bytes = transformer_act_bytes,
     .flops = transformer_flops,
+    .set_lengths = transformer_set_lengths,
     .free = transformer_free,
 };
 
