@@ -224,7 +224,7 @@ int fit_power_law(const double *x, const double *y, int n, PowerLawFit *fit, cha
 }
 
 int fit_pure_power_law(const double *x, const double *y, int n, double *alpha, double *alpha_sd,
-                       double *x_c, char *err, size_t errlen)
+                       double *A, char *err, size_t errlen)
 {
     for (int i = 0; i < n; i++)
         if (!isfinite(x[i]) || x[i] <= 0 || !isfinite(y[i]) || y[i] <= 0) {
@@ -242,14 +242,14 @@ int fit_pure_power_law(const double *x, const double *y, int n, double *alpha, d
         lx[i] = log(x[i]);
         ly[i] = log(y[i]);
     }
-    /* ln L = c0 + c1 ln x with c1 = −α and c0 = α ln x_c */
+    /* ln L = c0 + c1 ln x with c1 = −α and c0 = ln A */
     double c0, c1, cov00, cov01, cov11, sumsq;
     gsl_fit_linear(lx, 1, ly, 1, (size_t)n, &c0, &c1, &cov00, &cov01, &cov11, &sumsq);
     free(lx);
     free(ly);
     *alpha = -c1;
     *alpha_sd = sqrt(cov11);
-    *x_c = c1 != 0 ? exp(-c0 / c1) : INFINITY;
+    *A = exp(c0);
     return 0;
 }
 

@@ -39,15 +39,16 @@ typedef struct PowerLawFit {
 int fit_power_law(const double *x, const double *y, int n, PowerLawFit *fit, char *err,
                   size_t errlen);
 
-/* Kaplan et al.'s own form, L = (x_c / x)^α with no offset: the least-
- * squares line ln L = α ln x_c − α ln x, so α and its standard error come
- * from a linear fit in log-log space (every y must be positive).  It
+/* Kaplan et al.'s own form, L = (x_c / x)^α = A x^−α with no offset: the
+ * least-squares line ln L = ln A − α ln x, so α and its standard error come
+ * from a linear fit in log-log space (every y must be positive); x_c =
+ * A^(1/α), which runs off to infinity as α nears 0, so *A is returned.  It
  * always exists where the curve with an offset may not (a loss that has
  * not begun to flatten), and it is the exponent Kaplan et al. quote.
  * 0, or -1 with err (fewer than 3 distinct x, a non-positive x or y, no
  * more points than 2). */
 int fit_pure_power_law(const double *x, const double *y, int n, double *alpha, double *alpha_sd,
-                       double *x_c, char *err, size_t errlen);
+                       double *A, char *err, size_t errlen);
 
 /* the least-squares line y = intercept + slope·ln x over the points with
  * x >= x_min, and the slope's standard error: how much the loss changes per

@@ -198,9 +198,9 @@ static void fit_series(const char *data_dir, const char *stem, const char *tok, 
     if (isfinite(size)) snprintf(who, sizeof who, "%s N=%.3gk", title, size / 1000);
     else snprintf(who, sizeof who, "%s", title);
     /* Kaplan et al.'s form without the offset, beside it */
-    double pure = NAN, pure_sd = NAN, x_c = NAN;
+    double pure = NAN, pure_sd = NAN, pure_A = NAN;
     char pure_err[256];
-    int pure_ok = fit_pure_power_law(x, y, n, &pure, &pure_sd, &x_c, pure_err, sizeof pure_err) == 0;
+    int pure_ok = fit_pure_power_law(x, y, n, &pure, &pure_sd, &pure_A, pure_err, sizeof pure_err) == 0;
 
     PowerLawFit fit;
     char err[256];
@@ -228,7 +228,7 @@ static void fit_series(const char *data_dir, const char *stem, const char *tok, 
         PowerLawFit line = fit;
         if (!ok) {
             memset(&line, 0, sizeof line);
-            line.A = pow(x_c, pure);
+            line.A = pure_A;
             line.alpha = pure;
         }
         snprintf(s->curve, sizeof s->curve, "%s_fit.csv", stem);
@@ -249,8 +249,8 @@ static void fit_series(const char *data_dir, const char *stem, const char *tok, 
         snprintf(s->label, sizeof s->label, "%s: \xce\xb1 = %.2f \xc2\xb1 %.2f, E = %.2f, R\xc2\xb2 = %.2f", who,
                  fit.alpha, fit.alpha_sd, fit.E, fit.r2);
     else if (pure_ok)
-        snprintf(s->label, sizeof s->label, "%s: no E + A x^-\xce\xb1 fit; L \xe2\x88\x9d x^-%.3f \xc2\xb1 %.3f", who,
-                 pure, pure_sd);
+        snprintf(s->label, sizeof s->label, "%s: no E + A x^-\xce\xb1 fit; L \xe2\x88\x9d x^-\xce\xb1, \xce\xb1 = %.3f \xc2\xb1 %.3f",
+                 who, pure, pure_sd);
     else
         snprintf(s->label, sizeof s->label, "%s: no fit", who);
 }

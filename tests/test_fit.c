@@ -137,29 +137,29 @@ END_TEST
 START_TEST(test_pure_power_law)
 {
     /* L = (N_c / N)^0.076 with N_c = 8.8e13, Kaplan et al.'s L(N) */
-    double x[NSIZES], y[NSIZES], alpha, sd, x_c;
+    double x[NSIZES], y[NSIZES], alpha, sd, A;
     for (int i = 0; i < NSIZES; i++) {
         x[i] = sizes[i];
         y[i] = pow(8.8e13 / x[i], 0.076);
     }
     char err[ERRLEN] = "";
-    ck_assert_msg(fit_pure_power_law(x, y, NSIZES, &alpha, &sd, &x_c, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(fit_pure_power_law(x, y, NSIZES, &alpha, &sd, &A, err, sizeof err) == 0, "%s", err);
     ck_assert_double_eq_tol(alpha, 0.076, 1e-9);
     ck_assert_double_eq_tol(sd, 0, 1e-9);
-    ck_assert_double_eq_tol(x_c / 8.8e13, 1, 1e-6);
+    ck_assert_double_eq_tol(pow(A, 1 / alpha) / 8.8e13, 1, 1e-6);   /* x_c = A^(1/alpha) */
     /* the curve with an offset exists only where the loss flattens: a loss
      * falling faster at larger sizes has none, the pure power law still does */
     double concave[] = {2.31, 2.21, 2.13, 2.03, 1.90, 1.70};
     PowerLawFit f;
     ck_assert_int_eq(fit_power_law(x, concave, NSIZES, &f, err, sizeof err), -1);
     ck_assert_ptr_nonnull(strstr(err, "does not flatten"));
-    ck_assert_int_eq(fit_pure_power_law(x, concave, NSIZES, &alpha, &sd, &x_c, err, sizeof err), 0);
+    ck_assert_int_eq(fit_pure_power_law(x, concave, NSIZES, &alpha, &sd, &A, err, sizeof err), 0);
     ck_assert_msg(alpha > 0 && sd > 0, "alpha %g +- %g", alpha, sd);
     double x2[] = {1e4, 1e4, 1e5}, y2[] = {2, 2.1, 1.5};
-    ck_assert_int_eq(fit_pure_power_law(x2, y2, 3, &alpha, &sd, &x_c, err, sizeof err), -1);
+    ck_assert_int_eq(fit_pure_power_law(x2, y2, 3, &alpha, &sd, &A, err, sizeof err), -1);
     ck_assert_ptr_nonnull(strstr(err, "2 distinct"));
     y2[2] = -1;
-    ck_assert_int_eq(fit_pure_power_law(x, y2, 3, &alpha, &sd, &x_c, err, sizeof err), -1);
+    ck_assert_int_eq(fit_pure_power_law(x, y2, 3, &alpha, &sd, &A, err, sizeof err), -1);
     ck_assert_ptr_nonnull(strstr(err, "point 2"));
 }
 END_TEST
