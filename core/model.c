@@ -197,8 +197,7 @@ static void pool_backward(const Model *m, real *dy, const real *dpooled, const B
 double model_forward(Model *m, const Batch *batch)
 {
     int B = batch->B, T = batch->T, N = B * T;
-    int E = m->cfg.embed_dim, O = m->cfg.output_size;
-    (void)E;
+    int O = m->cfg.output_size;
     assert(B <= m->Bmax && T <= m->Tmax);
     ParamSet *ps = &m->params;
     m->last_B = B;
@@ -295,6 +294,11 @@ const real *model_step(Model *m, const int *tokens, int B)
 size_t model_param_count(const Model *m)
 {
     return m->params.total;
+}
+
+size_t model_attention_bytes(const Model *m)
+{
+    return m->body_ops->attention_bytes ? m->body_ops->attention_bytes(m->body) : 0;
 }
 
 /* Kaplan et al. (2020) count N "excluding all vocabulary and positional

@@ -42,7 +42,6 @@ extern char *openblas_get_config(void);
 /* windows the loss-per-position evaluation averages over (position_loss.csv) */
 #define POSITION_WINDOWS 2048
 #define DATA_SEED_OFFSET 0x1da7UL
-#define SAMPLE_TEMPERATURE 0.8
 
 /* ---- signals -------------------------------------------------------------- */
 
@@ -187,6 +186,7 @@ static int write_run_json(Run *r, const char *status)
     cJSON_AddNumberToObject(out, "step_ms", res->step_ms);
     cJSON_AddNumberToObject(out, "peak_rss_mb", res->peak_rss_mb);
     cJSON_AddNumberToObject(out, "act_mb", res->act_mb);
+    cJSON_AddNumberToObject(out, "attn_mb", res->attn_mb);
     cJSON_AddNumberToObject(out, "critical_path", res->params ? (double)model_info_critical_path(
         model_info_find(r->s->model), r->task->seq_len, r->s->num_layers) : 0);
     char *text = cJSON_Print(o);
@@ -614,6 +614,8 @@ static int build_model_config(Run *r, ModelConfig *mc)
     mc->positions = strcmp(s->positions, "learned") == 0 ? POSITIONS_LEARNED
                   : strcmp(s->positions, "none") == 0   ? POSITIONS_NONE
                                                         : POSITIONS_SINUSOIDAL;
+    mc->attention_impl = strcmp(s->attention_impl, "online") == 0 ? ATTENTION_IMPL_ONLINE
+                                                                 : ATTENTION_IMPL_NAIVE;
     mc->forget_bias = s->forget_bias;
     mc->init_scale = s->init_scale;
     mc->architecture = strcmp(s->architecture, "encoder") == 0           ? ARCH_ENCODER
@@ -640,11 +642,11 @@ static int build_model_config(Run *r, ModelConfig *mc)
                     "reduce hidden_size / embed_dim / num_layers / ffn_size", bytes / 1073741824.0, avail / 1073741824.0);
     /* activations, at least: x, dx (B,T,E), y, dy (B,T,H), logits, probs,
      * dlogits (B,T,O), a state history (L,B,T,H), the MLP's hidden layer and
-     * its GELU (L,B,T,F), and for the Transformer
+     * its GELU (L,B,T,F), and for the Transformer with naive attention
      * the attention weights (L,B,NH,T,T) */
     double B = s->batch_size, T = longest, O = mc->output_size;
     double acts = B * T * (2 * E + 2 * H + 3 * O + L * H + 2 * L * F);
-    if (info->attention) acts += L * B * mc->num_heads * T * T;
+    if (info->attention && mc->attention_impl == ATTENTION_IMPL_NAIVE) acts += L * B * mc->num_heads * T * T;
     acts *= sizeof(real);
     if (avail > 0 && bytes + acts > avail)
         return fail(r, "batches of batch_size %d x seq_len %d would need at least %.1f GiB for activations "
@@ -746,6 +748,7 @@ static int run_setup(Run *r, int resume)
     res->chance_loss = r->task->chance_loss;
     res->chance_accuracy = r->task->has_accuracy && !r->task->regression ? exp(-r->task->chance_loss) : NAN;
     res->act_mb = (double)model_act_bytes(r->m) / 1048576.0;
+    res->attn_mb = (double)model_attention_bytes(r->m) / 1048576.0;
     test_kill_init();
 
     /* a resumed run is continued where it is: its directory must exist */

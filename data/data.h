@@ -20,12 +20,13 @@
 typedef enum { SPLIT_TRAIN, SPLIT_VALID } Split;
 
 /* the values of TaskConfig.task, for messages and --help */
-#define TASK_NAMES "chars, words, bytes, text, copy, adding, recall, assoc, parity, mlm, classify, listops"
+#define TASK_NAMES "chars, words, bytes, text, copy, adding, recall, assoc, parity, mlm, classify, listops, \
+                   selective_copy"
 
 /* what a task needs to know; names match the config keys */
 typedef struct TaskConfig {
-    const char *task;        /* chars, words, bytes, text (uses tokenizer), copy, adding,
-                                recall, assoc, parity */
+    const char *task;        /* chars, words, bytes, text (uses tokenizer), copy,
+                                selective_copy, adding, recall, assoc, parity */
     const char *corpus;      /* text tasks: path of the corpus */
     const char *tokenizer;   /* text: bytes, chars, words */
     int vocab_limit;         /* words: keep the most frequent K (plus <unk>) */

@@ -8,6 +8,7 @@
  *
  *   recall   delayed (first-token) recall: the token seen d steps ago
  *   copy     copy memory (Arjovsky, Shah & Bengio 2016)
+ *   selective_copy  its symbols scattered among blanks (selective_copy.c)
  *   adding   the adding problem (Hochreiter & Schmidhuber 1997)
  *   assoc    associative recall / induction: the value paired with a key
  *   parity   running parity of a bit string; tested longer than trained
@@ -334,6 +335,7 @@ Task *task_create(const TaskConfig *cfg, char *err, size_t errlen)
         int T = d + 2 * COPY_LENGTH;
         return synth_task_new(cfg, &copy_ops, COPY_VOCAB, 0, COPY_VOCAB, T, T, log(COPY_SYMBOLS));
     }
+    if (strcmp(name, "selective_copy") == 0) return selective_copy_task_create(cfg, err, errlen);
     if (strcmp(name, "adding") == 0) {
         if (check_distance(cfg, 2, TASK_MAX_DISTANCE,
                            " (it is the sequence length, with one marker in each half)", err,
@@ -375,7 +377,7 @@ int task_uses_setting(const char *task, const char *tokenizer, const char *key, 
                strcmp(task, "mlm") == 0 || strcmp(task, "classify") == 0;
     /* the tasks whose sequence length follows from the distance */
     int by_distance = !strcmp(task, "copy") || !strcmp(task, "adding") || !strcmp(task, "recall") ||
-                      !strcmp(task, "assoc");
+                      !strcmp(task, "assoc") || !strcmp(task, "selective_copy");
     static const char *const text_keys[] = {"corpus", "tokenizer", "vocab_limit", "train_fraction", "prompt",
                                             "sample_tokens"};
     for (size_t i = 0; i < sizeof text_keys / sizeof text_keys[0]; i++)
@@ -397,7 +399,7 @@ int task_uses_setting(const char *task, const char *tokenizer, const char *key, 
         return 0;
     }
     if (strcmp(key, "distance") == 0 && !by_distance) {
-        *why = "it is for copy, adding, recall and assoc";
+        *why = "it is for copy, adding, recall, assoc and selective_copy";
         return 0;
     }
     if ((strcmp(key, "seq_len") == 0 || strcmp(key, "eval_seq_len") == 0) && by_distance) {
