@@ -77,7 +77,7 @@ int plot_figures_scaling_laws(Plot *p)
         plot_skip(p, "context_slope", "no text run has a window of 256 or more");
     }
     plot_args_free(&a);
-    scaling_budget_order(&p->e);
+    scaling_budget_order(&p->e, p->datadir, NULL, 0);
     free(fig);
     return failed ? -1 : 0;
 }

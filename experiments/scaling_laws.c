@@ -245,6 +245,13 @@ static void fit_series(const char *data_dir, const char *stem, const char *tok, 
     s->pure_alpha = pure;
     s->pure_alpha_sd = pure_sd;
     s->slope = s->slope_sd = NAN;
+    /* the fewest runs at one x */
+    s->seeds = 0;
+    for (int i = 0; i < n; i++) {
+        int c = 0;
+        for (int k = 0; k < n; k++) c += x[k] == x[i];
+        if (s->seeds == 0 || c < s->seeds) s->seeds = c;
+    }
     if (ok)
         snprintf(s->label, sizeof s->label, "%s: \xce\xb1 = %.2f \xc2\xb1 %.2f, E = %.2f, R\xc2\xb2 = %.2f", who,
                  fit.alpha, fit.alpha_sd, fit.E, fit.r2);
@@ -487,6 +494,7 @@ int scaling_context(const Experiment *e, const char *data_dir, ScalingFigure *fi
                 for (int k = 0; k < np; k++) curve[j][(int)px[k] - 1] = py[k];
                 ScalingSeries *s = &panel->series[panel->nseries++];
                 s->size = big;
+                s->seeds = used;
                 s->E = s->alpha = s->alpha_sd = s->r2 = s->pure_alpha = s->pure_alpha_sd = NAN;
                 s->slope = s->slope_sd = NAN;
                 snprintf(s->model, sizeof s->model, "%s", MODEL_NAME(m));
@@ -614,7 +622,7 @@ static int mean_val_curve(const Experiment *e, const int *idx, int n, double *to
 
 #define BUDGET_MAX_EVALS 4096
 
-int scaling_budget_order(const Experiment *e)
+int scaling_budget_order(const Experiment *e, const char *data_dir, BudgetPair *pairs, int max)
 {
     char toks[SCALING_MAX_PANELS][32];
     int ntok = tokenizers(e, toks, SCALING_MAX_PANELS), written = 0;
@@ -678,11 +686,26 @@ int scaling_budget_order(const Experiment *e)
                 csv_num_field(rows, la);
                 csv_num_field(rows, lb);
                 fprintf(rows, ",%d\n", nc);
+                if (pairs && written < max) {
+                    BudgetPair *bp = &pairs[written];
+                    snprintf(bp->tokenizer, sizeof bp->tokenizer, "%.31s", toks[t]);
+                    snprintf(bp->model_a, sizeof bp->model_a, "%.31s", MODEL_NAME(a));
+                    snprintf(bp->model_b, sizeof bp->model_b, "%.31s", MODEL_NAME(b));
+                    bp->tokens_first = tk[0];
+                    bp->tokens_last = tk[nc - 1];
+                    bp->a_ahead_first = d[0] < 0;
+                    bp->a_ahead_last = d[nc - 1] < 0;
+                    bp->ahead_since = tk[since];
+                    bp->loss_a_last = la;
+                    bp->loss_b_last = lb;
+                    bp->evaluations = nc;
+                    bp->seeds = na < nb ? na : nb;
+                }
                 written++;
             }
     }
     fclose(rows);
-    write_findings(e, "budget_order.csv", written ? text : NULL, len);
+    if (data_dir) write_findings(e, "budget_order.csv", written ? text : NULL, len);
     free(text);
     free(idx);
     return written;

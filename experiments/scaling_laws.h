@@ -42,6 +42,7 @@ typedef struct ScalingSeries {
     double E, alpha, alpha_sd, r2;   /* L = E + A x^-alpha, if it could be fitted */
     double pure_alpha, pure_alpha_sd;/* L = (x_c / x)^alpha */
     double slope, slope_sd;          /* context: loss per e-fold of context beyond position 64 */
+    int seeds;          /* the fewest runs behind one point (seeds at one size or cut) */
 } ScalingSeries;
 
 typedef struct ScalingPanel {
@@ -84,10 +85,22 @@ int scaling_loss_vs_data(const Experiment *e, const char *data_dir, ScalingFigur
  * (exp_dir/context_slope_pairs.csv).  Returns panels. */
 int scaling_context(const Experiment *e, const char *data_dir, ScalingFigure *fig);
 
+/* two models' validation losses along training (scaling_budget_order) */
+typedef struct BudgetPair {
+    char tokenizer[32], model_a[32], model_b[32];
+    double tokens_first, tokens_last;   /* the first and last evaluation both reached */
+    int a_ahead_first, a_ahead_last;    /* 1: model_a's mean loss is the lower there */
+    double ahead_since;                 /* tokens since which the last order has held */
+    double loss_a_last, loss_b_last;
+    int evaluations;                    /* evaluations both reached */
+    int seeds;                          /* runs of the model with fewer */
+} BudgetPair;
+
 /* for each tokenizer and each pair of models trained at one size each:
  * which is ahead (mean validation loss over seeds) at the first and the
  * last evaluation, and the training tokens after which the order last
- * changed; exp_dir/budget_order.csv.  Returns the rows written. */
-int scaling_budget_order(const Experiment *e);
+ * changed; into pairs (at most max; may be NULL) and, with data_dir set,
+ * exp_dir/budget_order.csv.  Returns the number of pairs. */
+int scaling_budget_order(const Experiment *e, const char *data_dir, BudgetPair *pairs, int max);
 
 #endif

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "experiments/findings.h"
 #include "experiments/plot.h"
 #include "experiments/plot_data.h"
 #include "experiments/scaling_laws.h"
@@ -258,6 +259,36 @@ START_TEST(test_context_slope)
 }
 END_TEST
 
+/* the scaling claims read the same numbers */
+START_TEST(test_findings)
+{
+    setup();
+    Experiment e = load();
+    Finding f;
+    /* the RNN and the LSTM fall with size (2 seeds); the GRU has 2 sizes: no fit */
+    memset(&f, 0, sizeof f);
+    ck_assert_int_eq(findings_measure_bigger(&e, &f), 1);
+    ck_assert_int_eq(f.verdict, VERDICT_HOLDS);
+    ck_assert_int_eq(f.seeds, 2);
+    ck_assert_msg(strstr(f.value, "characters: RNN 0.") && strstr(f.value, "GRU no fit"), "%s", f.value);
+    ck_assert_str_eq(f.figure, "loss_vs_params");
+    /* no Transformer in the size sweep: nothing to say */
+    memset(&f, 0, sizeof f);
+    ck_assert_int_eq(findings_measure_scales_best(&e, &f), 0);
+    /* one seed a cut of the data: measured, no verdict */
+    memset(&f, 0, sizeof f);
+    ck_assert_int_eq(findings_measure_more_data(&e, &f), 1);
+    ck_assert_int_eq(f.verdict, VERDICT_NOT_MEASURED);
+    /* the pure power law through points with an offset E: flatter than 0.35 */
+    ck_assert_msg(strstr(f.value, "characters: Transformer 0.27") != NULL, "%s", f.value);
+    /* long context needs a Transformer beside a gated model */
+    memset(&f, 0, sizeof f);
+    ck_assert_int_eq(findings_measure_long_context(&e, &f), 0);
+    experiment_free(&e);
+    remove_dir();
+}
+END_TEST
+
 /* the three figures, drawn by plot_experiment from the same folder */
 START_TEST(test_figures_drawn)
 {
@@ -309,7 +340,19 @@ START_TEST(test_budget_order)
     }
     fclose(s);
     Experiment e = load();
-    ck_assert_int_eq(scaling_budget_order(&e), 1);
+    /* the finding: the RNN ahead first, the LSTM from 3000 tokens (one LSTM seed: no verdict) */
+    Finding fd;
+    memset(&fd, 0, sizeof fd);
+    ck_assert_int_eq(findings_measure_lstm_budget(&e, &fd), 1);
+    ck_assert_int_eq(fd.verdict, VERDICT_NOT_MEASURED);
+    ck_assert_msg(strstr(fd.value, "RNN ahead at") && strstr(fd.value, "LSTM at") && strstr(fd.value, "since 0.003M"),
+                  "%s", fd.value);
+    BudgetPair bp[4];
+    ck_assert_int_eq(scaling_budget_order(&e, dir, bp, 4), 1);
+    ck_assert_int_eq(bp[0].a_ahead_first, 1);
+    ck_assert_int_eq(bp[0].a_ahead_last, 0);
+    ck_assert_double_eq(bp[0].ahead_since, 3000);
+    ck_assert_int_eq(bp[0].seeds, 1);
     CsvTable *t = read_csv("budget_order.csv");
     ck_assert_str_eq(csv_str(t, 0, csv_col(t, "model_a")), "rnn");
     ck_assert_str_eq(csv_str(t, 0, csv_col(t, "ahead_first")), "rnn");   /* mean 3.1 < 3.5 */
@@ -331,6 +374,7 @@ int main(void)
     tcase_add_test(tc, test_loss_vs_data);
     tcase_add_test(tc, test_context_slope);
     tcase_add_test(tc, test_budget_order);
+    tcase_add_test(tc, test_findings);
     tcase_add_test(tc, test_figures_drawn);
     suite_add_tcase(s, tc);
     return run_suite(s);
