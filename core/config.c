@@ -45,11 +45,14 @@ static const KeySpec keys[] = {
     {"model", KEY_STRING, STR(model), 0, 0, NULL, NULL},   /* choices and help: the registry's */
     {"architecture", KEY_STRING, STR(architecture), 0, 0, "decoder encoder encoder-decoder",
      "architecture: decoder (causal), encoder (reads all at once), encoder-decoder"},
-    {"task", KEY_STRING, STR(task), 0, 0, "chars words bytes text copy adding recall assoc parity mlm classify listops",
-     "task: chars, words, bytes (text), copy, adding, recall, assoc, parity, mlm, classify, listops"},
+    {"task", KEY_STRING, STR(task), 0, 0, "chars words bytes text copy adding recall assoc parity mlm classify listops selective_copy",
+     "task: chars, words, bytes (text), copy, adding, recall, assoc, parity, mlm, classify, listops, "
+     "selective_copy"},
     {"corpus", KEY_STRING, STR(corpus), 0, 0, NULL, "text file for the text tasks"},
     {"tokenizer", KEY_STRING, STR(tokenizer), 0, 0, "bytes chars words", "tokenizer of task=text: bytes, chars, words"},
     {"vocab_limit", KEY_INT, OFF(vocab_limit), 0, 1, 1000000, NULL, "words: keep the K most frequent (plus <unk>)"},
+    {"train_fraction", KEY_DOUBLE, OFF(train_fraction), 0, 1e-6, 1, NULL,
+     "text tasks: train on this fraction of the training split, spread over it (validation unchanged)"},
     {"seq_len", KEY_INT, OFF(seq_len), 0, 1, 1000000, NULL, "training sequence length T"},
     {"eval_seq_len", KEY_INT, OFF(eval_seq_len), 0, 0, 1000000, NULL, "validation length (0: seq_len)"},
     {"batch_size", KEY_INT, OFF(batch_size), 0, 1, 100000, NULL, "sequences per batch B"},
@@ -60,6 +63,8 @@ static const KeySpec keys[] = {
     {"num_heads", KEY_INT, OFF(num_heads), 0, 1, 1024, NULL, "Transformer attention heads"},
     {"ffn_size", KEY_INT, OFF(ffn_size), 0, 0, 10000000, NULL, "Transformer MLP width (0: 4C)"},
     {"positions", KEY_STRING, STR(positions), 0, 0, "sinusoidal learned none", "Transformer positions: sinusoidal, learned, none"},
+    {"attention_impl", KEY_STRING, STR(attention_impl), 0, 0, "naive online",
+     "Transformer attention: naive (stores the T x T probabilities) or online (O(T) memory)"},
     {"max_seq_len", KEY_INT, OFF(max_seq_len), 0, 0, 1000000, NULL, "Transformer position table rows (0: longest used)"},
     {"distance", KEY_INT, OFF(distance), 0, 1, 100000, NULL, "dependency distance d of synthetic tasks"},
     {"optimizer", KEY_STRING, STR(optimizer), 0, 0, "sgd adam adamw", "optimizer: sgd, adam, adamw"},
@@ -107,12 +112,14 @@ void settings_defaults(Settings *s)
     strcpy(s->corpus, "data/kjv.txt");
     strcpy(s->tokenizer, "chars");
     s->vocab_limit = 5000;
+    s->train_fraction = 1.0;
     s->seq_len = 64;
     s->batch_size = 32;
     s->steps = 2000;
     s->hidden_size = 128;
     s->num_heads = 4;
     strcpy(s->positions, "sinusoidal");
+    strcpy(s->attention_impl, "naive");
     s->distance = 50;
     strcpy(s->optimizer, "adamw");
     s->lr = 3e-3;
@@ -339,6 +346,20 @@ int settings_resolve(Settings *s, char *err, size_t errlen)
     const ModelInfo *info = model_info_find(s->model);
     if (!info) {
         snprintf(err, errlen, "model = '%s' is not one of: %s", s->model, model_info_names());
+        return -1;
+    }
+    /* the architectures the model's registry line says it can be built as */
+    static const char *const arch_names[] = {[ARCH_DECODER] = "decoder", [ARCH_ENCODER] = "encoder",
+                                             [ARCH_ENCODER_DECODER] = "encoder-decoder"};
+    int arch = 0;
+    while (arch < 3 && strcmp(s->architecture, arch_names[arch]) != 0) arch++;
+    if (arch < 3 && !model_info_supports(info, (Architecture)arch)) {
+        char can[64] = "";
+        for (int a = 0; a < 3; a++)
+            if (model_info_supports(info, (Architecture)a))
+                snprintf(can + strlen(can), sizeof can - strlen(can), "%s%s", can[0] ? ", " : "", arch_names[a]);
+        snprintf(err, errlen, "architecture = %s is not available for the %s (it is built as: %s)", s->architecture,
+                 s->model, can);
         return -1;
     }
     if (s->num_layers == 0) s->num_layers = info->default_layers;

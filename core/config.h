@@ -23,10 +23,11 @@ typedef struct Settings {
     char model[16];          /* a registered model (core/registry.h) */
     char architecture[24];   /* decoder, encoder, encoder-decoder */
     char task[16];           /* chars, words, bytes, copy, adding, recall, assoc, parity,
-                              * mlm, classify, listops */
+                              * mlm, classify, listops, selective_copy */
     char corpus[SETTING_STR_MAX];
     char tokenizer[16];      /* bytes, chars, words (text tasks; chars/words/bytes tasks set it) */
     int vocab_limit;
+    double train_fraction;   /* text tasks: train on a fraction f of the training split, spread over it (1: all) */
     int seq_len;
     int eval_seq_len;        /* 0: same as seq_len */
     int batch_size;
@@ -37,6 +38,7 @@ typedef struct Settings {
     int num_heads;
     int ffn_size;            /* 0: 4 * hidden_size */
     char positions[16];      /* sinusoidal, learned, none */
+    char attention_impl[16]; /* Transformer: naive (stores P, T x T), online (O(T) memory) */
     int max_seq_len;         /* 0: the longest sequence the run uses */
     int distance;
     char optimizer[16];      /* sgd, adam, adamw */

@@ -42,6 +42,10 @@ typedef enum { POSITIONS_SINUSOIDAL, POSITIONS_LEARNED, POSITIONS_NONE } Positio
 typedef enum { ARCH_DECODER, ARCH_ENCODER, ARCH_ENCODER_DECODER } Architecture;
 /* encoder-decoder recurrent models: what the decoder reads of the source */
 typedef enum { ATTENTION_NONE, ATTENTION_ADDITIVE } AttentionKind;
+/* Transformer: how attention is computed — naive stores the probabilities
+ * P (B,NH,T,T) for the backward; online keeps two numbers per row and
+ * recomputes P in blocks (transformer/attention_online.c); same results */
+typedef enum { ATTENTION_IMPL_NAIVE, ATTENTION_IMPL_ONLINE } AttentionImpl;
 /* sequence classification: what the head reads of the body's outputs */
 typedef enum { POOLING_MEAN, POOLING_LAST } Pooling;
 
@@ -60,6 +64,7 @@ typedef struct ModelConfig {
     int ffn_size;        /* Transformer MLP width (default 4C) */
     int max_seq_len;     /* Transformer: rows of the position table */
     Positions positions; /* Transformer */
+    AttentionImpl attention_impl; /* Transformer: naive (the default) or online */
     double forget_bias;  /* LSTM: initial b_f in both bias vectors' sum */
     double init_scale;   /* multiplies the default uniform init of recurrent weights (1 = PyTorch's) */
     Architecture architecture; /* decoder (the default), encoder, encoder-decoder */
@@ -108,6 +113,9 @@ typedef struct BodyOps {
     void (*position_table)(const void *self, real *P, int T);
     /* bytes of activation memory held */
     size_t (*act_bytes)(const void *self);
+    /* of those, the bytes of the attention matrices (T x T per head and
+     * layer); NULL for a body without attention */
+    size_t (*attention_bytes)(const void *self);
     /* floating-point operations of one forward of (B,T) (backward ~ 2x) */
     double (*flops)(const void *self, int B, int T);
     /* the real token count of each row, lengths (B), for the next forward
@@ -161,6 +169,12 @@ void model_state_reset(Model *m, int B);
 const real *model_step(Model *m, const int *tokens, int B);
 
 size_t model_param_count(const Model *m);
+/* N of the scaling laws: the parameters outside the input layer, the head
+ * and the token and position tables (Kaplan et al. 2020; model.c says why
+ * the untied head is left out) */
+size_t model_non_embedding_param_count(const Model *m);
 size_t model_act_bytes(const Model *m);
+/* the attention matrices' share of model_act_bytes (0 without attention) */
+size_t model_attention_bytes(const Model *m);
 
 #endif

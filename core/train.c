@@ -42,7 +42,6 @@ extern char *openblas_get_config(void);
 /* windows the loss-per-position evaluation averages over (position_loss.csv) */
 #define POSITION_WINDOWS 2048
 #define DATA_SEED_OFFSET 0x1da7UL
-#define SAMPLE_TEMPERATURE 0.8
 
 /* ---- signals -------------------------------------------------------------- */
 
@@ -140,6 +139,7 @@ static int write_run_json(Run *r, const char *status)
     cJSON_AddStringToObject(o, "status", status);
     cJSON_AddItemToObject(o, "config", settings_json(r->s));
     cJSON_AddNumberToObject(o, "params", (double)model_param_count(r->m));
+    cJSON_AddNumberToObject(o, "non_embedding_params", (double)model_non_embedding_param_count(r->m));
     cJSON_AddNumberToObject(o, "seed", (double)r->s->seed);
     cJSON_AddNumberToObject(o, "threads", r->s->threads);
     cJSON_AddStringToObject(o, "real", REAL_NAME);
@@ -153,6 +153,8 @@ static int write_run_json(Run *r, const char *status)
     cJSON_AddNumberToObject(task, "seq_len", r->task->seq_len);
     cJSON_AddNumberToObject(task, "eval_seq_len", r->task->eval_seq_len);
     cJSON_AddNumberToObject(task, "chance_loss", r->task->chance_loss);
+    /* text tasks: the tokens training windows are cut from (D of the data-size runs) */
+    if (r->task->train_tokens > 0) cJSON_AddNumberToObject(task, "train_tokens", (double)r->task->train_tokens);
     if (r->task->classify) {
         cJSON_AddNumberToObject(task, "classes", r->task->num_labels);
         cJSON_AddNumberToObject(task, "majority_accuracy", r->task->majority_accuracy);
@@ -184,6 +186,7 @@ static int write_run_json(Run *r, const char *status)
     cJSON_AddNumberToObject(out, "step_ms", res->step_ms);
     cJSON_AddNumberToObject(out, "peak_rss_mb", res->peak_rss_mb);
     cJSON_AddNumberToObject(out, "act_mb", res->act_mb);
+    cJSON_AddNumberToObject(out, "attn_mb", res->attn_mb);
     cJSON_AddNumberToObject(out, "critical_path", res->params ? (double)model_info_critical_path(
         model_info_find(r->s->model), r->task->seq_len, r->s->num_layers) : 0);
     char *text = cJSON_Print(o);
@@ -284,7 +287,7 @@ static size_t state_size(Run *r, int version)
 {
     int nh = version == 2 ? STATE_HDR_V2 : STATE_HDR, na = version == 2 ? STATE_ACC_V2 : STATE_ACC;
     return 8 + (size_t)nh * sizeof(int64_t) + (size_t)na * sizeof(double) + sizeof(uint64_t) +
-           gsl_rng_size(r->data_rng) + 3 * r->opt->n * sizeof(real);
+           gsl_rng_size(r->data_rng) + (2 * r->opt->n + r->m->params.total) * sizeof(real);
 }
 
 static int save_state(Run *r, const char *path)
@@ -304,7 +307,7 @@ static int save_state(Run *r, const char *path)
     memcpy(p, gsl_rng_state(r->data_rng), rng_size); p += rng_size;
     memcpy(p, r->opt->m, n * sizeof(real)); p += n * sizeof(real);
     memcpy(p, r->opt->v, n * sizeof(real)); p += n * sizeof(real);
-    memcpy(p, r->m->params.value, n * sizeof(real));
+    memcpy(p, r->m->params.value, r->m->params.total * sizeof(real));  /* all of them, frozen or not */
     int rc = file_write_atomic(path, buf, len, r->err, r->errlen);
     free(buf);
     return rc;
@@ -340,7 +343,7 @@ static int load_state(Run *r)
     memcpy(gsl_rng_state(r->data_rng), p, rng_size); p += rng_size;
     memcpy(r->opt->m, p, n * sizeof(real)); p += n * sizeof(real);
     memcpy(r->opt->v, p, n * sizeof(real)); p += n * sizeof(real);
-    memcpy(r->m->params.value, p, n * sizeof(real));
+    memcpy(r->m->params.value, p, r->m->params.total * sizeof(real));
     r->step = hdr[1];
     r->opt->t = hdr[2];
     r->done = hdr[4] != 0;
@@ -611,6 +614,8 @@ static int build_model_config(Run *r, ModelConfig *mc)
     mc->positions = strcmp(s->positions, "learned") == 0 ? POSITIONS_LEARNED
                   : strcmp(s->positions, "none") == 0   ? POSITIONS_NONE
                                                         : POSITIONS_SINUSOIDAL;
+    mc->attention_impl = strcmp(s->attention_impl, "online") == 0 ? ATTENTION_IMPL_ONLINE
+                                                                 : ATTENTION_IMPL_NAIVE;
     mc->forget_bias = s->forget_bias;
     mc->init_scale = s->init_scale;
     mc->architecture = strcmp(s->architecture, "encoder") == 0           ? ARCH_ENCODER
@@ -637,11 +642,11 @@ static int build_model_config(Run *r, ModelConfig *mc)
                     "reduce hidden_size / embed_dim / num_layers / ffn_size", bytes / 1073741824.0, avail / 1073741824.0);
     /* activations, at least: x, dx (B,T,E), y, dy (B,T,H), logits, probs,
      * dlogits (B,T,O), a state history (L,B,T,H), the MLP's hidden layer and
-     * its GELU (L,B,T,F), and for the Transformer
+     * its GELU (L,B,T,F), and for the Transformer with naive attention
      * the attention weights (L,B,NH,T,T) */
     double B = s->batch_size, T = longest, O = mc->output_size;
     double acts = B * T * (2 * E + 2 * H + 3 * O + L * H + 2 * L * F);
-    if (info->attention) acts += L * B * mc->num_heads * T * T;
+    if (info->attention && mc->attention_impl == ATTENTION_IMPL_NAIVE) acts += L * B * mc->num_heads * T * T;
     acts *= sizeof(real);
     if (avail > 0 && bytes + acts > avail)
         return fail(r, "batches of batch_size %d x seq_len %d would need at least %.1f GiB for activations "
@@ -710,7 +715,7 @@ static int run_setup(Run *r, int resume)
     if (settings_resolve(s, r->err, r->errlen) != 0) return TRAIN_ERROR;
     if (s->save_every == 0) s->save_every = s->eval_every;
     TaskConfig tc = {s->task, s->corpus, s->tokenizer, s->vocab_limit, s->seq_len, s->eval_seq_len, s->distance,
-                     s->train_examples};
+                     s->train_examples, s->train_fraction};
     r->task = task_create(&tc, r->err, r->errlen);
     if (!r->task) return TRAIN_ERROR;
     ModelConfig mc;
@@ -743,6 +748,7 @@ static int run_setup(Run *r, int resume)
     res->chance_loss = r->task->chance_loss;
     res->chance_accuracy = r->task->has_accuracy && !r->task->regression ? exp(-r->task->chance_loss) : NAN;
     res->act_mb = (double)model_act_bytes(r->m) / 1048576.0;
+    res->attn_mb = (double)model_attention_bytes(r->m) / 1048576.0;
     test_kill_init();
 
     /* a resumed run is continued where it is: its directory must exist */
@@ -860,9 +866,9 @@ static double train_step(Run *r, double lr, double *norm, StepTimes *dt)
     double loss = model_forward(m, b);                               dt->forward = lap(&clock);
     model_backward(m, b);                                            dt->backward = lap(&clock);
     /* freeze_body: only the head's values [train_from, total) are trained */
-    size_t from = r->train_from;
-    *norm = grad_clip(m->params.grad + from, m->params.total - from, r->s->clip);
-    optim_step(r->opt, m->params.value + from, m->params.grad + from, lr);   dt->optimizer = lap(&clock);
+    size_t from = r->train_from, n = m->params.total - from;
+    *norm = grad_clip(m->params.grad + from, n, r->s->clip);
+    optim_step(r->opt, m->params.value + from, m->params.grad + from, lr);  dt->optimizer = lap(&clock);
     dt->total = clock - start;
     return loss;
 }
@@ -995,7 +1001,7 @@ static int run_train(Run *r)
  * context is used */
 static int write_position_loss(Run *r)
 {
-    if (r->task->regression || r->task->classify) return TRAIN_OK;   /* no positions scored */
+    if (r->task->regression || r->task->classify) return TRAIN_OK;
     int T = r->task->eval_seq_len;
     double *pl = xcalloc((size_t)T, sizeof(double));
     long *pc = xcalloc((size_t)T, sizeof(long));
@@ -1024,7 +1030,6 @@ static int write_position_loss(Run *r)
 static int write_samples(Run *r)
 {
     Settings *s = r->s;
-    /* an encoder or a classifier does not generate */
     if (!r->task->tok || s->sample_tokens <= 0 || r->task->classify || r->m->cfg.architecture != ARCH_DECODER)
         return TRAIN_OK;
     const Tokenizer *tok = r->task->tok;

@@ -101,8 +101,7 @@ int listops_generate(int *tokens, int max_len, int *label, gsl_rng *rng)
     int min_len = max_len / 4 > 4 ? max_len / 4 : 4;   /* "[OP d d ]" is the shortest expression */
     for (;;) {
         int n = 0;
-        /* grow stops (-1) before writing past tokens[max_len - 1] */
-        int v = grow(tokens, &n, max_len, 1, rng);
+        int v = grow(tokens, &n, max_len, 1, rng);   /* -1: it would not fit in max_len */
         if (v < 0 || n < min_len) continue;
         *label = v;
         return n;

@@ -34,6 +34,8 @@ Task *corpus_task_create(const TaskConfig *cfg, TokKind kind, char *err, size_t 
 Task *labelled_task_create(const TaskConfig *cfg, char *err, size_t errlen);
 /* task listops (listops.c) */
 Task *listops_task_create(const TaskConfig *cfg, char *err, size_t errlen);
+/* selective copying (selective_copy.c) */
+Task *selective_copy_task_create(const TaskConfig *cfg, char *err, size_t errlen);
 
 /* a uniform integer in [0, n), n >= 1 */
 size_t rng_below(gsl_rng *rng, size_t n);

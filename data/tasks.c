@@ -8,6 +8,7 @@
  *
  *   recall   delayed (first-token) recall: the token seen d steps ago
  *   copy     copy memory (Arjovsky, Shah & Bengio 2016)
+ *   selective_copy  its symbols scattered among blanks (selective_copy.c)
  *   adding   the adding problem (Hochreiter & Schmidhuber 1997)
  *   assoc    associative recall / induction: the value paired with a key
  *   parity   running parity of a bit string; tested longer than trained
@@ -311,6 +312,13 @@ Task *task_create(const TaskConfig *cfg, char *err, size_t errlen)
         }
         return corpus_task_create(cfg, kind, err, errlen);
     }
+    /* train_fraction cuts a corpus: a labelled file has train_examples, and
+     * the generated tasks draw fresh examples for every batch */
+    if (cfg->train_fraction > 0 && cfg->train_fraction < 1 && tokenizer_kind_parse(name, &kind) != 0) {
+        snprintf(err, errlen, "train_fraction = %g applies to the corpus tasks only (chars, words, "
+                 "bytes, text, mlm), not to task '%s'", cfg->train_fraction, name);
+        return NULL;
+    }
     if (strcmp(name, "classify") == 0) return labelled_task_create(cfg, err, errlen);
     if (strcmp(name, "listops") == 0) return listops_task_create(cfg, err, errlen);
     /* the task names chars, words and bytes choose their tokenizer */
@@ -327,6 +335,7 @@ Task *task_create(const TaskConfig *cfg, char *err, size_t errlen)
         int T = d + 2 * COPY_LENGTH;
         return synth_task_new(cfg, &copy_ops, COPY_VOCAB, 0, COPY_VOCAB, T, T, log(COPY_SYMBOLS));
     }
+    if (strcmp(name, "selective_copy") == 0) return selective_copy_task_create(cfg, err, errlen);
     if (strcmp(name, "adding") == 0) {
         if (check_distance(cfg, 2, TASK_MAX_DISTANCE,
                            " (it is the sequence length, with one marker in each half)", err,
@@ -368,8 +377,9 @@ int task_uses_setting(const char *task, const char *tokenizer, const char *key, 
                strcmp(task, "mlm") == 0 || strcmp(task, "classify") == 0;
     /* the tasks whose sequence length follows from the distance */
     int by_distance = !strcmp(task, "copy") || !strcmp(task, "adding") || !strcmp(task, "recall") ||
-                      !strcmp(task, "assoc");
-    static const char *const text_keys[] = {"corpus", "tokenizer", "vocab_limit", "prompt", "sample_tokens"};
+                      !strcmp(task, "assoc") || !strcmp(task, "selective_copy");
+    static const char *const text_keys[] = {"corpus", "tokenizer", "vocab_limit", "train_fraction", "prompt",
+                                            "sample_tokens"};
     for (size_t i = 0; i < sizeof text_keys / sizeof text_keys[0]; i++)
         if (strcmp(key, text_keys[i]) == 0) {
             if (!text) {
@@ -389,7 +399,7 @@ int task_uses_setting(const char *task, const char *tokenizer, const char *key, 
         return 0;
     }
     if (strcmp(key, "distance") == 0 && !by_distance) {
-        *why = "it is for copy, adding, recall and assoc";
+        *why = "it is for copy, adding, recall, assoc and selective_copy";
         return 0;
     }
     if ((strcmp(key, "seq_len") == 0 || strcmp(key, "eval_seq_len") == 0) && by_distance) {

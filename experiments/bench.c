@@ -19,7 +19,14 @@
  * Configurations: "w1" is vocabulary 256, B = 32, T = 128; RNN, LSTM and
  * GRU with E = H = 256 and one layer; the Transformer with C = 256, 4
  * heads, 2 layers, FFN 1024 and learned positions; 1 and 2 threads.  The
- * sweep is B = 8, T = 32, 64, ..., 1024 with 2 threads.
+ * sweep is B = 8, T = 32, 64, ..., 1024 with 2 threads.  The "limits" suite
+ * measures where two of the course's claims stop holding, 2 threads each:
+ * the Transformer with naive and with online attention (B = 1, T = 512 ...
+ * 8192: peak memory O(T^2) against O(T)), and the GRU against minGRU,
+ * whose recurrence is a scan (B = 8, T = 64 ... 8192: time per step) — its
+ * default scan in chunks over the threads, and the one-step loop and
+ * Blelloch's tree on one thread, to separate what the scan's parallelism
+ * buys from what the lighter model saves.
  *
  * FLOPs of one training step = 3 x (the body's forward FLOPs (BodyOps.flops)
  * + the head's 2 N H V): the backward of a product costs two products.
@@ -44,6 +51,7 @@
 #include <gsl/gsl_statistics_double.h>
 
 #include "commands.h"
+#include "mingru/mingru.h"
 #include "model.h"
 #include "optim.h"
 #include "real.h"
@@ -65,6 +73,13 @@ extern char *openblas_get_config(void);
 #define BENCH_SWEEP_T0 32
 #define BENCH_SWEEP_TMAX 1024
 #define BENCH_SWEEP_THREADS 2
+#define BENCH_LIMITS_THREADS 2
+#define BENCH_ATTN_B 1           /* limits: naive vs online attention */
+#define BENCH_ATTN_T0 512
+#define BENCH_ATTN_TMAX 8192
+#define BENCH_SCAN_B 8           /* limits: GRU vs minGRU */
+#define BENCH_SCAN_T0 64
+#define BENCH_SCAN_TMAX 8192
 #define BENCH_LR 1e-3
 #define BENCH_CLIP 1.0
 #define BENCH_WARMUP 3
@@ -80,6 +95,8 @@ extern char *openblas_get_config(void);
 
 typedef struct BenchConfig {
     char model[16];
+    char variant[12];            /* "" or the Transformer's attention_impl, or the scan
+                                  * minGRU runs ("sequential", "blelloch"; "" = chunked) */
     int threads, B, T;
 } BenchConfig;
 
@@ -171,6 +188,7 @@ static ModelConfig bench_model_config(const BenchConfig *c)
     if (info->attention) {
         mc.num_heads = BENCH_HEADS;
         mc.ffn_size = BENCH_FFN;
+        mc.attention_impl = strcmp(c->variant, "online") == 0 ? ATTENTION_IMPL_ONLINE : ATTENTION_IMPL_NAIVE;
     }
     if (info->position_table) {
         mc.max_seq_len = c->T;
@@ -218,6 +236,8 @@ static BenchResult bench_run(const BenchConfig *c, const BenchOptions *o)
     gsl_rng_set(rng, o->seed);
     model_init(m, rng);
     model_alloc_acts(m, c->B, c->T);
+    if (strcmp(c->variant, "sequential") == 0) mingru_set_scan(m->body, SCAN_SEQUENTIAL, 1);
+    if (strcmp(c->variant, "blelloch") == 0) mingru_set_scan(m->body, SCAN_BLELLOCH, 1);
     Optimizer *opt = optim_alloc(OPTIM_ADAM, m->params.total, 0, 0);
     Batch *batch = batch_alloc(c->B, c->T, 0, 0);
     int n = o->steps;
@@ -422,21 +442,22 @@ static double loadavg(void)
 
 static void print_header(void)
 {
-    printf("%-12s %3s %3s %5s %9s %9s %8s %8s %8s %7s %7s %7s %7s %6s %7s %7s %7s %6s\n", "impl/model", "thr",
+    printf("%-23s %3s %3s %5s %9s %9s %8s %8s %8s %7s %7s %7s %7s %6s %7s %7s %7s %6s\n", "impl/model", "thr",
            "B", "T", "tok/s", "best", "step ms", "min", "max", "fwd", "bwd", "opt", "GFLOP/s", "%sgemm",
            "RSS MB", "act MB", "par MB", "allocs");
 }
 
 static void print_row(const char *impl, const BenchConfig *c, const BenchResult *r, double sgemm)
 {
-    char name[40];
-    snprintf(name, sizeof name, "%s%s%s", impl, *impl ? "/" : "", c->model);
+    char name[48];
+    snprintf(name, sizeof name, "%s%s%s%s%s", impl, *impl ? "/" : "", c->model, *c->variant ? ":" : "",
+             c->variant);
     if (!r->ok) {
-        printf("%-12s %3d %3d %5d   (failed)\n", name, c->threads, c->B, c->T);
+        printf("%-23s %3d %3d %5d   (failed)\n", name, c->threads, c->B, c->T);
         return;
     }
     double gf = r->gflop_step / (r->step_med / 1e3);
-    printf("%-12s %3d %3d %5d %9.0f %9.0f %8.1f %8.1f %8.1f %7.1f %7.1f %7.1f %7.1f %5.0f%% %7.0f %7.1f %7.1f %6.0f\n",
+    printf("%-23s %3d %3d %5d %9.0f %9.0f %8.1f %8.1f %8.1f %7.1f %7.1f %7.1f %7.1f %5.0f%% %7.0f %7.1f %7.1f %6.0f\n",
            name, c->threads, c->B, c->T, r->tok_med, r->tok_best, r->step_med, r->step_min, r->step_max, r->fwd_med,
            r->bwd_med, r->opt_med, gf, 100 * gf / sgemm, r->rss_mb, r->act_mb, r->param_mb, r->allocs);
 }
@@ -447,6 +468,8 @@ static void csv_row(FILE *f, const char *impl, const BenchConfig *c, const Bench
     csv_field(f, impl);
     fputc(',', f);
     csv_field(f, c->model);
+    fputc(',', f);
+    csv_field(f, c->variant);
     fprintf(f, ",%d,%d,%d,%.0f,%.1f,%.1f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.1f,", c->threads, c->B, c->T, r->params, r->tok_med, r->tok_best, r->step_med, r->step_min, r->step_max, r->fwd_med, r->bwd_med,
             r->opt_med, r->rss_mb);
     if (isfinite(r->act_mb)) fprintf(f, "%.2f", r->act_mb);
@@ -481,7 +504,7 @@ static void print_compare(const BenchConfig *cfgs, int n, const BenchResult *sr,
 
 static void bench_help(void)
 {
-    printf("usage: seqlab bench [--suite w1|sweep|all] [--models LIST] [--threads LIST]\n"
+    printf("usage: seqlab bench [--suite w1|sweep|limits|all] [--models LIST] [--threads LIST]\n"
            "                    [--batch-size B --seq-len T] [--warmup N] [--steps N] [--seed S]\n"
            "                    [--csv FILE] [--compare [--python PATH] [--torch-script FILE]]\n"
            "\n"
@@ -493,7 +516,11 @@ static void bench_help(void)
            "  --suite w1       V=%d, B=%d, T=%d; RNN/LSTM/GRU E=H=%d, 1 layer; Transformer C=%d,\n"
            "                   %d heads, %d layers, FFN %d, learned positions; 1 and 2 threads [default]\n"
            "  --suite sweep    B=%d, T=%d, %d, ... %d, %d threads\n"
-           "  --suite all      both\n"
+           "  --suite limits   where the claims stop holding, %d threads: the Transformer above\n"
+           "                   with naive and online attention, B=%d, T=%d ... %d (peak memory);\n"
+           "                   GRU and minGRU, E=H=%d, 1 layer, B=%d, T=%d ... %d (time per step;\n"
+           "                   minGRU's scan chunked over the threads, and sequential and Blelloch's)\n"
+           "  --suite all      w1 and sweep\n"
            "  --models LIST    comma-separated subset of: %s; an encoder row is\n"
            "                   transformer-enc (no causal mask) or lstm-bi (both directions)\n"
            "  --threads LIST   BLAS threads of the w1 suite, e.g. 1,2\n"
@@ -511,8 +538,9 @@ static void bench_help(void)
            "  --torch-script F the comparison script [%s]\n",
            BENCH_CLIP, SGEMM_SIZE, SGEMM_SIZE, BENCH_VOCAB, BENCH_W1_B, BENCH_W1_T, BENCH_WIDTH, BENCH_WIDTH,
            BENCH_HEADS, BENCH_TF_LAYERS, BENCH_FFN, BENCH_SWEEP_B, BENCH_SWEEP_T0, 2 * BENCH_SWEEP_T0,
-           BENCH_SWEEP_TMAX, BENCH_SWEEP_THREADS, model_info_names(), BENCH_WARMUP, BENCH_STEPS, TORCH_SCRIPT,
-           TORCH_PYTHON,
+           BENCH_SWEEP_TMAX, BENCH_SWEEP_THREADS, BENCH_LIMITS_THREADS, BENCH_ATTN_B, BENCH_ATTN_T0,
+           BENCH_ATTN_TMAX, BENCH_WIDTH, BENCH_SCAN_B, BENCH_SCAN_T0, BENCH_SCAN_TMAX, model_info_names(),
+           BENCH_WARMUP, BENCH_STEPS, TORCH_SCRIPT, TORCH_PYTHON,
            TORCH_SCRIPT);
 }
 
@@ -528,11 +556,13 @@ static int split_list(char *s, char **items, int max, const char *option)
     return n;
 }
 
-static int add_config(BenchConfig *cfgs, int n, const char *model, int threads, int B, int T)
+static int add_config(BenchConfig *cfgs, int n, const char *model, const char *variant, int threads, int B,
+                      int T)
 {
     if (n == BENCH_MAX_CONFIGS) die("seqlab bench: too many configurations");
     BenchConfig *c = &cfgs[n];
     snprintf(c->model, sizeof c->model, "%s", model);
+    snprintf(c->variant, sizeof c->variant, "%s", variant);
     c->threads = threads;
     c->B = B;
     c->T = T;
@@ -556,8 +586,8 @@ int cmd_bench(int argc, char **argv)
             return 0;
         } else if (opt_is(a, "--suite")) {
             suite = opt_value(argc, argv, &i);
-            if (strcmp(suite, "w1") && strcmp(suite, "sweep") && strcmp(suite, "all"))
-                die("option --suite: '%s' is not w1, sweep or all", suite);
+            if (strcmp(suite, "w1") && strcmp(suite, "sweep") && strcmp(suite, "limits") && strcmp(suite, "all"))
+                die("option --suite: '%s' is not w1, sweep, limits or all", suite);
         } else if (opt_is(a, "--models")) {
             snprintf(models_buf, sizeof models_buf, "%s", opt_value(argc, argv, &i));
         } else if (opt_is(a, "--threads")) {
@@ -587,6 +617,8 @@ int cmd_bench(int argc, char **argv)
         }
     }
     if ((B > 0) != (T > 0)) die("bench: give both --batch-size and --seq-len, or neither");
+    if (o.compare && strcmp(suite, "limits") == 0)
+        die("bench: --compare: the limits suite has no PyTorch counterpart (online attention, minGRU)");
     if (o.csv) {
         /* the table is written at the end: a place it cannot go is said now,
          * not after the whole benchmark (the test file goes away again) */
@@ -611,12 +643,31 @@ int cmd_bench(int argc, char **argv)
 
     BenchConfig *cfgs = xcalloc(BENCH_MAX_CONFIGS, sizeof *cfgs);
     int ncfg = 0;
-    int w1 = B == 0 && strcmp(suite, "sweep") != 0, sweep = B == 0 && strcmp(suite, "w1") != 0;
-    for (int mi = 0; mi < nmodels; mi++) {
+    int limits = B == 0 && strcmp(suite, "limits") == 0;
+    int w1 = B == 0 && !limits && strcmp(suite, "sweep") != 0;
+    int sweep = B == 0 && !limits && strcmp(suite, "w1") != 0;
+    for (int mi = 0; mi < nmodels && !limits; mi++) {
         for (int ti = 0; ti < nthreads && (w1 || B > 0); ti++)
-            ncfg = add_config(cfgs, ncfg, models[mi], threads[ti], B > 0 ? B : BENCH_W1_B, B > 0 ? T : BENCH_W1_T);
+            ncfg = add_config(cfgs, ncfg, models[mi], "", threads[ti], B > 0 ? B : BENCH_W1_B,
+                              B > 0 ? T : BENCH_W1_T);
         for (int t = BENCH_SWEEP_T0; sweep && t <= BENCH_SWEEP_TMAX; t *= 2)
-            ncfg = add_config(cfgs, ncfg, models[mi], BENCH_SWEEP_THREADS, BENCH_SWEEP_B, t);
+            ncfg = add_config(cfgs, ncfg, models[mi], "", BENCH_SWEEP_THREADS, BENCH_SWEEP_B, t);
+    }
+    /* limits: attention memory (naive then online at each T), then the scan */
+    for (int k = 0; limits && k < model_info_count(); k++) {
+        const ModelInfo *info = model_info_at(k);
+        /* every attention model with both attention_impl (memory against T) */
+        for (int t = BENCH_ATTN_T0; info->attention && t <= BENCH_ATTN_TMAX; t *= 2) {
+            ncfg = add_config(cfgs, ncfg, info->name, "naive", BENCH_LIMITS_THREADS, BENCH_ATTN_B, t);
+            ncfg = add_config(cfgs, ncfg, info->name, "online", BENCH_LIMITS_THREADS, BENCH_ATTN_B, t);
+        }
+        /* every scan model beside the recurrence it simplifies (time against T) */
+        for (int t = BENCH_SCAN_T0; info->scan && info->counterpart && t <= BENCH_SCAN_TMAX; t *= 2) {
+            ncfg = add_config(cfgs, ncfg, info->counterpart, "", BENCH_LIMITS_THREADS, BENCH_SCAN_B, t);
+            ncfg = add_config(cfgs, ncfg, info->name, "", BENCH_LIMITS_THREADS, BENCH_SCAN_B, t);
+            ncfg = add_config(cfgs, ncfg, info->name, "sequential", BENCH_LIMITS_THREADS, BENCH_SCAN_B, t);
+            ncfg = add_config(cfgs, ncfg, info->name, "blelloch", BENCH_LIMITS_THREADS, BENCH_SCAN_B, t);
+        }
     }
 
     double load0 = loadavg();
@@ -662,6 +713,15 @@ int cmd_bench(int argc, char **argv)
            "(the rows above used the start's; the comparison and the CSV use these)\n", SGEMM_SIZE, SGEMM_SIZE,
            SGEMM_SIZE, sgemm[0], sgemm[1]);
     if (compare) print_compare(cfgs, ncfg, sr, tr, sgemm);
+    if (limits) {
+        /* what the scan's depth would buy with enough cores (mingru/scan.c) */
+        printf("\ndependent steps of one layer's recurrence (the critical path):\n");
+        printf("%6s %8s %18s %10s\n", "T", "GRU", "minGRU chunked/2", "Blelloch");
+        for (int t = BENCH_SCAN_T0; t <= BENCH_SCAN_TMAX; t *= 2)
+            printf("%6d %8.0f %18.0f %10.0f\n", t, scan_critical_path(SCAN_SEQUENTIAL, t, 1),
+                   scan_critical_path(SCAN_CHUNKED, t, BENCH_LIMITS_THREADS),
+                   scan_critical_path(SCAN_BLELLOCH, t, 1));
+    }
     double load1 = loadavg();
     printf("\nload average %.2f at the end", load1);
     if (load0 > 0.5 || load1 > 0.5)
@@ -674,7 +734,7 @@ int cmd_bench(int argc, char **argv)
         char *text = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&text, &len);
-        fprintf(f, "impl,model,threads,B,T,params,tokens_per_s_median,tokens_per_s_best,step_ms_median,step_ms_min,"
+        fprintf(f, "impl,model,variant,threads,B,T,params,tokens_per_s_median,tokens_per_s_best,step_ms_median,step_ms_min,"
                    "step_ms_max,forward_ms,backward_ms,optimizer_ms,peak_rss_mb,act_mb,param_mb,gflop_per_step,"
                    "gflops,sgemm_gflops,sgemm_fraction,allocs,loadavg\n");
         for (int i = 0; i < ncfg; i++) {

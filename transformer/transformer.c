@@ -20,14 +20,15 @@
  * / the BodyOps table and introspection.
  *
  * What this file is not: the math of each layer (attention.c, layernorm.c,
- * gelu.c, positions.c, core/ops.c for the linear layers).
+ * gelu.c, positions.c, core/ops.c and ops_fast.c for the linear layers).
  *
  * Threads: every line above works on each sequence of the batch alone; only
  * the parameter gradients are shared.  So with P threads the batch is split
  * into P spans of sequences, each running the whole forward and backward
  * for its rows on its own thread with single-threaded BLAS (core/parallel.h);
  * spans 1 .. P-1 accumulate parameter gradients into private buffers, added
- * to the real ones at the end of the backward.
+ * to the real ones at the end of the backward.  The reference build (`make
+ * REFERENCE=1`) keeps the whole batch in one span, on the calling thread.
  *
  * Shapes: B batch, T time, C width, NH heads, dk = C/NH, F MLP width, L layers,
  * N = B*T.  Activations of a forward of (B,T) are packed for that (B,T): the
@@ -43,6 +44,7 @@
 #include <string.h>
 #include <gsl/gsl_randist.h>
 
+#include "attention_online.h"
 #include "parallel.h"
 #include "util.h"
 #include "vecmath.h"
@@ -93,7 +95,8 @@ typedef struct BlockWork {
     real *dln, *datt;           /* (B,T,C) each */
     real *dqkv;                 /* (B,T,3C) */
     real *dfc, *dgelu;          /* (B,T,F) each */
-    real *dscores;              /* (max_parts,T,T) one head's dP / dS, per span */
+    real *dscores;              /* (scratch_len) this span's: one head's (T,T) dP / dS (naive),
+                                 * or the online attention's tiles (forward and backward) */
 } BlockWork;
 
 /* ============================== activations =============================== */
@@ -105,7 +108,8 @@ typedef struct BlockActs {
     real *ln1;                  /* (B,T,C) ln1(x_l) */
     real *ln1_mean, *ln1_rstd;  /* (B,T), (B,T) */
     real *qkv;                  /* (B,T,3C) [q | k | v] */
-    real *probs;                /* (B,NH,T,T) attention probabilities: the O(T^2) part */
+    real *probs;                /* (B,NH,T,T) attention probabilities: the O(T^2) part (naive) */
+    real *att_m, *att_l;        /* (B,NH,T), (B,NH,T) online: each row's max score and sum */
     real *att;                  /* (B,T,C) attention output, heads side by side */
     real *a;                    /* (B,T,C) x_l + proj(att) */
     real *ln2;                  /* (B,T,C) ln2(a) */
@@ -123,6 +127,7 @@ typedef struct Transformer {
     int causal;                 /* 1: the decoder's causal mask (GPT); 0: the encoder (BERT) */
     const int *lengths;         /* (B) real tokens per row of the current batch, or NULL
                                  * (all T): the encoder's key padding mask (set_lengths) */
+    int online;                 /* attention_impl = online: no P stored (attention_online.c) */
 
     /* ---- parameters (bound after params_alloc) ---- */
     int idx_pos;                /* pos.weight, or -1 */
@@ -141,7 +146,8 @@ typedef struct Transformer {
     real *ln1, *ln2, *att, *a;  /* (L,B,T,C) each */
     real *ln1_mean, *ln1_rstd, *ln2_mean, *ln2_rstd; /* (L,B,T) each */
     real *qkv;                  /* (L,B,T,3C) */
-    real *probs;                /* (L,B,NH,T,T) */
+    real *probs;                /* (L,B,NH,T,T) naive attention only, else NULL */
+    real *att_m, *att_l;        /* (L,B,NH,T) each, online attention only, else NULL */
     real *fc, *gelu;            /* (L,B,T,F) each */
     real *lnf_mean, *lnf_rstd;  /* (B,T) each */
     int last_B, last_T;         /* shape of the last forward; 0 before the first */
@@ -151,7 +157,9 @@ typedef struct Transformer {
     real *dln, *datt;           /* (B,T,C) each */
     real *dqkv;                 /* (B,T,3C) */
     real *dfc, *dgelu;          /* (B,T,F) each */
-    real *dscores;              /* (T,T) one head's dP / dS at a time */
+    real *dscores;              /* (max_parts,scratch_len) per span: one head's (T,T) dP / dS
+                                 * (naive) or the online attention's tiles */
+    size_t scratch_len;         /* T*T (naive) or attention_online_scratch_len(T) */
     real *x_grad_norm;          /* (Tmax) ||dL/dx_t|| of the last backward */
     int have_grad_norms;
 
@@ -188,7 +196,10 @@ static BlockActs block_acts(const Transformer *tf, int l, int B, int T, int b0)
     a.ln1_mean = tf->ln1_mean + (size_t)l * N + r;
     a.ln1_rstd = tf->ln1_rstd + (size_t)l * N + r;
     a.qkv = tf->qkv + (size_t)l * N * 3 * C + r * 3 * C;
-    a.probs = tf->probs + ((size_t)l * B + b0) * tf->NH * T * T;
+    size_t stats = ((size_t)l * B + b0) * tf->NH * T;   /* first row statistic */
+    a.probs = tf->probs ? tf->probs + stats * T : NULL;
+    a.att_m = tf->att_m ? tf->att_m + stats : NULL;
+    a.att_l = tf->att_l ? tf->att_l + stats : NULL;
     a.att = tf->att + (size_t)l * N * C + r * C;
     a.a = tf->a + (size_t)l * N * C + r * C;
     a.ln2 = tf->ln2 + (size_t)l * N * C + r * C;
@@ -209,15 +220,16 @@ static BlockWork block_work(const Transformer *tf, int T, int b0, int p)
     w.dqkv = tf->dqkv + r * 3 * C;
     w.dfc = tf->dfc + r * F;
     w.dgelu = tf->dgelu + r * F;
-    w.dscores = tf->dscores + (size_t)p * tf->Tmax * tf->Tmax;
+    w.dscores = tf->dscores + (size_t)p * tf->scratch_len;
     return w;
 }
 
 /* ============================ one block =================================== */
 
-/* lengths (B): the span's rows of the batch's lengths, or NULL */
+/* lengths (B): the span's rows of the batch's lengths, or NULL; ws: the
+ * span's workspaces (online attention's tiles) */
 static void block_forward(Transformer *tf, const BlockParams *w, const BlockActs *s,
-                          const int *lengths, int B, int T)
+                          const BlockWork *ws, const int *lengths, int B, int T)
 {
     int N = B * T, C = tf->C, F = tf->F;
     /* h = ln1(x_l) */
@@ -225,8 +237,13 @@ static void block_forward(Transformer *tf, const BlockParams *w, const BlockActs
     /* [q | k | v] = h W_qkv^T + b_qkv */
     linear_forward(s->qkv, s->ln1, w->qkv_w, w->qkv_b, N, C, 3 * C);
     /* att = concat_h softmax(q_h k_h^T / sqrt(dk) + mask) v_h, the mask causal
-     * (decoder) or over the padding (encoder) */
-    attention_forward(s->att, s->probs, s->qkv, B, T, C, tf->NH, tf->causal, lengths);
+     * (decoder) or over the padding (encoder): storing P, or online over
+     * blocks of keys, storing each row's max and sum */
+    if (tf->online)
+        attention_online_forward(s->att, s->att_m, s->att_l, ws->dscores, s->qkv, B, T, C,
+                                 tf->NH, tf->causal, lengths);
+    else
+        attention_forward(s->att, s->probs, s->qkv, B, T, C, tf->NH, tf->causal, lengths);
     /* a = x_l + att W_proj^T + b_proj */
     linear_forward(s->a, s->att, w->proj_w, w->proj_b, N, C, C);
     vecmath_add(s->a, s->x, (size_t)N * C);
@@ -266,8 +283,12 @@ static void block_backward(Transformer *tf, const BlockParams *g, const BlockPar
     linear_backward(ws->datt, g->proj_w, g->proj_b, dres, s->att, w->proj_w, N, C, C);
     /* forward: att = attention(q, k, v) */
     memset(ws->dqkv, 0, 3 * nC * sizeof(real));
-    attention_backward(ws->dqkv, ws->dscores, ws->datt, s->qkv, s->probs, B, T, C, tf->NH,
-                       tf->causal, lengths);
+    if (tf->online)
+        attention_online_backward(ws->dqkv, ws->dscores, ws->datt, s->att, s->qkv, s->att_m,
+                                  s->att_l, B, T, C, tf->NH, tf->causal, lengths);
+    else
+        attention_backward(ws->dqkv, ws->dscores, ws->datt, s->qkv, s->probs, B, T, C, tf->NH,
+                           tf->causal, lengths);
     /* forward: [q | k | v] = h W_qkv^T + b_qkv */
     memset(ws->dln, 0, nC * sizeof(real));
     linear_backward(ws->dln, g->qkv_w, g->qkv_b, ws->dqkv, s->ln1, w->qkv_w, N, C, 3 * C);
@@ -299,6 +320,7 @@ static const real *position_rows(const Transformer *tf)
 /* how many spans a batch of B sequences of length T is split into */
 static int split_parts(const Transformer *tf, int B, int T)
 {
+    if (REFERENCE_BUILD) return 1;   /* make REFERENCE=1: one span, no threads */
     int parts = tf->parts > 0 ? tf->parts : parallel_threads();
     long by_rows = (long)B * T / SPLIT_MIN_ROWS;
     if (tf->parts == 0 && parts > by_rows) parts = (int)by_rows;
@@ -334,9 +356,10 @@ static void forward_span(void *arg, int p)
     size_t r = (size_t)b0 * T, N = (size_t)B * T, C = (size_t)tf->C;
     /* x_0 = x + P */
     positions_forward(tf->resid + r * C, bp->x + r * C, position_rows(tf), nb, T, tf->C);
+    BlockWork ws = block_work(tf, T, b0, p);       /* the attention workspace */
     for (int l = 0; l < tf->L; l++) {
         BlockActs s = block_acts(tf, l, B, T, b0);
-        block_forward(tf, &tf->w[l], &s, span_lengths(tf, b0), nb, T);
+        block_forward(tf, &tf->w[l], &s, &ws, span_lengths(tf, b0), nb, T);
     }
     /* y = ln_f(x_L) */
     const real *xL = tf->resid + (size_t)tf->L * N * C + r * C;
@@ -519,6 +542,7 @@ static void *transformer_create(const ModelConfig *cfg, ParamSet *ps, int *H)
     tf->L = cfg->num_layers;
     tf->max_seq_len = cfg->max_seq_len;
     tf->positions = cfg->positions;
+    tf->online = cfg->attention_impl == ATTENTION_IMPL_ONLINE;
     tf->causal = cfg->architecture != ARCH_ENCODER;   /* the encoder attends both ways */
     tf->idx_pos = -1;
     if (tf->positions == POSITIONS_LEARNED)
@@ -652,7 +676,7 @@ static void size_split(Transformer *tf, int parts)
 {
     if (parts > PARALLEL_MAX_PARTS) parts = PARALLEL_MAX_PARTS;
     if (parts < 1) parts = 1;
-    size_t TT = (size_t)tf->Tmax * tf->Tmax;
+    size_t TT = tf->scratch_len;
     if (tf->dscores) {
         tf->bytes -= ((size_t)tf->max_parts * TT + (size_t)(tf->max_parts - 1) * tf->grad_len) * sizeof(real);
         free(tf->dscores);
@@ -699,8 +723,14 @@ static void transformer_alloc_acts(void *self, int B, int T)
     tf->gelu = acts_array(tf, L * N * F);
     tf->lnf_mean = acts_array(tf, N);
     tf->lnf_rstd = acts_array(tf, N);
-    /* ... plus O(L B NH T^2): the attention probabilities of every layer */
-    tf->probs = acts_array(tf, L * (size_t)B * NH * (size_t)T * T);
+    /* ... plus O(L B NH T^2): the attention probabilities of every layer;
+     * online attention keeps two numbers per row instead, O(L B NH T) */
+    if (tf->online) {
+        tf->att_m = acts_array(tf, L * (size_t)B * NH * T);
+        tf->att_l = acts_array(tf, L * (size_t)B * NH * T);
+    } else {
+        tf->probs = acts_array(tf, L * (size_t)B * NH * (size_t)T * T);
+    }
     /* backward workspaces: one layer's worth, reused by every layer */
     tf->dres = acts_array(tf, N * C);
     tf->dln = acts_array(tf, N * C);
@@ -708,6 +738,8 @@ static void transformer_alloc_acts(void *self, int B, int T)
     tf->dqkv = acts_array(tf, N * 3 * C);
     tf->dfc = acts_array(tf, N * F);
     tf->dgelu = acts_array(tf, N * F);
+    /* each span's attention workspace: a (T,T) dP / dS, or two tiles and a row */
+    tf->scratch_len = tf->online ? attention_online_scratch_len(T) : (size_t)T * T;
     /* the batch split: as many spans as there are cores, at most one per
      * sequence (transformer_set_parts may ask for more) */
     size_split(tf, parallel_cores() < B ? parallel_cores() : B);
@@ -733,7 +765,7 @@ static void transformer_free(void *self)
     if (!tf) return;
     real *arrays[] = {tf->pos_table, tf->resid, tf->ln1, tf->ln2, tf->att, tf->a,
                       tf->ln1_mean, tf->ln1_rstd, tf->ln2_mean, tf->ln2_rstd, tf->qkv,
-                      tf->fc, tf->gelu, tf->lnf_mean, tf->lnf_rstd, tf->probs, tf->dres,
+                      tf->fc, tf->gelu, tf->lnf_mean, tf->lnf_rstd, tf->probs, tf->att_m, tf->att_l, tf->dres,
                       tf->dln, tf->datt, tf->dqkv, tf->dfc, tf->dgelu, tf->dscores,
                       tf->x_grad_norm, tf->kcache, tf->vcache, tf->s_x, tf->s_ln,
                       tf->s_att, tf->s_tmp, tf->s_mean, tf->s_rstd, tf->s_qkv, tf->s_fc,
@@ -750,6 +782,15 @@ static void transformer_free(void *self)
 static size_t transformer_act_bytes(const void *self)
 {
     return ((const Transformer *)self)->bytes;
+}
+
+/* what attention keeps for backward: the probabilities (L,B,NH,T,T), or
+ * with online attention each row's max and sum (L,B,NH,T) twice */
+static size_t transformer_attention_bytes(const void *self)
+{
+    const Transformer *tf = self;
+    size_t rows = (size_t)tf->L * tf->Bmax * tf->NH * (size_t)tf->Tmax;
+    return (tf->online ? 2 : (size_t)tf->Tmax) * rows * sizeof(real);
 }
 
 static double transformer_flops(const void *self, int B, int T)
@@ -780,7 +821,7 @@ static int transformer_grad_norms(void *self, const char *const **names, const r
 int transformer_attention(const void *body, const real **weights, int *L, int *NH, int *B, int *T)
 {
     const Transformer *tf = body;
-    if (tf->last_T == 0) return -1;
+    if (tf->last_T == 0 || !tf->probs) return -1;
     *weights = tf->probs;
     *L = tf->L;
     *NH = tf->NH;
@@ -827,6 +868,7 @@ const BodyOps transformer_body_ops = {
     .attention = transformer_attention,
     .position_table = transformer_position_table,
     .act_bytes = transformer_act_bytes,
+    .attention_bytes = transformer_attention_bytes,
     .flops = transformer_flops,
     .set_lengths = transformer_set_lengths,
     .free = transformer_free,

@@ -11,6 +11,7 @@
  *   layernorm.c    LayerNorm forward / backward
  *   gelu.c         the exact (erf) GELU forward / backward
  *   attention.c    multi-head scaled dot-product attention, causal or not
+ *   attention_online.c  the same in O(T) memory: the softmax online over key blocks
  *   transformer.c  the pre-LN block, the stack, the BodyOps, the KV cache
  *
  * What this header is not: the model interface (core/model.h) — the body is
@@ -38,7 +39,8 @@ int transformer_check_config(const ModelConfig *cfg, char *err, size_t errlen);
 /* The attention probabilities of the last forward: *weights points at
  * (L, B, NH, T, T), weights[(((l*B + b)*NH + h)*T + t)*T + s] = how much
  * query position t of layer l, head h, row b attends to key position s
- * (zero for s > t).  Returns 0, or -1 if no forward has run yet.  The
+ * (zero for s > t).  Returns 0, or -1 if no forward has run yet or the
+ * attention is online (attention_impl = online stores no P).  The
  * pointer stays valid until the next forward. */
 int transformer_attention(const void *body, const real **weights, int *L, int *NH, int *B, int *T);
 
