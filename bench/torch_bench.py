@@ -186,7 +186,7 @@ def parse_configs(text):
     out = []
     for item in text.split(","):
         kind, threads, B, T = item.split(":")
-        if kind not in ("rnn", "lstm", "gru", "transformer"):
+        if kind not in ("rnn", "lstm", "gru", "transformer", "transformer-enc", "rnn-bi", "lstm-bi", "gru-bi"):
             raise SystemExit(f"torch_bench.py: unknown model '{kind}' in --configs")
         out.append((kind, int(threads), int(B), int(T)))
     return out
