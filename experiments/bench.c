@@ -623,25 +623,21 @@ int cmd_bench(int argc, char **argv)
         for (int t = BENCH_SWEEP_T0; sweep && t <= BENCH_SWEEP_TMAX; t *= 2)
             ncfg = add_config(cfgs, ncfg, models[mi], "", BENCH_SWEEP_THREADS, BENCH_SWEEP_B, t);
     }
-    /* limits: attention memory of the first model with attention (naive
-     * then online at each T), then the first scan model against the
-     * sequential model it simplifies (the registry says which) */
-    const ModelInfo *attn = NULL, *scan = NULL;
-    for (int i = 0; i < model_info_count(); i++) {
-        const ModelInfo *m = model_info_at(i);
-        if (!attn && m->attention) attn = m;
-        if (!scan && m->scan && m->simplifies) scan = m;
-    }
-    if (limits && (!attn || !scan)) die("bench: --suite limits needs a model with attention and a scan model");
-    for (int t = BENCH_ATTN_T0; limits && t <= BENCH_ATTN_TMAX; t *= 2) {
-        ncfg = add_config(cfgs, ncfg, attn->name, "naive", BENCH_LIMITS_THREADS, BENCH_ATTN_B, t);
-        ncfg = add_config(cfgs, ncfg, attn->name, "online", BENCH_LIMITS_THREADS, BENCH_ATTN_B, t);
-    }
-    for (int t = BENCH_SCAN_T0; limits && t <= BENCH_SCAN_TMAX; t *= 2) {
-        ncfg = add_config(cfgs, ncfg, scan->simplifies, "", BENCH_LIMITS_THREADS, BENCH_SCAN_B, t);
-        ncfg = add_config(cfgs, ncfg, scan->name, "", BENCH_LIMITS_THREADS, BENCH_SCAN_B, t);
-        ncfg = add_config(cfgs, ncfg, scan->name, "sequential", BENCH_LIMITS_THREADS, BENCH_SCAN_B, t);
-        ncfg = add_config(cfgs, ncfg, scan->name, "blelloch", BENCH_LIMITS_THREADS, BENCH_SCAN_B, t);
+    /* limits: attention memory (naive then online at each T), then the scan */
+    for (int k = 0; limits && k < model_info_count(); k++) {
+        const ModelInfo *info = model_info_at(k);
+        /* every attention model with both attention_impl (memory against T) */
+        for (int t = BENCH_ATTN_T0; info->attention && t <= BENCH_ATTN_TMAX; t *= 2) {
+            ncfg = add_config(cfgs, ncfg, info->name, "naive", BENCH_LIMITS_THREADS, BENCH_ATTN_B, t);
+            ncfg = add_config(cfgs, ncfg, info->name, "online", BENCH_LIMITS_THREADS, BENCH_ATTN_B, t);
+        }
+        /* every scan model beside the recurrence it simplifies (time against T) */
+        for (int t = BENCH_SCAN_T0; info->scan && info->counterpart && t <= BENCH_SCAN_TMAX; t *= 2) {
+            ncfg = add_config(cfgs, ncfg, info->counterpart, "", BENCH_LIMITS_THREADS, BENCH_SCAN_B, t);
+            ncfg = add_config(cfgs, ncfg, info->name, "", BENCH_LIMITS_THREADS, BENCH_SCAN_B, t);
+            ncfg = add_config(cfgs, ncfg, info->name, "sequential", BENCH_LIMITS_THREADS, BENCH_SCAN_B, t);
+            ncfg = add_config(cfgs, ncfg, info->name, "blelloch", BENCH_LIMITS_THREADS, BENCH_SCAN_B, t);
+        }
     }
 
     double load0 = loadavg();

@@ -1281,6 +1281,12 @@ const Claim findings_claims[] = {
     {"next_word", "Transformers predict the next word better", measure_next_word},
     {"context", "An RNN uses little context", measure_context},
     {"length", "Recurrence generalises in length (parity)", measure_length},
+    {"bigger", "A bigger model predicts better: loss falls as a power law in parameters", findings_measure_bigger},
+    {"scales_best", "Transformers scale better than recurrent models", findings_measure_scales_best},
+    {"more_data", "More training data gives a lower loss", findings_measure_more_data},
+    {"long_context", "A Transformer keeps improving through its whole context where an LSTM flattens",
+     findings_measure_long_context},
+    {"lstm_budget", "Given enough training, the LSTM overtakes the vanilla RNN", findings_measure_lstm_budget},
 };
 const int findings_nclaims = sizeof findings_claims / sizeof findings_claims[0];
 
