@@ -51,6 +51,8 @@ static const KeySpec keys[] = {
     {"corpus", KEY_STRING, STR(corpus), 0, 0, NULL, "text file for the text tasks"},
     {"tokenizer", KEY_STRING, STR(tokenizer), 0, 0, "bytes chars words", "tokenizer of task=text: bytes, chars, words"},
     {"vocab_limit", KEY_INT, OFF(vocab_limit), 0, 1, 1000000, NULL, "words: keep the K most frequent (plus <unk>)"},
+    {"train_fraction", KEY_DOUBLE, OFF(train_fraction), 0, 1e-6, 1, NULL,
+     "text tasks: train on this fraction of the training split, spread over it (validation unchanged)"},
     {"seq_len", KEY_INT, OFF(seq_len), 0, 1, 1000000, NULL, "training sequence length T"},
     {"eval_seq_len", KEY_INT, OFF(eval_seq_len), 0, 0, 1000000, NULL, "validation length (0: seq_len)"},
     {"batch_size", KEY_INT, OFF(batch_size), 0, 1, 100000, NULL, "sequences per batch B"},
@@ -110,6 +112,7 @@ void settings_defaults(Settings *s)
     strcpy(s->corpus, "data/kjv.txt");
     strcpy(s->tokenizer, "chars");
     s->vocab_limit = 5000;
+    s->train_fraction = 1.0;
     s->seq_len = 64;
     s->batch_size = 32;
     s->steps = 2000;
@@ -343,6 +346,20 @@ int settings_resolve(Settings *s, char *err, size_t errlen)
     const ModelInfo *info = model_info_find(s->model);
     if (!info) {
         snprintf(err, errlen, "model = '%s' is not one of: %s", s->model, model_info_names());
+        return -1;
+    }
+    /* the architectures the model's registry line says it can be built as */
+    static const char *const arch_names[] = {[ARCH_DECODER] = "decoder", [ARCH_ENCODER] = "encoder",
+                                             [ARCH_ENCODER_DECODER] = "encoder-decoder"};
+    int arch = 0;
+    while (arch < 3 && strcmp(s->architecture, arch_names[arch]) != 0) arch++;
+    if (arch < 3 && !model_info_supports(info, (Architecture)arch)) {
+        char can[64] = "";
+        for (int a = 0; a < 3; a++)
+            if (model_info_supports(info, (Architecture)a))
+                snprintf(can + strlen(can), sizeof can - strlen(can), "%s%s", can[0] ? ", " : "", arch_names[a]);
+        snprintf(err, errlen, "architecture = %s is not available for the %s (it is built as: %s)", s->architecture,
+                 s->model, can);
         return -1;
     }
     if (s->num_layers == 0) s->num_layers = info->default_layers;

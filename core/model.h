@@ -113,6 +113,9 @@ typedef struct BodyOps {
     void (*position_table)(const void *self, real *P, int T);
     /* bytes of activation memory held */
     size_t (*act_bytes)(const void *self);
+    /* of those, the bytes of the attention matrices (T x T per head and
+     * layer); NULL for a body without attention */
+    size_t (*attention_bytes)(const void *self);
     /* floating-point operations of one forward of (B,T) (backward ~ 2x) */
     double (*flops)(const void *self, int B, int T);
     /* the real token count of each row, lengths (B), for the next forward
@@ -166,6 +169,12 @@ void model_state_reset(Model *m, int B);
 const real *model_step(Model *m, const int *tokens, int B);
 
 size_t model_param_count(const Model *m);
+/* N of the scaling laws: the parameters outside the input layer, the head
+ * and the token and position tables (Kaplan et al. 2020; model.c says why
+ * the untied head is left out) */
+size_t model_non_embedding_param_count(const Model *m);
 size_t model_act_bytes(const Model *m);
+/* the attention matrices' share of model_act_bytes (0 without attention) */
+size_t model_attention_bytes(const Model *m);
 
 #endif

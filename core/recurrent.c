@@ -23,6 +23,12 @@
  * The reference path (use_reference) does the same with plain loops one
  * step at a time, adding each step's da_hh^T h_{t-1} to dW_hh as it goes.
  *
+ * The time loop itself is recurrent_time_loop_forward / _backward: one
+ * plain loop over t with the cell call in it.  Splitting it over threads
+ * (batch rows on each) wraps it from outside, in recurrent_split.c; the
+ * reference build (`make REFERENCE=1`) never splits and takes the plain
+ * per-step path (use_reference) throughout.
+ *
  * Bidirectional (D = 2).  The reverse direction of a layer is the same
  * time loop, with its own `_reverse` tensors, over the layer's input read
  * backwards row by row: x'_t = x_{n-1-t} for t < n, where n is the row's
@@ -34,21 +40,6 @@
  * Backward: dL/dout_t splits into the two halves, the backward half moved
  * to the reverse direction's own time; each direction runs the BPTT above;
  * dL/dx_t = dx_t (forward) + dx'_{n-1-t} (backward).
- *
- * Threads.  Only h_{t-1} W_hh^T and the cell are sequential in t, and the
- * rows of a batch never meet inside them: row b's h_t depends on row b's
- * h_{t-1} alone.  So the time loop is split over the batch — rows
- * [b0, b1) on each of P threads, each running all T steps for its rows
- * with single-threaded BLAS, with no synchronisation between steps — and
- * the whole-sequence products (A_ih, dW_ih, dW_hh, dX) use OpenBLAS's own
- * thread pool.  P is the BLAS thread count the trainer set (or
- * recurrent_set_parts).  The alternative, handing each step's small
- * product to the BLAS pool, wakes and synchronises its threads twice per
- * step and leaves the cell single-threaded; the split pays instead with
- * thinner per-step products (B/P rows).  On the shared 2-core machine this
- * was written on (about one core free) the pool was the faster for the RNN
- * and GRU at B = 32 (RNN 82 against 102 ms per step), the split for the
- * LSTM at B = 8; recurrent_set_parts(self, 1) selects the pool.
  */
 #include "recurrent.h"
 
@@ -59,7 +50,6 @@
 #include <string.h>
 
 #include "ops.h"
-#include "parallel.h"
 #include "registry.h"
 #include "util.h"
 #include "vecmath.h"
@@ -99,51 +89,6 @@ static real *maybe_at(real *base, size_t off)
     return base ? base + off : NULL;
 }
 
-/* ---- the time loop split over the batch ---------------------------------- */
-
-/* One thread's share of a layer's time loop: rows [b0, b1) of a batch of B. */
-typedef struct RowSpan {
-    RecurrentBody *rb;
-    RecurrentLayer *ly;
-    int B, T, b0, b1;
-    int part;            /* 0 .. parts-1: which slice of norm_parts is ours */
-    int record_norms;    /* backward of the top layer: per-step norms wanted */
-} RowSpan;
-
-/* what every span of one split shares */
-typedef struct LayerSplit {
-    RecurrentBody *rb;
-    RecurrentLayer *ly;
-    int B, T, parts, record_norms;
-    void (*rows)(const RowSpan *);
-} LayerSplit;
-
-static void layer_split_part(void *arg, int p)
-{
-    const LayerSplit *ls = arg;
-    RowSpan span = {ls->rb, ls->ly, ls->B, ls->T, 0, 0, p, ls->record_norms};
-    parallel_span(ls->B, ls->parts, p, &span.b0, &span.b1);
-    ls->rows(&span);
-}
-
-/* how many row spans a batch of B is split into */
-static int split_parts(const RecurrentBody *rb, int B)
-{
-    int parts = rb->parts > 0 ? rb->parts : parallel_threads();
-    if (parts > PARALLEL_MAX_PARTS) parts = PARALLEL_MAX_PARTS;
-    if (parts > B) parts = B;
-    return parts < 1 ? 1 : parts;
-}
-
-/* rows(span) for `parts` spans of rows that cover [0, B), each on its own
- * thread (core/parallel.h) */
-static void run_split(RecurrentBody *rb, RecurrentLayer *ly, int B, int T, int parts, int record_norms,
-                      void (*rows)(const RowSpan *))
-{
-    LayerSplit ls = {rb, ly, B, T, parts, record_norms, rows};
-    parallel_run(parts, layer_split_part, &ls);
-}
-
 /* ---- create, bind, init -------------------------------------------------- */
 
 void *recurrent_create(const CellOps *cell, const ModelConfig *cfg, ParamSet *ps, int *H)
@@ -152,6 +97,7 @@ void *recurrent_create(const CellOps *cell, const ModelConfig *cfg, ParamSet *ps
     if (cfg->hidden_size < 1) die("%s: hidden_size must be at least 1 (got %d)", cfg->kind, cfg->hidden_size);
     if (cfg->embed_dim < 1) die("%s: embed_dim must be at least 1 (got %d)", cfg->kind, cfg->embed_dim);
     RecurrentBody *rb = xcalloc(1, sizeof *rb);
+    rb->use_reference = REFERENCE_BUILD;   /* make REFERENCE=1: the plain per-step path */
     rb->cell = cell;
     rb->cfg = *cfg;
     rb->E = cfg->embed_dim;
@@ -295,19 +241,18 @@ size_t recurrent_act_bytes(const void *self)
 
 /* ---- forward ------------------------------------------------------------- */
 
-/* The sequential part of one layer's forward, for rows [b0, b1): for each
- * t, a_hh = h_{t-1} W_hh^T + b_hh and the cell.  rb->a_ih (T,B,G*H) holds
- * the input projections; writes h_1..h_T (and c, saved) of those rows. */
-static void layer_forward_rows(const RowSpan *sp)
+/* THE TIME LOOP, forward: one layer over steps 0 .. T-1, for the batch
+ * rows [b0, b1) of B (all of them, 0 .. B, unless recurrent_split.c runs
+ * it for a span of rows on each of several threads).  rb->a_ih (T,B,G*H)
+ * holds the input projections; writes h_1..h_T (and c, saved) of those rows. */
+void recurrent_time_loop_forward(RecurrentBody *rb, RecurrentLayer *ly, int B, int T, int b0, int b1)
 {
-    RecurrentBody *rb = sp->rb;
-    RecurrentLayer *ly = sp->ly;
     const CellOps *cell = rb->cell;
-    int H = rb->H, GH = rb->G * rb->H, n = sp->b1 - sp->b0;
-    size_t BH = (size_t)sp->B * H, BGH = (size_t)sp->B * GH, BSH = (size_t)sp->B * rb->S * H;
-    size_t rowH = (size_t)sp->b0 * H, rowGH = (size_t)sp->b0 * GH, rowSH = (size_t)sp->b0 * rb->S * H;
+    int H = rb->H, GH = rb->G * rb->H, n = b1 - b0;
+    size_t BH = (size_t)B * H, BGH = (size_t)B * GH, BSH = (size_t)B * rb->S * H;
+    size_t rowH = (size_t)b0 * H, rowGH = (size_t)b0 * GH, rowSH = (size_t)b0 * rb->S * H;
     real *a_hh = rb->a_hh + rowGH;                                   /* (n,G*H) our rows */
-    for (int t = 0; t < sp->T; t++) {
+    for (int t = 0; t < T; t++) {
         const real *h_prev = ly->h + t * BH + rowH;                  /* (n,H) */
         real *h = ly->h + (t + 1) * BH + rowH;                       /* (n,H) */
         /* a_hh = h_{t-1} W_hh^T + b_hh: needs the previous step, so one per step */
@@ -323,22 +268,25 @@ static void layer_forward_rows(const RowSpan *sp)
 
 /* One layer over T steps.  X (T,B,in) time-major; ly->h[0] (and ly->c[0])
  * hold the initial state; fills ly->h[1..T], ly->c[1..T], ly->saved.
- * parts: how many row spans the time loop is split into. */
+ * parts: how many row spans the time loop is split into (1: not split). */
 static void layer_forward(RecurrentBody *rb, RecurrentLayer *ly, const real *X, int B, int T, int parts)
 {
     int GH = rb->G * rb->H;
     size_t BGH = (size_t)B * GH;
     /* a_ih = x_t W_ih^T + b_ih for all t: nothing in it depends on h, so the
-     * whole sequence is one (T*B,in) x (in,G*H) product */
-    if (rb->use_reference) {
+     * whole sequence is one (T*B,in) x (in,G*H) product (the plain path:
+     * one step at a time) */
+    if (rb->use_reference)
         for (int t = 0; t < T; t++)
             linear_forward_ref(rb->a_ih + t * BGH, X + (size_t)t * B * ly->in, ly->W_ih,
                                ly->b_ih, B, ly->in, GH);
-        run_split(rb, ly, B, T, 1, 0, layer_forward_rows);
-    } else {
+    else
         linear_forward(rb->a_ih, X, ly->W_ih, ly->b_ih, T * B, ly->in, GH);
-        run_split(rb, ly, B, T, parts, 0, layer_forward_rows);
-    }
+    /* the time loop, over every row at once or split over threads */
+    if (parts > 1 && !rb->use_reference)
+        recurrent_split_forward(rb, ly, B, T, parts);
+    else
+        recurrent_time_loop_forward(rb, ly, B, T, 0, B);
 }
 
 /* ---- both directions ---------------------------------------------------- */
@@ -426,7 +374,7 @@ void recurrent_forward(void *self, real *y, const real *x, int B, int T)
     RecurrentBody *rb = self;
     assert(B <= rb->Bmax && T <= rb->Tmax);
     size_t BH = (size_t)B * rb->H;
-    int parts = split_parts(rb, B);
+    int parts = recurrent_split_parts(rb, B);
     to_time_major(rb->xt, x, B, T, rb->E);
     if (rb->D == 2) {
         for (int l = 0; l < rb->L; l++) {
@@ -458,24 +406,25 @@ void recurrent_forward(void *self, real *y, const real *x, int B, int T)
 
 /* ---- backward (BPTT) ----------------------------------------------------- */
 
-/* The sequential part of one layer's backward, for rows [b0, b1), steps
- * T-1 .. 0: the cell's backward and dh_{t-1} += da_hh W_hh.  Reads
- * rb->dh_in (T,B,H) = dL/dh_t from above; writes those rows of rb->da_ih
- * (and rb->da_hh) for every step.  The reference path also adds each
- * step's da_hh^T h_{t-1} to dW_hh here, one step at a time. */
-static void layer_backward_rows(const RowSpan *sp)
+/* THE TIME LOOP, backward (BPTT): one layer, steps T-1 .. 0, for the batch
+ * rows [b0, b1) of B: the cell's backward and dh_{t-1} += da_hh W_hh.
+ * Reads rb->dh_in (T,B,H) = dL/dh_t from above; writes those rows of
+ * rb->da_ih (and rb->da_hh) for every step.  The plain path also adds each
+ * step's da_hh^T h_{t-1} to dW_hh here, one step at a time.  part: which
+ * slice of rb->norm_parts gets these rows' sums of squares (0 unless split);
+ * record_norms: the top layer, whose per-step norms are wanted. */
+void recurrent_time_loop_backward(RecurrentBody *rb, RecurrentLayer *ly, int B, int T, int b0, int b1,
+                                  int part, int record_norms)
 {
-    RecurrentBody *rb = sp->rb;
-    RecurrentLayer *ly = sp->ly;
     const CellOps *cell = rb->cell;
-    int H = rb->H, GH = rb->G * rb->H, n = sp->b1 - sp->b0, T = sp->T;
-    size_t BH = (size_t)sp->B * H, BGH = (size_t)sp->B * GH, BSH = (size_t)sp->B * rb->S * H;
-    size_t rowH = (size_t)sp->b0 * H, rowGH = (size_t)sp->b0 * GH, rowSH = (size_t)sp->b0 * rb->S * H;
+    int H = rb->H, GH = rb->G * rb->H, n = b1 - b0;
+    size_t BH = (size_t)B * H, BGH = (size_t)B * GH, BSH = (size_t)B * rb->S * H;
+    size_t rowH = (size_t)b0 * H, rowGH = (size_t)b0 * GH, rowSH = (size_t)b0 * rb->S * H;
     size_t nH = (size_t)n * H, nGH = (size_t)n * GH;
     /* this span's rows of the per-step scratch, all (n,H) */
     real *dh = rb->dh + rowH, *dh_next = rb->dh_next + rowH;
     real *dc = maybe_at(rb->dc, rowH), *dc_prev = maybe_at(rb->dc_prev, rowH);
-    double *norm_h = rb->norm_parts + (size_t)sp->part * rb->nseries * rb->Tmax;   /* (T) */
+    double *norm_h = rb->norm_parts + (size_t)part * rb->nseries * rb->Tmax;       /* (T) */
     double *norm_c = norm_h + rb->Tmax;                                             /* (T), LSTM */
     /* after the last step nothing flows back: the dh_{T+1} path and dc are zero */
     memset(dh_next, 0, nH * sizeof(real));
@@ -496,7 +445,7 @@ static void layer_backward_rows(const RowSpan *sp)
         cell->backward(da_ih, da_hh, dh_next, dc_prev, dh, dc, maybe_at(ly->saved, t * BSH + rowSH),
                        ly->h + (t + 1) * BH + rowH, maybe_at(ly->c, (t + 1) * BH + rowH), h_prev,
                        maybe_at(ly->c, t * BH + rowH), n, H);
-        if (sp->record_norms) {
+        if (record_norms) {
             /* our rows' share of ||dL/dh_t||^2 (and ||dL/dc_t||^2) */
             norm_h[t] = real_sumsq(nH, dh);
             if (dc) norm_c[t] = real_sumsq(nH, dc);
@@ -527,7 +476,11 @@ static void layer_backward(RecurrentBody *rb, RecurrentLayer *ly, real *dX, cons
     /* for the RNN and LSTM, a = a_ih + a_hh, so dL/da_hh = dL/da_ih */
     real *dA_hh = rb->cell->separate_hh_grad ? rb->da_hh : rb->da_ih;   /* (T,B,G*H) */
     if (rb->use_reference) parts = 1;
-    run_split(rb, ly, B, T, parts, record_norms, layer_backward_rows);
+    /* the time loop, over every row at once or split over threads */
+    if (parts > 1)
+        recurrent_split_backward(rb, ly, B, T, parts, record_norms);
+    else
+        recurrent_time_loop_backward(rb, ly, B, T, 0, B, 0, record_norms);
     if (record_norms) {
         /* ||dL/dh_t|| (and ||dL/dc_t||) over batch and hidden units: the
          * spans' sums of squares added up */
@@ -561,7 +514,7 @@ void recurrent_backward(void *self, real *dx, const real *dy, int B, int T)
     RecurrentBody *rb = self;
     assert(B <= rb->Bmax && T <= rb->Tmax);
     size_t BH = (size_t)B * rb->H;
-    int parts = split_parts(rb, B);
+    int parts = recurrent_split_parts(rb, B);
     rb->last_T = T;
     if (rb->D == 2) {
         /* the top layer's dL/dout_t from the head, time-major; layer l's
@@ -657,7 +610,7 @@ void recurrent_set_lengths(void *self, const int *lengths)
 void recurrent_set_reference(void *self, int on)
 {
     RecurrentBody *rb = self;
-    rb->use_reference = on;
+    rb->use_reference = on || REFERENCE_BUILD;
 }
 
 void recurrent_set_parts(void *self, int parts)

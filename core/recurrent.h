@@ -94,7 +94,8 @@ typedef struct RecurrentBody {
     RecurrentLayer *layers;          /* (L*D): layer l's direction d is layers[l*D + d] */
     const int *lengths;              /* (B) real tokens per row of the current batch, or
                                       * NULL (all T): where the reverse direction starts */
-    int use_reference;               /* 1: plain per-step loops (recurrent_set_reference) */
+    int use_reference;               /* 1: plain per-step loops (recurrent_set_reference; always in
+                                      * the reference build) */
     int parts;                       /* row spans of the time loop; 0: the BLAS thread count */
     /* activation memory, sized by alloc_acts for (Bmax,Tmax) */
     int Bmax, Tmax;
@@ -145,8 +146,22 @@ void recurrent_free(void *self);
 
 /* 1: forward and backward use the plain per-step loops (linear_*_ref per
  * time step, W_hh's gradient added step by step) instead of the one-product
- * BLAS path; for reading, and for the tests that compare the two. */
+ * BLAS path; for the tests that compare the two.  The reference build
+ * (`make REFERENCE=1`) always takes the plain path. */
 void recurrent_set_reference(void *self, int on);
+
+/* ---- the time loop, and its split over threads ---------------------------
+ * recurrent_time_loop_forward / _backward (recurrent.c) run one layer's
+ * loop over t for the batch rows [b0, b1) of B; recurrent_split.c runs them
+ * for `parts` spans of rows on as many threads (parts > 1). */
+void recurrent_time_loop_forward(RecurrentBody *rb, RecurrentLayer *ly, int B, int T, int b0, int b1);
+void recurrent_time_loop_backward(RecurrentBody *rb, RecurrentLayer *ly, int B, int T, int b0, int b1,
+                                  int part, int record_norms);
+/* how many spans a batch of B is split into (1 in the reference build) */
+int recurrent_split_parts(const RecurrentBody *rb, int B);
+void recurrent_split_forward(RecurrentBody *rb, RecurrentLayer *ly, int B, int T, int parts);
+void recurrent_split_backward(RecurrentBody *rb, RecurrentLayer *ly, int B, int T, int parts,
+                              int record_norms);
 
 /* Split the time loop over `parts` spans of batch rows, one thread each
  * (0: as many as OpenBLAS has threads, the default).  Any split gives the

@@ -20,25 +20,32 @@
 /* the recurrent cells (rnn/ lstm/ gru/), run by core/recurrent.c's body */
 extern const CellOps rnn_cell, lstm_cell, gru_cell;
 
-#define RECURRENT_SETTINGS "init_scale"
+#define RECURRENT_SETTINGS "init_scale bidirectional"
 #define TRANSFORMER_SETTINGS "num_heads ffn_size max_seq_len positions attention_impl"
+#define DECODER_ENCODER (ARCH_BIT(ARCH_DECODER) | ARCH_BIT(ARCH_ENCODER))
+#define DECODER_ONLY ARCH_BIT(ARCH_DECODER)
 
 static const ModelInfo models[] = {
     {.name = "rnn", .title = "RNN", .ops = &recurrent_body_ops, .cell = &rnn_cell, .recurrent = 1,
-     .default_layers = 1, .grad_series = "h", .settings = RECURRENT_SETTINGS},
-    {.name = "lstm", .title = "LSTM", .ops = &recurrent_body_ops, .cell = &lstm_cell, .recurrent = 1,
-     .default_layers = 1, .grad_series = "h", .settings = RECURRENT_SETTINGS " forget_bias"},
-    {.name = "gru", .title = "GRU", .ops = &recurrent_body_ops, .cell = &gru_cell, .recurrent = 1,
-     .default_layers = 1, .grad_series = "h", .settings = RECURRENT_SETTINGS},
+     .default_layers = 1, .grad_series = "h", .settings = RECURRENT_SETTINGS,
+     .architectures = DECODER_ENCODER},
+    {.name = "lstm", .title = "LSTM", .ops = &recurrent_body_ops, .cell = &lstm_cell, .recurrent = 1, .gated = 1,
+     .default_layers = 1, .grad_series = "h", .settings = RECURRENT_SETTINGS " forget_bias",
+     .architectures = DECODER_ENCODER},
+    {.name = "gru", .title = "GRU", .ops = &recurrent_body_ops, .cell = &gru_cell, .recurrent = 1, .gated = 1,
+     .default_layers = 1, .grad_series = "h", .settings = RECURRENT_SETTINGS,
+     .architectures = DECODER_ENCODER},
     {.name = "transformer", .title = "Transformer", .ops = &transformer_body_ops, .default_layers = 2,
      .attention = 1, .position_table = 1, .grad_series = "x", .settings = TRANSFORMER_SETTINGS,
-     .check = transformer_check_config},
-    {.name = "mingru", .title = "minGRU", .ops = &mingru_body_ops, .recurrent = 1, .scan = 1,
-     .default_layers = 1, .grad_series = "h", .check = mingru_check_config},
-    {.name = "minlstm", .title = "minLSTM", .ops = &minlstm_body_ops, .recurrent = 1, .scan = 1,
-     .default_layers = 1, .grad_series = "h", .settings = "forget_bias", .check = mingru_check_config},
+     .architectures = DECODER_ENCODER, .check = transformer_check_config},
+    {.name = "mingru", .title = "minGRU", .ops = &mingru_body_ops, .recurrent = 1, .gated = 1, .scan = 1,
+     .counterpart = "gru",
+     .default_layers = 1, .grad_series = "h", .architectures = DECODER_ONLY, .check = mingru_check_config},
+    {.name = "minlstm", .title = "minLSTM", .ops = &minlstm_body_ops, .recurrent = 1, .gated = 1, .scan = 1,
+     .default_layers = 1, .grad_series = "h", .settings = "forget_bias", .architectures = DECODER_ONLY,
+     .check = mingru_check_config},
     {.name = "lti", .title = "LTI recurrence", .ops = &lti_body_ops, .recurrent = 1, .scan = 1,
-     .default_layers = 1, .grad_series = "h", .check = mingru_check_config},
+     .default_layers = 1, .grad_series = "h", .architectures = DECODER_ONLY, .check = mingru_check_config},
 };
 #define NMODELS ((int)(sizeof models / sizeof models[0]))
 _Static_assert(sizeof models / sizeof models[0] <= MODELS_MAX, "raise MODELS_MAX");
@@ -103,6 +110,11 @@ const char *model_info_names_prose(void)
     static char names[MODELS_MAX * 32];
     if (!names[0]) join_names(names, sizeof names, ", ", " or ");
     return names;
+}
+
+int model_info_supports(const ModelInfo *info, Architecture a)
+{
+    return (info->architectures & ARCH_BIT(a)) != 0;
 }
 
 long model_info_critical_path(const ModelInfo *info, long T, long L)

@@ -42,7 +42,6 @@ extern char *openblas_get_config(void);
 /* windows the loss-per-position evaluation averages over (position_loss.csv) */
 #define POSITION_WINDOWS 2048
 #define DATA_SEED_OFFSET 0x1da7UL
-#define SAMPLE_TEMPERATURE 0.8
 
 /* ---- signals -------------------------------------------------------------- */
 
@@ -140,6 +139,7 @@ static int write_run_json(Run *r, const char *status)
     cJSON_AddStringToObject(o, "status", status);
     cJSON_AddItemToObject(o, "config", settings_json(r->s));
     cJSON_AddNumberToObject(o, "params", (double)model_param_count(r->m));
+    cJSON_AddNumberToObject(o, "non_embedding_params", (double)model_non_embedding_param_count(r->m));
     cJSON_AddNumberToObject(o, "seed", (double)r->s->seed);
     cJSON_AddNumberToObject(o, "threads", r->s->threads);
     cJSON_AddStringToObject(o, "real", REAL_NAME);
@@ -153,6 +153,8 @@ static int write_run_json(Run *r, const char *status)
     cJSON_AddNumberToObject(task, "seq_len", r->task->seq_len);
     cJSON_AddNumberToObject(task, "eval_seq_len", r->task->eval_seq_len);
     cJSON_AddNumberToObject(task, "chance_loss", r->task->chance_loss);
+    /* text tasks: the tokens training windows are cut from (D of the data-size runs) */
+    if (r->task->train_tokens > 0) cJSON_AddNumberToObject(task, "train_tokens", (double)r->task->train_tokens);
     if (r->task->classify) {
         cJSON_AddNumberToObject(task, "classes", r->task->num_labels);
         cJSON_AddNumberToObject(task, "majority_accuracy", r->task->majority_accuracy);
@@ -184,6 +186,7 @@ static int write_run_json(Run *r, const char *status)
     cJSON_AddNumberToObject(out, "step_ms", res->step_ms);
     cJSON_AddNumberToObject(out, "peak_rss_mb", res->peak_rss_mb);
     cJSON_AddNumberToObject(out, "act_mb", res->act_mb);
+    cJSON_AddNumberToObject(out, "attn_mb", res->attn_mb);
     cJSON_AddNumberToObject(out, "critical_path", res->params ? (double)model_info_critical_path(
         model_info_find(r->s->model), r->task->seq_len, r->s->num_layers) : 0);
     char *text = cJSON_Print(o);
@@ -712,7 +715,7 @@ static int run_setup(Run *r, int resume)
     if (settings_resolve(s, r->err, r->errlen) != 0) return TRAIN_ERROR;
     if (s->save_every == 0) s->save_every = s->eval_every;
     TaskConfig tc = {s->task, s->corpus, s->tokenizer, s->vocab_limit, s->seq_len, s->eval_seq_len, s->distance,
-                     s->train_examples};
+                     s->train_examples, s->train_fraction};
     r->task = task_create(&tc, r->err, r->errlen);
     if (!r->task) return TRAIN_ERROR;
     ModelConfig mc;
@@ -745,6 +748,7 @@ static int run_setup(Run *r, int resume)
     res->chance_loss = r->task->chance_loss;
     res->chance_accuracy = r->task->has_accuracy && !r->task->regression ? exp(-r->task->chance_loss) : NAN;
     res->act_mb = (double)model_act_bytes(r->m) / 1048576.0;
+    res->attn_mb = (double)model_attention_bytes(r->m) / 1048576.0;
     test_kill_init();
 
     /* a resumed run is continued where it is: its directory must exist */

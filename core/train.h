@@ -56,6 +56,7 @@ typedef struct TrainResult {
     double chance_loss, chance_accuracy;
     double seconds, tokens_per_s, step_ms;
     double peak_rss_mb, act_mb;
+    double attn_mb;         /* the attention matrices' part of act_mb (0 without attention) */
     size_t params;
 } TrainResult;
 

@@ -625,15 +625,20 @@ int cmd_bench(int argc, char **argv)
             ncfg = add_config(cfgs, ncfg, models[mi], "", BENCH_SWEEP_THREADS, BENCH_SWEEP_B, t);
     }
     /* limits: attention memory (naive then online at each T), then the scan */
-    for (int t = BENCH_ATTN_T0; limits && t <= BENCH_ATTN_TMAX; t *= 2) {
-        ncfg = add_config(cfgs, ncfg, "transformer", "naive", BENCH_LIMITS_THREADS, BENCH_ATTN_B, t);
-        ncfg = add_config(cfgs, ncfg, "transformer", "online", BENCH_LIMITS_THREADS, BENCH_ATTN_B, t);
-    }
-    for (int t = BENCH_SCAN_T0; limits && t <= BENCH_SCAN_TMAX; t *= 2) {
-        ncfg = add_config(cfgs, ncfg, "gru", "", BENCH_LIMITS_THREADS, BENCH_SCAN_B, t);
-        ncfg = add_config(cfgs, ncfg, "mingru", "", BENCH_LIMITS_THREADS, BENCH_SCAN_B, t);
-        ncfg = add_config(cfgs, ncfg, "mingru", "sequential", BENCH_LIMITS_THREADS, BENCH_SCAN_B, t);
-        ncfg = add_config(cfgs, ncfg, "mingru", "blelloch", BENCH_LIMITS_THREADS, BENCH_SCAN_B, t);
+    for (int k = 0; limits && k < model_info_count(); k++) {
+        const ModelInfo *info = model_info_at(k);
+        /* every attention model with both attention_impl (memory against T) */
+        for (int t = BENCH_ATTN_T0; info->attention && t <= BENCH_ATTN_TMAX; t *= 2) {
+            ncfg = add_config(cfgs, ncfg, info->name, "naive", BENCH_LIMITS_THREADS, BENCH_ATTN_B, t);
+            ncfg = add_config(cfgs, ncfg, info->name, "online", BENCH_LIMITS_THREADS, BENCH_ATTN_B, t);
+        }
+        /* every scan model beside the recurrence it simplifies (time against T) */
+        for (int t = BENCH_SCAN_T0; info->scan && info->counterpart && t <= BENCH_SCAN_TMAX; t *= 2) {
+            ncfg = add_config(cfgs, ncfg, info->counterpart, "", BENCH_LIMITS_THREADS, BENCH_SCAN_B, t);
+            ncfg = add_config(cfgs, ncfg, info->name, "", BENCH_LIMITS_THREADS, BENCH_SCAN_B, t);
+            ncfg = add_config(cfgs, ncfg, info->name, "sequential", BENCH_LIMITS_THREADS, BENCH_SCAN_B, t);
+            ncfg = add_config(cfgs, ncfg, info->name, "blelloch", BENCH_LIMITS_THREADS, BENCH_SCAN_B, t);
+        }
     }
 
     double load0 = loadavg();

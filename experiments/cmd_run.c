@@ -117,6 +117,7 @@ static int write_experiment_json(const ExpPlan *e, char *err, size_t errlen)
     cJSON_AddStringToObject(o, "name", e->name);
     cJSON_AddStringToObject(o, "question", e->question);
     cJSON_AddStringToObject(o, "description", e->description);
+    cJSON_AddStringToObject(o, "claims", e->claims);
     cJSON_AddStringToObject(o, "file", e->path);
     cJSON_AddNumberToObject(o, "runs", e->nruns);
     char *text = cJSON_Print(o);
@@ -134,7 +135,8 @@ static const char *summary_header =
     "run,model,task,tokenizer,seq_len,eval_seq_len,distance,positions,clip,init_scale,threads,seed,params,steps,"
     "final_train_loss,final_val_loss,val_accuracy,chance_loss,chance_accuracy,val_perplexity,tokens_per_s,"
     "step_ms,seconds,peak_rss_mb,act_mb,critical_path,group,hidden_size,num_layers,batch_size,max_steps,"
-    "architecture,bidirectional,pooling,train_examples,pretrained,majority_accuracy";
+    "architecture,bidirectional,pooling,train_examples,pretrained,majority_accuracy,attn_mb,vocab_size,"
+    "non_embedding_params,train_fraction,train_tokens";
 
 static const char *cfg_str(cJSON *cfg, const char *key)
 {
@@ -222,6 +224,15 @@ int runner_summarize(const ExpPlan *e, char *err, size_t errlen)
         put_num(f, classes ? num(task, "train_examples") : NAN);
         put_str(f, cfg_str(cfg, "init_from")[0] ? "1" : "0");
         put_num(f, classes ? num(task, "majority_accuracy") : NAN);
+        /* the attention matrices' bytes (0 for a model without attention)
+         * and the vocabulary (ln V is the loss of a uniform guess) */
+        put_num(f, num(res, "attn_mb"));
+        put_num(f, num(task, "vocab_size"));
+        /* the scaling laws' N (Kaplan et al.: no embedding, position or
+         * head tables) and D (the training tokens windows came from) */
+        put_num(f, num(j, "non_embedding_params"));
+        put_str(f, is_text ? cfg_str(cfg, "train_fraction") : "nan");
+        put_num(f, num(task, "train_tokens"));
         fputc('\n', f);
         rows++;
         cJSON_Delete(j);

@@ -50,12 +50,18 @@ typedef struct Run {
     double final_train_loss, final_val_loss, val_accuracy;
     double chance_loss, chance_accuracy, val_perplexity;
     double tokens_per_s, step_ms, seconds, peak_rss_mb, act_mb, critical_path;
+    double attn_mb;        /* the attention matrices' bytes (Transformer); NAN otherwise */
+    double vocab_size;     /* V (ln V: the loss of a uniform guess); NAN in older summaries */
     /* written by the runner after the measurements (older summaries lack
      * them: "" and NAN) */
     char group[64];        /* the [grid.NAME] the run came from */
     double hidden_size, num_layers, batch_size;
     double max_steps;      /* the budget; steps is what the run took (fewer when
                               it stopped early, solved); NAN in older summaries */
+    /* the scaling laws' N (parameters outside the embedding, position and
+     * head tables) and D (training tokens windows were cut from, the
+     * train_fraction cut of the training split); NAN where absent */
+    double non_embedding_params, train_fraction, train_tokens;
 } Run;
 
 typedef struct Experiment {
@@ -63,6 +69,7 @@ typedef struct Experiment {
     char name[128];
     char question[1024];
     char description[2048];
+    char claims[1024];     /* the course claims it tests ("a, b, c"; "" = every one that applies) */
     Run *runs;             /* (nruns) in summary.csv order */
     int nruns;
 } Experiment;
@@ -95,9 +102,10 @@ enum {
     KEY_HIDDEN = 1 << 12,
     KEY_LAYERS = 1 << 13,
     KEY_BATCH = 1 << 14,
+    KEY_TRAIN_FRACTION = 1 << 15,
 };
 /* every key */
-#define KEYS_ALL ((1u << 15) - 1)
+#define KEYS_ALL ((1u << 16) - 1)
 /* every setting: runs equal under KEYS_SETTINGS & ~K are "identical but for
  * K" (and the seed).  The grid group is a name, not a setting: a
  * [grid.threads] that repeats [grid.timing] at 2 threads pairs up with it. */
@@ -105,8 +113,9 @@ enum {
 /* what separates panels of a learning-curve figure */
 #define KEYS_PANEL (KEY_TASK | KEY_TOKENIZER | KEY_SEQ_LEN | KEY_EVAL_SEQ_LEN | KEY_DISTANCE | \
                     KEY_INIT_SCALE | KEY_STEPS | KEY_BATCH)
-/* what separates lines inside one panel: the model and its variants */
-#define KEYS_SERIES (KEY_MODEL | KEY_POSITIONS | KEY_CLIP)
+/* what separates lines inside one panel: the model and its variants
+ * (another size or another cut of the data is another line, never a seed) */
+#define KEYS_SERIES (KEY_MODEL | KEY_POSITIONS | KEY_CLIP | KEY_HIDDEN | KEY_LAYERS | KEY_TRAIN_FRACTION)
 
 #define GROUP_MAX_RUNS 256
 
@@ -137,6 +146,14 @@ int groups_make(const Experiment *e, const int *idx, int n, unsigned mask, Group
 int task_is_text(const char *task);
 /* the run's step budget: max_steps, or steps where the summary predates it */
 double run_budget(const Run *r);
+
+/* A timing run (a grid of a dozen steps that measures time and memory) says
+ * nothing about learning: its budget is under this fraction of the
+ * experiment's longest.  A short demonstration (150 steps of an exploding
+ * RNN beside 800-step runs) is still a learning run. */
+#define TIMING_BUDGET_FRACTION 0.1
+/* 1 if r is a timing run of e (see TIMING_BUDGET_FRACTION) */
+int run_is_timing(const Experiment *e, const Run *r);
 
 /* 1 for the tasks with a distance d (recall, copy, adding, assoc) */
 int task_has_distance(const char *task);

@@ -70,8 +70,10 @@ static int on_section_key(void *user, const char *section, const char *key, cons
         }
         else if (strcmp(key, "question") == 0) snprintf(e->question, sizeof e->question, "%s", value);
         else if (strcmp(key, "description") == 0) snprintf(e->description, sizeof e->description, "%s", value);
+        else if (strcmp(key, "claims") == 0) snprintf(e->claims, sizeof e->claims, "%s", value);
         else {
-            snprintf(err, errlen, "%s: unknown key '%s' in [experiment] (name, question, description)", where, key);
+            snprintf(err, errlen, "%s: unknown key '%s' in [experiment] (name, question, description, claims)",
+                     where, key);
             return -1;
         }
         return 0;
@@ -202,7 +204,7 @@ static int check_run(const ExpPlan *e, GridRun *r, char *err, size_t errlen)
         }
     } else {
         TaskConfig tc = {s.task, s.corpus, s.tokenizer, s.vocab_limit, s.seq_len, s.eval_seq_len, s.distance,
-                         s.train_examples};
+                         s.train_examples, s.train_fraction};
         Task *t = task_create(&tc, e2, sizeof e2);
         if (!t) {
             snprintf(err, errlen, "%s: run %s: %s", e->path, r->name, e2);

@@ -3,7 +3,9 @@
  *
  * An experiment file (experiments/NAME.ini):
  *
- *   [experiment]            name, question, description (shown in the report)
+ *   [experiment]            name, question, description (shown in the report);
+ *                           claims = a, b, c: the course claims it tests
+ *                           (findings.h), each reported in findings.csv
  *   [train]                 settings every run shares
  *   [train.MODEL]           settings for one model only (e.g. matched sizes)
  *   [grid] or [grid.GROUP]  one group of runs each: a key with one value is
@@ -37,6 +39,7 @@ typedef struct ExpPlan {
     char name[64];
     char question[1024];
     char description[2048];
+    char claims[1024];         /* the course claims it tests (findings.h), comma-separated */
     char sentences[4096];      /* [attention] sentences, '|' separated */
     char runs_dir[256];        /* runs/NAME */
     Settings base;             /* the file's [train] */

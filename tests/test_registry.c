@@ -80,6 +80,8 @@ START_TEST(test_descriptor_matches_body)
      * its recurrence is a scan (mingru/), a body of its own */
     ck_assert_int_eq(info->recurrent && !info->scan, info->ops == &recurrent_body_ops);
     ck_assert(!info->scan || info->recurrent);
+    /* only a recurrence has gates (the findings' "gates keep memory") */
+    ck_assert(!info->gated || info->recurrent);
     if (info->scan) {
         char want[64];
         snprintf(want, sizeof want, "%s.weight_l0", info->name);
@@ -179,6 +181,18 @@ START_TEST(test_settings_from_descriptor)
     ck_assert_int_eq(settings_set(&s, "model", info->name, "t", err, sizeof err), 0);
     ck_assert_msg(settings_resolve(&s, err, sizeof err) == 0, "%s", err);
     ck_assert_int_eq(s.num_layers, info->default_layers);
+    /* every model is at least a decoder; an architecture its line does not
+     * list is refused, naming the setting */
+    ck_assert(model_info_supports(info, ARCH_DECODER));
+    static const char *const archs[] = {"decoder", "encoder", "encoder-decoder"};
+    for (int a = 0; a < 3; a++) {
+        if (model_info_supports(info, (Architecture)a)) continue;
+        settings_defaults(&s);
+        ck_assert_int_eq(settings_set(&s, "model", info->name, "t", err, sizeof err), 0);
+        ck_assert_int_eq(settings_set(&s, "architecture", archs[a], "t", err, sizeof err), 0);
+        ck_assert_int_eq(settings_resolve(&s, err, sizeof err), -1);
+        ck_assert_msg(strstr(err, "architecture = ") && strstr(err, archs[a]), "%s", err);
+    }
     if (info->check) {
         /* a width its check refuses is refused by the settings, too */
         ModelConfig bad = small_config(info->name);

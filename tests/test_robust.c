@@ -280,7 +280,7 @@ static long wait_for_lock(const char *dir)
 {
     char name[256];
     snprintf(name, sizeof name, "%s/lock", dir);
-    for (int i = 0; i < 600; i++) {
+    for (int i = 0; i < 3000; i++) {   /* a minute: valgrind starts seqlab slowly */
         char *t = read_file(name);
         long pid = strtol(t, NULL, 10);
         free(t);
@@ -663,6 +663,11 @@ static double sample_seconds(long tokens)
 START_TEST(test_sample_decoding_is_linear)
 {
     NEED_SEQLAB();
+    if (getenv("SEQLAB_VALGRIND")) {
+        /* under memcheck a million tokens take minutes and times mean little */
+        fprintf(stderr, "test_robust: under valgrind, the timing of sample decoding is skipped\n");
+        return;
+    }
     char *out;
     int st = sh(&out, "%s train " SMALL " --steps 2 --out s", seqlab);
     ck_assert_msg(st == 0, "exit %d: %s", st, out);

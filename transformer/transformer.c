@@ -20,14 +20,15 @@
  * / the BodyOps table and introspection.
  *
  * What this file is not: the math of each layer (attention.c, layernorm.c,
- * gelu.c, positions.c, core/ops.c for the linear layers).
+ * gelu.c, positions.c, core/ops.c and ops_fast.c for the linear layers).
  *
  * Threads: every line above works on each sequence of the batch alone; only
  * the parameter gradients are shared.  So with P threads the batch is split
  * into P spans of sequences, each running the whole forward and backward
  * for its rows on its own thread with single-threaded BLAS (core/parallel.h);
  * spans 1 .. P-1 accumulate parameter gradients into private buffers, added
- * to the real ones at the end of the backward.
+ * to the real ones at the end of the backward.  The reference build (`make
+ * REFERENCE=1`) keeps the whole batch in one span, on the calling thread.
  *
  * Shapes: B batch, T time, C width, NH heads, dk = C/NH, F MLP width, L layers,
  * N = B*T.  Activations of a forward of (B,T) are packed for that (B,T): the
@@ -319,6 +320,7 @@ static const real *position_rows(const Transformer *tf)
 /* how many spans a batch of B sequences of length T is split into */
 static int split_parts(const Transformer *tf, int B, int T)
 {
+    if (REFERENCE_BUILD) return 1;   /* make REFERENCE=1: one span, no threads */
     int parts = tf->parts > 0 ? tf->parts : parallel_threads();
     long by_rows = (long)B * T / SPLIT_MIN_ROWS;
     if (tf->parts == 0 && parts > by_rows) parts = (int)by_rows;
@@ -782,6 +784,15 @@ static size_t transformer_act_bytes(const void *self)
     return ((const Transformer *)self)->bytes;
 }
 
+/* what attention keeps for backward: the probabilities (L,B,NH,T,T), or
+ * with online attention each row's max and sum (L,B,NH,T) twice */
+static size_t transformer_attention_bytes(const void *self)
+{
+    const Transformer *tf = self;
+    size_t rows = (size_t)tf->L * tf->Bmax * tf->NH * (size_t)tf->Tmax;
+    return (tf->online ? 2 : (size_t)tf->Tmax) * rows * sizeof(real);
+}
+
 static double transformer_flops(const void *self, int B, int T)
 {
     /* matrix products of one forward, 2*M*N*K each, per layer:
@@ -857,6 +868,7 @@ const BodyOps transformer_body_ops = {
     .attention = transformer_attention,
     .position_table = transformer_position_table,
     .act_bytes = transformer_act_bytes,
+    .attention_bytes = transformer_attention_bytes,
     .flops = transformer_flops,
     .set_lengths = transformer_set_lengths,
     .free = transformer_free,
