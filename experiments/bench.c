@@ -80,6 +80,7 @@ extern char *openblas_get_config(void);
 #define BENCH_SCAN_B 8           /* limits: GRU vs minGRU */
 #define BENCH_SCAN_T0 64
 #define BENCH_SCAN_TMAX 8192
+#define BENCH_MANY_CORES 64      /* the critical path on a bigger machine, for comparison */
 #define BENCH_LR 1e-3
 #define BENCH_CLIP 1.0
 #define BENCH_WARMUP 3
@@ -716,11 +717,13 @@ int cmd_bench(int argc, char **argv)
     if (limits) {
         /* what the scan's depth would buy with enough cores (mingru/scan.c) */
         printf("\ndependent steps of one layer's recurrence (the critical path):\n");
-        printf("%6s %8s %18s %10s\n", "T", "GRU", "minGRU chunked/2", "Blelloch");
+        printf("%6s %8s %12s %12s %10s\n", "T", "GRU", "chunked/2", "chunked/64", "Blelloch");
         for (int t = BENCH_SCAN_T0; t <= BENCH_SCAN_TMAX; t *= 2)
-            printf("%6d %8.0f %18.0f %10.0f\n", t, scan_critical_path(SCAN_SEQUENTIAL, t, 1),
+            printf("%6d %8.0f %12.0f %12.0f %10.0f\n", t, scan_critical_path(SCAN_SEQUENTIAL, t, 1),
                    scan_critical_path(SCAN_CHUNKED, t, BENCH_LIMITS_THREADS),
-                   scan_critical_path(SCAN_BLELLOCH, t, 1));
+                   scan_critical_path(SCAN_CHUNKED, t, BENCH_MANY_CORES), scan_critical_path(SCAN_BLELLOCH, t, 1));
+        printf("(minGRU's scan in chunks over P threads: 2 T/P + P - 1 steps, no shorter than\n"
+               " the loop's T until P > 2; Blelloch's tree with T/2 processors: 2 ceil(log2 T) + 1)\n");
     }
     double load1 = loadavg();
     printf("\nload average %.2f at the end", load1);
