@@ -280,7 +280,7 @@ static long wait_for_lock(const char *dir)
 {
     char name[256];
     snprintf(name, sizeof name, "%s/lock", dir);
-    for (int i = 0; i < 3000; i++) {   /* a minute: valgrind starts seqlab slowly */
+    for (int i = 0; i < 9000; i++) {   /* three minutes: valgrind, or a loaded machine, starts seqlab slowly */
         char *t = read_file(name);
         long pid = strtol(t, NULL, 10);
         free(t);
@@ -288,7 +288,8 @@ static long wait_for_lock(const char *dir)
         struct timespec ts = {0, 20000000};
         nanosleep(&ts, NULL);
     }
-    ck_abort_msg("no lock in %s", dir);
+    char *log = read_file("first.log");   /* why the writer never held it */
+    ck_abort_msg("no lock in %s after three minutes; the writer's log: %s", dir, log);
     return 0;
 }
 
