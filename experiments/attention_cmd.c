@@ -7,6 +7,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,6 +164,86 @@ int attention_write(const char *ckpt, const char *text, const char *out_dir, int
 done:
     batch_free(b);
     free(ids);
+    if (tok) tokenizer_free(tok);
+    meta_free(&meta);
+    model_free(m);
+    return rc;
+}
+
+/* the next-token distribution after text, at its last position, into p (V):
+ * softmax of the last row of logits (m's activations allocated for
+ * max_seq_len).  The number of tokens, or -1 + err; ids (max_seq_len): the
+ * text's tokens. */
+static int next_token_probs(Model *m, const Tokenizer *tok, const char *text, double *p, int *ids, char *err,
+                            size_t errlen)
+{
+    long n = tokenizer_encode(tok, text, strlen(text), NULL, 0, err, errlen);
+    if (n < 0) return -1;
+    if (n == 0 || n > m->cfg.max_seq_len) {
+        snprintf(err, errlen, "'%s': %ld tokens, the model takes 1 to %d", text, n, m->cfg.max_seq_len);
+        return -1;
+    }
+    int T = (int)n, O = m->cfg.output_size;
+    Batch *b = batch_alloc(1, T, 0, 0);
+    tokenizer_encode(tok, text, strlen(text), b->tokens, (size_t)n, err, errlen);
+    for (int t = 0; t < T; t++) b->targets[t] = TARGET_IGNORE;
+    model_forward(m, b);
+    /* p = softmax(z), z the logits of position T-1 (shifted by max z) */
+    const real *z = m->logits + (size_t)(T - 1) * O;
+    double zmax = -INFINITY, sum = 0;
+    for (int v = 0; v < O; v++) zmax = fmax(zmax, (double)z[v]);
+    for (int v = 0; v < O; v++) sum += p[v] = exp((double)z[v] - zmax);
+    for (int v = 0; v < O; v++) p[v] /= sum;
+    memcpy(ids, b->tokens, (size_t)T * sizeof *ids);
+    batch_free(b);
+    return T;
+}
+
+int attention_order_distance(const char *ckpt, const char *a, const char *b, double *tv, int *same_last,
+                             int *layers, char positions[16], char *err, size_t errlen)
+{
+    Meta meta;
+    Model *m = load_with_attention(ckpt, &meta, 0, err, errlen);
+    if (!m) { meta_free(&meta); return -1; }
+    int rc = -1;
+    double *pa = NULL, *pb = NULL;
+    int *ia = NULL, *ib = NULL;
+    Tokenizer *tok = tokenizer_from_metadata(meta_get(&meta, "tokenizer"), meta_get(&meta, "vocab"),
+                                            m->cfg.vocab_size, ckpt, err, errlen);
+    if (!tok) goto done;
+    if (m->cfg.classify || m->cfg.regression) {
+        snprintf(err, errlen, "%s: a classifier has no next-token distribution", ckpt);
+        goto done;
+    }
+    int O = m->cfg.output_size, Tmax = m->cfg.max_seq_len;
+    pa = xmalloc((size_t)O * sizeof *pa);
+    pb = xmalloc((size_t)O * sizeof *pb);
+    ia = xmalloc((size_t)Tmax * sizeof *ia);
+    ib = xmalloc((size_t)Tmax * sizeof *ib);
+    model_alloc_acts(m, 1, Tmax);
+    int na = next_token_probs(m, tok, a, pa, ia, err, errlen);
+    int nb = na < 0 ? -1 : next_token_probs(m, tok, b, pb, ib, err, errlen);
+    if (nb < 0) goto done;
+    /* unknown words can make the two orders one token sequence */
+    if (na == nb && memcmp(ia, ib, (size_t)na * sizeof *ia) == 0) {
+        snprintf(err, errlen, "%s: '%s' and '%s' are the same tokens for this vocabulary (unknown words?)", ckpt, a,
+                 b);
+        goto done;
+    }
+    /* tv = 1/2 sum_v |p_a(v) - p_b(v)| */
+    double d = 0;
+    for (int v = 0; v < O; v++) d += fabs(pa[v] - pb[v]);
+    *tv = 0.5 * d;
+    *same_last = ia[na - 1] == ib[nb - 1];
+    *layers = m->cfg.num_layers;
+    const char *pos = meta_get(&meta, "positions");
+    snprintf(positions, 16, "%s", pos && *pos ? pos : "sinusoidal");
+    rc = 0;
+done:
+    free(pa);
+    free(pb);
+    free(ia);
+    free(ib);
     if (tok) tokenizer_free(tok);
     meta_free(&meta);
     model_free(m);

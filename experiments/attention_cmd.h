@@ -20,6 +20,18 @@ int attention_write(const char *ckpt, const char *text, const char *out_dir, int
  * at each position (sinusoidal or learned table) */
 int attention_write_positions(const char *ckpt, const char *csv_path, char *err, size_t errlen);
 
+/* "Man bites dog" against "Dog bites man": the checkpoint's next-token
+ * distributions after text a and after text b (the same tokens in another
+ * order), p_a and p_b at each text's last position, and their total
+ * variation distance  tv = 1/2 sum_v |p_a(v) - p_b(v)|  (0: the model cannot
+ * tell the orders apart, 1: disjoint).  *same_last: both texts end in the
+ * same token (then a one-layer causal model without positions gives exactly
+ * the same output: its last query sees the same set of keys and values).
+ * *layers, positions: the model's ("sinusoidal", "learned", "none").
+ * 0, or -1 + err. */
+int attention_order_distance(const char *ckpt, const char *a, const char *b, double *tv, int *same_last,
+                             int *layers, char positions[16], char *err, size_t errlen);
+
 int cmd_attention(int argc, char **argv);
 
 #endif

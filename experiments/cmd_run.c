@@ -275,6 +275,44 @@ static void runner_attention(const ExpPlan *e)
     }
 }
 
+/* "Man bites dog" against "Dog bites man" (the claim that the two differ
+ * only through positions): for every finished word-level decoder run of a
+ * model with attention, the total variation distance between its
+ * next-token distributions after the two orders, one row per run in
+ * word_order.csv (run,positions,layers,same_last,tv).  Written only when some
+ * run has a row. */
+#define ORDER_A "Man bites dog."
+#define ORDER_B "Dog bites man."
+static void runner_order(const ExpPlan *e)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    fprintf(f, "run,positions,layers,same_last,tv\n");
+    int rows = 0;
+    for (int i = 0; i < e->nruns; i++) {
+        const GridRun *r = &e->runs[i];
+        const ModelInfo *info = model_info_find(r->s.model);
+        if (!info || !info->attention || strcmp(r->s.task, "words") != 0 || !run_finished(r->s.out)) continue;
+        char ckpt[1024], err[2048], pos[16];
+        snprintf(ckpt, sizeof ckpt, "%s/model.safetensors", r->s.out);
+        double tv;
+        int same_last, layers;
+        if (attention_order_distance(ckpt, ORDER_A, ORDER_B, &tv, &same_last, &layers, pos, err, sizeof err) != 0) {
+            fprintf(stderr, "seqlab: %s\n", err);
+            continue;
+        }
+        const char *name = strrchr(r->s.out, '/');
+        fprintf(f, "%s,%s,%d,%d,%.9g\n", name ? name + 1 : r->s.out, pos, layers, same_last, tv);
+        rows++;
+    }
+    fclose(f);
+    char path[1024], err[512];
+    snprintf(path, sizeof path, "%s/word_order.csv", e->runs_dir);
+    if (rows && file_write_atomic(path, text, len, err, sizeof err) != 0) fprintf(stderr, "seqlab: %s\n", err);
+    free(text);
+}
+
 /* the earlier run of the plan whose checkpoint run i starts from
  * (init_from = that run's model.safetensors), or -1: a fine-tuning run
  * waits for its pre-training run to finish */
@@ -451,6 +489,7 @@ int cmd_run(int argc, char **argv)
     }
     if (!no_plot && status != TRAIN_INTERRUPTED) {
         runner_attention(e);
+        runner_order(e);
         if (plot_experiment(e->runs_dir, err, sizeof err) != 0) fprintf(stderr, "seqlab: plot: %s\n", err);
         if (report_write(runs_root, err, sizeof err) != 0) fprintf(stderr, "seqlab: report: %s\n", err);
         else fprintf(stderr, "seqlab: report: %s/index.html\n", runs_root);

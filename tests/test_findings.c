@@ -6,7 +6,8 @@
  * Findings are computed, not written: on a copy of the fixture experiment
  * (tests/fixtures/plotrun), editing one run's CSV (the RNN's accuracy at the
  * longest distance in summary.csv, the attention bytes at one T, the
- * unclipped RNN's gradient norms in metrics.csv) changes the finding's value,
+ * unclipped RNN's gradient norms in metrics.csv, the "Man bites dog"
+ * distances in word_order.csv) changes the finding's value,
  * verdict and caption sentence, in findings.csv and on the report page.
  * A claim listed by an experiment without its runs is "not measured here",
  * and a comparison with one seed is never a verdict.  Every grid group of
@@ -25,6 +26,8 @@
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 
+#include "checkpoint.h"
+#include "experiments/attention_cmd.h"
 #include "experiments/findings.h"
 #include "experiments/plot.h"
 #include "experiments/plot_data.h"
@@ -226,6 +229,99 @@ START_TEST(test_exploding_follows_the_gradient_norms)
     f = find("exploding");
     ck_assert_int_eq(f.verdict, VERDICT_FAILS);
     ck_assert_msg(strstr(f.sentence, "reached 3 (below 100)") != NULL, "sentence: %s", f.sentence);
+}
+END_TEST
+
+/* "Man bites dog": word_order.csv as cmd_run.c writes it (the distances
+ * those of a 300-step quick run's shape, made up: the test is the verdict's
+ * dependence on them) */
+START_TEST(test_man_dog_follows_the_order_distances)
+{
+    char path[700], err[256];
+    snprintf(path, sizeof path, "%s/word_order.csv", exp_dir);
+    const char *text = "run,positions,layers,same_last,tv\n"
+                       "order-sin,sinusoidal,1,1,0.0213\n"
+                       "order-none,none,1,1,3.8e-08\n"
+                       "order-none-deep,none,2,1,0.004\n";
+    ck_assert_msg(file_write_atomic(path, text, strlen(text), err, sizeof err) == 0, "%s", err);
+    Finding f = find("man_dog");
+    ck_assert_int_eq(f.verdict, VERDICT_HOLDS);
+    ck_assert_msg(strstr(f.value, "1 layer: 3.8e-08") != NULL, "value: %s", f.value);
+    ck_assert_msg(strstr(f.value, "sinusoidal positions: 0.0213") != NULL, "value: %s", f.value);
+    ck_assert_msg(strstr(f.sentence, "differ by 0.0213 with sinusoidal positions") != NULL, "sentence: %s",
+                  f.sentence);
+    /* the deeper model without positions is not invariant and decides nothing */
+    csv_set(path, "order-none-deep", "tv", "0.5");
+    ck_assert_int_eq(find("man_dog").verdict, VERDICT_HOLDS);
+    /* the one-layer model without positions telling the orders apart */
+    csv_set(path, "order-none", "tv", "0.002");
+    f = find("man_dog");
+    ck_assert_int_eq(f.verdict, VERDICT_FAILS);
+    ck_assert_msg(strstr(f.sentence, "by 0.002 without") != NULL, "sentence: %s", f.sentence);
+    /* ... or the one with positions not telling them apart */
+    csv_set(path, "order-none", "tv", "3.8e-08");
+    csv_set(path, "order-sin", "tv", "2e-06");
+    ck_assert_int_eq(find("man_dog").verdict, VERDICT_FAILS);
+    /* without a one-layer model lacking positions there is no exact claim to test */
+    csv_set(path, "order-sin", "tv", "0.0213");
+    csv_set(path, "order-none", "layers", "2");
+    ck_assert_int_eq(find("man_dog").verdict, VERDICT_NOT_MEASURED);
+}
+END_TEST
+
+/* a random word-level Transformer checkpoint over the words of "Man bites
+ * dog." (what `seqlab run` reads word_order.csv from) */
+static void save_order_model(const char *path, int layers, Positions positions)
+{
+    ModelConfig cfg;
+    memset(&cfg, 0, sizeof cfg);
+    snprintf(cfg.kind, sizeof cfg.kind, "transformer");
+    cfg.vocab_size = cfg.output_size = 5;
+    cfg.embed_dim = cfg.hidden_size = 16;
+    cfg.num_layers = layers;
+    cfg.num_heads = 2;
+    cfg.ffn_size = 32;
+    cfg.max_seq_len = 8;
+    cfg.positions = positions;
+    Model *m = test_model(&cfg, 1, 8, 5);
+    Meta meta;
+    meta_init(&meta);
+    meta_from_model_config(&meta, &cfg);
+    meta_set(&meta, "tokenizer", "words");
+    meta_set(&meta, "vocab", "[\"<unk>\",\"man\",\"bites\",\"dog\",\".\"]");
+    char err[512];
+    ck_assert_msg(checkpoint_save(path, &m->params, &meta, err, sizeof err) == 0, "%s", err);
+    meta_free(&meta);
+    model_free(m);
+}
+
+/* the distance itself: exactly what the architecture implies.  One layer
+ * without positions cannot tell the orders apart (equal up to rounding: the
+ * last query sees the same set); with positions, or with two layers (the
+ * earlier states saw different prefixes), it can. */
+START_TEST(test_order_distance_is_zero_only_without_positions)
+{
+    char path[700], err[512], pos[16];
+    snprintf(path, sizeof path, "%s/order.safetensors", tmp_root);
+    double tv[3];
+    int same_last, layers;
+    const int depth[3] = {1, 1, 2};
+    const Positions kind[3] = {POSITIONS_NONE, POSITIONS_SINUSOIDAL, POSITIONS_NONE};
+    for (int k = 0; k < 3; k++) {
+        save_order_model(path, depth[k], kind[k]);
+        ck_assert_msg(attention_order_distance(path, "Man bites dog.", "Dog bites man.", &tv[k], &same_last, &layers,
+                                               pos, err, sizeof err) == 0, "%s", err);
+        ck_assert_int_eq(same_last, 1);
+        ck_assert_int_eq(layers, depth[k]);
+        ck_assert_str_eq(pos, kind[k] == POSITIONS_NONE ? "none" : "sinusoidal");
+    }
+    ck_assert_msg(tv[0] < (sizeof(real) == sizeof(double) ? 1e-12 : 1e-6), "1 layer, no positions: %g", tv[0]);
+    ck_assert_msg(tv[1] > 1e-4, "1 layer, sinusoidal: %g", tv[1]);
+    ck_assert_msg(tv[2] > 1e-4, "2 layers, no positions: %g", tv[2]);
+    /* words the vocabulary lacks make both orders one token sequence */
+    ck_assert_int_ne(attention_order_distance(path, "Cat bites rat.", "Rat bites cat.", &tv[0], &same_last, &layers,
+                                              pos, err, sizeof err), 0);
+    ck_assert_msg(strstr(err, "same tokens") != NULL, "%s", err);
 }
 END_TEST
 
@@ -448,6 +544,8 @@ static Suite *make_findings_suite(void)
     tcase_set_timeout(data, 120);
     tcase_add_test(data, test_gates_follow_the_rnn_accuracy_in_summary);
     tcase_add_test(data, test_exploding_follows_the_gradient_norms);
+    tcase_add_test(data, test_man_dog_follows_the_order_distances);
+    tcase_add_test(data, test_order_distance_is_zero_only_without_positions);
     tcase_add_test(data, test_listed_claims_without_runs_are_not_measured);
     tcase_add_test(data, test_threads_on_a_busy_machine_are_not_measured);
     tcase_add_test(data, test_every_grid_group_of_every_experiment_has_a_table);
