@@ -584,6 +584,14 @@ static void meta_set_double(Meta *meta, const char *key, double v)
     meta_set(meta, key, buf);
 }
 
+static const char *const architecture_names[] = {
+    [ARCH_DECODER] = "decoder",
+    [ARCH_ENCODER] = "encoder",
+    [ARCH_ENCODER_DECODER] = "encoder-decoder",
+};
+static const char *const attention_names[] = {[ATTENTION_NONE] = "none", [ATTENTION_ADDITIVE] = "additive"};
+static const char *const pooling_names[] = {[POOLING_MEAN] = "mean", [POOLING_LAST] = "last"};
+
 void meta_from_model_config(Meta *meta, const ModelConfig *cfg)
 {
     meta_set(meta, "model", cfg->kind);
@@ -602,6 +610,23 @@ void meta_from_model_config(Meta *meta, const ModelConfig *cfg)
     meta_set(meta, "regression", cfg->regression ? "1" : "0");
     meta_set_double(meta, "forget_bias", cfg->forget_bias);
     meta_set_double(meta, "init_scale", cfg->init_scale);
+    meta_set(meta, "architecture", architecture_names[cfg->architecture]);
+    if (cfg->architecture == ARCH_ENCODER_DECODER)
+        meta_set(meta, "attention", attention_names[cfg->attention]);
+    meta_set(meta, "bidirectional", cfg->bidirectional ? "1" : "0");
+    meta_set(meta, "pooling", pooling_names[cfg->pooling]);
+}
+
+/* metadata key as one of names[0..n): 1 found, 0 absent, -1 not one of them */
+static int meta_choice(const SafeTensors *st, const char *key, const char *const *names, int n,
+                       int *out, char *err, size_t errlen)
+{
+    const char *s = meta_get(&st->meta, key);
+    if (!s) return 0;
+    for (int i = 0; i < n; i++)
+        if (strcmp(s, names[i]) == 0) { *out = i; return 1; }
+    set_err(err, errlen, "%s: metadata '%s' = '%s' is not one of the known values", st->path, key, s);
+    return -1;
 }
 
 /* key as an integer in [0, INT_MAX]: 1 found, 0 absent, -1 malformed */
@@ -713,6 +738,22 @@ int model_config_from_checkpoint(const SafeTensors *st, ModelConfig *cfg, char *
     if (meta_double(st, "forget_bias", &cfg->forget_bias, err, errlen) < 0 ||
         meta_double(st, "init_scale", &cfg->init_scale, err, errlen) < 0)
         return -1;
+    /* the architecture keys: missing means round one's causal decoder */
+    int choice = ARCH_DECODER;
+    if (meta_choice(st, "architecture", architecture_names, 3, &choice, err, errlen) < 0) return -1;
+    cfg->architecture = (Architecture)choice;
+    choice = ATTENTION_NONE;
+    if (meta_choice(st, "attention", attention_names, 2, &choice, err, errlen) < 0) return -1;
+    cfg->attention = (AttentionKind)choice;
+    choice = POOLING_MEAN;
+    if (meta_choice(st, "pooling", pooling_names, 2, &choice, err, errlen) < 0) return -1;
+    cfg->pooling = (Pooling)choice;
+    const char *bidir = meta_get(&st->meta, "bidirectional");
+    if (bidir && strcmp(bidir, "0") != 0 && strcmp(bidir, "1") != 0) {
+        set_err(err, errlen, "%s: metadata 'bidirectional' = '%s' (expected 0 or 1)", path, bidir);
+        return -1;
+    }
+    cfg->bidirectional = bidir && strcmp(bidir, "1") == 0;
 
     if (transformer) {
         rc = meta_int(st, "ffn_size", &cfg->ffn_size, err, errlen);

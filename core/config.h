@@ -19,6 +19,7 @@
 
 typedef struct Settings {
     char model[16];          /* rnn, lstm, gru, transformer */
+    char architecture[24];   /* decoder, encoder, encoder-decoder */
     char task[16];           /* chars, words, bytes, copy, adding, recall, assoc, parity */
     char corpus[SETTING_STR_MAX];
     char tokenizer[16];      /* bytes, chars, words (text tasks; chars/words/bytes tasks set it) */
@@ -43,6 +44,11 @@ typedef struct Settings {
     double clip;             /* 0: no clipping */
     double forget_bias;      /* LSTM */
     double init_scale;       /* scales the recurrent weights' initial range */
+    char attention[16];      /* recurrent encoder-decoder: none, additive */
+    int bidirectional;       /* recurrent encoder: 1 reads both ways */
+    char pooling[16];        /* sequence classification: mean, last */
+    char init_from[SETTING_STR_MAX]; /* fine-tuning: start matching tensors from this checkpoint */
+    int freeze_body;         /* fine-tuning: 1 trains only the head (a linear probe) */
     unsigned long seed;
     int threads;
     int eval_every;

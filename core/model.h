@@ -31,6 +31,16 @@
 
 typedef enum { POSITIONS_SINUSOIDAL, POSITIONS_LEARNED, POSITIONS_NONE } Positions;
 
+/* The three families (docs/design.md, "Architectures"): a decoder reads
+ * causally and predicts the next token (GPT, and every model of round one);
+ * an encoder reads the whole sequence at once (BERT, bidirectional RNNs); an
+ * encoder-decoder reads a source and generates a target (translation). */
+typedef enum { ARCH_DECODER, ARCH_ENCODER, ARCH_ENCODER_DECODER } Architecture;
+/* encoder-decoder recurrent models: what the decoder reads of the source */
+typedef enum { ATTENTION_NONE, ATTENTION_ADDITIVE } AttentionKind;
+/* sequence classification: what the head reads of the body's outputs */
+typedef enum { POOLING_MEAN, POOLING_LAST } Pooling;
+
 /* Hyperparameters: everything needed to rebuild the model (and nothing
  * about training).  Saved in the checkpoint metadata. */
 typedef struct ModelConfig {
@@ -48,6 +58,10 @@ typedef struct ModelConfig {
     Positions positions; /* Transformer */
     double forget_bias;  /* LSTM: initial b_f in both bias vectors' sum */
     double init_scale;   /* multiplies the default uniform init of recurrent weights (1 = PyTorch's) */
+    Architecture architecture; /* decoder (the default), encoder, encoder-decoder */
+    AttentionKind attention;   /* recurrent encoder-decoder: none (the bottleneck) or additive */
+    int bidirectional;         /* recurrent encoder: 1 adds the reverse direction (PyTorch's _reverse) */
+    Pooling pooling;           /* sequence classification: mean or last */
 } ModelConfig;
 
 /* One batch.  Who fills what:
@@ -63,6 +77,7 @@ typedef struct Batch {
     real *features;
     int *targets;
     real *values;
+    int *lengths;     /* (B) real tokens of each row (the rest is padding), or NULL: all T */
 } Batch;
 
 Batch *batch_alloc(int B, int T, int input_features, int regression);

@@ -458,6 +458,12 @@ static int build_model_config(Run *r, ModelConfig *mc)
                                                         : POSITIONS_SINUSOIDAL;
     mc->forget_bias = s->forget_bias;
     mc->init_scale = s->init_scale;
+    mc->architecture = strcmp(s->architecture, "encoder") == 0           ? ARCH_ENCODER
+                     : strcmp(s->architecture, "encoder-decoder") == 0 ? ARCH_ENCODER_DECODER
+                                                                         : ARCH_DECODER;
+    mc->attention = strcmp(s->attention, "additive") == 0 ? ATTENTION_ADDITIVE : ATTENTION_NONE;
+    mc->bidirectional = s->bidirectional;
+    mc->pooling = strcmp(s->pooling, "last") == 0 ? POOLING_LAST : POOLING_MEAN;
     if (strcmp(s->model, "transformer") == 0 && longest > mc->max_seq_len)
         return fail(r, "seq_len %d is longer than max_seq_len %d (the transformer's position table)",
                     longest, mc->max_seq_len);

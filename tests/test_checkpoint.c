@@ -174,6 +174,68 @@ START_TEST(test_roundtrip_bit_identical)
 }
 END_TEST
 
+/* the architecture keys come back as written; missing they mean a decoder,
+ * and a value that names no architecture is refused, naming the key */
+START_TEST(test_roundtrip_architecture_keys)
+{
+    ModelConfig cfg = rnn_config();
+    cfg.architecture = ARCH_ENCODER_DECODER;
+    cfg.attention = ATTENTION_ADDITIVE;
+    cfg.bidirectional = 1;
+    cfg.pooling = POOLING_LAST;
+    ModelConfig built = rnn_config();
+    Model *m = test_model(&built, 2, 3, 11);
+    Meta meta;
+    meta_init(&meta);
+    meta_from_model_config(&meta, &cfg);
+    ck_assert_str_eq(meta_get(&meta, "architecture"), "encoder-decoder");
+    ck_assert_str_eq(meta_get(&meta, "attention"), "additive");
+    ck_assert_str_eq(meta_get(&meta, "bidirectional"), "1");
+    ck_assert_str_eq(meta_get(&meta, "pooling"), "last");
+    char *path = temp_path(), err[512];
+    ck_assert_msg(checkpoint_save(path, &m->params, &meta, err, sizeof err) == 0, "%s", err);
+    SafeTensors *st = safetensors_read(path, err, sizeof err);
+    ck_assert_msg(st != NULL, "%s", err);
+    ModelConfig back;
+    ck_assert_msg(model_config_from_checkpoint(st, &back, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(back.architecture, ARCH_ENCODER_DECODER);
+    ck_assert_int_eq(back.attention, ATTENTION_ADDITIVE);
+    ck_assert_int_eq(back.bidirectional, 1);
+    ck_assert_int_eq(back.pooling, POOLING_LAST);
+    safetensors_free(st);
+
+    /* round one's checkpoints have none of these keys: a decoder */
+    Meta full, old;
+    meta_init(&full);
+    meta_init(&old);
+    ModelConfig plain = rnn_config();
+    meta_from_model_config(&full, &plain);
+    for (int i = 0; i < full.count; i++)
+        if (strcmp(full.keys[i], "architecture") != 0 && strcmp(full.keys[i], "bidirectional") != 0 &&
+            strcmp(full.keys[i], "pooling") != 0)
+            meta_set(&old, full.keys[i], full.values[i]);
+    meta_free(&full);
+    ck_assert_msg(checkpoint_save(path, &m->params, &old, err, sizeof err) == 0, "%s", err);
+    st = safetensors_read(path, err, sizeof err);
+    ck_assert_msg(model_config_from_checkpoint(st, &back, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(back.architecture, ARCH_DECODER);
+    ck_assert_int_eq(back.bidirectional, 0);
+    safetensors_free(st);
+
+    meta_set(&old, "architecture", "decoder-only");
+    ck_assert_msg(checkpoint_save(path, &m->params, &old, err, sizeof err) == 0, "%s", err);
+    st = safetensors_read(path, err, sizeof err);
+    ck_assert_int_eq(model_config_from_checkpoint(st, &back, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "'architecture'") && strstr(err, "decoder-only"), "%s", err);
+    safetensors_free(st);
+
+    meta_free(&old);
+    meta_free(&meta);
+    model_free(m);
+    remove_temp(path);
+}
+END_TEST
+
 /* a feature-input regression model keeps input_features and regression */
 START_TEST(test_roundtrip_features_regression)
 {
@@ -740,6 +802,7 @@ static Suite *make_checkpoint_suite(void)
     TCase *tc = tcase_create("roundtrip");
     tcase_add_test(tc, test_roundtrip_bit_identical);
     tcase_add_test(tc, test_roundtrip_features_regression);
+    tcase_add_test(tc, test_roundtrip_architecture_keys);
     tcase_add_test(tc, test_save_rounds_to_float32);
     tcase_add_test(tc, test_file_layout);
     tcase_add_test(tc, test_float_build_fixture);

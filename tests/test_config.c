@@ -131,6 +131,11 @@ START_TEST(test_resolve_checks_combinations)
     settings_set(&s, "task", "words", "t", err, sizeof err);
     ck_assert_int_eq(settings_resolve(&s, err, sizeof err), 0);
     ck_assert_str_eq(s.tokenizer, "words");
+    /* a known setting whose model is not built is refused, naming it */
+    settings_defaults(&s);
+    ck_assert_int_eq(settings_set(&s, "architecture", "encoder", "t", err, sizeof err), 0);
+    ck_assert_int_eq(settings_resolve(&s, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "architecture"), "%s", err);
 }
 END_TEST
 
