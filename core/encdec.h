@@ -33,20 +33,15 @@
 #include <stddef.h>
 #include <gsl/gsl_rng.h>
 
+#include "model.h"
 #include "params.h"
 #include "real.h"
-
-struct ModelConfig;
-
-/* attention of the recurrent decoder over the encoder's outputs */
-typedef enum { ENCDEC_ATTENTION_NONE, ENCDEC_ATTENTION_ADDITIVE } EncDecAttention;
 
 typedef struct EncDecOps {
     const char *kind;      /* "rnn", "lstm", "gru", "transformer" */
     /* register every tensor in ps (DESIGN's names); NULL and a message in
-     * err when the config makes no sense for this model */
-    void *(*create)(const struct ModelConfig *cfg, EncDecAttention attention, ParamSet *ps,
-                    char *err, size_t errlen);
+     * err when the config (e.g. its attention) makes no sense for this model */
+    void *(*create)(const ModelConfig *cfg, ParamSet *ps, char *err, size_t errlen);
     void (*bind)(void *self, ParamSet *ps);
     void (*init)(void *self, ParamSet *ps, gsl_rng *rng);
     /* activation memory for batches up to (B, S, T); called once */

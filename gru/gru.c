@@ -21,6 +21,7 @@
 #include "model.h"
 #include "ops.h"
 #include "recurrent.h"
+#include "recurrent_encdec.h"
 
 enum { GATE_R, GATE_Z, GATE_N, GRU_GATES };
 #define GRU_SAVED 4   /* r, z, n, W_hn h + b_hn */
@@ -126,4 +127,27 @@ const BodyOps gru_body_ops = {
     .act_bytes = recurrent_act_bytes,
     .flops = recurrent_flops,
     .free = recurrent_free,
+};
+
+/* the encoder–decoder built of this cell (core/recurrent_encdec.c) */
+static void *gru_encdec_create(const ModelConfig *cfg, ParamSet *ps, char *err, size_t errlen)
+{
+    return recurrent_encdec_create(&gru_cell, cfg, ps, err, errlen);
+}
+
+const EncDecOps gru_encdec_ops = {
+    .kind = "gru",
+    .create = gru_encdec_create,
+    .bind = recurrent_encdec_bind,
+    .init = recurrent_encdec_init,
+    .alloc_acts = recurrent_encdec_alloc_acts,
+    .forward = recurrent_encdec_forward,
+    .backward = recurrent_encdec_backward,
+    .encode = recurrent_encdec_encode,
+    .decode_step = recurrent_encdec_decode_step,
+    .reorder = recurrent_encdec_reorder,
+    .source_attention = recurrent_encdec_source_attention,
+    .act_bytes = recurrent_encdec_act_bytes,
+    .flops = recurrent_encdec_flops,
+    .free = recurrent_encdec_free,
 };

@@ -17,6 +17,7 @@
 #include "model.h"
 #include "ops.h"
 #include "recurrent.h"
+#include "recurrent_encdec.h"
 
 enum { GATE_I, GATE_F, GATE_G, GATE_O, LSTM_GATES };
 #define LSTM_SAVED 5   /* i, f, g, o, tanh(c) */
@@ -135,4 +136,27 @@ const BodyOps lstm_body_ops = {
     .act_bytes = recurrent_act_bytes,
     .flops = recurrent_flops,
     .free = recurrent_free,
+};
+
+/* the encoder–decoder built of this cell (core/recurrent_encdec.c) */
+static void *lstm_encdec_create(const ModelConfig *cfg, ParamSet *ps, char *err, size_t errlen)
+{
+    return recurrent_encdec_create(&lstm_cell, cfg, ps, err, errlen);
+}
+
+const EncDecOps lstm_encdec_ops = {
+    .kind = "lstm",
+    .create = lstm_encdec_create,
+    .bind = recurrent_encdec_bind,
+    .init = recurrent_encdec_init,
+    .alloc_acts = recurrent_encdec_alloc_acts,
+    .forward = recurrent_encdec_forward,
+    .backward = recurrent_encdec_backward,
+    .encode = recurrent_encdec_encode,
+    .decode_step = recurrent_encdec_decode_step,
+    .reorder = recurrent_encdec_reorder,
+    .source_attention = recurrent_encdec_source_attention,
+    .act_bytes = recurrent_encdec_act_bytes,
+    .flops = recurrent_encdec_flops,
+    .free = recurrent_encdec_free,
 };

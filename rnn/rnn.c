@@ -13,6 +13,7 @@
 #include "model.h"
 #include "ops.h"
 #include "recurrent.h"
+#include "recurrent_encdec.h"
 
 /* h (B,H), saved unused (S = 0: the backward needs only h itself);
  * a_ih (B,H), a_hh (B,H), h_prev (B,H) (the direct path is unused: h_{t-1}
@@ -74,4 +75,27 @@ const BodyOps rnn_body_ops = {
     .act_bytes = recurrent_act_bytes,
     .flops = recurrent_flops,
     .free = recurrent_free,
+};
+
+/* the encoder–decoder built of this cell (core/recurrent_encdec.c) */
+static void *rnn_encdec_create(const ModelConfig *cfg, ParamSet *ps, char *err, size_t errlen)
+{
+    return recurrent_encdec_create(&rnn_cell, cfg, ps, err, errlen);
+}
+
+const EncDecOps rnn_encdec_ops = {
+    .kind = "rnn",
+    .create = rnn_encdec_create,
+    .bind = recurrent_encdec_bind,
+    .init = recurrent_encdec_init,
+    .alloc_acts = recurrent_encdec_alloc_acts,
+    .forward = recurrent_encdec_forward,
+    .backward = recurrent_encdec_backward,
+    .encode = recurrent_encdec_encode,
+    .decode_step = recurrent_encdec_decode_step,
+    .reorder = recurrent_encdec_reorder,
+    .source_attention = recurrent_encdec_source_attention,
+    .act_bytes = recurrent_encdec_act_bytes,
+    .flops = recurrent_encdec_flops,
+    .free = recurrent_encdec_free,
 };

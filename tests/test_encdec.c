@@ -214,7 +214,7 @@ static ModelConfig encdec_config(const char *kind, int num_layers)
     return cfg;
 }
 
-static Net *net_create(const EncDecOps *ops, const ModelConfig *cfg, EncDecAttention att,
+static Net *net_create(const EncDecOps *ops, const ModelConfig *cfg, AttentionKind att,
                        unsigned long seed)
 {
     Net *n = xcalloc(1, sizeof *n);
@@ -222,7 +222,9 @@ static Net *net_create(const EncDecOps *ops, const ModelConfig *cfg, EncDecAtten
     n->O = cfg->output_size;
     params_init(&n->ps);
     char err[256] = "";
-    n->self = ops->create(cfg, att, &n->ps, err, sizeof err);
+    ModelConfig c = *cfg;
+    c.attention = att;
+    n->self = ops->create(&c, &n->ps, err, sizeof err);
     ck_assert_msg(n->self != NULL, "create: %s", err);
     params_alloc(&n->ps);
     ops->bind(n->self, &n->ps);
@@ -297,7 +299,7 @@ static Pairs batch_of_all(void)
     return p;
 }
 
-static void check_gradients(const EncDecOps *ops, const char *kind, EncDecAttention att,
+static void check_gradients(const EncDecOps *ops, const char *kind, AttentionKind att,
                             Positions positions)
 {
     ModelConfig cfg = encdec_config(kind, ED_L);
@@ -351,7 +353,7 @@ static void check_gradients(const EncDecOps *ops, const char *kind, EncDecAttent
 }
 
 /* each pair alone (its own S and T, no padding) against all in one batch */
-static void check_padding(const EncDecOps *ops, const char *kind, EncDecAttention att)
+static void check_padding(const EncDecOps *ops, const char *kind, AttentionKind att)
 {
     ModelConfig cfg = encdec_config(kind, ED_L);
     Net *n = net_create(ops, &cfg, att, 8);
@@ -381,7 +383,7 @@ static void check_padding(const EncDecOps *ops, const char *kind, EncDecAttentio
 }
 
 /* decoding with the cache, token by token, gives the teacher-forced logits */
-static void check_decode(const EncDecOps *ops, const char *kind, EncDecAttention att)
+static void check_decode(const EncDecOps *ops, const char *kind, AttentionKind att)
 {
     ModelConfig cfg = encdec_config(kind, ED_L);
     Net *n = net_create(ops, &cfg, att, 9);
@@ -424,20 +426,20 @@ static void check_decode(const EncDecOps *ops, const char *kind, EncDecAttention
 
 START_TEST(test_transformer_gradients)
 {
-    check_gradients(&transformer_encdec_ops, "transformer", ENCDEC_ATTENTION_NONE, POSITIONS_LEARNED);
-    check_gradients(&transformer_encdec_ops, "transformer", ENCDEC_ATTENTION_NONE, POSITIONS_SINUSOIDAL);
+    check_gradients(&transformer_encdec_ops, "transformer", ATTENTION_NONE, POSITIONS_LEARNED);
+    check_gradients(&transformer_encdec_ops, "transformer", ATTENTION_NONE, POSITIONS_SINUSOIDAL);
 }
 END_TEST
 
 START_TEST(test_transformer_padding)
 {
-    check_padding(&transformer_encdec_ops, "transformer", ENCDEC_ATTENTION_NONE);
+    check_padding(&transformer_encdec_ops, "transformer", ATTENTION_NONE);
 }
 END_TEST
 
 START_TEST(test_transformer_decode)
 {
-    check_decode(&transformer_encdec_ops, "transformer", ENCDEC_ATTENTION_NONE);
+    check_decode(&transformer_encdec_ops, "transformer", ATTENTION_NONE);
 }
 END_TEST
 
@@ -445,7 +447,7 @@ START_TEST(test_transformer_names)
 {
     /* DESIGN's tensor names and shapes */
     ModelConfig cfg = encdec_config("transformer", ED_L);
-    Net *n = net_create(&transformer_encdec_ops, &cfg, ENCDEC_ATTENTION_NONE, 1);
+    Net *n = net_create(&transformer_encdec_ops, &cfg, ATTENTION_NONE, 1);
     struct { const char *name; int r, c; } want[] = {
         {"src_embed.weight", ED_VS, ED_C}, {"tgt_embed.weight", ED_O, ED_C},
         {"src_pos.weight", ED_TMAX, ED_C}, {"tgt_pos.weight", ED_TMAX, ED_C},
@@ -472,6 +474,67 @@ START_TEST(test_transformer_names)
 }
 END_TEST
 
+/* the recurrent models: every cell, without and with attention */
+static const EncDecOps *const recurrent_ops[3] = {&rnn_encdec_ops, &lstm_encdec_ops, &gru_encdec_ops};
+static const char *const recurrent_kinds[3] = {"rnn", "lstm", "gru"};
+
+START_TEST(test_recurrent_gradients)
+{
+    check_gradients(recurrent_ops[_i / 2], recurrent_kinds[_i / 2],
+                    _i % 2 ? ATTENTION_ADDITIVE : ATTENTION_NONE, POSITIONS_NONE);
+}
+END_TEST
+
+START_TEST(test_recurrent_padding)
+{
+    check_padding(recurrent_ops[_i / 2], recurrent_kinds[_i / 2],
+                  _i % 2 ? ATTENTION_ADDITIVE : ATTENTION_NONE);
+}
+END_TEST
+
+START_TEST(test_recurrent_decode)
+{
+    check_decode(recurrent_ops[_i / 2], recurrent_kinds[_i / 2],
+                 _i % 2 ? ATTENTION_ADDITIVE : ATTENTION_NONE);
+}
+END_TEST
+
+START_TEST(test_recurrent_names)
+{
+    /* DESIGN's tensor names and shapes: the LSTM with attention */
+    ModelConfig cfg = encdec_config("lstm", ED_L);
+    Net *n = net_create(&lstm_encdec_ops, &cfg, ATTENTION_ADDITIVE, 1);
+    struct { const char *name; int r, c; } want[] = {
+        {"src_embed.weight", ED_VS, ED_E}, {"tgt_embed.weight", ED_O, ED_E},
+        {"encoder.weight_ih_l0", 4 * ED_H, ED_E}, {"encoder.weight_hh_l1", 4 * ED_H, ED_H},
+        {"encoder.bias_ih_l1", 4 * ED_H, 0}, {"decoder.weight_ih_l0", 4 * ED_H, ED_E + ED_H},
+        {"decoder.weight_ih_l1", 4 * ED_H, ED_H}, {"decoder.bias_hh_l0", 4 * ED_H, 0},
+        {"attn.query.weight", ED_H, ED_H}, {"attn.key.weight", ED_H, ED_H},
+        {"attn.v.weight", 1, ED_H}, {"head.weight", ED_O, ED_H}, {"head.bias", ED_O, 0},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        int k = params_find(&n->ps, want[i].name);
+        ck_assert_msg(k >= 0, "missing %s", want[i].name);
+        ck_assert_int_eq(n->ps.views[k].shape[0], want[i].r);
+        if (want[i].c) ck_assert_int_eq(n->ps.views[k].shape[1], want[i].c);
+        else ck_assert_int_eq(n->ps.views[k].ndim, 1);
+    }
+    ck_assert_int_eq(n->ps.count, 2 + 2 * 2 * 4 + 3 + 2);
+    net_free(n);
+    /* without attention there are no attn.* tensors; bidirectional is refused */
+    n = net_create(&lstm_encdec_ops, &cfg, ATTENTION_NONE, 1);
+    ck_assert_int_eq(params_find(&n->ps, "attn.v.weight"), -1);
+    net_free(n);
+    ParamSet ps;
+    params_init(&ps);
+    cfg.bidirectional = 1;
+    char err[256] = "";
+    ck_assert(lstm_encdec_ops.create(&cfg, &ps, err, sizeof err) == NULL);
+    ck_assert_msg(strstr(err, "bidirectional") != NULL, "%s", err);
+    params_free(&ps);
+}
+END_TEST
+
 static Suite *make_encdec_suite(void)
 {
     Suite *s = suite_create("encdec");
@@ -485,6 +548,13 @@ static Suite *make_encdec_suite(void)
     tcase_add_test(tc, test_transformer_gradients);
     tcase_add_test(tc, test_transformer_padding);
     tcase_add_test(tc, test_transformer_decode);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("recurrent");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_recurrent_names);
+    tcase_add_loop_test(tc, test_recurrent_gradients, 0, 6);
+    tcase_add_loop_test(tc, test_recurrent_padding, 0, 6);
+    tcase_add_loop_test(tc, test_recurrent_decode, 0, 6);
     suite_add_tcase(s, tc);
     return s;
 }

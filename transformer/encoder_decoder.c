@@ -159,11 +159,10 @@ static void block_shape(int dec, int k, int C, int F, int *rows, int *cols)
     *cols = c < 0 ? F : c * C;
 }
 
-static void *ted_create(const ModelConfig *cfg, EncDecAttention attention, ParamSet *ps,
-                        char *err, size_t errlen)
+static void *ted_create(const ModelConfig *cfg, ParamSet *ps, char *err, size_t errlen)
 {
     int C = cfg->embed_dim;
-    if (attention != ENCDEC_ATTENTION_NONE) {
+    if (cfg->attention != ATTENTION_NONE) {
         snprintf(err, errlen, "attention = additive is for the recurrent models; the "
                               "Transformer's cross-attention is part of it (use attention = none)");
         return NULL;
