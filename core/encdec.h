@@ -71,5 +71,7 @@ typedef struct EncDecOps {
 } EncDecOps;
 
 extern const EncDecOps transformer_encdec_ops, rnn_encdec_ops, lstm_encdec_ops, gru_encdec_ops;
+/* the encoder-decoder of a model kind, or NULL (core/encdec.c) */
+const EncDecOps *encdec_ops_find(const char *kind);
 
 #endif

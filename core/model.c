@@ -16,6 +16,7 @@
 #include <string.h>
 #include <gsl/gsl_randist.h>
 
+#include "encdec.h"
 #include "util.h"
 
 Batch *batch_alloc(int B, int T, int input_features, int regression)
@@ -40,11 +41,49 @@ void batch_free(Batch *b)
     free(b->features);
     free(b->targets);
     free(b->values);
+    free(b->lengths);
+    free(b->src_tokens);
+    free(b->src_lengths);
     free(b);
+}
+
+Batch *batch_alloc_pairs(int B, int S, int T)
+{
+    Batch *b = batch_alloc(B, T, 0, 0);
+    b->S = S;
+    b->lengths = xcalloc((size_t)B, sizeof(int));
+    b->src_tokens = xcalloc((size_t)B * S, sizeof(int));
+    b->src_lengths = xcalloc((size_t)B, sizeof(int));
+    return b;
+}
+
+/* an encoder-decoder: the model is its EncDecOps (core/encdec.h); model.c
+ * adds the loss */
+static Model *model_create_encdec(const ModelConfig *cfg)
+{
+    const EncDecOps *ops = encdec_ops_find(cfg->kind);
+    if (!ops) die("no encoder-decoder for model '%s'", cfg->kind);
+    assert(cfg->vocab_size > 0 && cfg->input_features == 0 && !cfg->regression);
+    Model *m = xcalloc(1, sizeof *m);
+    m->cfg = *cfg;
+    m->encdec_ops = ops;
+    params_init(&m->params);
+    char err[512];
+    m->encdec = ops->create(cfg, &m->params, err, sizeof err);
+    if (!m->encdec) die("%s", err);
+    m->H = cfg->hidden_size;
+    m->idx_in_w = params_find(&m->params, "src_embed.weight");
+    m->idx_in_b = -1;
+    m->idx_head_w = params_find(&m->params, "head.weight");
+    m->idx_head_b = params_find(&m->params, "head.bias");
+    params_alloc(&m->params);
+    ops->bind(m->encdec, &m->params);
+    return m;
 }
 
 Model *model_create(const ModelConfig *cfg)
 {
+    if (cfg->architecture == ARCH_ENCODER_DECODER) return model_create_encdec(cfg);
     const BodyOps *ops = body_ops_find(cfg->kind);
     if (!ops) die("unknown model '%s' (expected rnn, lstm, gru or transformer)", cfg->kind);
     assert((cfg->vocab_size > 0) != (cfg->input_features > 0));
@@ -77,6 +116,10 @@ static void init_uniform(real *w, size_t n, double k, gsl_rng *rng)
 void model_init(Model *m, gsl_rng *rng)
 {
     ParamSet *ps = &m->params;
+    if (m->encdec_ops) {
+        m->encdec_ops->init(m->encdec, ps, rng);
+        return;
+    }
     const ParamView *vw = &ps->views[m->idx_in_w];
     if (m->idx_in_b < 0) {
         /* nn.Embedding's default: N(0, 1) */
@@ -93,8 +136,25 @@ void model_init(Model *m, gsl_rng *rng)
     init_uniform(params_value(ps, m->idx_head_b), (size_t)m->cfg.output_size, k, rng);
 }
 
+void model_alloc_acts_pairs(Model *m, int B, int S, int T)
+{
+    assert(m->encdec_ops && m->logits == NULL && "model_alloc_acts_pairs: an encoder-decoder, once");
+    m->Bmax = B;
+    m->Smax = S;
+    m->Tmax = T;
+    size_t n = (size_t)B * T * m->cfg.output_size;
+    m->logits = xcalloc(n, sizeof(real));
+    m->probs = xcalloc(n, sizeof(real));
+    m->dlogits = xcalloc(n, sizeof(real));
+    m->encdec_ops->alloc_acts(m->encdec, B, S, T);
+}
+
 void model_alloc_acts(Model *m, int B, int T)
 {
+    if (m->encdec_ops) {
+        model_alloc_acts_pairs(m, B, T, T);
+        return;
+    }
     assert(m->x == NULL && "model_alloc_acts called twice");
     m->Bmax = B;
     m->Tmax = T;
@@ -115,7 +175,8 @@ void model_alloc_acts(Model *m, int B, int T)
 void model_free(Model *m)
 {
     if (!m) return;
-    m->body_ops->free(m->body);
+    if (m->encdec_ops) m->encdec_ops->free(m->encdec);
+    else m->body_ops->free(m->body);
     params_free(&m->params);
     free(m->x);
     free(m->dx);
@@ -149,10 +210,17 @@ double model_forward(Model *m, const Batch *batch)
     ParamSet *ps = &m->params;
     m->last_B = B;
     m->last_T = T;
-    input_forward(m, m->x, batch->tokens, batch->features, N);
-    m->body_ops->forward(m->body, m->y, m->x, B, T);
-    linear_forward(m->logits, m->y, params_value(ps, m->idx_head_w),
-                   params_value(ps, m->idx_head_b), N, m->H, O);
+    if (m->encdec_ops) {
+        /* logits (B,T,O) of the target given the source */
+        assert(batch->src_tokens && batch->S <= m->Smax);
+        m->encdec_ops->forward(m->encdec, m->logits, batch->src_tokens, batch->src_lengths,
+                               batch->tokens, B, batch->S, T);
+    } else {
+        input_forward(m, m->x, batch->tokens, batch->features, N);
+        m->body_ops->forward(m->body, m->y, m->x, B, T);
+        linear_forward(m->logits, m->y, params_value(ps, m->idx_head_w),
+                       params_value(ps, m->idx_head_b), N, m->H, O);
+    }
     double sum;
     if (m->cfg.regression) {
         sum = mse_forward(m->logits, batch->values, batch->targets, N, &m->count);
@@ -179,6 +247,11 @@ void model_backward(Model *m, const Batch *batch)
         mse_backward(m->dlogits, m->logits, batch->values, batch->targets, N, scale);
     else
         softmax_xent_backward(m->dlogits, m->probs, batch->targets, N, O, scale);
+    if (m->encdec_ops) {
+        m->encdec_ops->backward(m->encdec, m->dlogits, batch->src_tokens, batch->src_lengths,
+                                batch->tokens, B, batch->S, T);
+        return;
+    }
     /* head: z = y W^T + b */
     memset(m->dy, 0, (size_t)N * H * sizeof(real));
     linear_backward(m->dy, params_grad(ps, m->idx_head_w), params_grad(ps, m->idx_head_b),
@@ -197,6 +270,7 @@ void model_backward(Model *m, const Batch *batch)
 
 void model_state_reset(Model *m, int B)
 {
+    assert(!m->encdec_ops && "an encoder-decoder decodes through its EncDecOps (encode, decode_step)");
     assert(B <= m->Bmax);
     m->body_ops->state_reset(m->body, B);
 }
@@ -219,6 +293,9 @@ size_t model_param_count(const Model *m)
 
 size_t model_act_bytes(const Model *m)
 {
+    if (m->encdec_ops)
+        return 3 * (size_t)m->Bmax * m->Tmax * m->cfg.output_size * sizeof(real) +
+               m->encdec_ops->act_bytes(m->encdec);
     size_t n = (size_t)m->Bmax * m->Tmax;
     size_t own = n * (2 * (size_t)m->cfg.embed_dim + 2 * (size_t)m->H + 3 * (size_t)m->cfg.output_size);
     return own * sizeof(real) + m->body_ops->act_bytes(m->body);

@@ -78,9 +78,17 @@ typedef struct Batch {
     int *targets;
     real *values;
     int *lengths;     /* (B) real tokens of each row (the rest is padding), or NULL: all T */
+    /* encoder-decoder pairs (core/encdec.h): the source side; tokens are
+     * then the decoder's inputs [<bos>, y_1 .. y_n] and targets
+     * [y_1 .. y_n, <eos>] (TARGET_IGNORE after it) */
+    int S;            /* source length of this batch (padded) */
+    int *src_tokens;  /* (B,S) source ids, or NULL */
+    int *src_lengths; /* (B) real source tokens of each row (at least 1) */
 } Batch;
 
 Batch *batch_alloc(int B, int T, int input_features, int regression);
+/* a batch of pairs: sources (B,S), decoder inputs and targets (B,T), both lengths */
+Batch *batch_alloc_pairs(int B, int S, int T);
 void batch_free(Batch *b);
 
 /* The model-specific middle.  `self` is the body's own struct.
@@ -116,6 +124,8 @@ typedef struct BodyOps {
     void (*free)(void *self);
 } BodyOps;
 
+struct EncDecOps;
+
 typedef struct Model {
     ModelConfig cfg;
     ParamSet params;
@@ -124,6 +134,11 @@ typedef struct Model {
     int H;                 /* body output width */
     int idx_in_w, idx_in_b, idx_head_w, idx_head_b;  /* tensor indices; idx_in_b < 0 for tokens */
     int Bmax, Tmax;        /* activation capacity */
+    /* architecture = encoder-decoder: the model is all here (core/encdec.h)
+     * and body_ops, body, x, dx, y, dy are unused */
+    const struct EncDecOps *encdec_ops;
+    void *encdec;
+    int Smax;              /* source capacity */
     /* activations (sized for Bmax, Tmax) */
     real *x, *dx;          /* (B,T,E) */
     real *y, *dy;          /* (B,T,H) */
@@ -147,8 +162,11 @@ extern const BodyOps rnn_body_ops, lstm_body_ops, gru_body_ops, transformer_body
 Model *model_create(const ModelConfig *cfg);
 /* random initialisation from rng */
 void model_init(Model *m, gsl_rng *rng);
-/* activation memory for batches up to (B,T) */
+/* activation memory for batches up to (B,T) (an encoder-decoder: sources
+ * and targets up to T) */
 void model_alloc_acts(Model *m, int B, int T);
+/* an encoder-decoder's: sources up to S, targets up to T */
+void model_alloc_acts_pairs(Model *m, int B, int S, int T);
 void model_free(Model *m);
 
 /* forward: caches activations, returns the mean loss (also m->loss) */

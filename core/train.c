@@ -23,6 +23,7 @@
 #include "data.h"
 #include "model.h"
 #include "optim.h"
+#include "pairs.h"
 #include "sample.h"
 #include "util.h"
 
@@ -188,6 +189,7 @@ static void fill_meta(Run *r, Meta *meta)
             cJSON_Delete(arr);
         }
     }
+    if (r->task->src_tok) pairs_meta(r->task, meta);
     char *cfg = NULL;
     size_t cfglen = 0;
     FILE *f = open_memstream(&cfg, &cfglen);
@@ -423,7 +425,8 @@ static int log_gradients(Run *r)
     model_backward(r->m, r->val_batch);
     const char *const *names;
     const real *norms;
-    int S = r->m->body_ops->grad_norms(r->m->body, &names, &norms);
+    /* an encoder-decoder has no per-step series (yet) */
+    int S = r->m->body_ops ? r->m->body_ops->grad_norms(r->m->body, &names, &norms) : 0;
     int T = r->val_batch->T;
     for (int s = 0; s < S; s++)
         for (int t = 0; t < T; t++)
@@ -452,6 +455,7 @@ static int build_model_config(Run *r, ModelConfig *mc)
     mc->num_heads = s->num_heads;
     mc->ffn_size = s->ffn_size;
     int longest = t->seq_len > t->eval_seq_len ? t->seq_len : t->eval_seq_len;
+    if (t->src_seq_len > longest) longest = t->src_seq_len;
     mc->max_seq_len = s->max_seq_len ? s->max_seq_len : longest;
     mc->positions = strcmp(s->positions, "learned") == 0 ? POSITIONS_LEARNED
                   : strcmp(s->positions, "none") == 0   ? POSITIONS_NONE
@@ -541,7 +545,8 @@ int train_run(Settings *s, int resume, TrainResult *res, char *err, size_t errle
     if (settings_resolve(s, err, errlen) != 0) return TRAIN_ERROR;
     if (s->save_every == 0) s->save_every = s->eval_every;
 
-    TaskConfig tc = {s->task, s->corpus, s->tokenizer, s->vocab_limit, s->seq_len, s->eval_seq_len, s->distance};
+    TaskConfig tc = {s->task, s->corpus, s->tokenizer, s->vocab_limit, s->seq_len, s->eval_seq_len, s->distance,
+                     s->max_src_len, s->max_tgt_len};
     r->task = task_create(&tc, err, errlen);
     if (!r->task) return TRAIN_ERROR;
     ModelConfig mc;
@@ -555,15 +560,23 @@ int train_run(Settings *s, int resume, TrainResult *res, char *err, size_t errle
     model_init(r->m, init_rng);
     gsl_rng_free(init_rng);
     int Tmax = r->task->seq_len > r->task->eval_seq_len ? r->task->seq_len : r->task->eval_seq_len;
-    model_alloc_acts(r->m, s->batch_size, Tmax);
+    if (r->task->src_seq_len > 0)     /* pairs: sources up to src_seq_len */
+        model_alloc_acts_pairs(r->m, s->batch_size, r->task->src_seq_len, Tmax);
+    else
+        model_alloc_acts(r->m, s->batch_size, Tmax);
     OptimKind kind;
     optim_kind_parse(s->optimizer, &kind);
     r->opt = optim_alloc(kind, r->m->params.total, s->weight_decay, s->momentum);
     r->data_rng = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(r->data_rng, s->seed + DATA_SEED_OFFSET);
     r->val_rng = gsl_rng_alloc(gsl_rng_mt19937);
-    r->train_batch = batch_alloc(s->batch_size, r->task->seq_len, r->task->input_features, r->task->regression);
-    r->val_batch = batch_alloc(s->batch_size, r->task->eval_seq_len, r->task->input_features, r->task->regression);
+    if (r->task->src_seq_len > 0) {
+        r->train_batch = batch_alloc_pairs(s->batch_size, r->task->src_seq_len, r->task->seq_len);
+        r->val_batch = batch_alloc_pairs(s->batch_size, r->task->src_seq_len, r->task->eval_seq_len);
+    } else {
+        r->train_batch = batch_alloc(s->batch_size, r->task->seq_len, r->task->input_features, r->task->regression);
+        r->val_batch = batch_alloc(s->batch_size, r->task->eval_seq_len, r->task->input_features, r->task->regression);
+    }
     res->params = model_param_count(r->m);
     res->chance_loss = r->task->chance_loss;
     res->chance_accuracy = r->task->has_accuracy && !r->task->regression ? exp(-r->task->chance_loss) : NAN;

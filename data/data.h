@@ -17,10 +17,12 @@
 #include "model.h"
 #include "tokenizer.h"
 
-typedef enum { SPLIT_TRAIN, SPLIT_VALID } Split;
+/* SPLIT_TEST: the pair tasks' held-out pairs (data/pairs.h), never trained
+ * on or used for validation */
+typedef enum { SPLIT_TRAIN, SPLIT_VALID, SPLIT_TEST } Split;
 
 /* the values of TaskConfig.task, for messages and --help */
-#define TASK_NAMES "chars, words, bytes, text, copy, adding, recall, assoc, parity"
+#define TASK_NAMES "chars, words, bytes, text, copy, adding, recall, assoc, parity, translate, reverse, dates"
 
 /* what a task needs to know; names match the config keys */
 typedef struct TaskConfig {
@@ -32,6 +34,9 @@ typedef struct TaskConfig {
     int seq_len;             /* T for training (text, parity); synthetic tasks may derive it */
     int eval_seq_len;        /* T for validation; 0 = same as training (parity tests longer) */
     int distance;            /* synthetic: the dependency distance d */
+    /* pair tasks (data/pairs.h): translate keeps the pairs whose sides have
+     * at most this many tokens (0: any); reverse draws lengths up to max_src_len */
+    int max_src_len, max_tgt_len;
 } TaskConfig;
 
 typedef struct Task {
@@ -46,6 +51,11 @@ typedef struct Task {
     int has_accuracy;     /* classification tasks report accuracy */
     int every_position;   /* a target at every position (text, parity), not a few */
     Tokenizer *tok;       /* text tasks: the tokenizer (owned); NULL otherwise */
+    /* pair tasks (data/pairs.h): each side's tokenizer (owned), the longest
+     * source, and the exact-match rate of the best input-blind guess */
+    Tokenizer *src_tok, *tgt_tok;
+    int src_seq_len;      /* 0 for every other task */
+    double chance_exact_match;
     void *impl;           /* the task's own state */
 } Task;
 

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pairs.h"
 #include "task_impl.h"
 #include "util.h"
 
@@ -344,6 +345,8 @@ Task *task_create(const TaskConfig *cfg, char *err, size_t errlen)
         if (task) task->every_position = 1;
         return task;
     }
+    if (strcmp(name, "translate") == 0 || strcmp(name, "reverse") == 0 || strcmp(name, "dates") == 0)
+        return pairs_task_create(cfg, err, errlen);
     snprintf(err, errlen, "unknown task '%s' (valid: %s)", name, TASK_NAMES);
     return NULL;
 }
@@ -360,5 +363,7 @@ void task_free(Task *task)
     const TaskImpl *impl = task->impl;
     impl->ops->free_impl(task->impl);
     tokenizer_free(task->tok);
+    tokenizer_free(task->src_tok);
+    tokenizer_free(task->tgt_tok);
     free(task);
 }
