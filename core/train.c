@@ -25,6 +25,7 @@
 #include "optim.h"
 #include "pairs.h"
 #include "sample.h"
+#include "translate.h"
 #include "util.h"
 
 /* OpenBLAS's own controls (declared in its cblas.h, which clashes with GSL's) */
@@ -151,6 +152,11 @@ static int write_run_json(Run *r, const char *status)
     cJSON_AddNumberToObject(out, "step_ms", res->step_ms);
     cJSON_AddNumberToObject(out, "peak_rss_mb", res->peak_rss_mb);
     cJSON_AddNumberToObject(out, "act_mb", res->act_mb);
+    cJSON_AddNumberToObject(out, "val_exact_match", res->val_exact_match);
+    cJSON_AddNumberToObject(out, "val_bleu", res->val_bleu);
+    cJSON_AddNumberToObject(out, "test_exact_match", res->test_exact_match);
+    cJSON_AddNumberToObject(out, "test_bleu", res->test_bleu);
+    cJSON_AddNumberToObject(out, "chance_exact_match", res->chance_exact_match);
     cJSON_AddNumberToObject(out, "critical_path", res->params ? (double)(
         strcmp(r->s->model, "transformer") == 0 ? r->s->num_layers
                                                : r->task->seq_len + r->s->num_layers - 1) : 0);
@@ -542,6 +548,8 @@ int train_run(Settings *s, int resume, TrainResult *res, char *err, size_t errle
     if (errlen > 0) err[0] = '\0';   /* read back at the end, also when nothing failed */
     r->saved_step = -1;
     res->val_loss = res->val_accuracy = res->val_perplexity = NAN;
+    res->val_exact_match = res->val_bleu = res->test_exact_match = res->test_bleu = NAN;
+    res->chance_exact_match = NAN;
     if (settings_resolve(s, err, errlen) != 0) return TRAIN_ERROR;
     if (s->save_every == 0) s->save_every = s->eval_every;
 
@@ -797,6 +805,18 @@ int train_run(Settings *s, int resume, TrainResult *res, char *err, size_t errle
             free(pl);
             free(pc);
             if (rc) status = TRAIN_ERROR;
+        }
+        /* pair tasks: decode the validation and test pairs (translation.csv,
+         * translations.txt) */
+        if (status == TRAIN_OK && r->task->src_seq_len > 0) {
+            TranslateResults tr;
+            if (translate_write_scores(r->m, r->task, s->batch_size, s->out, &tr, err, errlen) != 0)
+                status = TRAIN_ERROR;
+            res->val_exact_match = tr.val_exact_match;
+            res->val_bleu = tr.val_bleu;
+            res->test_exact_match = tr.test_exact_match;
+            res->test_bleu = tr.test_bleu;
+            res->chance_exact_match = r->task->chance_exact_match;
         }
         /* samples.txt: what the model writes, from the prompt */
         if (status == TRAIN_OK && r->task->tok && s->sample_tokens > 0) {
