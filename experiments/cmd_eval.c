@@ -62,25 +62,33 @@ static Model *load_checkpoint(const char *path, Meta *meta)
 
 int cmd_eval(int argc, char **argv)
 {
-    const char *ckpt = NULL, *text_path = NULL;
+    const char *ckpt = NULL, *text_path = NULL, *pairs_path = NULL;
     int json = 0, seq_len = 0;
     for (int i = 1; i < argc; i++) {
         if (opt_is(argv[i], "--help") || strcmp(argv[i], "-h") == 0) {
             printf("usage: seqlab eval --checkpoint FILE --text FILE [--seq-len T] [--json]\n"
+                   "       seqlab eval --checkpoint FILE --pairs FILE [--json]\n"
                    "\n"
                    "Score a text: windows x[iT .. iT+T) predict x[iT+1 .. iT+T+1) for i = 0, 1, ...\n"
                    "while iT+T+1 <= N, state reset at each window; loss = mean cross-entropy (nats)\n"
                    "over all predicted tokens.  T is the checkpoint's seq_len unless --seq-len says\n"
-                   "otherwise.  --json prints {\"loss\": ..., \"perplexity\": ..., \"tokens\": ...}.\n");
+                   "otherwise.  --json prints {\"loss\": ..., \"perplexity\": ..., \"tokens\": ...}.\n"
+                   "\n"
+                   "With --pairs (an encoder-decoder checkpoint), score source<TAB>target lines: each\n"
+                   "pair alone, teacher-forced; loss = the sum of the cross-entropies of every target\n"
+                   "token and <eos> over their number; --json adds \"pairs\".\n");
             return 0;
         } else if (opt_is(argv[i], "--checkpoint")) ckpt = opt_value(argc, argv, &i);
         else if (opt_is(argv[i], "--text")) text_path = opt_value(argc, argv, &i);
+        else if (opt_is(argv[i], "--pairs")) pairs_path = opt_value(argc, argv, &i);
         else if (opt_is(argv[i], "--seq-len")) seq_len = (int)opt_long("--seq-len", opt_value(argc, argv, &i), 1, 1000000);
         else if (opt_is(argv[i], "--json")) json = 1;
         else die("eval: unknown option '%s' (see `seqlab eval --help`)", argv[i]);
     }
     if (!ckpt) die("eval: --checkpoint FILE is required");
-    if (!text_path) die("eval: --text FILE is required");
+    if (pairs_path && text_path) die("eval: give --text or --pairs, not both");
+    if (pairs_path) return cmd_eval_pairs(ckpt, pairs_path, json);
+    if (!text_path) die("eval: --text FILE or --pairs FILE is required");
     Meta meta;
     Model *m = load_checkpoint(ckpt, &meta);
     if (m->cfg.vocab_size == 0) die("%s: eval scores text, but this model reads real-valued features", ckpt);

@@ -11,6 +11,9 @@ int cmd_eval(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_translate(int argc, char **argv);
+/* `seqlab eval --pairs FILE` (cmd_translate.c) */
+int cmd_eval_pairs(const char *ckpt, const char *path, int json);
 
 /* option helpers shared by the subcommands */
 /* argv[*i] is "--name" or "--name=value": the value (from the next argument
