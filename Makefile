@@ -4,7 +4,8 @@
 #   make check           every Check suite: float, double (REAL=double), ASan+UBSan
 #   make REAL=double     build in double precision (gradient checks)
 #   make SAN=1           build with AddressSanitizer + UndefinedBehaviorSanitizer
-#   make data            data/kjv.txt from Debian's bible-kjv package
+#   make data            data/kjv.txt from Debian's bible-kjv package, and the
+#                        English-Spanish verse pairs data/kjv-es.tsv (+ sword-text-sparv)
 #   make quick           the default experiment (experiments/quick.ini)
 #   make bench           the benchmark table (runs/bench.csv)
 #   make bench-compare   the same beside PyTorch's numbers (runs/bench-compare.csv)
@@ -101,7 +102,10 @@ check: seqlab
 	$(MAKE) check-san
 	@echo "make check: all builds passed"
 
-data: data/kjv.txt
+data: data/kjv.txt data/kjv-es.tsv
+data/kjv-es.tsv: data/kjv_es.sh
+	sh data/kjv_es.sh > $@.tmp
+	mv $@.tmp $@
 data/kjv.txt:
 	@command -v bible >/dev/null || { echo "make data: needs Debian's bible-kjv package (apt-get install bible-kjv)"; exit 1; }
 	bible -f gen1:1-rev22:21 | sed -E 's/^[0-9]?[A-Za-z]+[0-9]+:[0-9]+ //' | grep -v '^$$' > $@.tmp

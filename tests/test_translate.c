@@ -331,7 +331,7 @@ static int run(const char *cmd, char **err)
     char *ef = xmalloc(strlen(tmp_root) + 16);
     sprintf(ef, "%s/stderr.txt", tmp_root);
     char *full = xmalloc(strlen(cmd) + strlen(ef) + 32);
-    sprintf(full, "%s >/dev/null 2>%s", cmd, ef);
+    sprintf(full, "{ %s ; } >/dev/null 2>%s", cmd, ef);
     int rc = system(full);
     size_t n;
     *err = file_read_all(ef, &n);
@@ -390,6 +390,51 @@ START_TEST(test_commands_refuse_bad_input)
 }
 END_TEST
 
+/* the verse pairs of data/kjv_es.sh for one range */
+static char *kjv_es(const char *kjv_range, const char *sword_range)
+{
+    char cmd[512], *err;
+    snprintf(cmd, sizeof cmd, "sh data/kjv_es.sh '%s' '%s' > %s/range.tsv", kjv_range, sword_range, tmp_root);
+    int rc = run(cmd, &err);
+    ck_assert_msg(rc == 0, "kjv_es.sh %s: %s", kjv_range, err);
+    free(err);
+    snprintf(cmd, sizeof cmd, "%s/range.tsv", tmp_root);
+    size_t n;
+    char *text = file_read_all(cmd, &n);
+    ck_assert(text != NULL);
+    return text;
+}
+
+START_TEST(test_kjv_spanish_verses_align)
+{
+    if (system("command -v bible >/dev/null && command -v diatheke >/dev/null") != 0) {
+        printf("test_translate: bible or diatheke missing (bible-kjv, diatheke, sword-text-sparv); skipped\n");
+        return;
+    }
+    char *t = kjv_es("gen1:1-2", "Gen 1:1-2");
+    ck_assert_str_eq(t, "In the beginning God created the heaven and the earth.\t"
+                        "EN el principio crió Dios los cielos y la tierra.\n"
+                        "And the earth was without form, and void; and darkness was upon the face of the "
+                        "deep. And the Spirit of God moved upon the face of the waters.\t"
+                        "Y la tierra estaba desordenada y vacía, y las tinieblas estaban sobre la haz del "
+                        "abismo, y el Espíritu de Dios se movía sobre la haz de las aguas.\n");
+    free(t);
+    t = kjv_es("jn11:35", "John 11:35");
+    ck_assert_str_eq(t, "Jesus wept.\tY lloró Jesús.\n");
+    free(t);
+    /* Strong's numbers removed; the last verse */
+    t = kjv_es("re22:21", "Rev 22:21");
+    ck_assert_str_eq(t, "The grace of our Lord Jesus Christ be with you all. Amen.\t"
+                        "La gracia de nuestro Señor Jesucristo sea con todos vosotros. Amén.\n");
+    free(t);
+    /* a verse empty in the Spanish text is left out: Numbers 12:16 */
+    t = kjv_es("num12:15-16", "Num 12:15-16");
+    ck_assert_msg(strchr(t, '\n') == t + strlen(t) - 1, "one line expected: %s", t);
+    ck_assert(strncmp(t, "And Miriam was shut out", 23) == 0);
+    free(t);
+}
+END_TEST
+
 static Suite *make_translate_suite(void)
 {
     Suite *s = suite_create("translate");
@@ -404,6 +449,7 @@ static Suite *make_translate_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_beam_and_greedy);
     tcase_add_test(tc, test_commands_refuse_bad_input);
+    tcase_add_test(tc, test_kjv_spanish_verses_align);
     suite_add_tcase(s, tc);
     return s;
 }
