@@ -46,15 +46,18 @@ void additive_attention_forward(real *ctx, real *alpha, int ld_alpha, real *z, r
         int n = len[b];
         assert(n >= 1 && n <= S);
         real *a = alpha + (size_t)b * ld_alpha;                     /* (S) */
+        real *zb = z + (size_t)b * S * H;                           /* (n,H) row b's */
         for (int j = 0; j < n; j++) {
             const real *k = keys + ((size_t)j * B + b) * H;          /* (H) */
-            real *zj = z + ((size_t)b * S + j) * H;                  /* (H) */
-            /* z = tanh(W_q q + W_k h_j);  e_{t,j} = v . z */
+            for (int i = 0; i < H; i++) zb[(size_t)j * H + i] = qp[(size_t)b * H + i] + k[i];
+        }
+        /* z = tanh(W_q q + W_k h_j) for all j at once (core/vecmath.c) */
+        vecmath_tanh(zb, zb, (size_t)n * H);
+        /* e_{t,j} = v . z_j */
+        for (int j = 0; j < n; j++) {
+            const real *zj = zb + (size_t)j * H;
             real e = 0;
-            for (int i = 0; i < H; i++) {
-                zj[i] = real_tanh(qp[(size_t)b * H + i] + k[i]);
-                e += v[i] * zj[i];
-            }
+            for (int i = 0; i < H; i++) e += v[i] * zj[i];
             a[j] = e;
         }
         /* alpha_t = softmax over the real words; padding gets 0 */
