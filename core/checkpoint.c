@@ -18,6 +18,7 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 
+#include "registry.h"
 #include "util.h"
 
 /* sizes of the two dtypes seqlab reads */
@@ -599,9 +600,12 @@ void meta_from_model_config(Meta *meta, const ModelConfig *cfg)
     meta_set_int(meta, "embed_dim", cfg->embed_dim);
     meta_set_int(meta, "hidden_size", cfg->hidden_size);
     meta_set_int(meta, "num_layers", cfg->num_layers);
-    if (strcmp(cfg->kind, "transformer") == 0) {
+    const ModelInfo *info = model_info_find(cfg->kind);
+    if (info && info->attention) {
         meta_set_int(meta, "num_heads", cfg->num_heads);
         meta_set_int(meta, "ffn_size", cfg->ffn_size);
+    }
+    if (info && info->position_table) {
         meta_set_int(meta, "max_seq_len", cfg->max_seq_len);
         meta_set(meta, "positions", positions_names[cfg->positions]);
     }
@@ -646,7 +650,7 @@ static int meta_int(const SafeTensors *st, const char *key, int *out, char *err,
     return 1;
 }
 
-/* a key DESIGN.md requires: missing is an error */
+/* a key docs/design.md (Checkpoints) requires: missing is an error */
 static int meta_int_required(const SafeTensors *st, const char *key, int *out, char *err,
                              size_t errlen)
 {
@@ -689,22 +693,20 @@ int model_config_from_checkpoint(const SafeTensors *st, ModelConfig *cfg, char *
         set_err(err, errlen, "%s: metadata key 'model' is missing", path);
         return -1;
     }
-    if (strcmp(kind, "rnn") != 0 && strcmp(kind, "lstm") != 0 && strcmp(kind, "gru") != 0 &&
-        strcmp(kind, "transformer") != 0) {
-        set_err(err, errlen, "%s: metadata 'model' = '%s' (expected rnn, lstm, gru or transformer)",
-                path, kind);
+    const ModelInfo *info = model_info_find(kind);
+    if (!info) {
+        set_err(err, errlen, "%s: metadata 'model' = '%s' (expected %s)", path, kind, model_info_names_prose());
         return -1;
     }
     strcpy(cfg->kind, kind);
-    int transformer = strcmp(kind, "transformer") == 0;
 
-    /* the keys DESIGN.md requires */
+    /* the keys docs/design.md (Checkpoints) requires */
     if (meta_int_required(st, "vocab_size", &cfg->vocab_size, err, errlen) != 0 ||
         meta_int_required(st, "embed_dim", &cfg->embed_dim, err, errlen) != 0 ||
         meta_int_required(st, "hidden_size", &cfg->hidden_size, err, errlen) != 0 ||
         meta_int_required(st, "num_layers", &cfg->num_layers, err, errlen) != 0)
         return -1;
-    if (transformer && meta_int_required(st, "num_heads", &cfg->num_heads, err, errlen) != 0)
+    if (info->attention && meta_int_required(st, "num_heads", &cfg->num_heads, err, errlen) != 0)
         return -1;
 
     /* seqlab's own keys, or what the tensors say */
@@ -755,13 +757,15 @@ int model_config_from_checkpoint(const SafeTensors *st, ModelConfig *cfg, char *
     }
     cfg->bidirectional = bidir && strcmp(bidir, "1") == 0;
 
-    if (transformer) {
+    if (info->attention) {
         rc = meta_int(st, "ffn_size", &cfg->ffn_size, err, errlen);
         if (rc < 0) return -1;
         if (rc == 0) {
             long ffn = tensor_dim(st, "blocks.0.mlp.fc.weight", 0);
             cfg->ffn_size = ffn > 0 && ffn <= INT_MAX ? (int)ffn : 4 * cfg->hidden_size;
         }
+    }
+    if (info->position_table) {
         const char *pos = meta_get(&st->meta, "positions");
         if (!pos) {
             cfg->positions = safetensors_find(st, "pos.weight") ? POSITIONS_LEARNED
@@ -796,14 +800,15 @@ int model_config_from_checkpoint(const SafeTensors *st, ModelConfig *cfg, char *
     else if (cfg->hidden_size <= 0) bad = "hidden_size must be positive";
     else if (cfg->num_layers <= 0) bad = "num_layers must be positive";
     else if (cfg->output_size <= 0) bad = "output_size must be positive";
-    else if (transformer && cfg->embed_dim != cfg->hidden_size)
-        bad = "a transformer needs embed_dim = hidden_size";
-    else if (transformer && (cfg->num_heads <= 0 || cfg->hidden_size % cfg->num_heads != 0))
-        bad = "num_heads must be positive and divide hidden_size";
-    else if (transformer && cfg->ffn_size <= 0) bad = "ffn_size must be positive";
-    else if (transformer && cfg->max_seq_len <= 0) bad = "max_seq_len must be positive";
+    else if (info->attention && cfg->ffn_size <= 0) bad = "ffn_size must be positive";
+    else if (info->position_table && cfg->max_seq_len <= 0) bad = "max_seq_len must be positive";
     if (bad) {
         set_err(err, errlen, "%s: metadata: %s", path, bad);
+        return -1;
+    }
+    char why[256];
+    if (info->check && info->check(cfg, why, sizeof why) != 0) {
+        set_err(err, errlen, "%s: metadata: %s", path, why);
         return -1;
     }
     return 0;
@@ -834,7 +839,7 @@ Model *checkpoint_model_from_tensors(const SafeTensors *st, const char *const *i
 {
     ModelConfig cfg;
     if (model_config_from_checkpoint(st, &cfg, err, errlen) != 0) return NULL;
-    if (!body_ops_find(cfg.kind)) {
+    if (!model_info_find(cfg.kind)) {
         set_err(err, errlen, "%s: model '%s' is not built into this seqlab", st->path, cfg.kind);
         return NULL;
     }

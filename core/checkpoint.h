@@ -80,12 +80,13 @@ void safetensors_free(SafeTensors *st);
 const SafeTensor *safetensors_find(const SafeTensors *st, const char *name);
 
 /* ---- model config <-> metadata -------------------------------------------
- * Writes model, vocab_size, embed_dim, hidden_size, num_layers (and for the
- * Transformer num_heads, ffn_size, max_seq_len, positions) as DESIGN.md
- * says, plus seqlab's own input_features, output_size, regression,
- * forget_bias, init_scale. */
+ * Writes model, vocab_size, embed_dim, hidden_size, num_layers (and
+ * num_heads, ffn_size for a model with attention, max_seq_len, positions for
+ * one with a position table: its registry line says) as docs/design.md
+ * (Checkpoints) says, plus seqlab's own input_features, output_size,
+ * regression, forget_bias, init_scale and the architecture keys. */
 void meta_from_model_config(Meta *meta, const ModelConfig *cfg);
-/* cfg from st's metadata.  Keys DESIGN.md does not require (a checkpoint
+/* cfg from st's metadata.  Keys docs/design.md does not require (a checkpoint
  * written by PyTorch lacks them) are derived from the tensor shapes:
  * output_size = head.weight rows, input_features = input.weight columns when
  * that tensor exists, regression = (output_size == 1), ffn_size =

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data.h"
+#include "registry.h"
 #include "util.h"
 
 /* libinih reads a line into a buffer of INI_MAX_LINE bytes: a line (with its
@@ -35,7 +37,7 @@ typedef struct KeySpec {
 /* The absurd-size limits are there to catch typos (1e12 steps) before any
  * memory is asked for; memory itself is checked when it is allocated. */
 static const KeySpec keys[] = {
-    {"model", KEY_STRING, STR(model), 0, 0, "rnn lstm gru transformer", "model: rnn, lstm, gru or transformer"},
+    {"model", KEY_STRING, STR(model), 0, 0, NULL, NULL},   /* choices and help: the registry's */
     {"architecture", KEY_STRING, STR(architecture), 0, 0, "decoder encoder encoder-decoder",
      "architecture: decoder (causal), encoder (reads all at once), encoder-decoder"},
     {"task", KEY_STRING, STR(task), 0, 0, "chars words bytes text copy adding recall assoc parity translate reverse dates",
@@ -89,11 +91,12 @@ static const KeySpec keys[] = {
     {"out", KEY_STRING, STR(out), 0, 0, NULL, "output directory of the run"},
 };
 #define NKEYS ((int)(sizeof keys / sizeof keys[0]))
+_Static_assert(sizeof keys / sizeof keys[0] <= SETTINGS_MAX_KEYS, "raise SETTINGS_MAX_KEYS");
 
 void settings_defaults(Settings *s)
 {
     memset(s, 0, sizeof *s);
-    strcpy(s->model, "rnn");
+    strcpy(s->model, model_info_at(0)->name);
     strcpy(s->architecture, "decoder");
     strcpy(s->attention, "none");
     strcpy(s->pooling, "mean");
@@ -126,7 +129,20 @@ void settings_defaults(Settings *s)
 
 int settings_count(void) { return NKEYS; }
 const char *settings_key(int i) { return keys[i].name; }
-const char *settings_help(int i) { return keys[i].help; }
+
+/* the model setting's values and help come from the registry (core/registry.h) */
+static const char *key_choices(const KeySpec *k)
+{
+    return k->offset == OFF(model) ? model_info_names() : k->choices;
+}
+
+const char *settings_help(int i)
+{
+    static char model_help[256];
+    if (keys[i].offset != OFF(model)) return keys[i].help;
+    if (!model_help[0]) snprintf(model_help, sizeof model_help, "model: %s", model_info_names_prose());
+    return model_help;
+}
 
 static const KeySpec *find_key(const char *name)
 {
@@ -171,11 +187,13 @@ int settings_set(Settings *s, const char *key, const char *value, const char *wh
                      where, key, CONFIG_LINE_MAX - 3 - strlen(key));
             return -1;
         }
-        if (k->choices && !in_choices(k->choices, value)) {
-            snprintf(err, errlen, "%s: %s = '%s' is not one of: %s", where, key, value, k->choices);
+        const char *choices = key_choices(k);
+        if (choices && !in_choices(choices, value)) {
+            snprintf(err, errlen, "%s: %s = '%s' is not one of: %s", where, key, value, choices);
             return -1;
         }
         strcpy(base, value);
+        s->given[k - keys] = 1;
         return 0;
     }
     char *end;
@@ -201,6 +219,7 @@ int settings_set(Settings *s, const char *key, const char *value, const char *wh
     case KEY_DOUBLE: *(double *)base = v; break;
     case KEY_STRING: break;
     }
+    s->given[k - keys] = 1;
     return 0;
 }
 
@@ -230,34 +249,39 @@ int settings_option_key(const char *option, char *key, size_t keylen)
     return find_key(key) ? 0 : -1;
 }
 
-static int is_recurrent(const char *model)
-{
-    return strcmp(model, "transformer") != 0;
-}
-
 int settings_resolve(Settings *s, char *err, size_t errlen)
 {
-    /* the text tasks name their tokenizer */
-    if (strcmp(s->task, "chars") == 0 || strcmp(s->task, "words") == 0 || strcmp(s->task, "bytes") == 0)
+    /* the text tasks chars, words and bytes name their tokenizer: another
+     * one given beside them is a contradiction, not a choice */
+    if (strcmp(s->task, "chars") == 0 || strcmp(s->task, "words") == 0 || strcmp(s->task, "bytes") == 0) {
+        if (s->given[find_key("tokenizer") - keys] && strcmp(s->tokenizer, s->task) != 0) {
+            snprintf(err, errlen, "task = %s and tokenizer = %s contradict each other: task %s reads %s "
+                     "(for %s, use task = text with tokenizer = %s)", s->task, s->tokenizer, s->task, s->task,
+                     s->tokenizer, s->tokenizer);
+            return -1;
+        }
         strcpy(s->tokenizer, s->task);
-    if (s->num_layers == 0) s->num_layers = is_recurrent(s->model) ? 1 : 2;
-    if (s->embed_dim == 0) s->embed_dim = s->hidden_size;
-    if (!is_recurrent(s->model)) {
-        if (s->embed_dim != s->hidden_size) {
-            snprintf(err, errlen, "embed_dim (%d) must equal hidden_size (%d) for the transformer (both are C)",
-                     s->embed_dim, s->hidden_size);
-            return -1;
-        }
-        if (s->hidden_size % s->num_heads != 0) {
-            snprintf(err, errlen, "num_heads (%d) must divide hidden_size (%d)", s->num_heads, s->hidden_size);
-            return -1;
-        }
-        if (s->ffn_size == 0) s->ffn_size = 4 * s->hidden_size;
     }
+    const ModelInfo *info = model_info_find(s->model);
+    if (!info) {
+        snprintf(err, errlen, "model = '%s' is not one of: %s", s->model, model_info_names());
+        return -1;
+    }
+    if (s->num_layers == 0) s->num_layers = info->default_layers;
+    if (s->embed_dim == 0) s->embed_dim = s->hidden_size;
+    if (info->attention && s->ffn_size == 0) s->ffn_size = 4 * s->hidden_size;
+    /* the model's own checks, on the widths as they will be built */
+    ModelConfig mc = {.embed_dim = s->embed_dim, .hidden_size = s->hidden_size, .num_layers = s->num_layers,
+                      .num_heads = s->num_heads, .ffn_size = s->ffn_size, .max_seq_len = s->max_seq_len};
+    if (info->check && info->check(&mc, err, errlen) != 0) return -1;
     if (s->eval_every > 0 && s->log_every > s->eval_every) s->log_every = s->eval_every;
     if (s->warmup > s->steps) s->warmup = (int)s->steps;
     /* the encoder-decoder architecture and the pair tasks go together */
     int encdec = strcmp(s->architecture, "encoder-decoder") == 0;
+    if (encdec && !info->encdec) {
+        snprintf(err, errlen, "model = %s has no encoder-decoder (architecture = encoder-decoder)", s->model);
+        return -1;
+    }
     int pair_task = strcmp(s->task, "translate") == 0 || strcmp(s->task, "reverse") == 0 ||
                     strcmp(s->task, "dates") == 0;
     if (strcmp(s->task, "reverse") == 0 || strcmp(s->task, "dates") == 0) strcpy(s->tokenizer, "chars");
@@ -270,7 +294,7 @@ int settings_resolve(Settings *s, char *err, size_t errlen)
                      "reverse, dates), not task = %s", s->task);
         return -1;
     }
-    if (strcmp(s->attention, "none") != 0 && !(encdec && is_recurrent(s->model))) {
+    if (strcmp(s->attention, "none") != 0 && !(encdec && info->recurrent)) {
         snprintf(err, errlen, "attention = %s is the recurrent encoder-decoder's (got model = %s, "
                  "architecture = %s)", s->attention, s->model, s->architecture);
         return -1;
@@ -293,6 +317,52 @@ int settings_resolve(Settings *s, char *err, size_t errlen)
         return -1;
     }
     return 0;
+}
+
+/* 1 if `key` is a model-specific setting of some registered model */
+static int model_specific(const char *key)
+{
+    for (int i = 0; i < model_info_count(); i++)
+        if (model_info_uses(model_info_at(i), key)) return 1;
+    return 0;
+}
+
+/* the names of the models that `key` applies to, comma-separated */
+static void models_using(const char *key, char *out, size_t n)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (int i = 0; i < model_info_count() && used < n; i++)
+        if (model_info_uses(model_info_at(i), key))
+            used += (size_t)snprintf(out + used, n - used, "%s%s", used ? ", " : "", model_info_at(i)->name);
+}
+
+int settings_report_unused(const Settings *s, FILE *f)
+{
+    Settings d;
+    settings_defaults(&d);
+    const ModelInfo *info = model_info_find(s->model);
+    int count = 0;
+    for (int i = 0; i < NKEYS; i++) {
+        if (!s->given[i]) continue;
+        char v[SETTING_STR_MAX + 32], dv[SETTING_STR_MAX + 32];
+        settings_get(s, keys[i].name, v, sizeof v);
+        settings_get(&d, keys[i].name, dv, sizeof dv);
+        if (strcmp(v, dv) == 0) continue;   /* the default: nothing was asked for */
+        const char *why = NULL;
+        char only[256];
+        if (info && model_specific(keys[i].name) && !model_info_uses(info, keys[i].name)) {
+            models_using(keys[i].name, only, sizeof only);
+            fprintf(f, "seqlab: warning: %s = %s does not apply to the %s (only to: %s); ignored\n", keys[i].name, v,
+                    s->model, only);
+            count++;
+        } else if (!task_uses_setting(s->task, s->tokenizer, keys[i].name, &why)) {
+            fprintf(f, "seqlab: warning: %s = %s does not apply to task %s (%s); ignored\n", keys[i].name, v, s->task,
+                    why);
+            count++;
+        }
+    }
+    return count;
 }
 
 /* ---- INI files ------------------------------------------------------------ */

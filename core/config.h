@@ -16,9 +16,11 @@
 #include <stdio.h>
 
 #define SETTING_STR_MAX 512
+/* room for the settings table's keys (config.c checks it) */
+#define SETTINGS_MAX_KEYS 64
 
 typedef struct Settings {
-    char model[16];          /* rnn, lstm, gru, transformer */
+    char model[16];          /* a registered model (core/registry.h) */
     char architecture[24];   /* decoder, encoder, encoder-decoder */
     char task[16];           /* chars, words, bytes, copy, adding, recall, assoc, parity */
     char corpus[SETTING_STR_MAX];
@@ -30,7 +32,7 @@ typedef struct Settings {
     long steps;
     int embed_dim;           /* 0: same as hidden_size */
     int hidden_size;
-    int num_layers;          /* 0: 1 for recurrent models, 2 for the Transformer */
+    int num_layers;          /* 0: the model's default (its registry line) */
     int num_heads;
     int ffn_size;            /* 0: 4 * hidden_size */
     char positions[16];      /* sinusoidal, learned, none */
@@ -63,6 +65,9 @@ typedef struct Settings {
     char prompt[SETTING_STR_MAX]; /* samples.txt starts from this text */
     int sample_tokens;
     char out[SETTING_STR_MAX];
+    /* per key (settings_key order): 1 once settings_set gave it a value (a
+     * file or an option), 0 while it holds its default */
+    unsigned char given[SETTINGS_MAX_KEYS];
 } Settings;
 
 void settings_defaults(Settings *s);
@@ -81,8 +86,18 @@ const char *settings_key(int i);
 const char *settings_help(int i);
 
 /* resolve the automatic values (0 = derived) for a model; checks the
- * combination (heads divide the width, ...).  0 or -1 + err. */
+ * combination (heads divide the width, ...) and refuses settings given that
+ * contradict each other (task = chars with tokenizer = bytes), naming both.
+ * 0 or -1 + err. */
 int settings_resolve(Settings *s, char *err, size_t errlen);
+
+/* Settings given (settings_set) with a value other than the default that the
+ * chosen model (core/registry.h) or task (data/data.h) ignores: one line
+ * each to f, "seqlab: warning: num_heads = 8 does not apply to the lstm ...".
+ * Returns how many.  `seqlab train` prints them and goes on: a warning,
+ * not an error, so one experiment file can give settings for several
+ * models. */
+int settings_report_unused(const Settings *s, FILE *f);
 
 /* INI parsing.  Sections other than those listed in `sections` are errors.
  * For each key in [train] the value is applied to s; for every other listed

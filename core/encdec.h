@@ -38,10 +38,11 @@
 #include "real.h"
 
 typedef struct EncDecOps {
-    const char *kind;      /* "rnn", "lstm", "gru", "transformer" */
     /* register every tensor in ps (DESIGN's names); NULL and a message in
-     * err when the config (e.g. its attention) makes no sense for this model */
-    void *(*create)(const ModelConfig *cfg, ParamSet *ps, char *err, size_t errlen);
+     * err when the config (e.g. its attention) makes no sense for this
+     * model.  cell: the model descriptor's cell (core/registry.h), which the
+     * recurrent encoder-decoder runs */
+    void *(*create)(const ModelConfig *cfg, const void *cell, ParamSet *ps, char *err, size_t errlen);
     void (*bind)(void *self, ParamSet *ps);
     void (*init)(void *self, ParamSet *ps, gsl_rng *rng);
     /* activation memory for batches up to (B, S, T); called once */
@@ -70,8 +71,8 @@ typedef struct EncDecOps {
     void (*free)(void *self);
 } EncDecOps;
 
-extern const EncDecOps transformer_encdec_ops, rnn_encdec_ops, lstm_encdec_ops, gru_encdec_ops;
-/* the encoder-decoder of a model kind, or NULL (core/encdec.c) */
-const EncDecOps *encdec_ops_find(const char *kind);
+/* the Transformer's (transformer/encoder_decoder.c) and the recurrent one
+ * every cell shares (core/recurrent_encdec.c); core/registry.c lists them */
+extern const EncDecOps transformer_encdec_ops, recurrent_encdec_ops;
 
 #endif

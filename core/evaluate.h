@@ -1,7 +1,7 @@
 /*
  * evaluate.h — scoring a token sequence the way `seqlab eval` does.
  *
- * The rule (DESIGN.md, "The command"): cut ids into windows of T tokens,
+ * The rule (docs/design.md, "Evaluation protocols"): cut ids into windows of T tokens,
  * window i = ids[iT .. iT+T) predicting ids[iT+1 .. iT+T+1), for
  * i = 0, 1, ... while iT+T+1 <= n.  Each window starts from the zero state
  * (a batch row of its own), and the loss is the mean cross-entropy (natural

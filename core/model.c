@@ -17,59 +17,22 @@
 #include <gsl/gsl_randist.h>
 
 #include "encdec.h"
+#include "registry.h"
 #include "util.h"
 
-Batch *batch_alloc(int B, int T, int input_features, int regression)
+/* an encoder-decoder: the model is its EncDecOps (core/encdec.h), from the
+ * model's descriptor; model.c adds the loss */
+static Model *model_create_encdec(const ModelConfig *cfg, const ModelInfo *info)
 {
-    Batch *b = xcalloc(1, sizeof *b);
-    b->B = B;
-    b->T = T;
-    size_t n = (size_t)B * T;
-    if (input_features > 0)
-        b->features = xcalloc(n * (size_t)input_features, sizeof(real));
-    else
-        b->tokens = xcalloc(n, sizeof(int));
-    b->targets = xcalloc(n, sizeof(int));
-    if (regression) b->values = xcalloc(n, sizeof(real));
-    return b;
-}
-
-void batch_free(Batch *b)
-{
-    if (!b) return;
-    free(b->tokens);
-    free(b->features);
-    free(b->targets);
-    free(b->values);
-    free(b->lengths);
-    free(b->src_tokens);
-    free(b->src_lengths);
-    free(b);
-}
-
-Batch *batch_alloc_pairs(int B, int S, int T)
-{
-    Batch *b = batch_alloc(B, T, 0, 0);
-    b->S = S;
-    b->lengths = xcalloc((size_t)B, sizeof(int));
-    b->src_tokens = xcalloc((size_t)B * S, sizeof(int));
-    b->src_lengths = xcalloc((size_t)B, sizeof(int));
-    return b;
-}
-
-/* an encoder-decoder: the model is its EncDecOps (core/encdec.h); model.c
- * adds the loss */
-static Model *model_create_encdec(const ModelConfig *cfg)
-{
-    const EncDecOps *ops = encdec_ops_find(cfg->kind);
-    if (!ops) die("no encoder-decoder for model '%s'", cfg->kind);
+    const EncDecOps *ops = info->encdec;
+    if (!ops) die("model '%s' has no encoder-decoder", cfg->kind);
     assert(cfg->vocab_size > 0 && cfg->input_features == 0 && !cfg->regression);
     Model *m = xcalloc(1, sizeof *m);
     m->cfg = *cfg;
     m->encdec_ops = ops;
     params_init(&m->params);
     char err[512];
-    m->encdec = ops->create(cfg, &m->params, err, sizeof err);
+    m->encdec = ops->create(cfg, info->cell, &m->params, err, sizeof err);
     if (!m->encdec) die("%s", err);
     m->H = cfg->hidden_size;
     m->idx_in_w = params_find(&m->params, "src_embed.weight");
@@ -83,9 +46,10 @@ static Model *model_create_encdec(const ModelConfig *cfg)
 
 Model *model_create(const ModelConfig *cfg)
 {
-    if (cfg->architecture == ARCH_ENCODER_DECODER) return model_create_encdec(cfg);
-    const BodyOps *ops = body_ops_find(cfg->kind);
-    if (!ops) die("unknown model '%s' (expected rnn, lstm, gru or transformer)", cfg->kind);
+    const ModelInfo *info = model_info_find(cfg->kind);
+    if (!info) die("unknown model '%s' (expected %s)", cfg->kind, model_info_names_prose());
+    if (cfg->architecture == ARCH_ENCODER_DECODER) return model_create_encdec(cfg, info);
+    const BodyOps *ops = info->ops;
     assert((cfg->vocab_size > 0) != (cfg->input_features > 0));
     Model *m = xcalloc(1, sizeof *m);
     m->cfg = *cfg;

@@ -16,7 +16,8 @@
  *             mean squared error over them (regression)
  *
  * core/model.c owns input, head and loss; each body lives in its own folder
- * and provides a BodyOps table.  What this file is not: the trainer (see
+ * and provides a BodyOps table (the recurrent models share one and provide
+ * a cell), named by the model's line in core/registry.c.  What this file is not: the trainer (see
  * train.h) or the data (see data/data.h).
  */
 #ifndef SEQLAB_MODEL_H
@@ -25,6 +26,7 @@
 #include <stddef.h>
 #include <gsl/gsl_rng.h>
 
+#include "batch.h"
 #include "ops.h"
 #include "params.h"
 #include "real.h"
@@ -44,7 +46,7 @@ typedef enum { POOLING_MEAN, POOLING_LAST } Pooling;
 /* Hyperparameters: everything needed to rebuild the model (and nothing
  * about training).  Saved in the checkpoint metadata. */
 typedef struct ModelConfig {
-    char kind[16];       /* "rnn", "lstm", "gru", "transformer" */
+    char kind[16];       /* the model's registry name (core/registry.h) */
     int vocab_size;      /* V: input tokens; 0 when the input is features */
     int input_features;  /* F: real-valued input width; 0 for token input */
     int output_size;     /* O: classes, or 1 with regression */
@@ -64,38 +66,10 @@ typedef struct ModelConfig {
     Pooling pooling;           /* sequence classification: mean or last */
 } ModelConfig;
 
-/* One batch.  Who fills what:
- *   tokens   (B,T) input ids, when vocab_size > 0
- *   features (B,T,F) real inputs, when input_features > 0
- *   targets  (B,T) class ids, or TARGET_IGNORE where nothing is scored; for
- *            regression any value other than TARGET_IGNORE marks a scored
- *            position and `values` holds its target
- *   values   (B,T) regression targets (NULL for classification) */
-typedef struct Batch {
-    int B, T;
-    int *tokens;
-    real *features;
-    int *targets;
-    real *values;
-    int *lengths;     /* (B) real tokens of each row (the rest is padding), or NULL: all T */
-    /* encoder-decoder pairs (core/encdec.h): the source side; tokens are
-     * then the decoder's inputs [<bos>, y_1 .. y_n] and targets
-     * [y_1 .. y_n, <eos>] (TARGET_IGNORE after it) */
-    int S;            /* source length of this batch (padded) */
-    int *src_tokens;  /* (B,S) source ids, or NULL */
-    int *src_lengths; /* (B) real source tokens of each row (at least 1) */
-} Batch;
-
-Batch *batch_alloc(int B, int T, int input_features, int regression);
-/* a batch of pairs: sources (B,S), decoder inputs and targets (B,T), both lengths */
-Batch *batch_alloc_pairs(int B, int S, int T);
-void batch_free(Batch *b);
-
 /* The model-specific middle.  `self` is the body's own struct.
  * Gradients accumulate (+=); dx may be NULL. */
 typedef struct BodyOps {
-    const char *kind;
-    /* register the body's tensors in ps (names of DESIGN.md) and return the
+    /* register the body's tensors in ps (names of docs/design.md, Parameters) and return the
      * body; H gets the width of y */
     void *(*create)(const ModelConfig *cfg, ParamSet *ps, int *H);
     /* after params_alloc: remember where the tensors live */
@@ -117,6 +91,12 @@ typedef struct BodyOps {
      * of series S, their names ("h", "c", "x"), and norms (S,T) with
      * norms[s*T + t] = || dL/d(series)_t || over the batch (Frobenius) */
     int (*grad_norms)(void *self, const char *const **names, const real **norms);
+    /* optional (NULL: the body has none), for `seqlab attention`: the
+     * attention probabilities of the last forward, *weights (L,B,NH,T,T);
+     * returns 0, or -1 if no forward has run yet */
+    int (*attention)(const void *self, const real **weights, int *L, int *NH, int *B, int *T);
+    /* optional: P (T,C), what the body adds to x at positions 0 .. T-1 */
+    void (*position_table)(const void *self, real *P, int T);
     /* bytes of activation memory held */
     size_t (*act_bytes)(const void *self);
     /* floating-point operations of one forward of (B,T) (backward ~ 2x) */
@@ -153,10 +133,6 @@ typedef struct Model {
     int correct;           /* classification: argmax == target */
     double loss;           /* mean over scored positions */
 } Model;
-
-/* the registered bodies (rnn/, lstm/, gru/, transformer/) */
-const BodyOps *body_ops_find(const char *kind);
-extern const BodyOps rnn_body_ops, lstm_body_ops, gru_body_ops, transformer_body_ops;
 
 /* build a model with parameters registered and allocated (zero) */
 Model *model_create(const ModelConfig *cfg);

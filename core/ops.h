@@ -15,10 +15,8 @@
 #ifndef SEQLAB_OPS_H
 #define SEQLAB_OPS_H
 
+#include "batch.h"   /* TARGET_IGNORE */
 #include "real.h"
-
-/* A target that does not count in the loss (PyTorch's ignore_index). */
-#define TARGET_IGNORE (-100)
 
 /* ---- linear: y = x W^T + b ----------------------------------------------
  * y (N,O), x (N,I), W (O,I), b (O) or NULL.  beta = 0 overwrites y, 1 adds. */

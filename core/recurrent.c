@@ -48,6 +48,7 @@
 
 #include "ops.h"
 #include "parallel.h"
+#include "registry.h"
 #include "util.h"
 #include "vecmath.h"
 
@@ -135,9 +136,9 @@ static void run_split(RecurrentBody *rb, RecurrentLayer *ly, int B, int T, int p
 
 void *recurrent_create(const CellOps *cell, const ModelConfig *cfg, ParamSet *ps, int *H)
 {
-    if (cfg->num_layers < 1) die("%s: num_layers must be at least 1 (got %d)", cell->kind, cfg->num_layers);
-    if (cfg->hidden_size < 1) die("%s: hidden_size must be at least 1 (got %d)", cell->kind, cfg->hidden_size);
-    if (cfg->embed_dim < 1) die("%s: embed_dim must be at least 1 (got %d)", cell->kind, cfg->embed_dim);
+    if (cfg->num_layers < 1) die("%s: num_layers must be at least 1 (got %d)", cfg->kind, cfg->num_layers);
+    if (cfg->hidden_size < 1) die("%s: hidden_size must be at least 1 (got %d)", cfg->kind, cfg->hidden_size);
+    if (cfg->embed_dim < 1) die("%s: embed_dim must be at least 1 (got %d)", cfg->kind, cfg->embed_dim);
     RecurrentBody *rb = xcalloc(1, sizeof *rb);
     rb->cell = cell;
     rb->cfg = *cfg;
@@ -150,17 +151,18 @@ void *recurrent_create(const CellOps *cell, const ModelConfig *cfg, ParamSet *ps
     rb->layers = xcalloc((size_t)rb->L, sizeof *rb->layers);
     int GH = rb->G * rb->H;
     char name[PARAM_NAME_MAX];
-    /* PyTorch's order and names: per layer weight_ih, weight_hh, bias_ih, bias_hh */
+    /* PyTorch's order and names (the prefix is the model's name, cfg->kind):
+     * per layer weight_ih, weight_hh, bias_ih, bias_hh */
     for (int l = 0; l < rb->L; l++) {
         RecurrentLayer *ly = &rb->layers[l];
         ly->in = l == 0 ? rb->E : rb->H;
-        snprintf(name, sizeof name, "%s.weight_ih_l%d", cell->kind, l);
+        snprintf(name, sizeof name, "%s.weight_ih_l%d", cfg->kind, l);
         ly->idx_w_ih = params_add2(ps, name, GH, ly->in);
-        snprintf(name, sizeof name, "%s.weight_hh_l%d", cell->kind, l);
+        snprintf(name, sizeof name, "%s.weight_hh_l%d", cfg->kind, l);
         ly->idx_w_hh = params_add2(ps, name, GH, rb->H);
-        snprintf(name, sizeof name, "%s.bias_ih_l%d", cell->kind, l);
+        snprintf(name, sizeof name, "%s.bias_ih_l%d", cfg->kind, l);
         ly->idx_b_ih = params_add1(ps, name, GH);
-        snprintf(name, sizeof name, "%s.bias_hh_l%d", cell->kind, l);
+        snprintf(name, sizeof name, "%s.bias_hh_l%d", cfg->kind, l);
         ly->idx_b_hh = params_add1(ps, name, GH);
     }
     *H = rb->H;
@@ -545,3 +547,28 @@ void recurrent_free(void *self)
     free(rb->state_c);
     free(rb);
 }
+
+/* ---- the BodyOps the RNN, LSTM and GRU share ------------------------------ */
+
+/* the cell comes from the model's registry line (core/registry.c) */
+static void *recurrent_body_create(const ModelConfig *cfg, ParamSet *ps, int *H)
+{
+    const ModelInfo *info = model_info_find(cfg->kind);
+    assert(info && info->cell);
+    return recurrent_create(info->cell, cfg, ps, H);
+}
+
+const BodyOps recurrent_body_ops = {
+    .create = recurrent_body_create,
+    .bind = recurrent_bind,
+    .init = recurrent_init,
+    .alloc_acts = recurrent_alloc_acts,
+    .forward = recurrent_forward,
+    .backward = recurrent_backward,
+    .state_reset = recurrent_state_reset,
+    .step = recurrent_step,
+    .grad_norms = recurrent_grad_norms,
+    .act_bytes = recurrent_act_bytes,
+    .flops = recurrent_flops,
+    .free = recurrent_free,
+};

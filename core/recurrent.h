@@ -33,7 +33,6 @@
 
 /* What a recurrent cell provides.  All arrays are one time step of a batch. */
 typedef struct CellOps {
-    const char *kind;     /* "rnn", "lstm", "gru": also the parameter prefix */
     int gates;            /* G: rows of W_ih / W_hh are G*H, gate-major */
     int saved_per_unit;   /* S: the cell saves (B, S*H) reals per step */
     int has_cell_state;   /* 1: the LSTM's c is carried beside h */
@@ -105,8 +104,12 @@ typedef struct RecurrentBody {
     int step_B;
 } RecurrentBody;
 
-/* The BodyOps entries, shared by the three models (`self` is a
- * RecurrentBody).  Each model's create calls recurrent_create with its cell. */
+/* The one BodyOps table of every recurrent model (`self` is a
+ * RecurrentBody): its create finds the model's cell in the registry
+ * (core/registry.c) and calls recurrent_create with it. */
+extern const BodyOps recurrent_body_ops;
+
+/* The BodyOps entries, for the tests and for a body that reuses them. */
 void *recurrent_create(const CellOps *cell, const ModelConfig *cfg, ParamSet *ps, int *H);
 void recurrent_bind(void *self, ParamSet *ps);
 void recurrent_init(void *self, ParamSet *ps, gsl_rng *rng);

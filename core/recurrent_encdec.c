@@ -136,17 +136,18 @@ static void add_stack(Stack *st, ParamSet *ps, const char *prefix, int in0, int 
     }
 }
 
-void *recurrent_encdec_create(const CellOps *cell, const ModelConfig *cfg, ParamSet *ps,
-                              char *err, size_t errlen)
+static void *recurrent_encdec_create(const ModelConfig *cfg, const void *cell_ops, ParamSet *ps,
+                                     char *err, size_t errlen)
 {
+    const CellOps *cell = cell_ops;
+    assert(cell && "a recurrent encoder-decoder needs its model's cell");
     if (cfg->bidirectional) {
         snprintf(err, errlen, "bidirectional = 1 is refused for the encoder-decoder (its "
                               "encoder is unidirectional: the decoder starts from its final state)");
         return NULL;
     }
     if (cfg->embed_dim <= 0 || cfg->hidden_size <= 0 || cfg->num_layers <= 0) {
-        snprintf(err, errlen, "%s: embed_dim, hidden_size and num_layers must be positive",
-                 cell->kind);
+        snprintf(err, errlen, "embed_dim, hidden_size and num_layers must be positive");
         return NULL;
     }
     RecurrentEncDec *m = xcalloc(1, sizeof *m);
@@ -745,3 +746,19 @@ void recurrent_encdec_free(void *self)
     free(m->dec.idx);
     free(m);
 }
+
+const EncDecOps recurrent_encdec_ops = {
+    .create = recurrent_encdec_create,
+    .bind = recurrent_encdec_bind,
+    .init = recurrent_encdec_init,
+    .alloc_acts = recurrent_encdec_alloc_acts,
+    .forward = recurrent_encdec_forward,
+    .backward = recurrent_encdec_backward,
+    .encode = recurrent_encdec_encode,
+    .decode_step = recurrent_encdec_decode_step,
+    .reorder = recurrent_encdec_reorder,
+    .source_attention = recurrent_encdec_source_attention,
+    .act_bytes = recurrent_encdec_act_bytes,
+    .flops = recurrent_encdec_flops,
+    .free = recurrent_encdec_free,
+};

@@ -1,8 +1,8 @@
 /*
  * recurrent_encdec.h — the recurrent encoder–decoder, shared by the RNN,
- * LSTM and GRU (see recurrent_encdec.c).  Each model folder wraps
- * recurrent_encdec_create with its cell and lists these functions in its
- * EncDecOps table (rnn_encdec_ops, lstm_encdec_ops, gru_encdec_ops).
+ * LSTM and GRU (see recurrent_encdec.c): recurrent_encdec_ops (encdec.h),
+ * made with the model descriptor's cell (core/registry.c).  The functions
+ * of the table, for reading and the tests.
  */
 #ifndef SEQLAB_RECURRENT_ENCDEC_H
 #define SEQLAB_RECURRENT_ENCDEC_H
@@ -10,8 +10,6 @@
 #include "encdec.h"
 #include "recurrent.h"
 
-void *recurrent_encdec_create(const CellOps *cell, const ModelConfig *cfg, ParamSet *ps,
-                              char *err, size_t errlen);
 void recurrent_encdec_bind(void *self, ParamSet *ps);
 void recurrent_encdec_init(void *self, ParamSet *ps, gsl_rng *rng);
 void recurrent_encdec_alloc_acts(void *self, int B, int S, int T);

@@ -8,11 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "registry.h"
 #include "util.h"
 
 int sample_context_limit(const Model *m)
 {
-    if (strcmp(m->cfg.kind, "transformer") != 0) return 0;
+    if (!model_info_find(m->cfg.kind)->position_table) return 0;
     return m->Tmax < m->cfg.max_seq_len ? m->Tmax : m->cfg.max_seq_len;
 }
 

@@ -24,6 +24,7 @@
 #include "model.h"
 #include "optim.h"
 #include "pairs.h"
+#include "registry.h"
 #include "sample.h"
 #include "translate.h"
 #include "util.h"
@@ -157,9 +158,8 @@ static int write_run_json(Run *r, const char *status)
     cJSON_AddNumberToObject(out, "test_exact_match", res->test_exact_match);
     cJSON_AddNumberToObject(out, "test_bleu", res->test_bleu);
     cJSON_AddNumberToObject(out, "chance_exact_match", res->chance_exact_match);
-    cJSON_AddNumberToObject(out, "critical_path", res->params ? (double)(
-        strcmp(r->s->model, "transformer") == 0 ? r->s->num_layers
-                                               : r->task->seq_len + r->s->num_layers - 1) : 0);
+    cJSON_AddNumberToObject(out, "critical_path", res->params ? (double)model_info_critical_path(
+        model_info_find(r->s->model), r->task->seq_len, r->s->num_layers) : 0);
     char *text = cJSON_Print(o);
     cJSON_Delete(o);
     size_t len = strlen(text);
@@ -474,8 +474,9 @@ static int build_model_config(Run *r, ModelConfig *mc)
     mc->attention = strcmp(s->attention, "additive") == 0 ? ATTENTION_ADDITIVE : ATTENTION_NONE;
     mc->bidirectional = s->bidirectional;
     mc->pooling = strcmp(s->pooling, "last") == 0 ? POOLING_LAST : POOLING_MEAN;
-    if (strcmp(s->model, "transformer") == 0 && longest > mc->max_seq_len)
-        return fail(r, "seq_len %d is longer than max_seq_len %d (the transformer's position table)",
+    const ModelInfo *info = model_info_find(s->model);
+    if (info->position_table && longest > mc->max_seq_len)
+        return fail(r, "seq_len %d is longer than max_seq_len %d (the model's position table)",
                     longest, mc->max_seq_len);
     /* parameters, gradients and two optimizer moments: refuse before asking
      * for memory that is not there */
@@ -492,7 +493,7 @@ static int build_model_config(Run *r, ModelConfig *mc)
      * the attention weights (L,B,NH,T,T) */
     double B = s->batch_size, T = longest, O = mc->output_size;
     double acts = B * T * (2 * E + 2 * H + 3 * O + L * H);
-    if (strcmp(s->model, "transformer") == 0) acts += L * B * mc->num_heads * T * T;
+    if (info->attention) acts += L * B * mc->num_heads * T * T;
     acts *= sizeof(real);
     if (avail > 0 && bytes + acts > avail)
         return fail(r, "batches of batch_size %d x seq_len %d would need at least %.1f GiB for activations "

@@ -2,7 +2,7 @@
  * train.h — the one trainer every model and task shares.
  *
  * A step is: batch -> forward -> backward -> clip -> update.  Around it the
- * trainer writes the run directory (DESIGN.md, Outputs):
+ * trainer writes the run directory (docs/design.md, "Run directory and outputs"):
  *
  *   config.ini          the resolved settings (`seqlab train --config` reads it back)
  *   run.json            settings, parameter count, seed, threads, library versions,

@@ -1,7 +1,7 @@
 /*
  * data.h — where batches come from: text corpora and synthetic tasks.
  *
- * A Task fills a Batch (model.h) for the training or validation split from
+ * A Task fills a Batch (core/batch.h) for the training or validation split from
  * a seeded generator.  Text tasks cut windows from a tokenised corpus;
  * synthetic tasks (copy memory, adding, delayed recall, associative recall,
  * parity) generate each batch on the fly.  Every task reports its
@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <gsl/gsl_rng.h>
 
-#include "model.h"
+#include "batch.h"
 #include "tokenizer.h"
 
 /* SPLIT_TEST: the pair tasks' held-out pairs (data/pairs.h), never trained
@@ -61,6 +61,15 @@ typedef struct Task {
 
 /* NULL and a message in err naming the file, option or value at fault */
 Task *task_create(const TaskConfig *cfg, char *err, size_t errlen);
+
+/* 1 if the setting `key` means something for task `task` (with tokenizer
+ * `tokenizer`, for the text task), 0 if the task ignores it: corpus,
+ * tokenizer, prompt and sample_tokens are the text tasks', vocab_limit
+ * the words tokenizer's;
+ * distance the synthetic tasks' that derive their length from it (whose
+ * seq_len and eval_seq_len it replaces).  Every other key: 1.  When a
+ * setting does not apply, *why gets the reason, for a message. */
+int task_uses_setting(const char *task, const char *tokenizer, const char *key, const char **why);
 /* fill b (b->B rows, b->T = the split's length) for the split, drawing
  * every random choice from rng.  Text tasks cut training windows from the
  * first 90% of the corpus and validation windows from the last 10%; the

@@ -351,6 +351,38 @@ Task *task_create(const TaskConfig *cfg, char *err, size_t errlen)
     return NULL;
 }
 
+int task_uses_setting(const char *task, const char *tokenizer, const char *key, const char **why)
+{
+    TokKind kind;
+    int text = strcmp(task, "text") == 0 || tokenizer_kind_parse(task, &kind) == 0;
+    /* the tasks whose sequence length follows from the distance */
+    int by_distance = !strcmp(task, "copy") || !strcmp(task, "adding") || !strcmp(task, "recall") ||
+                      !strcmp(task, "assoc");
+    static const char *const text_keys[] = {"corpus", "tokenizer", "vocab_limit", "prompt", "sample_tokens"};
+    for (size_t i = 0; i < sizeof text_keys / sizeof text_keys[0]; i++)
+        if (strcmp(key, text_keys[i]) == 0) {
+            if (!text) {
+                *why = "it is for the text tasks";
+                return 0;
+            }
+            int words = strcmp(task, "text") == 0 ? strcmp(tokenizer, "words") == 0 : strcmp(task, "words") == 0;
+            if (strcmp(key, "vocab_limit") == 0 && !words) {
+                *why = "it is for the words tokenizer";
+                return 0;
+            }
+            return 1;
+        }
+    if (strcmp(key, "distance") == 0 && !by_distance) {
+        *why = "it is for copy, adding, recall and assoc";
+        return 0;
+    }
+    if ((strcmp(key, "seq_len") == 0 || strcmp(key, "eval_seq_len") == 0) && by_distance) {
+        *why = "the task's length follows from distance";
+        return 0;
+    }
+    return 1;
+}
+
 void task_batch(Task *task, Batch *b, Split split, gsl_rng *rng)
 {
     const TaskImpl *impl = task->impl;

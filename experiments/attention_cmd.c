@@ -15,7 +15,6 @@
 #include "commands.h"
 #include "plot.h"
 #include "tokenizer.h"
-#include "transformer/transformer.h"
 #include "util.h"
 
 /* a token as a label: spaces and newlines made visible */
@@ -74,13 +73,16 @@ static Tokenizer *tokenizer_of(const char *ckpt, const Meta *meta, char *err, si
     return t;
 }
 
-static Model *load_transformer(const char *ckpt, Meta *meta, char *err, size_t errlen)
+/* a checkpoint whose body can show its attention maps (positions 0) or its
+ * position table (positions 1) */
+static Model *load_with_attention(const char *ckpt, Meta *meta, int positions, char *err, size_t errlen)
 {
     meta_init(meta);
     Model *m = checkpoint_load_model(ckpt, meta, err, errlen);
     if (!m) return NULL;
-    if (strcmp(m->cfg.kind, "transformer") != 0) {
-        snprintf(err, errlen, "%s: a %s has no attention; give a transformer checkpoint", ckpt, m->cfg.kind);
+    if (positions ? !m->body_ops->position_table : !m->body_ops->attention) {
+        snprintf(err, errlen, "%s: a %s has no %s; give a checkpoint of a model with attention", ckpt,
+                 m->cfg.kind, positions ? "position table" : "attention");
         model_free(m);
         return NULL;
     }
@@ -92,7 +94,7 @@ int attention_write(const char *ckpt, const char *text, const char *out_dir, int
 {
     if (checkpoint_is_encdec(ckpt)) return attention_write_encdec(ckpt, text, out_dir, json, draw, err, errlen);
     Meta meta;
-    Model *m = load_transformer(ckpt, &meta, err, errlen);
+    Model *m = load_with_attention(ckpt, &meta, 0, err, errlen);
     if (!m) { meta_free(&meta); return -1; }
     int rc = -1;
     Tokenizer *tok = tokenizer_of(ckpt, &meta, err, errlen);
@@ -118,7 +120,7 @@ int attention_write(const char *ckpt, const char *text, const char *out_dir, int
     model_forward(m, b);
     const real *w;
     int L, NH, B, TT;
-    if (transformer_attention(m->body, &w, &L, &NH, &B, &TT) != 0) {
+    if (m->body_ops->attention(m->body, &w, &L, &NH, &B, &TT) != 0) {
         snprintf(err, errlen, "no attention weights after the forward pass");
         goto done;
     }
@@ -212,13 +214,13 @@ int attention_write_positions(const char *ckpt, const char *csv_path, char *err,
         return -1;
     }
     Meta meta;
-    Model *m = load_transformer(ckpt, &meta, err, errlen);
+    Model *m = load_with_attention(ckpt, &meta, 1, err, errlen);
     meta_free(&meta);
     if (!m) return -1;
     int T = m->cfg.max_seq_len, C = m->cfg.hidden_size;
     if (T > 256) T = 256;   /* enough rows to see the pattern */
     real *P = xcalloc((size_t)T * C, sizeof(real));
-    transformer_position_table(m->body, P, T);
+    m->body_ops->position_table(m->body, P, T);
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);

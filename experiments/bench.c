@@ -47,6 +47,7 @@
 #include "model.h"
 #include "optim.h"
 #include "real.h"
+#include "registry.h"
 #include "util.h"
 
 /* OpenBLAS's own controls (its cblas.h clashes with GSL's, see core/train.c) */
@@ -76,8 +77,6 @@ extern char *openblas_get_config(void);
 #define TORCH_PYTHON "/usr/bin/python3"
 #define TORCH_MISSING_STATUS 3   /* torch_bench.py's exit status when PyTorch is absent */
 
-static const char *const all_models[] = {"rnn", "lstm", "gru", "transformer"};
-#define NMODELS 4
 
 typedef struct BenchConfig {
     char model[16];
@@ -142,14 +141,15 @@ static ModelConfig bench_model_config(const BenchConfig *c)
     mc.hidden_size = BENCH_WIDTH;
     mc.forget_bias = 1.0;
     mc.init_scale = 1.0;
-    if (strcmp(c->model, "transformer") == 0) {
-        mc.num_layers = BENCH_TF_LAYERS;
+    const ModelInfo *info = model_info_find(c->model);
+    mc.num_layers = info->attention ? BENCH_TF_LAYERS : 1;
+    if (info->attention) {
         mc.num_heads = BENCH_HEADS;
         mc.ffn_size = BENCH_FFN;
+    }
+    if (info->position_table) {
         mc.max_seq_len = c->T;
         mc.positions = POSITIONS_LEARNED;
-    } else {
-        mc.num_layers = 1;
     }
     return mc;
 }
@@ -467,7 +467,7 @@ static void bench_help(void)
            "                   %d heads, %d layers, FFN %d, learned positions; 1 and 2 threads [default]\n"
            "  --suite sweep    B=%d, T=%d, %d, ... %d, %d threads\n"
            "  --suite all      both\n"
-           "  --models LIST    comma-separated subset of rnn,lstm,gru,transformer\n"
+           "  --models LIST    comma-separated subset of: %s\n"
            "  --threads LIST   BLAS threads of the w1 suite, e.g. 1,2\n"
            "  --batch-size B, --seq-len T   one custom shape instead of the suite\n"
            "  --warmup N       untimed steps first [%d]\n"
@@ -483,7 +483,8 @@ static void bench_help(void)
            "  --torch-script F the comparison script [%s]\n",
            BENCH_CLIP, SGEMM_SIZE, SGEMM_SIZE, BENCH_VOCAB, BENCH_W1_B, BENCH_W1_T, BENCH_WIDTH, BENCH_WIDTH,
            BENCH_HEADS, BENCH_TF_LAYERS, BENCH_FFN, BENCH_SWEEP_B, BENCH_SWEEP_T0, 2 * BENCH_SWEEP_T0,
-           BENCH_SWEEP_TMAX, BENCH_SWEEP_THREADS, BENCH_WARMUP, BENCH_STEPS, TORCH_SCRIPT, TORCH_PYTHON,
+           BENCH_SWEEP_TMAX, BENCH_SWEEP_THREADS, model_info_names(), BENCH_WARMUP, BENCH_STEPS, TORCH_SCRIPT,
+           TORCH_PYTHON,
            TORCH_SCRIPT);
 }
 
@@ -514,7 +515,11 @@ int cmd_bench(int argc, char **argv)
 {
     BenchOptions o = {BENCH_WARMUP, BENCH_STEPS, 1, 1, NULL, TORCH_PYTHON, TORCH_SCRIPT, 0};
     const char *suite = "w1";
-    char models_buf[128] = "rnn,lstm,gru,transformer", threads_buf[64] = "1,2";
+    char models_buf[MODELS_MAX * 16], threads_buf[64] = "1,2";
+    size_t used = 0;   /* every registered model, comma-separated */
+    for (int k = 0; k < model_info_count(); k++)
+        used += (size_t)snprintf(models_buf + used, sizeof models_buf - used, "%s%s", k ? "," : "",
+                                 model_info_at(k)->name);
     int B = 0, T = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -555,13 +560,11 @@ int cmd_bench(int argc, char **argv)
     }
     if ((B > 0) != (T > 0)) die("bench: give both --batch-size and --seq-len, or neither");
 
-    char *models[NMODELS];
-    int nmodels = split_list(models_buf, models, NMODELS, "--models");
-    for (int i = 0; i < nmodels; i++) {
-        int known = 0;
-        for (int k = 0; k < NMODELS; k++) known |= strcmp(models[i], all_models[k]) == 0;
-        if (!known) die("option --models: '%s' is not rnn, lstm, gru or transformer", models[i]);
-    }
+    char *models[MODELS_MAX];
+    int nmodels = split_list(models_buf, models, MODELS_MAX, "--models");
+    for (int i = 0; i < nmodels; i++)
+        if (!model_info_find(models[i]))
+            die("option --models: '%s' is not one of %s", models[i], model_info_names_prose());
     char *thr_items[8];
     int nthreads = split_list(threads_buf, thr_items, 8, "--threads"), threads[8];
     for (int i = 0; i < nthreads; i++) threads[i] = (int)opt_long("--threads", thr_items[i], 1, 256);

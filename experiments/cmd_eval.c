@@ -15,6 +15,7 @@
 #include "evaluate.h"
 #include "sample.h"
 #include "tokenizer.h"
+#include "registry.h"
 #include "util.h"
 
 #define EVAL_MAX_BATCH 32
@@ -99,7 +100,7 @@ int cmd_eval(int argc, char **argv)
         seq_len = atoi(sl);
         if (seq_len < 1) die("%s: metadata seq_len '%s' is not a positive integer", ckpt, sl);
     }
-    if (strcmp(m->cfg.kind, "transformer") == 0 && seq_len > m->cfg.max_seq_len &&
+    if (model_info_find(m->cfg.kind)->position_table && seq_len > m->cfg.max_seq_len &&
         m->cfg.positions == POSITIONS_LEARNED)
         die("--seq-len %d is longer than the checkpoint's max_seq_len %d", seq_len, m->cfg.max_seq_len);
     size_t len;
@@ -169,10 +170,11 @@ int cmd_sample(int argc, char **argv)
     if (np == 0) die("--prompt: the prompt has no tokens");
     int *ids = xmalloc((size_t)np * sizeof(int));
     tokenizer_encode(tok, prompt, strlen(prompt), ids, (size_t)np, err, sizeof err);
-    /* the Transformer's key/value cache: the context it can hold, but no more
-     * than this generation uses (the metadata's max_seq_len may be huge) */
+    /* a recurrent model carries one state; the Transformer's key/value cache
+     * the context it can hold, but no more than this generation uses (the
+     * metadata's max_seq_len may be huge) */
     long used = np + ntok;
-    int T = strcmp(m->cfg.kind, "transformer") != 0 ? 1
+    int T = model_info_find(m->cfg.kind)->recurrent ? 1
           : used < m->cfg.max_seq_len ? (int)used : m->cfg.max_seq_len;
     model_alloc_acts(m, 1, T);
     int *gen = xmalloc((size_t)ntok * sizeof(int));

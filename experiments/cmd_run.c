@@ -25,6 +25,7 @@
 #include "plot.h"
 #include "runner.h"
 #include "train.h"
+#include "registry.h"
 #include "util.h"
 
 static volatile sig_atomic_t run_stop;
@@ -175,13 +176,14 @@ int runner_summarize(const ExpPlan *e, char *err, size_t errlen)
         const char *tname = cfg_str(cfg, "task");
         int is_text = !strcmp(tname, "chars") || !strcmp(tname, "words") || !strcmp(tname, "bytes") ||
                    !strcmp(tname, "text");
-        int transformer = strcmp(cfg_str(cfg, "model"), "transformer") == 0;
+        const ModelInfo *info = model_info_find(cfg_str(cfg, "model"));
+        int positions = info && model_info_uses(info, "positions");
         fprintf(f, "%s,%s,%s,%s", r->name, cfg_str(cfg, "model"), tname, is_text ? cfg_str(cfg, "tokenizer") : "-");
         put_num(f, num(task, "seq_len"));
         put_num(f, num(task, "eval_seq_len"));
         int pairs = strcmp(cfg_str(cfg, "architecture"), "encoder-decoder") == 0;   /* no distance */
         fprintf(f, ",%s,%s,%s,%s,%s,%s", is_text || pairs ? "nan" : cfg_str(cfg, "distance"),
-                transformer ? cfg_str(cfg, "positions") : "-", cfg_str(cfg, "clip"), cfg_str(cfg, "init_scale"),
+                positions ? cfg_str(cfg, "positions") : "-", cfg_str(cfg, "clip"), cfg_str(cfg, "init_scale"),
                 cfg_str(cfg, "threads"), cfg_str(cfg, "seed"));
         put_num(f, num(j, "params"));
         put_num(f, num(res, "step"));
@@ -220,8 +222,8 @@ static void runner_attention(const ExpPlan *e)
 {
     for (int i = 0; i < e->nruns; i++) {
         const GridRun *r = &e->runs[i];
-        if (strcmp(r->s.model, "transformer") != 0 || strcmp(r->s.architecture, "decoder") != 0 ||
-            !run_finished(r->s.out))
+        const ModelInfo *info = model_info_find(r->s.model);
+        if (!info || !info->attention || strcmp(r->s.architecture, "decoder") != 0 || !run_finished(r->s.out))
             continue;
         char ckpt[1024], dir[1024], err[2048];
         snprintf(ckpt, sizeof ckpt, "%s/model.safetensors", r->s.out);

@@ -79,6 +79,8 @@ int cmd_train(int argc, char **argv)
         snprintf(where, sizeof where, "option %.*s", (int)strcspn(opt, "="), opt);
         if (settings_set(&s, key, value, where, err, sizeof err) != 0) die("%s", err);
     }
+    /* a setting the model or the task ignores is said, not silently dropped */
+    settings_report_unused(&s, stderr);
     train_install_signal_handlers();
     TrainResult res;
     int status = train_run(&s, resume != NULL, &res, err, sizeof err);

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "plot_data.h"
+#include "registry.h"
 #include "util.h"
 
 /* more panels than this make unreadable slides; the rest are left out */
@@ -804,20 +805,17 @@ static int gradtime_task_rank(const char *task)
 /* a model's name in a title */
 static const char *model_title(const char *model)
 {
-    static const char *names[][2] = {{"rnn", "RNN"}, {"lstm", "LSTM"}, {"gru", "GRU"},
-                                     {"transformer", "Transformer"}};
-    for (int i = 0; i < 4; i++)
-        if (strcmp(model, names[i][0]) == 0) return names[i][1];
-    return model;
+    const ModelInfo *info = model_info_find(model);
+    return info ? info->title : model;
 }
 
 /* how many different models the runs idx[0..n) hold */
 static int count_models(const Experiment *e, const int *idx, int n)
 {
-    int seen[5] = {0}, k = 0;
+    int seen[MODELS_MAX] = {0}, k = 0;
     for (int i = 0; i < n; i++) {
         int o = model_order(e->runs[idx[i]].model);
-        if (o == 4) {   /* an unknown model: count each name once */
+        if (o == model_info_count()) {   /* an unknown model: count each name once */
             int dup = 0;
             for (int j = 0; j < i && !dup; j++)
                 dup = strcmp(e->runs[idx[j]].model, e->runs[idx[i]].model) == 0;
@@ -927,7 +925,8 @@ static int figure_grad_through_time(Plot *p)
         args_printf(&a, "pn%d=%d;", pnum, lines);
         args_str(&a, r0->model, "model%d", pnum);
         args_str(&a, model_title(r0->model), "ptitle%d", pnum);
-        args_str(&a, strcmp(r0->model, "transformer") == 0 ? "x" : "h", "state%d", pnum);
+        const ModelInfo *info = model_info_find(r0->model);
+        args_str(&a, info ? info->grad_series : "h", "state%d", pnum);
     }
     int rc = 0;
     if (!panels) {

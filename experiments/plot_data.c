@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "registry.h"
 #include "util.h"
 
 /* ================================================================ CSV ==== */
@@ -192,8 +193,9 @@ int experiment_load(Experiment *e, const char *exp_dir, char *err, size_t errlen
         if (!r->name[0] || !r->model[0]) continue;
         copy_str(r->task, sizeof r->task, csv_str(t, i, csv_col(t, "task")));
         copy_str(r->tokenizer, sizeof r->tokenizer, csv_str(t, i, csv_col(t, "tokenizer")));
-        /* positions mean something for the transformer only */
-        if (strcmp(r->model, "transformer") == 0)
+        /* positions mean something only for a model with a position table */
+        const ModelInfo *info = model_info_find(r->model);
+        if (info && model_info_uses(info, "positions"))
             copy_str(r->positions, sizeof r->positions, csv_str(t, i, csv_col(t, "positions")));
         if (not_set(r->positions)) r->positions[0] = '\0';
         NUM(seq_len); NUM(eval_seq_len); NUM(distance); NUM(clip); NUM(init_scale);
@@ -267,10 +269,7 @@ static double implied_seq_len(const Run *r)
 
 int model_order(const char *model)
 {
-    static const char *order[] = {"rnn", "lstm", "gru", "transformer"};
-    for (int i = 0; i < 4; i++)
-        if (strcmp(model, order[i]) == 0) return i;
-    return 4;
+    return model_info_index(model);
 }
 
 /* "%g" without a trailing ".0"; "nan" stays "nan" */

@@ -124,7 +124,7 @@ typedef struct Group {
  * (if in `mask` without the model: a panel's title), and the other settings
  * of `mask` whose value differs between the runs
  * listed — between the runs of the same model, if KEY_MODEL is in `mask`,
- * so "rnn, no clip" but plain "lstm" when only the RNN varies.  Labels stay
+ * so "rnn, no clip" but plain lstm when only the RNN varies.  Labels stay
  * short: a panel reads "recall d=50" (the task, a space, then the settings),
  * the window T is left out where the distance implies it (recall, copy,
  * adding, assoc), the default init scale ×1 is left out, and the number of
@@ -145,7 +145,8 @@ int task_has_distance(const char *task);
  * parity (not recall, copy, adding, assoc, whose loss sits at the end) */
 int task_every_position(const char *task);
 
-/* 0 rnn, 1 lstm, 2 gru, 3 transformer, 4 anything else (fixes colours) */
+/* the model's place in the registry (core/registry.c), model_info_count()
+ * for anything else: fixes the order of legends and the colours */
 int model_order(const char *model);
 
 /* the sentence an attention folder's tokens.txt (one token a line, a space

@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "plot_data.h"
+#include "registry.h"
 #include "util.h"
 
 /* "solved" in the distance table: the mean validation accuracy reaches this */
@@ -469,10 +470,10 @@ int report_write(const char *runs_dir, char *err, size_t errlen)
     strftime(when, sizeof when, "%Y-%m-%d %H:%M", localtime(&now));
     put(&h, "<p class=\"note\">Written by <code>seqlab</code> on %s. Colours are the same "
             "in every figure and table: ", when);
-    static const char *models[] = {"rnn", "lstm", "gru", "transformer"};
-    for (int m = 0; m < 4; m++)
+    int nm = model_info_count();
+    for (int m = 0; m < nm; m++)
         put(&h, "<span class=\"swatch\" style=\"background:%s\"></span>%s%s",
-            model_css_color(models[m]), models[m], m < 3 ? ", " : ".");
+            model_css_color(model_info_at(m)->name), model_info_at(m)->name, m < nm - 1 ? ", " : ".");
     put(&h, "</p>\n");
     if (!n) {
         put(&h, "<p>No experiments yet: <code>seqlab run experiments/quick.ini</code> makes one.</p>\n");

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "data.h"
+#include "registry.h"
 #include "util.h"
 
 #define MAX_GROUPS 32
@@ -191,7 +192,7 @@ static int check_run(const ExpPlan *e, GridRun *r, char *err, size_t errlen)
         }
         int longest = t->seq_len > t->eval_seq_len ? t->seq_len : t->eval_seq_len;
         task_free(t);
-        if (strcmp(s.model, "transformer") == 0 && s.max_seq_len > 0 && longest > s.max_seq_len) {
+        if (model_info_find(s.model)->position_table && s.max_seq_len > 0 && longest > s.max_seq_len) {
             snprintf(err, errlen, "%s: run %s: the task's sequences (%d) are longer than max_seq_len %d",
                      e->path, r->name, longest, s.max_seq_len);
             return -1;

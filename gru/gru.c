@@ -21,7 +21,6 @@
 #include "model.h"
 #include "ops.h"
 #include "recurrent.h"
-#include "recurrent_encdec.h"
 
 enum { GATE_R, GATE_Z, GATE_N, GRU_GATES };
 #define GRU_SAVED 4   /* r, z, n, W_hn h + b_hn */
@@ -96,8 +95,9 @@ static void gru_cell_backward(real *da_ih, real *da_hh, real *dh_prev, real *dc_
     }
 }
 
-static const CellOps gru_cell = {
-    .kind = "gru",
+/* the cell the shared recurrent body runs (core/recurrent.c); its registry
+ * line is in core/registry.c */
+const CellOps gru_cell = {
     .gates = GRU_GATES,
     .saved_per_unit = GRU_SAVED,
     .has_cell_state = 0,
@@ -106,48 +106,4 @@ static const CellOps gru_cell = {
     .forward = gru_cell_forward,
     .backward = gru_cell_backward,
     .init_biases = NULL,
-};
-
-static void *gru_create(const ModelConfig *cfg, ParamSet *ps, int *H)
-{
-    return recurrent_create(&gru_cell, cfg, ps, H);
-}
-
-const BodyOps gru_body_ops = {
-    .kind = "gru",
-    .create = gru_create,
-    .bind = recurrent_bind,
-    .init = recurrent_init,
-    .alloc_acts = recurrent_alloc_acts,
-    .forward = recurrent_forward,
-    .backward = recurrent_backward,
-    .state_reset = recurrent_state_reset,
-    .step = recurrent_step,
-    .grad_norms = recurrent_grad_norms,
-    .act_bytes = recurrent_act_bytes,
-    .flops = recurrent_flops,
-    .free = recurrent_free,
-};
-
-/* the encoder–decoder built of this cell (core/recurrent_encdec.c) */
-static void *gru_encdec_create(const ModelConfig *cfg, ParamSet *ps, char *err, size_t errlen)
-{
-    return recurrent_encdec_create(&gru_cell, cfg, ps, err, errlen);
-}
-
-const EncDecOps gru_encdec_ops = {
-    .kind = "gru",
-    .create = gru_encdec_create,
-    .bind = recurrent_encdec_bind,
-    .init = recurrent_encdec_init,
-    .alloc_acts = recurrent_encdec_alloc_acts,
-    .forward = recurrent_encdec_forward,
-    .backward = recurrent_encdec_backward,
-    .encode = recurrent_encdec_encode,
-    .decode_step = recurrent_encdec_decode_step,
-    .reorder = recurrent_encdec_reorder,
-    .source_attention = recurrent_encdec_source_attention,
-    .act_bytes = recurrent_encdec_act_bytes,
-    .flops = recurrent_encdec_flops,
-    .free = recurrent_encdec_free,
 };

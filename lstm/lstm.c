@@ -17,7 +17,6 @@
 #include "model.h"
 #include "ops.h"
 #include "recurrent.h"
-#include "recurrent_encdec.h"
 
 enum { GATE_I, GATE_F, GATE_G, GATE_O, LSTM_GATES };
 #define LSTM_SAVED 5   /* i, f, g, o, tanh(c) */
@@ -105,8 +104,9 @@ static void lstm_init_biases(real *b_ih, real *b_hh, const ModelConfig *cfg, int
     }
 }
 
-static const CellOps lstm_cell = {
-    .kind = "lstm",
+/* the cell the shared recurrent body runs (core/recurrent.c); its registry
+ * line is in core/registry.c */
+const CellOps lstm_cell = {
     .gates = LSTM_GATES,
     .saved_per_unit = LSTM_SAVED,
     .has_cell_state = 1,
@@ -115,48 +115,4 @@ static const CellOps lstm_cell = {
     .forward = lstm_cell_forward,
     .backward = lstm_cell_backward,
     .init_biases = lstm_init_biases,
-};
-
-static void *lstm_create(const ModelConfig *cfg, ParamSet *ps, int *H)
-{
-    return recurrent_create(&lstm_cell, cfg, ps, H);
-}
-
-const BodyOps lstm_body_ops = {
-    .kind = "lstm",
-    .create = lstm_create,
-    .bind = recurrent_bind,
-    .init = recurrent_init,
-    .alloc_acts = recurrent_alloc_acts,
-    .forward = recurrent_forward,
-    .backward = recurrent_backward,
-    .state_reset = recurrent_state_reset,
-    .step = recurrent_step,
-    .grad_norms = recurrent_grad_norms,
-    .act_bytes = recurrent_act_bytes,
-    .flops = recurrent_flops,
-    .free = recurrent_free,
-};
-
-/* the encoder–decoder built of this cell (core/recurrent_encdec.c) */
-static void *lstm_encdec_create(const ModelConfig *cfg, ParamSet *ps, char *err, size_t errlen)
-{
-    return recurrent_encdec_create(&lstm_cell, cfg, ps, err, errlen);
-}
-
-const EncDecOps lstm_encdec_ops = {
-    .kind = "lstm",
-    .create = lstm_encdec_create,
-    .bind = recurrent_encdec_bind,
-    .init = recurrent_encdec_init,
-    .alloc_acts = recurrent_encdec_alloc_acts,
-    .forward = recurrent_encdec_forward,
-    .backward = recurrent_encdec_backward,
-    .encode = recurrent_encdec_encode,
-    .decode_step = recurrent_encdec_decode_step,
-    .reorder = recurrent_encdec_reorder,
-    .source_attention = recurrent_encdec_source_attention,
-    .act_bytes = recurrent_encdec_act_bytes,
-    .flops = recurrent_encdec_flops,
-    .free = recurrent_encdec_free,
 };

@@ -13,7 +13,6 @@
 #include "model.h"
 #include "ops.h"
 #include "recurrent.h"
-#include "recurrent_encdec.h"
 
 /* h (B,H), saved unused (S = 0: the backward needs only h itself);
  * a_ih (B,H), a_hh (B,H), h_prev (B,H) (the direct path is unused: h_{t-1}
@@ -44,8 +43,9 @@ static void rnn_cell_backward(real *da_ih, real *da_hh, real *dh_prev, real *dc_
     }
 }
 
-static const CellOps rnn_cell = {
-    .kind = "rnn",
+/* the cell the shared recurrent body runs (core/recurrent.c); its registry
+ * line is in core/registry.c */
+const CellOps rnn_cell = {
     .gates = 1,
     .saved_per_unit = 0,
     .has_cell_state = 0,
@@ -54,48 +54,4 @@ static const CellOps rnn_cell = {
     .forward = rnn_cell_forward,
     .backward = rnn_cell_backward,
     .init_biases = NULL,
-};
-
-static void *rnn_create(const ModelConfig *cfg, ParamSet *ps, int *H)
-{
-    return recurrent_create(&rnn_cell, cfg, ps, H);
-}
-
-const BodyOps rnn_body_ops = {
-    .kind = "rnn",
-    .create = rnn_create,
-    .bind = recurrent_bind,
-    .init = recurrent_init,
-    .alloc_acts = recurrent_alloc_acts,
-    .forward = recurrent_forward,
-    .backward = recurrent_backward,
-    .state_reset = recurrent_state_reset,
-    .step = recurrent_step,
-    .grad_norms = recurrent_grad_norms,
-    .act_bytes = recurrent_act_bytes,
-    .flops = recurrent_flops,
-    .free = recurrent_free,
-};
-
-/* the encoder–decoder built of this cell (core/recurrent_encdec.c) */
-static void *rnn_encdec_create(const ModelConfig *cfg, ParamSet *ps, char *err, size_t errlen)
-{
-    return recurrent_encdec_create(&rnn_cell, cfg, ps, err, errlen);
-}
-
-const EncDecOps rnn_encdec_ops = {
-    .kind = "rnn",
-    .create = rnn_encdec_create,
-    .bind = recurrent_encdec_bind,
-    .init = recurrent_encdec_init,
-    .alloc_acts = recurrent_encdec_alloc_acts,
-    .forward = recurrent_encdec_forward,
-    .backward = recurrent_encdec_backward,
-    .encode = recurrent_encdec_encode,
-    .decode_step = recurrent_encdec_decode_step,
-    .reorder = recurrent_encdec_reorder,
-    .source_attention = recurrent_encdec_source_attention,
-    .act_bytes = recurrent_encdec_act_bytes,
-    .flops = recurrent_encdec_flops,
-    .free = recurrent_encdec_free,
 };

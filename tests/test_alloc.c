@@ -1,6 +1,6 @@
 /*
- * test_alloc.c — nothing is allocated inside the training loop (DESIGN.md,
- * Numerics; STYLE.md item 7): for every model, the trainer's step — zero
+ * test_alloc.c — nothing is allocated inside the training loop (docs/design.md,
+ * Numbers): for every model, the trainer's step — zero
  * the gradients, forward, backward, clip, Adam — and the sampler's step
  * make no call to xmalloc/xcalloc/xrealloc once the model's activations are
  * sized.  util_alloc_count() counts those calls; every allocation in seqlab

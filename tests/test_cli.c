@@ -376,6 +376,27 @@ START_TEST(test_heads_must_divide_width)
 }
 END_TEST
 
+START_TEST(test_contradicting_options_refused)
+{
+    /* the chars task fixes the tokenizer: bytes beside it is refused, naming both */
+    train_fails("contra", corpus, ARGS("--task", "chars", "--tokenizer", "bytes"),
+                ARGS("task = chars", "tokenizer = bytes", "contradict"));
+}
+END_TEST
+
+START_TEST(test_setting_that_does_not_apply_is_reported)
+{
+    /* a warning on stderr, and the run goes on */
+    char *dir = path_in("unused-run");
+    Outcome o;
+    RUN(&o, "unused", "train", TINY, "--model", "lstm", "--num-heads", "8", "--corpus", corpus, "--out", dir);
+    ck_assert_msg(o.status == 0, "an lstm with --num-heads failed: %s", o.err);
+    ck_assert_msg(strstr(o.err, "warning: num_heads = 8 does not apply to the lstm"), "stderr: %s", o.err);
+    outcome_free(&o);
+    free(dir);
+}
+END_TEST
+
 START_TEST(test_seq_len_above_position_table)
 {
     /* training: learned positions with a table shorter than the windows */
@@ -1054,7 +1075,7 @@ START_TEST(test_divergence_keeps_last_good_checkpoint)
      * within a few dozen steps */
     char *dir = path_in("diverge");
     Outcome o;
-    RUN(&o, "diverge", "train", "--task", "adding", "--seq-len", "8", "--hidden-size", "8", "--batch-size", "2",
+    RUN(&o, "diverge", "train", "--task", "adding", "--hidden-size", "8", "--batch-size", "2",
         "--steps", "300", "--save-every", "2", "--eval-every", "10", "--optimizer", "sgd", "--lr", "100", "--clip",
         "0", "--init-scale", "1000", "--out", dir);
     assert_no_crash(&o);
@@ -1186,6 +1207,8 @@ static Suite *make_cli_suite(void)
     tcase_add_test(bad, test_bad_sizes);
     tcase_add_test(bad, test_sizes_that_cannot_be_allocated);
     tcase_add_test(bad, test_heads_must_divide_width);
+    tcase_add_test(bad, test_contradicting_options_refused);
+    tcase_add_test(bad, test_setting_that_does_not_apply_is_reported);
     tcase_add_test(bad, test_seq_len_above_position_table);
     tcase_add_test(bad, test_config_errors);
     tcase_add_test(bad, test_experiment_file_errors);

@@ -151,6 +151,114 @@ START_TEST(test_option_names)
 }
 END_TEST
 
+/* settings_set for a test: must succeed */
+static void set_ok(Settings *s, const char *key, const char *value)
+{
+    char err[512];
+    ck_assert_msg(settings_set(s, key, value, "t", err, sizeof err) == 0, "%s", err);
+}
+
+START_TEST(test_contradictions_refused_naming_both)
+{
+    Settings s;
+    char err[512];
+    /* a task that fixes the tokenizer, and another tokenizer */
+    settings_defaults(&s);
+    set_ok(&s, "task", "chars");
+    set_ok(&s, "tokenizer", "bytes");
+    ck_assert_int_eq(settings_resolve(&s, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "task = chars") && strstr(err, "tokenizer = bytes"), "%s", err);
+    /* in either order, and from a file as from options */
+    write_ini("[train]\ntokenizer = chars\ntask = words\n");
+    settings_defaults(&s);
+    ck_assert_int_eq(settings_load_ini(&s, path, NULL, NULL, NULL, err, sizeof err), 0);
+    unlink(path);
+    ck_assert_int_eq(settings_resolve(&s, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "task = words") && strstr(err, "tokenizer = chars"), "%s", err);
+    /* the same tokenizer given twice over is no contradiction */
+    settings_defaults(&s);
+    set_ok(&s, "task", "words");
+    set_ok(&s, "tokenizer", "words");
+    ck_assert_msg(settings_resolve(&s, err, sizeof err) == 0, "%s", err);
+    /* the text task takes any tokenizer */
+    settings_defaults(&s);
+    set_ok(&s, "task", "text");
+    set_ok(&s, "tokenizer", "bytes");
+    ck_assert_msg(settings_resolve(&s, err, sizeof err) == 0, "%s", err);
+    ck_assert_str_eq(s.tokenizer, "bytes");
+    /* a task that fixes it, with the tokenizer left alone: set from the task */
+    settings_defaults(&s);
+    set_ok(&s, "task", "bytes");
+    ck_assert_msg(settings_resolve(&s, err, sizeof err) == 0, "%s", err);
+    ck_assert_str_eq(s.tokenizer, "bytes");
+}
+END_TEST
+
+/* the warnings settings_report_unused writes for s, in buf; their count */
+static int unused(const Settings *s, char *buf, size_t n)
+{
+    FILE *f = fmemopen(buf, n, "w");
+    ck_assert_ptr_nonnull(f);
+    int count = settings_report_unused(s, f);
+    fclose(f);
+    return count;
+}
+
+START_TEST(test_settings_that_do_not_apply_reported)
+{
+    Settings s;
+    char buf[4096];
+    /* a Transformer setting given to a recurrent model */
+    settings_defaults(&s);
+    set_ok(&s, "model", "lstm");
+    set_ok(&s, "num_heads", "8");
+    ck_assert_int_eq(unused(&s, buf, sizeof buf), 1);
+    ck_assert_msg(strstr(buf, "num_heads = 8") && strstr(buf, "lstm") && strstr(buf, "transformer"), "%s", buf);
+    /* the same to the Transformer applies */
+    set_ok(&s, "model", "transformer");
+    ck_assert_int_eq(unused(&s, buf, sizeof buf), 0);
+    /* the LSTM's forget-gate bias to a GRU */
+    settings_defaults(&s);
+    set_ok(&s, "model", "gru");
+    set_ok(&s, "forget_bias", "1");
+    ck_assert_int_eq(unused(&s, buf, sizeof buf), 1);
+    ck_assert_msg(strstr(buf, "forget_bias") && strstr(buf, "gru"), "%s", buf);
+    /* text settings to a synthetic task, and its length where distance rules */
+    settings_defaults(&s);
+    set_ok(&s, "task", "recall");
+    set_ok(&s, "corpus", "other.txt");
+    set_ok(&s, "seq_len", "32");
+    ck_assert_int_eq(unused(&s, buf, sizeof buf), 2);
+    ck_assert_msg(strstr(buf, "corpus = other.txt") && strstr(buf, "seq_len = 32") && strstr(buf, "recall"), "%s",
+                  buf);
+    /* distance to a text task; vocab_limit without the words tokenizer */
+    settings_defaults(&s);
+    set_ok(&s, "task", "chars");
+    set_ok(&s, "distance", "20");
+    set_ok(&s, "vocab_limit", "100");
+    ck_assert_int_eq(unused(&s, buf, sizeof buf), 2);
+    set_ok(&s, "task", "words");
+    set_ok(&s, "distance", "50");   /* back to its default: nothing asked for */
+    ck_assert_int_eq(unused(&s, buf, sizeof buf), 0);
+    /* a whole config.ini read back (every key given) warns about nothing
+     * its defaults already held */
+    settings_defaults(&s);
+    set_ok(&s, "model", "rnn");
+    set_ok(&s, "task", "adding");
+    char err[512];
+    ck_assert_int_eq(settings_resolve(&s, err, sizeof err), 0);
+    write_ini("");
+    FILE *f = fopen(path, "w");
+    settings_write_ini(&s, f);
+    fclose(f);
+    Settings back;
+    settings_defaults(&back);
+    ck_assert_msg(settings_load_ini(&back, path, NULL, NULL, NULL, err, sizeof err) == 0, "%s", err);
+    unlink(path);
+    ck_assert_msg(unused(&back, buf, sizeof buf) == 0, "%s", buf);
+}
+END_TEST
+
 static Suite *make_config_suite(void)
 {
     Suite *s = suite_create("config");
@@ -160,6 +268,8 @@ static Suite *make_config_suite(void)
     tcase_add_test(tc, test_written_config_reads_back_unchanged);
     tcase_add_test(tc, test_resolve_checks_combinations);
     tcase_add_test(tc, test_option_names);
+    tcase_add_test(tc, test_contradictions_refused_naming_both);
+    tcase_add_test(tc, test_settings_that_do_not_apply_reported);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -24,6 +24,7 @@
 
 #include "encdec.h"
 #include "model.h"
+#include "registry.h"
 #include "testutil.h"
 #include "transformer/transformer.h"
 #include "util.h"
@@ -224,7 +225,7 @@ static Net *net_create(const EncDecOps *ops, const ModelConfig *cfg, AttentionKi
     char err[256] = "";
     ModelConfig c = *cfg;
     c.attention = att;
-    n->self = ops->create(&c, &n->ps, err, sizeof err);
+    n->self = ops->create(&c, model_info_find(cfg->kind)->cell, &n->ps, err, sizeof err);
     ck_assert_msg(n->self != NULL, "create: %s", err);
     params_alloc(&n->ps);
     ops->bind(n->self, &n->ps);
@@ -475,26 +476,25 @@ START_TEST(test_transformer_names)
 END_TEST
 
 /* the recurrent models: every cell, without and with attention */
-static const EncDecOps *const recurrent_ops[3] = {&rnn_encdec_ops, &lstm_encdec_ops, &gru_encdec_ops};
 static const char *const recurrent_kinds[3] = {"rnn", "lstm", "gru"};
 
 START_TEST(test_recurrent_gradients)
 {
-    check_gradients(recurrent_ops[_i / 2], recurrent_kinds[_i / 2],
+    check_gradients(&recurrent_encdec_ops, recurrent_kinds[_i / 2],
                     _i % 2 ? ATTENTION_ADDITIVE : ATTENTION_NONE, POSITIONS_NONE);
 }
 END_TEST
 
 START_TEST(test_recurrent_padding)
 {
-    check_padding(recurrent_ops[_i / 2], recurrent_kinds[_i / 2],
+    check_padding(&recurrent_encdec_ops, recurrent_kinds[_i / 2],
                   _i % 2 ? ATTENTION_ADDITIVE : ATTENTION_NONE);
 }
 END_TEST
 
 START_TEST(test_recurrent_decode)
 {
-    check_decode(recurrent_ops[_i / 2], recurrent_kinds[_i / 2],
+    check_decode(&recurrent_encdec_ops, recurrent_kinds[_i / 2],
                  _i % 2 ? ATTENTION_ADDITIVE : ATTENTION_NONE);
 }
 END_TEST
@@ -503,7 +503,7 @@ START_TEST(test_recurrent_names)
 {
     /* DESIGN's tensor names and shapes: the LSTM with attention */
     ModelConfig cfg = encdec_config("lstm", ED_L);
-    Net *n = net_create(&lstm_encdec_ops, &cfg, ATTENTION_ADDITIVE, 1);
+    Net *n = net_create(&recurrent_encdec_ops, &cfg, ATTENTION_ADDITIVE, 1);
     struct { const char *name; int r, c; } want[] = {
         {"src_embed.weight", ED_VS, ED_E}, {"tgt_embed.weight", ED_O, ED_E},
         {"encoder.weight_ih_l0", 4 * ED_H, ED_E}, {"encoder.weight_hh_l1", 4 * ED_H, ED_H},
@@ -522,14 +522,14 @@ START_TEST(test_recurrent_names)
     ck_assert_int_eq(n->ps.count, 2 + 2 * 2 * 4 + 3 + 2);
     net_free(n);
     /* without attention there are no attn.* tensors; bidirectional is refused */
-    n = net_create(&lstm_encdec_ops, &cfg, ATTENTION_NONE, 1);
+    n = net_create(&recurrent_encdec_ops, &cfg, ATTENTION_NONE, 1);
     ck_assert_int_eq(params_find(&n->ps, "attn.v.weight"), -1);
     net_free(n);
     ParamSet ps;
     params_init(&ps);
     cfg.bidirectional = 1;
     char err[256] = "";
-    ck_assert(lstm_encdec_ops.create(&cfg, &ps, err, sizeof err) == NULL);
+    ck_assert(recurrent_encdec_ops.create(&cfg, model_info_find("lstm")->cell, &ps, err, sizeof err) == NULL);
     ck_assert_msg(strstr(err, "bidirectional") != NULL, "%s", err);
     params_free(&ps);
 }

@@ -14,7 +14,7 @@
 #include "testutil.h"
 #include "util.h"
 
-/* the DESIGN.md contract: PyTorch's loss within 1e-4 relative */
+/* the docs/design.md contract: PyTorch's loss within 1e-4 relative */
 #define EVAL_RTOL 1e-4
 
 static char *run(const char *cmd, int *status)

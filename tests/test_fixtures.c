@@ -2,7 +2,7 @@
  * test_fixtures.c — the C models against PyTorch.
  *
  * tests/reference/make_fixtures.py builds each model in PyTorch with the
- * parameter names and layouts of DESIGN.md and saves, next to the weights,
+ * parameter names and layouts of docs/design.md and saves, next to the weights,
  * a batch (fixture.tokens, fixture.targets with some ignored), PyTorch's
  * logits and loss, and the gradient of every parameter (grad.<name>).  Here
  * the same file is loaded into the C model, which must reproduce all of it.
@@ -20,6 +20,7 @@
 
 #include "checkpoint.h"
 #include "evaluate.h"
+#include "registry.h"
 #include "testutil.h"
 #include "util.h"
 
@@ -73,7 +74,7 @@ static int body_available(const SafeTensors *st, const char *name)
 {
     const char *kind = meta_get(&st->meta, "model");
     ck_assert_ptr_nonnull(kind);
-    if (body_ops_find(kind)) return 1;
+    if (model_info_find(kind)) return 1;
     printf("test_fixtures: skipping %s: the '%s' body is not built into this seqlab yet\n", name,
            kind);
     return 0;

@@ -159,8 +159,10 @@ static void block_shape(int dec, int k, int C, int F, int *rows, int *cols)
     *cols = c < 0 ? F : c * C;
 }
 
-static void *ted_create(const ModelConfig *cfg, ParamSet *ps, char *err, size_t errlen)
+static void *ted_create(const ModelConfig *cfg, const void *cell, ParamSet *ps, char *err,
+                        size_t errlen)
 {
+    (void)cell;
     int C = cfg->embed_dim;
     if (cfg->attention != ATTENTION_NONE) {
         snprintf(err, errlen, "attention = additive is for the recurrent models; the "
@@ -764,7 +766,6 @@ static void ted_free(void *self)
 }
 
 const EncDecOps transformer_encdec_ops = {
-    .kind = "transformer",
     .create = ted_create,
     .bind = ted_bind,
     .init = ted_init,

@@ -15,7 +15,7 @@
  * gradient reaches x_0 through the identity paths untouched; the final ln_f
  * normalises what the head sees.
  *
- * Sections: parameters (names of DESIGN.md) / activations (the memory story)
+ * Sections: parameters (names of docs/design.md) / activations (the memory story)
  * / block forward+backward / body forward+backward / stepping with a KV cache
  * / the BodyOps table and introspection.
  *
@@ -461,6 +461,23 @@ static void transformer_step(void *self, real *y, const real *x, int B)
 
 /* ======================= creation and memory ============================== */
 
+/* The registry's settings check (core/registry.c): the shapes a Transformer
+ * can have.  The messages name the settings, which are also the metadata
+ * keys. */
+int transformer_check_config(const ModelConfig *cfg, char *err, size_t errlen)
+{
+    if (cfg->embed_dim != cfg->hidden_size) {
+        snprintf(err, errlen, "embed_dim (%d) must equal hidden_size (%d) for the transformer (both are C)",
+                 cfg->embed_dim, cfg->hidden_size);
+        return -1;
+    }
+    if (cfg->num_heads <= 0 || cfg->hidden_size % cfg->num_heads != 0) {
+        snprintf(err, errlen, "num_heads (%d) must divide hidden_size (%d)", cfg->num_heads, cfg->hidden_size);
+        return -1;
+    }
+    return 0;
+}
+
 static void *transformer_create(const ModelConfig *cfg, ParamSet *ps, int *H)
 {
     int C = cfg->embed_dim;
@@ -771,7 +788,6 @@ void transformer_position_table(const void *body, real *P, int T)
 }
 
 const BodyOps transformer_body_ops = {
-    .kind = "transformer",
     .create = transformer_create,
     .bind = transformer_bind,
     .init = transformer_init,
@@ -781,6 +797,8 @@ const BodyOps transformer_body_ops = {
     .state_reset = transformer_state_reset,
     .step = transformer_step,
     .grad_norms = transformer_grad_norms,
+    .attention = transformer_attention,
+    .position_table = transformer_position_table,
     .act_bytes = transformer_act_bytes,
     .flops = transformer_flops,
     .free = transformer_free,

@@ -25,7 +25,15 @@
 #include "model.h"
 #include "real.h"
 
+/* the body's BodyOps, named by its line in core/registry.c */
+extern const BodyOps transformer_body_ops;
+
 /* ======================= introspection (plots, tests) ===================== */
+
+/* 0 if cfg's widths make a Transformer (embed_dim = hidden_size = C, heads
+ * divide C), else -1 with a message naming the settings; the registry's
+ * settings check (core/registry.c) */
+int transformer_check_config(const ModelConfig *cfg, char *err, size_t errlen);
 
 /* The attention probabilities of the last forward: *weights points at
  * (L, B, NH, T, T), weights[(((l*B + b)*NH + h)*T + t)*T + s] = how much

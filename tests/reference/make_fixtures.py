@@ -3,7 +3,7 @@
 make_fixtures.py — PyTorch reference values for seqlab's C models.
 
 What this is: the PyTorch modules that seqlab's C code claims to equal,
-written with exactly the parameter names and layouts of DESIGN.md, and a
+written with exactly the parameter names and layouts of docs/design.md, and a
 script that writes their outputs as safetensors fixtures that
 tests/test_fixtures.c compares against.
 
@@ -17,7 +17,7 @@ It writes, for each model NAME in rnn, lstm, gru, transformer_sinusoidal,
 transformer_learned:
 
   tests/fixtures/NAME.safetensors
-      the weights under their DESIGN.md names, plus
+      the weights under their docs/design.md names, plus
       fixture.tokens (B,T), fixture.targets (B,T) (ids as F32; -100 = ignored),
       fixture.logits (B,T,V), fixture.loss [1] and grad.<param> for every
       parameter: the gradient of the mean cross-entropy over counted targets.
@@ -26,7 +26,7 @@ transformer_learned:
       max_seq_len, positions), as a checkpoint written by PyTorch would: the
       C reader derives output_size etc. from the tensor shapes.
   tests/fixtures/NAME_eval.safetensors
-      a real checkpoint (weights only, DESIGN.md metadata, tokenizer=bytes)
+      a real checkpoint (weights only, docs/design.md metadata, tokenizer=bytes)
       of a byte-level model trained for a few steps on eval_text.txt
   tests/fixtures/eval_text.txt       the ~2 KB text those models are scored on
   tests/fixtures/eval_expected.json  PyTorch's loss on it under the windowing
@@ -34,7 +34,7 @@ transformer_learned:
 
 With --check FILE.safetensors it instead loads a checkpoint written by
 seqlab into these modules (load_state_dict, strict) and prints its loss on
-eval_text.txt under the windowing rule — the DESIGN.md promise that seqlab
+eval_text.txt under the windowing rule — the docs/design.md promise that seqlab
 checkpoints load into PyTorch, checked by hand:
 
     /usr/bin/python3 tests/reference/make_fixtures.py --check runs/x/model.safetensors
@@ -59,7 +59,7 @@ OUT = os.path.join(HERE, "..", "fixtures")
 
 # fixture sizes: odd on purpose, so a transposed or mis-strided index shows
 V, E, H, LAYERS = 11, 5, 6, 2       # recurrent models
-C, HEADS, TMAX = 8, 2, 7            # transformer (ffn = 4C, DESIGN's default)
+C, HEADS, TMAX = 8, 2, 7            # transformer (ffn = 4C, docs/design.md's default)
 B, T = 2, 5
 IGNORE = -100                       # PyTorch's ignore_index = seqlab's TARGET_IGNORE
 
@@ -70,7 +70,7 @@ EVAL_STEPS, EVAL_LR, EVAL_BATCH = 150, 1e-2, 8
 
 
 # ---------------------------------------------------------------------------
-# The models, with DESIGN.md's names: embed -> body -> head
+# The models, with docs/design.md's names: embed -> body -> head
 # ---------------------------------------------------------------------------
 
 class RecurrentLM(nn.Module):
@@ -293,7 +293,7 @@ Measure, plot, and read the numbers before believing the sentence.
 
 
 def eval_losses(model, ids, Tw):
-    """DESIGN.md's rule: windows x[iT .. iT+T) predict x[iT+1 .. iT+T+1)
+    """docs/design.md's rule: windows x[iT .. iT+T) predict x[iT+1 .. iT+T+1)
     for i = 0, 1, ... while iT+T+1 <= N, state reset at each window"""
     n = len(ids)
     windows = (n - 1) // Tw
