@@ -20,7 +20,7 @@
  * the real positions before them.
  *
  * An encoder–decoder owns every tensor of the model (both embeddings and
- * the head, DESIGN's names); core/model.c adds only the loss.  Models:
+ * the head, docs/design.md's names); core/model.c adds only the loss.  Models:
  * transformer/encoder_decoder.c (Vaswani et al.), core/recurrent_encdec.c
  * (RNN / LSTM / GRU, with or without Bahdanau's additive attention).
  *
@@ -38,7 +38,7 @@
 #include "real.h"
 
 typedef struct EncDecOps {
-    /* register every tensor in ps (DESIGN's names); NULL and a message in
+    /* register every tensor in ps (docs/design.md's names); NULL and a message in
      * err when the config (e.g. its attention) makes no sense for this
      * model.  cell: the model descriptor's cell (core/registry.h), which the
      * recurrent encoder-decoder runs */

@@ -23,7 +23,7 @@ typedef struct TranslateScore {
 
 void translate_score_init(TranslateScore *s);
 /* add one output hyp (nh ids) against its reference ref (nr ids):
- * exact match compares the ids; BLEU the words (DESIGN: the words
+ * exact match compares the ids; BLEU the words (docs/design.md: the words
  * tokenizer's tokens, a reference's <unk> matching nothing; for chars and
  * bytes the whitespace-separated words of the decoded texts) */
 void translate_score_add(TranslateScore *s, const Tokenizer *tgt, const int *hyp, int nh,

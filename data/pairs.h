@@ -62,7 +62,7 @@ void dates_format(int f, int y, int m, int d, char *src);
 /* days in month m of year y */
 int dates_days_in_month(int y, int m);
 
-/* checkpoint metadata (DESIGN, "Encoder-decoder"): tokenizer,
+/* checkpoint metadata (docs/design.md, "Encoder–decoder"): tokenizer,
  * src_vocab_size = V_s, tgt_vocab_size = V_t + 2, src_vocab, tgt_vocab
  * (chars, words), max_src_len, max_tgt_len */
 struct Meta;

@@ -358,6 +358,34 @@ int task_uses_setting(const char *task, const char *tokenizer, const char *key, 
     /* the tasks whose sequence length follows from the distance */
     int by_distance = !strcmp(task, "copy") || !strcmp(task, "adding") || !strcmp(task, "recall") ||
                       !strcmp(task, "assoc");
+    /* the tasks of pairs (pairs.c): translate reads a corpus with a tokenizer */
+    int translate = strcmp(task, "translate") == 0, pairs = translate || !strcmp(task, "reverse") ||
+                    !strcmp(task, "dates");
+    if (pairs) {
+        if ((strcmp(key, "corpus") == 0 || strcmp(key, "tokenizer") == 0 || strcmp(key, "max_tgt_len") == 0) &&
+            !translate) {
+            *why = "it is for task translate";
+            return 0;
+        }
+        if (strcmp(key, "vocab_limit") == 0 && !(translate && strcmp(tokenizer, "words") == 0)) {
+            *why = "it is for task translate with the words tokenizer";
+            return 0;
+        }
+        if (strcmp(key, "max_src_len") == 0 && strcmp(task, "dates") == 0) {
+            *why = "it is for translate and reverse";
+            return 0;
+        }
+        if (strcmp(key, "seq_len") == 0 || strcmp(key, "eval_seq_len") == 0 || strcmp(key, "distance") == 0 ||
+            strcmp(key, "prompt") == 0 || strcmp(key, "sample_tokens") == 0) {
+            *why = "the tasks of pairs take their lengths from the pairs (max_src_len, max_tgt_len)";
+            return 0;
+        }
+        return 1;
+    }
+    if (strcmp(key, "max_src_len") == 0 || strcmp(key, "max_tgt_len") == 0) {
+        *why = "it is for the tasks of pairs (translate, reverse, dates)";
+        return 0;
+    }
     static const char *const text_keys[] = {"corpus", "tokenizer", "vocab_limit", "prompt", "sample_tokens"};
     for (size_t i = 0; i < sizeof text_keys / sizeof text_keys[0]; i++)
         if (strcmp(key, text_keys[i]) == 0) {

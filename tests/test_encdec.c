@@ -446,7 +446,7 @@ END_TEST
 
 START_TEST(test_transformer_names)
 {
-    /* DESIGN's tensor names and shapes */
+    /* docs/design.md's tensor names and shapes */
     ModelConfig cfg = encdec_config("transformer", ED_L);
     Net *n = net_create(&transformer_encdec_ops, &cfg, ATTENTION_NONE, 1);
     struct { const char *name; int r, c; } want[] = {
@@ -501,7 +501,7 @@ END_TEST
 
 START_TEST(test_recurrent_names)
 {
-    /* DESIGN's tensor names and shapes: the LSTM with attention */
+    /* docs/design.md's tensor names and shapes: the LSTM with attention */
     ModelConfig cfg = encdec_config("lstm", ED_L);
     Net *n = net_create(&recurrent_encdec_ops, &cfg, ATTENTION_ADDITIVE, 1);
     struct { const char *name; int r, c; } want[] = {

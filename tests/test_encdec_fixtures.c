@@ -3,7 +3,7 @@
  *
  * tests/reference/make_seq2seq_fixtures.py builds the same models in
  * PyTorch (nn.RNN / nn.LSTM / nn.GRU with packed sources, the pre-LN
- * Transformer encoder–decoder) under DESIGN.md's names, and stores for a
+ * Transformer encoder–decoder) under docs/design.md's names, and stores for a
  * padded batch of three pairs the logits, the loss and every parameter's
  * gradient (tests/fixtures/encdec_*.safetensors).  Here each file is loaded
  * as a checkpoint (a PyTorch-written one) and seqlab's forward and backward

@@ -20,7 +20,7 @@
  * position, so no single vector has to carry the sentence (the bottleneck
  * of the recurrent encoder–decoder without attention, recurrent_encdec.c).
  *
- * Sections: parameters (DESIGN's names) / activations / encoder forward /
+ * Sections: parameters (docs/design.md's names) / activations / encoder forward /
  * decoder forward / backward (the forward's lines in reverse) / decoding with
  * a key/value cache / the EncDecOps table.
  *

@@ -4,7 +4,7 @@ make_seq2seq_fixtures.py — PyTorch reference values for seqlab's
 encoder-decoder models.
 
 What this is: the PyTorch modules that seqlab's encoder-decoders claim to
-equal, with exactly the parameter names and layouts of DESIGN.md
+equal, with exactly the parameter names and layouts of docs/design.md
 ("Encoder-decoder"), and a script that writes their outputs as safetensors
 fixtures that tests/test_encdec_fixtures.c compares against.
 
@@ -19,7 +19,7 @@ It writes:
   tests/fixtures/encdec_NAME.safetensors, NAME in rnn, lstm, gru,
   rnn_additive, lstm_additive, gru_additive, transformer_sinusoidal,
   transformer_learned:
-      the weights under their DESIGN.md names, plus fixture.src (B,S),
+      the weights under their docs/design.md names, plus fixture.src (B,S),
       fixture.src_len (B), fixture.tgt_in (B,T), fixture.targets (B,T) (ids as
       F32; -100 = ignored; rows padded), fixture.logits (B,T,O), fixture.loss
       [1] (the mean cross-entropy over the counted targets) and grad.<param>
