@@ -19,7 +19,11 @@
  * Configurations: "w1" is vocabulary 256, B = 32, T = 128; RNN, LSTM and
  * GRU with E = H = 256 and one layer; the Transformer with C = 256, 4
  * heads, 2 layers, FFN 1024 and learned positions; 1 and 2 threads.  The
- * sweep is B = 8, T = 32, 64, ..., 1024 with 2 threads.
+ * sweep is B = 8, T = 32, 64, ..., 1024 with 2 threads.  The "s2s" rows are the
+ * encoder–decoders (architecture = encoder-decoder): MODEL-s2s, and for the
+ * recurrent models MODEL-s2s-att with additive attention, at B = 32, source
+ * and target length S = T = 32, the same widths, 1 and 2 threads; tokens/s
+ * counts target tokens.
  *
  * FLOPs of one training step = 3 x (the body's forward FLOPs (BodyOps.flops)
  * + the head's 2 N H V): the backward of a product costs two products.
@@ -44,6 +48,7 @@
 #include <gsl/gsl_statistics_double.h>
 
 #include "commands.h"
+#include "encdec.h"
 #include "model.h"
 #include "optim.h"
 #include "real.h"
@@ -65,6 +70,10 @@ extern char *openblas_get_config(void);
 #define BENCH_SWEEP_T0 32
 #define BENCH_SWEEP_TMAX 1024
 #define BENCH_SWEEP_THREADS 2
+#define BENCH_S2S_B 32
+#define BENCH_S2S_T 32           /* source and target length */
+#define S2S_SUFFIX "-s2s"        /* an encoder-decoder row: MODEL-s2s[-att] */
+#define S2S_ATTENTION "-att"
 #define BENCH_LR 1e-3
 #define BENCH_CLIP 1.0
 #define BENCH_WARMUP 3
@@ -130,18 +139,28 @@ static double sgemm_rate(int n, int threads)
 
 /* ---- one configuration ------------------------------------------------------ */
 
+/* the registered model of a row's name (MODEL, or MODEL-s2s[-att]) */
+static void base_model(const char *row, char *out, size_t n)
+{
+    snprintf(out, n, "%.*s", (int)strcspn(row, "-"), row);
+}
+
 static ModelConfig bench_model_config(const BenchConfig *c)
 {
     ModelConfig mc;
     memset(&mc, 0, sizeof mc);
-    snprintf(mc.kind, sizeof mc.kind, "%s", c->model);
+    base_model(c->model, mc.kind, sizeof mc.kind);
+    if (strstr(c->model, S2S_SUFFIX)) {
+        mc.architecture = ARCH_ENCODER_DECODER;
+        mc.attention = strstr(c->model, S2S_ATTENTION) ? ATTENTION_ADDITIVE : ATTENTION_NONE;
+    }
     mc.vocab_size = BENCH_VOCAB;
     mc.output_size = BENCH_VOCAB;
     mc.embed_dim = BENCH_WIDTH;
     mc.hidden_size = BENCH_WIDTH;
     mc.forget_bias = 1.0;
     mc.init_scale = 1.0;
-    const ModelInfo *info = model_info_find(c->model);
+    const ModelInfo *info = model_info_find(mc.kind);
     mc.num_layers = info->attention ? BENCH_TF_LAYERS : 1;
     if (info->attention) {
         mc.num_heads = BENCH_HEADS;
@@ -165,6 +184,20 @@ static void random_batch(Batch *b, gsl_rng *rng)
             next = (int)gsl_rng_uniform_int(rng, BENCH_VOCAB);
             tgt[t] = next;
         }
+    }
+}
+
+/* pairs: random sources (B,S = T) of full length, random targets */
+static void random_pairs(Batch *b, gsl_rng *rng)
+{
+    for (int i = 0; i < b->B * b->S; i++) b->src_tokens[i] = (int)gsl_rng_uniform_int(rng, BENCH_VOCAB);
+    for (int r = 0; r < b->B; r++) {
+        b->src_lengths[r] = b->S;
+        b->lengths[r] = b->T;
+    }
+    for (int i = 0; i < b->B * b->T; i++) {
+        b->tokens[i] = (int)gsl_rng_uniform_int(rng, BENCH_VOCAB);
+        b->targets[i] = (int)gsl_rng_uniform_int(rng, BENCH_VOCAB);
     }
 }
 
@@ -192,15 +225,18 @@ static BenchResult bench_run(const BenchConfig *c, const BenchOptions *o)
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(rng, o->seed);
     model_init(m, rng);
-    model_alloc_acts(m, c->B, c->T);
+    int encdec = mc.architecture == ARCH_ENCODER_DECODER;
+    if (encdec) model_alloc_acts_pairs(m, c->B, c->T, c->T);
+    else model_alloc_acts(m, c->B, c->T);
     Optimizer *opt = optim_alloc(OPTIM_ADAM, m->params.total, 0, 0);
-    Batch *batch = batch_alloc(c->B, c->T, 0, 0);
+    Batch *batch = encdec ? batch_alloc_pairs(c->B, c->T, c->T) : batch_alloc(c->B, c->T, 0, 0);
     int n = o->steps;
     double *step = xcalloc((size_t)n, sizeof(double)), *fwd = xcalloc((size_t)n, sizeof(double));
     double *bwd = xcalloc((size_t)n, sizeof(double)), *upd = xcalloc((size_t)n, sizeof(double));
     size_t allocs = 0;
     for (int s = 0; s < o->warmup + n; s++) {
-        random_batch(batch, rng);
+        if (encdec) random_pairs(batch, rng);
+        else random_batch(batch, rng);
         size_t a0 = util_alloc_count();
         double t0 = now_seconds();
         params_zero_grad(&m->params);
@@ -237,7 +273,9 @@ static BenchResult bench_run(const BenchConfig *c, const BenchOptions *o)
     r.param_mb = 4.0 * (double)m->params.total * sizeof(real) / 1048576.0;
     r.act_mb = (double)model_act_bytes(m) / 1048576.0;
     double N = tokens;
-    r.gflop_step = 3 * (m->body_ops->flops(m->body, c->B, c->T) + 2 * N * m->H * mc.output_size) / 1e9;
+    /* an encoder-decoder's flops include its head */
+    r.gflop_step = 3 * (encdec ? m->encdec_ops->flops(m->encdec, c->B, c->T, c->T)
+                               : m->body_ops->flops(m->body, c->B, c->T) + 2 * N * m->H * mc.output_size) / 1e9;
     r.allocs = (double)allocs;
     r.rss_mb = peak_rss();
     r.ok = 1;
@@ -454,7 +492,7 @@ static void print_compare(const BenchConfig *cfgs, int n, const BenchResult *sr,
 
 static void bench_help(void)
 {
-    printf("usage: seqlab bench [--suite w1|sweep|all] [--models LIST] [--threads LIST]\n"
+    printf("usage: seqlab bench [--suite w1|sweep|s2s|all] [--models LIST] [--threads LIST]\n"
            "                    [--batch-size B --seq-len T] [--warmup N] [--steps N] [--seed S]\n"
            "                    [--csv FILE] [--compare [--python PATH] [--torch-script FILE]]\n"
            "\n"
@@ -466,7 +504,10 @@ static void bench_help(void)
            "  --suite w1       V=%d, B=%d, T=%d; RNN/LSTM/GRU E=H=%d, 1 layer; Transformer C=%d,\n"
            "                   %d heads, %d layers, FFN %d, learned positions; 1 and 2 threads [default]\n"
            "  --suite sweep    B=%d, T=%d, %d, ... %d, %d threads\n"
-           "  --suite all      both\n"
+           "  --suite s2s      the encoder-decoders: MODEL-s2s (and MODEL-s2s-att, additive\n"
+           "                   attention) at B=%d, source and target length %d, the widths of w1,\n"
+           "                   the threads of --threads; tokens/s counts target tokens\n"
+           "  --suite all      all three\n"
            "  --models LIST    comma-separated subset of: %s\n"
            "  --threads LIST   BLAS threads of the w1 suite, e.g. 1,2\n"
            "  --batch-size B, --seq-len T   one custom shape instead of the suite\n"
@@ -483,7 +524,7 @@ static void bench_help(void)
            "  --torch-script F the comparison script [%s]\n",
            BENCH_CLIP, SGEMM_SIZE, SGEMM_SIZE, BENCH_VOCAB, BENCH_W1_B, BENCH_W1_T, BENCH_WIDTH, BENCH_WIDTH,
            BENCH_HEADS, BENCH_TF_LAYERS, BENCH_FFN, BENCH_SWEEP_B, BENCH_SWEEP_T0, 2 * BENCH_SWEEP_T0,
-           BENCH_SWEEP_TMAX, BENCH_SWEEP_THREADS, model_info_names(), BENCH_WARMUP, BENCH_STEPS, TORCH_SCRIPT,
+           BENCH_SWEEP_TMAX, BENCH_SWEEP_THREADS, BENCH_S2S_B, BENCH_S2S_T, model_info_names(), BENCH_WARMUP, BENCH_STEPS, TORCH_SCRIPT,
            TORCH_PYTHON,
            TORCH_SCRIPT);
 }
@@ -504,7 +545,8 @@ static int add_config(BenchConfig *cfgs, int n, const char *model, int threads, 
 {
     if (n == BENCH_MAX_CONFIGS) die("seqlab bench: too many configurations");
     BenchConfig *c = &cfgs[n];
-    snprintf(c->model, sizeof c->model, "%s", model);
+    if (strlen(model) >= sizeof c->model) die("seqlab bench: model name '%s' is too long", model);
+    memcpy(c->model, model, strlen(model) + 1);
     c->threads = threads;
     c->B = B;
     c->T = T;
@@ -528,8 +570,8 @@ int cmd_bench(int argc, char **argv)
             return 0;
         } else if (opt_is(a, "--suite")) {
             suite = opt_value(argc, argv, &i);
-            if (strcmp(suite, "w1") && strcmp(suite, "sweep") && strcmp(suite, "all"))
-                die("option --suite: '%s' is not w1, sweep or all", suite);
+            if (strcmp(suite, "w1") && strcmp(suite, "sweep") && strcmp(suite, "s2s") && strcmp(suite, "all"))
+                die("option --suite: '%s' is not w1, sweep, s2s or all", suite);
         } else if (opt_is(a, "--models")) {
             snprintf(models_buf, sizeof models_buf, "%s", opt_value(argc, argv, &i));
         } else if (opt_is(a, "--threads")) {
@@ -562,17 +604,36 @@ int cmd_bench(int argc, char **argv)
 
     char *models[MODELS_MAX];
     int nmodels = split_list(models_buf, models, MODELS_MAX, "--models");
-    for (int i = 0; i < nmodels; i++)
-        if (!model_info_find(models[i]))
-            die("option --models: '%s' is not one of %s", models[i], model_info_names_prose());
+    for (int i = 0; i < nmodels; i++) {
+        char base[32];
+        base_model(models[i], base, sizeof base);
+        if (!model_info_find(base))
+            die("option --models: '%s' is not one of %s (or MODEL%s, MODEL%s%s)", models[i],
+                model_info_names_prose(), S2S_SUFFIX, S2S_SUFFIX, S2S_ATTENTION);
+    }
     char *thr_items[8];
     int nthreads = split_list(threads_buf, thr_items, 8, "--threads"), threads[8];
     for (int i = 0; i < nthreads; i++) threads[i] = (int)opt_long("--threads", thr_items[i], 1, 256);
 
     BenchConfig *cfgs = xcalloc(BENCH_MAX_CONFIGS, sizeof *cfgs);
     int ncfg = 0;
-    int w1 = B == 0 && strcmp(suite, "sweep") != 0, sweep = B == 0 && strcmp(suite, "w1") != 0;
-    for (int mi = 0; mi < nmodels; mi++) {
+    int w1 = B == 0 && (!strcmp(suite, "w1") || !strcmp(suite, "all"));
+    int sweep = B == 0 && (!strcmp(suite, "sweep") || !strcmp(suite, "all"));
+    int s2s = B == 0 && (!strcmp(suite, "s2s") || !strcmp(suite, "all"));
+    for (int mi = 0; mi < nmodels && s2s; mi++) {
+        /* the encoder-decoder rows of each listed model that has one */
+        char base[16], row[48];
+        base_model(models[mi], base, sizeof base);
+        const ModelInfo *info = model_info_find(base);
+        if (!info->encdec) continue;
+        for (int att = 0; att <= info->recurrent; att++)
+            for (int ti = 0; ti < nthreads; ti++) {
+                snprintf(row, sizeof row, "%s%s%s", base, S2S_SUFFIX, att ? S2S_ATTENTION : "");
+                ncfg = add_config(cfgs, ncfg, row, threads[ti], BENCH_S2S_B, BENCH_S2S_T);
+            }
+    }
+    if (s2s && strcmp(suite, "s2s") == 0) w1 = sweep = 0;
+    for (int mi = 0; mi < nmodels && (w1 || sweep || B > 0); mi++) {
         for (int ti = 0; ti < nthreads && (w1 || B > 0); ti++)
             ncfg = add_config(cfgs, ncfg, models[mi], threads[ti], B > 0 ? B : BENCH_W1_B, B > 0 ? T : BENCH_W1_T);
         for (int t = BENCH_SWEEP_T0; sweep && t <= BENCH_SWEEP_TMAX; t *= 2)
