@@ -1,9 +1,16 @@
 # seqlab — build, test, run.  `make help` lists the targets.
 #
 #   make                 ./seqlab (float build)
-#   make check           every Check suite: float, double (REAL=double), ASan+UBSan
+#   make check           every Check suite: float, double (REAL=double), ASan+UBSan;
+#                        the crash test (kill -9, resume, compare); the reference build
+#                        against the fast one; the READMEs' maps, the folders' layers
+#                        and the registry (tests/check_*.sh); the report in headless
+#                        Chromium (check-browser)
 #   make REAL=double     build in double precision (gradient checks)
 #   make SAN=1           build with AddressSanitizer + UndefinedBehaviorSanitizer
+#   make REFERENCE=1     ./seqlab-ref: trains through the plain loops only (the `_ref`
+#                        functions, one thread; no BLAS, vector math or blocking)
+#   make check-recipes   the README's Slurm and GNU parallel recipes, for real (root)
 #   make data            data/kjv.txt from Debian's bible-kjv package, and the
 #                        English-Spanish verse pairs data/kjv-es.tsv (+ sword-text-sparv)
 #   make quick           the default experiment (experiments/quick.ini)
@@ -14,7 +21,8 @@
 
 REAL ?= float
 SAN ?=
-BUILD := build/$(REAL)$(if $(SAN),-san)
+REFERENCE ?=
+BUILD := build/$(REAL)$(if $(REFERENCE),-ref)$(if $(SAN),-san)
 
 PKGS := gsl inih libcjson check
 CFLAGS ?= -O2 -g
@@ -22,6 +30,9 @@ SEQLAB_CFLAGS := -std=c11 -Wall -Wextra -Wshadow -MMD -MP -I. -Icore -Idata \
                  $(shell pkg-config --cflags $(PKGS))
 ifeq ($(REAL),double)
 SEQLAB_CFLAGS += -DSEQLAB_DOUBLE
+endif
+ifneq ($(REFERENCE),)
+SEQLAB_CFLAGS += -DSEQLAB_REFERENCE
 endif
 ifneq ($(SAN),)
 SEQLAB_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -34,7 +45,7 @@ endif
 LIBS := -lgsl -lopenblas $(shell pkg-config --libs inih libcjson) -lm -lpthread
 CHECK_LIBS := $(shell pkg-config --libs check)
 
-LIB_SRC := $(wildcard core/*.c data/*.c rnn/*.c lstm/*.c gru/*.c transformer/*.c)
+LIB_SRC := $(wildcard core/*.c data/*.c rnn/*.c lstm/*.c gru/*.c transformer/*.c mingru/*.c)
 CLI_SRC := $(wildcard experiments/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_UTIL := tests/testutil.c
@@ -44,11 +55,20 @@ CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 LIBSEQLAB := $(BUILD)/libseqlab.a
 
-.PHONY: all check check-float check-double check-san tests data quick bench bench-compare help clean \
+.PHONY: all check check-float check-double check-san check-crash check-recipes check-reference check-sources \
+        check-browser tests data quick bench bench-compare help clean \
         fuzz fuzz-build fuzz-regress valgrind
-all: seqlab
+all: $(if $(REFERENCE),seqlab-ref,seqlab)
 
-ifeq ($(REAL)$(SAN),float)
+ifneq ($(REFERENCE),)
+# the reference build: ./seqlab-ref beside the fast ./seqlab (always copied:
+# the float and double reference builds share the name)
+.PHONY: seqlab-ref
+seqlab-ref: $(BUILD)/seqlab
+	cp $(BUILD)/seqlab $@
+seqlab:
+	$(MAKE) REAL=float SAN= REFERENCE= seqlab
+else ifeq ($(REAL)$(SAN),float)
 seqlab: $(CLI_OBJ) $(LIBSEQLAB)
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIBSEQLAB) $(LIBS)
 else
@@ -71,9 +91,18 @@ $(BUILD)/%.o: %.c
 $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(BUILD)/tests/testutil.o $(LIBSEQLAB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
 
-# test_plot also links the plot and report code of the command (not main.o)
-PLOT_OBJ := $(BUILD)/experiments/plot.o $(BUILD)/experiments/plot_data.o $(BUILD)/experiments/report.o
+# test_plot and test_findings also link the plot and report code of the command (not main.o)
+PLOT_OBJ := $(BUILD)/experiments/plot.o $(BUILD)/experiments/plot_data.o $(BUILD)/experiments/report.o \
+            $(BUILD)/experiments/plot_gnuplot.o $(BUILD)/experiments/plot_average.o \
+            $(BUILD)/experiments/plot_curves.o $(BUILD)/experiments/plot_figures.o \
+            $(BUILD)/experiments/plot_attention.o $(BUILD)/experiments/plot_translation.o \
+            $(BUILD)/experiments/report_findings.o $(BUILD)/experiments/report_explorer.o \
+            $(BUILD)/experiments/findings.o
 $(BUILD)/tests/test_plot: $(BUILD)/tests/test_plot.o $(BUILD)/tests/testutil.o $(PLOT_OBJ) $(LIBSEQLAB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
+# test_findings also reads the shipped experiment files (runner.c)
+$(BUILD)/tests/test_findings: $(BUILD)/tests/test_findings.o $(BUILD)/tests/testutil.o $(PLOT_OBJ) \
+        $(BUILD)/experiments/runner.o $(LIBSEQLAB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
 
 # the fuzz corpus replay also reads experiment files (experiments/runner.c)
@@ -96,19 +125,54 @@ check-double:
 check-san:
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(MAKE) REAL=float SAN=1 run-tests
 
+# the report page of the fixture experiment in headless Chromium: every
+# image and link loads, no JavaScript error, the attention explorer shows
+# the weights of its JSON (skipped, saying so, without chromium)
+check-browser: seqlab
+	SEQLAB=$(CURDIR)/seqlab sh tests/report_chromium.sh
+
+# kill -9 at chosen and random instants, resume, compare (tests/crash_test.sh)
+CRASH_SECONDS ?= 20
+check-crash: seqlab
+	tests/crash_test.sh ./seqlab $(CRASH_SECONDS)
+
+# the README's Slurm and GNU parallel recipes, run for real (the Slurm part
+# needs root: it starts a one-node cluster; .ci/run runs this)
+check-recipes: seqlab
+	tests/recipes_test.sh ./seqlab
+
 check: seqlab
 	$(MAKE) check-float
+	$(MAKE) check-crash
 	$(MAKE) check-double
 	$(MAKE) check-san
+	$(MAKE) check-reference
+	$(MAKE) check-sources
+	$(MAKE) check-browser
 	@echo "make check: all builds passed"
 
-data: data/kjv.txt data/kjv-es.tsv
+# the reference build (plain loops only) reaches the fast build's losses
+check-reference: seqlab
+	$(MAKE) REFERENCE=1 SAN= REAL=float seqlab-ref
+	sh tests/check_reference_build.sh ./seqlab ./seqlab-ref
+# every function the READMEs' equation-to-code maps name exists; the folders
+# keep to their layers and only the registry names a model kind
+check-sources:
+	sh tests/check_readme_maps.sh
+	sh tests/check_layers.sh
+
+data: data/kjv.txt data/kjv_testament.tsv data/kjv_section.tsv data/kjv-es.tsv
 data/kjv-es.tsv: data/kjv_es.sh
 	sh data/kjv_es.sh > $@.tmp
 	mv $@.tmp $@
 data/kjv.txt:
 	@command -v bible >/dev/null || { echo "make data: needs Debian's bible-kjv package (apt-get install bible-kjv)"; exit 1; }
 	bible -f gen1:1-rev22:21 | sed -E 's/^[0-9]?[A-Za-z]+[0-9]+:[0-9]+ //' | grep -v '^$$' > $@.tmp
+	mv $@.tmp $@
+# labelled verses (classification): label<TAB>verse, by testament or by section
+data/kjv_testament.tsv data/kjv_section.tsv: data/kjv_labels.awk
+	@command -v bible >/dev/null || { echo "make data: needs Debian's bible-kjv package (apt-get install bible-kjv)"; exit 1; }
+	bible -f gen1:1-rev22:21 | awk -v by=$(patsubst data/kjv_%.tsv,%,$@) -f data/kjv_labels.awk > $@.tmp
 	mv $@.tmp $@
 
 quick: seqlab data
@@ -127,7 +191,7 @@ bench-compare: seqlab
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD := build/fuzz
-FUZZ_TARGETS := safetensors config tokenizer
+FUZZ_TARGETS := safetensors config tokenizer shell_quote
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS := -std=c11 -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) -MMD -MP -I. -Icore -Idata \
                -Iexperiments $(shell pkg-config --cflags $(PKGS))
@@ -184,7 +248,7 @@ help:
 	@sed -n '1,/^$$/p' Makefile | sed 's/^# \{0,1\}//'
 
 clean:
-	rm -rf build seqlab
+	rm -rf build seqlab seqlab-ref
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_BIN:=.d) $(BUILD)/tests/testutil.d
 -include $(wildcard $(FUZZ_BUILD)/*/*.d $(FUZZ_BUILD)/*/*/*.d)

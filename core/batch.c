@@ -22,14 +22,25 @@ Batch *batch_alloc(int B, int T, int input_features, int regression)
     return b;
 }
 
+Batch *batch_alloc_labelled(int B, int T)
+{
+    Batch *b = batch_alloc(B, T, 0, 0);
+    b->lengths = xcalloc((size_t)B, sizeof(int));
+    b->labels = xcalloc((size_t)B, sizeof(int));
+    for (int i = 0; i < B * T; i++) b->targets[i] = TARGET_IGNORE;
+    for (int i = 0; i < B; i++) b->lengths[i] = T;
+    return b;
+}
+
 void batch_free(Batch *b)
 {
     if (!b) return;
+    free(b->lengths);
+    free(b->labels);
     free(b->tokens);
     free(b->features);
     free(b->targets);
     free(b->values);
-    free(b->lengths);
     free(b->src_tokens);
     free(b->src_lengths);
     free(b);

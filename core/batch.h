@@ -34,6 +34,8 @@ typedef struct Batch {
     int S;            /* source length of this batch (padded) */
     int *src_tokens;  /* (B,S) source ids, or NULL */
     int *src_lengths; /* (B) real source tokens of each row (at least 1) */
+    int *labels;      /* (B) sequence classification: each row's class (then targets
+                       * are unused); NULL for per-position tasks */
 } Batch;
 
 /* a batch for up to (B,T): tokens, or features (B,T,F) when
@@ -41,6 +43,9 @@ typedef struct Batch {
 Batch *batch_alloc(int B, int T, int input_features, int regression);
 /* a batch of pairs for up to (B,S) sources and (B,T) targets, both lengths */
 Batch *batch_alloc_pairs(int B, int S, int T);
+/* a batch of B token rows of up to T with lengths (all T) and labels, every
+ * target TARGET_IGNORE (sequence classification) */
+Batch *batch_alloc_labelled(int B, int T);
 void batch_free(Batch *b);
 
 #endif

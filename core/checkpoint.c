@@ -619,6 +619,12 @@ void meta_from_model_config(Meta *meta, const ModelConfig *cfg)
         meta_set(meta, "attention", attention_names[cfg->attention]);
     meta_set(meta, "bidirectional", cfg->bidirectional ? "1" : "0");
     meta_set(meta, "pooling", pooling_names[cfg->pooling]);
+    if (model_has_mask_token(cfg)) {
+        /* the embedding's extra row: masked language modelling's [MASK] */
+        char v[32];
+        snprintf(v, sizeof v, "%d", cfg->vocab_size);
+        meta_set(meta, "mask_token", v);
+    }
 }
 
 /* metadata key as one of names[0..n): 1 found, 0 absent, -1 not one of them */
@@ -756,6 +762,19 @@ int model_config_from_checkpoint(const SafeTensors *st, ModelConfig *cfg, char *
         return -1;
     }
     cfg->bidirectional = bidir && strcmp(bidir, "1") == 0;
+    /* a sequence classifier names its classes (labels, a JSON array of K) */
+    const char *labels = meta_get(&st->meta, "labels");
+    if (labels) {
+        cJSON *arr = cJSON_Parse(labels);
+        int K = cJSON_IsArray(arr) ? cJSON_GetArraySize(arr) : -1;
+        cJSON_Delete(arr);
+        if (K != cfg->output_size) {
+            set_err(err, errlen, "%s: metadata 'labels' is not a JSON array of output_size = %d class names",
+                    path, cfg->output_size);
+            return -1;
+        }
+        cfg->classify = 1;
+    }
 
     if (info->attention) {
         rc = meta_int(st, "ffn_size", &cfg->ffn_size, err, errlen);

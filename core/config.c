@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <limits.h>
@@ -18,6 +19,10 @@
 /* libinih reads a line into a buffer of INI_MAX_LINE bytes: a line (with its
  * newline) must fit, and so must every "key = value" line config.ini gets */
 #define CONFIG_LINE_MAX (INI_MAX_LINE - 2)
+/* libinih (ini.c: MAX_SECTION, MAX_NAME) keeps the first 49 bytes of a
+ * section or key name and drops the rest without a word: longer names are
+ * refused here, before two of them could merge */
+#define INI_NAME_MAX 49
 
 typedef enum { KEY_INT, KEY_LONG, KEY_ULONG, KEY_DOUBLE, KEY_STRING } KeyType;
 
@@ -40,8 +45,10 @@ static const KeySpec keys[] = {
     {"model", KEY_STRING, STR(model), 0, 0, NULL, NULL},   /* choices and help: the registry's */
     {"architecture", KEY_STRING, STR(architecture), 0, 0, "decoder encoder encoder-decoder",
      "architecture: decoder (causal), encoder (reads all at once), encoder-decoder"},
-    {"task", KEY_STRING, STR(task), 0, 0, "chars words bytes text copy adding recall assoc parity translate reverse dates",
-     "task: chars, words, bytes (text), copy, adding, recall, assoc, parity; translate, reverse, dates (pairs)"},
+    {"task", KEY_STRING, STR(task), 0, 0,
+     "chars words bytes text copy adding recall assoc parity mlm classify listops selective_copy translate reverse dates",
+     "task: chars, words, bytes (text), copy, adding, recall, assoc, parity, mlm, classify, listops, "
+     "selective_copy; translate, reverse, dates (pairs, architecture = encoder-decoder)"},
     {"corpus", KEY_STRING, STR(corpus), 0, 0, NULL, "text file for the text tasks"},
     {"tokenizer", KEY_STRING, STR(tokenizer), 0, 0, "bytes chars words", "tokenizer of task=text: bytes, chars, words"},
     {"vocab_limit", KEY_INT, OFF(vocab_limit), 0, 1, 1000000, NULL, "words: keep the K most frequent (plus <unk>)"},
@@ -55,6 +62,8 @@ static const KeySpec keys[] = {
     {"num_heads", KEY_INT, OFF(num_heads), 0, 1, 1024, NULL, "Transformer attention heads"},
     {"ffn_size", KEY_INT, OFF(ffn_size), 0, 0, 10000000, NULL, "Transformer MLP width (0: 4C)"},
     {"positions", KEY_STRING, STR(positions), 0, 0, "sinusoidal learned none", "Transformer positions: sinusoidal, learned, none"},
+    {"attention_impl", KEY_STRING, STR(attention_impl), 0, 0, "naive online",
+     "Transformer attention: naive (stores the T x T probabilities) or online (O(T) memory)"},
     {"max_seq_len", KEY_INT, OFF(max_seq_len), 0, 0, 1000000, NULL, "Transformer position table rows (0: longest used)"},
     {"distance", KEY_INT, OFF(distance), 0, 1, 100000, NULL, "dependency distance d of synthetic tasks"},
     {"max_src_len", KEY_INT, OFF(max_src_len), 0, 0, 100000, NULL,
@@ -76,6 +85,8 @@ static const KeySpec keys[] = {
     {"init_from", KEY_STRING, STR(init_from), 0, 0, NULL,
      "fine-tuning: copy tensors whose name and shape match from this checkpoint"},
     {"freeze_body", KEY_INT, OFF(freeze_body), 0, 0, 1, NULL, "fine-tuning: 1 trains the head only"},
+    {"train_examples", KEY_INT, OFF(train_examples), 0, 0, 1e9, NULL,
+     "classify: use only this many labelled training examples (0: all)"},
     {"seed", KEY_ULONG, OFF(seed), 0, 0, 4294967295.0, NULL, "random seed"},
     {"threads", KEY_INT, OFF(threads), 0, 1, 256, NULL, "BLAS threads"},
     {"eval_every", KEY_INT, OFF(eval_every), 0, 1, 1e9, NULL, "validate every k steps"},
@@ -110,6 +121,7 @@ void settings_defaults(Settings *s)
     s->hidden_size = 128;
     s->num_heads = 4;
     strcpy(s->positions, "sinusoidal");
+    strcpy(s->attention_impl, "naive");
     s->distance = 50;
     strcpy(s->optimizer, "adamw");
     s->lr = 3e-3;
@@ -167,6 +179,22 @@ static int in_choices(const char *choices, const char *v)
     return 0;
 }
 
+/* why config.ini's "key = value" line could not give value back through
+ * libinih, or NULL if it can: a line break ends the line, leading and
+ * trailing white space is stripped, and ';' after white space (or first in
+ * the value, which follows "= ") starts a comment */
+static const char *value_unwritable(const char *v)
+{
+    size_t n = strlen(v);
+    if (strpbrk(v, "\n\r")) return "holds a line break";
+    if (n > 0 && (isspace((unsigned char)v[0]) || isspace((unsigned char)v[n - 1])))
+        return "starts or ends with white space";
+    if (v[0] == ';') return "starts with ';'";
+    for (size_t i = 1; i < n; i++)
+        if (v[i] == ';' && isspace((unsigned char)v[i - 1])) return "holds ';' after white space (a comment)";
+    return NULL;
+}
+
 int settings_set(Settings *s, const char *key, const char *value, const char *where,
                  char *err, size_t errlen)
 {
@@ -185,6 +213,12 @@ int settings_set(Settings *s, const char *key, const char *value, const char *wh
         if (strlen(key) + 3 + strlen(value) > CONFIG_LINE_MAX) {
             snprintf(err, errlen, "%s: %s is too long (at most %zu characters, so that config.ini can be read back)",
                      where, key, CONFIG_LINE_MAX - 3 - strlen(key));
+            return -1;
+        }
+        const char *why = value_unwritable(value);
+        if (why) {
+            snprintf(err, errlen, "%s: %s %s, which config.ini cannot hold (the run could not be resumed as it is)",
+                     where, key, why);
             return -1;
         }
         const char *choices = key_choices(k);
@@ -249,6 +283,55 @@ int settings_option_key(const char *option, char *key, size_t keylen)
     return find_key(key) ? 0 : -1;
 }
 
+/* 1 for the tasks with one label per sequence */
+static int is_classification_task(const char *task)
+{
+    return strcmp(task, "classify") == 0 || strcmp(task, "listops") == 0;
+}
+
+/* the combinations of the encoder settings that make no sense: 0, or -1
+ * with a message naming the settings */
+static int check_encoder_settings(const Settings *s, const ModelInfo *info, char *err, size_t errlen)
+{
+    int encoder = strcmp(s->architecture, "encoder") == 0;
+    if (s->bidirectional && !info->recurrent) {
+        snprintf(err, errlen, "bidirectional = 1 is for the recurrent models, not %s (which reads both "
+                              "ways with architecture = encoder)", s->model);
+        return -1;
+    }
+    if (s->bidirectional && !encoder) {
+        snprintf(err, errlen, "bidirectional = 1 needs architecture = encoder (a bidirectional model "
+                              "is not causal; architecture is '%s')", s->architecture);
+        return -1;
+    }
+    if (encoder && info->recurrent && !s->bidirectional) {
+        snprintf(err, errlen, "architecture = encoder with model %s needs bidirectional = 1 (a "
+                              "one-way recurrent model is a decoder: architecture = decoder)", s->model);
+        return -1;
+    }
+    if (strcmp(s->task, "mlm") == 0 && !encoder) {
+        snprintf(err, errlen, "task mlm needs architecture = encoder (a %s model reads causally; "
+                              "pre-train it with a next-token task such as chars or words)",
+                 s->architecture);
+        return -1;
+    }
+    if (encoder && strcmp(s->task, "mlm") != 0 && !is_classification_task(s->task)) {
+        snprintf(err, errlen, "architecture = encoder with task %s: an encoder sees every position, "
+                              "the next token included; use task mlm, classify or listops", s->task);
+        return -1;
+    }
+    if (strcmp(s->pooling, "mean") != 0 && !is_classification_task(s->task)) {
+        snprintf(err, errlen, "pooling = %s is for the sequence classification tasks (classify, "
+                              "listops), not task %s", s->pooling, s->task);
+        return -1;
+    }
+    if (s->train_examples > 0 && strcmp(s->task, "classify") != 0) {
+        snprintf(err, errlen, "train_examples is for task classify, not task %s", s->task);
+        return -1;
+    }
+    return 0;
+}
+
 int settings_resolve(Settings *s, char *err, size_t errlen)
 {
     /* the text tasks chars, words and bytes name their tokenizer: another
@@ -265,6 +348,20 @@ int settings_resolve(Settings *s, char *err, size_t errlen)
     const ModelInfo *info = model_info_find(s->model);
     if (!info) {
         snprintf(err, errlen, "model = '%s' is not one of: %s", s->model, model_info_names());
+        return -1;
+    }
+    /* the architectures the model's registry line says it can be built as */
+    static const char *const arch_names[] = {[ARCH_DECODER] = "decoder", [ARCH_ENCODER] = "encoder",
+                                             [ARCH_ENCODER_DECODER] = "encoder-decoder"};
+    int arch = 0;
+    while (arch < 3 && strcmp(s->architecture, arch_names[arch]) != 0) arch++;
+    if (arch < 3 && !model_info_supports(info, (Architecture)arch)) {
+        char can[64] = "";
+        for (int a = 0; a < 3; a++)
+            if (model_info_supports(info, (Architecture)a))
+                snprintf(can + strlen(can), sizeof can - strlen(can), "%s%s", can[0] ? ", " : "", arch_names[a]);
+        snprintf(err, errlen, "architecture = %s is not available for the %s (it is built as: %s)", s->architecture,
+                 s->model, can);
         return -1;
     }
     if (s->num_layers == 0) s->num_layers = info->default_layers;
@@ -304,18 +401,7 @@ int settings_resolve(Settings *s, char *err, size_t errlen)
                  "unidirectional (the decoder starts from the encoder's final state)");
         return -1;
     }
-    /* the settings of the encoder architecture: known (so files naming them
-     * parse) but refused until their models exist */
-    const char *unbuilt = strcmp(s->architecture, "encoder") == 0 ? "architecture"
-                        : s->bidirectional                        ? "bidirectional"
-                        : strcmp(s->pooling, "mean") != 0         ? "pooling"
-                        : s->init_from[0]                         ? "init_from"
-                        : s->freeze_body                          ? "freeze_body"
-                                                                  : NULL;
-    if (unbuilt) {
-        snprintf(err, errlen, "%s: this setting is not implemented yet (only the decoder architecture is)", unbuilt);
-        return -1;
-    }
+    if (check_encoder_settings(s, info, err, errlen) != 0) return -1;
     return 0;
 }
 
@@ -382,6 +468,7 @@ typedef struct IniState {
      * here if no key follows it (a key reports it at its own line) */
     int bad_section_line;
     char bad_section[128];
+    int after_key;   /* the last line that was not blank or a comment held a key */
     /* duplicate detection: "section\x1fkey" seen so far */
     char **seen;
     int nseen, capseen;
@@ -431,8 +518,35 @@ static char *config_line_reader(char *str, int num, void *stream)
     /* a section header: [name] as the first thing on the line (after a BOM on line 1) */
     const char *p = str;
     if (st->line == 1 && strncmp(p, "\xEF\xBB\xBF", 3) == 0) p += 3;
+    const char *text = p;
     while (*p == ' ' || *p == '\t') p++;
+    int blank = *p == '\0' || *p == '\n' || *p == '\r' || *p == ';' || *p == '#';
+    /* libinih reads an indented line after a key as more of that key's
+     * value (its multi-line values): refused, it is never what was meant */
+    if (!blank && p > text && st->after_key) {
+        snprintf(st->err, st->errlen, "%s:%d: an indented line (libinih would read it as more of the value on the "
+                 "line before); remove the indentation", st->path, st->line);
+        st->failed = 1;
+        return NULL;
+    }
     const char *close = *p == '[' ? strchr(p, ']') : NULL;
+    if (!blank) st->after_key = !close;
+    if (*p == '[' && close && close - p - 1 > INI_NAME_MAX) {
+        snprintf(st->err, st->errlen, "%s:%d: section name [%.20s...] is longer than %d characters (the reader "
+                 "keeps only the first %d)", st->path, st->line, p + 1, INI_NAME_MAX, INI_NAME_MAX);
+        st->failed = 1;
+        return NULL;
+    }
+    if (!blank && *p != '[') {
+        size_t name = strcspn(p, "=:");
+        while (name > 0 && (p[name - 1] == ' ' || p[name - 1] == '\t')) name--;
+        if (name > INI_NAME_MAX) {
+            snprintf(st->err, st->errlen, "%s:%d: key '%.20s...' is longer than %d characters (the reader keeps "
+                     "only the first %d)", st->path, st->line, p, INI_NAME_MAX, INI_NAME_MAX);
+            st->failed = 1;
+            return NULL;
+        }
+    }
     if (close) {
         if (unknown_empty_section(st)) return NULL;
         char section[128];

@@ -22,7 +22,8 @@
 typedef struct Settings {
     char model[16];          /* a registered model (core/registry.h) */
     char architecture[24];   /* decoder, encoder, encoder-decoder */
-    char task[16];           /* chars, words, bytes, copy, adding, recall, assoc, parity */
+    char task[16];           /* chars, words, bytes, copy, adding, recall, assoc, parity,
+                              * mlm, classify, listops, selective_copy */
     char corpus[SETTING_STR_MAX];
     char tokenizer[16];      /* bytes, chars, words (text tasks; chars/words/bytes tasks set it) */
     int vocab_limit;
@@ -36,6 +37,7 @@ typedef struct Settings {
     int num_heads;
     int ffn_size;            /* 0: 4 * hidden_size */
     char positions[16];      /* sinusoidal, learned, none */
+    char attention_impl[16]; /* Transformer: naive (stores P, T x T), online (O(T) memory) */
     int max_seq_len;         /* 0: the longest sequence the run uses */
     int distance;
     int max_src_len;         /* pairs: longest source kept (translate) or drawn (reverse); 0: any */
@@ -53,6 +55,7 @@ typedef struct Settings {
     char pooling[16];        /* sequence classification: mean, last */
     char init_from[SETTING_STR_MAX]; /* fine-tuning: start matching tensors from this checkpoint */
     int freeze_body;         /* fine-tuning: 1 trains only the head (a linear probe) */
+    int train_examples;      /* classify: labelled training examples used (0: all) */
     unsigned long seed;
     int threads;
     int eval_every;

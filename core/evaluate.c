@@ -9,6 +9,8 @@
 
 #include <assert.h>
 #include <math.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "util.h"
 
@@ -89,4 +91,45 @@ int evaluate_position_loss(Model *m, const int *ids, long n, int T, double *loss
     }
     for (int t = 0; t < T; t++) loss_at[t] /= (double)windows;
     return 0;
+}
+
+/* ---- labelled examples, one at a time ------------------------------------ */
+
+int evaluate_labelled(Model *m, const Tokenizer *tok, const char *const *labels, int K,
+                      const LabelledFile *f, int T, double *loss, double *accuracy, char *err,
+                      size_t errlen)
+{
+    assert(m->cfg.classify && T <= m->Tmax);
+    Batch *b = batch_alloc_labelled(1, T);
+    double sum = 0;
+    long correct = 0;
+    int rc = 0;
+    for (long i = 0; i < f->n && rc == 0; i++) {
+        const LabelledExample *e = &f->ex[i];
+        int y = -1;
+        for (int k = 0; k < K && y < 0; k++)
+            if (strcmp(labels[k], e->label) == 0) y = k;
+        char msg[256];
+        long n = y < 0 ? 0 : tokenizer_encode(tok, e->text, strlen(e->text), b->tokens, (size_t)T,
+                                              msg, sizeof msg);
+        if (y < 0 || n <= 0) {
+            snprintf(err, errlen, "%s:%ld: %s%s%s", f->path, e->line,
+                     y < 0 ? "label '" : n < 0 ? msg : "the text has no tokens", y < 0 ? e->label : "",
+                     y < 0 ? "' is not one of the classifier's labels" : "");
+            rc = -1;
+            break;
+        }
+        /* no padding: the batch is exactly this example's tokens */
+        b->T = n < T ? (int)n : T;
+        b->lengths[0] = b->T;
+        b->labels[0] = y;
+        sum += model_forward(m, b);
+        correct += m->correct;
+    }
+    batch_free(b);
+    if (rc == 0) {
+        *loss = sum / (double)f->n;
+        *accuracy = (double)correct / (double)f->n;
+    }
+    return rc;
 }

@@ -15,6 +15,9 @@
 #ifndef SEQLAB_EVALUATE_H
 #define SEQLAB_EVALUATE_H
 
+#include <stddef.h>
+
+#include "data.h"
 #include "model.h"
 
 /* number of full windows of T in n ids: (n - 1) / T, or 0 */
@@ -31,5 +34,17 @@ double evaluate_windows(Model *m, const int *ids, long n, int T, long *tokens_ou
  * count 0) when there is no full window. */
 int evaluate_position_loss(Model *m, const int *ids, long n, int T, double *loss_at,
                            long *count);
+
+/* `seqlab eval --labelled` (DESIGN.md, "Encoder ... and sequence
+ * classification"): each example of f scored on its own, a batch of one
+ * with no padding, its text tokenised with tok and cut to its first T
+ * tokens; labels (K) are the classifier's class names in id order.
+ * *loss = the mean cross-entropy over the examples, *accuracy the fraction
+ * whose argmax is the label.  0, or -1 with a message naming the file and
+ * line (a label not among labels, a text that does not encode or has no
+ * tokens).  m is a classifier with activations for at least (1, T). */
+int evaluate_labelled(Model *m, const Tokenizer *tok, const char *const *labels, int K,
+                      const LabelledFile *f, int T, double *loss, double *accuracy, char *err,
+                      size_t errlen);
 
 #endif

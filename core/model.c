@@ -7,6 +7,16 @@
  *            z = y head.weight^T + head.bias          (B,T,O)
  *            L = mean CE(z, targets) | mean (z - values)^2
  * Backward runs the same four lines in reverse order.
+ *
+ * Sequence classification (cfg.classify) pools the body's output of each
+ * row b, whose n_b = Batch.lengths[b] real tokens are followed by padding,
+ * before the head:
+ *     mean:  p_b = (1/n_b) sum_{t < n_b} y_{b,t}
+ *     last:  p_b = y_{b,n_b-1}; a bidirectional body's y_t = [h_t ; h'_t]
+ *            gives p_b = [h_{n_b-1} ; h'_0], each direction's last step
+ *     z_b = p_b head.weight^T + head.bias       (B,K)
+ *     L = mean_b CE(z_b, label_b)
+ * Padding is never pooled, so nothing the padding computes reaches the loss.
  */
 #include "model.h"
 
@@ -44,6 +54,11 @@ static Model *model_create_encdec(const ModelConfig *cfg, const ModelInfo *info)
     return m;
 }
 
+int model_has_mask_token(const ModelConfig *cfg)
+{
+    return cfg->architecture == ARCH_ENCODER && cfg->vocab_size > 0;
+}
+
 Model *model_create(const ModelConfig *cfg)
 {
     const ModelInfo *info = model_info_find(cfg->kind);
@@ -57,7 +72,9 @@ Model *model_create(const ModelConfig *cfg)
     params_init(&m->params);
     int E = cfg->embed_dim;
     if (cfg->vocab_size > 0) {
-        m->idx_in_w = params_add2(&m->params, "embed.weight", cfg->vocab_size, E);
+        /* an encoder's row vocab_size is the mask token */
+        int rows = cfg->vocab_size + (model_has_mask_token(cfg) ? 1 : 0);
+        m->idx_in_w = params_add2(&m->params, "embed.weight", rows, E);
         m->idx_in_b = -1;
     } else {
         m->idx_in_w = params_add2(&m->params, "input.weight", E, cfg->input_features);
@@ -128,6 +145,8 @@ void model_alloc_acts(Model *m, int B, int T)
     m->dx = xcalloc(n * E, sizeof(real));
     m->y = xcalloc(n * H, sizeof(real));
     m->dy = xcalloc(n * H, sizeof(real));
+    m->pooled = xcalloc((size_t)B * H, sizeof(real));
+    m->dpooled = xcalloc((size_t)B * H, sizeof(real));
     m->logits = xcalloc(n * O, sizeof(real));
     m->probs = xcalloc(n * O, sizeof(real));
     m->dlogits = xcalloc(n * O, sizeof(real));
@@ -146,6 +165,8 @@ void model_free(Model *m)
     free(m->dx);
     free(m->y);
     free(m->dy);
+    free(m->pooled);
+    free(m->dpooled);
     free(m->logits);
     free(m->probs);
     free(m->dlogits);
@@ -165,11 +186,66 @@ static void input_forward(Model *m, real *x, const int *tokens, const real *feat
                        N, m->cfg.input_features, m->cfg.embed_dim);
 }
 
+/* ---- pooling (sequence classification) ---------------------------------- */
+
+/* the real tokens of row b */
+static int row_length(const Batch *batch, int b)
+{
+    int n = batch->lengths ? batch->lengths[b] : batch->T;
+    assert(n >= 1 && n <= batch->T);
+    return n;
+}
+
+/* pooled (B,H) from y (B,T,H); Hf = the forward direction's width (H, or
+ * H/2 when bidirectional) */
+static void pool_forward(const Model *m, real *pooled, const real *y, const Batch *batch)
+{
+    int B = batch->B, T = batch->T, H = m->H;
+    int Hf = m->cfg.bidirectional ? H / 2 : H;
+    for (int b = 0; b < B; b++) {
+        int n = row_length(batch, b);
+        real *p = pooled + (size_t)b * H;                        /* (H) */
+        const real *yb = y + (size_t)b * T * H;                  /* (T,H) */
+        if (m->cfg.pooling == POOLING_MEAN) {
+            /* p = (1/n) sum_{t < n} y_t */
+            for (int j = 0; j < H; j++) {
+                real sum = 0;
+                for (int t = 0; t < n; t++) sum += yb[(size_t)t * H + j];
+                p[j] = sum / (real)n;
+            }
+        } else {
+            /* p = [h_{n-1} (forward) ; h'_0 (backward, when there is one)] */
+            memcpy(p, yb + (size_t)(n - 1) * H, (size_t)Hf * sizeof(real));
+            if (Hf < H) memcpy(p + Hf, yb + Hf, (size_t)(H - Hf) * sizeof(real));
+        }
+    }
+}
+
+/* dy (B,T,H) += the pooling's backward of dpooled (B,H) */
+static void pool_backward(const Model *m, real *dy, const real *dpooled, const Batch *batch)
+{
+    int B = batch->B, T = batch->T, H = m->H;
+    int Hf = m->cfg.bidirectional ? H / 2 : H;
+    for (int b = 0; b < B; b++) {
+        int n = row_length(batch, b);
+        const real *dp = dpooled + (size_t)b * H;
+        real *dyb = dy + (size_t)b * T * H;
+        if (m->cfg.pooling == POOLING_MEAN) {
+            /* forward: p = (1/n) sum_{t < n} y_t, so dy_t += dp / n for t < n */
+            for (int t = 0; t < n; t++)
+                for (int j = 0; j < H; j++) dyb[(size_t)t * H + j] += dp[j] / (real)n;
+        } else {
+            /* forward: p = [y_{n-1}[0:Hf] ; y_0[Hf:H]] */
+            for (int j = 0; j < Hf; j++) dyb[(size_t)(n - 1) * H + j] += dp[j];
+            for (int j = Hf; j < H; j++) dyb[j] += dp[j];
+        }
+    }
+}
+
 double model_forward(Model *m, const Batch *batch)
 {
     int B = batch->B, T = batch->T, N = B * T;
-    int E = m->cfg.embed_dim, O = m->cfg.output_size;
-    (void)E;
+    int O = m->cfg.output_size;
     assert(B <= m->Bmax && T <= m->Tmax);
     ParamSet *ps = &m->params;
     m->last_B = B;
@@ -181,7 +257,22 @@ double model_forward(Model *m, const Batch *batch)
                                batch->tokens, B, batch->S, T);
     } else {
         input_forward(m, m->x, batch->tokens, batch->features, N);
+        if (m->body_ops->set_lengths)
+            m->body_ops->set_lengths(m->body, batch->lengths);
+        else
+            assert(!batch->lengths && "this body cannot mask padding");
         m->body_ops->forward(m->body, m->y, m->x, B, T);
+        if (m->cfg.classify) {
+            assert(batch->labels && "a classifier needs Batch.labels");
+            /* z_b = pool(y_b) W^T + b;  L = mean_b CE(z_b, label_b) */
+            pool_forward(m, m->pooled, m->y, batch);
+            linear_forward(m->logits, m->pooled, params_value(ps, m->idx_head_w),
+                           params_value(ps, m->idx_head_b), B, m->H, O);
+            double sum = softmax_xent_forward(m->probs, m->logits, batch->labels, B, O, &m->count,
+                                              &m->correct);
+            m->loss = m->count > 0 ? sum / m->count : 0;
+            return m->loss;
+        }
         linear_forward(m->logits, m->y, params_value(ps, m->idx_head_w),
                        params_value(ps, m->idx_head_b), N, m->H, O);
     }
@@ -205,21 +296,35 @@ void model_backward(Model *m, const Batch *batch)
     ParamSet *ps = &m->params;
     if (m->count == 0) return;
     real scale = (real)1 / (real)m->count;
-    /* loss: the gradient of the mean over scored positions */
-    memset(m->dlogits, 0, (size_t)N * O * sizeof(real));
-    if (m->cfg.regression)
-        mse_backward(m->dlogits, m->logits, batch->values, batch->targets, N, scale);
-    else
-        softmax_xent_backward(m->dlogits, m->probs, batch->targets, N, O, scale);
     if (m->encdec_ops) {
+        /* loss: the gradient of the mean over scored positions; the model does the rest */
+        memset(m->dlogits, 0, (size_t)N * O * sizeof(real));
+        softmax_xent_backward(m->dlogits, m->probs, batch->targets, N, O, scale);
         m->encdec_ops->backward(m->encdec, m->dlogits, batch->src_tokens, batch->src_lengths,
                                 batch->tokens, B, batch->S, T);
         return;
     }
-    /* head: z = y W^T + b */
-    memset(m->dy, 0, (size_t)N * H * sizeof(real));
-    linear_backward(m->dy, params_grad(ps, m->idx_head_w), params_grad(ps, m->idx_head_b),
-                    m->dlogits, m->y, params_value(ps, m->idx_head_w), N, H, O);
+    if (m->cfg.classify) {
+        /* loss, head and pooling: the classification lines in reverse */
+        memset(m->dlogits, 0, (size_t)B * O * sizeof(real));
+        softmax_xent_backward(m->dlogits, m->probs, batch->labels, B, O, scale);
+        memset(m->dpooled, 0, (size_t)B * H * sizeof(real));
+        linear_backward(m->dpooled, params_grad(ps, m->idx_head_w), params_grad(ps, m->idx_head_b),
+                        m->dlogits, m->pooled, params_value(ps, m->idx_head_w), B, H, O);
+        memset(m->dy, 0, (size_t)N * H * sizeof(real));
+        pool_backward(m, m->dy, m->dpooled, batch);
+    } else {
+        /* loss: the gradient of the mean over scored positions */
+        memset(m->dlogits, 0, (size_t)N * O * sizeof(real));
+        if (m->cfg.regression)
+            mse_backward(m->dlogits, m->logits, batch->values, batch->targets, N, scale);
+        else
+            softmax_xent_backward(m->dlogits, m->probs, batch->targets, N, O, scale);
+        /* head: z = y W^T + b */
+        memset(m->dy, 0, (size_t)N * H * sizeof(real));
+        linear_backward(m->dy, params_grad(ps, m->idx_head_w), params_grad(ps, m->idx_head_b),
+                        m->dlogits, m->y, params_value(ps, m->idx_head_w), N, H, O);
+    }
     /* body */
     memset(m->dx, 0, (size_t)N * E * sizeof(real));
     m->body_ops->backward(m->body, m->dx, m->dy, B, T);
@@ -255,12 +360,19 @@ size_t model_param_count(const Model *m)
     return m->params.total;
 }
 
+size_t model_attention_bytes(const Model *m)
+{
+    if (m->encdec_ops) return 0;   /* (an encoder-decoder's attention is in its act_bytes) */
+    return m->body_ops->attention_bytes ? m->body_ops->attention_bytes(m->body) : 0;
+}
+
 size_t model_act_bytes(const Model *m)
 {
     if (m->encdec_ops)
         return 3 * (size_t)m->Bmax * m->Tmax * m->cfg.output_size * sizeof(real) +
                m->encdec_ops->act_bytes(m->encdec);
     size_t n = (size_t)m->Bmax * m->Tmax;
-    size_t own = n * (2 * (size_t)m->cfg.embed_dim + 2 * (size_t)m->H + 3 * (size_t)m->cfg.output_size);
+    size_t own = n * (2 * (size_t)m->cfg.embed_dim + 2 * (size_t)m->H + 3 * (size_t)m->cfg.output_size)
+               + 2 * (size_t)m->Bmax * m->H;
     return own * sizeof(real) + m->body_ops->act_bytes(m->body);
 }

@@ -12,6 +12,8 @@
  *             or features (B,T,F) -> input.weight, input.bias -> x (B,T,E)
  *     body    x (B,T,E) -> y (B,T,H)        rnn / lstm / gru / transformer
  *     head    y (B,T,H) -> head.weight, head.bias -> logits (B,T,O)
+ *             or, classifying sequences (cfg.classify):
+ *             y (B,T,H) -> pool -> (B,H) -> head -> logits (B,K)
  *     loss    mean cross-entropy over targets != TARGET_IGNORE (classes), or
  *             mean squared error over them (regression)
  *
@@ -40,6 +42,10 @@ typedef enum { POSITIONS_SINUSOIDAL, POSITIONS_LEARNED, POSITIONS_NONE } Positio
 typedef enum { ARCH_DECODER, ARCH_ENCODER, ARCH_ENCODER_DECODER } Architecture;
 /* encoder-decoder recurrent models: what the decoder reads of the source */
 typedef enum { ATTENTION_NONE, ATTENTION_ADDITIVE } AttentionKind;
+/* Transformer: how attention is computed — naive stores the probabilities
+ * P (B,NH,T,T) for the backward; online keeps two numbers per row and
+ * recomputes P in blocks (transformer/attention_online.c); same results */
+typedef enum { ATTENTION_IMPL_NAIVE, ATTENTION_IMPL_ONLINE } AttentionImpl;
 /* sequence classification: what the head reads of the body's outputs */
 typedef enum { POOLING_MEAN, POOLING_LAST } Pooling;
 
@@ -58,13 +64,21 @@ typedef struct ModelConfig {
     int ffn_size;        /* Transformer MLP width (default 4C) */
     int max_seq_len;     /* Transformer: rows of the position table */
     Positions positions; /* Transformer */
+    AttentionImpl attention_impl; /* Transformer: naive (the default) or online */
     double forget_bias;  /* LSTM: initial b_f in both bias vectors' sum */
     double init_scale;   /* multiplies the default uniform init of recurrent weights (1 = PyTorch's) */
     Architecture architecture; /* decoder (the default), encoder, encoder-decoder */
     AttentionKind attention;   /* recurrent encoder-decoder: none (the bottleneck) or additive */
     int bidirectional;         /* recurrent encoder: 1 adds the reverse direction (PyTorch's _reverse) */
     Pooling pooling;           /* sequence classification: mean or last */
+    int classify;              /* 1: one class per sequence (output_size = K classes): the
+                                * head reads the pooled body output (pooling), not every y_t */
 } ModelConfig;
+
+/* An encoder's embed.weight has one row more than the vocabulary: id
+ * vocab_size is the mask token of masked language modelling, whatever the
+ * task, so that a pre-trained embedding carries over to fine-tuning. */
+int model_has_mask_token(const ModelConfig *cfg);
 
 /* The model-specific middle.  `self` is the body's own struct.
  * Gradients accumulate (+=); dx may be NULL. */
@@ -99,8 +113,16 @@ typedef struct BodyOps {
     void (*position_table)(const void *self, real *P, int T);
     /* bytes of activation memory held */
     size_t (*act_bytes)(const void *self);
+    /* of those, the bytes of the attention matrices (T x T per head and
+     * layer); NULL for a body without attention */
+    size_t (*attention_bytes)(const void *self);
     /* floating-point operations of one forward of (B,T) (backward ~ 2x) */
     double (*flops)(const void *self, int B, int T);
+    /* the real token count of each row, lengths (B), for the next forward
+     * and its backward (the pointer is kept until then), or NULL: all T.
+     * Rows are padded at the end; a body that reads the sequence backwards
+     * or attends both ways must keep the padding out. */
+    void (*set_lengths)(void *self, const int *lengths);
     void (*free)(void *self);
 } BodyOps;
 
@@ -122,6 +144,7 @@ typedef struct Model {
     /* activations (sized for Bmax, Tmax) */
     real *x, *dx;          /* (B,T,E) */
     real *y, *dy;          /* (B,T,H) */
+    real *pooled, *dpooled; /* (B,H) classification: the pooled body output and its gradient */
     real *logits;          /* (B,T,O) */
     real *probs;           /* (B,T,O) softmax (classification) */
     real *dlogits;         /* (B,T,O) */
@@ -157,5 +180,7 @@ const real *model_step(Model *m, const int *tokens, int B);
 
 size_t model_param_count(const Model *m);
 size_t model_act_bytes(const Model *m);
+/* the attention matrices' share of model_act_bytes (0 without attention) */
+size_t model_attention_bytes(const Model *m);
 
 #endif

@@ -1,6 +1,11 @@
 /*
  * ops.c — linear, embedding, tanh, sigmoid, softmax cross-entropy, MSE.
  * See ops.h for the conventions (accumulating backward, NULL = not needed).
+ *
+ * The linear layer here is the plain loop (linear_forward_ref,
+ * linear_backward_ref); its BLAS version is ops_fast.c.  tanh, sigmoid and
+ * the softmax's exp go through core/vecmath.c, which in the reference and
+ * double builds is libm one element at a time.
  */
 #include "ops.h"
 
@@ -36,27 +41,6 @@ void linear_backward_ref(real *dx, real *dW, real *db, const real *dy,
                 if (dW) dW[(size_t)o * I + i] += g * x[(size_t)n * I + i]; /* dW = dy^T x */
             }
         }
-}
-
-void linear_forward(real *y, const real *x, const real *W, const real *b,
-                    int N, int I, int O)
-{
-    /* y = x W^T: (N,I) x (I,O) */
-    if (b) {
-        for (int n = 0; n < N; n++) memcpy(y + (size_t)n * O, b, (size_t)O * sizeof(real));
-        real_gemm(0, 1, N, O, I, 1, x, I, W, I, 1, y, O);
-    } else {
-        real_gemm(0, 1, N, O, I, 1, x, I, W, I, 0, y, O);
-    }
-}
-
-void linear_backward(real *dx, real *dW, real *db, const real *dy,
-                     const real *x, const real *W, int N, int I, int O)
-{
-    if (dx) real_gemm(0, 0, N, I, O, 1, dy, O, W, I, 1, dx, I);   /* (N,O)(O,I) */
-    if (dW) real_gemm(1, 0, O, I, N, 1, dy, O, x, I, 1, dW, I);   /* (O,N)(N,I) */
-    if (db)   /* db += sum_n dy[n], a row at a time, several elements at once */
-        for (int n = 0; n < N; n++) vecmath_add(db, dy + (size_t)n * O, (size_t)O);
 }
 
 /* ---- embedding ----------------------------------------------------------- */

@@ -9,8 +9,10 @@
  *   - Backward functions ACCUMULATE (+=) into every gradient they receive,
  *     parameters and inputs alike; the caller zeroes once per step.
  *   - A NULL gradient pointer means "not needed" (e.g. dx of the first layer).
- *   - Each BLAS-backed op has a plain-loop `_ref` twin that a student reads
- *     first and the tests compare against.
+ *   - The linear layer's plain loops (`linear_forward_ref`, ops.c) are the
+ *     lesson; `linear_forward` (ops_fast.c) computes the same with BLAS,
+ *     and in the reference build (`make REFERENCE=1`) is the plain loop.
+ *     The tests hold the two equal.
  */
 #ifndef SEQLAB_OPS_H
 #define SEQLAB_OPS_H
@@ -19,7 +21,7 @@
 #include "real.h"
 
 /* ---- linear: y = x W^T + b ----------------------------------------------
- * y (N,O), x (N,I), W (O,I), b (O) or NULL.  beta = 0 overwrites y, 1 adds. */
+ * y (N,O) is overwritten; x (N,I), W (O,I), b (O) or NULL (no bias). */
 void linear_forward(real *y, const real *x, const real *W, const real *b,
                     int N, int I, int O);
 /* dx (N,I) += dy W;  dW (O,I) += dy^T x;  db (O) += sum_n dy */

@@ -23,6 +23,19 @@ typedef float real;
 #define REAL_NAME "float"
 #endif
 
+/* 1 in the reference build (`make REFERENCE=1`, -DSEQLAB_REFERENCE): every
+ * model trains through the plain, equation-annotated loops a student reads
+ * (linear_forward_ref, layernorm_forward_ref, gelu_forward_ref,
+ * attention_forward_ref, the recurrent time loop on one thread ...) and
+ * nothing else: no BLAS, no vector math, no blocking, no threads.  Each
+ * fast function starts with `if (REFERENCE_BUILD)` and hands over to its
+ * plain twin; the compiler drops whichever branch is dead. */
+#ifdef SEQLAB_REFERENCE
+#define REFERENCE_BUILD 1
+#else
+#define REFERENCE_BUILD 0
+#endif
+
 /* C = alpha * op(A) * op(B) + beta * C, row-major.  op(A) is (M,K), op(B)
  * is (K,N), C is (M,N).  trans_a / trans_b say whether A / B are stored
  * transposed.  One call site per precision, so grep finds both. */

@@ -23,20 +23,23 @@
  * The reference path (use_reference) does the same with plain loops one
  * step at a time, adding each step's da_hh^T h_{t-1} to dW_hh as it goes.
  *
- * Threads.  Only h_{t-1} W_hh^T and the cell are sequential in t, and the
- * rows of a batch never meet inside them: row b's h_t depends on row b's
- * h_{t-1} alone.  So the time loop is split over the batch — rows
- * [b0, b1) on each of P threads, each running all T steps for its rows
- * with single-threaded BLAS, with no synchronisation between steps — and
- * the whole-sequence products (A_ih, dW_ih, dW_hh, dX) use OpenBLAS's own
- * thread pool.  P is the BLAS thread count the trainer set (or
- * recurrent_set_parts).  The alternative, handing each step's small
- * product to the BLAS pool, wakes and synchronises its threads twice per
- * step and leaves the cell single-threaded; the split pays instead with
- * thinner per-step products (B/P rows).  On the shared 2-core machine this
- * was written on (about one core free) the pool was the faster for the RNN
- * and GRU at B = 32 (RNN 82 against 102 ms per step), the split for the
- * LSTM at B = 8; recurrent_set_parts(self, 1) selects the pool.
+ * The time loop itself is recurrent_time_loop_forward / _backward: one
+ * plain loop over t with the cell call in it.  Splitting it over threads
+ * (batch rows on each) wraps it from outside, in recurrent_split.c; the
+ * reference build (`make REFERENCE=1`) never splits and takes the plain
+ * per-step path (use_reference) throughout.
+ *
+ * Bidirectional (D = 2).  The reverse direction of a layer is the same
+ * time loop, with its own `_reverse` tensors, over the layer's input read
+ * backwards row by row: x'_t = x_{n-1-t} for t < n, where n is the row's
+ * real token count (Batch.lengths; padding t >= n stays where it is, after
+ * the real tokens, so it never reaches them).  Its h'_{k} at step k belongs
+ * to position t = n-1-k, so the layer's output is
+ *     out_t = [ h_t (forward) ; h'_{n-1-t} (backward) ]      (B,2H)
+ * the forward half summarising x_0 .. x_t, the backward half x_t .. x_{n-1}.
+ * Backward: dL/dout_t splits into the two halves, the backward half moved
+ * to the reverse direction's own time; each direction runs the BPTT above;
+ * dL/dx_t = dx_t (forward) + dx'_{n-1-t} (backward).
  */
 #include "recurrent.h"
 
@@ -47,7 +50,6 @@
 #include <string.h>
 
 #include "ops.h"
-#include "parallel.h"
 #include "registry.h"
 #include "util.h"
 #include "vecmath.h"
@@ -87,51 +89,6 @@ static real *maybe_at(real *base, size_t off)
     return base ? base + off : NULL;
 }
 
-/* ---- the time loop split over the batch ---------------------------------- */
-
-/* One thread's share of a layer's time loop: rows [b0, b1) of a batch of B. */
-typedef struct RowSpan {
-    RecurrentBody *rb;
-    RecurrentLayer *ly;
-    int B, T, b0, b1;
-    int part;            /* 0 .. parts-1: which slice of norm_parts is ours */
-    int record_norms;    /* backward of the top layer: per-step norms wanted */
-} RowSpan;
-
-/* what every span of one split shares */
-typedef struct LayerSplit {
-    RecurrentBody *rb;
-    RecurrentLayer *ly;
-    int B, T, parts, record_norms;
-    void (*rows)(const RowSpan *);
-} LayerSplit;
-
-static void layer_split_part(void *arg, int p)
-{
-    const LayerSplit *ls = arg;
-    RowSpan span = {ls->rb, ls->ly, ls->B, ls->T, 0, 0, p, ls->record_norms};
-    parallel_span(ls->B, ls->parts, p, &span.b0, &span.b1);
-    ls->rows(&span);
-}
-
-/* how many row spans a batch of B is split into */
-static int split_parts(const RecurrentBody *rb, int B)
-{
-    int parts = rb->parts > 0 ? rb->parts : parallel_threads();
-    if (parts > PARALLEL_MAX_PARTS) parts = PARALLEL_MAX_PARTS;
-    if (parts > B) parts = B;
-    return parts < 1 ? 1 : parts;
-}
-
-/* rows(span) for `parts` spans of rows that cover [0, B), each on its own
- * thread (core/parallel.h) */
-static void run_split(RecurrentBody *rb, RecurrentLayer *ly, int B, int T, int parts, int record_norms,
-                      void (*rows)(const RowSpan *))
-{
-    LayerSplit ls = {rb, ly, B, T, parts, record_norms, rows};
-    parallel_run(parts, layer_split_part, &ls);
-}
-
 /* ---- create, bind, init -------------------------------------------------- */
 
 void *recurrent_create(const CellOps *cell, const ModelConfig *cfg, ParamSet *ps, int *H)
@@ -140,6 +97,7 @@ void *recurrent_create(const CellOps *cell, const ModelConfig *cfg, ParamSet *ps
     if (cfg->hidden_size < 1) die("%s: hidden_size must be at least 1 (got %d)", cfg->kind, cfg->hidden_size);
     if (cfg->embed_dim < 1) die("%s: embed_dim must be at least 1 (got %d)", cfg->kind, cfg->embed_dim);
     RecurrentBody *rb = xcalloc(1, sizeof *rb);
+    rb->use_reference = REFERENCE_BUILD;   /* make REFERENCE=1: the plain per-step path */
     rb->cell = cell;
     rb->cfg = *cfg;
     rb->E = cfg->embed_dim;
@@ -147,32 +105,36 @@ void *recurrent_create(const CellOps *cell, const ModelConfig *cfg, ParamSet *ps
     rb->L = cfg->num_layers;
     rb->G = cell->gates;
     rb->S = cell->saved_per_unit;
+    rb->D = cfg->bidirectional ? 2 : 1;
     rb->nseries = cell->has_cell_state ? 2 : 1;
-    rb->layers = xcalloc((size_t)rb->L, sizeof *rb->layers);
+    rb->layers = xcalloc((size_t)rb->L * rb->D, sizeof *rb->layers);
     int GH = rb->G * rb->H;
     char name[PARAM_NAME_MAX];
     /* PyTorch's order and names (the prefix is the model's name, cfg->kind):
-     * per layer weight_ih, weight_hh, bias_ih, bias_hh */
-    for (int l = 0; l < rb->L; l++) {
-        RecurrentLayer *ly = &rb->layers[l];
-        ly->in = l == 0 ? rb->E : rb->H;
-        snprintf(name, sizeof name, "%s.weight_ih_l%d", cfg->kind, l);
+     * per layer weight_ih, weight_hh, bias_ih, bias_hh, then the same four
+     * with _reverse (bidirectional) */
+    for (int i = 0; i < rb->L * rb->D; i++) {
+        RecurrentLayer *ly = &rb->layers[i];
+        int l = i / rb->D;
+        const char *dir = i % rb->D ? "_reverse" : "";
+        ly->in = l == 0 ? rb->E : rb->D * rb->H;
+        snprintf(name, sizeof name, "%s.weight_ih_l%d%s", cfg->kind, l, dir);
         ly->idx_w_ih = params_add2(ps, name, GH, ly->in);
-        snprintf(name, sizeof name, "%s.weight_hh_l%d", cfg->kind, l);
+        snprintf(name, sizeof name, "%s.weight_hh_l%d%s", cfg->kind, l, dir);
         ly->idx_w_hh = params_add2(ps, name, GH, rb->H);
-        snprintf(name, sizeof name, "%s.bias_ih_l%d", cfg->kind, l);
+        snprintf(name, sizeof name, "%s.bias_ih_l%d%s", cfg->kind, l, dir);
         ly->idx_b_ih = params_add1(ps, name, GH);
-        snprintf(name, sizeof name, "%s.bias_hh_l%d", cfg->kind, l);
+        snprintf(name, sizeof name, "%s.bias_hh_l%d%s", cfg->kind, l, dir);
         ly->idx_b_hh = params_add1(ps, name, GH);
     }
-    *H = rb->H;
+    *H = rb->D * rb->H;
     return rb;
 }
 
 void recurrent_bind(void *self, ParamSet *ps)
 {
     RecurrentBody *rb = self;
-    for (int l = 0; l < rb->L; l++) {
+    for (int l = 0; l < rb->L * rb->D; l++) {
         RecurrentLayer *ly = &rb->layers[l];
         ly->W_ih = params_value(ps, ly->idx_w_ih);
         ly->W_hh = params_value(ps, ly->idx_w_hh);
@@ -199,7 +161,7 @@ void recurrent_init(void *self, ParamSet *ps, gsl_rng *rng)
      * over init_scale changes only the spectral radius of W_hh. */
     double k = 1.0 / sqrt((double)rb->H);
     double scale = rb->cfg.init_scale == 0 ? 1.0 : rb->cfg.init_scale;
-    for (int l = 0; l < rb->L; l++) {
+    for (int l = 0; l < rb->L * rb->D; l++) {
         RecurrentLayer *ly = &rb->layers[l];
         const int idx[4] = {ly->idx_w_ih, ly->idx_w_hh, ly->idx_b_ih, ly->idx_b_hh};
         for (int i = 0; i < 4; i++)
@@ -229,12 +191,16 @@ void recurrent_alloc_acts(void *self, int B, int T)
     rb->Tmax = T;
     size_t n = (size_t)B * T, BH = (size_t)B * rb->H, GH = (size_t)rb->G * rb->H;
     size_t total = 0;
-    /* per layer: the O(T*B*H) that BPTT must keep */
-    for (int l = 0; l < rb->L; l++) {
+    /* per layer and direction: the O(T*B*H) that BPTT must keep */
+    for (int l = 0; l < rb->L * rb->D; l++) {
         RecurrentLayer *ly = &rb->layers[l];
         ly->h = acts_alloc((size_t)(T + 1) * BH, &total);
         if (rb->cell->has_cell_state) ly->c = acts_alloc((size_t)(T + 1) * BH, &total);
         if (rb->S > 0) ly->saved = acts_alloc(n * rb->S * rb->H, &total);
+        /* bidirectional: the reversed input of the reverse direction, and
+         * the joined output (kept on the forward direction) */
+        if (rb->D == 2 && l % 2 == 1) ly->xrev = acts_alloc(n * ly->in, &total);
+        if (rb->D == 2 && l % 2 == 0) ly->out = acts_alloc(n * 2 * rb->H, &total);
     }
     /* scratch shared by the layers, which run one after another */
     rb->xt = acts_alloc(n * rb->E, &total);
@@ -244,6 +210,13 @@ void recurrent_alloc_acts(void *self, int B, int T)
     if (rb->cell->separate_hh_grad) rb->da_hh = acts_alloc(n * GH, &total);
     rb->dh_in = acts_alloc(n * rb->H, &total);
     rb->dxt = acts_alloc(n * rb->E, &total);
+    if (rb->D == 2) {
+        size_t in_max = (size_t)(rb->E > 2 * rb->H ? rb->E : 2 * rb->H);
+        rb->dh_in_rev = acts_alloc(n * rb->H, &total);
+        rb->dout = acts_alloc(n * 2 * rb->H, &total);
+        rb->dx_fwd = acts_alloc(n * in_max, &total);
+        rb->dx_rev = acts_alloc(n * in_max, &total);
+    }
     rb->dh = acts_alloc(BH, &total);
     rb->dh_next = acts_alloc(BH, &total);
     if (rb->cell->has_cell_state) {
@@ -268,19 +241,18 @@ size_t recurrent_act_bytes(const void *self)
 
 /* ---- forward ------------------------------------------------------------- */
 
-/* The sequential part of one layer's forward, for rows [b0, b1): for each
- * t, a_hh = h_{t-1} W_hh^T + b_hh and the cell.  rb->a_ih (T,B,G*H) holds
- * the input projections; writes h_1..h_T (and c, saved) of those rows. */
-static void layer_forward_rows(const RowSpan *sp)
+/* THE TIME LOOP, forward: one layer over steps 0 .. T-1, for the batch
+ * rows [b0, b1) of B (all of them, 0 .. B, unless recurrent_split.c runs
+ * it for a span of rows on each of several threads).  rb->a_ih (T,B,G*H)
+ * holds the input projections; writes h_1..h_T (and c, saved) of those rows. */
+void recurrent_time_loop_forward(RecurrentBody *rb, RecurrentLayer *ly, int B, int T, int b0, int b1)
 {
-    RecurrentBody *rb = sp->rb;
-    RecurrentLayer *ly = sp->ly;
     const CellOps *cell = rb->cell;
-    int H = rb->H, GH = rb->G * rb->H, n = sp->b1 - sp->b0;
-    size_t BH = (size_t)sp->B * H, BGH = (size_t)sp->B * GH, BSH = (size_t)sp->B * rb->S * H;
-    size_t rowH = (size_t)sp->b0 * H, rowGH = (size_t)sp->b0 * GH, rowSH = (size_t)sp->b0 * rb->S * H;
+    int H = rb->H, GH = rb->G * rb->H, n = b1 - b0;
+    size_t BH = (size_t)B * H, BGH = (size_t)B * GH, BSH = (size_t)B * rb->S * H;
+    size_t rowH = (size_t)b0 * H, rowGH = (size_t)b0 * GH, rowSH = (size_t)b0 * rb->S * H;
     real *a_hh = rb->a_hh + rowGH;                                   /* (n,G*H) our rows */
-    for (int t = 0; t < sp->T; t++) {
+    for (int t = 0; t < T; t++) {
         const real *h_prev = ly->h + t * BH + rowH;                  /* (n,H) */
         real *h = ly->h + (t + 1) * BH + rowH;                       /* (n,H) */
         /* a_hh = h_{t-1} W_hh^T + b_hh: needs the previous step, so one per step */
@@ -296,21 +268,104 @@ static void layer_forward_rows(const RowSpan *sp)
 
 /* One layer over T steps.  X (T,B,in) time-major; ly->h[0] (and ly->c[0])
  * hold the initial state; fills ly->h[1..T], ly->c[1..T], ly->saved.
- * parts: how many row spans the time loop is split into. */
+ * parts: how many row spans the time loop is split into (1: not split). */
 static void layer_forward(RecurrentBody *rb, RecurrentLayer *ly, const real *X, int B, int T, int parts)
 {
     int GH = rb->G * rb->H;
     size_t BGH = (size_t)B * GH;
     /* a_ih = x_t W_ih^T + b_ih for all t: nothing in it depends on h, so the
-     * whole sequence is one (T*B,in) x (in,G*H) product */
-    if (rb->use_reference) {
+     * whole sequence is one (T*B,in) x (in,G*H) product (the plain path:
+     * one step at a time) */
+    if (rb->use_reference)
         for (int t = 0; t < T; t++)
             linear_forward_ref(rb->a_ih + t * BGH, X + (size_t)t * B * ly->in, ly->W_ih,
                                ly->b_ih, B, ly->in, GH);
-        run_split(rb, ly, B, T, 1, 0, layer_forward_rows);
-    } else {
+    else
         linear_forward(rb->a_ih, X, ly->W_ih, ly->b_ih, T * B, ly->in, GH);
-        run_split(rb, ly, B, T, parts, 0, layer_forward_rows);
+    /* the time loop, over every row at once or split over threads */
+    if (parts > 1 && !rb->use_reference)
+        recurrent_split_forward(rb, ly, B, T, parts);
+    else
+        recurrent_time_loop_forward(rb, ly, B, T, 0, B);
+}
+
+/* ---- both directions ---------------------------------------------------- */
+
+static void layer_backward(RecurrentBody *rb, RecurrentLayer *ly, real *dX, const real *X,
+                           int B, int T, int record_norms, int parts);
+
+/* the position the reverse direction reads at its step t, in a row of n
+ * real tokens (t >= n: padding, left in place); its own inverse */
+static int reverse_index(const RecurrentBody *rb, int b, int t, int T)
+{
+    int n = rb->lengths ? rb->lengths[b] : T;
+    assert(n >= 1 && n <= T);
+    return t < n ? n - 1 - t : t;
+}
+
+/* dst (T,B,D) with dst[t,b] = src[reverse_index(t), b]; add = 1: += */
+static void reverse_rows(const RecurrentBody *rb, real *dst, const real *src, int B, int T, int D,
+                         int add)
+{
+    for (int t = 0; t < T; t++)
+        for (int b = 0; b < B; b++) {
+            real *d = dst + ((size_t)t * B + b) * D;
+            const real *s = src + ((size_t)reverse_index(rb, b, t, T) * B + b) * D;
+            if (add)
+                vecmath_add(d, s, (size_t)D);
+            else
+                memcpy(d, s, (size_t)D * sizeof(real));
+        }
+}
+
+/* One bidirectional layer: fw, bw its two directions, X (T,B,in).
+ * out_t = [h_t ; h'_{n-1-t}] into fw->out (T,B,2H). */
+static void bidir_layer_forward(RecurrentBody *rb, RecurrentLayer *fw, RecurrentLayer *bw,
+                                const real *X, int B, int T, int parts)
+{
+    int H = rb->H;
+    size_t BH = (size_t)B * H;
+    layer_forward(rb, fw, X, B, T, parts);
+    /* x'_t = x_{n-1-t}: the reverse direction reads each row backwards */
+    reverse_rows(rb, bw->xrev, X, B, T, fw->in, 0);
+    layer_forward(rb, bw, bw->xrev, B, T, parts);
+    for (int t = 0; t < T; t++)
+        for (int b = 0; b < B; b++) {
+            real *o = fw->out + ((size_t)t * B + b) * 2 * H;
+            int k = reverse_index(rb, b, t, T);    /* the reverse step at position t */
+            memcpy(o, fw->h + (t + 1) * BH + (size_t)b * H, (size_t)H * sizeof(real));
+            memcpy(o + H, bw->h + (k + 1) * BH + (size_t)b * H, (size_t)H * sizeof(real));
+        }
+}
+
+/* The backward of bidir_layer_forward.  rb->dout (T,B,2H) holds dL/dout on
+ * entry; dX (T,B,in) (or NULL) gets dL/dX — it may be rb->dout itself. */
+static void bidir_layer_backward(RecurrentBody *rb, RecurrentLayer *fw, RecurrentLayer *bw,
+                                 real *dX, const real *X, int B, int T, int record_norms,
+                                 int parts)
+{
+    int H = rb->H, in = fw->in;
+    size_t n = (size_t)T * B;
+    /* dL/dh_t (forward half), dL/dh'_k (backward half, at k = n-1-t) */
+    for (int t = 0; t < T; t++)
+        for (int b = 0; b < B; b++) {
+            const real *d = rb->dout + ((size_t)t * B + b) * 2 * H;
+            int k = reverse_index(rb, b, t, T);
+            memcpy(rb->dh_in + ((size_t)t * B + b) * H, d, (size_t)H * sizeof(real));
+            memcpy(rb->dh_in_rev + ((size_t)k * B + b) * H, d + H, (size_t)H * sizeof(real));
+        }
+    layer_backward(rb, fw, dX ? rb->dx_fwd : NULL, X, B, T, record_norms, parts);
+    /* the reverse direction's BPTT reads its dL/dh from dh_in: swap them in */
+    real *swap = rb->dh_in;
+    rb->dh_in = rb->dh_in_rev;
+    rb->dh_in_rev = swap;
+    layer_backward(rb, bw, dX ? rb->dx_rev : NULL, bw->xrev, B, T, 0, parts);
+    rb->dh_in_rev = rb->dh_in;
+    rb->dh_in = swap;
+    if (dX) {
+        /* dx_t = dx_t (forward) + dx'_{n-1-t} (backward) */
+        memcpy(dX, rb->dx_fwd, n * in * sizeof(real));
+        reverse_rows(rb, dX, rb->dx_rev, B, T, in, 1);
     }
 }
 
@@ -319,8 +374,23 @@ void recurrent_forward(void *self, real *y, const real *x, int B, int T)
     RecurrentBody *rb = self;
     assert(B <= rb->Bmax && T <= rb->Tmax);
     size_t BH = (size_t)B * rb->H;
-    int parts = split_parts(rb, B);
+    int parts = recurrent_split_parts(rb, B);
     to_time_major(rb->xt, x, B, T, rb->E);
+    if (rb->D == 2) {
+        for (int l = 0; l < rb->L; l++) {
+            RecurrentLayer *fw = &rb->layers[2 * l], *bw = &rb->layers[2 * l + 1];
+            /* both directions start from h_0 = 0 (and c_0 = 0) */
+            for (RecurrentLayer *ly = fw; ly <= bw; ly++) {
+                memset(ly->h, 0, BH * sizeof(real));
+                if (ly->c) memset(ly->c, 0, BH * sizeof(real));
+            }
+            /* layer 0 reads x; layer l reads layer l-1's [h ; h'] */
+            const real *X = l == 0 ? rb->xt : rb->layers[2 * (l - 1)].out;
+            bidir_layer_forward(rb, fw, bw, X, B, T, parts);
+        }
+        from_time_major(y, rb->layers[2 * (rb->L - 1)].out, B, T, 2 * rb->H);
+        return;
+    }
     for (int l = 0; l < rb->L; l++) {
         RecurrentLayer *ly = &rb->layers[l];
         /* every sequence starts from h_0 = 0 (and c_0 = 0) */
@@ -336,24 +406,25 @@ void recurrent_forward(void *self, real *y, const real *x, int B, int T)
 
 /* ---- backward (BPTT) ----------------------------------------------------- */
 
-/* The sequential part of one layer's backward, for rows [b0, b1), steps
- * T-1 .. 0: the cell's backward and dh_{t-1} += da_hh W_hh.  Reads
- * rb->dh_in (T,B,H) = dL/dh_t from above; writes those rows of rb->da_ih
- * (and rb->da_hh) for every step.  The reference path also adds each
- * step's da_hh^T h_{t-1} to dW_hh here, one step at a time. */
-static void layer_backward_rows(const RowSpan *sp)
+/* THE TIME LOOP, backward (BPTT): one layer, steps T-1 .. 0, for the batch
+ * rows [b0, b1) of B: the cell's backward and dh_{t-1} += da_hh W_hh.
+ * Reads rb->dh_in (T,B,H) = dL/dh_t from above; writes those rows of
+ * rb->da_ih (and rb->da_hh) for every step.  The plain path also adds each
+ * step's da_hh^T h_{t-1} to dW_hh here, one step at a time.  part: which
+ * slice of rb->norm_parts gets these rows' sums of squares (0 unless split);
+ * record_norms: the top layer, whose per-step norms are wanted. */
+void recurrent_time_loop_backward(RecurrentBody *rb, RecurrentLayer *ly, int B, int T, int b0, int b1,
+                                  int part, int record_norms)
 {
-    RecurrentBody *rb = sp->rb;
-    RecurrentLayer *ly = sp->ly;
     const CellOps *cell = rb->cell;
-    int H = rb->H, GH = rb->G * rb->H, n = sp->b1 - sp->b0, T = sp->T;
-    size_t BH = (size_t)sp->B * H, BGH = (size_t)sp->B * GH, BSH = (size_t)sp->B * rb->S * H;
-    size_t rowH = (size_t)sp->b0 * H, rowGH = (size_t)sp->b0 * GH, rowSH = (size_t)sp->b0 * rb->S * H;
+    int H = rb->H, GH = rb->G * rb->H, n = b1 - b0;
+    size_t BH = (size_t)B * H, BGH = (size_t)B * GH, BSH = (size_t)B * rb->S * H;
+    size_t rowH = (size_t)b0 * H, rowGH = (size_t)b0 * GH, rowSH = (size_t)b0 * rb->S * H;
     size_t nH = (size_t)n * H, nGH = (size_t)n * GH;
     /* this span's rows of the per-step scratch, all (n,H) */
     real *dh = rb->dh + rowH, *dh_next = rb->dh_next + rowH;
     real *dc = maybe_at(rb->dc, rowH), *dc_prev = maybe_at(rb->dc_prev, rowH);
-    double *norm_h = rb->norm_parts + (size_t)sp->part * rb->nseries * rb->Tmax;   /* (T) */
+    double *norm_h = rb->norm_parts + (size_t)part * rb->nseries * rb->Tmax;       /* (T) */
     double *norm_c = norm_h + rb->Tmax;                                             /* (T), LSTM */
     /* after the last step nothing flows back: the dh_{T+1} path and dc are zero */
     memset(dh_next, 0, nH * sizeof(real));
@@ -374,7 +445,7 @@ static void layer_backward_rows(const RowSpan *sp)
         cell->backward(da_ih, da_hh, dh_next, dc_prev, dh, dc, maybe_at(ly->saved, t * BSH + rowSH),
                        ly->h + (t + 1) * BH + rowH, maybe_at(ly->c, (t + 1) * BH + rowH), h_prev,
                        maybe_at(ly->c, t * BH + rowH), n, H);
-        if (sp->record_norms) {
+        if (record_norms) {
             /* our rows' share of ||dL/dh_t||^2 (and ||dL/dc_t||^2) */
             norm_h[t] = real_sumsq(nH, dh);
             if (dc) norm_c[t] = real_sumsq(nH, dc);
@@ -405,7 +476,11 @@ static void layer_backward(RecurrentBody *rb, RecurrentLayer *ly, real *dX, cons
     /* for the RNN and LSTM, a = a_ih + a_hh, so dL/da_hh = dL/da_ih */
     real *dA_hh = rb->cell->separate_hh_grad ? rb->da_hh : rb->da_ih;   /* (T,B,G*H) */
     if (rb->use_reference) parts = 1;
-    run_split(rb, ly, B, T, parts, record_norms, layer_backward_rows);
+    /* the time loop, over every row at once or split over threads */
+    if (parts > 1)
+        recurrent_split_backward(rb, ly, B, T, parts, record_norms);
+    else
+        recurrent_time_loop_backward(rb, ly, B, T, 0, B, 0, record_norms);
     if (record_norms) {
         /* ||dL/dh_t|| (and ||dL/dc_t||) over batch and hidden units: the
          * spans' sums of squares added up */
@@ -439,8 +514,21 @@ void recurrent_backward(void *self, real *dx, const real *dy, int B, int T)
     RecurrentBody *rb = self;
     assert(B <= rb->Bmax && T <= rb->Tmax);
     size_t BH = (size_t)B * rb->H;
-    int parts = split_parts(rb, B);
+    int parts = recurrent_split_parts(rb, B);
     rb->last_T = T;
+    if (rb->D == 2) {
+        /* the top layer's dL/dout_t from the head, time-major; layer l's
+         * dL/dX is layer l-1's dL/dout, written over dout */
+        to_time_major(rb->dout, dy, B, T, 2 * rb->H);
+        for (int l = rb->L - 1; l >= 0; l--) {
+            RecurrentLayer *fw = &rb->layers[2 * l], *bw = &rb->layers[2 * l + 1];
+            real *dX = l > 0 ? rb->dout : (dx ? rb->dxt : NULL);
+            const real *X = l == 0 ? rb->xt : rb->layers[2 * (l - 1)].out;
+            bidir_layer_backward(rb, fw, bw, dX, X, B, T, l == rb->L - 1, parts);
+        }
+        if (dx) from_time_major_add(dx, rb->dxt, B, T, rb->E);
+        return;
+    }
     /* the top layer's dL/dh_t from the head, time-major */
     to_time_major(rb->dh_in, dy, B, T, rb->H);
     for (int l = rb->L - 1; l >= 0; l--) {
@@ -459,6 +547,12 @@ void recurrent_state_reset(void *self, int B)
 {
     RecurrentBody *rb = self;
     assert(B <= rb->Bmax);
+    if (rb->D == 2) {
+        /* the backward direction starts at the last token: nothing to step */
+        fprintf(stderr, "%s: a bidirectional model cannot run one step at a time\n",
+                rb->cfg.kind);
+        abort();
+    }
     rb->step_B = B;
     size_t n = (size_t)rb->L * B * rb->H;
     memset(rb->state_h, 0, n * sizeof(real));
@@ -498,7 +592,7 @@ double recurrent_flops(const void *self, int B, int T)
 {
     const RecurrentBody *rb = self;
     double GH = (double)rb->G * rb->H, per_step = 0;
-    for (int l = 0; l < rb->L; l++) {
+    for (int l = 0; l < rb->L * rb->D; l++) {
         const RecurrentLayer *ly = &rb->layers[l];
         /* 2 flops per multiply-add: x W_ih^T, h W_hh^T, then the cell */
         per_step += 2.0 * B * ly->in * GH + 2.0 * B * rb->H * GH
@@ -507,10 +601,16 @@ double recurrent_flops(const void *self, int B, int T)
     return per_step * T;
 }
 
+void recurrent_set_lengths(void *self, const int *lengths)
+{
+    RecurrentBody *rb = self;
+    rb->lengths = lengths;
+}
+
 void recurrent_set_reference(void *self, int on)
 {
     RecurrentBody *rb = self;
-    rb->use_reference = on;
+    rb->use_reference = on || REFERENCE_BUILD;
 }
 
 void recurrent_set_parts(void *self, int parts)
@@ -524,10 +624,12 @@ void recurrent_free(void *self)
 {
     RecurrentBody *rb = self;
     if (!rb) return;
-    for (int l = 0; l < rb->L; l++) {
+    for (int l = 0; l < rb->L * rb->D; l++) {
         free(rb->layers[l].h);
         free(rb->layers[l].c);
         free(rb->layers[l].saved);
+        free(rb->layers[l].xrev);
+        free(rb->layers[l].out);
     }
     free(rb->layers);
     free(rb->xt);
@@ -537,6 +639,10 @@ void recurrent_free(void *self)
     free(rb->da_hh);
     free(rb->dh_in);
     free(rb->dxt);
+    free(rb->dh_in_rev);
+    free(rb->dout);
+    free(rb->dx_fwd);
+    free(rb->dx_rev);
     free(rb->dh);
     free(rb->dh_next);
     free(rb->dc);
@@ -570,5 +676,6 @@ const BodyOps recurrent_body_ops = {
     .grad_norms = recurrent_grad_norms,
     .act_bytes = recurrent_act_bytes,
     .flops = recurrent_flops,
+    .set_lengths = recurrent_set_lengths,
     .free = recurrent_free,
 };

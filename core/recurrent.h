@@ -20,6 +20,12 @@
  *     h_t (, c_t) = cell(a_ih, a_hh, h_{t-1} (, c_{t-1}))
  * a_ih and a_hh are kept apart because the GRU's reset gate multiplies
  * (W_hn h + b_hn) alone; for the RNN and LSTM only their sum matters.
+ *
+ * Bidirectional (bidirectional = 1, D = 2 directions): each layer has a
+ * second set of tensors (PyTorch's `_reverse`) that runs the same time loop
+ * over the sequence read backwards — row b from its last real token
+ * n_b - 1 (Batch.lengths) down to 0 — and the layer's output is
+ * [forward h_t ; backward h_t] (T,B,2H), which the next layer reads.
  */
 #ifndef SEQLAB_RECURRENT_H
 #define SEQLAB_RECURRENT_H
@@ -64,7 +70,7 @@ typedef struct CellOps {
 } CellOps;
 
 typedef struct RecurrentLayer {
-    int in;                          /* E for layer 0, H above */
+    int in;                          /* E for layer 0, D*H above */
     int idx_w_ih, idx_w_hh, idx_b_ih, idx_b_hh;  /* tensor indices */
     real *W_ih, *W_hh;               /* (G*H,in), (G*H,H) */
     real *b_ih, *b_hh;               /* (G*H), (G*H) */
@@ -73,14 +79,23 @@ typedef struct RecurrentLayer {
     real *h;                         /* (T+1,B,H) state history, h[0] = h0 */
     real *c;                         /* (T+1,B,H) cell state history, LSTM only */
     real *saved;                     /* (T,B,S*H) what the cell saved */
+    /* bidirectional only: */
+    real *xrev;                      /* reverse direction: (T,B,in) its input, each row
+                                      * read backwards from its last real token */
+    real *out;                       /* forward direction: (T,B,2H) the layer's output
+                                      * [forward h_t ; backward h_t] */
 } RecurrentLayer;
 
 typedef struct RecurrentBody {
     const CellOps *cell;
     ModelConfig cfg;
     int E, H, L, G, S;
-    RecurrentLayer *layers;          /* (L) */
-    int use_reference;               /* 1: plain per-step loops (recurrent_set_reference) */
+    int D;                           /* directions: 1, or 2 when bidirectional */
+    RecurrentLayer *layers;          /* (L*D): layer l's direction d is layers[l*D + d] */
+    const int *lengths;              /* (B) real tokens per row of the current batch, or
+                                      * NULL (all T): where the reverse direction starts */
+    int use_reference;               /* 1: plain per-step loops (recurrent_set_reference; always in
+                                      * the reference build) */
     int parts;                       /* row spans of the time loop; 0: the BLAS thread count */
     /* activation memory, sized by alloc_acts for (Bmax,Tmax) */
     int Bmax, Tmax;
@@ -91,6 +106,11 @@ typedef struct RecurrentBody {
     real *da_hh;                     /* (T,B,G*H) dL/da_hh (GRU only; else = da_ih) */
     real *dh_in;                     /* (T,B,H) dL/dh from above (head or layer l+1) */
     real *dxt;                       /* (T,B,E) dL/dx of layer 0, time-major */
+    /* bidirectional only (IN = max(E, 2H)): */
+    real *dh_in_rev;                 /* (T,B,H) dL/dh from above of the reverse direction,
+                                      * in its own (reversed) time */
+    real *dout;                      /* (T,B,2H) dL/d(layer output) */
+    real *dx_fwd, *dx_rev;           /* (T,B,IN) each direction's dL/d(layer input) */
     real *dh;                        /* (B,H) total dL/dh_t (each span its own rows) */
     real *dh_next;                   /* (B,H) dL/dh_{t-1} through the recurrence */
     real *dc, *dc_prev;              /* (B,H) dL/dc_t and dL/dc_{t-1} (LSTM) */
@@ -120,13 +140,28 @@ void recurrent_state_reset(void *self, int B);
 void recurrent_step(void *self, real *y, const real *x, int B);
 int recurrent_grad_norms(void *self, const char *const **names, const real **norms);
 size_t recurrent_act_bytes(const void *self);
+void recurrent_set_lengths(void *self, const int *lengths);
 double recurrent_flops(const void *self, int B, int T);
 void recurrent_free(void *self);
 
 /* 1: forward and backward use the plain per-step loops (linear_*_ref per
  * time step, W_hh's gradient added step by step) instead of the one-product
- * BLAS path; for reading, and for the tests that compare the two. */
+ * BLAS path; for the tests that compare the two.  The reference build
+ * (`make REFERENCE=1`) always takes the plain path. */
 void recurrent_set_reference(void *self, int on);
+
+/* ---- the time loop, and its split over threads ---------------------------
+ * recurrent_time_loop_forward / _backward (recurrent.c) run one layer's
+ * loop over t for the batch rows [b0, b1) of B; recurrent_split.c runs them
+ * for `parts` spans of rows on as many threads (parts > 1). */
+void recurrent_time_loop_forward(RecurrentBody *rb, RecurrentLayer *ly, int B, int T, int b0, int b1);
+void recurrent_time_loop_backward(RecurrentBody *rb, RecurrentLayer *ly, int B, int T, int b0, int b1,
+                                  int part, int record_norms);
+/* how many spans a batch of B is split into (1 in the reference build) */
+int recurrent_split_parts(const RecurrentBody *rb, int B);
+void recurrent_split_forward(RecurrentBody *rb, RecurrentLayer *ly, int B, int T, int parts);
+void recurrent_split_backward(RecurrentBody *rb, RecurrentLayer *ly, int B, int T, int parts,
+                              int record_norms);
 
 /* Split the time loop over `parts` spans of batch rows, one thread each
  * (0: as many as OpenBLAS has threads, the default).  Any split gives the

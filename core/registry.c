@@ -13,29 +13,40 @@
 #include <string.h>
 
 #include "encdec.h"
+#include "mingru/mingru.h"
+#include "mingru/scan.h"
 #include "recurrent.h"
 #include "transformer/transformer.h"
 
 /* the recurrent cells (rnn/ lstm/ gru/), run by core/recurrent.c's body */
 extern const CellOps rnn_cell, lstm_cell, gru_cell;
 
-#define RECURRENT_SETTINGS "init_scale"
-#define TRANSFORMER_SETTINGS "num_heads ffn_size max_seq_len positions"
+#define RECURRENT_SETTINGS "init_scale bidirectional"
+#define TRANSFORMER_SETTINGS "num_heads ffn_size max_seq_len positions attention_impl"
+#define DECODER_ENCODER (ARCH_BIT(ARCH_DECODER) | ARCH_BIT(ARCH_ENCODER))
+#define ALL_ARCHITECTURES (DECODER_ENCODER | ARCH_BIT(ARCH_ENCODER_DECODER))
+#define DECODER_ONLY ARCH_BIT(ARCH_DECODER)
 
 static const ModelInfo models[] = {
-    {.name = "rnn", .title = "RNN", .ops = &recurrent_body_ops, .cell = &rnn_cell, .encdec = &recurrent_encdec_ops,
-     .recurrent = 1,
-     .default_layers = 1, .grad_series = "h", .settings = RECURRENT_SETTINGS},
-    {.name = "lstm", .title = "LSTM", .ops = &recurrent_body_ops, .cell = &lstm_cell, .encdec = &recurrent_encdec_ops,
-     .recurrent = 1,
-     .default_layers = 1, .grad_series = "h", .settings = RECURRENT_SETTINGS " forget_bias"},
-    {.name = "gru", .title = "GRU", .ops = &recurrent_body_ops, .cell = &gru_cell, .encdec = &recurrent_encdec_ops,
-     .recurrent = 1,
-     .default_layers = 1, .grad_series = "h", .settings = RECURRENT_SETTINGS},
-    {.name = "transformer", .title = "Transformer", .ops = &transformer_body_ops,
-     .encdec = &transformer_encdec_ops, .default_layers = 2,
-     .attention = 1, .position_table = 1, .grad_series = "x", .settings = TRANSFORMER_SETTINGS,
-     .check = transformer_check_config},
+    {.name = "rnn", .title = "RNN", .ops = &recurrent_body_ops, .cell = &rnn_cell, .recurrent = 1,
+     .default_layers = 1, .grad_series = "h", .settings = RECURRENT_SETTINGS,
+     .architectures = ALL_ARCHITECTURES, .encdec = &recurrent_encdec_ops},
+    {.name = "lstm", .title = "LSTM", .ops = &recurrent_body_ops, .cell = &lstm_cell, .recurrent = 1, .gated = 1,
+     .default_layers = 1, .grad_series = "h", .settings = RECURRENT_SETTINGS " forget_bias",
+     .architectures = ALL_ARCHITECTURES, .encdec = &recurrent_encdec_ops},
+    {.name = "gru", .title = "GRU", .ops = &recurrent_body_ops, .cell = &gru_cell, .recurrent = 1, .gated = 1,
+     .default_layers = 1, .grad_series = "h", .settings = RECURRENT_SETTINGS,
+     .architectures = ALL_ARCHITECTURES, .encdec = &recurrent_encdec_ops},
+    {.name = "transformer", .title = "Transformer", .ops = &transformer_body_ops, .default_layers = 2,
+     .encdec = &transformer_encdec_ops, .attention = 1, .position_table = 1, .grad_series = "x", .settings = TRANSFORMER_SETTINGS,
+     .architectures = ALL_ARCHITECTURES, .check = transformer_check_config},
+    {.name = "mingru", .title = "minGRU", .ops = &mingru_body_ops, .recurrent = 1, .gated = 1, .scan = 1,
+     .default_layers = 1, .grad_series = "h", .architectures = DECODER_ONLY, .check = mingru_check_config},
+    {.name = "minlstm", .title = "minLSTM", .ops = &minlstm_body_ops, .recurrent = 1, .gated = 1, .scan = 1,
+     .default_layers = 1, .grad_series = "h", .settings = "forget_bias", .architectures = DECODER_ONLY,
+     .check = mingru_check_config},
+    {.name = "lti", .title = "LTI recurrence", .ops = &lti_body_ops, .recurrent = 1, .scan = 1,
+     .default_layers = 1, .grad_series = "h", .architectures = DECODER_ONLY, .check = mingru_check_config},
 };
 #define NMODELS ((int)(sizeof models / sizeof models[0]))
 _Static_assert(sizeof models / sizeof models[0] <= MODELS_MAX, "raise MODELS_MAX");
@@ -102,7 +113,13 @@ const char *model_info_names_prose(void)
     return names;
 }
 
+int model_info_supports(const ModelInfo *info, Architecture a)
+{
+    return (info->architectures & ARCH_BIT(a)) != 0;
+}
+
 long model_info_critical_path(const ModelInfo *info, long T, long L)
 {
+    if (info->scan) return L * (long)scan_critical_path(SCAN_BLELLOCH, (int)T, 1);
     return info->recurrent ? T + L - 1 : L;
 }

@@ -22,6 +22,9 @@
 /* at most this many registered models (the figures keep one slot each) */
 #define MODELS_MAX 16
 
+/* an Architecture (model.h) as a bit of ModelInfo.architectures */
+#define ARCH_BIT(a) (1u << (a))
+
 typedef struct ModelInfo {
     const char *name;     /* `model` setting and metadata key; run names, CSV columns */
     const char *title;    /* for people: figure titles, tables ("LSTM") */
@@ -34,6 +37,13 @@ typedef struct ModelInfo {
      *    sequential steps, step mode carries a state (sampling keeps O(1)
      *    context); 0: every position at once — critical path L */
     int recurrent;
+    /* 1: gates (LSTM, GRU) that give the state an additive path through
+     * time; 0 for a plain recurrence h_t = tanh(...) and for attention */
+    int gated;
+    /* 1 (with recurrent): the recurrence is linear with gates that read only
+     * the input, h_t = a_t ⊙ h_{t-1} + b_t, computed as a scan (mingru/):
+     * critical path L (2 ceil(log2 T) + 1), Blelloch's depth, not T + L - 1 */
+    int scan;
     int default_layers;   /* num_layers when the settings leave it 0 */
     /* 1: attention heads: the settings num_heads and ffn_size apply and go
      * into the metadata, activations hold (L,B,NH,T,T) weights, and
@@ -47,6 +57,8 @@ typedef struct ModelInfo {
     const char *grad_series;
     /* settings that apply to this model beyond the common ones, space-separated */
     const char *settings;
+    /* the architectures (model.h) it can be built as: ARCH_BIT(ARCH_DECODER) | ... */
+    unsigned architectures;
     /* optional: 0 if cfg describes a model of this kind that can exist, else
      * -1 with a message in err naming the settings (or metadata keys) at fault */
     int (*check)(const ModelConfig *cfg, char *err, size_t errlen);
@@ -67,8 +79,12 @@ const char *model_info_names(void);
 /* and for prose: "rnn, lstm, gru or transformer" */
 const char *model_info_names_prose(void);
 
+/* 1 if info's model can be built as architecture a */
+int model_info_supports(const ModelInfo *info, Architecture a);
+
 /* sequential steps from the first input to the last output of a forward of
- * T positions through L layers: T + L - 1 (recurrent) or L */
+ * T positions through L layers: T + L - 1 (recurrent), L (2 ceil(log2 T) + 1)
+ * (a scan: each layer's scan needs the whole of the layer below), or L */
 long model_info_critical_path(const ModelInfo *info, long T, long L);
 
 #endif

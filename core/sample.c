@@ -106,15 +106,16 @@ char *sample_decode(const Tokenizer *tok, const char *prompt, const int *ids, in
     size_t cap = strlen(prompt) + 16 * (size_t)n + 64;
     char *out = xmalloc(cap);
     strcpy(out, prompt);
+    size_t used = strlen(out);   /* strlen(out), kept so that decoding stays linear */
     for (int i = 0; i < n; i++) {
         size_t len;
         tokenizer_token(tok, ids[i], &len);
         /* room for the token, a space and the NUL */
-        while (strlen(out) + len + 8 > cap) {
+        while (used + len + 8 > cap) {
             cap *= 2;
             out = xrealloc(out, cap);
         }
-        tokenizer_decode(tok, ids[i], out, cap);
+        used += tokenizer_decode_n(tok, ids[i], out, used, cap);
     }
     return out;
 }

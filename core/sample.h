@@ -13,6 +13,10 @@
 #include "model.h"
 #include "tokenizer.h"
 
+/* the temperature of the samples.txt a training run writes (the report
+ * shows it beside them) */
+#define SAMPLE_TEMPERATURE 0.8
+
 /* how far a model can step before its context is full: the Transformer's
  * position table; recurrent models have no limit (returns 0) */
 int sample_context_limit(const Model *m);

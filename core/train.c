@@ -14,13 +14,16 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <gsl/gsl_rng.h>
 #include <gsl/gsl_version.h>
 
 #include "checkpoint.h"
 #include "data.h"
+#include "finetune.h"
 #include "model.h"
 #include "optim.h"
 #include "pairs.h"
@@ -34,14 +37,13 @@ extern void openblas_set_num_threads(int num_threads);
 extern char *openblas_get_config(void);
 
 #define STATE_MAGIC "SEQLABST"
-#define STATE_VERSION 2
+#define STATE_VERSION 3
 /* the generator that draws validation batches restarts from this offset of
  * the seed at every evaluation, so every evaluation scores the same windows */
 #define VALID_SEED_OFFSET 0x5eedUL
 /* windows the loss-per-position evaluation averages over (position_loss.csv) */
 #define POSITION_WINDOWS 2048
 #define DATA_SEED_OFFSET 0x1da7UL
-#define SAMPLE_TEMPERATURE 0.8
 
 /* ---- signals -------------------------------------------------------------- */
 
@@ -70,6 +72,11 @@ double peak_rss_mb(void)
 
 /* ---- the run -------------------------------------------------------------- */
 
+/* what one training step measured (train_step) */
+typedef struct StepTimes {
+    double forward, backward, optimizer, total;   /* seconds */
+} StepTimes;
+
 typedef struct Run {
     Settings *s;
     Task *task;
@@ -78,15 +85,23 @@ typedef struct Run {
     gsl_rng *data_rng, *val_rng;
     Batch *train_batch, *val_batch;
     FILE *metrics, *grads, *timing;
-    char path[SETTING_STR_MAX + 64];
+    char path[SETTING_STR_MAX + 320];   /* DIR/NAME, NAME a directory entry */
+    int lock_fd;               /* the run directory's lock (dir_lock), or -1 */
+    int started;               /* run.json says "running": the end writes its status */
     long step;                 /* updates done */
+    int done;                  /* training is over (budget spent or stopped early, solved) */
     long saved_step;           /* step of the checkpoint on disk, or -1 if none yet */
     double seconds;            /* training wall-clock, carried over a resume */
     double tokens;             /* training tokens seen */
     double loss_acc;           /* sum of training losses since the last metrics row */
-    long loss_n;
-    double t_fwd, t_bwd, t_opt, t_step; /* summed since the last timing row */
+    long loss_n;               /* steps in loss_acc (carried over a resume) */
+    StepTimes times;           /* summed since the last timing row ... */
+    long times_n;              /* ... over this many steps (this process's only) */
+    double window_start, window_tokens;   /* tokens per second since the last row */
+    double last_norm, last_lr;
     TrainResult *res;
+    int *copied;               /* init_from: (params.count) 1 copied, 0 fresh; NULL without */
+    size_t train_from;         /* freeze_body: the first trained value (the head's); else 0 */
     char *err;
     size_t errlen;
 } Run;
@@ -139,6 +154,22 @@ static int write_run_json(Run *r, const char *status)
     cJSON_AddNumberToObject(task, "seq_len", r->task->seq_len);
     cJSON_AddNumberToObject(task, "eval_seq_len", r->task->eval_seq_len);
     cJSON_AddNumberToObject(task, "chance_loss", r->task->chance_loss);
+    if (r->task->classify) {
+        cJSON_AddNumberToObject(task, "classes", r->task->num_labels);
+        cJSON_AddNumberToObject(task, "majority_accuracy", r->task->majority_accuracy);
+        cJSON_AddNumberToObject(task, "train_examples", (double)r->task->train_count);
+        cJSON_AddNumberToObject(task, "valid_examples", (double)r->task->valid_count);
+    }
+    if (r->copied) {
+        /* init_from: which tensors started from the checkpoint, which fresh */
+        cJSON *init = cJSON_AddObjectToObject(o, "init_from");
+        cJSON_AddStringToObject(init, "checkpoint", r->s->init_from);
+        cJSON *copied = cJSON_AddArrayToObject(init, "copied");
+        cJSON *fresh = cJSON_AddArrayToObject(init, "fresh");
+        for (int i = 0; i < r->m->params.count; i++)
+            cJSON_AddItemToArray(r->copied[i] ? copied : fresh,
+                                 cJSON_CreateString(r->m->params.views[i].name));
+    }
     TrainResult *res = r->res;
     cJSON *out = cJSON_AddObjectToObject(o, "results");
     cJSON_AddNumberToObject(out, "step", (double)r->step);
@@ -148,6 +179,7 @@ static int write_run_json(Run *r, const char *status)
     cJSON_AddNumberToObject(out, "val_perplexity", res->val_perplexity);
     cJSON_AddNumberToObject(out, "chance_loss", res->chance_loss);
     cJSON_AddNumberToObject(out, "chance_accuracy", res->chance_accuracy);
+    if (r->task->classify) cJSON_AddNumberToObject(out, "majority_accuracy", r->task->majority_accuracy);
     cJSON_AddNumberToObject(out, "seconds", res->seconds);
     cJSON_AddNumberToObject(out, "tokens_per_s", res->tokens_per_s);
     cJSON_AddNumberToObject(out, "step_ms", res->step_ms);
@@ -158,6 +190,7 @@ static int write_run_json(Run *r, const char *status)
     cJSON_AddNumberToObject(out, "test_exact_match", res->test_exact_match);
     cJSON_AddNumberToObject(out, "test_bleu", res->test_bleu);
     cJSON_AddNumberToObject(out, "chance_exact_match", res->chance_exact_match);
+    cJSON_AddNumberToObject(out, "attn_mb", res->attn_mb);
     cJSON_AddNumberToObject(out, "critical_path", res->params ? (double)model_info_critical_path(
         model_info_find(r->s->model), r->task->seq_len, r->s->num_layers) : 0);
     char *text = cJSON_Print(o);
@@ -196,6 +229,16 @@ static void fill_meta(Run *r, Meta *meta)
         }
     }
     if (r->task->src_tok) pairs_meta(r->task, meta);
+    if (r->task->classify) {
+        /* the class names, id order */
+        cJSON *arr = cJSON_CreateArray();
+        for (int i = 0; i < r->task->num_labels; i++)
+            cJSON_AddItemToArray(arr, cJSON_CreateString(r->task->labels[i]));
+        char *js = cJSON_PrintUnformatted(arr);
+        meta_set(meta, "labels", js);
+        free(js);
+        cJSON_Delete(arr);
+    }
     char *cfg = NULL;
     size_t cfglen = 0;
     FILE *f = open_memstream(&cfg, &cfglen);
@@ -207,18 +250,60 @@ static void fill_meta(Run *r, Meta *meta)
     }
 }
 
-/* the optimizer moments, the data generator, the loss accumulators and the
- * parameters at full precision (the checkpoint holds them rounded to float32,
- * which in the double build is not the same), so that a resumed run draws
- * the same batches and logs the same numbers */
+/* ---- test hook: a crash at a chosen instant ------------------------------------
+ * SEQLAB_TEST_KILL_AT=POINT[:N] makes the N-th (default first) passage of
+ * this process through POINT end it with SIGKILL, as a power cut or the OOM
+ * killer would.  The crash test (tests/crash_test.sh) places kills at every
+ * rename of a checkpoint and in the final stage.  Unset, it costs a pointer
+ * comparison. */
+static const char *kill_point;
+static long kill_count;
+
+static void test_kill_init(void)
+{
+    static char buf[64];
+    const char *v = getenv("SEQLAB_TEST_KILL_AT");
+    kill_point = NULL;
+    if (!v || !*v) return;
+    snprintf(buf, sizeof buf, "%s", v);
+    char *colon = strchr(buf, ':');
+    kill_count = 1;
+    if (colon) {
+        *colon = '\0';
+        kill_count = strtol(colon + 1, NULL, 10);
+    }
+    kill_point = buf;
+}
+
+static void test_kill_point(const char *point)
+{
+    if (kill_point && strcmp(kill_point, point) == 0 && --kill_count == 0) raise(SIGKILL);
+}
+
+/* the optimizer moments, the data generator, the loss accumulators, whether
+ * training is over and the results so far, and the parameters at full
+ * precision (the checkpoint holds them rounded to float32, which in the
+ * double build is not the same), so that a resumed run draws the same
+ * batches and logs the same numbers.  Version 2 (no done flag, no results)
+ * is still read. */
+enum { STATE_HDR = 5, STATE_ACC = 7, STATE_HDR_V2 = 4, STATE_ACC_V2 = 4 };
+
+static size_t state_size(Run *r, int version)
+{
+    int nh = version == 2 ? STATE_HDR_V2 : STATE_HDR, na = version == 2 ? STATE_ACC_V2 : STATE_ACC;
+    return 8 + (size_t)nh * sizeof(int64_t) + (size_t)na * sizeof(double) + sizeof(uint64_t) +
+           gsl_rng_size(r->data_rng) + (2 * r->opt->n + r->m->params.total) * sizeof(real);
+}
+
 static int save_state(Run *r, const char *path)
 {
     size_t n = r->opt->n, rng_size = gsl_rng_size(r->data_rng);
-    size_t len = 8 + 4 * sizeof(int64_t) + 4 * sizeof(double) + sizeof(uint64_t) + rng_size
-                 + 3 * n * sizeof(real);
+    size_t len = state_size(r, STATE_VERSION);
     char *buf = xmalloc(len), *p = buf;
-    int64_t hdr[4] = {STATE_VERSION, r->step, r->opt->t, (int64_t)n};
-    double acc[4] = {r->seconds, r->tokens, r->loss_acc, (double)r->loss_n};
+    int64_t hdr[STATE_HDR] = {STATE_VERSION, r->step, r->opt->t, (int64_t)n, r->done};
+    const TrainResult *res = r->res;
+    double acc[STATE_ACC] = {r->seconds, r->tokens, r->loss_acc, (double)r->loss_n,
+                             res->train_loss, res->val_loss, res->val_accuracy};
     uint64_t rs = rng_size;
     memcpy(p, STATE_MAGIC, 8); p += 8;
     memcpy(p, hdr, sizeof hdr); p += sizeof hdr;
@@ -227,7 +312,7 @@ static int save_state(Run *r, const char *path)
     memcpy(p, gsl_rng_state(r->data_rng), rng_size); p += rng_size;
     memcpy(p, r->opt->m, n * sizeof(real)); p += n * sizeof(real);
     memcpy(p, r->opt->v, n * sizeof(real)); p += n * sizeof(real);
-    memcpy(p, r->m->params.value, n * sizeof(real));
+    memcpy(p, r->m->params.value, r->m->params.total * sizeof(real));  /* all of them, frozen or not */
     int rc = file_write_atomic(path, buf, len, r->err, r->errlen);
     free(buf);
     return rc;
@@ -240,42 +325,54 @@ static int load_state(Run *r)
     char *buf = file_read_all(path, &len);
     if (!buf) return fail(r, "cannot resume: cannot read '%s': %s", path, strerror(errno));
     size_t n = r->opt->n, rng_size = gsl_rng_size(r->data_rng);
-    size_t want = 8 + 4 * sizeof(int64_t) + 4 * sizeof(double) + sizeof(uint64_t) + rng_size
-                  + 3 * n * sizeof(real);
-    int64_t hdr[4];
-    double acc[4];
-    uint64_t rs;
-    const char *p = buf;
-    if (len != want || memcmp(p, STATE_MAGIC, 8) != 0) {
+    int64_t version = 0;
+    if (len >= 8 + sizeof version && memcmp(buf, STATE_MAGIC, 8) == 0) memcpy(&version, buf + 8, sizeof version);
+    int nh = version == 2 ? STATE_HDR_V2 : STATE_HDR, na = version == 2 ? STATE_ACC_V2 : STATE_ACC;
+    size_t want = state_size(r, version == 2 ? 2 : STATE_VERSION);
+    if ((version != 2 && version != STATE_VERSION) || len != want) {
         free(buf);
         return fail(r, "cannot resume: '%s' is not a state file of this model and build (%zu bytes, expected %zu)",
                     path, len, want);
     }
-    p += 8;
-    memcpy(hdr, p, sizeof hdr); p += sizeof hdr;
-    memcpy(acc, p, sizeof acc); p += sizeof acc;
+    int64_t hdr[STATE_HDR] = {0};
+    double acc[STATE_ACC] = {0, 0, 0, 0, 0, NAN, NAN};
+    uint64_t rs;
+    const char *p = buf + 8;
+    memcpy(hdr, p, (size_t)nh * sizeof hdr[0]); p += (size_t)nh * sizeof hdr[0];
+    memcpy(acc, p, (size_t)na * sizeof acc[0]); p += (size_t)na * sizeof acc[0];
     memcpy(&rs, p, sizeof rs); p += sizeof rs;
-    if (hdr[0] != STATE_VERSION || hdr[3] != (int64_t)n || rs != rng_size) {
+    if (hdr[3] != (int64_t)n || rs != rng_size) {
         free(buf);
         return fail(r, "cannot resume: '%s' does not match the model in this run", path);
     }
     memcpy(gsl_rng_state(r->data_rng), p, rng_size); p += rng_size;
     memcpy(r->opt->m, p, n * sizeof(real)); p += n * sizeof(real);
     memcpy(r->opt->v, p, n * sizeof(real)); p += n * sizeof(real);
-    memcpy(r->m->params.value, p, n * sizeof(real));
+    memcpy(r->m->params.value, p, r->m->params.total * sizeof(real));
     r->step = hdr[1];
     r->opt->t = hdr[2];
+    r->done = hdr[4] != 0;
     r->seconds = acc[0];
     r->tokens = acc[1];
     r->loss_acc = acc[2];
     r->loss_n = (long)acc[3];
+    r->res->train_loss = acc[4];
+    r->res->val_loss = acc[5];
+    r->res->val_accuracy = acc[6];
     free(buf);
     return 0;
 }
 
-/* the checkpoint is two files that must agree on the step: both are
- * written completely under PENDING names first and only then renamed into
- * place, so a full disk or a crash while writing keeps the previous pair */
+/* The checkpoint is a pair, model.safetensors and train_state.bin, that
+ * must agree on the step (both hold it).  save_checkpoint writes both
+ * completely (each fsynced) under PENDING names, then renames the state,
+ * then the model.  A crash at any instant leaves one of three states:
+ *   1. before the first rename: the previous pair, intact (the pending
+ *      files are leftovers: discarded on resume);
+ *   2. between the two renames: the state at the new step, the model at
+ *      the old one, and the new model complete in model.safetensors.pending;
+ *   3. after both: the new pair.
+ * recover_checkpoint (on resume) completes case 2 by the second rename. */
 #define PENDING ".pending"
 static int save_checkpoint(Run *r)
 {
@@ -289,20 +386,77 @@ static int save_checkpoint(Run *r)
     fill_meta(r, &meta);
     int rc = checkpoint_save(model_new, &r->m->params, &meta, r->err, r->errlen);
     meta_free(&meta);
+    test_kill_point("model-pending");
     if (rc == 0) rc = save_state(r, state_new);
-    if (rc == 0 && rename(state_new, state_path) != 0) {
+    test_kill_point("state-pending");
+    if (rc == 0 && rename_durable(state_new, state_path) != 0) {
         fail(r, "cannot rename '%s' to '%s': %s", state_new, state_path, strerror(errno));
         rc = -1;
     }
-    if (rc == 0 && rename(model_new, model_path) != 0) {
+    test_kill_point("state-renamed");
+    if (rc == 0 && rename_durable(model_new, model_path) != 0) {
         fail(r, "cannot rename '%s' to '%s': %s", model_new, model_path, strerror(errno));
         rc = -1;
     }
+    test_kill_point("model-renamed");
     if (rc != 0) {
         unlink(model_new);
         unlink(state_new);
         return TRAIN_ERROR;
     }
+    r->saved_step = r->step;
+    return 0;
+}
+
+/* the step a checkpoint file's metadata names (its tensors checked against
+ * the run's model), or -1 with a message in e2 */
+static long checkpoint_step(Run *r, const char *path, char *e2, size_t e2len)
+{
+    Meta meta;
+    meta_init(&meta);
+    Model *saved = checkpoint_load_model(path, &meta, e2, e2len);
+    long step = -1;
+    if (saved && saved->params.total != r->m->params.total)
+        snprintf(e2, e2len, "the checkpoint '%s' has %zu parameters, the settings make %zu", path,
+                 saved->params.total, r->m->params.total);
+    else if (saved) {
+        const char *st = meta_get(&meta, "step");
+        char *end = NULL;
+        step = st ? strtol(st, &end, 10) : -1;
+        if (!st || *end || step < 0) {
+            snprintf(e2, e2len, "'%s' has no valid step in its metadata", path);
+            step = -1;
+        }
+    }
+    model_free(saved);
+    meta_free(&meta);
+    return step;
+}
+
+/* load the pair, completing an interrupted second rename (see above) */
+static int recover_checkpoint(Run *r)
+{
+    char model_path[sizeof r->path], pending[sizeof r->path + 16], e2[1024];
+    snprintf(model_path, sizeof model_path, "%s", run_file(r, "model.safetensors"));
+    snprintf(pending, sizeof pending, "%s" PENDING, model_path);
+    if (load_state(r) != 0) return TRAIN_ERROR;
+    long step = checkpoint_step(r, model_path, e2, sizeof e2);
+    if (step != r->step) {
+        char e3[1024];
+        long pstep = checkpoint_step(r, pending, e3, sizeof e3);
+        if (pstep != r->step) {
+            if (step < 0) return fail(r, "cannot resume: %s", e2);
+            return fail(r, "cannot resume: checkpoint step %ld and state step %ld in '%s' disagree", step, r->step,
+                        r->s->out);
+        }
+        /* case 2: the crash came between the renames */
+        if (rename_durable(pending, model_path) != 0)
+            return fail(r, "cannot rename '%s' to '%s': %s", pending, model_path, strerror(errno));
+        fprintf(stderr, "%s: completed the checkpoint of step %ld that a crash interrupted\n", r->s->out, r->step);
+    }
+    /* case 1's leftovers */
+    unlink(pending);
+    unlink(run_file(r, "train_state.bin" PENDING));
     r->saved_step = r->step;
     return 0;
 }
@@ -455,6 +609,7 @@ static int build_model_config(Run *r, ModelConfig *mc)
     mc->input_features = t->input_features;
     mc->output_size = t->output_size;
     mc->regression = t->regression;
+    mc->classify = t->classify;
     mc->embed_dim = s->embed_dim;
     mc->hidden_size = s->hidden_size;
     mc->num_layers = s->num_layers;
@@ -466,6 +621,8 @@ static int build_model_config(Run *r, ModelConfig *mc)
     mc->positions = strcmp(s->positions, "learned") == 0 ? POSITIONS_LEARNED
                   : strcmp(s->positions, "none") == 0   ? POSITIONS_NONE
                                                         : POSITIONS_SINUSOIDAL;
+    mc->attention_impl = strcmp(s->attention_impl, "online") == 0 ? ATTENTION_IMPL_ONLINE
+                                                                 : ATTENTION_IMPL_NAIVE;
     mc->forget_bias = s->forget_bias;
     mc->init_scale = s->init_scale;
     mc->architecture = strcmp(s->architecture, "encoder") == 0           ? ARCH_ENCODER
@@ -480,20 +637,23 @@ static int build_model_config(Run *r, ModelConfig *mc)
                     longest, mc->max_seq_len);
     /* parameters, gradients and two optimizer moments: refuse before asking
      * for memory that is not there */
-    double E = mc->embed_dim, H = mc->hidden_size, L = mc->num_layers;
+    double E = mc->embed_dim, H = mc->hidden_size, L = mc->num_layers, F = mc->ffn_size;
     double in = mc->vocab_size ? mc->vocab_size * E : mc->input_features * E;
-    double approx = in + L * (4 * H * (E + H) + 12 * H * H) + H * mc->output_size;
+    /* per layer: recurrent gates 4H(E+H) at most; attention 4H^2 and the
+     * MLP's two F x H matrices (F = ffn_size, 0 for recurrent models) */
+    double approx = in + L * (4 * H * (E + H) + 4 * H * H + 2 * H * F) + H * mc->output_size;
     double bytes = 4 * approx * sizeof(real);
     double avail = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
     if (avail > 0 && bytes > avail)
         return fail(r, "the model would need about %.1f GiB for its parameters alone (this machine has %.1f GiB): "
-                    "reduce hidden_size / embed_dim / num_layers", bytes / 1073741824.0, avail / 1073741824.0);
+                    "reduce hidden_size / embed_dim / num_layers / ffn_size", bytes / 1073741824.0, avail / 1073741824.0);
     /* activations, at least: x, dx (B,T,E), y, dy (B,T,H), logits, probs,
-     * dlogits (B,T,O), a state history (L,B,T,H), and for the Transformer
+     * dlogits (B,T,O), a state history (L,B,T,H), the MLP's hidden layer and
+     * its GELU (L,B,T,F), and for the Transformer with naive attention
      * the attention weights (L,B,NH,T,T) */
     double B = s->batch_size, T = longest, O = mc->output_size;
-    double acts = B * T * (2 * E + 2 * H + 3 * O + L * H);
-    if (info->attention) acts += L * B * mc->num_heads * T * T;
+    double acts = B * T * (2 * E + 2 * H + 3 * O + L * H + 2 * L * F);
+    if (info->attention && mc->attention_impl == ATTENTION_IMPL_NAIVE) acts += L * B * mc->num_heads * T * T;
     acts *= sizeof(real);
     if (avail > 0 && bytes + acts > avail)
         return fail(r, "batches of batch_size %d x seq_len %d would need at least %.1f GiB for activations "
@@ -514,6 +674,8 @@ static void run_free(Run *r)
     optim_free(r->opt);
     model_free(r->m);
     task_free(r->task);
+    free(r->copied);
+    if (r->lock_fd >= 0) close(r->lock_fd);   /* releases the run directory */
 }
 
 static void progress(Run *r, double val_loss, int final)
@@ -535,7 +697,421 @@ static void progress(Run *r, double val_loss, int final)
     }
 }
 
-/* ---- the loop ----------------------------------------------------------------- */
+/* the temporary files of writes a crash cut short (NAME.tmp.XXXXXX): under
+ * the lock nobody else is writing them */
+static int remove_temporaries(Run *r)
+{
+    DIR *d = opendir(r->s->out);
+    if (!d) return fail(r, "cannot read the run directory '%s': %s", r->s->out, strerror(errno));
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        size_t n = strlen(de->d_name);
+        if (n > 11 && strncmp(de->d_name + n - 11, ".tmp.", 5) == 0) unlink(run_file(r, de->d_name));
+    }
+    closedir(d);
+    return TRAIN_OK;
+}
+
+/* ---- stage 1: set-up ------------------------------------------------------------
+ * settings, task, model, optimizer, batches; then the run directory and its
+ * lock (only now, so that bad settings leave nothing behind) */
+static int run_setup(Run *r, int resume)
+{
+    Settings *s = r->s;
+    TrainResult *res = r->res;
+    if (settings_resolve(s, r->err, r->errlen) != 0) return TRAIN_ERROR;
+    if (s->save_every == 0) s->save_every = s->eval_every;
+    TaskConfig tc = {s->task, s->corpus, s->tokenizer, s->vocab_limit, s->seq_len, s->eval_seq_len, s->distance,
+                     s->train_examples, s->max_src_len, s->max_tgt_len};
+    r->task = task_create(&tc, r->err, r->errlen);
+    if (!r->task) return TRAIN_ERROR;
+    ModelConfig mc;
+    if (build_model_config(r, &mc) != 0) return TRAIN_ERROR;
+    openblas_set_num_threads(s->threads);
+
+    r->m = model_create(&mc);
+    gsl_rng *init_rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(init_rng, s->seed);
+    model_init(r->m, init_rng);
+    gsl_rng_free(init_rng);
+    /* fine-tuning: the tensors that match the checkpoint start from it */
+    if (s->init_from[0]) {
+        r->copied = xcalloc((size_t)r->m->params.count, sizeof(int));
+        if (finetune_init_from(r->m, s->init_from, r->task->tok, r->copied, r->err, r->errlen) < 0)
+            return TRAIN_ERROR;
+    }
+    r->train_from = s->freeze_body ? finetune_head_offset(r->m) : 0;
+    int Tmax = r->task->seq_len > r->task->eval_seq_len ? r->task->seq_len : r->task->eval_seq_len;
+    if (r->task->src_seq_len > 0)     /* pairs: sources up to src_seq_len */
+        model_alloc_acts_pairs(r->m, s->batch_size, r->task->src_seq_len, Tmax);
+    else
+        model_alloc_acts(r->m, s->batch_size, Tmax);
+    OptimKind kind;
+    optim_kind_parse(s->optimizer, &kind);
+    r->opt = optim_alloc(kind, r->m->params.total - r->train_from, s->weight_decay, s->momentum);
+    r->data_rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r->data_rng, s->seed + DATA_SEED_OFFSET);
+    r->val_rng = gsl_rng_alloc(gsl_rng_mt19937);
+    r->train_batch = task_batch_alloc(r->task, s->batch_size);
+    r->val_batch = task_batch_alloc(r->task, s->batch_size);
+    res->params = model_param_count(r->m);
+    res->chance_loss = r->task->chance_loss;
+    res->chance_accuracy = r->task->has_accuracy && !r->task->regression ? exp(-r->task->chance_loss) : NAN;
+    if (r->task->src_seq_len > 0) res->chance_exact_match = r->task->chance_exact_match;
+    res->act_mb = (double)model_act_bytes(r->m) / 1048576.0;
+    res->attn_mb = (double)model_attention_bytes(r->m) / 1048576.0;
+    test_kill_init();
+
+    /* a resumed run is continued where it is: its directory must exist */
+    struct stat st;
+    if (resume && (stat(s->out, &st) != 0 || !S_ISDIR(st.st_mode)))
+        return fail(r, "cannot resume: '%s' is not a run directory", s->out);
+    if (!resume && mkdir_p(s->out) != 0)
+        return fail(r, "cannot create output directory '%s': %s (option out)", s->out, strerror(errno));
+    r->lock_fd = dir_lock(s->out, r->err, r->errlen);
+    if (r->lock_fd == DIR_LOCK_HELD) return TRAIN_BUSY;
+    if (r->lock_fd < 0) return TRAIN_ERROR;
+    return remove_temporaries(r);
+}
+
+/* ---- stage 2: a fresh start, or resume ------------------------------------------ */
+
+/* the files a run writes: a fresh run into an old directory removes the
+ * old run's (a checkpoint left there would otherwise be resumed later) */
+static const char *const run_outputs[] = {
+    "model.safetensors", "train_state.bin", "model.safetensors" PENDING, "train_state.bin" PENDING,
+    "run.json", "metrics.csv", "gradients.csv", "timing.csv", "position_loss.csv", "samples.txt", NULL};
+
+static int run_start_fresh(Run *r)
+{
+    for (int i = 0; run_outputs[i]; i++)
+        if (unlink(run_file(r, run_outputs[i])) != 0 && errno != ENOENT)
+            return fail(r, "cannot remove the old '%s': %s", r->path, strerror(errno));
+    return TRAIN_OK;
+}
+
+/* the status run.json records, or "" */
+static void run_json_status(Run *r, char *out, size_t n)
+{
+    size_t len;
+    char *text = file_read_all(run_file(r, "run.json"), &len);
+    cJSON *j = text ? cJSON_Parse(text) : NULL;
+    cJSON *st = cJSON_GetObjectItem(j, "status");
+    snprintf(out, n, "%s", cJSON_IsString(st) ? st->valuestring : "");
+    cJSON_Delete(j);
+    free(text);
+}
+
+/* RUN_COMPLETE: nothing to do, the run finished and its results stand */
+#define RUN_COMPLETE (-2)
+
+static int run_resume(Run *r)
+{
+    struct stat st;
+    if (stat(run_file(r, "train_state.bin"), &st) != 0 && stat(run_file(r, "model.safetensors"), &st) != 0) {
+        /* stopped before its first checkpoint: nothing to continue from */
+        fprintf(stderr, "%s: no checkpoint yet; starting from step 0\n", r->s->out);
+        return run_start_fresh(r);
+    }
+    if (recover_checkpoint(r) != 0) return TRAIN_ERROR;
+    if (!r->done && r->step >= r->s->steps)
+        return fail(r, "cannot resume: the run is at step %ld and steps = %ld adds none", r->step, r->s->steps);
+    if (r->done) {
+        char status[32];
+        run_json_status(r, status, sizeof status);
+        if (strcmp(status, "finished") == 0) {
+            fprintf(stderr, "%s: the run finished at step %ld; nothing to resume\n", r->s->out, r->step);
+            return RUN_COMPLETE;
+        }
+        /* killed after its last checkpoint: only the final stage is redone */
+        fprintf(stderr, "%s: training ended at step %ld; redoing the final evaluation\n", r->s->out, r->step);
+    }
+    if (truncate_log(r, "metrics.csv", r->step) || truncate_log(r, "gradients.csv", r->step) ||
+        truncate_log(r, "timing.csv", r->step))
+        return TRAIN_ERROR;
+    return TRAIN_OK;
+}
+
+/* config.ini, the logs (appended on resume) and run.json "running" */
+static int run_open_outputs(Run *r, int resume)
+{
+    Settings *s = r->s;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    settings_write_ini(s, f);
+    fclose(f);
+    int rc = file_write_atomic(run_file(r, "config.ini"), text, len, r->err, r->errlen);
+    free(text);
+    if (rc) return TRAIN_ERROR;
+    r->metrics = open_log(r, "metrics.csv",
+                          "step,seconds,tokens,train_loss,val_loss,val_accuracy,grad_norm,lr,tokens_per_s", resume);
+    r->grads = open_log(r, "gradients.csv", "step,series,t,steps_back,norm", resume);
+    r->timing = open_log(r, "timing.csv", "step,forward_ms,backward_ms,optimizer_ms,step_ms", resume);
+    if (!r->metrics || !r->grads || !r->timing)
+        return fail(r, "cannot write logs in '%s': %s", s->out, strerror(errno));
+    if (write_run_json(r, "running")) return TRAIN_ERROR;
+    r->started = 1;
+    if (r->step == 0 && log_gradients(r)) return TRAIN_ERROR;
+    return TRAIN_OK;
+}
+
+/* ---- stage 3: the step ------------------------------------------------------------
+ * One update, as every trainer writes it: a batch, zero the gradients,
+ * forward (the loss), backward (the gradients), clip, update.  Returns the
+ * loss; *norm gets the gradient norm before clipping. */
+static double lap(double *clock)
+{
+    double now = now_seconds(), dt = now - *clock;
+    *clock = now;
+    return dt;
+}
+
+static double train_step(Run *r, double lr, double *norm, StepTimes *dt)
+{
+    Model *m = r->m;
+    Batch *b = r->train_batch;
+    double clock = now_seconds(), start = clock;
+    task_batch(r->task, b, SPLIT_TRAIN, r->data_rng);
+    params_zero_grad(&m->params);                                    lap(&clock);
+    double loss = model_forward(m, b);                               dt->forward = lap(&clock);
+    model_backward(m, b);                                            dt->backward = lap(&clock);
+    /* freeze_body: only the head's values [train_from, total) are trained */
+    size_t from = r->train_from, n = m->params.total - from;
+    *norm = grad_clip(m->params.grad + from, n, r->s->clip);
+    optim_step(r->opt, m->params.value + from, m->params.grad + from, lr);  dt->optimizer = lap(&clock);
+    dt->total = clock - start;
+    return loss;
+}
+
+/* ---- stage 4: log and evaluate ------------------------------------------------------ */
+
+/* a metrics.csv and a timing.csv row when one is due, with an evaluation
+ * when one is due; sets r->done when the validation reaches the stop bar */
+static int log_and_evaluate(Run *r)
+{
+    Settings *s = r->s;
+    TrainResult *res = r->res;
+    int do_eval = r->done || r->step % s->eval_every == 0;
+    int do_log = do_eval || r->step % s->log_every == 0;
+    if (!do_log) return TRAIN_OK;
+    EvalStats e = {NAN, NAN};
+    if (do_eval) e = evaluate(r, s->eval_batches, NULL, NULL);
+    double train_loss = r->loss_acc / r->loss_n;
+    double tps = r->window_tokens / (now_seconds() - r->window_start);
+    long tn = r->times_n > 0 ? r->times_n : 1;
+    if (log_row(r, r->metrics, "metrics.csv", "%ld,%.3f,%.0f,%.6g,%.6g,%.6g,%.6g,%.6g,%.1f\n", r->step, r->seconds,
+                r->tokens, train_loss, e.loss, e.accuracy, r->last_norm, r->last_lr, tps) ||
+        log_row(r, r->timing, "timing.csv", "%ld,%.4f,%.4f,%.4f,%.4f\n", r->step, 1e3 * r->times.forward / tn,
+                1e3 * r->times.backward / tn, 1e3 * r->times.optimizer / tn, 1e3 * r->times.total / tn))
+        return TRAIN_ERROR;
+    res->train_loss = train_loss;
+    if (do_eval) {
+        res->val_loss = e.loss;
+        res->val_accuracy = e.accuracy;
+        if (!isfinite(e.loss)) {
+            char kept[SETTING_STR_MAX + 128];
+            fail(r, "step %ld: the validation loss is %g; stopping. %s", r->step, e.loss,
+                 kept_checkpoint(r, kept, sizeof kept));
+            return TRAIN_DIVERGED;
+        }
+        /* solved: the rest of the budget would only confirm it */
+        const char *met = NULL;
+        double bar = 0;
+        if (s->stop_accuracy > 0 && e.accuracy >= s->stop_accuracy) {
+            met = "accuracy";
+            bar = s->stop_accuracy;
+        } else if (s->stop_loss > 0 && e.loss <= s->stop_loss) {
+            met = "loss";
+            bar = s->stop_loss;
+        }
+        if (met && !r->done) {
+            r->done = 1;
+            fprintf(stderr, "%s: validation %s reached stop_%s = %g at step %ld; stopping early\n", s->out, met, met,
+                    bar, r->step);
+        }
+    }
+    r->loss_acc = 0;
+    r->loss_n = 0;
+    memset(&r->times, 0, sizeof r->times);
+    r->times_n = 0;
+    r->window_start = now_seconds();
+    r->window_tokens = 0;
+    if (isatty(STDERR_FILENO) || do_eval) progress(r, res->val_loss, r->done);
+    return TRAIN_OK;
+}
+
+/* gradients.csv when due, and the checkpoint when due */
+static int checkpoint_if_due(Run *r)
+{
+    Settings *s = r->s;
+    if ((s->grad_every > 0 && r->step % s->grad_every == 0) || r->done)
+        if (log_gradients(r)) return TRAIN_ERROR;
+    if (!(r->done || r->step % s->save_every == 0 || train_stop_requested())) return TRAIN_OK;
+    /* a checkpoint holds float32: weights beyond its range (possible in the
+     * double build before the loss overflows) have diverged */
+    size_t bad = params_first_beyond_f32(&r->m->params);
+    if (bad < r->m->params.total) {
+        char kept[SETTING_STR_MAX + 128];
+        fail(r, "step %ld: parameter %zu is %g, not finite in float32; stopping (lower lr or set clip). %s", r->step,
+             bad, (double)r->m->params.value[bad], kept_checkpoint(r, kept, sizeof kept));
+        return TRAIN_DIVERGED;
+    }
+    return save_checkpoint(r);
+}
+
+/* the loop: step, log and evaluate, checkpoint, until done or stopped */
+static int run_train(Run *r)
+{
+    Settings *s = r->s;
+    long tokens_per_step = (long)s->batch_size * r->task->seq_len;
+    char kept[SETTING_STR_MAX + 128];
+    r->window_start = now_seconds();
+    r->window_tokens = 0;
+    while (!r->done) {
+        double lr = lr_schedule(r->step, s->steps, s->warmup, s->lr), norm;
+        StepTimes dt;
+        double loss = train_step(r, lr, &norm, &dt);
+        if (!isfinite(loss) || !isfinite(norm)) {
+            fail(r, "step %ld: the %s is %g; stopping (lower lr or set clip). %s", r->step + 1,
+                 !isfinite(loss) ? "training loss" : "gradient norm", !isfinite(loss) ? loss : norm,
+                 kept_checkpoint(r, kept, sizeof kept));
+            return TRAIN_DIVERGED;
+        }
+        r->step++;
+        r->seconds += dt.total;
+        r->tokens += (double)tokens_per_step;
+        r->window_tokens += (double)tokens_per_step;
+        r->loss_acc += loss;
+        r->loss_n++;
+        r->times.forward += dt.forward;
+        r->times.backward += dt.backward;
+        r->times.optimizer += dt.optimizer;
+        r->times.total += dt.total;
+        r->times_n++;
+        r->last_norm = norm;
+        r->last_lr = lr;
+        r->done = r->step >= s->steps;
+
+        int rc = log_and_evaluate(r);
+        if (rc == TRAIN_OK) rc = checkpoint_if_due(r);
+        if (rc != TRAIN_OK) return rc;
+        if (train_stop_requested() && !r->done) {
+            if (isatty(STDERR_FILENO)) fputc('\n', stderr);
+            fail(r, "interrupted at step %ld; checkpoint written. Continue with: seqlab train --resume %s", r->step,
+                 s->out);
+            return TRAIN_INTERRUPTED;
+        }
+    }
+    return TRAIN_OK;
+}
+
+/* ---- stage 5: finish -------------------------------------------------------------- */
+
+/* position_loss.csv: the loss at each position of the window, how much
+ * context is used */
+static int write_position_loss(Run *r)
+{
+    if (r->task->regression || r->task->classify) return TRAIN_OK;
+    int T = r->task->eval_seq_len;
+    double *pl = xcalloc((size_t)T, sizeof(double));
+    long *pc = xcalloc((size_t)T, sizeof(long));
+    /* a position's loss averages one target per window: where every
+     * position has a target (text, parity) take enough windows that the
+     * curve is not mostly noise; the other tasks score a few positions only
+     * and keep their evaluation size */
+    int nb = r->task->every_position ? (POSITION_WINDOWS + r->val_batch->B - 1) / r->val_batch->B : 0;
+    evaluate(r, nb > r->s->eval_batches ? nb : r->s->eval_batches, pl, pc);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    fprintf(f, "position,loss,count\n");
+    for (int t = 0; t < T; t++)
+        if (pc[t] > 0) fprintf(f, "%d,%.6g,%ld\n", t, pl[t] / pc[t], pc[t]);
+    fclose(f);
+    int rc = file_write_atomic(run_file(r, "position_loss.csv"), text, len, r->err, r->errlen);
+    free(text);
+    free(pl);
+    free(pc);
+    return rc ? TRAIN_ERROR : TRAIN_OK;
+}
+
+/* samples.txt: what the model writes, from the prompt; a prompt the
+ * tokenizer cannot encode is said, not skipped in silence */
+static int write_samples(Run *r)
+{
+    Settings *s = r->s;
+    if (!r->task->tok || s->sample_tokens <= 0 || r->task->classify || r->m->cfg.architecture != ARCH_DECODER)
+        return TRAIN_OK;
+    const Tokenizer *tok = r->task->tok;
+    char e2[512];
+    long np = tokenizer_encode(tok, s->prompt, strlen(s->prompt), NULL, 0, e2, sizeof e2);
+    if (np <= 0) {
+        fprintf(stderr, "%s: warning: no samples.txt: the prompt '%s' %s%s\n", s->out, s->prompt,
+                np < 0 ? "cannot be encoded: " : "has no tokens", np < 0 ? e2 : "");
+        return TRAIN_OK;
+    }
+    int *ids = xmalloc((size_t)np * sizeof(int));
+    tokenizer_encode(tok, s->prompt, strlen(s->prompt), ids, (size_t)np, e2, sizeof e2);
+    int *gen = xmalloc((size_t)s->sample_tokens * sizeof(int));
+    gsl_rng *srng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(srng, s->seed);
+    sample_generate(r->m, ids, (int)np, gen, s->sample_tokens, SAMPLE_TEMPERATURE, 0, srng);
+    gsl_rng_free(srng);
+    char *text = sample_decode(tok, s->prompt, gen, s->sample_tokens);
+    size_t len = strlen(text);
+    text[len] = '\n';   /* replaces the NUL: the file ends with a newline */
+    int rc = file_write_atomic(run_file(r, "samples.txt"), text, len + 1, r->err, r->errlen);
+    free(text);
+    free(gen);
+    free(ids);
+    return rc ? TRAIN_ERROR : TRAIN_OK;
+}
+
+/* tasks of pairs: greedy decoding of the validation and test pairs
+ * (translation.csv, translations.txt, run.json's val_* and test_*) */
+static int write_translation_scores(Run *r)
+{
+    if (r->task->src_seq_len == 0) return TRAIN_OK;
+    TranslateResults tr;
+    if (translate_write_scores(r->m, r->task, r->s->batch_size, r->s->out, &tr, r->err, r->errlen) != 0)
+        return TRAIN_ERROR;
+    r->res->val_exact_match = tr.val_exact_match;
+    r->res->val_bleu = tr.val_bleu;
+    r->res->test_exact_match = tr.test_exact_match;
+    r->res->test_bleu = tr.test_bleu;
+    return TRAIN_OK;
+}
+
+/* the results, the final evaluations of a finished run, run.json's status */
+static int run_finish(Run *r, int status)
+{
+    TrainResult *res = r->res;
+    res->step = r->step;
+    res->seconds = r->seconds;
+    res->tokens_per_s = r->seconds > 0 ? r->tokens / r->seconds : 0;
+    res->step_ms = r->step > 0 ? 1e3 * r->seconds / r->step : 0;
+    res->val_perplexity = r->task && !r->task->regression ? exp(res->val_loss) : NAN;
+    if (!r->started) return status;
+    if (status == TRAIN_OK) {
+        test_kill_point("finish");
+        status = write_position_loss(r);
+        test_kill_point("position-loss");
+        if (status == TRAIN_OK) status = write_samples(r);
+        test_kill_point("samples");
+        if (status == TRAIN_OK) status = write_translation_scores(r);
+    }
+    res->peak_rss_mb = peak_rss_mb();
+    const char *st = status == TRAIN_OK ? "finished" : status == TRAIN_INTERRUPTED ? "interrupted"
+                   : status == TRAIN_DIVERGED ? "diverged" : "failed";
+    char keep[1024];
+    snprintf(keep, sizeof keep, "%s", r->err);
+    if (write_run_json(r, st) != 0 && status == TRAIN_OK) status = TRAIN_ERROR;
+    else if (status != TRAIN_OK) snprintf(r->err, r->errlen, "%s", keep);
+    return status;
+}
+
+/* ---- the run: the five stages in order ------------------------------------------------ */
 
 int train_run(Settings *s, int resume, TrainResult *res, char *err, size_t errlen)
 {
@@ -546,311 +1122,25 @@ int train_run(Settings *s, int resume, TrainResult *res, char *err, size_t errle
     r->res = res;
     r->err = err;
     r->errlen = errlen;
-    if (errlen > 0) err[0] = '\0';   /* read back at the end, also when nothing failed */
+    r->lock_fd = -1;
     r->saved_step = -1;
+    r->last_norm = NAN;
+    if (errlen > 0) err[0] = '\0';   /* read back at the end, also when nothing failed */
     res->val_loss = res->val_accuracy = res->val_perplexity = NAN;
     res->val_exact_match = res->val_bleu = res->test_exact_match = res->test_bleu = NAN;
     res->chance_exact_match = NAN;
-    if (settings_resolve(s, err, errlen) != 0) return TRAIN_ERROR;
-    if (s->save_every == 0) s->save_every = s->eval_every;
 
-    TaskConfig tc = {s->task, s->corpus, s->tokenizer, s->vocab_limit, s->seq_len, s->eval_seq_len, s->distance,
-                     s->max_src_len, s->max_tgt_len};
-    r->task = task_create(&tc, err, errlen);
-    if (!r->task) return TRAIN_ERROR;
-    ModelConfig mc;
-    int rc = build_model_config(r, &mc);
-    if (rc) { run_free(r); return rc; }
-    openblas_set_num_threads(s->threads);
-
-    r->m = model_create(&mc);
-    gsl_rng *init_rng = gsl_rng_alloc(gsl_rng_mt19937);
-    gsl_rng_set(init_rng, s->seed);
-    model_init(r->m, init_rng);
-    gsl_rng_free(init_rng);
-    int Tmax = r->task->seq_len > r->task->eval_seq_len ? r->task->seq_len : r->task->eval_seq_len;
-    if (r->task->src_seq_len > 0)     /* pairs: sources up to src_seq_len */
-        model_alloc_acts_pairs(r->m, s->batch_size, r->task->src_seq_len, Tmax);
-    else
-        model_alloc_acts(r->m, s->batch_size, Tmax);
-    OptimKind kind;
-    optim_kind_parse(s->optimizer, &kind);
-    r->opt = optim_alloc(kind, r->m->params.total, s->weight_decay, s->momentum);
-    r->data_rng = gsl_rng_alloc(gsl_rng_mt19937);
-    gsl_rng_set(r->data_rng, s->seed + DATA_SEED_OFFSET);
-    r->val_rng = gsl_rng_alloc(gsl_rng_mt19937);
-    if (r->task->src_seq_len > 0) {
-        r->train_batch = batch_alloc_pairs(s->batch_size, r->task->src_seq_len, r->task->seq_len);
-        r->val_batch = batch_alloc_pairs(s->batch_size, r->task->src_seq_len, r->task->eval_seq_len);
-    } else {
-        r->train_batch = batch_alloc(s->batch_size, r->task->seq_len, r->task->input_features, r->task->regression);
-        r->val_batch = batch_alloc(s->batch_size, r->task->eval_seq_len, r->task->input_features, r->task->regression);
-    }
-    res->params = model_param_count(r->m);
-    res->chance_loss = r->task->chance_loss;
-    res->chance_accuracy = r->task->has_accuracy && !r->task->regression ? exp(-r->task->chance_loss) : NAN;
-    res->act_mb = (double)model_act_bytes(r->m) / 1048576.0;
-    /* the run directory only now, so that bad settings leave nothing behind */
-    if (mkdir_p(s->out) != 0) {
-        fail(r, "cannot create output directory '%s': %s (option out)", s->out, strerror(errno));
+    int status = run_setup(r, resume);
+    if (status == TRAIN_OK) status = resume ? run_resume(r) : run_start_fresh(r);
+    if (r->step == 0) resume = 0;   /* a resume that found no checkpoint starts afresh */
+    if (status == RUN_COMPLETE) {
+        run_finish(r, TRAIN_OK);   /* the results only: nothing is written */
         run_free(r);
-        return TRAIN_ERROR;
+        return TRAIN_OK;
     }
-
-    if (resume) {
-        char e2[1024];
-        Meta meta;
-        meta_init(&meta);
-        Model *saved = checkpoint_load_model(run_file(r, "model.safetensors"), &meta, e2, sizeof e2);
-        if (!saved) {
-            fail(r, "cannot resume: %s", e2);
-            meta_free(&meta);
-            run_free(r);
-            return TRAIN_ERROR;
-        }
-        if (saved->params.total != r->m->params.total) {
-            fail(r, "cannot resume: the checkpoint in '%s' has %zu parameters, the settings make %zu",
-                 s->out, saved->params.total, r->m->params.total);
-            model_free(saved);
-            meta_free(&meta);
-            run_free(r);
-            return TRAIN_ERROR;
-        }
-        memcpy(r->m->params.value, saved->params.value, saved->params.total * sizeof(real));
-        model_free(saved);
-        const char *st = meta_get(&meta, "step");
-        long ckpt_step = st ? strtol(st, NULL, 10) : -1;
-        meta_free(&meta);
-        if (load_state(r) != 0) { run_free(r); return TRAIN_ERROR; }
-        r->saved_step = r->step;
-        if (ckpt_step != r->step) {
-            fail(r, "cannot resume: checkpoint step %ld and state step %ld in '%s' disagree", ckpt_step, r->step, s->out);
-            run_free(r);
-            return TRAIN_ERROR;
-        }
-        if (truncate_log(r, "metrics.csv", r->step) || truncate_log(r, "gradients.csv", r->step) ||
-            truncate_log(r, "timing.csv", r->step)) {
-            run_free(r);
-            return TRAIN_ERROR;
-        }
-    }
-
-    /* config.ini: the resolved settings, readable by --config */
-    {
-        char *text = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&text, &len);
-        settings_write_ini(s, f);
-        fclose(f);
-        rc = file_write_atomic(run_file(r, "config.ini"), text, len, err, errlen);
-        free(text);
-        if (rc) { run_free(r); return TRAIN_ERROR; }
-    }
-    r->metrics = open_log(r, "metrics.csv",
-                          "step,seconds,tokens,train_loss,val_loss,val_accuracy,grad_norm,lr,tokens_per_s", resume);
-    r->grads = open_log(r, "gradients.csv", "step,series,t,steps_back,norm", resume);
-    r->timing = open_log(r, "timing.csv", "step,forward_ms,backward_ms,optimizer_ms,step_ms", resume);
-    if (!r->metrics || !r->grads || !r->timing) {
-        fail(r, "cannot write logs in '%s': %s", s->out, strerror(errno));
-        run_free(r);
-        return TRAIN_ERROR;
-    }
-    if (write_run_json(r, "running")) { run_free(r); return TRAIN_ERROR; }
-    if (r->step == 0 && log_gradients(r)) { run_free(r); return TRAIN_ERROR; }
-
-    int status = TRAIN_OK;
-    char kept[SETTING_STR_MAX + 128];
-    double last_norm = NAN, last_lr = 0;
-    long tokens_per_step = (long)s->batch_size * r->task->seq_len;
-    double window_start = now_seconds(), window_tokens = 0;
-    while (r->step < s->steps) {
-        double t0 = now_seconds();
-        double lr = lr_schedule(r->step, s->steps, s->warmup, s->lr);
-        task_batch(r->task, r->train_batch, SPLIT_TRAIN, r->data_rng);
-        params_zero_grad(&r->m->params);
-        double t1 = now_seconds();
-        double loss = model_forward(r->m, r->train_batch);
-        if (!isfinite(loss)) {
-            snprintf(err, errlen, "step %ld: the training loss is %g; stopping (lower lr or set clip). %s",
-                     r->step + 1, loss, kept_checkpoint(r, kept, sizeof kept));
-            status = TRAIN_DIVERGED;
-            break;
-        }
-        double t2 = now_seconds();
-        model_backward(r->m, r->train_batch);
-        double t3 = now_seconds();
-        double norm = grad_clip(r->m->params.grad, r->m->params.total, s->clip);
-        if (!isfinite(norm)) {
-            snprintf(err, errlen, "step %ld: the gradient norm is %g; stopping (lower lr or set clip). %s",
-                     r->step + 1, norm, kept_checkpoint(r, kept, sizeof kept));
-            status = TRAIN_DIVERGED;
-            break;
-        }
-        optim_step(r->opt, r->m->params.value, r->m->params.grad, lr);
-        double t4 = now_seconds();
-        r->step++;
-        r->seconds += t4 - t0;
-        r->tokens += (double)tokens_per_step;
-        window_tokens += (double)tokens_per_step;
-        r->loss_acc += loss;
-        r->loss_n++;
-        r->t_fwd += t2 - t1;
-        r->t_bwd += t3 - t2;
-        r->t_opt += t4 - t3;
-        r->t_step += t4 - t0;
-        last_norm = norm;
-        last_lr = lr;
-
-        int last = r->step == s->steps;
-        int do_eval = last || r->step % s->eval_every == 0;
-        int do_log = last || r->step % s->log_every == 0 || do_eval;
-        if (do_log) {
-            EvalStats e = {NAN, NAN};
-            if (do_eval) e = evaluate(r, s->eval_batches, NULL, NULL);
-            double train_loss = r->loss_acc / r->loss_n;
-            double now = now_seconds();
-            double tps = window_tokens / (now - window_start);
-            if (log_row(r, r->metrics, "metrics.csv", "%ld,%.3f,%.0f,%.6g,%.6g,%.6g,%.6g,%.6g,%.1f\n", r->step,
-                        r->seconds, r->tokens, train_loss, e.loss, e.accuracy, last_norm, last_lr, tps) ||
-                log_row(r, r->timing, "timing.csv", "%ld,%.4f,%.4f,%.4f,%.4f\n", r->step,
-                        1e3 * r->t_fwd / r->loss_n, 1e3 * r->t_bwd / r->loss_n, 1e3 * r->t_opt / r->loss_n,
-                        1e3 * r->t_step / r->loss_n)) {
-                status = TRAIN_ERROR;
-                break;
-            }
-            res->train_loss = train_loss;
-            if (do_eval) {
-                res->val_loss = e.loss;
-                res->val_accuracy = e.accuracy;
-                if (!isfinite(e.loss)) {
-                    snprintf(err, errlen, "step %ld: the validation loss is %g; stopping. %s", r->step, e.loss,
-                             kept_checkpoint(r, kept, sizeof kept));
-                    status = TRAIN_DIVERGED;
-                    break;
-                }
-                /* solved: the rest of the budget would only confirm it */
-                const char *met = NULL;
-                double bar = 0;
-                if (s->stop_accuracy > 0 && e.accuracy >= s->stop_accuracy) {
-                    met = "accuracy";
-                    bar = s->stop_accuracy;
-                } else if (s->stop_loss > 0 && e.loss <= s->stop_loss) {
-                    met = "loss";
-                    bar = s->stop_loss;
-                }
-                if (met && !last) {
-                    last = 1;
-                    fprintf(stderr, "%s: validation %s reached stop_%s = %g at step %ld; stopping early\n", s->out,
-                            met, met, bar, r->step);
-                }
-            }
-            r->loss_acc = 0;
-            r->loss_n = 0;
-            r->t_fwd = r->t_bwd = r->t_opt = r->t_step = 0;
-            window_start = now_seconds();
-            window_tokens = 0;
-            if (isatty(STDERR_FILENO) || do_eval) progress(r, res->val_loss, last);
-        }
-        if ((s->grad_every > 0 && r->step % s->grad_every == 0 && !last) || last) {
-            if (log_gradients(r)) { status = TRAIN_ERROR; break; }
-        }
-        if (last || r->step % s->save_every == 0 || train_stop_requested()) {
-            /* a checkpoint holds float32: weights beyond its range (possible
-             * in the double build before the loss overflows) have diverged */
-            size_t bad = params_first_beyond_f32(&r->m->params);
-            if (bad < r->m->params.total) {
-                snprintf(err, errlen, "step %ld: parameter %zu is %g, not finite in float32; stopping (lower lr or "
-                         "set clip). %s", r->step, bad, (double)r->m->params.value[bad],
-                         kept_checkpoint(r, kept, sizeof kept));
-                status = TRAIN_DIVERGED;
-                break;
-            }
-            if (save_checkpoint(r)) { status = TRAIN_ERROR; break; }
-        }
-        if (train_stop_requested() && !last) {
-            if (isatty(STDERR_FILENO)) fputc('\n', stderr);
-            snprintf(err, errlen, "interrupted at step %ld; checkpoint written. Continue with: seqlab train --resume %s",
-                     r->step, s->out);
-            status = TRAIN_INTERRUPTED;
-            break;
-        }
-        if (last) break;
-    }
-
-    res->step = r->step;
-    res->seconds = r->seconds;
-    res->tokens_per_s = r->seconds > 0 ? r->tokens / r->seconds : 0;
-    res->step_ms = r->step > 0 ? 1e3 * r->seconds / r->step : 0;
-    res->val_perplexity = r->task->regression ? NAN : exp(res->val_loss);
-    if (status == TRAIN_OK) {
-        /* the loss at each position of the window: how much context is used */
-        if (!r->task->regression) {
-            int T = r->task->eval_seq_len;
-            double *pl = xcalloc((size_t)T, sizeof(double));
-            long *pc = xcalloc((size_t)T, sizeof(long));
-            /* a position's loss averages one target per window: where every
-             * position has a target (text, parity) take enough windows that
-             * the curve is not mostly noise; the other tasks score a few
-             * positions only and keep their evaluation size */
-            int nb = r->task->every_position ? (POSITION_WINDOWS + r->val_batch->B - 1) / r->val_batch->B : 0;
-            evaluate(r, nb > s->eval_batches ? nb : s->eval_batches, pl, pc);
-            char *text = NULL;
-            size_t len = 0;
-            FILE *f = open_memstream(&text, &len);
-            fprintf(f, "position,loss,count\n");
-            for (int t = 0; t < T; t++)
-                if (pc[t] > 0) fprintf(f, "%d,%.6g,%ld\n", t, pl[t] / pc[t], pc[t]);
-            fclose(f);
-            rc = file_write_atomic(run_file(r, "position_loss.csv"), text, len, err, errlen);
-            free(text);
-            free(pl);
-            free(pc);
-            if (rc) status = TRAIN_ERROR;
-        }
-        /* pair tasks: decode the validation and test pairs (translation.csv,
-         * translations.txt) */
-        if (status == TRAIN_OK && r->task->src_seq_len > 0) {
-            TranslateResults tr;
-            if (translate_write_scores(r->m, r->task, s->batch_size, s->out, &tr, err, errlen) != 0)
-                status = TRAIN_ERROR;
-            res->val_exact_match = tr.val_exact_match;
-            res->val_bleu = tr.val_bleu;
-            res->test_exact_match = tr.test_exact_match;
-            res->test_bleu = tr.test_bleu;
-            res->chance_exact_match = r->task->chance_exact_match;
-        }
-        /* samples.txt: what the model writes, from the prompt */
-        if (status == TRAIN_OK && r->task->tok && s->sample_tokens > 0) {
-            const Tokenizer *tok = r->task->tok;
-            char e2[512];
-            long np = tokenizer_encode(tok, s->prompt, strlen(s->prompt), NULL, 0, e2, sizeof e2);
-            if (np > 0) {
-                int *ids = xmalloc((size_t)np * sizeof(int));
-                tokenizer_encode(tok, s->prompt, strlen(s->prompt), ids, (size_t)np, e2, sizeof e2);
-                int *gen = xmalloc((size_t)s->sample_tokens * sizeof(int));
-                gsl_rng *srng = gsl_rng_alloc(gsl_rng_mt19937);
-                gsl_rng_set(srng, s->seed);
-                sample_generate(r->m, ids, (int)np, gen, s->sample_tokens, SAMPLE_TEMPERATURE, 0, srng);
-                gsl_rng_free(srng);
-                char *text = sample_decode(tok, s->prompt, gen, s->sample_tokens);
-                size_t len = strlen(text);
-                text[len] = '\n';   /* replaces the NUL: the file ends with a newline */
-                len++;
-                rc = file_write_atomic(run_file(r, "samples.txt"), text, len, err, errlen);
-                free(text);
-                free(gen);
-                free(ids);
-                if (rc) status = TRAIN_ERROR;
-            }
-        }
-    }
-    res->peak_rss_mb = peak_rss_mb();
-    const char *st = status == TRAIN_OK ? "finished" : status == TRAIN_INTERRUPTED ? "interrupted"
-                   : status == TRAIN_DIVERGED ? "diverged" : "failed";
-    char keep[1024];
-    snprintf(keep, sizeof keep, "%s", err);
-    if (write_run_json(r, st) != 0 && status == TRAIN_OK) status = TRAIN_ERROR;
-    else if (status != TRAIN_OK) snprintf(err, errlen, "%s", keep);
+    if (status == TRAIN_OK) status = run_open_outputs(r, resume);
+    if (status == TRAIN_OK) status = run_train(r);
+    status = run_finish(r, status);
     run_free(r);
     return status;
 }

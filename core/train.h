@@ -14,10 +14,26 @@
  *   model.safetensors   the checkpoint; train_state.bin the optimizer and generator state
  *   samples.txt         text generated from `prompt` (text tasks)
  *
+ *   lock                the PID of the process writing the directory (util.h dir_lock)
+ *
+ * train_run is five stages (train.c): set-up (settings, task, model,
+ * optimizer, the directory and its lock), a fresh start or a resume, the
+ * loop of steps (batch, zero-grad, forward, backward, clip, update), log
+ * and evaluate, and finish (position loss, samples, run.json).
+ *
  * CSV logs are appended and flushed a row at a time; checkpoints and the
- * state file are written atomically.  SIGINT/SIGTERM finish the current
- * step, write a checkpoint and return TRAIN_INTERRUPTED; `--resume` goes on
- * from it with the same numbers an uninterrupted run would produce.
+ * state file are written atomically, as a pair that a crash at any instant
+ * leaves resumable (train.c, save_checkpoint).  SIGINT/SIGTERM finish the
+ * current step, write a checkpoint and return TRAIN_INTERRUPTED; `--resume`
+ * goes on from it with the same numbers an uninterrupted run would produce.
+ * A resume of a run whose training is over redoes only the final stage, or
+ * nothing if run.json already says "finished"; a resume that finds no
+ * checkpoint yet starts from step 0.
+ *
+ * Test hook: SEQLAB_TEST_KILL_AT=POINT[:N] kills the process (SIGKILL) the
+ * N-th time it passes POINT: model-pending, state-pending, state-renamed,
+ * model-renamed (around the renames of a checkpoint), finish,
+ * position-loss, samples (the final stage).  tests/crash_test.sh uses it.
  */
 #ifndef SEQLAB_TRAIN_H
 #define SEQLAB_TRAIN_H
@@ -30,6 +46,7 @@ enum {
     TRAIN_OK = 0,
     TRAIN_ERROR = 1,        /* bad input: message in err */
     TRAIN_DIVERGED = 3,     /* loss or gradient not finite: last good checkpoint kept */
+    TRAIN_BUSY = 4,         /* another process is writing the run directory (its lock) */
     TRAIN_INTERRUPTED = 130 /* SIGINT/SIGTERM: checkpoint written, resumable */
 };
 
@@ -39,6 +56,7 @@ typedef struct TrainResult {
     double chance_loss, chance_accuracy;
     double seconds, tokens_per_s, step_ms;
     double peak_rss_mb, act_mb;
+    double attn_mb;         /* the attention matrices' part of act_mb (0 without attention) */
     size_t params;
     /* pair tasks: greedy decoding's exact match (0 .. 1) and BLEU (0 .. 100)
      * on the validation and test pairs, and the blind guess's exact match;

@@ -17,9 +17,11 @@
 #include "translate.h"
 
 #include <assert.h>
+#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "checkpoint.h"
 #include "decode.h"
 #include "pairs.h"
 #include "util.h"
@@ -214,4 +216,78 @@ int translate_write_scores(Model *m, const Task *task, int B, const char *dir,
     free(csv);
     free(samples);
     return rc;
+}
+
+/* ======================= checkpoint metadata ============================== */
+
+/* key = the JSON array of t's token strings (chars and words) */
+static void meta_set_vocab(Meta *meta, const char *key, const Tokenizer *t)
+{
+    if (!t->vocab) return;
+    cJSON *arr = cJSON_CreateArray();
+    for (int i = 0; i < t->vocab_size; i++) cJSON_AddItemToArray(arr, cJSON_CreateString(t->vocab[i]));
+    char *js = cJSON_PrintUnformatted(arr);
+    meta_set(meta, key, js);
+    free(js);
+    cJSON_Delete(arr);
+}
+
+void pairs_meta(const Task *task, Meta *meta)
+{
+    char v[32];
+    meta_set(meta, "tokenizer", tokenizer_kind_name(task->src_tok->kind));
+    snprintf(v, sizeof v, "%d", task->src_tok->vocab_size);
+    meta_set(meta, "src_vocab_size", v);
+    snprintf(v, sizeof v, "%d", task->tgt_tok->vocab_size + 2);
+    meta_set(meta, "tgt_vocab_size", v);
+    meta_set_vocab(meta, "src_vocab", task->src_tok);
+    meta_set_vocab(meta, "tgt_vocab", task->tgt_tok);
+    snprintf(v, sizeof v, "%d", task->src_seq_len);
+    meta_set(meta, "max_src_len", v);
+    snprintf(v, sizeof v, "%d", task->seq_len - 1);
+    meta_set(meta, "max_tgt_len", v);
+}
+
+/* one side's tokenizer from the metadata: kind, and vocab_key for chars and words */
+static Tokenizer *side_tokenizer(const char *ckpt, const Meta *meta, const char *vocab_key,
+                                 char *err, size_t errlen)
+{
+    const char *kind_name = meta_get(meta, "tokenizer");
+    TokKind kind;
+    if (!kind_name || tokenizer_kind_parse(kind_name, &kind) != 0) {
+        snprintf(err, errlen, "%s: metadata 'tokenizer' is %s%s%s (expected bytes, chars or words)",
+                 ckpt, kind_name ? "'" : "missing", kind_name ? kind_name : "", kind_name ? "'" : "");
+        return NULL;
+    }
+    if (kind == TOK_BYTES) return tokenizer_from_vocab(kind, 256, NULL, err, errlen);
+    const char *vocab = meta_get(meta, vocab_key);
+    cJSON *arr = vocab ? cJSON_Parse(vocab) : NULL;
+    if (!cJSON_IsArray(arr)) {
+        snprintf(err, errlen, "%s: metadata '%s' is missing or not a JSON array", ckpt, vocab_key);
+        cJSON_Delete(arr);
+        return NULL;
+    }
+    int V = cJSON_GetArraySize(arr);
+    const char **strs = xcalloc((size_t)V + 1, sizeof *strs);
+    for (int i = 0; i < V; i++) {
+        cJSON *it = cJSON_GetArrayItem(arr, i);
+        strs[i] = cJSON_IsString(it) ? it->valuestring : "";
+    }
+    char e2[256];
+    Tokenizer *t = tokenizer_from_vocab(kind, V, strs, e2, sizeof e2);
+    if (!t) snprintf(err, errlen, "%s: metadata '%s': %s", ckpt, vocab_key, e2);
+    free(strs);
+    cJSON_Delete(arr);
+    return t;
+}
+
+int pairs_tokenizers_from_meta(const char *ckpt, const Meta *meta, Tokenizer **src,
+                               Tokenizer **tgt, char *err, size_t errlen)
+{
+    *src = side_tokenizer(ckpt, meta, "src_vocab", err, errlen);
+    *tgt = *src ? side_tokenizer(ckpt, meta, "tgt_vocab", err, errlen) : NULL;
+    if (*src && *tgt) return 0;
+    tokenizer_free(*src);
+    *src = NULL;
+    return -1;
 }

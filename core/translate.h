@@ -58,6 +58,16 @@ typedef struct TranslateResults {
 int translate_write_scores(Model *m, const Task *task, int B, const char *dir,
                            TranslateResults *res, char *err, size_t errlen);
 
+/* checkpoint metadata of a task of pairs (docs/design.md, "Checkpoints"):
+ * tokenizer, src_vocab_size = V_s, tgt_vocab_size = V_t + 2, src_vocab and
+ * tgt_vocab (chars, words), max_src_len, max_tgt_len */
+struct Meta;
+void pairs_meta(const Task *task, struct Meta *meta);
+/* both sides' tokenizers from a checkpoint's metadata; 0, or -1 with a
+ * message naming the checkpoint and key */
+int pairs_tokenizers_from_meta(const char *ckpt, const struct Meta *meta, Tokenizer **src,
+                               Tokenizer **tgt, char *err, size_t errlen);
+
 /* the text of ids (n) with tokenizer t, NUL-terminated, malloc'ed */
 char *translate_text(const Tokenizer *t, const int *ids, int n);
 

@@ -108,13 +108,36 @@ char *file_read_all(const char *path, size_t *len)
     return buf;
 }
 
+/* fsync the directory that holds path, so that a rename in it survives a
+ * power cut, not only a crash of this process */
+static int sync_parent_dir(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char dir[4096];
+    if (!slash) snprintf(dir, sizeof dir, ".");
+    else if (slash == path) snprintf(dir, sizeof dir, "/");
+    else snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0) return -1;
+    int rc = fsync(fd);
+    if (rc != 0 && (errno == EINVAL || errno == EROFS)) rc = 0;   /* not syncable: nothing to do */
+    close(fd);
+    return rc;
+}
+
+int rename_durable(const char *from, const char *to)
+{
+    if (rename(from, to) != 0) return -1;
+    return sync_parent_dir(to);
+}
+
 int file_write_atomic(const char *path, const void *data, size_t len,
                       char *err, size_t errlen)
 {
     size_t plen = strlen(path);
     char *tmp = xmalloc(plen + 16);
-    snprintf(tmp, plen + 16, "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp);
     if (fd < 0) {
         snprintf(err, errlen, "cannot write '%s': %s", tmp, strerror(errno));
         free(tmp);
@@ -122,33 +145,27 @@ int file_write_atomic(const char *path, const void *data, size_t len,
     }
     const char *p = data;
     size_t left = len;
-    while (left > 0) {
+    const char *failed = NULL;
+    while (left > 0 && !failed) {
         ssize_t w = write(fd, p, left);
         if (w < 0) {
             if (errno == EINTR) continue;
-            snprintf(err, errlen, "cannot write '%s': %s", tmp, strerror(errno));
-            close(fd);
-            unlink(tmp);
-            free(tmp);
-            return -1;
+            failed = "write";
+            break;
         }
         p += w;
         left -= (size_t)w;
     }
-    if (fsync(fd) != 0 && errno != EINVAL) {
-        snprintf(err, errlen, "cannot sync '%s': %s", tmp, strerror(errno));
-        close(fd);
+    if (!failed && fchmod(fd, 0644) != 0) failed = "write";
+    if (!failed && fsync(fd) != 0 && errno != EINVAL) failed = "sync";
+    if (close(fd) != 0 && !failed) failed = "write";
+    if (failed) {
+        snprintf(err, errlen, "cannot %s '%s': %s", failed, tmp, strerror(errno));
         unlink(tmp);
         free(tmp);
         return -1;
     }
-    if (close(fd) != 0) {
-        snprintf(err, errlen, "cannot write '%s': %s", tmp, strerror(errno));
-        unlink(tmp);
-        free(tmp);
-        return -1;
-    }
-    if (rename(tmp, path) != 0) {
+    if (rename_durable(tmp, path) != 0) {
         snprintf(err, errlen, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
         unlink(tmp);
         free(tmp);
@@ -156,6 +173,116 @@ int file_write_atomic(const char *path, const void *data, size_t len,
     }
     free(tmp);
     return 0;
+}
+
+/* ---- one writer per directory ------------------------------------------------ */
+
+static void lock_path(char *buf, size_t n, const char *dir)
+{
+    snprintf(buf, n, "%s/" DIR_LOCK_NAME, dir);
+}
+
+int dir_lock(const char *dir, char *err, size_t errlen)
+{
+    char path[4096];
+    lock_path(path, sizeof path, dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open the lock file '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    struct flock fl;
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    if (fcntl(fd, F_SETLK, &fl) != 0) {
+        int e = errno;
+        long holder = 0;
+        if (e == EACCES || e == EAGAIN) {
+            struct flock q;
+            memset(&q, 0, sizeof q);
+            q.l_type = F_WRLCK;
+            q.l_whence = SEEK_SET;
+            if (fcntl(fd, F_GETLK, &q) == 0 && q.l_type != F_UNLCK) holder = (long)q.l_pid;
+            snprintf(err, errlen, "'%s' is being written by another seqlab (process %ld holds '%s'); "
+                     "wait for it to finish or stop it", dir, holder, path);
+            close(fd);
+            return DIR_LOCK_HELD;
+        }
+        snprintf(err, errlen, "cannot lock '%s': %s", path, strerror(e));
+        close(fd);
+        return -1;
+    }
+    /* the holder's PID, for people (the lock itself is the kernel's) */
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+        /* the lock holds without the note */
+    }
+    return fd;
+}
+
+long dir_lock_holder(const char *dir)
+{
+    char path[4096];
+    lock_path(path, sizeof path, dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    struct flock q;
+    memset(&q, 0, sizeof q);
+    q.l_type = F_WRLCK;
+    q.l_whence = SEEK_SET;
+    long holder = 0;
+    if (fcntl(fd, F_GETLK, &q) == 0 && q.l_type != F_UNLCK) holder = (long)q.l_pid;
+    close(fd);
+    return holder;
+}
+
+/* ---- formats ------------------------------------------------------------------ */
+
+void csv_field(FILE *f, const char *value)
+{
+    size_t n = strlen(value);
+    int quote = strpbrk(value, ",\"\r\n") != NULL || (n > 0 && (value[0] == ' ' || value[n - 1] == ' '));
+    if (!quote) {
+        fputs(value, f);
+        return;
+    }
+    fputc('"', f);
+    for (const char *c = value; *c; c++) {
+        if (*c == '"') fputc('"', f);
+        fputc(*c, f);
+    }
+    fputc('"', f);
+}
+
+size_t shell_quote(char *out, size_t cap, const char *value)
+{
+    /* characters no POSIX shell gives a meaning to, anywhere in a word */
+    static const char safe[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_@%+=:,./-";
+    int plain = value[0] != '\0' && strspn(value, safe) == strlen(value);
+    size_t n = 0;
+#define PUT(ch) do { if (n + 1 < cap) out[n] = (ch); n++; } while (0)
+    if (plain) {
+        for (const char *c = value; *c; c++) PUT(*c);
+    } else {
+        PUT('\'');
+        for (const char *c = value; *c; c++) {
+            if (*c == '\'') {
+                /* close the quote, an escaped quote, open again: '\'' */
+                PUT('\'');
+                PUT('\\');
+                PUT('\'');
+                PUT('\'');
+            } else {
+                PUT(*c);
+            }
+        }
+        PUT('\'');
+    }
+#undef PUT
+    if (cap > 0) out[n < cap ? n : cap - 1] = '\0';
+    return n;
 }
 
 int mkdir_p(const char *path)

@@ -35,10 +35,42 @@ size_t util_alloc_count(void);
 /* read a whole file; NULL with errno set on failure.  *len gets its size. */
 char *file_read_all(const char *path, size_t *len);
 
-/* write `len` bytes to path atomically: path.tmp, fsync, rename.  Returns 0
- * or -1 with a message in err (size errlen). */
+/* write `len` bytes to path atomically: a temporary file of its own
+ * (path.tmp.XXXXXX, so that two writers never share one), fsync, rename,
+ * fsync of the directory.  Returns 0 or -1 with a message in err (size
+ * errlen). */
 int file_write_atomic(const char *path, const void *data, size_t len,
                       char *err, size_t errlen);
+
+/* rename from onto to and make the rename durable (fsync of to's
+ * directory).  0 or -1 (errno set). */
+int rename_durable(const char *from, const char *to);
+
+/* ---- one writer per directory ----------------------------------------------
+ * dir_lock takes an exclusive lock on DIR/lock (fcntl, so the kernel drops
+ * it when the process ends, however it ends: a lock file left by a dead
+ * process is stale and taken over) and writes this process's PID into it.
+ * Returns the open descriptor (the lock lasts until it is closed or the
+ * process exits); DIR_LOCK_HELD with a message in err naming the holder's
+ * PID when another process holds it; -1 with a message on any other
+ * failure. */
+#define DIR_LOCK_NAME "lock"
+#define DIR_LOCK_HELD (-2)
+int dir_lock(const char *dir, char *err, size_t errlen);
+/* the PID of the process holding DIR's lock, or 0 if nobody does */
+long dir_lock_holder(const char *dir);
+
+/* ---- one way to write each format -------------------------------------------
+ * csv_field: value as one CSV field (RFC 4180): as is, or in double quotes
+ * with every " doubled when it holds a comma, a quote, a CR or an LF, or
+ * starts or ends with a space. */
+void csv_field(FILE *f, const char *value);
+/* shell_quote: value as one word of a POSIX shell command line, into out
+ * (size cap): as is when it holds only characters no shell treats
+ * specially, otherwise in single quotes with each ' written '\''.  Returns
+ * the length it needs (like snprintf); the output is cut only when that is
+ * >= cap. */
+size_t shell_quote(char *out, size_t cap, const char *value);
 
 /* mkdir -p; returns 0 or -1 (errno set) */
 int mkdir_p(const char *path);

@@ -1,5 +1,7 @@
 /*
- * vecmath.c — exp, tanh and sigmoid, several floats at a time (see vecmath.h).
+ * vecmath.c — exp, tanh, sigmoid, the GELU, softmax rows and LayerNorm rows,
+ * several floats at a time (see vecmath.h); in the double and reference
+ * builds, the plain libm loops instead.
  *
  * How e^x is computed (Cody & Waite's range reduction, Moshier's Cephes
  * polynomial):
@@ -56,7 +58,10 @@ void vecmath_sigmoid_ref(real *y, const real *x, size_t n)
 #define INV_SQRT2 0.70710678118654752440
 #define INV_SQRT_2PI 0.39894228040143267794
 
-#ifdef SEQLAB_DOUBLE
+/* The double build (gradient checks) and the reference build (REFERENCE_BUILD,
+ * real.h) compute one element at a time with libm: exact functions for finite
+ * differences, plain loops for the reference. */
+#if defined(SEQLAB_DOUBLE) || defined(SEQLAB_REFERENCE)
 
 void vecmath_exp(real *y, const real *x, size_t n) { vecmath_exp_ref(y, x, n); }
 void vecmath_tanh(real *y, const real *x, size_t n) { vecmath_tanh_ref(y, x, n); }

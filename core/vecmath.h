@@ -1,5 +1,6 @@
 /*
- * vecmath.h — exp, tanh and the logistic sigmoid of whole arrays, fast.
+ * vecmath.h — exp, tanh, the logistic sigmoid and the GELU of whole arrays,
+ * softmax and LayerNorm of one row, and y += x: fast.
  *
  * The recurrent cells, the softmax and the attention spend much of their
  * non-matrix time in these three functions.  Called one element at a time
@@ -9,8 +10,10 @@
  * libm (vecmath.c says how, and tests/test_vecmath.c checks it).  The
  * GELU's x Phi(x) (erf, exp) likewise.
  *
- * In the double build (gradient checks) each function IS its `_ref` twin,
- * libm one element at a time, so finite differences see exact functions.
+ * In the double build (gradient checks) and the reference build (`make
+ * REFERENCE=1`) each function IS its `_ref` twin, libm one element at a
+ * time, so finite differences see exact functions and the reference build
+ * runs no vector code.
  *
  * All take y (n), x (n) and allow y == x (in place).  NaN in gives NaN out
  * (the trainer's divergence check relies on it).

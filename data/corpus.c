@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "task_impl.h"
 #include "util.h"
@@ -42,6 +43,7 @@ typedef struct CorpusTask {
     int *ids;        /* (N) the corpus as token ids */
     long n_train;    /* ids[0 .. n_train) is the training split */
     long n_valid;    /* ids[n_train .. n_train + n_valid) is the validation split */
+    int mlm;         /* task mlm: windows masked (mlm.c) instead of shifted */
 } CorpusTask;
 
 /* ---- batches ---------------------------------------------------------- */
@@ -59,7 +61,12 @@ static void corpus_batch(const Task *task, Batch *b, Split split, gsl_rng *rng)
         /* s in [0, n - T): the window x[s .. s+T) and its targets x[s+1 .. s+T+1) fit */
         size_t s = rng_below(rng, (size_t)(n - T));
         memcpy(b->tokens + (size_t)r * T, x + s, (size_t)T * sizeof(int));
-        memcpy(b->targets + (size_t)r * T, x + s + 1, (size_t)T * sizeof(int));
+        if (c->mlm)
+            /* the window itself is the target, at the masked positions */
+            mlm_mask_window(b->tokens + (size_t)r * T, b->targets + (size_t)r * T, T,
+                            task->vocab_size, task->mask_token, rng);
+        else
+            memcpy(b->targets + (size_t)r * T, x + s + 1, (size_t)T * sizeof(int));
     }
 }
 
@@ -143,6 +150,12 @@ Task *corpus_task_create(const TaskConfig *cfg, TokKind kind, char *err, size_t 
                          " (0: same as seq_len)", err, errlen))
         return NULL;
 
+    /* a device or a pipe (/dev/zero) could be read until memory runs out */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "corpus '%s' is not a regular file (a device or a pipe); give a text file", path);
+        return NULL;
+    }
     size_t len = 0;
     char *text = file_read_all(path, &len);
     if (!text) {
@@ -205,8 +218,15 @@ Task *corpus_task_create(const TaskConfig *cfg, TokKind kind, char *err, size_t 
     task->chance_loss = unigram_entropy(ids, n_train, tok->vocab_size);
     task->has_accuracy = 1;
     task->every_position = 1;
+    task->mask_token = TASK_NO_MASK;
     task->tok = tok;
     task->impl = c;
+    if (strcmp(cfg->task, "mlm") == 0) {
+        /* masked positions only; the mask id is the one after the vocabulary */
+        c->mlm = 1;
+        task->every_position = 0;
+        task->mask_token = tok->vocab_size;
+    }
     return task;
 }
 

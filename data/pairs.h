@@ -62,16 +62,6 @@ void dates_format(int f, int y, int m, int d, char *src);
 /* days in month m of year y */
 int dates_days_in_month(int y, int m);
 
-/* checkpoint metadata (docs/design.md, "Encoder–decoder"): tokenizer,
- * src_vocab_size = V_s, tgt_vocab_size = V_t + 2, src_vocab, tgt_vocab
- * (chars, words), max_src_len, max_tgt_len */
-struct Meta;
-void pairs_meta(const Task *task, struct Meta *meta);
-/* both sides' tokenizers from a checkpoint's metadata; 0, or -1 with a
- * message naming the checkpoint and key */
-int pairs_tokenizers_from_meta(const char *ckpt, const struct Meta *meta, Tokenizer **src,
-                               Tokenizer **tgt, char *err, size_t errlen);
-
 /* the pair tasks' constructor (tasks.c dispatches by name) */
 Task *pairs_task_create(const TaskConfig *cfg, char *err, size_t errlen);
 

@@ -30,6 +30,13 @@ typedef struct TaskImpl {
 /* the text task of corpus.c: cfg->corpus tokenised with `kind` */
 Task *corpus_task_create(const TaskConfig *cfg, TokKind kind, char *err, size_t errlen);
 
+/* task classify: a labelled file (labelled.c) */
+Task *labelled_task_create(const TaskConfig *cfg, char *err, size_t errlen);
+/* task listops (listops.c) */
+Task *listops_task_create(const TaskConfig *cfg, char *err, size_t errlen);
+/* selective copying (selective_copy.c) */
+Task *selective_copy_task_create(const TaskConfig *cfg, char *err, size_t errlen);
+
 /* a uniform integer in [0, n), n >= 1 */
 size_t rng_below(gsl_rng *rng, size_t n);
 

@@ -8,6 +8,7 @@
  *
  *   recall   delayed (first-token) recall: the token seen d steps ago
  *   copy     copy memory (Arjovsky, Shah & Bengio 2016)
+ *   selective_copy  its symbols scattered among blanks (selective_copy.c)
  *   adding   the adding problem (Hochreiter & Schmidhuber 1997)
  *   assoc    associative recall / induction: the value paired with a key
  *   parity   running parity of a bit string; tested longer than trained
@@ -277,6 +278,7 @@ static Task *synth_task_new(const TaskConfig *cfg, const TaskOps *ops, int V, in
     task->eval_seq_len = Teval;
     task->chance_loss = chance;
     task->has_accuracy = !task->regression;
+    task->mask_token = TASK_NO_MASK;
     task->tok = NULL;
     task->impl = s;
     return task;
@@ -303,6 +305,16 @@ Task *task_create(const TaskConfig *cfg, char *err, size_t errlen)
         }
         return corpus_task_create(cfg, kind, err, errlen);
     }
+    if (strcmp(name, "mlm") == 0) {
+        if (tokenizer_kind_parse(cfg->tokenizer, &kind) != 0) {
+            snprintf(err, errlen, "tokenizer must be bytes, chars or words for task 'mlm' (got '%s')",
+                     cfg->tokenizer ? cfg->tokenizer : "");
+            return NULL;
+        }
+        return corpus_task_create(cfg, kind, err, errlen);
+    }
+    if (strcmp(name, "classify") == 0) return labelled_task_create(cfg, err, errlen);
+    if (strcmp(name, "listops") == 0) return listops_task_create(cfg, err, errlen);
     /* the task names chars, words and bytes choose their tokenizer */
     if (tokenizer_kind_parse(name, &kind) == 0) return corpus_task_create(cfg, kind, err, errlen);
 
@@ -317,6 +329,7 @@ Task *task_create(const TaskConfig *cfg, char *err, size_t errlen)
         int T = d + 2 * COPY_LENGTH;
         return synth_task_new(cfg, &copy_ops, COPY_VOCAB, 0, COPY_VOCAB, T, T, log(COPY_SYMBOLS));
     }
+    if (strcmp(name, "selective_copy") == 0) return selective_copy_task_create(cfg, err, errlen);
     if (strcmp(name, "adding") == 0) {
         if (check_distance(cfg, 2, TASK_MAX_DISTANCE,
                            " (it is the sequence length, with one marker in each half)", err,
@@ -354,10 +367,13 @@ Task *task_create(const TaskConfig *cfg, char *err, size_t errlen)
 int task_uses_setting(const char *task, const char *tokenizer, const char *key, const char **why)
 {
     TokKind kind;
-    int text = strcmp(task, "text") == 0 || tokenizer_kind_parse(task, &kind) == 0;
+    /* mlm and classify read a file with the tokenizer too (samples: mlm only
+     * makes none, but a prompt given to it is harmless) */
+    int text = strcmp(task, "text") == 0 || tokenizer_kind_parse(task, &kind) == 0 ||
+               strcmp(task, "mlm") == 0 || strcmp(task, "classify") == 0;
     /* the tasks whose sequence length follows from the distance */
     int by_distance = !strcmp(task, "copy") || !strcmp(task, "adding") || !strcmp(task, "recall") ||
-                      !strcmp(task, "assoc");
+                      !strcmp(task, "assoc") || !strcmp(task, "selective_copy");
     /* the tasks of pairs (pairs.c): translate reads a corpus with a tokenizer */
     int translate = strcmp(task, "translate") == 0, pairs = translate || !strcmp(task, "reverse") ||
                     !strcmp(task, "dates");
@@ -393,15 +409,20 @@ int task_uses_setting(const char *task, const char *tokenizer, const char *key, 
                 *why = "it is for the text tasks";
                 return 0;
             }
-            int words = strcmp(task, "text") == 0 ? strcmp(tokenizer, "words") == 0 : strcmp(task, "words") == 0;
+            int words = tokenizer_kind_parse(task, &kind) == 0 ? strcmp(task, "words") == 0
+                                                              : strcmp(tokenizer, "words") == 0;
             if (strcmp(key, "vocab_limit") == 0 && !words) {
                 *why = "it is for the words tokenizer";
                 return 0;
             }
             return 1;
         }
+    if (strcmp(key, "train_examples") == 0 && strcmp(task, "classify") != 0) {
+        *why = "it is for task classify";
+        return 0;
+    }
     if (strcmp(key, "distance") == 0 && !by_distance) {
-        *why = "it is for copy, adding, recall and assoc";
+        *why = "it is for copy, adding, recall, assoc and selective_copy";
         return 0;
     }
     if ((strcmp(key, "seq_len") == 0 || strcmp(key, "eval_seq_len") == 0) && by_distance) {
@@ -417,9 +438,19 @@ void task_batch(Task *task, Batch *b, Split split, gsl_rng *rng)
     impl->ops->batch(task, b, split, rng);
 }
 
+Batch *task_batch_alloc(const Task *task, int B)
+{
+    int T = task->seq_len > task->eval_seq_len ? task->seq_len : task->eval_seq_len;
+    if (task->classify) return batch_alloc_labelled(B, T);
+    if (task->src_seq_len > 0) return batch_alloc_pairs(B, task->src_seq_len, T);   /* pairs */
+    return batch_alloc(B, T, task->input_features, task->regression);
+}
+
 void task_free(Task *task)
 {
     if (!task) return;
+    for (int k = 0; k < task->num_labels; k++) free(task->labels[k]);
+    free(task->labels);
     const TaskImpl *impl = task->impl;
     impl->ops->free_impl(task->impl);
     tokenizer_free(task->tok);

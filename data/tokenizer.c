@@ -9,6 +9,8 @@
  */
 #include "tokenizer.h"
 
+#include <cjson/cJSON.h>
+
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -315,6 +317,57 @@ static Tokenizer *tokenizer_new(TokKind kind, int V)
     t->vocab_size = V;
     for (int c = 0; c < 128; c++) t->ascii_ids[c] = TOKENIZER_NO_ID;
     if (kind != TOK_BYTES) t->vocab = xcalloc((size_t)V, sizeof(char *));
+    return t;
+}
+
+Tokenizer *tokenizer_from_metadata(const char *kind_name, const char *vocab_json, int model_vocab,
+                                   const char *source, char *err, size_t errlen)
+{
+    TokKind kind;
+    if (!kind_name) kind_name = "bytes";
+    if (tokenizer_kind_parse(kind_name, &kind) != 0) {
+        snprintf(err, errlen, "%s: metadata tokenizer '%s' is not bytes, chars or words", source, kind_name);
+        return NULL;
+    }
+    Tokenizer *t = NULL;
+    char e2[512];
+    if (kind == TOK_BYTES) {
+        t = tokenizer_from_vocab(kind, 256, NULL, e2, sizeof e2);
+    } else {
+        cJSON *arr = vocab_json ? cJSON_Parse(vocab_json) : NULL;
+        if (!cJSON_IsArray(arr)) {
+            snprintf(err, errlen, "%s: metadata has tokenizer '%s' but its vocab is missing or not a JSON array",
+                     source, kind_name);
+            cJSON_Delete(arr);
+            return NULL;
+        }
+        int V = cJSON_GetArraySize(arr);
+        const char **strs = xcalloc((size_t)V + 1, sizeof *strs);
+        for (int i = 0; i < V; i++) {
+            cJSON *it = cJSON_GetArrayItem(arr, i);
+            if (!cJSON_IsString(it)) {
+                snprintf(err, errlen, "%s: metadata vocab entry %d is not a string", source, i);
+                free(strs);
+                cJSON_Delete(arr);
+                return NULL;
+            }
+            strs[i] = it->valuestring;
+        }
+        t = tokenizer_from_vocab(kind, V, strs, e2, sizeof e2);
+        free(strs);
+        cJSON_Delete(arr);
+    }
+    if (!t) {
+        snprintf(err, errlen, "%s: %s", source, e2);
+        return NULL;
+    }
+    if (t->vocab_size > model_vocab) {
+        snprintf(err, errlen, "%s: the %s tokenizer has %d tokens but the model's embedding only %d rows "
+                 "(a model of a task without text, or a vocab that disagrees with vocab_size)", source, kind_name,
+                 t->vocab_size, model_vocab);
+        tokenizer_free(t);
+        return NULL;
+    }
     return t;
 }
 
@@ -750,10 +803,14 @@ static int needs_space(const char *out, size_t n, const char *tok)
 
 size_t tokenizer_decode(const Tokenizer *t, int id, char *out, size_t cap)
 {
+    return tokenizer_decode_n(t, id, out, strlen(out), cap);
+}
+
+size_t tokenizer_decode_n(const Tokenizer *t, int id, char *out, size_t n, size_t cap)
+{
     size_t len;
     const char *tok = tokenizer_token(t, id, &len);
     if (t->kind == TOK_BYTES && tok[0] == '\0') return 0;   /* byte 0 ends a C string */
-    size_t n = strlen(out);
     size_t space = t->kind == TOK_WORDS && needs_space(out, n, tok);
     if (n + space + len + 1 > cap) return 0;
     if (space) out[n++] = ' ';

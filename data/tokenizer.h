@@ -58,6 +58,15 @@ Tokenizer *tokenizer_build(TokKind kind, const char *text, size_t len, int vocab
 Tokenizer *tokenizer_from_vocab(TokKind kind, int V, const char *const *vocab,
                                 char *err, size_t errlen);
 
+/* The tokenizer a checkpoint's metadata names: kind_name ("bytes", "chars"
+ * or "words"; NULL means bytes) and vocab_json (its tokens as a JSON array
+ * in id order; chars and words).  Every id it can produce must be a row of
+ * the model's embedding, so a vocabulary larger than model_vocab (a
+ * synthetic-task model has no text tokenizer; a vocab array that disagrees
+ * with vocab_size) is refused.  NULL with a message naming source. */
+Tokenizer *tokenizer_from_metadata(const char *kind_name, const char *vocab_json, int model_vocab,
+                                   const char *source, char *err, size_t errlen);
+
 void tokenizer_free(Tokenizer *t);
 
 /* "bytes" / "chars" / "words" <-> TokKind; parse returns 0, or -1 if the
@@ -81,6 +90,9 @@ long tokenizer_encode(const Tokenizer *t, const char *text, size_t len, int *ids
  * hyphen.  Returns the number of bytes appended; 0 if it would not fit
  * (out unchanged) or the token is byte 0, which a C string cannot hold. */
 size_t tokenizer_decode(const Tokenizer *t, int id, char *out, size_t cap);
+/* the same when out's length n (strlen(out)) is known: decoding a long
+ * sequence token by token stays linear in its length */
+size_t tokenizer_decode_n(const Tokenizer *t, int id, char *out, size_t n, size_t cap);
 
 /* The raw text of token id (no spacing): a pointer valid while t lives,
  * and its length in *len (bytes: one byte, also for byte 0). */

@@ -33,45 +33,6 @@ static void token_label(const Tokenizer *tok, int id, char *out, size_t cap)
     out[n] = '\0';
 }
 
-/* a CSV field: quoted, with quotes doubled */
-static void csv_field(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"') fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
-static Tokenizer *tokenizer_of(const char *ckpt, const Meta *meta, char *err, size_t errlen)
-{
-    const char *kind_name = meta_get(meta, "tokenizer");
-    TokKind kind;
-    if (!kind_name) kind_name = "bytes";
-    if (tokenizer_kind_parse(kind_name, &kind) != 0) {
-        snprintf(err, errlen, "%s: metadata tokenizer '%s' is not bytes, chars or words", ckpt, kind_name);
-        return NULL;
-    }
-    if (kind == TOK_BYTES) return tokenizer_from_vocab(kind, 256, NULL, err, errlen);
-    const char *vocab = meta_get(meta, "vocab");
-    cJSON *arr = vocab ? cJSON_Parse(vocab) : NULL;
-    if (!cJSON_IsArray(arr)) {
-        snprintf(err, errlen, "%s: metadata vocab is missing or not a JSON array", ckpt);
-        cJSON_Delete(arr);
-        return NULL;
-    }
-    int V = cJSON_GetArraySize(arr);
-    const char **strs = xcalloc((size_t)V + 1, sizeof *strs);
-    for (int i = 0; i < V; i++) {
-        cJSON *it = cJSON_GetArrayItem(arr, i);
-        strs[i] = cJSON_IsString(it) ? it->valuestring : "";
-    }
-    Tokenizer *t = tokenizer_from_vocab(kind, V, strs, err, errlen);
-    free(strs);
-    cJSON_Delete(arr);
-    return t;
-}
 
 /* a checkpoint whose body can show its attention maps (positions 0) or its
  * position table (positions 1) */
@@ -97,7 +58,8 @@ int attention_write(const char *ckpt, const char *text, const char *out_dir, int
     Model *m = load_with_attention(ckpt, &meta, 0, err, errlen);
     if (!m) { meta_free(&meta); return -1; }
     int rc = -1;
-    Tokenizer *tok = tokenizer_of(ckpt, &meta, err, errlen);
+    Tokenizer *tok = tokenizer_from_metadata(meta_get(&meta, "tokenizer"), meta_get(&meta, "vocab"),
+                                            m->cfg.vocab_size, ckpt, err, errlen);
     int *ids = NULL;
     Batch *b = NULL;
     if (!tok) goto done;
@@ -112,7 +74,8 @@ int attention_write(const char *ckpt, const char *text, const char *out_dir, int
     tokenizer_encode(tok, text, strlen(text), ids, (size_t)n, err, errlen);
     int T = (int)n;
     model_alloc_acts(m, 1, T);
-    b = batch_alloc(1, T, 0, 0);
+    /* a classifier's forward needs a label: any will do, the loss is unused */
+    b = m->cfg.classify ? batch_alloc_labelled(1, T) : batch_alloc(1, T, 0, 0);
     for (int t = 0; t < T; t++) {
         b->tokens[t] = ids[t];
         b->targets[t] = TARGET_IGNORE;

@@ -19,11 +19,19 @@
  * Configurations: "w1" is vocabulary 256, B = 32, T = 128; RNN, LSTM and
  * GRU with E = H = 256 and one layer; the Transformer with C = 256, 4
  * heads, 2 layers, FFN 1024 and learned positions; 1 and 2 threads.  The
- * sweep is B = 8, T = 32, 64, ..., 1024 with 2 threads.  The "s2s" rows are the
- * encoder–decoders (architecture = encoder-decoder): MODEL-s2s, and for the
- * recurrent models MODEL-s2s-att with additive attention, at B = 32, source
- * and target length S = T = 32, the same widths, 1 and 2 threads; tokens/s
- * counts target tokens.
+ * sweep is B = 8, T = 32, 64, ..., 1024 with 2 threads.  The "limits" suite
+ * measures where two of the course's claims stop holding, 2 threads each:
+ * the Transformer with naive and with online attention (B = 1, T = 512 ...
+ * 8192: peak memory O(T^2) against O(T)), and the GRU against minGRU,
+ * whose recurrence is a scan (B = 8, T = 64 ... 8192: time per step) — its
+ * default scan in chunks over the threads, and the one-step loop and
+ * Blelloch's tree on one thread, to separate what the scan's parallelism
+ * buys from what the lighter model saves.
+ *
+ * The "s2s" rows are the encoder–decoders (architecture = encoder-decoder):
+ * MODEL-s2s, and for the recurrent models MODEL-s2s-att with additive
+ * attention, at B = 32, source and target length S = T = 32, the same
+ * widths, 1 and 2 threads; tokens/s counts target tokens.
  *
  * FLOPs of one training step = 3 x (the body's forward FLOPs (BodyOps.flops)
  * + the head's 2 N H V): the backward of a product costs two products.
@@ -49,6 +57,7 @@
 
 #include "commands.h"
 #include "encdec.h"
+#include "mingru/mingru.h"
 #include "model.h"
 #include "optim.h"
 #include "real.h"
@@ -74,6 +83,13 @@ extern char *openblas_get_config(void);
 #define BENCH_S2S_T 32           /* source and target length */
 #define S2S_SUFFIX "-s2s"        /* an encoder-decoder row: MODEL-s2s[-att] */
 #define S2S_ATTENTION "-att"
+#define BENCH_LIMITS_THREADS 2
+#define BENCH_ATTN_B 1           /* limits: naive vs online attention */
+#define BENCH_ATTN_T0 512
+#define BENCH_ATTN_TMAX 8192
+#define BENCH_SCAN_B 8           /* limits: GRU vs minGRU */
+#define BENCH_SCAN_T0 64
+#define BENCH_SCAN_TMAX 8192
 #define BENCH_LR 1e-3
 #define BENCH_CLIP 1.0
 #define BENCH_WARMUP 3
@@ -89,6 +105,8 @@ extern char *openblas_get_config(void);
 
 typedef struct BenchConfig {
     char model[16];
+    char variant[12];            /* "" or the Transformer's attention_impl, or the scan
+                                  * minGRU runs ("sequential", "blelloch"; "" = chunked) */
     int threads, B, T;
 } BenchConfig;
 
@@ -165,6 +183,7 @@ static ModelConfig bench_model_config(const BenchConfig *c)
     if (info->attention) {
         mc.num_heads = BENCH_HEADS;
         mc.ffn_size = BENCH_FFN;
+        mc.attention_impl = strcmp(c->variant, "online") == 0 ? ATTENTION_IMPL_ONLINE : ATTENTION_IMPL_NAIVE;
     }
     if (info->position_table) {
         mc.max_seq_len = c->T;
@@ -228,6 +247,8 @@ static BenchResult bench_run(const BenchConfig *c, const BenchOptions *o)
     int encdec = mc.architecture == ARCH_ENCODER_DECODER;
     if (encdec) model_alloc_acts_pairs(m, c->B, c->T, c->T);
     else model_alloc_acts(m, c->B, c->T);
+    if (strcmp(c->variant, "sequential") == 0) mingru_set_scan(m->body, SCAN_SEQUENTIAL, 1);
+    if (strcmp(c->variant, "blelloch") == 0) mingru_set_scan(m->body, SCAN_BLELLOCH, 1);
     Optimizer *opt = optim_alloc(OPTIM_ADAM, m->params.total, 0, 0);
     Batch *batch = encdec ? batch_alloc_pairs(c->B, c->T, c->T) : batch_alloc(c->B, c->T, 0, 0);
     int n = o->steps;
@@ -332,7 +353,7 @@ static BenchResult bench_run_isolated(const BenchConfig *c, const BenchOptions *
 /* ---- PyTorch -------------------------------------------------------------------- */
 
 /* value of column `name` in a CSV row split into fields, NAN if absent/empty */
-static double csv_field(char **hdr, char **row, int n, const char *name)
+static double csv_number(char **hdr, char **row, int n, const char *name)
 {
     for (int i = 0; i < n; i++)
         if (strcmp(hdr[i], name) == 0) return row[i][0] ? strtod(row[i], NULL) : NAN;
@@ -390,21 +411,21 @@ static int torch_run(const BenchConfig *c, const BenchOptions *o, BenchResult *r
             continue;
         }
         if (csv_split(line, row, CSV_MAX_FIELDS) != nh) continue;
-        if ((int)csv_field(hdr, row, nh, "threads") != c->threads || (int)csv_field(hdr, row, nh, "B") != c->B ||
-            (int)csv_field(hdr, row, nh, "T") != c->T)
+        if ((int)csv_number(hdr, row, nh, "threads") != c->threads || (int)csv_number(hdr, row, nh, "B") != c->B ||
+            (int)csv_number(hdr, row, nh, "T") != c->T)
             continue;
-        r->params = csv_field(hdr, row, nh, "params");
-        r->tok_med = csv_field(hdr, row, nh, "tokens_per_s_median");
-        r->tok_best = csv_field(hdr, row, nh, "tokens_per_s_best");
-        r->step_med = csv_field(hdr, row, nh, "step_ms_median");
-        r->step_min = csv_field(hdr, row, nh, "step_ms_min");
-        r->step_max = csv_field(hdr, row, nh, "step_ms_max");
-        r->fwd_med = csv_field(hdr, row, nh, "forward_ms");
-        r->bwd_med = csv_field(hdr, row, nh, "backward_ms");
-        r->opt_med = csv_field(hdr, row, nh, "optimizer_ms");
-        r->rss_mb = csv_field(hdr, row, nh, "peak_rss_mb");
+        r->params = csv_number(hdr, row, nh, "params");
+        r->tok_med = csv_number(hdr, row, nh, "tokens_per_s_median");
+        r->tok_best = csv_number(hdr, row, nh, "tokens_per_s_best");
+        r->step_med = csv_number(hdr, row, nh, "step_ms_median");
+        r->step_min = csv_number(hdr, row, nh, "step_ms_min");
+        r->step_max = csv_number(hdr, row, nh, "step_ms_max");
+        r->fwd_med = csv_number(hdr, row, nh, "forward_ms");
+        r->bwd_med = csv_number(hdr, row, nh, "backward_ms");
+        r->opt_med = csv_number(hdr, row, nh, "optimizer_ms");
+        r->rss_mb = csv_number(hdr, row, nh, "peak_rss_mb");
         r->act_mb = NAN;   /* PyTorch's autograd graph has no single number for this */
-        r->param_mb = csv_field(hdr, row, nh, "param_mb");
+        r->param_mb = csv_number(hdr, row, nh, "param_mb");
         r->allocs = NAN;
         r->ok = isfinite(r->tok_med);
     }
@@ -435,21 +456,22 @@ static double loadavg(void)
 
 static void print_header(void)
 {
-    printf("%-12s %3s %3s %5s %9s %9s %8s %8s %8s %7s %7s %7s %7s %6s %7s %7s %7s %6s\n", "impl/model", "thr",
+    printf("%-23s %3s %3s %5s %9s %9s %8s %8s %8s %7s %7s %7s %7s %6s %7s %7s %7s %6s\n", "impl/model", "thr",
            "B", "T", "tok/s", "best", "step ms", "min", "max", "fwd", "bwd", "opt", "GFLOP/s", "%sgemm",
            "RSS MB", "act MB", "par MB", "allocs");
 }
 
 static void print_row(const char *impl, const BenchConfig *c, const BenchResult *r, double sgemm)
 {
-    char name[40];
-    snprintf(name, sizeof name, "%s%s%s", impl, *impl ? "/" : "", c->model);
+    char name[48];
+    snprintf(name, sizeof name, "%s%s%s%s%s", impl, *impl ? "/" : "", c->model, *c->variant ? ":" : "",
+             c->variant);
     if (!r->ok) {
-        printf("%-12s %3d %3d %5d   (failed)\n", name, c->threads, c->B, c->T);
+        printf("%-23s %3d %3d %5d   (failed)\n", name, c->threads, c->B, c->T);
         return;
     }
     double gf = r->gflop_step / (r->step_med / 1e3);
-    printf("%-12s %3d %3d %5d %9.0f %9.0f %8.1f %8.1f %8.1f %7.1f %7.1f %7.1f %7.1f %5.0f%% %7.0f %7.1f %7.1f %6.0f\n",
+    printf("%-23s %3d %3d %5d %9.0f %9.0f %8.1f %8.1f %8.1f %7.1f %7.1f %7.1f %7.1f %5.0f%% %7.0f %7.1f %7.1f %6.0f\n",
            name, c->threads, c->B, c->T, r->tok_med, r->tok_best, r->step_med, r->step_min, r->step_max, r->fwd_med,
            r->bwd_med, r->opt_med, gf, 100 * gf / sgemm, r->rss_mb, r->act_mb, r->param_mb, r->allocs);
 }
@@ -457,8 +479,12 @@ static void print_row(const char *impl, const BenchConfig *c, const BenchResult 
 static void csv_row(FILE *f, const char *impl, const BenchConfig *c, const BenchResult *r, double sgemm, double load)
 {
     double gf = r->gflop_step / (r->step_med / 1e3);
-    fprintf(f, "%s,%s,%d,%d,%d,%.0f,%.1f,%.1f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.1f,", impl, c->model, c->threads, c->B,
-            c->T, r->params, r->tok_med, r->tok_best, r->step_med, r->step_min, r->step_max, r->fwd_med, r->bwd_med,
+    csv_field(f, impl);
+    fputc(',', f);
+    csv_field(f, c->model);
+    fputc(',', f);
+    csv_field(f, c->variant);
+    fprintf(f, ",%d,%d,%d,%.0f,%.1f,%.1f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.1f,", c->threads, c->B, c->T, r->params, r->tok_med, r->tok_best, r->step_med, r->step_min, r->step_max, r->fwd_med, r->bwd_med,
             r->opt_med, r->rss_mb);
     if (isfinite(r->act_mb)) fprintf(f, "%.2f", r->act_mb);
     fprintf(f, ",%.2f,%.4f,%.2f,%.1f,%.3f,", r->param_mb, r->gflop_step, gf, sgemm, gf / sgemm);
@@ -492,7 +518,7 @@ static void print_compare(const BenchConfig *cfgs, int n, const BenchResult *sr,
 
 static void bench_help(void)
 {
-    printf("usage: seqlab bench [--suite w1|sweep|s2s|all] [--models LIST] [--threads LIST]\n"
+    printf("usage: seqlab bench [--suite w1|sweep|limits|s2s|all] [--models LIST] [--threads LIST]\n"
            "                    [--batch-size B --seq-len T] [--warmup N] [--steps N] [--seed S]\n"
            "                    [--csv FILE] [--compare [--python PATH] [--torch-script FILE]]\n"
            "\n"
@@ -504,10 +530,14 @@ static void bench_help(void)
            "  --suite w1       V=%d, B=%d, T=%d; RNN/LSTM/GRU E=H=%d, 1 layer; Transformer C=%d,\n"
            "                   %d heads, %d layers, FFN %d, learned positions; 1 and 2 threads [default]\n"
            "  --suite sweep    B=%d, T=%d, %d, ... %d, %d threads\n"
+           "  --suite limits   where the claims stop holding, %d threads: the Transformer above\n"
+           "                   with naive and online attention, B=%d, T=%d ... %d (peak memory);\n"
+           "                   GRU and minGRU, E=H=%d, 1 layer, B=%d, T=%d ... %d (time per step;\n"
+           "                   minGRU's scan chunked over the threads, and sequential and Blelloch's)\n"
            "  --suite s2s      the encoder-decoders: MODEL-s2s (and MODEL-s2s-att, additive\n"
            "                   attention) at B=%d, source and target length %d, the widths of w1,\n"
            "                   the threads of --threads; tokens/s counts target tokens\n"
-           "  --suite all      all three\n"
+           "  --suite all      w1, sweep and s2s\n"
            "  --models LIST    comma-separated subset of: %s\n"
            "  --threads LIST   BLAS threads of the w1 suite, e.g. 1,2\n"
            "  --batch-size B, --seq-len T   one custom shape instead of the suite\n"
@@ -524,8 +554,9 @@ static void bench_help(void)
            "  --torch-script F the comparison script [%s]\n",
            BENCH_CLIP, SGEMM_SIZE, SGEMM_SIZE, BENCH_VOCAB, BENCH_W1_B, BENCH_W1_T, BENCH_WIDTH, BENCH_WIDTH,
            BENCH_HEADS, BENCH_TF_LAYERS, BENCH_FFN, BENCH_SWEEP_B, BENCH_SWEEP_T0, 2 * BENCH_SWEEP_T0,
-           BENCH_SWEEP_TMAX, BENCH_SWEEP_THREADS, BENCH_S2S_B, BENCH_S2S_T, model_info_names(), BENCH_WARMUP, BENCH_STEPS, TORCH_SCRIPT,
-           TORCH_PYTHON,
+           BENCH_SWEEP_TMAX, BENCH_SWEEP_THREADS, BENCH_LIMITS_THREADS, BENCH_ATTN_B, BENCH_ATTN_T0,
+           BENCH_ATTN_TMAX, BENCH_WIDTH, BENCH_SCAN_B, BENCH_SCAN_T0, BENCH_SCAN_TMAX, BENCH_S2S_B, BENCH_S2S_T, model_info_names(),
+           BENCH_WARMUP, BENCH_STEPS, TORCH_SCRIPT, TORCH_PYTHON,
            TORCH_SCRIPT);
 }
 
@@ -541,12 +572,14 @@ static int split_list(char *s, char **items, int max, const char *option)
     return n;
 }
 
-static int add_config(BenchConfig *cfgs, int n, const char *model, int threads, int B, int T)
+static int add_config(BenchConfig *cfgs, int n, const char *model, const char *variant, int threads, int B,
+                      int T)
 {
     if (n == BENCH_MAX_CONFIGS) die("seqlab bench: too many configurations");
     BenchConfig *c = &cfgs[n];
     if (strlen(model) >= sizeof c->model) die("seqlab bench: model name '%s' is too long", model);
     memcpy(c->model, model, strlen(model) + 1);
+    snprintf(c->variant, sizeof c->variant, "%s", variant);
     c->threads = threads;
     c->B = B;
     c->T = T;
@@ -570,8 +603,9 @@ int cmd_bench(int argc, char **argv)
             return 0;
         } else if (opt_is(a, "--suite")) {
             suite = opt_value(argc, argv, &i);
-            if (strcmp(suite, "w1") && strcmp(suite, "sweep") && strcmp(suite, "s2s") && strcmp(suite, "all"))
-                die("option --suite: '%s' is not w1, sweep, s2s or all", suite);
+            if (strcmp(suite, "w1") && strcmp(suite, "sweep") && strcmp(suite, "limits") && strcmp(suite, "s2s") &&
+                strcmp(suite, "all"))
+                die("option --suite: '%s' is not w1, sweep, limits, s2s or all", suite);
         } else if (opt_is(a, "--models")) {
             snprintf(models_buf, sizeof models_buf, "%s", opt_value(argc, argv, &i));
         } else if (opt_is(a, "--threads")) {
@@ -601,6 +635,16 @@ int cmd_bench(int argc, char **argv)
         }
     }
     if ((B > 0) != (T > 0)) die("bench: give both --batch-size and --seq-len, or neither");
+    if (o.compare && strcmp(suite, "limits") == 0)
+        die("bench: --compare: the limits suite has no PyTorch counterpart (online attention, minGRU)");
+    if (o.csv) {
+        /* the table is written at the end: a place it cannot go is said now,
+         * not after the whole benchmark (the test file goes away again) */
+        char probe[4096], e2[1024];
+        snprintf(probe, sizeof probe, "%s.probe", o.csv);
+        if (file_write_atomic(probe, "", 0, e2, sizeof e2) != 0) die("--csv %s: cannot be written: %s", o.csv, e2);
+        unlink(probe);
+    }
 
     char *models[MODELS_MAX];
     int nmodels = split_list(models_buf, models, MODELS_MAX, "--models");
@@ -617,9 +661,10 @@ int cmd_bench(int argc, char **argv)
 
     BenchConfig *cfgs = xcalloc(BENCH_MAX_CONFIGS, sizeof *cfgs);
     int ncfg = 0;
+    int limits = B == 0 && strcmp(suite, "limits") == 0;
+    int s2s = B == 0 && (!strcmp(suite, "s2s") || !strcmp(suite, "all"));
     int w1 = B == 0 && (!strcmp(suite, "w1") || !strcmp(suite, "all"));
     int sweep = B == 0 && (!strcmp(suite, "sweep") || !strcmp(suite, "all"));
-    int s2s = B == 0 && (!strcmp(suite, "s2s") || !strcmp(suite, "all"));
     for (int mi = 0; mi < nmodels && s2s; mi++) {
         /* the encoder-decoder rows of each listed model that has one */
         char base[16], row[48];
@@ -629,15 +674,26 @@ int cmd_bench(int argc, char **argv)
         for (int att = 0; att <= info->recurrent; att++)
             for (int ti = 0; ti < nthreads; ti++) {
                 snprintf(row, sizeof row, "%s%s%s", base, S2S_SUFFIX, att ? S2S_ATTENTION : "");
-                ncfg = add_config(cfgs, ncfg, row, threads[ti], BENCH_S2S_B, BENCH_S2S_T);
+                ncfg = add_config(cfgs, ncfg, row, "", threads[ti], BENCH_S2S_B, BENCH_S2S_T);
             }
     }
-    if (s2s && strcmp(suite, "s2s") == 0) w1 = sweep = 0;
-    for (int mi = 0; mi < nmodels && (w1 || sweep || B > 0); mi++) {
+    for (int mi = 0; mi < nmodels && !limits && (w1 || sweep || B > 0); mi++) {
         for (int ti = 0; ti < nthreads && (w1 || B > 0); ti++)
-            ncfg = add_config(cfgs, ncfg, models[mi], threads[ti], B > 0 ? B : BENCH_W1_B, B > 0 ? T : BENCH_W1_T);
+            ncfg = add_config(cfgs, ncfg, models[mi], "", threads[ti], B > 0 ? B : BENCH_W1_B,
+                              B > 0 ? T : BENCH_W1_T);
         for (int t = BENCH_SWEEP_T0; sweep && t <= BENCH_SWEEP_TMAX; t *= 2)
-            ncfg = add_config(cfgs, ncfg, models[mi], BENCH_SWEEP_THREADS, BENCH_SWEEP_B, t);
+            ncfg = add_config(cfgs, ncfg, models[mi], "", BENCH_SWEEP_THREADS, BENCH_SWEEP_B, t);
+    }
+    /* limits: attention memory (naive then online at each T), then the scan */
+    for (int t = BENCH_ATTN_T0; limits && t <= BENCH_ATTN_TMAX; t *= 2) {
+        ncfg = add_config(cfgs, ncfg, "transformer", "naive", BENCH_LIMITS_THREADS, BENCH_ATTN_B, t);
+        ncfg = add_config(cfgs, ncfg, "transformer", "online", BENCH_LIMITS_THREADS, BENCH_ATTN_B, t);
+    }
+    for (int t = BENCH_SCAN_T0; limits && t <= BENCH_SCAN_TMAX; t *= 2) {
+        ncfg = add_config(cfgs, ncfg, "gru", "", BENCH_LIMITS_THREADS, BENCH_SCAN_B, t);
+        ncfg = add_config(cfgs, ncfg, "mingru", "", BENCH_LIMITS_THREADS, BENCH_SCAN_B, t);
+        ncfg = add_config(cfgs, ncfg, "mingru", "sequential", BENCH_LIMITS_THREADS, BENCH_SCAN_B, t);
+        ncfg = add_config(cfgs, ncfg, "mingru", "blelloch", BENCH_LIMITS_THREADS, BENCH_SCAN_B, t);
     }
 
     double load0 = loadavg();
@@ -683,6 +739,15 @@ int cmd_bench(int argc, char **argv)
            "(the rows above used the start's; the comparison and the CSV use these)\n", SGEMM_SIZE, SGEMM_SIZE,
            SGEMM_SIZE, sgemm[0], sgemm[1]);
     if (compare) print_compare(cfgs, ncfg, sr, tr, sgemm);
+    if (limits) {
+        /* what the scan's depth would buy with enough cores (mingru/scan.c) */
+        printf("\ndependent steps of one layer's recurrence (the critical path):\n");
+        printf("%6s %8s %18s %10s\n", "T", "GRU", "minGRU chunked/2", "Blelloch");
+        for (int t = BENCH_SCAN_T0; t <= BENCH_SCAN_TMAX; t *= 2)
+            printf("%6d %8.0f %18.0f %10.0f\n", t, scan_critical_path(SCAN_SEQUENTIAL, t, 1),
+                   scan_critical_path(SCAN_CHUNKED, t, BENCH_LIMITS_THREADS),
+                   scan_critical_path(SCAN_BLELLOCH, t, 1));
+    }
     double load1 = loadavg();
     printf("\nload average %.2f at the end", load1);
     if (load0 > 0.5 || load1 > 0.5)
@@ -695,7 +760,7 @@ int cmd_bench(int argc, char **argv)
         char *text = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&text, &len);
-        fprintf(f, "impl,model,threads,B,T,params,tokens_per_s_median,tokens_per_s_best,step_ms_median,step_ms_min,"
+        fprintf(f, "impl,model,variant,threads,B,T,params,tokens_per_s_median,tokens_per_s_best,step_ms_median,step_ms_min,"
                    "step_ms_max,forward_ms,backward_ms,optimizer_ms,peak_rss_mb,act_mb,param_mb,gflop_per_step,"
                    "gflops,sgemm_gflops,sgemm_fraction,allocs,loadavg\n");
         for (int i = 0; i < ncfg; i++) {

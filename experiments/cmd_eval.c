@@ -12,6 +12,7 @@
 
 #include "checkpoint.h"
 #include "commands.h"
+#include "data.h"
 #include "evaluate.h"
 #include "sample.h"
 #include "tokenizer.h"
@@ -20,35 +21,14 @@
 
 #define EVAL_MAX_BATCH 32
 
-/* the tokenizer a checkpoint was trained with (metadata keys tokenizer, vocab) */
-static Tokenizer *checkpoint_tokenizer(const char *path, const Meta *meta)
+/* the tokenizer a checkpoint was trained with (metadata keys tokenizer,
+ * vocab), every id of it a row of the model's embedding */
+static Tokenizer *checkpoint_tokenizer(const char *path, const Meta *meta, const Model *m)
 {
-    const char *kind_name = meta_get(meta, "tokenizer");
     char err[1024];
-    TokKind kind;
-    if (!kind_name) kind_name = "bytes";
-    if (tokenizer_kind_parse(kind_name, &kind) != 0)
-        die("%s: metadata tokenizer '%s' is not bytes, chars or words", path, kind_name);
-    if (kind == TOK_BYTES) {
-        Tokenizer *t = tokenizer_from_vocab(kind, 256, NULL, err, sizeof err);
-        if (!t) die("%s: %s", path, err);
-        return t;
-    }
-    const char *vocab = meta_get(meta, "vocab");
-    if (!vocab) die("%s: metadata has tokenizer '%s' but no vocab", path, kind_name);
-    cJSON *arr = cJSON_Parse(vocab);
-    if (!cJSON_IsArray(arr)) die("%s: metadata vocab is not a JSON array", path);
-    int V = cJSON_GetArraySize(arr);
-    const char **strs = xcalloc((size_t)V, sizeof *strs);
-    for (int i = 0; i < V; i++) {
-        cJSON *it = cJSON_GetArrayItem(arr, i);
-        if (!cJSON_IsString(it)) die("%s: metadata vocab entry %d is not a string", path, i);
-        strs[i] = it->valuestring;
-    }
-    Tokenizer *t = tokenizer_from_vocab(kind, V, strs, err, sizeof err);
-    if (!t) die("%s: %s", path, err);
-    free(strs);
-    cJSON_Delete(arr);
+    Tokenizer *t = tokenizer_from_metadata(meta_get(meta, "tokenizer"), meta_get(meta, "vocab"), m->cfg.vocab_size,
+                                           path, err, sizeof err);
+    if (!t) die("%s", err);
     return t;
 }
 
@@ -61,19 +41,60 @@ static Model *load_checkpoint(const char *path, Meta *meta)
     return m;
 }
 
+/* `eval --labelled`: each example of a label<TAB>text file scored on its
+ * own (a batch of one, no padding), its text cut to the first seq_len
+ * tokens; loss = mean cross-entropy over the examples */
+static void eval_labelled(const char *ckpt, Model *m, const Meta *meta, const char *path,
+                          int seq_len, int json)
+{
+    const char *labels_json = meta_get(meta, "labels");
+    if (!m->cfg.classify || !labels_json)
+        die("%s: not a sequence classifier (no labels in its metadata); --labelled needs one", ckpt);
+    if (!meta_get(meta, "tokenizer")) die("%s: the model reads no text (no tokenizer in its metadata)", ckpt);
+    Tokenizer *tok = checkpoint_tokenizer(ckpt, meta, m);
+    cJSON *labels = cJSON_Parse(labels_json);
+    int K = cJSON_GetArraySize(labels);
+    const char **names = xcalloc((size_t)K, sizeof *names);
+    for (int k = 0; k < K; k++) {
+        const cJSON *e = cJSON_GetArrayItem(labels, k);
+        if (!cJSON_IsString(e)) die("%s: metadata labels entry %d is not a string", ckpt, k);
+        names[k] = e->valuestring;
+    }
+    char err[1024];
+    LabelledFile *f = labelled_read(path, err, sizeof err);
+    if (!f) die("%s", err);
+    model_alloc_acts(m, 1, seq_len);
+    double loss, acc;
+    if (evaluate_labelled(m, tok, names, K, f, seq_len, &loss, &acc, err, sizeof err) != 0) die("%s", err);
+    if (json)
+        printf("{\"loss\": %.9g, \"accuracy\": %.9g, \"examples\": %ld}\n", loss, acc, f->n);
+    else
+        printf("%s on %s: loss %.6f nats/example, accuracy %.4f, %ld examples\n", ckpt, path, loss, acc, f->n);
+    free(names);
+    labelled_free(f);
+    cJSON_Delete(labels);
+    tokenizer_free(tok);
+}
+
 int cmd_eval(int argc, char **argv)
 {
-    const char *ckpt = NULL, *text_path = NULL, *pairs_path = NULL;
+    const char *ckpt = NULL, *text_path = NULL, *labelled = NULL, *pairs_path = NULL;
     int json = 0, seq_len = 0;
     for (int i = 1; i < argc; i++) {
         if (opt_is(argv[i], "--help") || strcmp(argv[i], "-h") == 0) {
             printf("usage: seqlab eval --checkpoint FILE --text FILE [--seq-len T] [--json]\n"
                    "       seqlab eval --checkpoint FILE --pairs FILE [--json]\n"
+                   "       seqlab eval --checkpoint FILE --labelled FILE [--seq-len T] [--json]\n"
                    "\n"
                    "Score a text: windows x[iT .. iT+T) predict x[iT+1 .. iT+T+1) for i = 0, 1, ...\n"
                    "while iT+T+1 <= N, state reset at each window; loss = mean cross-entropy (nats)\n"
                    "over all predicted tokens.  T is the checkpoint's seq_len unless --seq-len says\n"
                    "otherwise.  --json prints {\"loss\": ..., \"perplexity\": ..., \"tokens\": ...}.\n"
+                   "\n"
+                   "With --labelled (a classifier's checkpoint): each line label<TAB>text of FILE is\n"
+                   "scored on its own, its text cut to the first T tokens; loss = mean cross-entropy\n"
+                   "over the examples; a label the checkpoint does not know is an error naming the\n"
+                   "line.  --json prints {\"loss\": ..., \"accuracy\": ..., \"examples\": ...}.\n"
                    "\n"
                    "With --pairs (an encoder-decoder checkpoint), score source<TAB>target lines: each\n"
                    "pair alone, teacher-forced; loss = the sum of the cross-entropies of every target\n"
@@ -81,19 +102,19 @@ int cmd_eval(int argc, char **argv)
             return 0;
         } else if (opt_is(argv[i], "--checkpoint")) ckpt = opt_value(argc, argv, &i);
         else if (opt_is(argv[i], "--text")) text_path = opt_value(argc, argv, &i);
+        else if (opt_is(argv[i], "--labelled")) labelled = opt_value(argc, argv, &i);
         else if (opt_is(argv[i], "--pairs")) pairs_path = opt_value(argc, argv, &i);
         else if (opt_is(argv[i], "--seq-len")) seq_len = (int)opt_long("--seq-len", opt_value(argc, argv, &i), 1, 1000000);
         else if (opt_is(argv[i], "--json")) json = 1;
         else die("eval: unknown option '%s' (see `seqlab eval --help`)", argv[i]);
     }
     if (!ckpt) die("eval: --checkpoint FILE is required");
-    if (pairs_path && text_path) die("eval: give --text or --pairs, not both");
+    if ((text_path != NULL) + (labelled != NULL) + (pairs_path != NULL) != 1)
+        die("eval: give one of --text FILE, --labelled FILE and --pairs FILE");
     if (pairs_path) return cmd_eval_pairs(ckpt, pairs_path, json);
-    if (!text_path) die("eval: --text FILE or --pairs FILE is required");
     Meta meta;
     Model *m = load_checkpoint(ckpt, &meta);
     if (m->cfg.vocab_size == 0) die("%s: eval scores text, but this model reads real-valued features", ckpt);
-    Tokenizer *tok = checkpoint_tokenizer(ckpt, &meta);
     if (seq_len == 0) {
         const char *sl = meta_get(&meta, "seq_len");
         if (!sl) die("%s: metadata has no seq_len; give --seq-len", ckpt);
@@ -103,6 +124,14 @@ int cmd_eval(int argc, char **argv)
     if (model_info_find(m->cfg.kind)->position_table && seq_len > m->cfg.max_seq_len &&
         m->cfg.positions == POSITIONS_LEARNED)
         die("--seq-len %d is longer than the checkpoint's max_seq_len %d", seq_len, m->cfg.max_seq_len);
+    if (labelled) {
+        eval_labelled(ckpt, m, &meta, labelled, seq_len, json);
+        meta_free(&meta);
+        model_free(m);
+        return 0;
+    }
+    if (m->cfg.classify) die("%s: a sequence classifier scores labelled examples: use --labelled FILE", ckpt);
+    Tokenizer *tok = checkpoint_tokenizer(ckpt, &meta, m);
     size_t len;
     char *text = file_read_all(text_path, &len);
     if (!text) die("cannot read text '%s': %s", text_path, strerror(errno));
@@ -163,7 +192,7 @@ int cmd_sample(int argc, char **argv)
     if (m->cfg.vocab_size == 0 || m->cfg.regression)
         die("%s: this model was trained on a task without text (%s); there is nothing to sample", ckpt,
             meta_get(&meta, "task") ? meta_get(&meta, "task") : "features");
-    Tokenizer *tok = checkpoint_tokenizer(ckpt, &meta);
+    Tokenizer *tok = checkpoint_tokenizer(ckpt, &meta, m);
     char err[1024];
     long np = tokenizer_encode(tok, prompt, strlen(prompt), NULL, 0, err, sizeof err);
     if (np < 0) die("--prompt: %s", err);

@@ -62,13 +62,14 @@ static int run_finished(const char *dir)
     return done;
 }
 
-/* train one run in this process: resume if it left a checkpoint */
+/* train one run in this process: resume if it started before (train_run
+ * continues from its checkpoint, or from step 0 if it had none yet) */
 static int run_one(GridRun *r)
 {
     char err[2048];
     TrainResult res;
-    int resume = file_exists(r->s.out, "model.safetensors") && file_exists(r->s.out, "train_state.bin") &&
-                 file_exists(r->s.out, "config.ini");
+    int resume = file_exists(r->s.out, "config.ini") &&
+                 (file_exists(r->s.out, "model.safetensors") || file_exists(r->s.out, "train_state.bin"));
     Settings s = r->s;
     if (resume) fprintf(stderr, "seqlab: %s: resuming from its checkpoint\n", r->name);
     int status = train_run(&s, resume, &res, err, sizeof err);
@@ -116,6 +117,7 @@ static int write_experiment_json(const ExpPlan *e, char *err, size_t errlen)
     cJSON_AddStringToObject(o, "name", e->name);
     cJSON_AddStringToObject(o, "question", e->question);
     cJSON_AddStringToObject(o, "description", e->description);
+    cJSON_AddStringToObject(o, "claims", e->claims);
     cJSON_AddStringToObject(o, "file", e->path);
     cJSON_AddNumberToObject(o, "runs", e->nruns);
     char *text = cJSON_Print(o);
@@ -133,7 +135,8 @@ static const char *summary_header =
     "run,model,task,tokenizer,seq_len,eval_seq_len,distance,positions,clip,init_scale,threads,seed,params,steps,"
     "final_train_loss,final_val_loss,val_accuracy,chance_loss,chance_accuracy,val_perplexity,tokens_per_s,"
     "step_ms,seconds,peak_rss_mb,act_mb,critical_path,group,hidden_size,num_layers,batch_size,max_steps,"
-    "architecture,attention,test_bleu,test_exact_match,val_bleu,val_exact_match,chance_exact_match";
+    "architecture,bidirectional,pooling,train_examples,pretrained,majority_accuracy,attn_mb,vocab_size,"
+    "attention,test_bleu,test_exact_match,val_bleu,val_exact_match,chance_exact_match";
 
 static const char *cfg_str(cJSON *cfg, const char *key)
 {
@@ -152,6 +155,13 @@ static void put_num(FILE *f, double v)
 {
     if (isfinite(v)) fprintf(f, ",%.6g", v);
     else fputs(",nan", f);
+}
+
+/* a text field: ",value", CSV-quoted when it needs to be */
+static void put_str(FILE *f, const char *v)
+{
+    fputc(',', f);
+    csv_field(f, v);
 }
 
 int runner_summarize(const ExpPlan *e, char *err, size_t errlen)
@@ -178,13 +188,19 @@ int runner_summarize(const ExpPlan *e, char *err, size_t errlen)
                    !strcmp(tname, "text");
         const ModelInfo *info = model_info_find(cfg_str(cfg, "model"));
         int positions = info && model_info_uses(info, "positions");
-        fprintf(f, "%s,%s,%s,%s", r->name, cfg_str(cfg, "model"), tname, is_text ? cfg_str(cfg, "tokenizer") : "-");
+        csv_field(f, r->name);
+        put_str(f, cfg_str(cfg, "model"));
+        put_str(f, tname);
+        put_str(f, is_text ? cfg_str(cfg, "tokenizer") : "-");
         put_num(f, num(task, "seq_len"));
         put_num(f, num(task, "eval_seq_len"));
         int pairs = strcmp(cfg_str(cfg, "architecture"), "encoder-decoder") == 0;   /* no distance */
-        fprintf(f, ",%s,%s,%s,%s,%s,%s", is_text || pairs ? "nan" : cfg_str(cfg, "distance"),
-                positions ? cfg_str(cfg, "positions") : "-", cfg_str(cfg, "clip"), cfg_str(cfg, "init_scale"),
-                cfg_str(cfg, "threads"), cfg_str(cfg, "seed"));
+        put_str(f, is_text || pairs ? "nan" : cfg_str(cfg, "distance"));
+        put_str(f, positions ? cfg_str(cfg, "positions") : "-");
+        put_str(f, cfg_str(cfg, "clip"));
+        put_str(f, cfg_str(cfg, "init_scale"));
+        put_str(f, cfg_str(cfg, "threads"));
+        put_str(f, cfg_str(cfg, "seed"));
         put_num(f, num(j, "params"));
         put_num(f, num(res, "step"));
         const char *keys[] = {"final_train_loss", "final_val_loss", "val_accuracy", "chance_loss", "chance_accuracy",
@@ -194,12 +210,27 @@ int runner_summarize(const ExpPlan *e, char *err, size_t errlen)
             put_num(f, (!is_text && strcmp(keys[k], "val_perplexity") == 0) ? NAN : num(res, keys[k]));
         /* steps is what the run took, max_steps its budget (fewer when it
          * stopped early, solved) */
-        fprintf(f, ",%s,%s,%s,%s,%s", r->group[0] ? r->group : "-", cfg_str(cfg, "hidden_size"),
-                cfg_str(cfg, "num_layers"), cfg_str(cfg, "batch_size"), cfg_str(cfg, "steps"));
+        put_str(f, r->group[0] ? r->group : "-");
+        put_str(f, cfg_str(cfg, "hidden_size"));
+        put_str(f, cfg_str(cfg, "num_layers"));
+        put_str(f, cfg_str(cfg, "batch_size"));
+        put_str(f, cfg_str(cfg, "steps"));
+        /* the encoder family: sequence classification's examples used (all
+         * of the training split when train_examples = 0), whether the run
+         * started from a checkpoint, and the majority-class baseline */
+        cJSON *classes = cJSON_GetObjectItem(task, "classes");
+        put_str(f, cfg_str(cfg, "architecture"));
+        put_str(f, cfg_str(cfg, "bidirectional"));
+        put_str(f, classes ? cfg_str(cfg, "pooling") : "-");
+        put_num(f, classes ? num(task, "train_examples") : NAN);
+        put_str(f, cfg_str(cfg, "init_from")[0] ? "1" : "0");
+        put_num(f, classes ? num(task, "majority_accuracy") : NAN);
+        /* the attention matrices' bytes (0 for a model without attention)
+         * and the vocabulary (ln V is the loss of a uniform guess) */
+        put_num(f, num(res, "attn_mb"));
+        put_num(f, num(task, "vocab_size"));
         /* encoder-decoder runs: the attention and the decoded outputs' scores */
-        const char *arch = cfg_str(cfg, "architecture");
-        int encdec = strcmp(arch, "encoder-decoder") == 0;
-        fprintf(f, ",%s,%s", arch[0] ? arch : "decoder", encdec ? cfg_str(cfg, "attention") : "-");
+        put_str(f, pairs ? cfg_str(cfg, "attention") : "-");
         const char *pair_keys[] = {"test_bleu", "test_exact_match", "val_bleu", "val_exact_match",
                                    "chance_exact_match"};
         for (size_t k = 0; k < sizeof pair_keys / sizeof pair_keys[0]; k++) put_num(f, num(res, pair_keys[k]));
@@ -256,8 +287,9 @@ static void runner_alignment(const ExpPlan *e)
     for (int i = 0; i < e->nruns; i++) {
         const GridRun *r = &e->runs[i];
         if (strcmp(r->s.architecture, "encoder-decoder") != 0 || !run_finished(r->s.out)) continue;
-        int recurrent_none = strcmp(r->s.model, "transformer") != 0 && strcmp(r->s.attention, "additive") != 0;
-        if (recurrent_none) continue;     /* one fixed vector: nothing to draw */
+        const ModelInfo *info = model_info_find(r->s.model);
+        int recurrent_none = info && !info->attention && strcmp(r->s.attention, "additive") != 0;
+        if (!info || recurrent_none) continue;     /* one fixed vector: nothing to draw */
         char key[96];
         snprintf(key, sizeof key, "%s-%s%s", r->s.task, r->s.model,
                  strcmp(r->s.attention, "additive") == 0 ? "-additive" : "");
@@ -295,19 +327,24 @@ static void runner_alignment(const ExpPlan *e)
             while (n > 0 && s[n - 1] == ' ') s[--n] = '\0';
             if (n == 0) continue;
             snprintf(dir, sizeof dir, "%s/attention/%s_s%d", e->runs_dir, key, k + 1);
-            if (attention_write(ckpt, s, dir, 1, 0, err, sizeof err) != 0) {
-                fprintf(stderr, "seqlab: %s\n", err);
-                continue;
-            }
-            /* the report shows the last layer's heads (attention.json keeps all) */
-            for (int l = 0; l < r->s.num_layers - 1; l++)
-                for (int h = 0; h < r->s.num_heads; h++) {
-                    char map[1300];
-                    snprintf(map, sizeof map, "%s/L%d_H%d.csv", dir, l, h);
-                    unlink(map);
-                }
+            if (attention_write(ckpt, s, dir, 1, 0, err, sizeof err) != 0) fprintf(stderr, "seqlab: %s\n", err);
         }
     }
+}
+
+/* the earlier run of the plan whose checkpoint run i starts from
+ * (init_from = that run's model.safetensors), or -1: a fine-tuning run
+ * waits for its pre-training run to finish */
+static int init_from_run(const ExpPlan *e, int i)
+{
+    const char *from = e->runs[i].s.init_from;
+    if (!from[0]) return -1;
+    for (int k = 0; k < i; k++) {
+        const char *out = e->runs[k].s.out;
+        size_t n = strlen(out);
+        if (strncmp(from, out, n) == 0 && strcmp(from + n, "/model.safetensors") == 0) return k;
+    }
+    return -1;
 }
 
 static void run_help(void)
@@ -316,10 +353,12 @@ static void run_help(void)
            "\n"
            "Run every run of an experiment's grid into DIR/NAME/<run>/ (DIR = runs), then write\n"
            "DIR/NAME/summary.csv, draw DIR/NAME/figures/ and rewrite DIR/index.html.\n"
-           "A finished run is skipped, an interrupted one resumes; Ctrl-C stops cleanly.\n"
+           "A finished run is skipped, an interrupted one resumes, one that another process is\n"
+           "writing (its lock) is left to it; Ctrl-C stops cleanly.\n"
            "\n"
            "  --jobs N      run N at once, the threads divided between them [1]\n"
            "  --list        print the runs, one per line: index, name and the exact command\n"
+           "                (shell-quoted: a shell gives it back the same arguments)\n"
            "  --only K      run only the K-th run (0-based; default $SLURM_ARRAY_TASK_ID if set)\n"
            "  --summarize   gather finished runs (done here or elsewhere), plot, write the report\n"
            "  --runs DIR    where experiments go [runs]\n"
@@ -354,8 +393,11 @@ int cmd_run(int argc, char **argv)
     ExpPlan *e = plan_load(path, runs_root, err, sizeof err);
     if (!e) die("%s", err);
     if (list) {
-        for (int i = 0; i < e->nruns; i++)
-            printf("%d\t%s\tseqlab train --config %s%s\n", i, e->runs[i].name, path, e->runs[i].args);
+        for (int i = 0; i < e->nruns; i++) {
+            char *cmd = plan_command(e, i);
+            printf("%d\t%s\t%s\n", i, e->runs[i].name, cmd);
+            free(cmd);
+        }
         plan_free(e);
         return 0;
     }
@@ -366,7 +408,8 @@ int cmd_run(int argc, char **argv)
     if (only >= 0) {
         if (only >= e->nruns) die("--only %ld: the experiment has %d runs (0 .. %d)", only, e->nruns, e->nruns - 1);
         GridRun *r = &e->runs[only];
-        if (run_finished(r->s.out)) {
+        long holder = dir_lock_holder(r->s.out);
+        if (run_finished(r->s.out) && !holder) {
             fprintf(stderr, "seqlab: %s: already finished\n", r->name);
         } else {
             train_install_signal_handlers();
@@ -384,11 +427,14 @@ int cmd_run(int argc, char **argv)
         long ncores = sysconf(_SC_NPROCESSORS_ONLN);
         int per_job = (int)(ncores > jobs ? ncores / jobs : 1);
         pid_t *pids = xcalloc((size_t)e->nruns, sizeof *pids);
-        int running = 0, failed = 0, done = 0, skipped = 0, forwarded = 0;
+        int running = 0, failed = 0, done = 0, skipped = 0, busy = 0, forwarded = 0;
         double t0 = now_seconds();
         for (int i = 0; i <= e->nruns; i++) {
-            /* wait while all job slots are busy (or, at the end, for everyone) */
-            while (running > 0 && (running >= jobs || i == e->nruns || run_stop)) {
+            /* wait while all job slots are busy (or, at the end, for everyone,
+             * or while the run this one starts from is still going) */
+            int dep = i < e->nruns ? init_from_run(e, i) : -1;
+            while (running > 0 &&
+                   (running >= jobs || i == e->nruns || run_stop || (dep >= 0 && pids[dep] > 0))) {
                 /* a signal for this process alone (kill, a scheduler) must
                  * still reach the runs, whether it came during wait() or
                  * between two of them: each run checkpoints and stops */
@@ -409,6 +455,7 @@ int cmd_run(int argc, char **argv)
                         pids[k] = 0;
                         int code = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
                         if (code == 0) done++;
+                        else if (code == TRAIN_BUSY) busy++;   /* another seqlab took it first: said above */
                         else if (code != TRAIN_INTERRUPTED) {
                             failed++;
                             fprintf(stderr, "seqlab: run %s failed (exit %d); see above\n", e->runs[k].name, code);
@@ -417,6 +464,13 @@ int cmd_run(int argc, char **argv)
             }
             if (i == e->nruns || run_stop) break;
             GridRun *r = &e->runs[i];
+            long holder = dir_lock_holder(r->s.out);
+            if (holder) {
+                /* another seqlab (a second `seqlab run`, a job array) has it */
+                fprintf(stderr, "seqlab: %s: being run by process %ld; left to it\n", r->name, holder);
+                busy++;
+                continue;
+            }
             if (run_finished(r->s.out)) {
                 skipped++;
                 continue;
@@ -439,8 +493,8 @@ int cmd_run(int argc, char **argv)
             running++;
         }
         free(pids);
-        fprintf(stderr, "seqlab: %s: %d runs done, %d skipped (finished before), %d failed, %.0f s\n", e->name, done,
-                skipped, failed, now_seconds() - t0);
+        fprintf(stderr, "seqlab: %s: %d runs done, %d skipped (finished before), %d left to another process, "
+                "%d failed, %.0f s\n", e->name, done, skipped, busy, failed, now_seconds() - t0);
         if (run_stop) {
             fprintf(stderr, "seqlab: stopped; finished runs are kept, `seqlab run %s` continues\n", path);
             status = TRAIN_INTERRUPTED;

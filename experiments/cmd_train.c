@@ -18,7 +18,9 @@ static void train_help(void)
            "Train one model on one task; the run directory (--out) gets config.ini, run.json,\n"
            "metrics.csv, gradients.csv, timing.csv, position_loss.csv, model.safetensors and\n"
            "samples.txt.  Ctrl-C finishes the step, writes a checkpoint and exits; --resume DIR\n"
-           "continues exactly where the run stopped.\n"
+           "continues exactly where the run stopped (after a crash too: at most the steps since\n"
+           "the last checkpoint are redone; a finished run is left as it is).  One process writes\n"
+           "a run directory at a time: another one's is refused with exit status 4.\n"
            "\n"
            "  --config FILE   read settings from FILE's [train] section (options override it)\n"
            "  --resume DIR    continue the run in DIR (its config.ini; options override it)\n"
@@ -55,6 +57,13 @@ int cmd_train(int argc, char **argv)
     }
     if (config && resume) die("use either --config or --resume, not both");
     char resumed_ini[SETTING_STR_MAX + 32];
+    long holder = resume ? dir_lock_holder(resume) : 0;
+    if (holder) {
+        /* said before its config.ini is read: the writer may not have written it yet */
+        fprintf(stderr, "seqlab: '%s' is being written by another seqlab (process %ld holds '%s/%s'); wait for it "
+                "to finish or stop it\n", resume, holder, resume, DIR_LOCK_NAME);
+        return TRAIN_BUSY;
+    }
     if (resume) {
         snprintf(resumed_ini, sizeof resumed_ini, "%s/config.ini", resume);
         config = resumed_ini;
@@ -78,6 +87,10 @@ int cmd_train(int argc, char **argv)
         char where[80];
         snprintf(where, sizeof where, "option %.*s", (int)strcspn(opt, "="), opt);
         if (settings_set(&s, key, value, where, err, sizeof err) != 0) die("%s", err);
+        /* a resumed run is continued in its own directory */
+        if (resume && strcmp(key, "out") == 0 && strcmp(value, resume) != 0)
+            die("--resume %s and --out %s contradict each other: a resumed run goes on in its own directory", resume,
+                value);
     }
     /* a setting the model or the task ignores is said, not silently dropped */
     settings_report_unused(&s, stderr);

@@ -10,9 +10,14 @@
  * one-line note on stderr, and any old copy of it is removed, so a figure
  * on disk always shows the current data.
  *
+ * Before drawing, plot_experiment measures the course claims the experiment
+ * tests and writes runs/NAME/findings.csv (findings.h).
+ *
  * report_write writes runs/index.html: one self-contained page over every
- * experiment (every runs/X/experiment.json): its question, each figure that
- * exists with a caption, tables of results (mean ± sd over seeds), samples.
+ * experiment (every runs/X/experiment.json): the findings grouped by claim,
+ * then each experiment's question, each figure that exists with a caption
+ * and its data, an attention explorer, one results table per grid group
+ * (mean ± sd over seeds, or the bare value of one run), samples.
  *
  * What this file is not: the plotting itself — that is the gnuplot scripts,
  * one per figure kind, which read the CSV columns by name.

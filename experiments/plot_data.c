@@ -155,6 +155,8 @@ static void experiment_read_json(Experiment *e)
         copy_str(e->question, sizeof e->question, v->valuestring);
     if ((v = cJSON_GetObjectItemCaseSensitive(root, "description")) && cJSON_IsString(v))
         copy_str(e->description, sizeof e->description, v->valuestring);
+    if ((v = cJSON_GetObjectItemCaseSensitive(root, "claims")) && cJSON_IsString(v))
+        copy_str(e->claims, sizeof e->claims, v->valuestring);
     cJSON_Delete(root);
 }
 
@@ -203,7 +205,7 @@ int experiment_load(Experiment *e, const char *exp_dir, char *err, size_t errlen
         NUM(final_train_loss); NUM(final_val_loss); NUM(val_accuracy);
         NUM(chance_loss); NUM(chance_accuracy); NUM(val_perplexity);
         NUM(tokens_per_s); NUM(step_ms); NUM(seconds); NUM(peak_rss_mb); NUM(act_mb);
-        NUM(critical_path);
+        NUM(critical_path); NUM(attn_mb); NUM(vocab_size);
         copy_str(r->group, sizeof r->group, csv_str(t, i, csv_col(t, "group")));
         if (not_set(r->group)) r->group[0] = '\0';
         NUM(hidden_size); NUM(num_layers); NUM(batch_size); NUM(max_steps);
@@ -233,6 +235,15 @@ void run_path(char *out, size_t outlen, const Experiment *e, const Run *r, const
 /* =========================================================== grouping ==== */
 
 double run_budget(const Run *r) { return isfinite(r->max_steps) ? r->max_steps : r->steps; }
+
+int run_is_timing(const Experiment *e, const Run *r)
+{
+    double most = 0;
+    for (int i = 0; i < e->nruns; i++)
+        if (run_budget(&e->runs[i]) > most) most = run_budget(&e->runs[i]);
+    double b = run_budget(r);
+    return most > 0 && isfinite(b) && b < TIMING_BUDGET_FRACTION * most;
+}
 
 int task_is_text(const char *task)
 {
@@ -325,7 +336,7 @@ static void key_label(const Run *r, unsigned key, char *buf, size_t n)
         else snprintf(buf, n, "eval T=%s", v);
         break;
     case KEY_DISTANCE: snprintf(buf, n, "d=%s", v); break;
-    case KEY_POSITIONS: snprintf(buf, n, "%s positions", v); break;
+    case KEY_POSITIONS: snprintf(buf, n, strcmp(v, "none") == 0 ? "no positions" : "%s positions", v); break;
     case KEY_CLIP:
         if (r->clip == 0) snprintf(buf, n, "no clip");
         else snprintf(buf, n, "clip %s", v);

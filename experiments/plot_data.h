@@ -50,6 +50,8 @@ typedef struct Run {
     double final_train_loss, final_val_loss, val_accuracy;
     double chance_loss, chance_accuracy, val_perplexity;
     double tokens_per_s, step_ms, seconds, peak_rss_mb, act_mb, critical_path;
+    double attn_mb;        /* the attention matrices' bytes (Transformer); NAN otherwise */
+    double vocab_size;     /* V (ln V: the loss of a uniform guess); NAN in older summaries */
     /* written by the runner after the measurements (older summaries lack
      * them: "" and NAN) */
     char group[64];        /* the [grid.NAME] the run came from */
@@ -63,6 +65,7 @@ typedef struct Experiment {
     char name[128];
     char question[1024];
     char description[2048];
+    char claims[1024];     /* the course claims it tests ("a, b, c"; "" = every one that applies) */
     Run *runs;             /* (nruns) in summary.csv order */
     int nruns;
 } Experiment;
@@ -137,6 +140,14 @@ int groups_make(const Experiment *e, const int *idx, int n, unsigned mask, Group
 int task_is_text(const char *task);
 /* the run's step budget: max_steps, or steps where the summary predates it */
 double run_budget(const Run *r);
+
+/* A timing run (a grid of a dozen steps that measures time and memory) says
+ * nothing about learning: its budget is under this fraction of the
+ * experiment's longest.  A short demonstration (150 steps of an exploding
+ * RNN beside 800-step runs) is still a learning run. */
+#define TIMING_BUDGET_FRACTION 0.1
+/* 1 if r is a timing run of e (see TIMING_BUDGET_FRACTION) */
+int run_is_timing(const Experiment *e, const Run *r);
 
 /* 1 for the tasks with a distance d (recall, copy, adding, assoc) */
 int task_has_distance(const char *task);

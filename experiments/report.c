@@ -1,14 +1,19 @@
 /*
  * report.c — runs/index.html: one self-contained page over every experiment.
  *
- * For each runs/X/experiment.json: the experiment's question, each figure
- * that exists in runs/X/figures with a caption saying what to look for, the
- * results table (mean ± sd over seeds, from summary.csv), the largest
- * distance each model solved, and a few lines each model generated.
+ * The page opens with the findings of every experiment, grouped by claim
+ * (report_findings.c).  Then, for each runs/X/experiment.json: the
+ * experiment's question, each figure that exists in runs/X/figures with a
+ * caption (its measured key sentences from findings.csv, then what to look
+ * for) and links to the CSVs it was drawn from, the attention maps and the
+ * attention explorer (report_explorer.c), one results table per grid group,
+ * the largest distance each model solved, and a few lines each model
+ * generated, the prompt marked.
  *
- * The page has inline CSS, no script and nothing from the network; every
- * link and image is a relative path to a file that exists when the page is
- * written.  What this file is not: the figures (plot.c draws them).
+ * The page has inline CSS, one inline script (the explorer) and nothing
+ * from the network; every link and image is a relative path to a file that
+ * exists when the page is written; it reads on a 1,400-px screen and on a
+ * 420-px phone.  What this file is not: the figures (plot.c draws them).
  */
 #define _GNU_SOURCE
 #include "plot.h"
@@ -25,8 +30,12 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
+
 #include "plot_data.h"
 #include "registry.h"
+#include "report_html.h"
+#include "sample.h"
 #include "util.h"
 
 /* "solved" in the distance table: the mean validation accuracy reaches this */
@@ -36,13 +45,7 @@
 
 /* ============================================================ the page ==== */
 
-typedef struct Html {
-    char *s;
-    size_t len, cap;
-} Html;
-
-static void put(Html *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(Html *h, const char *fmt, ...)
+void put(Html *h, const char *fmt, ...)
 {
     for (;;) {
         va_list ap;
@@ -58,7 +61,7 @@ static void put(Html *h, const char *fmt, ...)
 
 /* text with & < > " escaped; at most max bytes of it (max < 0: all),
  * never cutting a UTF-8 character in two */
-static void put_text(Html *h, const char *s, long max)
+void put_text(Html *h, const char *s, long max)
 {
     long n = 0;
     for (const char *c = s; *c && (max < 0 || n < max || ((unsigned char)*c & 0xC0) == 0x80); c++, n++) {
@@ -73,7 +76,7 @@ static void put_text(Html *h, const char *s, long max)
 }
 
 /* a relative URL: each byte outside the unreserved set is %XX-encoded */
-static void put_url(Html *h, const char *path)
+void put_url(Html *h, const char *path)
 {
     for (const unsigned char *c = (const unsigned char *)path; *c; c++) {
         if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
@@ -84,7 +87,7 @@ static void put_url(Html *h, const char *path)
     }
 }
 
-static int exists(const char *runs_dir, const char *rel)
+int report_exists(const char *runs_dir, const char *rel)
 {
     char path[PATH_MAX * 2];
     snprintf(path, sizeof path, "%s/%s", runs_dir, rel);
@@ -93,7 +96,8 @@ static int exists(const char *runs_dir, const char *rel)
 }
 
 static const char *page_css =
-    "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1250px;"
+    "*{box-sizing:border-box}"
+    "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1400px;"
     "margin:0 auto;padding:1em 2em;color:#222;line-height:1.45}"
     "h1{border-bottom:3px solid #0072B2;padding-bottom:.2em}"
     "h2{margin-top:2.5em;border-bottom:1px solid #ccc}"
@@ -110,10 +114,36 @@ static const char *page_css =
     "max-width:60em}"
     ".swatch{display:inline-block;width:.9em;height:.9em;border-radius:2px;margin-right:.4em;"
     "vertical-align:-.1em}"
-    ".note{color:#666;font-size:.9em}.wide{overflow-x:auto}";
+    ".note{color:#666;font-size:.9em}.wide{overflow-x:auto;max-width:100%}"
+    ".verdict{font-weight:600;white-space:nowrap}.holds{color:#00734d}.fails{color:#b3261e}"
+    ".unmeasured{color:#7a5a00}td.verdict{text-align:left}"
+    ".findings-table td,.findings-table th{white-space:normal;text-align:left;vertical-align:top}"
+    ".findings-table tr.claim th{background:#fff;font-size:1.08em;padding-top:.9em;border-left:0;"
+    "border-right:0}"
+    ".findings-table td:nth-child(3){font-variant-numeric:tabular-nums}"
+    ".sd,.n{color:#666;font-size:.85em}strong.key{color:#000}"
+    ".data{font-size:.85em;color:#555}"
+    ".explorer{border:1px solid #ccc;padding:.8em;border-radius:4px;max-width:60em}"
+    ".explorer select{font-size:1em;margin-right:.6em}"
+    ".ex-tokens{margin:.8em 0;line-height:2.2}"
+    ".tok{display:inline-block;padding:0 .35em;margin:.1em;border:1px solid #ddd;border-radius:3px;"
+    "cursor:pointer}.tok.query{outline:2px solid #0072B2}"
+    ".ex-readout{font-variant-numeric:tabular-nums;font-size:.9em}"
+    ".prompt{background:#dbeafe;font-weight:600}"
+    "@media (max-width:700px){body{padding:.5em .7em;font-size:15px}"
+    /* on a phone a figure keeps a width its axis labels can be read at, and
+     * scrolls sideways */
+    ".figscroll{overflow-x:auto}.figscroll img{max-width:none;width:860px}"
+    "h1{font-size:1.5em}h2{font-size:1.3em}th,td{padding:.2em .35em}"
+    ".maps figure{width:100%;min-width:0}figcaption{font-size:.95em}"
+    ".findings-table,.findings-table tbody,.findings-table tr,.findings-table td{display:block}"
+    ".findings-table tr.head{display:none}.findings-table tr{border-bottom:1px solid #ccc}"
+    ".findings-table td{border:0;padding:.1em .3em}"
+    ".findings-table td::before{content:attr(data-label) \": \";color:#666}"
+    ".findings-table tr.claim th{display:block;border:0}}";
 
 /* the figures' model colours (plots/common.gp), for the tables */
-static const char *model_css_color(const char *model)
+const char *model_css_color(const char *model)
 {
     switch (model_order(model)) {
     case 0: return "#E69F00";
@@ -126,62 +156,81 @@ static const char *model_css_color(const char *model)
 
 /* ============================================================ sections ==== */
 
-/* how much of a map's sentence its caption quotes */
-#define MAP_CAPTION_CHARS 60
-
-/* an attention map's caption from its file name <label>_L<l>_H<h>.png:
- * 'layer l, head h: "the sentence"' (the sentence from the experiment's
- * attention/<label>/tokens.txt), or the bare name without one */
+/* a sentence grid's caption from its file name <label>.png: the sentence
+ * of the experiment's attention/<label>/tokens.txt, whole, or the bare name */
 static void put_map_caption(Html *h, const char *runs_dir, const char *name, const char *file)
 {
     size_t len = strlen(file) - 4;   /* without .png */
-    const char *lpos = NULL;
-    for (const char *c = file; (c = strstr(c, "_L")) && (size_t)(c - file) < len; c++) lpos = c;
-    int layer, head, used = 0;
-    char sentence[512] = "";
-    if (lpos && sscanf(lpos, "_L%d_H%d.png%n", &layer, &head, &used) == 2 && lpos[used] == '\0') {
-        char tokens[PATH_MAX * 2];
-        snprintf(tokens, sizeof tokens, "%s/%s/attention/%.*s/tokens.txt", runs_dir, name,
-                 (int)(lpos - file), file);
-        if (attention_sentence(tokens, MAP_CAPTION_CHARS, sentence, sizeof sentence) == 0) {
-            put(h, "layer %d, head %d: \xe2\x80\x9c", layer, head);   /* “ */
-            put_text(h, sentence, -1);
-            put(h, "\xe2\x80\x9d");   /* ” */
-            return;
-        }
+    char tokens[PATH_MAX * 2], sentence[1024];
+    snprintf(tokens, sizeof tokens, "%s/%s/attention/%.*s/tokens.txt", runs_dir, name, (int)len, file);
+    if (attention_sentence(tokens, (int)sizeof sentence - 8, sentence, sizeof sentence) == 0) {
+        put(h, "\xe2\x80\x9c");   /* “ */
+        put_text(h, sentence, -1);
+        put(h, "\xe2\x80\x9d");   /* ” */
+        return;
     }
     put_text(h, file, (long)len);
 }
 
-static void put_figures(Html *h, const char *runs_dir, const char *name)
+/* the CSVs a figure is drawn from (figures/data/<prefix>*), as links */
+static void put_data_links(Html *h, const char *runs_dir, const char *name, const char *figure)
+{
+    static const struct { const char *figure, *prefix; } data[] = {
+        {"loss_vs_step", "metrics_"}, {"loss_vs_time", "metrics_"}, {"grad_norm", "metrics_"},
+        {"grad_through_time", "gradtime_"}, {"accuracy_vs_distance", "distance_"},
+        {"speed_vs_seq_len", "scaling_"}, {"memory_vs_seq_len", "scaling_"},
+        {"perplexity", "perplexity_"}, {"threads", "threads"}, {"position_loss", "posloss_"},
+    };
+    const char *prefix = NULL;
+    for (size_t i = 0; i < sizeof data / sizeof data[0]; i++)
+        if (strcmp(data[i].figure, figure) == 0) prefix = data[i].prefix;
+    put(h, "data: ");
+    if (strcmp(figure, "posenc") == 0 && report_exists(runs_dir, "posenc.csv")) {
+        put(h, "<a href=\"");
+        put_url(h, name);
+        put(h, "/posenc.csv\">posenc.csv</a>, ");
+    }
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/%s/figures/data", runs_dir, name);
+    DIR *d = prefix ? opendir(dir) : NULL;
+    char **files = NULL;
+    int nf = 0;
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        if (strncmp(de->d_name, prefix, strlen(prefix)) != 0) continue;
+        files = xrealloc(files, (size_t)(nf + 1) * sizeof *files);
+        files[nf++] = xstrdup(de->d_name);
+    }
+    if (d) closedir(d);
+    for (int i = 1; i < nf; i++)
+        for (int j = i; j > 0 && strcmp(files[j - 1], files[j]) > 0; j--) {
+            char *t = files[j]; files[j] = files[j - 1]; files[j - 1] = t;
+        }
+    for (int i = 0; i < nf; i++) {
+        char rel[PATH_MAX];
+        snprintf(rel, sizeof rel, "%s/figures/data/%s", name, files[i]);
+        put(h, "<a href=\"");
+        put_url(h, rel);
+        put(h, "\">");
+        put_text(h, files[i], -1);
+        put(h, "</a>, ");
+        free(files[i]);
+    }
+    free(files);
+    put(h, "<a href=\"");
+    put_url(h, name);
+    put(h, "/summary.csv\">summary.csv</a>");
+}
+
+/* the attention maps: one grid of layers x heads per sentence
+ * (figures/attention_<label>.png); returns how many */
+static int put_attention_maps(Html *h, const char *runs_dir, const char *name, int any)
 {
     char rel[PATH_MAX], svg[PATH_MAX];
-    int any = 0;
-    for (int k = 0; k < plot_nfigures; k++) {
-        snprintf(rel, sizeof rel, "%s/figures/%s.png", name, plot_figures[k].name);
-        if (!exists(runs_dir, rel)) continue;
-        snprintf(svg, sizeof svg, "%s/figures/%s.svg", name, plot_figures[k].name);
-        int has_svg = exists(runs_dir, svg);
-        if (!any) put(h, "<h3>Figures</h3>\n");
-        any = 1;
-        put(h, "<figure id=\"");
-        put_text(h, name, -1);
-        put(h, "-%s\">", plot_figures[k].name);
-        if (has_svg) { put(h, "<a href=\""); put_url(h, svg); put(h, "\">"); }
-        put(h, "<img src=\"");
-        put_url(h, rel);
-        put(h, "\" alt=\"%s\" width=\"%d\" height=\"%d\">", plot_figures[k].name, PLOT_WIDTH,
-            PLOT_HEIGHT);
-        if (has_svg) put(h, "</a>");
-        put(h, "<figcaption>");
-        put_text(h, plot_figures[k].caption, -1);
-        put(h, "</figcaption></figure>\n");
-    }
-    /* the attention maps: one per layer and head */
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s/%s/figures", runs_dir, name);
     DIR *d = opendir(dir);
-    if (!d) goto none;
+    if (!d) return 0;
     char **maps = NULL;
     int nm = 0, cap = 0;
     struct dirent *de;
@@ -195,64 +244,89 @@ static void put_figures(Html *h, const char *runs_dir, const char *name)
         maps[nm++] = xstrdup(de->d_name);
     }
     closedir(d);
-    for (int i = 1; i < nm; i++)   /* sorted: layer and head in order */
+    for (int i = 1; i < nm; i++)   /* sorted: sentence order */
         for (int j = i; j > 0 && strcmp(maps[j - 1], maps[j]) > 0; j--) {
             char *t = maps[j]; maps[j] = maps[j - 1]; maps[j - 1] = t;
         }
     if (nm) {
         if (!any) put(h, "<h3>Figures</h3>\n");
-        any = 1;
-        put(h, "<h4>Attention maps</h4><p>Each map is one layer and head of the Transformer "
-               "reading the sentence in its title: row = the position asking (query), column "
-               "= the position it reads (key), brightness = the attention weight. The upper "
-               "triangle is empty because attention is causal; look for heads that read the "
-               "previous token (a line beside the diagonal) or one fixed token (a bright "
-               "column). Click a map for a full-size copy.</p>\n<div class=\"maps\">\n");
+        put(h, "<h4 id=\"");
+        put_url(h, name);
+        put(h, "-attention\">Attention maps</h4><p>");
+        put_figure_findings(h, runs_dir, name, "attention");
+        put(h, "Each figure is one sentence through the Transformer (the first one the experiment "
+               "trained): one map per layer (rows) and head (columns), all on one colour scale. In "
+               "a map, row = the token reading (query), column = the token read (key), brightness "
+               "= the attention weight. The upper triangle is empty because attention is causal; "
+               "look for heads that read the previous token (a line beside the diagonal) or one "
+               "fixed token (a bright column). The explorer below shows the same weights as "
+               "numbers.</p>\n");
         for (int i = 0; i < nm; i++) {
             snprintf(rel, sizeof rel, "%s/figures/%s", name, maps[i]);
             snprintf(svg, sizeof svg, "%s", rel);
             memcpy(svg + strlen(svg) - 4, ".svg", 4);
-            int has_svg = exists(runs_dir, svg);
-            put(h, "<figure>");
-            if (has_svg) { put(h, "<a href=\""); put_url(h, svg); put(h, "\">"); }
+            int has_svg = report_exists(runs_dir, svg);
+            put(h, "<figure><div class=\"figscroll\">");
             put(h, "<img src=\"");
             put_url(h, rel);
             put(h, "\" alt=\"");
             put_text(h, maps[i], -1);
-            put(h, "\" width=\"%d\" height=\"%d\">", PLOT_HEATMAP_WIDTH, PLOT_HEATMAP_HEIGHT);
-            if (has_svg) put(h, "</a>");
+            put(h, "\" width=\"%d\" height=\"%d\"></div>", PLOT_WIDTH, PLOT_HEIGHT);
             put(h, "<figcaption>");
             put_map_caption(h, runs_dir, name, maps[i] + plen);
-            put(h, "</figcaption></figure>\n");
+            put(h, "<br><span class=\"data\">");
+            if (has_svg) {
+                put(h, "<a href=\"");
+                put_url(h, svg);
+                put(h, "\">SVG</a> &middot; ");
+            }
+            put(h, "data: <a href=\"");
+            char json[PATH_MAX];
+            snprintf(json, sizeof json, "%s/attention/%.*s/attention.json", name,
+                     (int)(strlen(maps[i]) - plen - 4), maps[i] + plen);
+            put_url(h, json);
+            put(h, "\">attention.json</a></span></figcaption></figure>\n");
             free(maps[i]);
         }
-        put(h, "</div>\n");
     }
     free(maps);
-none:
+    return nm;
+}
+
+static void put_figures(Html *h, const char *runs_dir, const char *name)
+{
+    char rel[PATH_MAX], svg[PATH_MAX];
+    int any = 0;
+    for (int k = 0; k < plot_nfigures; k++) {
+        snprintf(rel, sizeof rel, "%s/figures/%s.png", name, plot_figures[k].name);
+        if (!report_exists(runs_dir, rel)) continue;
+        snprintf(svg, sizeof svg, "%s/figures/%s.svg", name, plot_figures[k].name);
+        int has_svg = report_exists(runs_dir, svg);
+        if (!any) put(h, "<h3>Figures</h3>\n");
+        any = 1;
+        put(h, "<figure id=\"");
+        put_text(h, name, -1);
+        put(h, "-%s\"><div class=\"figscroll\">", plot_figures[k].name);
+        put(h, "<img src=\"");
+        put_url(h, rel);
+        put(h, "\" alt=\"%s\" width=\"%d\" height=\"%d\"></div>", plot_figures[k].name, PLOT_WIDTH,
+            PLOT_HEIGHT);
+        put(h, "<figcaption>");
+        put_figure_findings(h, runs_dir, name, plot_figures[k].name);
+        put_text(h, plot_figures[k].caption, -1);
+        put(h, "<br><span class=\"data\">");
+        if (has_svg) {
+            put(h, "<a href=\"");
+            put_url(h, svg);
+            put(h, "\">SVG</a> (in the loss and time figures, hover a point to read its values) "
+                   "&middot; ");
+        }
+        put_data_links(h, runs_dir, name, plot_figures[k].name);
+        put(h, "</span></figcaption></figure>\n");
+    }
+    any |= put_attention_maps(h, runs_dir, name, any) > 0;
     if (!any) put(h, "<p class=\"note\">No figures yet: run <code>seqlab plot</code> on this "
                      "experiment.</p>\n");
-}
-
-/* "1.234 ± 0.05" (just the mean with one seed or without with_sd; a dash
- * without any value) */
-static void put_mean_sd(Html *h, const double *v, int n, const char *fmt, int with_sd)
-{
-    double mean, sd;
-    int m = stats_mean_sd(v, n, &mean, &sd);
-    if (!m) { put(h, "<td>&mdash;</td>"); return; }
-    put(h, "<td>");
-    put(h, fmt, mean);
-    if (m > 1 && with_sd) { put(h, " &plusmn; "); put(h, fmt, sd); }
-    put(h, "</td>");
-}
-
-/* does any run of the groups have a finite value of this field? */
-static int column_has(const Experiment *e, size_t off)
-{
-    for (int i = 0; i < e->nruns; i++)
-        if (isfinite(*(const double *)((const char *)&e->runs[i] + off))) return 1;
-    return 0;
 }
 
 static void put_model_cell(Html *h, const char *model, const char *label)
@@ -260,47 +334,6 @@ static void put_model_cell(Html *h, const char *model, const char *label)
     put(h, "<td><span class=\"swatch\" style=\"background:%s\"></span>", model_css_color(model));
     put_text(h, label, -1);
     put(h, "</td>");
-}
-
-static void put_results_table(Html *h, const Experiment *e)
-{
-    Group *g;
-    int ng = groups_make(e, NULL, e->nruns, KEYS_SERIES | KEYS_PANEL, &g);
-    /* with_sd 0: the same for every seed (the parameter count) */
-    struct { const char *head; size_t off; const char *fmt; int with_sd; } cols[] = {
-        {"parameters", offsetof(Run, params), "%.0f", 0},
-        {"final train loss", offsetof(Run, final_train_loss), "%.3f", 1},
-        {"final val loss", offsetof(Run, final_val_loss), "%.3f", 1},
-        {"val perplexity", offsetof(Run, val_perplexity), "%.2f", 1},
-        {"val accuracy", offsetof(Run, val_accuracy), "%.3f", 1},
-        {"tokens/s", offsetof(Run, tokens_per_s), "%.0f", 1},
-        {"peak memory (MB)", offsetof(Run, peak_rss_mb), "%.0f", 0},
-    };
-    enum { NCOLS = sizeof cols / sizeof cols[0] };
-    int show[NCOLS];
-    put(h, "<h3>Results</h3>\n<p class=\"note\">Mean &plusmn; sd over seeds (and thread "
-           "counts); from <a href=\"");
-    put_url(h, e->name);
-    put(h, "/summary.csv\">summary.csv</a>.</p>\n<div class=\"wide\"><table>\n<tr><th>model, setting</th><th>runs</th>");
-    for (int c = 0; c < NCOLS; c++)
-        if ((show[c] = column_has(e, cols[c].off))) put(h, "<th>%s</th>", cols[c].head);
-    put(h, "</tr>\n");
-    double *v = xmalloc((size_t)(e->nruns + 1) * sizeof *v);
-    for (int k = 0; k < ng; k++) {
-        put(h, "<tr>");
-        put_model_cell(h, e->runs[g[k].idx[0]].model, g[k].label);
-        put(h, "<td>%d</td>", g[k].n);
-        for (int c = 0; c < NCOLS; c++) {
-            if (!show[c]) continue;
-            for (int i = 0; i < g[k].n; i++)
-                v[i] = *(const double *)((const char *)&e->runs[g[k].idx[i]] + cols[c].off);
-            put_mean_sd(h, v, g[k].n, cols[c].fmt, cols[c].with_sd);
-        }
-        put(h, "</tr>\n");
-    }
-    put(h, "</table></div>\n");
-    free(v);
-    free(g);
 }
 
 static int cmp_d(const void *a, const void *b)
@@ -370,7 +403,24 @@ static void put_distance_table(Html *h, const Experiment *e)
     free(idx);
 }
 
-/* the first lines each model wrote (first run of each setting with samples) */
+/* a run's prompt (run.json config "prompt"); "" when the file lacks it */
+static void run_prompt(const char *runs_dir, const char *name, const Run *r, char *out, size_t n)
+{
+    char path[PATH_MAX * 2];
+    snprintf(path, sizeof path, "%s/%s/%s/run.json", runs_dir, name, r->name);
+    out[0] = '\0';
+    size_t len;
+    char *text = file_read_all(path, &len);
+    if (!text) return;
+    cJSON *o = cJSON_Parse(text);
+    free(text);
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "config"), "prompt");
+    if (cJSON_IsString(p)) snprintf(out, n, "%s", p->valuestring);
+    cJSON_Delete(o);
+}
+
+/* the first lines each model wrote (first run of each setting with
+ * samples), the prompt it started from marked */
 static void put_samples(Html *h, const char *runs_dir, const Experiment *e)
 {
     Group *g;
@@ -378,15 +428,17 @@ static void put_samples(Html *h, const char *runs_dir, const Experiment *e)
     for (int k = 0; k < ng; k++) {
         for (int i = 0; i < g[k].n; i++) {
             const Run *r = &e->runs[g[k].idx[i]];
-            char rel[PATH_MAX], path[PATH_MAX * 2];
+            char rel[PATH_MAX], path[PATH_MAX * 2], prompt[SAMPLE_CHARS + 1];
             snprintf(rel, sizeof rel, "%s/%s/samples.txt", e->name, r->name);
-            if (!exists(runs_dir, rel)) continue;
+            if (!report_exists(runs_dir, rel)) continue;
             snprintf(path, sizeof path, "%s/%s", runs_dir, rel);
             size_t len;
             char *text = file_read_all(path, &len);
             if (!text) continue;
             if (!any) put(h, "<h3>Samples</h3>\n<p class=\"note\">The first %d characters each "
-                             "model generated after training.</p>\n", SAMPLE_CHARS);
+                             "model generated after training, sampled at temperature %.1f; "
+                             "<span class=\"prompt\">the prompt</span> it was given is marked "
+                             "(what follows is the model's).</p>\n", SAMPLE_CHARS, SAMPLE_TEMPERATURE);
             any = 1;
             put(h, "<h4><span class=\"swatch\" style=\"background:%s\"></span>",
                 model_css_color(r->model));
@@ -395,8 +447,17 @@ static void put_samples(Html *h, const char *runs_dir, const Experiment *e)
             put_url(h, rel);
             put(h, "\">");
             put_text(h, r->name, -1);
-            put(h, "/samples.txt</a>)</span></h4>\n<pre>");
-            put_text(h, text, SAMPLE_CHARS);
+            put(h, "/samples.txt</a>, temperature %.1f)</span></h4>\n<pre>", SAMPLE_TEMPERATURE);
+            run_prompt(runs_dir, e->name, r, prompt, sizeof prompt);
+            size_t pl = strlen(prompt);
+            if (pl && strncmp(text, prompt, pl) == 0) {
+                put(h, "<span class=\"prompt\" title=\"prompt\">");
+                put_text(h, prompt, -1);
+                put(h, "</span>");
+                put_text(h, text + pl, SAMPLE_CHARS - (long)pl);
+            } else {
+                put_text(h, text, SAMPLE_CHARS);
+            }
             put(h, "%s</pre>\n", len > SAMPLE_CHARS ? "&hellip;" : "");
             free(text);
             break;
@@ -421,8 +482,9 @@ static void put_experiment(Html *h, const char *runs_dir, const char *name)
     if (e.description[0]) { put(h, "<p>"); put_text(h, e.description, -1); put(h, "</p>\n"); }
     snprintf(e.name, sizeof e.name, "%s", name);
     put_figures(h, runs_dir, name);
+    put_attention_explorer(h, runs_dir, name);
     if (loaded && e.nruns) {
-        put_results_table(h, &e);
+        put_group_tables(h, &e);
         put_distance_table(h, &e);
         put_samples(h, runs_dir, &e);
     } else {
@@ -453,7 +515,7 @@ int report_write(const char *runs_dir, char *err, size_t errlen)
         if (de->d_name[0] == '.') continue;
         char rel[PATH_MAX];
         snprintf(rel, sizeof rel, "%s/experiment.json", de->d_name);
-        if (!exists(runs_dir, rel)) continue;
+        if (!report_exists(runs_dir, rel)) continue;
         if (n == cap) { cap = cap ? 2 * cap : 8; names = xrealloc(names, (size_t)cap * sizeof *names); }
         names[n++] = xstrdup(de->d_name);
     }
@@ -488,7 +550,9 @@ int report_write(const char *runs_dir, char *err, size_t errlen)
         }
         put(&h, "</ul></nav>\n");
     }
+    put_findings_box(&h, runs_dir, names, n);
     for (int i = 0; i < n; i++) put_experiment(&h, runs_dir, names[i]);
+    put_explorer_script(&h);
     put(&h, "</body>\n</html>\n");
 
     char path[PATH_MAX];

@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "runner.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,11 +61,19 @@ static int on_section_key(void *user, const char *section, const char *key, cons
     Settings scratch;
     settings_defaults(&scratch);
     if (strcmp(section, "experiment") == 0) {
-        if (strcmp(key, "name") == 0) snprintf(e->name, sizeof e->name, "%s", value);
+        if (strcmp(key, "name") == 0) {
+            if (strlen(value) >= sizeof e->name) {
+                snprintf(err, errlen, "%s: name is longer than %zu characters", where, sizeof e->name - 1);
+                return -1;
+            }
+            snprintf(e->name, sizeof e->name, "%s", value);
+        }
         else if (strcmp(key, "question") == 0) snprintf(e->question, sizeof e->question, "%s", value);
         else if (strcmp(key, "description") == 0) snprintf(e->description, sizeof e->description, "%s", value);
+        else if (strcmp(key, "claims") == 0) snprintf(e->claims, sizeof e->claims, "%s", value);
         else {
-            snprintf(err, errlen, "%s: unknown key '%s' in [experiment] (name, question, description)", where, key);
+            snprintf(err, errlen, "%s: unknown key '%s' in [experiment] (name, question, description, claims)",
+                     where, key);
             return -1;
         }
         return 0;
@@ -75,6 +84,11 @@ static int on_section_key(void *user, const char *section, const char *key, cons
         if (strncmp(key, "sentence", 8) != 0) {
             snprintf(err, errlen, "%s: unknown key '%s' in [attention] (sentences, sentence1, sentence2, ...)",
                      where, key);
+            return -1;
+        }
+        /* '|' separates the sentences of one key: inside sentenceN it would split one */
+        if (strcmp(key, "sentences") != 0 && strchr(value, '|')) {
+            snprintf(err, errlen, "%s: %s holds '|', which separates sentences", where, key);
             return -1;
         }
         size_t n = strlen(e->sentences);
@@ -152,6 +166,11 @@ static int on_section_key(void *user, const char *section, const char *key, cons
         }
         /* each value is checked now, with the line it came from */
         if (settings_set(&scratch, key, v, where, err, errlen) != 0) return -1;
+        if (strlen(v) >= sizeof a->values[0]) {
+            snprintf(err, errlen, "%s: a value of the list for '%s' is longer than %zu characters", where, key,
+                     sizeof a->values[0] - 1);
+            return -1;
+        }
         snprintf(a->values[a->nvalues++], sizeof a->values[0], "%s", v);
     }
     if (a->nvalues == 0) {
@@ -163,7 +182,8 @@ static int on_section_key(void *user, const char *section, const char *key, cons
 
 static int is_text_task(const char *task)
 {
-    return !strcmp(task, "chars") || !strcmp(task, "words") || !strcmp(task, "bytes") || !strcmp(task, "text");
+    return !strcmp(task, "chars") || !strcmp(task, "words") || !strcmp(task, "bytes") || !strcmp(task, "text") ||
+           !strcmp(task, "mlm") || !strcmp(task, "classify");
 }
 
 /* a cheap check of what would otherwise fail only when the run starts */
@@ -179,12 +199,12 @@ static int check_run(const ExpPlan *e, GridRun *r, char *err, size_t errlen)
         struct stat st;
         if (stat(s.corpus, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
             snprintf(err, errlen, "%s: run %s: corpus '%s' is missing or empty%s", e->path, r->name, s.corpus,
-                     strcmp(s.corpus, "data/kjv.txt") == 0 ? " (run `make data` first)" : "");
+                     strncmp(s.corpus, "data/kjv", 8) == 0 ? " (run `make data` first)" : "");
             return -1;
         }
     } else {
         TaskConfig tc = {s.task, s.corpus, s.tokenizer, s.vocab_limit, s.seq_len, s.eval_seq_len, s.distance,
-                         s.max_src_len, s.max_tgt_len};
+                         s.train_examples, s.max_src_len, s.max_tgt_len};
         Task *t = task_create(&tc, e2, sizeof e2);
         if (!t) {
             snprintf(err, errlen, "%s: run %s: %s", e->path, r->name, e2);
@@ -201,15 +221,52 @@ static int check_run(const ExpPlan *e, GridRun *r, char *err, size_t errlen)
     return 0;
 }
 
-static void append_arg(char *args, size_t cap, const char *key, const char *value)
+/* append " WORD" to a growing string, WORD shell-quoted */
+static void append_word(char **buf, size_t *len, size_t *cap, const char *word)
 {
-    size_t n = strlen(args);
-    char opt[80];
-    snprintf(opt, sizeof opt, "--%s", key);
-    for (char *q = opt; *q; q++)
-        if (*q == '_') *q = '-';
-    int quote = strpbrk(value, " \t'\"$\\|&;") != NULL;
-    snprintf(args + n, cap - n, " %s %s%s%s", opt, quote ? "'" : "", value, quote ? "'" : "");
+    size_t need = shell_quote(NULL, 0, word);
+    while (*len + need + 2 > *cap) {
+        *cap = *cap ? 2 * *cap : 256;
+        *buf = xrealloc(*buf, *cap);
+    }
+    if (*len > 0) (*buf)[(*len)++] = ' ';
+    shell_quote(*buf + *len, *cap - *len, word);
+    *len += need;
+}
+
+char *plan_command(const ExpPlan *e, int i)
+{
+    const GridRun *r = &e->runs[i];
+    char *buf = NULL, bv[SETTING_STR_MAX + 32], sv[SETTING_STR_MAX + 32];
+    size_t len = 0, cap = 0;
+    char word[SETTING_STR_MAX + 128];
+    append_word(&buf, &len, &cap, "seqlab");
+    append_word(&buf, &len, &cap, "train");
+    append_word(&buf, &len, &cap, "--config");
+    append_word(&buf, &len, &cap, e->path);
+    for (int k = 0; k < settings_count(); k++) {
+        const char *key = settings_key(k);
+        settings_get(&e->base, key, bv, sizeof bv);
+        settings_get(&r->s, key, sv, sizeof sv);
+        if (strcmp(bv, sv) == 0 && strcmp(key, "out") != 0) continue;
+        /* --key VALUE (the option takes the next word, whatever it is) */
+        snprintf(word, sizeof word, "--%s", key);
+        for (char *c = word; *c; c++)
+            if (*c == '_') *c = '-';
+        append_word(&buf, &len, &cap, word);
+        append_word(&buf, &len, &cap, sv);
+    }
+    if (!buf) buf = xstrdup("");
+    buf[len] = '\0';
+    return buf;
+}
+
+/* a run's directory name: letters, digits and - _ + = , kept, anything
+ * else (a '/', '.', space, quote or control character) made '_' */
+static void sanitize_name(char *name)
+{
+    for (unsigned char *c = (unsigned char *)name; *c; c++)
+        if (!(isalnum(*c) || strchr("-_+=,", *c))) *c = '_';
 }
 
 ExpPlan *plan_load(const char *path, const char *runs_root, char *err, size_t errlen)
@@ -218,15 +275,20 @@ ExpPlan *plan_load(const char *path, const char *runs_root, char *err, size_t er
     Parse *p = xcalloc(1, sizeof *p);
     p->e = e;
     snprintf(e->path, sizeof e->path, "%s", path);
-    Settings base;
-    settings_defaults(&base);
-    if (settings_load_ini(&base, path, settings_experiment_sections, on_section_key, p, err, errlen) != 0)
+    Settings *base_p = &e->base;
+    settings_defaults(base_p);
+    if (settings_load_ini(base_p, path, settings_experiment_sections, on_section_key, p, err, errlen) != 0)
         goto fail;
     if (e->name[0] == '\0') {
         /* the file name without directory and extension */
         const char *b = strrchr(path, '/');
         b = b ? b + 1 : path;
         snprintf(e->name, sizeof e->name, "%.*s", (int)strcspn(b, "."), b);
+        if (e->name[0] == '\0') {
+            snprintf(err, errlen, "%s: the file name gives the experiment no name; set name = ... in [experiment]",
+                     path);
+            goto fail;
+        }
     }
     for (const char *c = e->name; *c; c++)
         if (!(*c == '_' || *c == '-' || (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
@@ -249,12 +311,19 @@ ExpPlan *plan_load(const char *path, const char *runs_root, char *err, size_t er
         p->ngroups = 1;  /* no grid: one run of [train] */
         memset(&p->groups[0], 0, sizeof p->groups[0]);
     }
-    /* count, then expand each group's product of axes */
-    int total = 0;
+    /* count (in double: 16 axes of 64 values overflow any integer type;
+     * exact far beyond the limit), refuse too many, then expand each
+     * group's product of axes */
+    double total = 0;
     for (int gi = 0; gi < p->ngroups; gi++) {
-        int n = 1;
+        double n = 1;
         for (int a = 0; a < p->groups[gi].naxes; a++) n *= p->groups[gi].axes[a].nvalues;
         total += n;
+    }
+    if (total > PLAN_MAX_RUNS) {
+        snprintf(err, errlen, "%s: the grid expands to %.0f runs, more than the %d an experiment may have "
+                 "(fewer values per axis, or split the experiment)", path, total, PLAN_MAX_RUNS);
+        goto fail;
     }
     e->runs = xcalloc((size_t)total, sizeof *e->runs);
     for (int gi = 0; gi < p->ngroups; gi++) {
@@ -262,7 +331,7 @@ ExpPlan *plan_load(const char *path, const char *runs_root, char *err, size_t er
         int idx[MAX_AXES] = {0};
         for (;;) {
             GridRun *r = &e->runs[e->nruns];
-            Settings s = base;
+            Settings s = *base_p;
             char where[128];
             snprintf(r->group, sizeof r->group, "%s", g->name);
             /* the model first, so that [train.MODEL] applies under the group's values */
@@ -294,8 +363,12 @@ ExpPlan *plan_load(const char *path, const char *runs_root, char *err, size_t er
                 }
             }
             if (name[0] == '\0') snprintf(name, sizeof name, "%s", s.model);
-            for (char *c = name; *c; c++)
-                if (*c == '/' || *c == ' ' || *c == '.') *c = '_';
+            if (strlen(name) >= RUN_NAME_MAX - 1) {
+                snprintf(err, errlen, "%s: run name '%.40s...' is longer than %d characters (shorter group names "
+                         "or values)", path, name, RUN_NAME_MAX - 2);
+                goto fail;
+            }
+            sanitize_name(name);
             for (int j = 0; j < e->nruns; j++)
                 if (strcmp(e->runs[j].name, name) == 0) {
                     snprintf(err, errlen, "%s: two runs would share the directory '%s' (give the groups names)",
@@ -304,17 +377,6 @@ ExpPlan *plan_load(const char *path, const char *runs_root, char *err, size_t er
                 }
             snprintf(r->name, sizeof r->name, "%s", name);
             snprintf(s.out, sizeof s.out, "%s/%s", e->runs_dir, name);
-            /* the options that turn the file's [train] into this run */
-            char bv[SETTING_STR_MAX + 32], sv[SETTING_STR_MAX + 32];
-            r->args[0] = '\0';
-            for (int k = 0; k < settings_count(); k++) {
-                const char *key = settings_key(k);
-                if (strcmp(key, "out") == 0) continue;
-                settings_get(&base, key, bv, sizeof bv);
-                settings_get(&s, key, sv, sizeof sv);
-                if (strcmp(bv, sv) != 0) append_arg(r->args, sizeof r->args, key, sv);
-            }
-            append_arg(r->args, sizeof r->args, "out", s.out);
             r->s = s;
             if (check_run(e, r, err, errlen) != 0) goto fail;
             e->nruns++;

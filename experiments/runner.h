@@ -3,7 +3,9 @@
  *
  * An experiment file (experiments/NAME.ini):
  *
- *   [experiment]            name, question, description (shown in the report)
+ *   [experiment]            name, question, description (shown in the report);
+ *                           claims = a, b, c: the course claims it tests
+ *                           (findings.h), each reported in findings.csv
  *   [train]                 settings every run shares
  *   [train.MODEL]           settings for one model only (e.g. matched sizes)
  *   [grid] or [grid.GROUP]  one group of runs each: a key with one value is
@@ -22,11 +24,14 @@
 
 #define RUN_NAME_MAX 200
 
+/* an experiment expands to at most this many runs (checked before any
+ * memory is asked for: six axes of 64 values would be 2^36) */
+#define PLAN_MAX_RUNS 10000
+
 typedef struct GridRun {
     char name[RUN_NAME_MAX];   /* directory under runs/NAME/ */
     char group[64];
     Settings s;                /* resolved settings, out = runs/NAME/<name> */
-    char args[2048];           /* the settings that differ from the file's [train], as options */
 } GridRun;
 
 typedef struct ExpPlan {
@@ -34,8 +39,10 @@ typedef struct ExpPlan {
     char name[64];
     char question[1024];
     char description[2048];
+    char claims[1024];         /* the course claims it tests (findings.h), comma-separated */
     char sentences[4096];      /* [attention] sentences, '|' separated */
     char runs_dir[256];        /* runs/NAME */
+    Settings base;             /* the file's [train] */
     GridRun *runs;
     int nruns;
 } ExpPlan;
@@ -43,5 +50,11 @@ typedef struct ExpPlan {
 /* parse and expand; NULL + err (file:line) on any problem in any run */
 ExpPlan *plan_load(const char *path, const char *runs_root, char *err, size_t errlen);
 void plan_free(ExpPlan *e);
+
+/* the command that trains run i alone, one line a POSIX shell splits back
+ * into exactly these arguments: `seqlab train --config FILE` and, as
+ * --key VALUE words (shell_quote), the settings that differ from the
+ * file's [train].  malloc'd. */
+char *plan_command(const ExpPlan *e, int i);
 
 #endif

@@ -10,6 +10,9 @@
 load plotdir."/common.gp"
 
 S(name) = value(name)
+# line j of n drawn at d * shift(j, n), a few per cent apart on the log axis,
+# so that models that all reach accuracy 1 do not hide each other's points
+shift(j, n) = 2 ** ((j - (n + 1) / 2.0) * 0.07)
 file(p, j) = S(sprintf("file%d_%d", p, j))
 color(p, j) = model_color(S(sprintf("model%d_%d", p, j)))
 point(p, j) = variant_point(S(sprintf("model%d_%d", p, j)), S(sprintf("variant%d_%d", p, j)))
@@ -40,14 +43,14 @@ do for [p = 1:npanels] {
     if (acc) {
         set ylabel "validation accuracy"
         set yrange [0:1.05]
-        plot for [j = 1:n] file(p, j) using (column("distance")):(column("value")):(column("value_sd")) \
+        plot for [j = 1:n] file(p, j) using (column("distance") * shift(j, n)):(column("value")):(column("value_sd")) \
                  with yerrorlines lw 3 dt dash(p, j) pt point(p, j) ps 1.5 lc rgb color(p, j) notitle, \
              file(p, 1) using (column("distance")):(column("chance_accuracy")) \
                  with lines dt 3 lw 2 lc rgb GUIDE notitle
     } else {
         set ylabel "final val loss / chance loss"
         set yrange [0:*]
-        plot for [j = 1:n] file(p, j) using (column("distance")): \
+        plot for [j = 1:n] file(p, j) using (column("distance") * shift(j, n)): \
                  (column("value") / column("chance_loss")):(column("value_sd") / column("chance_loss")) \
                  with yerrorlines lw 3 dt dash(p, j) pt point(p, j) ps 1.5 lc rgb color(p, j) notitle, \
              1 with lines dt 3 lw 2 lc rgb GUIDE notitle

@@ -21,7 +21,10 @@ if (GPVAL_VERSION >= 5.4) {
     set key autotitle columnhead
 }
 if (fmt eq "svg") {
-    set terminal svg size W,H font "sans,16" noenhanced background rgb "white"
+    # mouse standalone: the SVG carries gnuplot's own script (no file beside
+    # it), so the points a script draws `with labels hypertext` show their
+    # values under the pointer, offline
+    set terminal svg size W,H font "sans,16" noenhanced background rgb "white" mouse standalone
 } else {
     set terminal pngcairo size W,H font "sans,16" noenhanced background rgb "white"
 }
@@ -87,4 +90,4 @@ panel_xstep(p) = nice_step(value(sprintf("pxmax%d", p)), grid_cols(npanels) >= 3
 legend_strip = "set origin 0, 0; set size 1, KEY_H; set margins 0, 0, 0, 0; " . \
     "unset logscale; set format y '%g'; unset border; unset tics; unset xlabel; unset ylabel; " . \
     "unset title; unset grid; set xrange [0:1]; set yrange [0:1]; " . \
-    "set key at screen 0.5, KEY_H / 2 center center horizontal maxrows 3 width 1 samplen 3"
+    "set key at screen 0.5, KEY_H / 2 center center horizontal maxrows 3 width -1 samplen 2.5 font ',14'"

@@ -1,14 +1,15 @@
 # grad_through_time.gp — figure 4: the norm of dL/dh_t against how many steps
 # back t lies from the end of the window, log y, at initialisation (dashed)
-# and after training (solid); one panel per model side by side, all on one y
-# range (y tick labels on the first panel only).  The LSTM also shows its
-# cell state c (dotted and dash-dotted); for the Transformer the "state" is
-# its input x_t.  A panel with several lines (a vanilla RNN at init scales
+# and after training (solid); one panel per model side by side, each on its
+# own log range with its own axis label: ||dL/dh_t|| for the recurrent
+# models, ||dL/dx_t|| for the Transformer (its input at position t, the only
+# per-position state it has).  The LSTM also shows its cell state c (dotted
+# and dash-dotted).  A panel with several lines (a vanilla RNN at init scales
 # 0.5, 1, 3) gives each a shade of the model's colour, light to dark, and a
 # point shape.
 #
-# Set by seqlab:  title, subtitle, xlabel, npanels, any_variants, xmax, ymin,
-#   ymax; per panel p: model<p>, ptitle<p>, state<p>, pn<p> lines, each j:
+# Set by seqlab:  title, subtitle, xlabel, npanels, any_variants, xmax; per
+#   panel p: model<p>, ptitle<p>, state<p>, ymin<p>, ymax<p>, pn<p> lines, each j:
 #   file<p>_<j> (CSV: steps_back,init,trained,c_init,c_trained), label<p>_<j>
 load plotdir."/common.gp"
 
@@ -22,23 +23,18 @@ tint(rgb, f) = tint1(chan(rgb, 2), f) * 65536 + tint1(chan(rgb, 1), f) * 256 + t
 shade_f(j, n) = n > 1 ? -1.0 + 2.0 * (j - 1) / (n - 1) : 0
 shade(m, j, n) = tint(model_rgb(m), shade_f(j, n))
 
-decades = log10(ymax / ymin)
-ystep = decades > 6 ? ceil(decades / 6) : 1
 
 # the panels in one row between a left strip for the y axis and the right edge
 TOP = 1.0 - TITLE_H - 0.065
 BOTTOM = KEY_H + 0.11
-LEFT = 0.1
-GAP = 0.04
+LEFT = 0.09
+GAP = 0.075
 pw = (0.98 - LEFT - (npanels - 1) * GAP) / npanels
 
 set multiplot title title font ",20"
 eval(subtitle_on)
 set label 102 xlabel at screen LEFT + (0.98 - LEFT) / 2, KEY_H + 0.025 center font ",15"
 set logscale y
-set yrange [ymin:ymax]
-set ytics 10.0 ** ystep
-set mytics (ystep == 1 ? 10 : 1)
 set xrange [0:xmax]
 set xtics nice_step(xmax, npanels > 2 ? 3 : 5)
 set tics font ",14"
@@ -49,13 +45,14 @@ do for [p = 1:npanels] {
     set lmargin at screen LEFT + (p - 1) * (pw + GAP)
     set rmargin at screen LEFT + (p - 1) * (pw + GAP) + pw
     set title S(sprintf("ptitle%d", p))
-    if (p == 1) {
-        set ylabel sprintf("||dL/d%s_t||", S(sprintf("state%d", p))) font ",15"
-        set format y (decades > 4 ? "1e%T" : "%g")
-    } else {
-        unset ylabel
-        set format y ""
-    }
+    ymin = S(sprintf("ymin%d", p)); ymax = S(sprintf("ymax%d", p))
+    decades = log10(ymax / ymin)
+    ystep = decades > 5 ? ceil(decades / 5) : 1
+    set yrange [ymin:ymax]
+    set ytics 10.0 ** ystep
+    set mytics (ystep == 1 ? 10 : 1)
+    set format y "1e%T"
+    set ylabel sprintf("||dL/d%s_t||", S(sprintf("state%d", p))) font ",14" offset 1.5, 0
     m = S(sprintf("model%d", p))
     n = S(sprintf("pn%d", p))
     if (m eq "lstm") {

@@ -1,11 +1,14 @@
-# memory_vs_seq_len.gp — figure 7: memory against the window length T,
-# log-log: the activations kept for backward (act_mb) and the peak resident
-# memory of the process (peak_rss_mb), with O(T) and O(T²) guide lines drawn
-# from the mean value at the shortest window T0.
+# memory_vs_seq_len.gp — figure 7: what a longer window costs in memory,
+# log-log against the window length T.  Left: the activations each model
+# keeps for backward, with an O(T) guide through the recurrent models' mean
+# at the shortest window.  Middle: the Transformer's attention matrices
+# alone (L x B x heads x T x T weights), with an O(T^2) guide through their
+# own bytes at the shortest window.  Right: the peak resident memory of the
+# process, on the range the data spans.
 #
-# Set by seqlab:  title, setting (what the runs share: the subtitle), has_act, has_peak, T0, act0, peak0,
-#   nseries; per series s: file<s> (CSV: seq_len,act_mb,act_mb_sd,
-#   peak_rss_mb,peak_rss_mb_sd,...), model<s>, label<s>, variant<s>
+# Set by seqlab:  title, setting (the subtitle), T0, act0, attn0, rss_lo,
+#   rss_hi, attn_series (the series numbers with attention, "4"), nseries; per series s: file<s> (CSV: seq_len,act_mb,attn_mb,
+#   peak_rss_mb,...), model<s>, label<s>, variant<s>
 subtitle = setting
 load plotdir."/common.gp"
 
@@ -14,39 +17,52 @@ file(s) = S(sprintf("file%d", s))
 color(s) = model_color(S(sprintf("model%d", s)))
 point(s) = variant_point(S(sprintf("model%d", s)), S(sprintf("variant%d", s)))
 dash(s) = variant_dash(S(sprintf("variant%d", s)))
-what(k) = k == 1 ? "act_mb" : "peak_rss_mb"
-ylab(k) = k == 1 ? "activation memory (MB)" : "peak resident memory (MB)"
-ptitle(k) = k == 1 ? "activations kept for backward" : "whole process (peak RSS)"
-y0(k) = k == 1 ? act0 : peak0
-linear(x, k) = y0(k) * (x / T0)
-quadratic(x, k) = y0(k) * (x / T0) ** 2
+shift(s) = 2 ** ((s - (nseries + 1) / 2.0) * 0.12)
+linear(x) = act0 * (x / T0)
+quadratic(x) = attn0 * (x / T0) ** 2
 
-npanels = has_act + has_peak
+npanels = 3
 set multiplot title title font ",20"
 eval(subtitle_on)
-p = 0
-do for [k = 1:2] {
-    if ((k == 1 && has_act) || (k == 2 && has_peak)) {
-        p = p + 1
-        set origin panel_x(p, npanels), panel_y(p, npanels)
-        set size panel_w(npanels), panel_h(npanels)
-        set title ptitle(k)
-        set xlabel "window length T (tokens)"
-        set ylabel ylab(k)
-        set logscale x 2
-        set logscale y 10
-        set format x "%g"; set format y "%g"
-        plot for [s = 1:nseries] file(s) using (column("seq_len")):(column(what(k))):(column(what(k)."_sd")) \
-                 with yerrorlines lw 3 dt dash(s) pt point(s) ps 1.5 lc rgb color(s) notitle, \
-             linear(x, k) with lines dt (8, 6) lw 2 lc rgb GUIDE notitle, \
-             quadratic(x, k) with lines dt 3 lw 2 lc rgb GUIDE notitle
-        eval(subtitle_off)
-    }
+set logscale x 2
+set xtics T0, 4
+set logscale y 10
+set format x "%g"; set format y "%g"
+set xlabel "window length T (tokens)"
+set origin panel_x(1, npanels), panel_y(1, npanels)
+set size panel_w(npanels), panel_h(npanels)
+set title "activations kept for backward"
+set ylabel "MB"
+plot for [s = 1:nseries] file(s) using (column("seq_len") * shift(s)):(column("act_mb")) \
+         with linespoints lw 3 dt dash(s) pt point(s) ps 1.5 lc rgb color(s) notitle, \
+     (act0 == act0 ? linear(x) : NaN) with lines dt (8, 6) lw 2 lc rgb GUIDE notitle
+eval(subtitle_off)
+
+set origin panel_x(2, npanels), panel_y(2, npanels)
+set size panel_w(npanels), panel_h(npanels)
+set title "attention matrices alone"
+if (strlen(attn_series) > 0) {
+    plot for [w in attn_series] file(w + 0) using (column("seq_len")):(column("attn_mb")) \
+             with linespoints lw 3 dt dash(w + 0) pt point(w + 0) ps 1.5 lc rgb color(w + 0) notitle, \
+         quadratic(x) with lines dt 3 lw 2 lc rgb GUIDE notitle
+} else {
+    set label 101 "no attention in these runs" at graph 0.5, 0.5 center
+    plot NaN notitle
+    unset label 101
 }
+
+set origin panel_x(3, npanels), panel_y(3, npanels)
+set size panel_w(npanels), panel_h(npanels)
+set title "whole process (peak RSS)"
+set yrange [rss_lo:rss_hi]
+set logscale y 2
+set format y "%.0f"
+plot for [s = 1:nseries] file(s) using (column("seq_len") * shift(s)):(column("peak_rss_mb")) \
+         with linespoints lw 3 dt dash(s) pt point(s) ps 1.5 lc rgb color(s) notitle
 
 eval(legend_strip)
 plot for [s = 1:nseries] 2 with linespoints lw 3 dt dash(s) pt point(s) ps 1.5 lc rgb color(s) \
          title S(sprintf("label%d", s)), \
-     2 with lines dt (8, 6) lw 2 lc rgb GUIDE title "O(T) guide", \
-     2 with lines dt 3 lw 2 lc rgb GUIDE title "O(T²) guide"
+     2 with lines dt (8, 6) lw 2 lc rgb GUIDE title "O(T), from the recurrent models", \
+     2 with lines dt 3 lw 2 lc rgb GUIDE title "O(T²), from the attention bytes"
 unset multiplot

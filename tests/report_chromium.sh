@@ -1,6 +1,7 @@
 #!/bin/sh
 # report_chromium.sh — load runs/index.html in headless Chromium and fail on
-# any resource it cannot load.
+# any resource it cannot load, any JavaScript error, or an attention
+# explorer that shows other weights than its attention JSON holds.
 #
 #   tests/report_chromium.sh [RUNS_DIR]
 #
@@ -12,9 +13,14 @@
 # How: a small checker page in a temporary folder loads index.html in an
 # iframe (with --allow-file-access-from-files, so it may look inside), then
 # checks that every <img> decoded (naturalWidth > 0) and every non-fragment
-# <a href> can be read; --dump-dom prints its verdict.  Chromium's own log
-# (--enable-logging --v=0) is also searched for load errors, and the page
-# itself for anything that would reach the network.
+# <a href> can be read; then, in each attention explorer, it chooses the
+# last layer and head of the first sentence, hovers every token (a
+# mouseover event, as a pointer would send) and compares the weights the
+# explorer shows (its readout's data-weights) with that row of the
+# sentence's attention.json, read from disk.  --dump-dom prints the verdict.
+# Chromium's own log (--enable-logging --v=0) is also searched for load
+# errors and uncaught JavaScript errors, and the page itself for anything
+# that would reach the network.
 set -eu
 
 cd "$(dirname "$0")/.."
@@ -33,9 +39,11 @@ fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/seqlab_report.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
+need_explorer=false
 if [ $# -ge 1 ]; then
     runs=$(cd "$1" && pwd)
 else
+    need_explorer=true   # the fixture has an attention JSON
     seqlab=${SEQLAB:-./seqlab}
     if [ ! -x "$seqlab" ]; then
         echo "report_chromium.sh: $seqlab not built (run make, or set SEQLAB)" >&2
@@ -86,8 +94,34 @@ document.getElementById('page').addEventListener('load', function () {
       if ((x.status !== 0 && x.status !== 200) || !x.responseText.length) bad.push('link ' + h);
     } catch (e) { bad.push('link ' + h); }
   }
-  verdict(bad.length ? 'SEQLAB-CHECK missing: ' + bad.join(' | ')
-                     : 'SEQLAB-CHECK ok: ' + imgs.length + ' images, ' + nlinks + ' links');
+  if (bad.length) { verdict('SEQLAB-CHECK missing: ' + bad.join(' | ')); return; }
+  var boxes = doc.querySelectorAll('.explorer'), hovered = 0;
+  if ($need_explorer && !boxes.length) { verdict('SEQLAB-CHECK explorer: none on the page'); return; }
+  for (var b = 0; b < boxes.length; b++) {
+    var box = boxes[b], exp = box.getAttribute('data-exp');
+    var x = new XMLHttpRequest();
+    x.open('GET', new URL(exp + '/attention/s1/attention.json', doc.baseURI).href, false);
+    x.send();
+    var truth = JSON.parse(x.responseText), L = truth.attention.length - 1, H = truth.attention[L].length - 1;
+    var sel = function (c, v) { var s = box.querySelector(c); s.value = String(v); s.dispatchEvent(new Event('change')); };
+    sel('.ex-sentence', 0); sel('.ex-layer', L); sel('.ex-head', H);
+    var toks = box.querySelectorAll('.ex-tokens .tok'), out = box.querySelector('.ex-readout');
+    if (toks.length !== truth.tokens.length) { verdict('SEQLAB-CHECK explorer: ' + toks.length + ' tokens shown, ' + truth.tokens.length + ' in the JSON'); return; }
+    for (var q = 0; q < toks.length; q++) {
+      toks[q].dispatchEvent(new MouseEvent('mouseover', {bubbles: true}));
+      var shown = JSON.parse(out.getAttribute('data-weights') || '[]'), row = truth.attention[L][H][q];
+      if (+out.getAttribute('data-query') !== q || shown.length !== row.length) { verdict('SEQLAB-CHECK explorer: token ' + q + ' not shown'); return; }
+      for (var s = 0; s < row.length; s++)
+        if (Math.abs(shown[s] - row[s]) > 1e-9) {
+          verdict('SEQLAB-CHECK explorer: ' + exp + ' layer ' + L + ' head ' + H + ' token ' + q + ' -> ' + s + ' shows ' + shown[s] + ', the JSON has ' + row[s]);
+          return;
+        }
+      if (out.textContent.indexOf(truth.tokens[q]) < 0) { verdict('SEQLAB-CHECK explorer: readout does not name ' + truth.tokens[q]); return; }
+      hovered++;
+    }
+  }
+  verdict('SEQLAB-CHECK ok: ' + imgs.length + ' images, ' + nlinks + ' links, ' + boxes.length +
+          ' explorer(s), ' + hovered + ' tokens hovered and checked against the JSON');
 });
 </script></body></html>
 EOF
@@ -105,7 +139,7 @@ if [ $status -ne 0 ]; then
 fi
 
 result=$(grep -o 'SEQLAB-CHECK[^<]*' "$tmp/dom.html" | head -1 || true)
-errors=$(grep -E 'ERR_FILE_NOT_FOUND|Failed to load resource|Not allowed to load local resource' \
+errors=$(grep -E 'ERR_FILE_NOT_FOUND|Failed to load resource|Not allowed to load local resource|Uncaught' \
          "$tmp/chromium.log" || true)
 case "$result" in
 "SEQLAB-CHECK ok"*)

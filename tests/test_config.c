@@ -133,9 +133,38 @@ START_TEST(test_resolve_checks_combinations)
     ck_assert_str_eq(s.tokenizer, "words");
     /* a known setting whose model is not built is refused, naming it */
     settings_defaults(&s);
-    ck_assert_int_eq(settings_set(&s, "architecture", "encoder", "t", err, sizeof err), 0);
+    ck_assert_int_eq(settings_set(&s, "architecture", "encoder-decoder", "t", err, sizeof err), 0);
     ck_assert_int_eq(settings_resolve(&s, err, sizeof err), -1);
     ck_assert_msg(strstr(err, "architecture"), "%s", err);
+    /* the encoder's combinations that make no sense, each naming its settings */
+    const char *const bad[][3][2] = {
+        {{"architecture", "encoder"}, {"task", "chars"}, {NULL, NULL}},          /* sees the next token */
+        {{"architecture", "encoder"}, {"task", "mlm"}, {NULL, NULL}},            /* one-way rnn encoder */
+        {{"task", "mlm"}, {NULL, NULL}, {NULL, NULL}},                           /* mlm on a decoder */
+        {{"bidirectional", "1"}, {"task", "classify"}, {NULL, NULL}},            /* not an encoder */
+        {{"model", "transformer"}, {"bidirectional", "1"}, {"architecture", "encoder"}},
+        {{"pooling", "last"}, {"task", "chars"}, {NULL, NULL}},
+        {{"train_examples", "100"}, {"task", "listops"}, {NULL, NULL}},
+    };
+    const char *const names[] = {"architecture", "bidirectional", "mlm", "architecture",
+                                 "bidirectional", "pooling", "train_examples"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        settings_defaults(&s);
+        for (int k = 0; k < 3 && bad[i][k][0]; k++)
+            ck_assert_int_eq(settings_set(&s, bad[i][k][0], bad[i][k][1], "t", err, sizeof err), 0);
+        ck_assert_int_eq(settings_resolve(&s, err, sizeof err), -1);
+        ck_assert_msg(strstr(err, names[i]), "case %zu: %s", i, err);
+    }
+    /* and the sensible ones pass */
+    settings_defaults(&s);
+    settings_set(&s, "model", "lstm", "t", err, sizeof err);
+    settings_set(&s, "architecture", "encoder", "t", err, sizeof err);
+    settings_set(&s, "bidirectional", "1", "t", err, sizeof err);
+    settings_set(&s, "task", "mlm", "t", err, sizeof err);
+    ck_assert_msg(settings_resolve(&s, err, sizeof err) == 0, "%s", err);
+    settings_set(&s, "task", "classify", "t", err, sizeof err);
+    settings_set(&s, "pooling", "last", "t", err, sizeof err);
+    ck_assert_msg(settings_resolve(&s, err, sizeof err) == 0, "%s", err);
 }
 END_TEST
 

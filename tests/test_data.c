@@ -782,6 +782,69 @@ START_TEST(test_copy_targets_are_copied_symbols)
 }
 END_TEST
 
+START_TEST(test_selective_copy_targets_are_the_scattered_symbols)
+{
+    const int spans[] = {8, 9, 37, 200};
+    for (int k = 0; k < 4; k++) {
+        int d = spans[k], T = d + 9;
+        TaskConfig c = config_for("selective_copy");
+        c.distance = d;
+        Task *t = create_ok(&c);
+        EXPECT_INT_EQ(t->seq_len, T);
+        EXPECT_INT_EQ(t->eval_seq_len, T);
+        EXPECT_INT_EQ(t->vocab_size, 10);
+        EXPECT_INT_EQ(t->output_size, 10);
+        EXPECT_INT_EQ(t->has_accuracy, 1);
+        ck_assert_double_eq_tol(t->chance_loss, log(8.0), CHANCE_TOL);
+        Batch *b = batch_for(t, 64);
+        gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+        task_batch(t, b, SPLIT_TRAIN, rng);
+        long at_position[200] = {0};      /* how often a symbol sat at each t < d */
+        for (int r = 0; r < b->B; r++) {
+            const int *x = b->tokens + r * T, *y = b->targets + r * T;
+            /* exactly 8 symbols (1..8) before the delimiter, blanks (0) elsewhere */
+            int symbols[8], n = 0;
+            for (int i = 0; i < d; i++) {
+                EXPECT(x[i] >= 0 && x[i] <= 8);
+                if (x[i] != 0) {
+                    if (n < 8) symbols[n] = x[i];
+                    n++;
+                    at_position[i]++;
+                }
+            }
+            EXPECT_INT_EQ(n, 8);
+            EXPECT_INT_EQ(x[d], 9);
+            for (int i = d + 1; i < T; i++) EXPECT_INT_EQ(x[i], 0);
+            /* the last 8 targets are the symbols in order; nothing else is scored */
+            for (int i = 0; i <= d; i++) EXPECT_INT_EQ(y[i], TARGET_IGNORE);
+            for (int i = 0; i < 8 && n == 8; i++) EXPECT_INT_EQ(y[d + 1 + i], symbols[i]);
+        }
+        /* positions vary from row to row (copy's never do): with d > 8,
+         * every position's share is 8/d in expectation; at d = 200 over
+         * 64 rows, no position is taken by all rows and several by none */
+        if (d > 8) {
+            int never = 0;
+            for (int i = 0; i < d; i++) {
+                EXPECT(at_position[i] < b->B);
+                never += at_position[i] == 0;
+            }
+            if (d == 200) EXPECT(never > 0);
+        }
+        check_same_seed_same_batch(t, SPLIT_TRAIN);
+        ck_assert_double_eq_tol(target_entropy(t, 300, 8, 3), t->chance_loss, EMPIRICAL_TOL);
+        gsl_rng_free(rng);
+        batch_free(b);
+        task_free(t);
+    }
+    /* fewer positions than symbols */
+    TaskConfig c = config_for("selective_copy");
+    c.distance = 7;
+    create_fails(&c, "distance", "(got 7)");
+    c.distance = 100001;
+    create_fails(&c, "distance", "(got 100001)");
+}
+END_TEST
+
 START_TEST(test_adding_target_is_sum_of_marked)
 {
     const int lengths[] = {2, 3, 10, 51};
@@ -971,6 +1034,7 @@ static Suite *make_data_suite(void)
     tcase_set_timeout(synth, 30);
     tcase_add_test(synth, test_recall_target_is_token_at_distance);
     tcase_add_test(synth, test_copy_targets_are_copied_symbols);
+    tcase_add_test(synth, test_selective_copy_targets_are_the_scattered_symbols);
     tcase_add_test(synth, test_adding_target_is_sum_of_marked);
     tcase_add_test(synth, test_assoc_target_is_paired_value);
     tcase_add_test(synth, test_parity_targets_are_prefix_xor);

@@ -32,6 +32,9 @@
 #define LLVMFuzzerTestOneInput fuzz_tokenizer_one
 #include "../fuzz/fuzz_tokenizer.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_shell_quote_one
+#include "../fuzz/fuzz_shell_quote.c"
+#undef LLVMFuzzerTestOneInput
 
 /* the corpus directories, relative to the repository root (where the
  * Makefile runs the tests) */
@@ -84,6 +87,13 @@ START_TEST(test_tokenizer_corpus)
 }
 END_TEST
 
+START_TEST(test_shell_quote_corpus)
+{
+    int n = replay("shell_quote", fuzz_shell_quote_one);
+    ck_assert_msg(n >= 10, "only %d shell_quote inputs", n);
+}
+END_TEST
+
 static Suite *make_fuzz_corpus_suite(void)
 {
     Suite *s = suite_create("fuzz_corpus");
@@ -92,6 +102,7 @@ static Suite *make_fuzz_corpus_suite(void)
     tcase_add_test(tc, test_safetensors_corpus);
     tcase_add_test(tc, test_config_corpus);
     tcase_add_test(tc, test_tokenizer_corpus);
+    tcase_add_test(tc, test_shell_quote_corpus);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -245,7 +245,7 @@ START_TEST(test_experiment_load_reads_summary_and_question)
     ck_assert_int_eq(experiment_load(&e, full_dir, err, sizeof err), 0);
     ck_assert_str_eq(e.name, "plotrun");
     ck_assert_msg(strstr(e.question, "delayed recall") != NULL, "question: %s", e.question);
-    ck_assert_int_eq(e.nruns, 61);
+    ck_assert_int_eq(e.nruns, 63);
     const Run *r = &e.runs[0];
     ck_assert_str_eq(r->name, "chars-rnn-s1");
     ck_assert_str_eq(r->model, "rnn");
@@ -276,15 +276,16 @@ START_TEST(test_groups_order_and_label_what_varies)
     Group *g;
     int n = groups_make(&e, NULL, e.nruns, KEYS_SERIES, &g);
     /* the RNN alone varies its clipping, so only its lines say so */
-    static const char *want[] = {"rnn, clip 1", "rnn, no clip", "lstm", "gru", "transformer"};
-    ck_assert_int_eq(n, 5);
+    static const char *want[] = {"rnn, clip 1", "rnn, no clip", "lstm", "gru",
+                                 "transformer, sinusoidal positions", "transformer, no positions"};
+    ck_assert_int_eq(n, 6);
     for (int i = 0; i < n; i++) ck_assert_str_eq(g[i].label, want[i]);
     ck_assert_int_eq(g[1].n, 2);             /* two seeds of the unclipped RNN */
     ck_assert_int_eq(g[2].n, 3 * 2 + 3 + 5); /* lstm: 3 distances x 2 seeds, 3 text, 5 timing */
     free(g);
     /* panels of the learning runs (200 steps): the task, then what varies;
      * no T where the distance implies it, no init ×1, no steps (all 200) */
-    int idx[64], m = 0;
+    int idx[128], m = 0;
     for (int i = 0; i < e.nruns; i++)
         if (e.runs[i].steps == 200) idx[m++] = i;
     n = groups_make(&e, idx, m, KEYS_PANEL, &g);
@@ -370,17 +371,20 @@ START_TEST(test_plot_draws_every_figure)
         if (needs_pair_runs(plot_figures[k].name)) assert_no_figure(full_dir, plot_figures[k].name);
         else assert_png(full_dir, plot_figures[k].name, PLOT_WIDTH, PLOT_HEIGHT);
     }
-    static const char *maps[] = {"attention_transformer-chars-s1_L0_H0", "attention_transformer-chars-s1_L0_H1",
-                                 "attention_transformer-chars-s1_L1_H0", "attention_transformer-chars-s1_L1_H1"};
-    for (int k = 0; k < 4; k++) assert_png(full_dir, maps[k], PLOT_HEATMAP_WIDTH, PLOT_HEATMAP_HEIGHT);
-    /* a map's title quotes the sentence from tokens.txt */
+    /* one grid of layers x heads per sentence */
+    assert_png(full_dir, "attention_s1", PLOT_WIDTH, PLOT_HEIGHT);
+    assert_png(full_dir, "attention_s2", PLOT_WIDTH, PLOT_HEIGHT);
+    ck_assert_int_eq(count_files(full_dir, "attention_", ".png"), 2);
+    /* its title quotes the whole sentence from tokens.txt, its panels name
+     * the layer and head */
     char path[1024];
-    snprintf(path, sizeof path, "%s/figures/attention_transformer-chars-s1_L1_H0.svg", full_dir);
+    snprintf(path, sizeof path, "%s/figures/attention_s1.svg", full_dir);
     size_t len;
     char *svg = file_read_all(path, &len);
     ck_assert_ptr_nonnull(svg);
-    ck_assert_msg(strstr(svg, "layer 1, head 0: &quot;In the begin&quot;") ||
-                  strstr(svg, "layer 1, head 0: \"In the begin\""), "the title names the sentence");
+    ck_assert_msg(strstr(svg, "the beast did not cross the street because it was too weary.") != NULL,
+                  "the title holds the whole sentence");
+    ck_assert_msg(strstr(svg, "layer 1, head 1") != NULL, "a panel names its layer and head");
     free(svg);
     ck_assert_int_eq(count_files(full_dir, "", ".part"), 0);
 }
@@ -543,7 +547,14 @@ START_TEST(test_scaling_lines_differ_only_in_seq_len)
             want = summary_value(full_dir, run, "act_mb");
             ck_assert_double_eq_tol(csv_lookup(path, "seq_len", T, "act_mb", NULL, NULL), want,
                                     MEAN_RTOL * want);
-            ck_assert_double_eq(csv_lookup(path, "seq_len", T, "n", NULL, NULL), 1);
+            ck_assert_double_eq(csv_lookup(path, "seq_len", T, "runs", NULL, NULL), 1);
+            /* the critical path the run reported, and the attention bytes
+             * on their own (the Transformer only) */
+            ck_assert_double_eq(csv_lookup(path, "seq_len", T, "critical_path", NULL, NULL),
+                                summary_value(full_dir, run, "critical_path"));
+            double attn = csv_lookup(path, "seq_len", T, "attn_mb", NULL, NULL);
+            if (s == 4) ck_assert_double_eq_tol(attn, summary_value(full_dir, run, "attn_mb"), 1e-8);
+            else ck_assert_msg(isnan(attn), "no attention bytes for %s", models[s - 1]);
         }
     }
     snprintf(path, sizeof path, "%s/figures/data/scaling_s5.csv", full_dir);
@@ -643,7 +654,7 @@ START_TEST(test_attention_dir_draws_each_head)
 {
     char out[600], src[700], err[1024];
     snprintf(out, sizeof out, "%s/attn_out", tmp_root);
-    snprintf(src, sizeof src, "%s/attention/transformer-chars-s1", full_dir);
+    snprintf(src, sizeof src, "%s/attention/s2", full_dir);
     ck_assert_msg(plot_attention_dir(src, out, err, sizeof err) == 0, "%s", err);
     char path[1024];
     unsigned w, h;
@@ -700,13 +711,26 @@ START_TEST(test_report_links_only_existing_files)
     /* both experiments' figures: the full one has every figure and 4 maps,
      * the thin one lacks posenc and grad_through_time; each PNG is an img and
      * its SVG a link */
-    ck_assert_int_eq(images, plot_nfigures - PAIR_FIGURES + 4 + plot_nfigures - PAIR_FIGURES - 2);
+    ck_assert_int_eq(images, plot_nfigures - PAIR_FIGURES + 2 + plot_nfigures - PAIR_FIGURES - 2);
     ck_assert_int_ge(files, 2 * images);
     ck_assert_msg(strstr(html, "delayed recall") != NULL, "the question is on the page");
     ck_assert_msg(strstr(html, "Largest distance solved") != NULL, "distance table present");
     ck_assert_msg(strstr(html, "&lt;house&gt;") != NULL, "samples are HTML-escaped");
-    ck_assert_msg(strstr(html, "<script") == NULL, "no script on the page");
-    ck_assert_msg(strstr(html, "layer 1, head 0: \xe2\x80\x9cIn the begin\xe2\x80\x9d") != NULL,
+    /* the explorer's script is inline: nothing is loaded from elsewhere */
+    ck_assert_msg(strstr(html, "<script src") == NULL, "no script loaded from a file or the network");
+    ck_assert_msg(strstr(html, "class=\"explorer\"") != NULL, "the attention explorer is on the page");
+    ck_assert_msg(strstr(html, "id=\"findings\"") != NULL && strstr(html, "Gates keep long-term memory"),
+                  "the findings box opens the page");
+    /* a table per grid group, the timing grids apart from the learning results */
+    static const char *groups[] = {"chars", "recall", "init", "timing", "threads", "positions"};
+    for (size_t g = 0; g < sizeof groups / sizeof *groups; g++) {
+        char want[128];
+        snprintf(want, sizeof want, "-table-%s\">grid group <code>%s</code>", groups[g], groups[g]);
+        ck_assert_msg(strstr(html, want) != NULL, "a table for grid group %s", groups[g]);
+    }
+    ck_assert_msg(strstr(html, "<span class=\"prompt\" title=\"prompt\">In </span>the beginning"),
+                  "a sample's prompt is marked");
+    ck_assert_msg(strstr(html, "\xe2\x80\x9cIn the begin\xe2\x80\x9d") != NULL,
                   "a map's caption quotes its sentence");
     free(html);
 }

@@ -76,9 +76,17 @@ START_TEST(test_descriptor_matches_body)
     ck_assert_msg(!info->check || info->check(&cfg, err, sizeof err) == 0, "%s: %s", info->name, err);
     Model *m = test_model(&cfg, RG_B, RG_T, 5);
     ck_assert_ptr_eq(m->body_ops, info->ops);
-    /* a recurrent model runs the one shared body, with its own cell */
-    ck_assert_int_eq(info->recurrent, info->ops == &recurrent_body_ops);
-    if (info->recurrent) {
+    /* a recurrent model runs the one shared body, with its own cell — unless
+     * its recurrence is a scan (mingru/), a body of its own */
+    ck_assert_int_eq(info->recurrent && !info->scan, info->ops == &recurrent_body_ops);
+    ck_assert(!info->scan || info->recurrent);
+    /* only a recurrence has gates (the findings' "gates keep memory") */
+    ck_assert(!info->gated || info->recurrent);
+    if (info->scan) {
+        char want[64];
+        snprintf(want, sizeof want, "%s.weight_l0", info->name);
+        ck_assert_int_ge(params_find(&m->params, want), 0);
+    } else if (info->recurrent) {
         ck_assert_ptr_nonnull(info->cell);
         ck_assert_ptr_eq(((RecurrentBody *)m->body)->cell, info->cell);
         /* its parameters carry its name, as PyTorch's nn.RNN/LSTM/GRU do */
@@ -117,8 +125,9 @@ START_TEST(test_descriptor_matches_body)
     int found = 0;
     for (int s = 0; s < S; s++) found |= strcmp(names[s], info->grad_series) == 0;
     ck_assert_msg(found, "%s: grad_series '%s' is not among the body's series", info->name, info->grad_series);
-    /* the critical path: T + L - 1 sequential steps through time, or L */
-    ck_assert_int_eq(model_info_critical_path(info, 10, 3), info->recurrent ? 12 : 3);
+    /* the critical path: T + L - 1 sequential steps through time, a scan's
+     * L (2 ceil(log2 T) + 1) (T = 10: 9 per layer), or L */
+    ck_assert_int_eq(model_info_critical_path(info, 10, 3), info->scan ? 27 : info->recurrent ? 12 : 3);
     batch_free(b);
     model_free(m);
 }
@@ -172,6 +181,18 @@ START_TEST(test_settings_from_descriptor)
     ck_assert_int_eq(settings_set(&s, "model", info->name, "t", err, sizeof err), 0);
     ck_assert_msg(settings_resolve(&s, err, sizeof err) == 0, "%s", err);
     ck_assert_int_eq(s.num_layers, info->default_layers);
+    /* every model is at least a decoder; an architecture its line does not
+     * list is refused, naming the setting */
+    ck_assert(model_info_supports(info, ARCH_DECODER));
+    static const char *const archs[] = {"decoder", "encoder", "encoder-decoder"};
+    for (int a = 0; a < 3; a++) {
+        if (model_info_supports(info, (Architecture)a)) continue;
+        settings_defaults(&s);
+        ck_assert_int_eq(settings_set(&s, "model", info->name, "t", err, sizeof err), 0);
+        ck_assert_int_eq(settings_set(&s, "architecture", archs[a], "t", err, sizeof err), 0);
+        ck_assert_int_eq(settings_resolve(&s, err, sizeof err), -1);
+        ck_assert_msg(strstr(err, "architecture = ") && strstr(err, archs[a]), "%s", err);
+    }
     if (info->check) {
         /* a width its check refuses is refused by the settings, too */
         ModelConfig bad = small_config(info->name);

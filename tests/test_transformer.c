@@ -109,6 +109,13 @@ static double fd4(const double f[4], double f0, double h)
 
 enum { AB = 2, AT = 5, AC = 6, ANH = 3 };   /* dk = 2: three heads */
 
+/* The masks the loop tests run under (_i): causal (GPT); none (BERT, every
+ * row whole); key padding (BERT, row 0 has 3 real tokens of AT = 5) */
+enum { MASK_CAUSAL, MASK_NONE, MASK_PADDING, MASK_KINDS };
+static const int attention_lengths[AB] = {3, AT};
+static int mask_causal(int kind) { return kind == MASK_CAUSAL; }
+static const int *mask_lengths(int kind) { return kind == MASK_PADDING ? attention_lengths : NULL; }
+
 START_TEST(test_attention_blas_equals_loops)
 {
     gsl_rng *rng = seeded(11);
@@ -119,15 +126,17 @@ START_TEST(test_attention_blas_equals_loops)
     real d1[AB * AT * 3 * AC], d2[AB * AT * 3 * AC], scratch[AT * AT];
     fill(qkv, nqkv, rng);
     fill(dout, nout, rng);
-    attention_forward(out1, p1, qkv, AB, AT, AC, ANH);
-    attention_forward_ref(out2, p2, qkv, AB, AT, AC, ANH);
+    int causal = mask_causal(_i);
+    const int *lengths = mask_lengths(_i);
+    attention_forward(out1, p1, qkv, AB, AT, AC, ANH, causal, lengths);
+    attention_forward_ref(out2, p2, qkv, AB, AT, AC, ANH, causal, lengths);
     assert_allclose(out1, out2, nout, KERNEL_RTOL, KERNEL_ATOL);
     assert_allclose(p1, p2, np, KERNEL_RTOL, KERNEL_ATOL);
     /* both accumulate into the same non-zero start */
     fill(d1, nqkv, rng);
     memcpy(d2, d1, sizeof d1);
-    attention_backward(d1, scratch, dout, qkv, p1, AB, AT, AC, ANH);
-    attention_backward_ref(d2, scratch, dout, qkv, p2, AB, AT, AC, ANH);
+    attention_backward(d1, scratch, dout, qkv, p1, AB, AT, AC, ANH, causal, lengths);
+    attention_backward_ref(d2, scratch, dout, qkv, p2, AB, AT, AC, ANH, causal, lengths);
     assert_allclose(d1, d2, nqkv, KERNEL_RTOL, KERNEL_ATOL);
     gsl_rng_free(rng);
 }
@@ -147,16 +156,28 @@ START_TEST(test_attention_row_blocks_equal_loops)
     gsl_rng *rng = seeded(14);
     fill(qkv, nqkv, rng);
     fill(dout, nout, rng);
-    attention_forward(o1, p1, qkv, B1, TL, C4, NH2);
-    attention_forward_ref(o2, p2, qkv, B1, TL, C4, NH2);
+    attention_forward(o1, p1, qkv, B1, TL, C4, NH2, 1, NULL);
+    attention_forward_ref(o2, p2, qkv, B1, TL, C4, NH2, 1, NULL);
     assert_allclose(o1, o2, nout, KERNEL_RTOL, KERNEL_ATOL);
     assert_allclose(p1, p2, np, KERNEL_RTOL, KERNEL_ATOL);
-    attention_backward(d1, scratch, dout, qkv, p1, B1, TL, C4, NH2);
-    attention_backward_ref(d2, scratch, dout, qkv, p2, B1, TL, C4, NH2);
+    attention_backward(d1, scratch, dout, qkv, p1, B1, TL, C4, NH2, 1, NULL);
+    attention_backward_ref(d2, scratch, dout, qkv, p2, B1, TL, C4, NH2, 1, NULL);
     assert_allclose(d1, d2, nqkv, KERNEL_RTOL, KERNEL_ATOL);
     /* multiply-adds x 2 of the blocks: 2 heads x 2 GEMMs x 2 x dk (2) x
      * (64*64 + 6*70) = 72256, against 78400 for the full 70 x 70 */
-    ck_assert_double_eq_tol(attention_flops(B1, TL, C4, NH2), 72256.0, 1e-9);
+    ck_assert_double_eq_tol(attention_flops(B1, TL, C4, NH2, 1), 72256.0, 1e-9);
+    ck_assert_double_eq_tol(attention_flops(B1, TL, C4, NH2, 0), 78400.0, 1e-9);
+    /* the encoder's padding mask over two row blocks: 67 real tokens of 70 */
+    const int len67[B1] = {67};
+    memset(d1, 0, nqkv * sizeof(real));
+    memset(d2, 0, nqkv * sizeof(real));
+    attention_forward(o1, p1, qkv, B1, TL, C4, NH2, 0, len67);
+    attention_forward_ref(o2, p2, qkv, B1, TL, C4, NH2, 0, len67);
+    assert_allclose(o1, o2, nout, KERNEL_RTOL, KERNEL_ATOL);
+    assert_allclose(p1, p2, np, KERNEL_RTOL, KERNEL_ATOL);
+    attention_backward(d1, scratch, dout, qkv, p1, B1, TL, C4, NH2, 0, len67);
+    attention_backward_ref(d2, scratch, dout, qkv, p2, B1, TL, C4, NH2, 0, len67);
+    assert_allclose(d1, d2, nqkv, KERNEL_RTOL, KERNEL_ATOL);
     gsl_rng_free(rng);
     free(qkv); free(dout); free(o1); free(o2); free(p1); free(p2); free(d1); free(d2);
     free(scratch);
@@ -164,10 +185,10 @@ START_TEST(test_attention_row_blocks_equal_loops)
 END_TEST
 
 /* L = sum(out * R) for the finite differences */
-static double attention_loss(const real *qkv, const real *R)
+static double attention_loss(const real *qkv, const real *R, int kind)
 {
     real out[AB * AT * AC], p[AB * ANH * AT * AT];
-    attention_forward(out, p, qkv, AB, AT, AC, ANH);
+    attention_forward(out, p, qkv, AB, AT, AC, ANH, mask_causal(kind), mask_lengths(kind));
     double L = 0;
     for (size_t i = 0; i < (size_t)AB * AT * AC; i++) L += (double)out[i] * R[i];
     return L;
@@ -182,9 +203,9 @@ START_TEST(test_attention_gradcheck)
     fill(qkv, nqkv, rng);
     for (size_t i = 0; i < nqkv; i++) qkv[i] *= 2;   /* scores of order 1: a peaked softmax */
     fill(R, (size_t)AB * AT * AC, rng);
-    attention_forward(out, p, qkv, AB, AT, AC, ANH);
-    attention_backward(dqkv, scratch, R, qkv, p, AB, AT, AC, ANH);
-    double worst = 0, h = GRADCHECK_STEP, f0 = attention_loss(qkv, R);
+    attention_forward(out, p, qkv, AB, AT, AC, ANH, mask_causal(_i), mask_lengths(_i));
+    attention_backward(dqkv, scratch, R, qkv, p, AB, AT, AC, ANH, mask_causal(_i), mask_lengths(_i));
+    double worst = 0, h = GRADCHECK_STEP, f0 = attention_loss(qkv, R, _i);
     size_t worst_at = 0;
     for (size_t i = 0; i < nqkv; i++) {
         real s = qkv[i];
@@ -192,20 +213,27 @@ START_TEST(test_attention_gradcheck)
         const double shift[4] = {2 * h, h, -h, -2 * h};
         for (int k = 0; k < 4; k++) {
             qkv[i] = (real)(s + shift[k]);
-            f[k] = attention_loss(qkv, R);
+            f[k] = attention_loss(qkv, R, _i);
         }
         qkv[i] = s;
         double r = rel_error(dqkv[i], fd4(f, f0, h));
         if (r > worst) { worst = r; worst_at = i; }
     }
     /* keys and values of the last position get no gradient from earlier queries
-     * only: but the last query uses them, so they must be non-zero */
+     * (causal): but the last query uses them, so they must be non-zero (row 1:
+     * all AT tokens real under every mask) */
     double knorm = 0;
-    for (int c = AC; c < 3 * AC; c++) knorm += fabs(dqkv[(size_t)(AT - 1) * 3 * AC + c]);
+    for (int c = AC; c < 3 * AC; c++) knorm += fabs(dqkv[(size_t)(2 * AT - 1) * 3 * AC + c]);   /* row 1 */
     ck_assert(knorm > 0);
+    if (_i == MASK_PADDING) {
+        /* row 0's padded keys and values (positions 3, 4) are seen by no
+         * query: exactly zero gradient */
+        for (int t = attention_lengths[0]; t < AT; t++)
+            for (int c = AC; c < 3 * AC; c++) ck_assert(dqkv[(size_t)t * 3 * AC + c] == 0);
+    }
 #ifdef SEQLAB_DOUBLE
-    ck_assert_msg(worst <= GRADCHECK_TOL, "attention: worst relative error %g at qkv[%zu]",
-                  worst, worst_at);
+    ck_assert_msg(worst <= GRADCHECK_TOL, "attention (mask %d): worst relative error %g at qkv[%zu]",
+                  _i, worst, worst_at);
 #else
     (void)worst_at;
 #endif
@@ -222,7 +250,7 @@ START_TEST(test_attention_step_equals_forward_rows)
     real qkv[AB * AT * 3 * AC], out[AB * AT * AC], p[AB * ANH * AT * AT];
     real kc[AB * TCAP * AC], vc[AB * TCAP * AC], q[AB * 3 * AC], o[AB * AC], scores[TCAP];
     fill(qkv, sizeof qkv / sizeof qkv[0], rng);
-    attention_forward(out, p, qkv, AB, AT, AC, ANH);
+    attention_forward(out, p, qkv, AB, AT, AC, ANH, 1, NULL);
     for (int t = 0; t < AT; t++) {
         for (int b = 0; b < AB; b++) {
             const real *row = qkv + ((size_t)b * AT + t) * 3 * AC;
@@ -818,9 +846,9 @@ static Suite *make_transformer_suite(void)
 {
     Suite *s = suite_create("transformer");
     TCase *pieces = tcase_create("pieces");
-    tcase_add_test(pieces, test_attention_blas_equals_loops);
+    tcase_add_loop_test(pieces, test_attention_blas_equals_loops, 0, MASK_KINDS);
     tcase_add_test(pieces, test_attention_row_blocks_equal_loops);
-    tcase_add_test(pieces, test_attention_gradcheck);
+    tcase_add_loop_test(pieces, test_attention_gradcheck, 0, MASK_KINDS);
     tcase_add_test(pieces, test_attention_step_equals_forward_rows);
     tcase_add_test(pieces, test_layernorm_hand_computed);
     tcase_add_test(pieces, test_layernorm_gradcheck);

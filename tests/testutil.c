@@ -79,6 +79,12 @@ GradCheck gradcheck_model(Model *m, const Batch *batch, size_t max_per_tensor)
 
 GradCheck gradcheck_body_input(Model *m, int B, int T, unsigned long seed)
 {
+    return gradcheck_body_input_lengths(m, B, T, NULL, seed);
+}
+
+GradCheck gradcheck_body_input_lengths(Model *m, int B, int T, const int *lengths,
+                                       unsigned long seed)
+{
     GradCheck g;
     memset(&g, 0, sizeof g);
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
@@ -90,6 +96,7 @@ GradCheck gradcheck_body_input(Model *m, int B, int T, unsigned long seed)
     for (size_t i = 0; i < nx; i++) x[i] = (real)(gsl_rng_uniform(rng) * 2 - 1);
     for (size_t i = 0; i < ny; i++) R[i] = (real)(gsl_rng_uniform(rng) * 2 - 1);
     const BodyOps *ops = m->body_ops;
+    if (ops->set_lengths) ops->set_lengths(m->body, lengths);
     params_zero_grad(&m->params);
     ops->forward(m->body, y, x, B, T);
     ops->backward(m->body, dx, R, B, T);

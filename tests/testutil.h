@@ -49,6 +49,9 @@ GradCheck gradcheck_model(Model *m, const Batch *batch, size_t max_per_tensor);
 /* the body's input gradient dx against finite differences of
  * L = sum(y * R), R a fixed random (B,T,H) tensor */
 GradCheck gradcheck_body_input(Model *m, int B, int T, unsigned long seed);
+/* the same with rows of lengths (B) real tokens (NULL: all T) */
+GradCheck gradcheck_body_input_lengths(Model *m, int B, int T, const int *lengths,
+                                       unsigned long seed);
 
 /* the same model, made with a seeded rng, for tests */
 Model *test_model(const ModelConfig *cfg, int B, int T, unsigned long seed);

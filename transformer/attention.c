@@ -1,13 +1,24 @@
 /*
- * attention.c — causal multi-head scaled dot-product attention.
+ * attention.c — multi-head scaled dot-product attention, causal (GPT, the
+ * decoder) or not (BERT, the encoder).
  *
  * For one head, with the queries Q, keys K and values V of all T positions
  * as (T,dk) matrices:
  *
  *     S = Q K^T / sqrt(dk)                 scores (T,T): query t against key s
- *     S[t,s] = -inf for s > t              the causal mask: no peeking ahead
- *     P = softmax_rows(S)                  each row a distribution over s <= t
+ *     causal:  S[t,s] = -inf for s > t     the causal mask: no peeking ahead
+ *     encoder: S[t,s] = -inf for s >= n    the key padding mask: a row of n
+ *                                          real tokens (Batch.lengths) padded
+ *                                          to T never attends to the padding
+ *     P = softmax_rows(S)                  each row a distribution over the
+ *                                          keys it may see
  *     O = P V                              (T,dk) a weighted average of values
+ *
+ * The causal mask alone needs no lengths: padding sits after the real
+ * tokens, which never look forward.  Without it every real position sees
+ * every real position, before and after it — the whole point of an encoder
+ * ("it" can look at "tired" three words later).  Query rows t >= n (the
+ * padding) are computed too, against the real keys; nothing reads them.
  *
  * Multi-head attention splits the C channels into NH groups of dk = C/NH:
  * head h reads channels h*dk .. (h+1)*dk-1 of q, k and v and writes the same
@@ -19,14 +30,13 @@
  * the scores at unit scale whatever the head width, so the softmax starts
  * out soft instead of saturated (where its gradient vanishes).
  *
- * All T queries are handled at once as matrix products (GEMMs per head and
- * batch row), which is what makes attention parallel over time — and what
- * makes P, (B,NH,T,T), the O(T^2) memory of a Transformer.  To skip most of
- * the masked upper triangle, the rows are taken in blocks of
- * ATTENTION_ROW_BLOCK: queries t0 .. t1-1 only need keys 0 .. t1-1, so each
- * block's GEMM stops at column t1 (about half the work for long T; the
- * small triangle inside each block is still computed, then masked).  The
- * plain-loop `_ref` twins skip the triangle entirely.
+ * Nothing in one query's row depends on another's: all T queries can be
+ * computed at once, which is what makes attention parallel over time — and
+ * what makes P, (B,NH,T,T), the O(T^2) memory of a Transformer.  The loops
+ * below go one query at a time and skip the masked triangle; the same
+ * computation as matrix products, in row blocks, is attention_fast.c (what
+ * the default build trains with; the reference build, `make REFERENCE=1`,
+ * trains with these loops).
  *
  * What this file is not: the q/k/v and output projections (linear layers in
  * transformer.c) or the KV cache bookkeeping (also there).
@@ -42,84 +52,70 @@
 #include <math.h>
 #include <string.h>
 
-#include "vecmath.h"
 
-/* query rows per GEMM block: queries t0 .. t0+63 against keys 0 .. t0+63.
- * Measured (B=8, T=1024; B=32, T=128): 64 is faster than 32, whose thin
- * products OpenBLAS runs at a third of its rate, and than 128 or 256, which
- * compute more of the masked triangle. */
-#define ATTENTION_ROW_BLOCK 64
+/* how many keys, 0 .. keys-1, query t of a row with n real tokens sees */
+static int visible_keys(int causal, int t, int n)
+{
+    return causal ? t + 1 : n;
+}
+
+/* the real tokens of row b: lengths[b], or all T without lengths */
+static int row_length(const int *lengths, int b, int T)
+{
+    if (!lengths) return T;
+    assert(lengths[b] >= 1 && lengths[b] <= T);
+    return lengths[b];
+}
 
 /* softmax over the first n entries of row (in place); the rest stay as given */
 static void softmax_prefix(real *row, int n)
 {
     /* p_s = exp(S_s - max) / sum_s' exp(S_s' - max): subtracting the max
      * keeps exp() from overflowing and does not change the result */
-    vecmath_softmax(row, (size_t)n);            /* a vector at a time: core/vecmath.c */
+    real max = row[0];
+    for (int s = 1; s < n; s++)
+        if (row[s] > max) max = row[s];
+    double sum = 0;
+    for (int s = 0; s < n; s++) {
+        row[s] = real_exp(row[s] - max);
+        sum += row[s];
+    }
+    for (int s = 0; s < n; s++) row[s] = (real)(row[s] / sum);
 }
 
 /* ============================== forward =================================== */
 
-void attention_forward_ref(real *out, real *probs, const real *qkv, int B, int T, int C, int NH)
+void attention_forward_ref(real *out, real *probs, const real *qkv, int B, int T, int C, int NH,
+                           int causal, const int *lengths)
 {
-    /* out (B,T,C), probs (B,NH,T,T), qkv (B,T,3C) */
+    /* out (B,T,C), probs (B,NH,T,T), qkv (B,T,3C), lengths (B) or NULL */
     assert(C % NH == 0);
     int dk = C / NH, C3 = 3 * C;
     real scale = (real)(1.0 / sqrt((double)dk));
     for (int b = 0; b < B; b++)
         for (int h = 0; h < NH; h++)
             for (int t = 0; t < T; t++) {
+                int nk = visible_keys(causal, t, row_length(lengths, b, T));
                 const real *q = qkv + ((size_t)b * T + t) * C3 + h * dk;     /* (dk) */
                 real *p = probs + (((size_t)b * NH + h) * T + t) * T;        /* (T) row t */
-                /* S[t,s] = q_t . k_s / sqrt(dk), only s <= t: the rest is masked */
-                for (int s = 0; s <= t; s++) {
+                /* S[t,s] = q_t . k_s / sqrt(dk), only s < nk: the rest is masked */
+                for (int s = 0; s < nk; s++) {
                     const real *k = qkv + ((size_t)b * T + s) * C3 + C + h * dk;
                     real dot = 0;
                     for (int i = 0; i < dk; i++) dot += q[i] * k[i];
                     p[s] = dot * scale;
                 }
-                /* P[t,:] = softmax(S[t, 0..t]);  P[t,s] = 0 for s > t */
-                softmax_prefix(p, t + 1);
-                for (int s = t + 1; s < T; s++) p[s] = 0;
-                /* O[t] = sum_{s <= t} P[t,s] v_s */
+                /* P[t,:] = softmax(S[t, 0..nk-1]);  P[t,s] = 0 for s >= nk */
+                softmax_prefix(p, nk);
+                for (int s = nk; s < T; s++) p[s] = 0;
+                /* O[t] = sum_{s < nk} P[t,s] v_s */
                 real *o = out + ((size_t)b * T + t) * C + h * dk;            /* (dk) */
                 for (int i = 0; i < dk; i++) o[i] = 0;
-                for (int s = 0; s <= t; s++) {
+                for (int s = 0; s < nk; s++) {
                     const real *v = qkv + ((size_t)b * T + s) * C3 + 2 * C + h * dk;
                     for (int i = 0; i < dk; i++) o[i] += p[s] * v[i];
                 }
             }
-}
-
-void attention_forward(real *out, real *probs, const real *qkv, int B, int T, int C, int NH)
-{
-    /* out (B,T,C), probs (B,NH,T,T), qkv (B,T,3C) */
-    assert(C % NH == 0);
-    int dk = C / NH, C3 = 3 * C;
-    real scale = (real)(1.0 / sqrt((double)dk));
-    for (int b = 0; b < B; b++)
-        for (int h = 0; h < NH; h++) {
-            const real *Q = qkv + (size_t)b * T * C3 + h * dk;   /* (T,dk), ld 3C */
-            const real *K = Q + C;                               /* (T,dk), ld 3C */
-            const real *V = Q + 2 * C;                           /* (T,dk), ld 3C */
-            real *P = probs + ((size_t)b * NH + h) * T * T;      /* (T,T) */
-            real *O = out + (size_t)b * T * C + h * dk;          /* (T,dk), ld C */
-            for (int t0 = 0; t0 < T; t0 += ATTENTION_ROW_BLOCK) {
-                int rows = T - t0 < ATTENTION_ROW_BLOCK ? T - t0 : ATTENTION_ROW_BLOCK;
-                int keys = t0 + rows;                            /* keys 0 .. keys-1 */
-                /* S[t0:t0+rows, 0:keys] = Q[t0:t0+rows] K[0:keys]^T / sqrt(dk) */
-                real_gemm(0, 1, rows, keys, dk, scale, Q + (size_t)t0 * C3, C3, K, C3, 0,
-                          P + (size_t)t0 * T, T);
-                /* P = softmax over s <= t of each row; the mask zeroes s > t */
-                for (int t = t0; t < keys; t++) {
-                    softmax_prefix(P + (size_t)t * T, t + 1);
-                    memset(P + (size_t)t * T + t + 1, 0, (size_t)(T - t - 1) * sizeof(real));
-                }
-                /* O[t0:t0+rows] = P[t0:t0+rows, 0:keys] V[0:keys] */
-                real_gemm(0, 0, rows, dk, keys, 1, P + (size_t)t0 * T, T, V, C3, 0,
-                          O + (size_t)t0 * C, C);
-            }
-        }
 }
 
 /* ============================== backward ==================================
@@ -127,13 +123,15 @@ void attention_forward(real *out, real *probs, const real *qkv, int B, int T, in
  *     dP = dO V^T                         dV += P^T dO
  *     dS[t,s] = P[t,s] (dP[t,s] - sum_s' P[t,s'] dP[t,s'])     (softmax)
  *     dQ += dS K / sqrt(dk)               dK += dS^T Q / sqrt(dk)
- * Masked entries have P = 0, hence dS = 0: no gradient flows to the future. */
+ * Masked entries have P = 0, hence dS = 0: no gradient flows to the future
+ * (causal) or to the padding (encoder). */
 
 void attention_backward_ref(real *dqkv, real *scratch, const real *dout, const real *qkv,
-                            const real *probs, int B, int T, int C, int NH)
+                            const real *probs, int B, int T, int C, int NH, int causal,
+                            const int *lengths)
 {
     /* dqkv (B,T,3C), scratch (T,T) (one row used), dout (B,T,C), qkv (B,T,3C),
-     * probs (B,NH,T,T) */
+     * probs (B,NH,T,T), lengths (B) or NULL */
     assert(C % NH == 0);
     int dk = C / NH, C3 = 3 * C;
     real scale = (real)(1.0 / sqrt((double)dk));
@@ -141,13 +139,14 @@ void attention_backward_ref(real *dqkv, real *scratch, const real *dout, const r
     for (int b = 0; b < B; b++)
         for (int h = 0; h < NH; h++)
             for (int t = 0; t < T; t++) {
+                int nk = visible_keys(causal, t, row_length(lengths, b, T));
                 const real *p = probs + (((size_t)b * NH + h) * T + t) * T;  /* (T) */
                 const real *dO = dout + ((size_t)b * T + t) * C + h * dk;    /* (dk) */
                 const real *q = qkv + ((size_t)b * T + t) * C3 + h * dk;     /* (dk) */
                 real *dq = dqkv + ((size_t)b * T + t) * C3 + h * dk;         /* (dk) */
                 /* dP[t,s] = dO_t . v_s;  dv_s += P[t,s] dO_t */
                 real dot = 0;
-                for (int s = 0; s <= t; s++) {
+                for (int s = 0; s < nk; s++) {
                     const real *v = qkv + ((size_t)b * T + s) * C3 + 2 * C + h * dk;
                     real *dv = dqkv + ((size_t)b * T + s) * C3 + 2 * C + h * dk;
                     real acc = 0;
@@ -158,7 +157,7 @@ void attention_backward_ref(real *dqkv, real *scratch, const real *dout, const r
                     dp[s] = acc;
                     dot += p[s] * acc;                  /* sum_s' P[t,s'] dP[t,s'] */
                 }
-                for (int s = 0; s <= t; s++) {
+                for (int s = 0; s < nk; s++) {
                     /* dS[t,s] = P[t,s] (dP[t,s] - dot) */
                     real ds = p[s] * (dp[s] - dot);
                     const real *k = qkv + ((size_t)b * T + s) * C3 + C + h * dk;
@@ -170,61 +169,6 @@ void attention_backward_ref(real *dqkv, real *scratch, const real *dout, const r
                     }
                 }
             }
-}
-
-void attention_backward(real *dqkv, real *scratch, const real *dout, const real *qkv,
-                        const real *probs, int B, int T, int C, int NH)
-{
-    /* dqkv (B,T,3C), scratch (T,T), dout (B,T,C), qkv (B,T,3C), probs (B,NH,T,T) */
-    assert(C % NH == 0);
-    int dk = C / NH, C3 = 3 * C;
-    real scale = (real)(1.0 / sqrt((double)dk));
-    real *dS = scratch;                                          /* (T,T): dP, then dS */
-    for (int b = 0; b < B; b++)
-        for (int h = 0; h < NH; h++) {
-            const real *Q = qkv + (size_t)b * T * C3 + h * dk;   /* (T,dk), ld 3C */
-            const real *K = Q + C;
-            const real *V = Q + 2 * C;
-            real *dQ = dqkv + (size_t)b * T * C3 + h * dk;       /* (T,dk), ld 3C */
-            real *dK = dQ + C;
-            real *dV = dQ + 2 * C;
-            const real *P = probs + ((size_t)b * NH + h) * T * T;   /* (T,T) */
-            const real *dO = dout + (size_t)b * T * C + h * dk;     /* (T,dk), ld C */
-            /* the same row blocks as the forward: rows t0 .. t0+rows-1, keys 0 .. keys-1 */
-            for (int t0 = 0; t0 < T; t0 += ATTENTION_ROW_BLOCK) {
-                int rows = T - t0 < ATTENTION_ROW_BLOCK ? T - t0 : ATTENTION_ROW_BLOCK;
-                int keys = t0 + rows;
-                const real *Pb = P + (size_t)t0 * T;             /* (rows,keys), ld T */
-                real *dSb = dS + (size_t)t0 * T;                 /* (rows,keys), ld T */
-                const real *dOb = dO + (size_t)t0 * C;           /* (rows,dk), ld C */
-                /* dP = dO V^T */
-                real_gemm(0, 1, rows, keys, dk, 1, dOb, C, V, C3, 0, dSb, T);
-                /* dV += P^T dO */
-                real_gemm(1, 0, keys, dk, rows, 1, Pb, T, dOb, C, 1, dV, C3);
-                /* dS[t,s] = P[t,s] (dP[t,s] - sum_s' P[t,s'] dP[t,s']), zero for s > t:
-                 * the softmax's backward, one pass per row (core/vecmath.c) */
-                for (int t = t0; t < keys; t++) {
-                    real *row = dS + (size_t)t * T;
-                    vecmath_softmax_backward(row, P + (size_t)t * T, (size_t)t + 1);
-                    memset(row + t + 1, 0, (size_t)(keys - t - 1) * sizeof(real));
-                }
-                /* dQ += dS K / sqrt(dk) */
-                real_gemm(0, 0, rows, dk, keys, scale, dSb, T, K, C3, 1, dQ + (size_t)t0 * C3, C3);
-                /* dK += dS^T Q / sqrt(dk) */
-                real_gemm(1, 0, keys, dk, rows, scale, dSb, T, Q + (size_t)t0 * C3, C3, 1, dK, C3);
-            }
-        }
-}
-
-double attention_flops(int B, int T, int C, int NH)
-{
-    /* the forward's two GEMMs per row block: 2 rows keys dk each, B NH times */
-    double dk = (double)C / NH, sum = 0;
-    for (int t0 = 0; t0 < T; t0 += ATTENTION_ROW_BLOCK) {
-        int rows = T - t0 < ATTENTION_ROW_BLOCK ? T - t0 : ATTENTION_ROW_BLOCK;
-        sum += 2 * (2.0 * rows * (t0 + rows) * dk);
-    }
-    return (double)B * NH * sum;
 }
 
 /* ========================= one step, with a cache ========================= */

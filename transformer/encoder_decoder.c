@@ -445,7 +445,7 @@ static void decoder_forward(TransformerEncDec *m, real *logits, const int *tgt_i
         layernorm_forward(ln1, layer(m->d_mean1, l, Nt, 1), layer(m->d_rstd1, l, Nt, 1), x,
                           DW(l, D_LN1_W), DW(l, D_LN1_B), Nt, C);
         linear_forward(qkv, ln1, DW(l, D_QKV_W), DW(l, D_QKV_B), Nt, C, 3 * C);
-        attention_forward(att, layer(m->d_probs, l, (size_t)B * NH * T, T), qkv, B, T, C, NH);
+        attention_forward(att, layer(m->d_probs, l, (size_t)B * NH * T, T), qkv, B, T, C, NH, 1, NULL);
         /* a = x_l + att W_proj^T + b_proj */
         linear_forward(a, att, DW(l, D_PROJ_W), DW(l, D_PROJ_B), Nt, C, C);
         vecmath_add(a, x, nC);
@@ -555,7 +555,7 @@ static void ted_backward(void *self, const real *dlogits, const int *src, const 
                         DW(l, D_PROJ_W), Nt, C, C);
         memset(m->g_qkv, 0, tC * 3 * sizeof(real));
         attention_backward(m->g_qkv, m->scratch, m->g_att, qkv,
-                           layer(m->d_probs, l, (size_t)B * NH * T, T), B, T, C, NH);
+                           layer(m->d_probs, l, (size_t)B * NH * T, T), B, T, C, NH, 1, NULL);
         memset(m->g_ln, 0, tC * sizeof(real));
         linear_backward(m->g_ln, DG(l, D_QKV_W), DG(l, D_QKV_B), m->g_qkv, ln1, DW(l, D_QKV_W),
                         Nt, C, 3 * C);
@@ -737,7 +737,7 @@ static double ted_flops(const void *self, int B, int S, int T)
     double enc = 2 * Ns * C * 3 * C + 2 * Ns * C * C + 4 * Ns * C * F +
                  cross_attention_flops(B, S, S, m->C);
     double dec = 2 * Nt * C * 3 * C + 2 * Nt * C * C + 4 * Nt * C * F +
-                 attention_flops(B, T, m->C, m->NH) + 2 * Nt * C * C + 2 * Ns * C * 2 * C +
+                 attention_flops(B, T, m->C, m->NH, 1) + 2 * Nt * C * C + 2 * Ns * C * 2 * C +
                  2 * Nt * C * C + cross_attention_flops(B, T, S, m->C);
     return m->L * (enc + dec) + 2 * Nt * C * m->O;
 }

@@ -89,11 +89,15 @@ void layernorm_backward_ref(real *dinp, real *dw, real *db, const real *dout,
 }
 
 /* The same, a row at a time with vector sums (core/vecmath.c); in the
- * double build vecmath's rows are the plain loops above again. */
+ * reference build (`make REFERENCE=1`) the plain loops above. */
 void layernorm_forward(real *out, real *mean, real *rstd, const real *inp,
                        const real *w, const real *b, int N, int C)
 {
     /* out (N,C), mean (N), rstd (N), inp (N,C), w (C), b (C) */
+    if (REFERENCE_BUILD) {   /* make REFERENCE=1: the plain loops above */
+        layernorm_forward_ref(out, mean, rstd, inp, w, b, N, C);
+        return;
+    }
     for (int n = 0; n < N; n++)
         vecmath_layernorm(out + (size_t)n * C, &mean[n], &rstd[n], inp + (size_t)n * C, w, b, (size_t)C,
                           LAYERNORM_EPS);
@@ -104,6 +108,10 @@ void layernorm_backward(real *dinp, real *dw, real *db, const real *dout,
                         const real *rstd, int N, int C)
 {
     /* dinp (N,C) or NULL, dw (C), db (C), dout (N,C), inp (N,C), w (C), mean (N), rstd (N) */
+    if (REFERENCE_BUILD) {
+        layernorm_backward_ref(dinp, dw, db, dout, inp, w, mean, rstd, N, C);
+        return;
+    }
     for (int n = 0; n < N; n++)
         vecmath_layernorm_backward(dinp ? dinp + (size_t)n * C : NULL, dw, db, dout + (size_t)n * C,
                                    inp + (size_t)n * C, w, mean[n], rstd[n], (size_t)C);

@@ -20,14 +20,15 @@
  * / the BodyOps table and introspection.
  *
  * What this file is not: the math of each layer (attention.c, layernorm.c,
- * gelu.c, positions.c, core/ops.c for the linear layers).
+ * gelu.c, positions.c, core/ops.c and ops_fast.c for the linear layers).
  *
  * Threads: every line above works on each sequence of the batch alone; only
  * the parameter gradients are shared.  So with P threads the batch is split
  * into P spans of sequences, each running the whole forward and backward
  * for its rows on its own thread with single-threaded BLAS (core/parallel.h);
  * spans 1 .. P-1 accumulate parameter gradients into private buffers, added
- * to the real ones at the end of the backward.
+ * to the real ones at the end of the backward.  The reference build (`make
+ * REFERENCE=1`) keeps the whole batch in one span, on the calling thread.
  *
  * Shapes: B batch, T time, C width, NH heads, dk = C/NH, F MLP width, L layers,
  * N = B*T.  Activations of a forward of (B,T) are packed for that (B,T): the
@@ -43,6 +44,7 @@
 #include <string.h>
 #include <gsl/gsl_randist.h>
 
+#include "attention_online.h"
 #include "parallel.h"
 #include "util.h"
 #include "vecmath.h"
@@ -93,7 +95,8 @@ typedef struct BlockWork {
     real *dln, *datt;           /* (B,T,C) each */
     real *dqkv;                 /* (B,T,3C) */
     real *dfc, *dgelu;          /* (B,T,F) each */
-    real *dscores;              /* (max_parts,T,T) one head's dP / dS, per span */
+    real *dscores;              /* (scratch_len) this span's: one head's (T,T) dP / dS (naive),
+                                 * or the online attention's tiles (forward and backward) */
 } BlockWork;
 
 /* ============================== activations =============================== */
@@ -105,7 +108,8 @@ typedef struct BlockActs {
     real *ln1;                  /* (B,T,C) ln1(x_l) */
     real *ln1_mean, *ln1_rstd;  /* (B,T), (B,T) */
     real *qkv;                  /* (B,T,3C) [q | k | v] */
-    real *probs;                /* (B,NH,T,T) attention probabilities: the O(T^2) part */
+    real *probs;                /* (B,NH,T,T) attention probabilities: the O(T^2) part (naive) */
+    real *att_m, *att_l;        /* (B,NH,T), (B,NH,T) online: each row's max score and sum */
     real *att;                  /* (B,T,C) attention output, heads side by side */
     real *a;                    /* (B,T,C) x_l + proj(att) */
     real *ln2;                  /* (B,T,C) ln2(a) */
@@ -120,6 +124,10 @@ typedef struct Transformer {
     int C, NH, dk, F, L;
     int max_seq_len;            /* rows of pos.weight (learned); informational otherwise */
     Positions positions;
+    int causal;                 /* 1: the decoder's causal mask (GPT); 0: the encoder (BERT) */
+    const int *lengths;         /* (B) real tokens per row of the current batch, or NULL
+                                 * (all T): the encoder's key padding mask (set_lengths) */
+    int online;                 /* attention_impl = online: no P stored (attention_online.c) */
 
     /* ---- parameters (bound after params_alloc) ---- */
     int idx_pos;                /* pos.weight, or -1 */
@@ -138,7 +146,8 @@ typedef struct Transformer {
     real *ln1, *ln2, *att, *a;  /* (L,B,T,C) each */
     real *ln1_mean, *ln1_rstd, *ln2_mean, *ln2_rstd; /* (L,B,T) each */
     real *qkv;                  /* (L,B,T,3C) */
-    real *probs;                /* (L,B,NH,T,T) */
+    real *probs;                /* (L,B,NH,T,T) naive attention only, else NULL */
+    real *att_m, *att_l;        /* (L,B,NH,T) each, online attention only, else NULL */
     real *fc, *gelu;            /* (L,B,T,F) each */
     real *lnf_mean, *lnf_rstd;  /* (B,T) each */
     int last_B, last_T;         /* shape of the last forward; 0 before the first */
@@ -148,7 +157,9 @@ typedef struct Transformer {
     real *dln, *datt;           /* (B,T,C) each */
     real *dqkv;                 /* (B,T,3C) */
     real *dfc, *dgelu;          /* (B,T,F) each */
-    real *dscores;              /* (T,T) one head's dP / dS at a time */
+    real *dscores;              /* (max_parts,scratch_len) per span: one head's (T,T) dP / dS
+                                 * (naive) or the online attention's tiles */
+    size_t scratch_len;         /* T*T (naive) or attention_online_scratch_len(T) */
     real *x_grad_norm;          /* (Tmax) ||dL/dx_t|| of the last backward */
     int have_grad_norms;
 
@@ -185,7 +196,10 @@ static BlockActs block_acts(const Transformer *tf, int l, int B, int T, int b0)
     a.ln1_mean = tf->ln1_mean + (size_t)l * N + r;
     a.ln1_rstd = tf->ln1_rstd + (size_t)l * N + r;
     a.qkv = tf->qkv + (size_t)l * N * 3 * C + r * 3 * C;
-    a.probs = tf->probs + ((size_t)l * B + b0) * tf->NH * T * T;
+    size_t stats = ((size_t)l * B + b0) * tf->NH * T;   /* first row statistic */
+    a.probs = tf->probs ? tf->probs + stats * T : NULL;
+    a.att_m = tf->att_m ? tf->att_m + stats : NULL;
+    a.att_l = tf->att_l ? tf->att_l + stats : NULL;
     a.att = tf->att + (size_t)l * N * C + r * C;
     a.a = tf->a + (size_t)l * N * C + r * C;
     a.ln2 = tf->ln2 + (size_t)l * N * C + r * C;
@@ -206,21 +220,30 @@ static BlockWork block_work(const Transformer *tf, int T, int b0, int p)
     w.dqkv = tf->dqkv + r * 3 * C;
     w.dfc = tf->dfc + r * F;
     w.dgelu = tf->dgelu + r * F;
-    w.dscores = tf->dscores + (size_t)p * tf->Tmax * tf->Tmax;
+    w.dscores = tf->dscores + (size_t)p * tf->scratch_len;
     return w;
 }
 
 /* ============================ one block =================================== */
 
-static void block_forward(Transformer *tf, const BlockParams *w, const BlockActs *s, int B, int T)
+/* lengths (B): the span's rows of the batch's lengths, or NULL; ws: the
+ * span's workspaces (online attention's tiles) */
+static void block_forward(Transformer *tf, const BlockParams *w, const BlockActs *s,
+                          const BlockWork *ws, const int *lengths, int B, int T)
 {
     int N = B * T, C = tf->C, F = tf->F;
     /* h = ln1(x_l) */
     layernorm_forward(s->ln1, s->ln1_mean, s->ln1_rstd, s->x, w->ln1_w, w->ln1_b, N, C);
     /* [q | k | v] = h W_qkv^T + b_qkv */
     linear_forward(s->qkv, s->ln1, w->qkv_w, w->qkv_b, N, C, 3 * C);
-    /* att = concat_h softmax(q_h k_h^T / sqrt(dk) + causal mask) v_h */
-    attention_forward(s->att, s->probs, s->qkv, B, T, C, tf->NH);
+    /* att = concat_h softmax(q_h k_h^T / sqrt(dk) + mask) v_h, the mask causal
+     * (decoder) or over the padding (encoder): storing P, or online over
+     * blocks of keys, storing each row's max and sum */
+    if (tf->online)
+        attention_online_forward(s->att, s->att_m, s->att_l, ws->dscores, s->qkv, B, T, C,
+                                 tf->NH, tf->causal, lengths);
+    else
+        attention_forward(s->att, s->probs, s->qkv, B, T, C, tf->NH, tf->causal, lengths);
     /* a = x_l + att W_proj^T + b_proj */
     linear_forward(s->a, s->att, w->proj_w, w->proj_b, N, C, C);
     vecmath_add(s->a, s->x, (size_t)N * C);
@@ -238,7 +261,8 @@ static void block_forward(Transformer *tf, const BlockParams *w, const BlockActs
  * parameter gradients g accumulate; ws are the workspaces.  The forward's
  * lines, in reverse. */
 static void block_backward(Transformer *tf, const BlockParams *g, const BlockParams *w,
-                           const BlockActs *s, const BlockWork *ws, real *dres, int B, int T)
+                           const BlockActs *s, const BlockWork *ws, const int *lengths,
+                           real *dres, int B, int T)
 {
     int N = B * T, C = tf->C, F = tf->F;
     size_t nC = (size_t)N * C, nF = (size_t)N * F;
@@ -259,7 +283,12 @@ static void block_backward(Transformer *tf, const BlockParams *g, const BlockPar
     linear_backward(ws->datt, g->proj_w, g->proj_b, dres, s->att, w->proj_w, N, C, C);
     /* forward: att = attention(q, k, v) */
     memset(ws->dqkv, 0, 3 * nC * sizeof(real));
-    attention_backward(ws->dqkv, ws->dscores, ws->datt, s->qkv, s->probs, B, T, C, tf->NH);
+    if (tf->online)
+        attention_online_backward(ws->dqkv, ws->dscores, ws->datt, s->att, s->qkv, s->att_m,
+                                  s->att_l, B, T, C, tf->NH, tf->causal, lengths);
+    else
+        attention_backward(ws->dqkv, ws->dscores, ws->datt, s->qkv, s->probs, B, T, C, tf->NH,
+                           tf->causal, lengths);
     /* forward: [q | k | v] = h W_qkv^T + b_qkv */
     memset(ws->dln, 0, nC * sizeof(real));
     linear_backward(ws->dln, g->qkv_w, g->qkv_b, ws->dqkv, s->ln1, w->qkv_w, N, C, 3 * C);
@@ -291,12 +320,19 @@ static const real *position_rows(const Transformer *tf)
 /* how many spans a batch of B sequences of length T is split into */
 static int split_parts(const Transformer *tf, int B, int T)
 {
+    if (REFERENCE_BUILD) return 1;   /* make REFERENCE=1: one span, no threads */
     int parts = tf->parts > 0 ? tf->parts : parallel_threads();
     long by_rows = (long)B * T / SPLIT_MIN_ROWS;
     if (tf->parts == 0 && parts > by_rows) parts = (int)by_rows;
     if (parts > tf->max_parts) parts = tf->max_parts;
     if (parts > B) parts = B;
     return parts < 1 ? 1 : parts;
+}
+
+/* the span's rows [b0, ..) of the batch's lengths, or NULL */
+static const int *span_lengths(const Transformer *tf, int b0)
+{
+    return tf->lengths ? tf->lengths + b0 : NULL;
 }
 
 /* one pass (forward or backward) of the body over a batch, split in spans */
@@ -320,9 +356,10 @@ static void forward_span(void *arg, int p)
     size_t r = (size_t)b0 * T, N = (size_t)B * T, C = (size_t)tf->C;
     /* x_0 = x + P */
     positions_forward(tf->resid + r * C, bp->x + r * C, position_rows(tf), nb, T, tf->C);
+    BlockWork ws = block_work(tf, T, b0, p);       /* the attention workspace */
     for (int l = 0; l < tf->L; l++) {
         BlockActs s = block_acts(tf, l, B, T, b0);
-        block_forward(tf, &tf->w[l], &s, nb, T);
+        block_forward(tf, &tf->w[l], &s, &ws, span_lengths(tf, b0), nb, T);
     }
     /* y = ln_f(x_L) */
     const real *xL = tf->resid + (size_t)tf->L * N * C + r * C;
@@ -362,7 +399,7 @@ static void backward_span(void *arg, int p)
                        tf->lnf_rstd + r, nb * T, tf->C);
     for (int l = tf->L - 1; l >= 0; l--) {
         BlockActs s = block_acts(tf, l, B, T, b0);
-        block_backward(tf, &g->blocks[l], &tf->w[l], &s, &ws, dres, nb, T);
+        block_backward(tf, &g->blocks[l], &tf->w[l], &s, &ws, span_lengths(tf, b0), dres, nb, T);
     }
     /* forward: x_0 = x + P */
     positions_backward(bp->dx ? bp->dx + r * C : NULL, g->pos_g, dres, nb, T, tf->C);
@@ -415,6 +452,12 @@ static void transformer_step(void *self, real *y, const real *x, int B)
     Transformer *tf = self;
     int C = tf->C, F = tf->F, t = tf->step_t;
     assert(B == tf->step_B && "state_reset with this B first");
+    if (!tf->causal) {
+        /* an encoder's position t depends on later tokens: there is no step */
+        fprintf(stderr, "transformer_step: an encoder (non-causal) Transformer cannot "
+                        "generate one token at a time\n");
+        abort();
+    }
     int limit = tf->Tmax;
     if (tf->positions == POSITIONS_LEARNED && tf->max_seq_len < limit) limit = tf->max_seq_len;
     if (t >= limit) {
@@ -499,6 +542,8 @@ static void *transformer_create(const ModelConfig *cfg, ParamSet *ps, int *H)
     tf->L = cfg->num_layers;
     tf->max_seq_len = cfg->max_seq_len;
     tf->positions = cfg->positions;
+    tf->online = cfg->attention_impl == ATTENTION_IMPL_ONLINE;
+    tf->causal = cfg->architecture != ARCH_ENCODER;   /* the encoder attends both ways */
     tf->idx_pos = -1;
     if (tf->positions == POSITIONS_LEARNED)
         tf->idx_pos = params_add2(ps, "pos.weight", tf->max_seq_len, C);
@@ -631,7 +676,7 @@ static void size_split(Transformer *tf, int parts)
 {
     if (parts > PARALLEL_MAX_PARTS) parts = PARALLEL_MAX_PARTS;
     if (parts < 1) parts = 1;
-    size_t TT = (size_t)tf->Tmax * tf->Tmax;
+    size_t TT = tf->scratch_len;
     if (tf->dscores) {
         tf->bytes -= ((size_t)tf->max_parts * TT + (size_t)(tf->max_parts - 1) * tf->grad_len) * sizeof(real);
         free(tf->dscores);
@@ -678,8 +723,14 @@ static void transformer_alloc_acts(void *self, int B, int T)
     tf->gelu = acts_array(tf, L * N * F);
     tf->lnf_mean = acts_array(tf, N);
     tf->lnf_rstd = acts_array(tf, N);
-    /* ... plus O(L B NH T^2): the attention probabilities of every layer */
-    tf->probs = acts_array(tf, L * (size_t)B * NH * (size_t)T * T);
+    /* ... plus O(L B NH T^2): the attention probabilities of every layer;
+     * online attention keeps two numbers per row instead, O(L B NH T) */
+    if (tf->online) {
+        tf->att_m = acts_array(tf, L * (size_t)B * NH * T);
+        tf->att_l = acts_array(tf, L * (size_t)B * NH * T);
+    } else {
+        tf->probs = acts_array(tf, L * (size_t)B * NH * (size_t)T * T);
+    }
     /* backward workspaces: one layer's worth, reused by every layer */
     tf->dres = acts_array(tf, N * C);
     tf->dln = acts_array(tf, N * C);
@@ -687,6 +738,8 @@ static void transformer_alloc_acts(void *self, int B, int T)
     tf->dqkv = acts_array(tf, N * 3 * C);
     tf->dfc = acts_array(tf, N * F);
     tf->dgelu = acts_array(tf, N * F);
+    /* each span's attention workspace: a (T,T) dP / dS, or two tiles and a row */
+    tf->scratch_len = tf->online ? attention_online_scratch_len(T) : (size_t)T * T;
     /* the batch split: as many spans as there are cores, at most one per
      * sequence (transformer_set_parts may ask for more) */
     size_split(tf, parallel_cores() < B ? parallel_cores() : B);
@@ -712,7 +765,7 @@ static void transformer_free(void *self)
     if (!tf) return;
     real *arrays[] = {tf->pos_table, tf->resid, tf->ln1, tf->ln2, tf->att, tf->a,
                       tf->ln1_mean, tf->ln1_rstd, tf->ln2_mean, tf->ln2_rstd, tf->qkv,
-                      tf->fc, tf->gelu, tf->lnf_mean, tf->lnf_rstd, tf->probs, tf->dres,
+                      tf->fc, tf->gelu, tf->lnf_mean, tf->lnf_rstd, tf->probs, tf->att_m, tf->att_l, tf->dres,
                       tf->dln, tf->datt, tf->dqkv, tf->dfc, tf->dgelu, tf->dscores,
                       tf->x_grad_norm, tf->kcache, tf->vcache, tf->s_x, tf->s_ln,
                       tf->s_att, tf->s_tmp, tf->s_mean, tf->s_rstd, tf->s_qkv, tf->s_fc,
@@ -731,6 +784,13 @@ static size_t transformer_act_bytes(const void *self)
     return ((const Transformer *)self)->bytes;
 }
 
+/* the attention probabilities kept for backward: (L,B,NH,T,T) */
+static size_t transformer_attention_bytes(const void *self)
+{
+    const Transformer *tf = self;
+    return (size_t)tf->L * tf->Bmax * tf->NH * (size_t)tf->Tmax * tf->Tmax * sizeof(real);
+}
+
 static double transformer_flops(const void *self, int B, int T)
 {
     /* matrix products of one forward, 2*M*N*K each, per layer:
@@ -739,7 +799,7 @@ static double transformer_flops(const void *self, int B, int T)
      *   attention_forward skips (attention_flops) */
     const Transformer *tf = self;
     double N = (double)B * T, C = tf->C, F = tf->F;
-    double per_layer = 2 * N * C * 3 * C + attention_flops(B, T, tf->C, tf->NH) +
+    double per_layer = 2 * N * C * 3 * C + attention_flops(B, T, tf->C, tf->NH, tf->causal) +
                        2 * N * C * C + 2 * N * C * F * 2;
     return tf->L * per_layer;
 }
@@ -759,7 +819,7 @@ static int transformer_grad_norms(void *self, const char *const **names, const r
 int transformer_attention(const void *body, const real **weights, int *L, int *NH, int *B, int *T)
 {
     const Transformer *tf = body;
-    if (tf->last_T == 0) return -1;
+    if (tf->last_T == 0 || !tf->probs) return -1;
     *weights = tf->probs;
     *L = tf->L;
     *NH = tf->NH;
@@ -787,6 +847,12 @@ void transformer_position_table(const void *body, real *P, int T)
     }
 }
 
+static void transformer_set_lengths(void *self, const int *lengths)
+{
+    Transformer *tf = self;
+    tf->lengths = lengths;
+}
+
 const BodyOps transformer_body_ops = {
     .create = transformer_create,
     .bind = transformer_bind,
@@ -800,7 +866,9 @@ const BodyOps transformer_body_ops = {
     .attention = transformer_attention,
     .position_table = transformer_position_table,
     .act_bytes = transformer_act_bytes,
+    .attention_bytes = transformer_attention_bytes,
     .flops = transformer_flops,
+    .set_lengths = transformer_set_lengths,
     .free = transformer_free,
 };
 

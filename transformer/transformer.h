@@ -10,7 +10,8 @@
  *   positions.c    what is added to x so that order matters
  *   layernorm.c    LayerNorm forward / backward
  *   gelu.c         the exact (erf) GELU forward / backward
- *   attention.c    causal multi-head scaled dot-product attention
+ *   attention.c    multi-head scaled dot-product attention, causal or not
+ *   attention_online.c  the same in O(T) memory: the softmax online over key blocks
  *   transformer.c  the pre-LN block, the stack, the BodyOps, the KV cache
  *
  * What this header is not: the model interface (core/model.h) — the body is
@@ -38,7 +39,8 @@ int transformer_check_config(const ModelConfig *cfg, char *err, size_t errlen);
 /* The attention probabilities of the last forward: *weights points at
  * (L, B, NH, T, T), weights[(((l*B + b)*NH + h)*T + t)*T + s] = how much
  * query position t of layer l, head h, row b attends to key position s
- * (zero for s > t).  Returns 0, or -1 if no forward has run yet.  The
+ * (zero for s > t).  Returns 0, or -1 if no forward has run yet or the
+ * attention is online (attention_impl = online stores no P).  The
  * pointer stays valid until the next forward. */
 int transformer_attention(const void *body, const real **weights, int *L, int *NH, int *B, int *T);
 
@@ -95,21 +97,28 @@ void gelu_backward_ref(real *dinp, const real *dout, const real *inp, size_t n);
 
 /* ============================= attention.c ================================ */
 
-/* out (B,T,C) = causal multi-head attention of qkv (B,T,3C), whose rows are
- * [q | k | v]; head h uses channels h*dk .. (h+1)*dk-1 of each.  Saves the
- * probabilities probs (B,NH,T,T), zero above the diagonal. */
-void attention_forward(real *out, real *probs, const real *qkv, int B, int T, int C, int NH);
+/* out (B,T,C) = multi-head attention of qkv (B,T,3C), whose rows are
+ * [q | k | v]; head h uses channels h*dk .. (h+1)*dk-1 of each.
+ * causal = 1: query t sees keys s <= t (GPT); lengths are not needed.
+ * causal = 0: query t of row b sees keys s < lengths[b] (BERT; NULL
+ * lengths: all T).  Saves the probabilities probs (B,NH,T,T), zero where
+ * masked. */
+void attention_forward(real *out, real *probs, const real *qkv, int B, int T, int C, int NH,
+                       int causal, const int *lengths);
 /* dqkv (B,T,3C) += ... from dout (B,T,C); scratch (T,T) is a workspace */
 void attention_backward(real *dqkv, real *scratch, const real *dout, const real *qkv,
-                        const real *probs, int B, int T, int C, int NH);
-/* the multiply-adds x 2 of attention_forward's GEMMs (Q K^T and P V, masked
- * row blocks skipped), for BodyOps.flops */
-double attention_flops(int B, int T, int C, int NH);
+                        const real *probs, int B, int T, int C, int NH, int causal,
+                        const int *lengths);
+/* the multiply-adds x 2 of attention_forward's GEMMs (Q K^T and P V; with
+ * causal, the masked row blocks skipped), for BodyOps.flops */
+double attention_flops(int B, int T, int C, int NH, int causal);
 /* plain-loop twins: the same results, one multiply-add at a time, and only
- * over the unmasked lower triangle s <= t */
-void attention_forward_ref(real *out, real *probs, const real *qkv, int B, int T, int C, int NH);
+ * over the unmasked keys */
+void attention_forward_ref(real *out, real *probs, const real *qkv, int B, int T, int C, int NH,
+                           int causal, const int *lengths);
 void attention_backward_ref(real *dqkv, real *scratch, const real *dout, const real *qkv,
-                            const real *probs, int B, int T, int C, int NH);
+                            const real *probs, int B, int T, int C, int NH, int causal,
+                            const int *lengths);
 
 /* One new query per row against a key/value cache (generation).
  * out (B,C) for the query q (B, ld_q) (its first C channels are used),

@@ -1,0 +1,46 @@
+/*
+ * ops_fast.c — the linear layer as matrix products (GSL CBLAS over
+ * OpenBLAS): the same y = x W^T + b and its three backprop rules as the
+ * plain loops of ops.c (linear_forward_ref, linear_backward_ref), which are
+ * the lesson; tests/test_ops.c holds the two equal.  In the reference build
+ * (REFERENCE_BUILD, real.h) these hand over to the plain loops.
+ *
+ *     y  = x W^T + b        (N,I) x (I,O): one GEMM
+ *     dx += dy W            (N,O) x (O,I)
+ *     dW += dy^T x          (O,N) x (N,I)
+ *     db += sum_n dy
+ */
+#include "ops.h"
+
+#include <string.h>
+
+#include "vecmath.h"
+
+void linear_forward(real *y, const real *x, const real *W, const real *b,
+                    int N, int I, int O)
+{
+    if (REFERENCE_BUILD) {   /* make REFERENCE=1: the plain loops of ops.c */
+        linear_forward_ref(y, x, W, b, N, I, O);
+        return;
+    }
+    /* y = x W^T: (N,I) x (I,O) */
+    if (b) {
+        for (int n = 0; n < N; n++) memcpy(y + (size_t)n * O, b, (size_t)O * sizeof(real));
+        real_gemm(0, 1, N, O, I, 1, x, I, W, I, 1, y, O);
+    } else {
+        real_gemm(0, 1, N, O, I, 1, x, I, W, I, 0, y, O);
+    }
+}
+
+void linear_backward(real *dx, real *dW, real *db, const real *dy,
+                     const real *x, const real *W, int N, int I, int O)
+{
+    if (REFERENCE_BUILD) {
+        linear_backward_ref(dx, dW, db, dy, x, W, N, I, O);
+        return;
+    }
+    if (dx) real_gemm(0, 0, N, I, O, 1, dy, O, W, I, 1, dx, I);   /* (N,O)(O,I) */
+    if (dW) real_gemm(1, 0, O, I, N, 1, dy, O, x, I, 1, dW, I);   /* (O,N)(N,I) */
+    if (db)   /* db += sum_n dy[n], a row at a time, several elements at once */
+        for (int n = 0; n < N; n++) vecmath_add(db, dy + (size_t)n * O, (size_t)O);
+}
