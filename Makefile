@@ -97,12 +97,23 @@ PLOT_OBJ := $(BUILD)/experiments/plot.o $(BUILD)/experiments/plot_data.o $(BUILD
             $(BUILD)/experiments/plot_curves.o $(BUILD)/experiments/plot_figures.o \
             $(BUILD)/experiments/plot_attention.o $(BUILD)/experiments/plot_translation.o \
             $(BUILD)/experiments/report_findings.o $(BUILD)/experiments/report_explorer.o \
-            $(BUILD)/experiments/findings.o
+            $(BUILD)/experiments/findings.o \
+            $(BUILD)/experiments/plot_scaling_laws.o $(BUILD)/experiments/scaling_laws.o \
+            $(BUILD)/experiments/fit.o $(BUILD)/experiments/findings_scaling.o
 $(BUILD)/tests/test_plot: $(BUILD)/tests/test_plot.o $(BUILD)/tests/testutil.o $(PLOT_OBJ) $(LIBSEQLAB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
 # test_findings also reads the shipped experiment files (runner.c)
 $(BUILD)/tests/test_findings: $(BUILD)/tests/test_findings.o $(BUILD)/tests/testutil.o $(PLOT_OBJ) \
         $(BUILD)/experiments/runner.o $(LIBSEQLAB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
+
+# test_fit tests the scaling-law fits of the command (experiments/fit.c)
+$(BUILD)/tests/test_fit: $(BUILD)/tests/test_fit.o $(BUILD)/tests/testutil.o $(BUILD)/experiments/fit.o $(LIBSEQLAB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
+
+# test_scaling_laws: the analyses behind the scaling figures, and the figures
+$(BUILD)/tests/test_scaling_laws: $(BUILD)/tests/test_scaling_laws.o $(BUILD)/tests/testutil.o $(PLOT_OBJ) \
+                                  $(LIBSEQLAB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
 
 # the fuzz corpus replay also reads experiment files (experiments/runner.c)

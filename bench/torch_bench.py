@@ -43,16 +43,22 @@ COLUMNS = ("model,threads,B,T,params,tokens_per_s_median,tokens_per_s_best,step_
 
 
 def build_model(torch, kind, T):
+    """kind: rnn, lstm, gru, transformer, or an encoder row: transformer-enc
+    (no causal mask), rnn-bi / lstm-bi / gru-bi (bidirectional, head [V, 2W])"""
     nn = torch.nn
     F = torch.nn.functional
+    encoder = kind.endswith("-enc")
+    bidirectional = kind.endswith("-bi")
+    kind = kind.split("-")[0]
 
     class Recurrent(nn.Module):
         def __init__(self):
             super().__init__()
-            self.embed = nn.Embedding(VOCAB, WIDTH)
+            self.embed = nn.Embedding(VOCAB + 1 if bidirectional else VOCAB, WIDTH)
             cls = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[kind]
-            setattr(self, kind, cls(WIDTH, WIDTH, num_layers=1, batch_first=True))
-            self.head = nn.Linear(WIDTH, VOCAB)
+            setattr(self, kind, cls(WIDTH, WIDTH, num_layers=1, batch_first=True,
+                                    bidirectional=bidirectional))
+            self.head = nn.Linear(2 * WIDTH if bidirectional else WIDTH, VOCAB)
 
         def forward(self, tokens):
             y, _ = getattr(self, kind)(self.embed(tokens))
@@ -99,12 +105,14 @@ def build_model(torch, kind, T):
     class Transformer(nn.Module):
         def __init__(self):
             super().__init__()
-            self.embed = nn.Embedding(VOCAB, WIDTH)
+            self.embed = nn.Embedding(VOCAB + 1 if encoder else VOCAB, WIDTH)
             self.pos = nn.Embedding(T, WIDTH)
             self.blocks = nn.ModuleList([Block() for _ in range(TF_LAYERS)])
             self.ln_f = nn.LayerNorm(WIDTH)
             self.head = nn.Linear(WIDTH, VOCAB)
-            self.register_buffer("mask", torch.ones(T, T, dtype=torch.bool).triu(1), persistent=False)
+            # the causal mask (True = hidden); the encoder hides nothing
+            hidden = torch.zeros(T, T, dtype=torch.bool) if encoder else torch.ones(T, T, dtype=torch.bool).triu(1)
+            self.register_buffer("mask", hidden, persistent=False)
             self.register_buffer("positions", torch.arange(T), persistent=False)
 
         def forward(self, tokens):
@@ -292,8 +300,10 @@ def parse_configs(text):
     for item in text.split(","):
         kind, threads, B, T = item.split(":")
         base = kind.split("-")[0]
-        if base not in ("rnn", "lstm", "gru", "transformer") or kind[len(base):] not in ("", "-s2s", "-s2s-att") \
-                or kind == "transformer-s2s-att":
+        s2s = base in ("rnn", "lstm", "gru", "transformer") and kind[len(base):] in ("-s2s", "-s2s-att") \
+            and kind != "transformer-s2s-att"
+        if not s2s and kind not in ("rnn", "lstm", "gru", "transformer", "transformer-enc", "rnn-bi", "lstm-bi",
+                                    "gru-bi"):
             raise SystemExit(f"torch_bench.py: unknown model '{kind}' in --configs")
         out.append((kind, int(threads), int(B), int(T)))
     return out

@@ -52,6 +52,8 @@ static const KeySpec keys[] = {
     {"corpus", KEY_STRING, STR(corpus), 0, 0, NULL, "text file for the text tasks"},
     {"tokenizer", KEY_STRING, STR(tokenizer), 0, 0, "bytes chars words", "tokenizer of task=text: bytes, chars, words"},
     {"vocab_limit", KEY_INT, OFF(vocab_limit), 0, 1, 1000000, NULL, "words: keep the K most frequent (plus <unk>)"},
+    {"train_fraction", KEY_DOUBLE, OFF(train_fraction), 0, 1e-6, 1, NULL,
+     "text tasks: train on this fraction of the training split, spread over it (validation unchanged)"},
     {"seq_len", KEY_INT, OFF(seq_len), 0, 1, 1000000, NULL, "training sequence length T"},
     {"eval_seq_len", KEY_INT, OFF(eval_seq_len), 0, 0, 1000000, NULL, "validation length (0: seq_len)"},
     {"batch_size", KEY_INT, OFF(batch_size), 0, 1, 100000, NULL, "sequences per batch B"},
@@ -115,6 +117,7 @@ void settings_defaults(Settings *s)
     strcpy(s->corpus, "data/kjv.txt");
     strcpy(s->tokenizer, "chars");
     s->vocab_limit = 5000;
+    s->train_fraction = 1.0;
     s->seq_len = 64;
     s->batch_size = 32;
     s->steps = 2000;

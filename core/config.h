@@ -27,6 +27,7 @@ typedef struct Settings {
     char corpus[SETTING_STR_MAX];
     char tokenizer[16];      /* bytes, chars, words (text tasks; chars/words/bytes tasks set it) */
     int vocab_limit;
+    double train_fraction;   /* text tasks: train on a fraction f of the training split, spread over it (1: all) */
     int seq_len;
     int eval_seq_len;        /* 0: same as seq_len */
     int batch_size;

@@ -366,6 +366,34 @@ size_t model_attention_bytes(const Model *m)
     return m->body_ops->attention_bytes ? m->body_ops->attention_bytes(m->body) : 0;
 }
 
+/* Kaplan et al. (2020) count N "excluding all vocabulary and positional
+ * embeddings".  Their models tie the output layer to the input embedding,
+ * so the vocabulary-sized head is an embedding too; seqlab's head is untied
+ * and counted out likewise.  Out: the input layer (embed.weight, or
+ * input.weight and input.bias), the head (head.weight, head.bias) and every
+ * table indexed by token or position (a tensor named *embed.weight or
+ * *pos.weight: embed, pos, and the src_/tgt_ tables of an
+ * encoder-decoder).  In: everything else -- the body's weights. */
+static int param_is_embedding(const char *name)
+{
+    static const char *const table_suffixes[] = {"embed.weight", "pos.weight"};
+    if (strncmp(name, "head.", 5) == 0 || strncmp(name, "input.", 6) == 0) return 1;
+    size_t n = strlen(name);
+    for (size_t i = 0; i < sizeof table_suffixes / sizeof table_suffixes[0]; i++) {
+        size_t k = strlen(table_suffixes[i]);
+        if (n >= k && strcmp(name + n - k, table_suffixes[i]) == 0) return 1;
+    }
+    return 0;
+}
+
+size_t model_non_embedding_param_count(const Model *m)
+{
+    size_t n = 0;
+    for (int i = 0; i < m->params.count; i++)
+        if (!param_is_embedding(m->params.views[i].name)) n += m->params.views[i].size;
+    return n;
+}
+
 size_t model_act_bytes(const Model *m)
 {
     if (m->encdec_ops)

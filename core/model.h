@@ -179,6 +179,10 @@ void model_state_reset(Model *m, int B);
 const real *model_step(Model *m, const int *tokens, int B);
 
 size_t model_param_count(const Model *m);
+/* N of the scaling laws: the parameters outside the input layer, the head
+ * and the token and position tables (Kaplan et al. 2020; model.c says why
+ * the untied head is left out) */
+size_t model_non_embedding_param_count(const Model *m);
 size_t model_act_bytes(const Model *m);
 /* the attention matrices' share of model_act_bytes (0 without attention) */
 size_t model_attention_bytes(const Model *m);

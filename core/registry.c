@@ -41,6 +41,7 @@ static const ModelInfo models[] = {
      .encdec = &transformer_encdec_ops, .attention = 1, .position_table = 1, .grad_series = "x", .settings = TRANSFORMER_SETTINGS,
      .architectures = ALL_ARCHITECTURES, .check = transformer_check_config},
     {.name = "mingru", .title = "minGRU", .ops = &mingru_body_ops, .recurrent = 1, .gated = 1, .scan = 1,
+     .counterpart = "gru",
      .default_layers = 1, .grad_series = "h", .architectures = DECODER_ONLY, .check = mingru_check_config},
     {.name = "minlstm", .title = "minLSTM", .ops = &minlstm_body_ops, .recurrent = 1, .gated = 1, .scan = 1,
      .default_layers = 1, .grad_series = "h", .settings = "forget_bias", .architectures = DECODER_ONLY,

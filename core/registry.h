@@ -44,6 +44,9 @@ typedef struct ModelInfo {
      * the input, h_t = a_t ⊙ h_{t-1} + b_t, computed as a scan (mingru/):
      * critical path L (2 ceil(log2 T) + 1), Blelloch's depth, not T + L - 1 */
     int scan;
+    /* a scan model: the full recurrence it simplifies (minGRU: the GRU), which
+     * `seqlab bench --suite limits` times beside it; NULL for none */
+    const char *counterpart;
     int default_layers;   /* num_layers when the settings leave it 0 */
     /* 1: attention heads: the settings num_heads and ffn_size apply and go
      * into the metadata, activations hold (L,B,NH,T,T) weights, and

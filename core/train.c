@@ -141,6 +141,7 @@ static int write_run_json(Run *r, const char *status)
     cJSON_AddStringToObject(o, "status", status);
     cJSON_AddItemToObject(o, "config", settings_json(r->s));
     cJSON_AddNumberToObject(o, "params", (double)model_param_count(r->m));
+    cJSON_AddNumberToObject(o, "non_embedding_params", (double)model_non_embedding_param_count(r->m));
     cJSON_AddNumberToObject(o, "seed", (double)r->s->seed);
     cJSON_AddNumberToObject(o, "threads", r->s->threads);
     cJSON_AddStringToObject(o, "real", REAL_NAME);
@@ -154,6 +155,8 @@ static int write_run_json(Run *r, const char *status)
     cJSON_AddNumberToObject(task, "seq_len", r->task->seq_len);
     cJSON_AddNumberToObject(task, "eval_seq_len", r->task->eval_seq_len);
     cJSON_AddNumberToObject(task, "chance_loss", r->task->chance_loss);
+    /* text tasks: the tokens training windows are cut from (D of the data-size runs) */
+    if (r->task->train_tokens > 0) cJSON_AddNumberToObject(task, "train_tokens", (double)r->task->train_tokens);
     if (r->task->classify) {
         cJSON_AddNumberToObject(task, "classes", r->task->num_labels);
         cJSON_AddNumberToObject(task, "majority_accuracy", r->task->majority_accuracy);
@@ -722,7 +725,7 @@ static int run_setup(Run *r, int resume)
     if (settings_resolve(s, r->err, r->errlen) != 0) return TRAIN_ERROR;
     if (s->save_every == 0) s->save_every = s->eval_every;
     TaskConfig tc = {s->task, s->corpus, s->tokenizer, s->vocab_limit, s->seq_len, s->eval_seq_len, s->distance,
-                     s->train_examples, s->max_src_len, s->max_tgt_len};
+                     s->train_examples, s->train_fraction, s->max_src_len, s->max_tgt_len};
     r->task = task_create(&tc, r->err, r->errlen);
     if (!r->task) return TRAIN_ERROR;
     ModelConfig mc;

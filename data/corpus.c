@@ -7,12 +7,27 @@
  *   corpus   x_0 x_1 ... x_{N-1}            ids (N), one array
  *   train    x_0 ... x_{n_train - 1}         the first 90% of the tokens
  *   valid    x_{n_train} ... x_{N-1}         the last 10%
+ *   pieces   train_fraction f < 1 keeps, of each of TRAIN_PIECES equal
+ *            blocks of train (stride S = n_train / TRAIN_PIECES), its first
+ *            P = floor(f * S) tokens: x[k*S .. k*S + P) for k = 0 .. 63
  *   window   input  x[s .. s+T)              a row of batch->tokens (B,T)
  *            target x[s+1 .. s+T+1)          the same row of batch->targets (B,T)
  *
  * A window's start s is uniform over the n - T starts of its split (n its
  * length), so a window and its targets never reach past the split: the
  * last start is n - T - 1, whose final target is x[n - 1].
+ *
+ * train_fraction (the data-size experiments) cuts the training split to a
+ * fraction f spread evenly over it: the first f of each of 64 blocks, so a
+ * 1% cut of the Bible samples every part of it rather than Genesis alone
+ * (whose language differs from the validation split's, the end of the New
+ * Testament).  A window lies inside one piece (never across the seam to the
+ * next), its start uniform over the pieces' P - T starts each; the same f
+ * always gives the same tokens and a smaller cut lies inside every larger
+ * one.  At f = 1 the split is one piece, as without the setting.  Nothing
+ * else moves: the vocabulary, the chance loss and the validation split are
+ * those of the whole corpus whatever f is, so runs at different f are scored
+ * on the same validation task by models of the same size.
  *
  * Vocabulary: bytes has all 256; words counts the training 90% only (a
  * validation word it never saw becomes <unk>, as for any new text); chars
@@ -37,11 +52,17 @@
 
 /* the validation split is the last 1/VALID_FRACTION_INV of the tokens */
 #define VALID_FRACTION_INV 10
+/* a train_fraction cut keeps the first part of each of this many blocks */
+#define TRAIN_PIECES 64
 
 typedef struct CorpusTask {
     TaskImpl base;
     int *ids;        /* (N) the corpus as token ids */
     long n_train;    /* ids[0 .. n_train) is the training split */
+    /* training windows come from npieces pieces ids[k*stride .. k*stride + piece_len)
+     * (one piece, the whole split, without a train_fraction cut) */
+    int npieces;
+    long stride, piece_len;
     long n_valid;    /* ids[n_train .. n_train + n_valid) is the validation split */
     int mlm;         /* task mlm: windows masked (mlm.c) instead of shifted */
 } CorpusTask;
@@ -51,15 +72,20 @@ typedef struct CorpusTask {
 static void corpus_batch(const Task *task, Batch *b, Split split, gsl_rng *rng)
 {
     const CorpusTask *c = task->impl;
-    const int *x = split == SPLIT_TRAIN ? c->ids : c->ids + c->n_train;   /* (n) the split */
-    long n = split == SPLIT_TRAIN ? c->n_train : c->n_valid;
+    const int *x = split == SPLIT_TRAIN ? c->ids : c->ids + c->n_train;   /* the split */
+    /* the validation split is one piece of n_valid tokens */
+    long n = split == SPLIT_TRAIN ? c->piece_len : c->n_valid;
+    long pieces = split == SPLIT_TRAIN ? c->npieces : 1;
     int T = split == SPLIT_TRAIN ? task->seq_len : task->eval_seq_len;
     assert(b->tokens && b->targets && b->B >= 1);
     assert(n >= (long)T + 1);
     b->T = T;
     for (int r = 0; r < b->B; r++) {
-        /* s in [0, n - T): the window x[s .. s+T) and its targets x[s+1 .. s+T+1) fit */
-        size_t s = rng_below(rng, (size_t)(n - T));
+        /* u over the n - T starts of each piece; piece u / (n - T) at offset
+         * u mod (n - T): the window x[s .. s+T) and its targets x[s+1 .. s+T+1)
+         * fit inside the piece */
+        size_t u = rng_below(rng, (size_t)pieces * (size_t)(n - T));
+        size_t s = (u / (size_t)(n - T)) * (size_t)c->stride + u % (size_t)(n - T);
         memcpy(b->tokens + (size_t)r * T, x + s, (size_t)T * sizeof(int));
         if (c->mlm)
             /* the window itself is the target, at the masked positions */
@@ -189,6 +215,26 @@ Task *corpus_task_create(const TaskConfig *cfg, TokKind kind, char *err, size_t 
         return NULL;
     }
     long n_valid = N - n_train;
+    double f = cfg->train_fraction > 0 ? cfg->train_fraction : 1.0;
+    if (!(f <= 1.0)) {
+        snprintf(err, errlen, "train_fraction = %g must be in (0, 1]", f);
+        tokenizer_free(tok);
+        free(ids);
+        return NULL;
+    }
+    int npieces = f >= 1.0 ? 1 : TRAIN_PIECES;
+    long stride = n_train / npieces;
+    long piece_len = f >= 1.0 ? n_train : (long)floor(f * (double)stride);
+    if (f < 1.0 && n_train >= (long)T + 1 && piece_len < (long)T + 1) {
+        snprintf(err, errlen,
+                 "train_fraction = %g of corpus '%s' keeps %d pieces of %ld tokens (of its %ld "
+                 "training tokens), but windows of seq_len %d need pieces of at least %d (%s "
+                 "tokenizer)",
+                 f, path, npieces, piece_len, n_train, T, T + 1, tokenizer_kind_name(kind));
+        tokenizer_free(tok);
+        free(ids);
+        return NULL;
+    }
     if (n_train < (long)T + 1 || n_valid < (long)Teval + 1) {
         snprintf(err, errlen,
                  "corpus '%s' is too short: its training split has %ld tokens and its "
@@ -205,6 +251,9 @@ Task *corpus_task_create(const TaskConfig *cfg, TokKind kind, char *err, size_t 
     c->base.ops = &corpus_ops;
     c->ids = ids;
     c->n_train = n_train;
+    c->npieces = npieces;
+    c->stride = stride;
+    c->piece_len = piece_len;
     c->n_valid = n_valid;
 
     Task *task = xcalloc(1, sizeof *task);
@@ -218,6 +267,7 @@ Task *corpus_task_create(const TaskConfig *cfg, TokKind kind, char *err, size_t 
     task->chance_loss = unigram_entropy(ids, n_train, tok->vocab_size);
     task->has_accuracy = 1;
     task->every_position = 1;
+    task->train_tokens = (long)npieces * piece_len;
     task->mask_token = TASK_NO_MASK;
     task->tok = tok;
     task->impl = c;

@@ -36,6 +36,9 @@ typedef struct TaskConfig {
     int eval_seq_len;        /* T for validation; 0 = same as training (parity tests longer) */
     int distance;            /* synthetic: the dependency distance d */
     int train_examples;      /* classify: labelled training examples used (0: all) */
+    double train_fraction;   /* text: windows come from a fraction f of the training split,
+                                spread over it (corpus.c; 0 or 1: all of it); synthetic
+                                tasks refuse f < 1 */
     /* pair tasks (data/pairs.h): translate keeps the pairs whose sides have
      * at most this many tokens (0: any); reverse draws lengths up to max_src_len */
     int max_src_len, max_tgt_len;
@@ -52,6 +55,9 @@ typedef struct Task {
     double chance_loss;   /* loss of the best input-blind predictor */
     int has_accuracy;     /* classification tasks report accuracy */
     int every_position;   /* a target at every position (text, parity), not a few */
+    long train_tokens;    /* text: the training tokens windows are cut from (all of the
+                             split, or the train_fraction cut: D of the data-size runs);
+                             0 for a synthetic task, which draws fresh examples */
     Tokenizer *tok;       /* text tasks: the tokenizer (owned); NULL otherwise */
     /* pair tasks (data/pairs.h): each side's tokenizer (owned), the longest
      * source, and the exact-match rate of the best input-blind guess */
@@ -100,7 +106,9 @@ Batch *task_batch_alloc(const Task *task, int B);
 void task_free(Task *task);
 
 /* Text tasks: the split's token ids (*ids points into the task; valid
- * while it lives) and their number; -1 for a synthetic task. */
+ * while it lives) and their number (the whole training split, even when
+ * train_fraction keeps only part of it: see Task.train_tokens); -1 for a
+ * synthetic task. */
 long task_text_tokens(const Task *task, Split split, const int **ids);
 
 /* ---- labelled files (labelled.c) --------------------------------------

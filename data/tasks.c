@@ -313,6 +313,13 @@ Task *task_create(const TaskConfig *cfg, char *err, size_t errlen)
         }
         return corpus_task_create(cfg, kind, err, errlen);
     }
+    /* train_fraction cuts a corpus: a labelled file has train_examples, and
+     * the generated tasks draw fresh examples for every batch */
+    if (cfg->train_fraction > 0 && cfg->train_fraction < 1 && tokenizer_kind_parse(name, &kind) != 0) {
+        snprintf(err, errlen, "train_fraction = %g applies to the corpus tasks only (chars, words, "
+                 "bytes, text, mlm), not to task '%s'", cfg->train_fraction, name);
+        return NULL;
+    }
     if (strcmp(name, "classify") == 0) return labelled_task_create(cfg, err, errlen);
     if (strcmp(name, "listops") == 0) return listops_task_create(cfg, err, errlen);
     /* the task names chars, words and bytes choose their tokenizer */
@@ -402,7 +409,8 @@ int task_uses_setting(const char *task, const char *tokenizer, const char *key, 
         *why = "it is for the tasks of pairs (translate, reverse, dates)";
         return 0;
     }
-    static const char *const text_keys[] = {"corpus", "tokenizer", "vocab_limit", "prompt", "sample_tokens"};
+    static const char *const text_keys[] = {"corpus", "tokenizer", "vocab_limit", "train_fraction", "prompt",
+                                            "sample_tokens"};
     for (size_t i = 0; i < sizeof text_keys / sizeof text_keys[0]; i++)
         if (strcmp(key, text_keys[i]) == 0) {
             if (!text) {

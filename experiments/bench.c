@@ -90,6 +90,7 @@ extern char *openblas_get_config(void);
 #define BENCH_SCAN_B 8           /* limits: GRU vs minGRU */
 #define BENCH_SCAN_T0 64
 #define BENCH_SCAN_TMAX 8192
+#define BENCH_MANY_CORES 64      /* the critical path on a bigger machine, for comparison */
 #define BENCH_LR 1e-3
 #define BENCH_CLIP 1.0
 #define BENCH_WARMUP 3
@@ -163,22 +164,52 @@ static void base_model(const char *row, char *out, size_t n)
     snprintf(out, n, "%.*s", (int)strcspn(row, "-"), row);
 }
 
+/* The encoder family's rows: a model name with a suffix, "transformer-enc"
+ * (the Transformer without its causal mask) or "lstm-bi" (any recurrent
+ * model, both directions).  Splits name into the registry's model in base
+ * (size 16) and the variant; NULL if the name is neither a model nor a
+ * variant of one. */
+#define BENCH_ENCODER_SUFFIX "-enc"
+#define BENCH_BIDIRECTIONAL_SUFFIX "-bi"
+static const ModelInfo *bench_variant(const char *name, char *base, int *encoder, int *bidirectional)
+{
+    snprintf(base, 16, "%s", name);
+    *encoder = *bidirectional = 0;
+    char *dash = strrchr(base, '-');
+    if (dash && strcmp(dash, BENCH_ENCODER_SUFFIX) == 0) *encoder = 1;
+    else if (dash && strcmp(dash, BENCH_BIDIRECTIONAL_SUFFIX) == 0) *bidirectional = 1;
+    if (*encoder || *bidirectional) *dash = '\0';
+    const ModelInfo *info = model_info_find(base);
+    if (!info || (*encoder && !info->attention) || (*bidirectional && !info->recurrent)) return NULL;
+    return info;
+}
+
 static ModelConfig bench_model_config(const BenchConfig *c)
 {
     ModelConfig mc;
     memset(&mc, 0, sizeof mc);
-    base_model(c->model, mc.kind, sizeof mc.kind);
+    char base[16];
+    int encoder = 0, bidirectional = 0;
+    const ModelInfo *info;
     if (strstr(c->model, S2S_SUFFIX)) {
+        /* an encoder-decoder row: MODEL-s2s[-att] */
+        base_model(c->model, base, sizeof base);
+        info = model_info_find(base);
         mc.architecture = ARCH_ENCODER_DECODER;
         mc.attention = strstr(c->model, S2S_ATTENTION) ? ATTENTION_ADDITIVE : ATTENTION_NONE;
+    } else {
+        info = bench_variant(c->model, base, &encoder, &bidirectional);
+        /* an encoder's step is the same work as its MLM step with every position scored */
+        mc.architecture = encoder || bidirectional ? ARCH_ENCODER : ARCH_DECODER;
+        mc.bidirectional = bidirectional;
     }
+    snprintf(mc.kind, sizeof mc.kind, "%s", base);
     mc.vocab_size = BENCH_VOCAB;
     mc.output_size = BENCH_VOCAB;
     mc.embed_dim = BENCH_WIDTH;
     mc.hidden_size = BENCH_WIDTH;
     mc.forget_bias = 1.0;
     mc.init_scale = 1.0;
-    const ModelInfo *info = model_info_find(mc.kind);
     mc.num_layers = info->attention ? BENCH_TF_LAYERS : 1;
     if (info->attention) {
         mc.num_heads = BENCH_HEADS;
@@ -538,7 +569,8 @@ static void bench_help(void)
            "                   attention) at B=%d, source and target length %d, the widths of w1,\n"
            "                   the threads of --threads; tokens/s counts target tokens\n"
            "  --suite all      w1, sweep and s2s\n"
-           "  --models LIST    comma-separated subset of: %s\n"
+           "  --models LIST    comma-separated subset of: %s; an encoder row is\n"
+           "                   transformer-enc (no causal mask) or lstm-bi (both directions)\n"
            "  --threads LIST   BLAS threads of the w1 suite, e.g. 1,2\n"
            "  --batch-size B, --seq-len T   one custom shape instead of the suite\n"
            "  --warmup N       untimed steps first [%d]\n"
@@ -649,11 +681,13 @@ int cmd_bench(int argc, char **argv)
     char *models[MODELS_MAX];
     int nmodels = split_list(models_buf, models, MODELS_MAX, "--models");
     for (int i = 0; i < nmodels; i++) {
-        char base[32];
+        char base[16];
+        int enc, bi;
+        int known = bench_variant(models[i], base, &enc, &bi) != NULL;
         base_model(models[i], base, sizeof base);
-        if (!model_info_find(base))
-            die("option --models: '%s' is not one of %s (or MODEL%s, MODEL%s%s)", models[i],
-                model_info_names_prose(), S2S_SUFFIX, S2S_SUFFIX, S2S_ATTENTION);
+        if (!known && !(strstr(models[i], S2S_SUFFIX) && model_info_find(base)))
+            die("option --models: '%s' is not one of %s (or an encoder variant: transformer%s, lstm%s)",
+                models[i], model_info_names_prose(), BENCH_ENCODER_SUFFIX, BENCH_BIDIRECTIONAL_SUFFIX);
     }
     char *thr_items[8];
     int nthreads = split_list(threads_buf, thr_items, 8, "--threads"), threads[8];
@@ -685,15 +719,20 @@ int cmd_bench(int argc, char **argv)
             ncfg = add_config(cfgs, ncfg, models[mi], "", BENCH_SWEEP_THREADS, BENCH_SWEEP_B, t);
     }
     /* limits: attention memory (naive then online at each T), then the scan */
-    for (int t = BENCH_ATTN_T0; limits && t <= BENCH_ATTN_TMAX; t *= 2) {
-        ncfg = add_config(cfgs, ncfg, "transformer", "naive", BENCH_LIMITS_THREADS, BENCH_ATTN_B, t);
-        ncfg = add_config(cfgs, ncfg, "transformer", "online", BENCH_LIMITS_THREADS, BENCH_ATTN_B, t);
-    }
-    for (int t = BENCH_SCAN_T0; limits && t <= BENCH_SCAN_TMAX; t *= 2) {
-        ncfg = add_config(cfgs, ncfg, "gru", "", BENCH_LIMITS_THREADS, BENCH_SCAN_B, t);
-        ncfg = add_config(cfgs, ncfg, "mingru", "", BENCH_LIMITS_THREADS, BENCH_SCAN_B, t);
-        ncfg = add_config(cfgs, ncfg, "mingru", "sequential", BENCH_LIMITS_THREADS, BENCH_SCAN_B, t);
-        ncfg = add_config(cfgs, ncfg, "mingru", "blelloch", BENCH_LIMITS_THREADS, BENCH_SCAN_B, t);
+    for (int k = 0; limits && k < model_info_count(); k++) {
+        const ModelInfo *info = model_info_at(k);
+        /* every attention model with both attention_impl (memory against T) */
+        for (int t = BENCH_ATTN_T0; info->attention && t <= BENCH_ATTN_TMAX; t *= 2) {
+            ncfg = add_config(cfgs, ncfg, info->name, "naive", BENCH_LIMITS_THREADS, BENCH_ATTN_B, t);
+            ncfg = add_config(cfgs, ncfg, info->name, "online", BENCH_LIMITS_THREADS, BENCH_ATTN_B, t);
+        }
+        /* every scan model beside the recurrence it simplifies (time against T) */
+        for (int t = BENCH_SCAN_T0; info->scan && info->counterpart && t <= BENCH_SCAN_TMAX; t *= 2) {
+            ncfg = add_config(cfgs, ncfg, info->counterpart, "", BENCH_LIMITS_THREADS, BENCH_SCAN_B, t);
+            ncfg = add_config(cfgs, ncfg, info->name, "", BENCH_LIMITS_THREADS, BENCH_SCAN_B, t);
+            ncfg = add_config(cfgs, ncfg, info->name, "sequential", BENCH_LIMITS_THREADS, BENCH_SCAN_B, t);
+            ncfg = add_config(cfgs, ncfg, info->name, "blelloch", BENCH_LIMITS_THREADS, BENCH_SCAN_B, t);
+        }
     }
 
     double load0 = loadavg();
@@ -742,11 +781,13 @@ int cmd_bench(int argc, char **argv)
     if (limits) {
         /* what the scan's depth would buy with enough cores (mingru/scan.c) */
         printf("\ndependent steps of one layer's recurrence (the critical path):\n");
-        printf("%6s %8s %18s %10s\n", "T", "GRU", "minGRU chunked/2", "Blelloch");
+        printf("%6s %8s %12s %12s %10s\n", "T", "GRU", "chunked/2", "chunked/64", "Blelloch");
         for (int t = BENCH_SCAN_T0; t <= BENCH_SCAN_TMAX; t *= 2)
-            printf("%6d %8.0f %18.0f %10.0f\n", t, scan_critical_path(SCAN_SEQUENTIAL, t, 1),
+            printf("%6d %8.0f %12.0f %12.0f %10.0f\n", t, scan_critical_path(SCAN_SEQUENTIAL, t, 1),
                    scan_critical_path(SCAN_CHUNKED, t, BENCH_LIMITS_THREADS),
-                   scan_critical_path(SCAN_BLELLOCH, t, 1));
+                   scan_critical_path(SCAN_CHUNKED, t, BENCH_MANY_CORES), scan_critical_path(SCAN_BLELLOCH, t, 1));
+        printf("(minGRU's scan in chunks over P threads: 2 T/P + P - 1 steps, no shorter than\n"
+               " the loop's T until P > 2; Blelloch's tree with T/2 processors: 2 ceil(log2 T) + 1)\n");
     }
     double load1 = loadavg();
     printf("\nload average %.2f at the end", load1);

@@ -136,6 +136,7 @@ static const char *summary_header =
     "final_train_loss,final_val_loss,val_accuracy,chance_loss,chance_accuracy,val_perplexity,tokens_per_s,"
     "step_ms,seconds,peak_rss_mb,act_mb,critical_path,group,hidden_size,num_layers,batch_size,max_steps,"
     "architecture,bidirectional,pooling,train_examples,pretrained,majority_accuracy,attn_mb,vocab_size,"
+    "non_embedding_params,train_fraction,train_tokens,"
     "attention,test_bleu,test_exact_match,val_bleu,val_exact_match,chance_exact_match";
 
 static const char *cfg_str(cJSON *cfg, const char *key)
@@ -229,6 +230,11 @@ int runner_summarize(const ExpPlan *e, char *err, size_t errlen)
          * and the vocabulary (ln V is the loss of a uniform guess) */
         put_num(f, num(res, "attn_mb"));
         put_num(f, num(task, "vocab_size"));
+        /* the scaling laws' N (Kaplan et al.: no embedding, position or
+         * head tables) and D (the training tokens windows came from) */
+        put_num(f, num(j, "non_embedding_params"));
+        put_str(f, is_text ? cfg_str(cfg, "train_fraction") : "nan");
+        put_num(f, num(task, "train_tokens"));
         /* encoder-decoder runs: the attention and the decoded outputs' scores */
         put_str(f, pairs ? cfg_str(cfg, "attention") : "-");
         const char *pair_keys[] = {"test_bleu", "test_exact_match", "val_bleu", "val_exact_match",

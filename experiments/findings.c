@@ -32,6 +32,9 @@
 /* a fitted exponent "is" k when within this of it (two or three points of
  * T on a log axis; allocation overheads bend the line a little) */
 #define EXPONENT_TOL 0.25
+/* a scan's critical path, 2 ceil(log2 T) + 1 steps a layer, fitted as T^k over
+ * T = 64 ... 1024: k = 0.17; a step-by-step recurrence's is 1 */
+#define SCAN_PATH_MAX_EXPONENT 0.5
 /* the gradient "vanishes" over the distance d when ||dL/dh|| falls by more
  * than this factor between the loss and d steps back */
 #define VANISH_FACTOR 100.0
@@ -90,8 +93,15 @@ static int model_is_attention(const char *model)
 }
 static int model_is_plain(const char *model)
 {
+    /* the vanilla RNN of the course: not the scan recurrences (lti has no gate either) */
     const ModelInfo *i = model_info_find(model);
-    return i && i->recurrent && !i->gated;
+    return i && i->recurrent && !i->gated && !i->scan;
+}
+/* a recurrence computed as a scan (mingru/): O(log T) deep, not T */
+static int model_is_scan(const char *model)
+{
+    const ModelInfo *i = model_info_find(model);
+    return i && i->scan;
 }
 static int model_is_gated(const char *model)
 {
@@ -405,11 +415,15 @@ static int measure_sequential(const Experiment *e, Finding *f)
     int holds = 1, has_rec = 0, has_att = 0;
     for (int k = 0; k < n; k++) {
         ADD(value, "%s%s: path ~T^%.2f, time ~T^%.2f", k ? "; " : "", cp[k].model, cp[k].k, ms[k].k);
-        if (model_is_recurrent(cp[k].model)) { has_rec = 1; holds &= fabs(cp[k].k - 1) < EXPONENT_TOL; }
+        /* the scan models are the exception the claim "scan" measures */
+        if (model_is_recurrent(cp[k].model) && !model_is_scan(cp[k].model)) {
+            has_rec = 1;
+            holds &= fabs(cp[k].k - 1) < EXPONENT_TOL;
+        }
         if (model_is_attention(cp[k].model)) { has_att = 1; holds &= fabs(cp[k].k) < EXPONENT_TOL; }
     }
-    SAY(comparison, "path exponent 1 for recurrence, 0 for attention (±%.2f); time medians of %d steps "
-                    "after %d warm-up", EXPONENT_TOL, reps, TIMING_WARMUP_ROWS);
+    SAY(comparison, "path exponent 1 for recurrence (the scan models aside), 0 for attention (±%.2f); "
+                    "time medians of %d steps after %d warm-up", EXPONENT_TOL, reps, TIMING_WARMUP_ROWS);
     f->seeds = 1;
     f->verdict = has_rec && has_att ? (holds ? VERDICT_HOLDS : VERDICT_FAILS) : VERDICT_NOT_MEASURED;
     SAY(figure, "speed_vs_seq_len");
@@ -421,6 +435,53 @@ static int measure_sequential(const Experiment *e, Finding *f)
     SAY(sentence, "Measured: the RNN's time per step grows like T^%.2f and the Transformer's like T^%.2f; "
                   "the critical path is T steps for every recurrent model and one per layer for the "
                   "Transformer.", rk, tk);
+    return 1;
+}
+
+/* where "RNNs are sequential" stops holding: a recurrence whose gates read
+ * only the input is a scan, whose critical path grows like log T (mingru/),
+ * against T for the recurrences whose gates read h_{t-1}; and the time per
+ * step each takes on this machine's cores */
+static int measure_scan(const Experiment *e, Finding *f)
+{
+    char g[64];
+    timing_group(e, g, sizeof g);
+    if (!g[0]) return 0;
+    ModelFit cp[8], ms[8];
+    int reps;
+    int n = fit_per_model(e, g, (long)offsetof(Run, critical_path), cp, NULL);
+    fit_per_model(e, g, -1, ms, &reps);
+    int has_scan = 0, has_seq = 0, holds = 1;
+    double ks = NAN, kq = NAN, ts = NAN, tq = NAN;
+    const char *scan_name = NULL, *seq_name = NULL;
+    for (int k = 0; k < n; k++) {
+        if (!model_is_recurrent(cp[k].model)) continue;
+        ADD(value, "%s%s: path ~T^%.2f, time ~T^%.2f", f->value[0] ? "; " : "", cp[k].model, cp[k].k, ms[k].k);
+        if (model_is_scan(cp[k].model)) {
+            has_scan = 1;
+            holds &= cp[k].k < SCAN_PATH_MAX_EXPONENT;
+            if (!scan_name) { scan_name = cp[k].model; ks = cp[k].k; ts = ms[k].k; }
+        } else {
+            has_seq = 1;
+            holds &= fabs(cp[k].k - 1) < EXPONENT_TOL;
+            if (!seq_name || model_is_gated(cp[k].model)) { seq_name = cp[k].model; kq = cp[k].k; tq = ms[k].k; }
+        }
+    }
+    if (!has_scan) return 0;
+    SAY(measurement, "critical path and median time per step against T of the scan recurrences (gates "
+                     "from the input only) and the step-by-step ones (grid %s)", g);
+    SAY(comparison, "path exponent below %.2f for a scan (log T), 1 (±%.2f) for the others; time medians "
+                    "of %d steps on this machine's cores", SCAN_PATH_MAX_EXPONENT, EXPONENT_TOL, reps);
+    f->seeds = 1;
+    f->verdict = has_scan && has_seq ? (holds ? VERDICT_HOLDS : VERDICT_FAILS) : VERDICT_NOT_MEASURED;
+    SAY(figure, "speed_vs_seq_len");
+    if (has_seq)
+        SAY(sentence, "Measured: %s's critical path grows like T^%.2f (a scan: 2 log2 T + 1 steps a layer), "
+                      "%s's like T^%.2f; their times per step like T^%.2f and T^%.2f here, where a few "
+                      "cores cannot run a scan's levels at once.", scan_name, ks, seq_name, kq, ts, tq);
+    else
+        SAY(sentence, "Measured: %s's critical path grows like T^%.2f (a scan: 2 log2 T + 1 steps a layer).",
+            scan_name, ks);
     return 1;
 }
 
@@ -1267,6 +1328,8 @@ static int measure_diagonal(const Experiment *e, Finding *f)
 
 const Claim findings_claims[] = {
     {"sequential", "RNNs are sequential, Transformers parallel", measure_sequential},
+    {"scan", "Not every RNN is sequential: a recurrence with input-only gates is a scan, O(log T) deep",
+     measure_scan},
     {"threads", "A Transformer gains more from a second core than a recurrent model", measure_threads},
     {"vanishing", "Gradients vanish through time in an RNN", measure_vanishing},
     {"exploding", "Gradients explode in an RNN, and clipping tames them", measure_exploding},
@@ -1281,6 +1344,12 @@ const Claim findings_claims[] = {
     {"next_word", "Transformers predict the next word better", measure_next_word},
     {"context", "An RNN uses little context", measure_context},
     {"length", "Recurrence generalises in length (parity)", measure_length},
+    {"bigger", "A bigger model predicts better: loss falls as a power law in parameters", findings_measure_bigger},
+    {"scales_best", "Transformers scale better than recurrent models", findings_measure_scales_best},
+    {"more_data", "More training data gives a lower loss", findings_measure_more_data},
+    {"long_context", "A Transformer keeps improving through its whole context where an LSTM flattens",
+     findings_measure_long_context},
+    {"lstm_budget", "Given enough training, the LSTM overtakes the vanilla RNN", findings_measure_lstm_budget},
 };
 const int findings_nclaims = sizeof findings_claims / sizeof findings_claims[0];
 

@@ -78,6 +78,13 @@ int findings_compute(const Experiment *e, Finding **out);
  * comparison, seeds, verdict, figure, sentence).  0, or -1 with err. */
 int findings_write(const Experiment *e, const Finding *f, int n, char *err, size_t errlen);
 
+/* the scaling claims (findings_scaling.c) */
+int findings_measure_bigger(const Experiment *e, Finding *f);
+int findings_measure_scales_best(const Experiment *e, Finding *f);
+int findings_measure_more_data(const Experiment *e, Finding *f);
+int findings_measure_long_context(const Experiment *e, Finding *f);
+int findings_measure_lstm_budget(const Experiment *e, Finding *f);
+
 /* timing rows at the start of a run left out as warm-up */
 #define TIMING_WARMUP_ROWS 2
 

@@ -102,6 +102,27 @@ const PlotFigure plot_figures[] = {
                       "averaged in bins, 2048 windows). How fast a line falls shows how quickly "
                       "each model uses its context; where it goes flat, more context stops "
                       "helping that model."},
+    {"loss_vs_params", "Does a bigger model predict better?  Validation loss against the non-embedding "
+                       "parameter count N (Kaplan et al.: no embedding, position or output tables), "
+                       "log-log, at one token budget: the mean over seeds at each size (bars: sd) and "
+                       "the least-squares fit L = E + A N^-alpha (line; where no such curve fits, the "
+                       "pure power law). The legend gives alpha with its standard error, E (the loss "
+                       "no size removes) and R^2; fits_params.csv has them all. A steeper line is a "
+                       "model that gains more from size."},
+    {"loss_vs_data", "Does more data help?  The best validation loss along the run (early stopping) "
+                     "against the training tokens D (train_fraction of the training split, spread "
+                     "over it; the validation split never changes), log-log, with L = E + A D^-alpha "
+                     "fitted; the dashed line is the loss at the end of training, whose rise above "
+                     "the points on small data is over-fitting."},
+    {"context_slope", "Does the model keep using context far back?  Validation loss at each position "
+                      "of a long window for the largest model of each architecture (Kaplan et al.'s "
+                      "figure 7), log axis of context length; the black dashed lines are least-squares "
+                      "fits of loss against ln(t + 1) beyond position 64 (dotted line), and the legend "
+                      "gives their slopes. A slope near zero is a model that has stopped gaining from "
+                      "more context. Every model reads the same validation windows, so the text's "
+                      "own position-to-position ups and downs are common to all lines: "
+                      "context_slope_pairs.csv compares two models by the slope of the difference "
+                      "of their losses, far more precisely than each slope is known alone."},
     {"quality_vs_length", "Translation quality against source length (Bahdanau et al. 2015, "
                           "Fig. 2): exact match (reverse, dates) or corpus BLEU (translate) of "
                           "greedy decoding on the test pairs, mean ± sd over seeds, per bucket of "
@@ -221,6 +242,7 @@ int plot_experiment_to(const char *exp_dir, const char *fig_dir, char *err, size
     failed |= plot_figure_perplexity(p) < 0;
     failed |= plot_figure_threads(p) < 0;
     failed |= plot_figure_position_loss(p) < 0;
+    failed |= plot_figures_scaling_laws(p) < 0;
     failed |= plot_figure_quality_vs_length(p) < 0;
     if (failed) {
         snprintf(err, errlen, "gnuplot failed on some figures of '%s' (see above)", exp_dir);

@@ -209,6 +209,7 @@ int experiment_load(Experiment *e, const char *exp_dir, char *err, size_t errlen
         copy_str(r->group, sizeof r->group, csv_str(t, i, csv_col(t, "group")));
         if (not_set(r->group)) r->group[0] = '\0';
         NUM(hidden_size); NUM(num_layers); NUM(batch_size); NUM(max_steps);
+        NUM(non_embedding_params); NUM(train_fraction); NUM(train_tokens);
         /* the runner may write every setting for every run: keep what applies */
         if (task_is_text(r->task) || strcmp(r->task, "parity") == 0) r->distance = NAN;
         if (!task_is_text(r->task)) r->tokenizer[0] = '\0';
@@ -312,6 +313,7 @@ static void key_value(const Run *r, unsigned key, char *buf, size_t n)
     case KEY_HIDDEN: fmt_num(buf, n, r->hidden_size); break;
     case KEY_LAYERS: fmt_num(buf, n, r->num_layers); break;
     case KEY_BATCH: fmt_num(buf, n, r->batch_size); break;
+    case KEY_TRAIN_FRACTION: fmt_num(buf, n, r->train_fraction); break;
     default: buf[0] = '\0';
     }
 }
@@ -351,6 +353,7 @@ static void key_label(const Run *r, unsigned key, char *buf, size_t n)
     case KEY_HIDDEN: snprintf(buf, n, "H=%s", v); break;
     case KEY_LAYERS: snprintf(buf, n, "%s layer%s", v, r->num_layers == 1 ? "" : "s"); break;
     case KEY_BATCH: snprintf(buf, n, "batch %s", v); break;
+    case KEY_TRAIN_FRACTION: snprintf(buf, n, "%g%% of the data", 100 * r->train_fraction); break;
     default: copy_str(buf, n, v);
     }
 }
@@ -358,7 +361,7 @@ static void key_label(const Run *r, unsigned key, char *buf, size_t n)
 static const unsigned key_list[] = {KEY_MODEL,   KEY_TASK,         KEY_TOKENIZER, KEY_SEQ_LEN,
                                     KEY_EVAL_SEQ_LEN, KEY_DISTANCE, KEY_POSITIONS, KEY_CLIP,
                                     KEY_INIT_SCALE, KEY_HIDDEN,  KEY_LAYERS,    KEY_BATCH,
-                                    KEY_THREADS, KEY_STEPS,        KEY_GROUP};
+                                    KEY_THREADS, KEY_STEPS,        KEY_GROUP, KEY_TRAIN_FRACTION};
 enum { NKEYS = sizeof key_list / sizeof key_list[0] };
 
 /* does setting `key` take more than one value among the listed runs (those

@@ -58,6 +58,10 @@ typedef struct Run {
     double hidden_size, num_layers, batch_size;
     double max_steps;      /* the budget; steps is what the run took (fewer when
                               it stopped early, solved); NAN in older summaries */
+    /* the scaling laws' N (parameters outside the embedding, position and
+     * head tables) and D (training tokens windows were cut from, the
+     * train_fraction cut of the training split); NAN where absent */
+    double non_embedding_params, train_fraction, train_tokens;
 } Run;
 
 typedef struct Experiment {
@@ -98,9 +102,10 @@ enum {
     KEY_HIDDEN = 1 << 12,
     KEY_LAYERS = 1 << 13,
     KEY_BATCH = 1 << 14,
+    KEY_TRAIN_FRACTION = 1 << 15,
 };
 /* every key */
-#define KEYS_ALL ((1u << 15) - 1)
+#define KEYS_ALL ((1u << 16) - 1)
 /* every setting: runs equal under KEYS_SETTINGS & ~K are "identical but for
  * K" (and the seed).  The grid group is a name, not a setting: a
  * [grid.threads] that repeats [grid.timing] at 2 threads pairs up with it. */
@@ -108,8 +113,9 @@ enum {
 /* what separates panels of a learning-curve figure */
 #define KEYS_PANEL (KEY_TASK | KEY_TOKENIZER | KEY_SEQ_LEN | KEY_EVAL_SEQ_LEN | KEY_DISTANCE | \
                     KEY_INIT_SCALE | KEY_STEPS | KEY_BATCH)
-/* what separates lines inside one panel: the model and its variants */
-#define KEYS_SERIES (KEY_MODEL | KEY_POSITIONS | KEY_CLIP)
+/* what separates lines inside one panel: the model and its variants
+ * (another size or another cut of the data is another line, never a seed) */
+#define KEYS_SERIES (KEY_MODEL | KEY_POSITIONS | KEY_CLIP | KEY_HIDDEN | KEY_LAYERS | KEY_TRAIN_FRACTION)
 
 #define GROUP_MAX_RUNS 256
 

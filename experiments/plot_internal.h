@@ -8,6 +8,7 @@
  *   plot_curves.c     loss, gradient norm, loss per position, gradient in time
  *   plot_figures.c    accuracy vs distance, time and memory vs T, perplexity, threads
  *   plot_attention.c  attention heatmaps, the positional-encoding table
+ *   plot_scaling_laws.c  loss against model size and data, loss by position (scaling_laws.c)
  *
  * What this file is not: the interface for the rest of seqlab (plot.h).
  */
@@ -74,6 +75,9 @@ int plot_figure_accuracy_vs_distance(Plot *p);
 int plot_figure_perplexity(Plot *p);
 int plot_figure_threads(Plot *p);
 int plot_figures_scaling(Plot *p);
+
+/* plot_scaling_laws.c */
+int plot_figures_scaling_laws(Plot *p);
 
 /* plot_attention.c */
 int plot_attention_maps(Plot *p, const char *dir, const char *label, int in_name);

@@ -38,5 +38,5 @@ eval(legend_strip)
 plot for [s = 1:nseries] 2 with linespoints lw 3 dt variant_dash(S(sprintf("lvariant%d", s))) \
          pt variant_point(S(sprintf("lmodel%d", s)), S(sprintf("lvariant%d", s))) \
          lc rgb model_color(S(sprintf("lmodel%d", s))) title S(sprintf("llabel%d", s)), \
-     2 with lines dt 3 lw 2 lc rgb GUIDE title "chance level"
+     2 with lines dt 3 lw 2 lc rgb GUIDE title "chance (text: unigram baseline)"
 unset multiplot

@@ -27,7 +27,7 @@ done > "$found"
 model_layer="core/ops.c core/ops_fast.c core/ops.h core/params.c core/params.h core/model.c core/model.h
              core/registry.c core/registry.h core/recurrent.c core/recurrent_split.c core/recurrent.h
              core/vecmath.c core/vecmath.h core/parallel.c core/parallel.h core/batch.c core/batch.h
-             rnn/*.c lstm/*.c gru/*.c transformer/*.c transformer/*.h"
+             rnn/*.c lstm/*.c gru/*.c transformer/*.c transformer/*.h mingru/*.c mingru/*.h"
 # shellcheck disable=SC2086 # one word per file
 grep -Hn '^#include "\(data\|tokenizer\|task_impl\)\.h"' $model_layer |
     sed 's/$/: the model layer may not include data\//' >> "$found" || true

@@ -27,7 +27,8 @@ cleanup() {
     for p in "${SLURM_PIDS[@]}"; do kill "$p" 2>/dev/null; done
     sleep 0.5
     for p in "${SLURM_PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-    [ -n "${MUNGED_STARTED:-}" ] && kill "$(cat "$TMP/munged.pid" 2>/dev/null)" 2>/dev/null
+    [ -n "${MUNGED_STARTED:-}" ] && kill "$(cat "$MUNGED_PID_FILE" 2>/dev/null)" 2>/dev/null
+    [ -n "${MUNGED_STARTED:-}" ] && rm -f "$MUNGED_PID_FILE"
     rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -145,7 +146,9 @@ run_slurm() {
             (umask 077; dd if=/dev/urandom of=/etc/munge/munge.key bs=1024 count=1 2>/dev/null)
             chown munge:munge /etc/munge/munge.key
         fi
-        runuser -u munge -- /usr/sbin/munged --pid-file="$TMP/munged.pid" ||
+        # its PID file where the munge user may write it, to stop it after
+        MUNGED_PID_FILE=/run/munge/seqlab-recipes-test.pid
+        runuser -u munge -- /usr/sbin/munged --pid-file="$MUNGED_PID_FILE" ||
             { fail "cannot start munged"; return; }
         MUNGED_STARTED=1
         munge -n < /dev/null > /dev/null || { fail "munge does not work"; return; }

@@ -445,6 +445,11 @@ START_TEST(test_model_act_bytes_linear_in_T)
             cfg.max_seq_len = 3 * T0;
             Model *m = test_model(&cfg, MB, (k + 1) * T0, 1);
             bytes[impl][k] = m->body_ops->act_bytes(m->body);
+            /* the attention's own part: the probabilities, or the row
+             * statistics m and l */
+            size_t want = (size_t)ML * MB * MNH * (size_t)((k + 1) * T0) * sizeof(real) *
+                          (impl ? 2 : (size_t)((k + 1) * T0));
+            ck_assert_uint_eq(model_attention_bytes(m), want);
             model_free(m);
         }
     double naive = (double)bytes[0][2] - 2.0 * bytes[0][1] + (double)bytes[0][0];

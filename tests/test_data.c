@@ -660,6 +660,153 @@ START_TEST(test_corpus_chars_vocab_covers_validation)
 }
 END_TEST
 
+/* two batches of the split drawn from generators with the same seed, from
+ * two separately created tasks, hold the same tokens */
+static void check_same_batches(Task *a, Task *b, Split split, unsigned long seed)
+{
+    Batch *ba = batch_for(a, 8), *bb = batch_for(b, 8);
+    gsl_rng *ra = gsl_rng_alloc(gsl_rng_mt19937), *rb = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(ra, seed);
+    gsl_rng_set(rb, seed);
+    for (int k = 0; k < 20; k++) {
+        task_batch(a, ba, split, ra);
+        task_batch(b, bb, split, rb);
+        EXPECT_INT_EQ(ba->T, bb->T);
+        EXPECT(memcmp(ba->tokens, bb->tokens, (size_t)ba->B * ba->T * sizeof(int)) == 0);
+        EXPECT(memcmp(ba->targets, bb->targets, (size_t)ba->B * ba->T * sizeof(int)) == 0);
+    }
+    gsl_rng_free(ra);
+    gsl_rng_free(rb);
+    batch_free(ba);
+    batch_free(bb);
+}
+
+/* every training window of many batches lies inside one kept piece of a
+ * train_fraction cut of the positional corpus -- x[k*stride .. k*stride +
+ * piece) -- its targets are the next tokens, and the first and last piece
+ * and the first and last start in a piece all occur */
+static void check_piece_windows(Task *t, int T, long stride, long piece, int pieces)
+{
+    Batch *b = batch_for(t, 16);
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, 9);
+    long first_piece = pieces, last_piece = -1, first_off = piece, last_off = -1;
+    for (int k = 0; k < 400; k++) {
+        task_batch(t, b, SPLIT_TRAIN, rng);
+        EXPECT_INT_EQ(b->T, T);
+        for (int r = 0; r < b->B; r++) {
+            const int *x = b->tokens + r * T, *y = b->targets + r * T;
+            long s = x[0], k_piece = s / stride, off = s - k_piece * stride;
+            ck_assert_msg(k_piece < pieces && off + T + 1 <= piece,
+                          "window at %ld (piece %ld, offset %ld) leaves its piece of %ld", s, k_piece, off, piece);
+            for (int i = 0; i < T; i++) {
+                EXPECT_INT_EQ(x[i], s + i);
+                EXPECT_INT_EQ(y[i], s + i + 1);
+            }
+            if (k_piece < first_piece) first_piece = k_piece;
+            if (k_piece > last_piece) last_piece = k_piece;
+            if (off < first_off) first_off = off;
+            if (off > last_off) last_off = off;
+        }
+    }
+    EXPECT_INT_EQ(first_piece, 0);
+    EXPECT_INT_EQ(last_piece, pieces - 1);
+    EXPECT_INT_EQ(first_off, 0);
+    EXPECT_INT_EQ(last_off, piece - T - 1);
+    gsl_rng_free(rng);
+    batch_free(b);
+}
+
+START_TEST(test_corpus_train_fraction)
+{
+    /* 1700 positional tokens (the most 2-byte code points hold): 1530 training
+     * (64 blocks of stride 23), 170 validation */
+    char *path = positional_corpus(1700);
+    TaskConfig c = config_for("chars");
+    c.corpus = path;
+    c.seq_len = 4;
+    c.eval_seq_len = 9;
+    Task *all = create_ok(&c);
+    c.train_fraction = 1.0;
+    Task *one = create_ok(&c);
+    c.train_fraction = 0.5;                 /* floor(0.5 * 23) = 11 tokens a piece */
+    Task *half = create_ok(&c);
+    Task *again = create_ok(&c);
+    c.train_fraction = 0.25;                /* floor(5.75) = 5 tokens a piece */
+    Task *quarter = create_ok(&c);
+    EXPECT_INT_EQ(all->train_tokens, 1530);
+    EXPECT_INT_EQ(half->train_tokens, 64 * 11);
+    EXPECT_INT_EQ(quarter->train_tokens, 64 * 5);
+    /* spread over the whole split, never across a piece's end; the quarter's
+     * pieces are the first halves of the half's, so cuts nest */
+    check_piece_windows(half, 4, 23, 11, 64);
+    check_piece_windows(quarter, 4, 23, 5, 64);
+    /* f = 1 is the split as without the setting: the same batches */
+    check_same_batches(all, one, SPLIT_TRAIN, 13);
+    /* the validation split, the vocabulary and chance never change */
+    const int *ids_all, *ids_cut;
+    EXPECT_INT_EQ(task_text_tokens(quarter, SPLIT_VALID, &ids_cut), 170);
+    EXPECT_INT_EQ(task_text_tokens(all, SPLIT_VALID, &ids_all), 170);
+    for (int i = 0; i < 170; i++) EXPECT_INT_EQ(ids_cut[i], ids_all[i]);
+    check_windows(quarter, SPLIT_VALID, 9, 1530, 1700);
+    EXPECT_INT_EQ(quarter->vocab_size, all->vocab_size);
+    ck_assert_double_eq_tol(quarter->chance_loss, all->chance_loss, CHANCE_TOL);
+    check_same_batches(quarter, all, SPLIT_VALID, 11);
+    /* reproducible: the same fraction and seed give the same training batches */
+    check_same_batches(half, again, SPLIT_TRAIN, 12);
+    task_free(all);
+    task_free(one);
+    task_free(half);
+    task_free(again);
+    task_free(quarter);
+
+    /* pieces too short for one window are an error naming train_fraction */
+    c.train_fraction = 0.1;                 /* 2 tokens a piece: windows of 4 need 5 */
+    create_fails(&c, "train_fraction", "seq_len 4");
+    remove_temp(path);
+
+    /* words: the vocabulary is still counted over the whole training split.
+     * 1000 words, 900 training (stride 14); "gamma" only at offsets 10..13
+     * of each block, so the f = 0.5 cut (offsets 0..6) never holds it */
+    char *text = xmalloc(8000);
+    text[0] = '\0';
+    for (int i = 0; i < 1000; i++) strcat(text, i >= 900 || i % 14 >= 10 ? "gamma " : "alpha ");
+    path = write_temp(text, strlen(text));
+    free(text);
+    c = config_for("words");
+    c.corpus = path;
+    c.seq_len = 4;
+    c.train_fraction = 0.5;
+    Task *w = create_ok(&c);
+    EXPECT_INT_EQ(w->vocab_size, 3);        /* <unk>, alpha, gamma */
+    EXPECT_INT_EQ(w->train_tokens, 64 * 7);
+    int gamma = strcmp(w->tok->vocab[1], "gamma") == 0 ? 1 : 2;
+    ck_assert_str_eq(w->tok->vocab[gamma], "gamma");
+    /* validation reads "gamma", which the cut never shows, as itself */
+    EXPECT_INT_EQ(task_text_tokens(w, SPLIT_VALID, &ids_all), 100);
+    for (int i = 0; i < 100; i++) EXPECT_INT_EQ(ids_all[i], gamma);
+    Batch *b = batch_for(w, 8);
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    for (int k = 0; k < 50; k++) {
+        task_batch(w, b, SPLIT_TRAIN, rng);
+        for (int i = 0; i < b->B * b->T; i++) EXPECT_INT_EQ(b->tokens[i], 3 - gamma);   /* alpha */
+    }
+    gsl_rng_free(rng);
+    batch_free(b);
+    task_free(w);
+    remove_temp(path);
+
+    /* a synthetic task has no training set to cut */
+    c = config_for("recall");
+    c.train_fraction = 0.5;
+    create_fails(&c, "train_fraction", "recall");
+    c.train_fraction = 1.0;
+    Task *r = create_ok(&c);
+    EXPECT_INT_EQ(r->train_tokens, 0);
+    task_free(r);
+}
+END_TEST
+
 START_TEST(test_corpus_errors)
 {
     TaskConfig c = config_for("chars");
@@ -1029,6 +1176,7 @@ static Suite *make_data_suite(void)
     tcase_add_test(corpus, test_corpus_words_vocab_from_training_split);
     tcase_add_test(corpus, test_corpus_chars_vocab_covers_validation);
     tcase_add_test(corpus, test_corpus_errors);
+    tcase_add_test(corpus, test_corpus_train_fraction);
     suite_add_tcase(s, corpus);
     TCase *synth = tcase_create("synthetic");
     tcase_set_timeout(synth, 30);

@@ -12,7 +12,8 @@
  *               later token, a causal one's does not; padding never changes
  *               a classifier's logits; the reference loops equal the BLAS
  *               path; parameter names and shapes (PyTorch's _reverse, the
- *               mask-token row); stepping a bidirectional model aborts
+ *               mask-token row); stepping a bidirectional model aborts; a
+ *               classifier's training step allocates nothing
  */
 #include <math.h>
 #include <signal.h>
@@ -22,6 +23,7 @@
 #include <gsl/gsl_rng.h>
 
 #include "model.h"
+#include "optim.h"
 #include "recurrent.h"
 #include "testutil.h"
 #include "util.h"
@@ -391,6 +393,33 @@ START_TEST(test_parameter_names_and_shapes)
 }
 END_TEST
 
+START_TEST(test_classifier_training_allocates_nothing)
+{
+    /* the padded, pooled training step of a BiGRU and of the encoder
+     * Transformer: batch, zero-grad, forward, backward, clip, Adam */
+    ModelConfig cfgs[2] = {classifier(recurrent_config("gru", 1), POOLING_LAST),
+                           classifier(transformer_config(ARCH_ENCODER), POOLING_MEAN)};
+    for (int k = 0; k < 2; k++) {
+        Model *m = test_model(&cfgs[k], EN_B, EN_T, 95);
+        Optimizer *opt = optim_alloc(OPTIM_ADAM, m->params.total, 0, 0);
+        Batch *batch = labelled_batch(96);
+        size_t before = util_alloc_count();
+        for (int step = 0; step < 3; step++) {
+            params_zero_grad(&m->params);
+            model_forward(m, batch);
+            model_backward(m, batch);
+            grad_clip(m->params.grad, m->params.total, 1.0);
+            optim_step(opt, m->params.value, m->params.grad, 1e-3);
+        }
+        ck_assert_msg(util_alloc_count() == before, "%s: %zu allocations in 3 steps", cfgs[k].kind,
+                      util_alloc_count() - before);
+        batch_free(batch);
+        optim_free(opt);
+        model_free(m);
+    }
+}
+END_TEST
+
 START_TEST(test_bidirectional_step_aborts)
 {
     ModelConfig cfg = recurrent_config("rnn", 1);
@@ -426,6 +455,7 @@ static Suite *make_encoder_suite(void)
     tcase_add_test(beh, test_bidirectional_last_pools_both_ends);
     tcase_add_loop_test(beh, test_bidirectional_reference_equals_blas, 0, 3);
     tcase_add_test(beh, test_parameter_names_and_shapes);
+    tcase_add_test(beh, test_classifier_training_allocates_nothing);
     tcase_add_test_raise_signal(beh, test_bidirectional_step_aborts, SIGABRT);
     tcase_add_test_raise_signal(beh, test_encoder_step_aborts, SIGABRT);
     suite_add_tcase(s, beh);

@@ -423,6 +423,15 @@ START_TEST(test_critical_path_is_what_the_architecture_implies)
         for (int d = 4; d <= 12; d += 8)
             ck_assert_msg(critical_path_of(seqlab, "transformer", d, layers) == layers,
                           "transformer, T = %d, L = %d: critical path is not L", d + 1, layers);
+    /* a scan (mingru/scan.c): Blelloch's up- and down-sweep, ceil(log2 T)
+     * levels each, and one step more, per layer — 7 at T = 5, 9 at T = 13 */
+    for (int layers = 1; layers <= 2; layers++)
+        for (int d = 4; d <= 12; d += 8) {
+            double want = layers * (d == 4 ? 7 : 9);
+            ck_assert_msg(critical_path_of(seqlab, "mingru", d, layers) == want,
+                          "mingru, T = %d, L = %d: critical path is not L (2 ceil(log2 T) + 1) = %g", d + 1,
+                          layers, want);
+        }
 }
 END_TEST
 

@@ -595,9 +595,12 @@ START_TEST(test_timing_after_resume_divides_by_timed_steps)
         if (sscanf(line + 1, "%ld,%lf,%lf,%lf,%lf", &step, &f, &b, &o, &s) == 5) ms[rows++] = s;
     }
     ck_assert_msg(rows == 3, "timing.csv: %s", t);
-    /* the row after the resume against the next one (same process): equal
-     * up to noise, not a tenth */
-    ck_assert_msg(ms[0] > 0.4 * ms[1], "step_ms %g after the resume, %g after it: %s", ms[0], ms[1], t);
+    /* the row after the resume against the faster of the next two (same
+     * process): equal up to noise, not a tenth.  The bar is 0.3, not nearer 1,
+     * because on a loaded machine one 20-step row can take twice another;
+     * the bug this guards against gives 0.1. */
+    double later = ms[1] < ms[2] ? ms[1] : ms[2];
+    ck_assert_msg(ms[0] > 0.3 * later, "step_ms %g after the resume, %g and %g after it: %s", ms[0], ms[1], ms[2], t);
     free(t);
 }
 END_TEST

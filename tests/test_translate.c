@@ -211,7 +211,7 @@ START_TEST(test_translate_task_token_less_source)
     char content[1024] = "";
     for (int i = 1; i <= 12; i++) strcat(content, i == 7 ? "   \tsiete\n" : "one two\tuno dos\n");
     char *p = tmp_file("spaces.tsv", content);
-    TaskConfig tc = {"translate", p, "words", 0, 0, 0, 0, 0, 0, 0};
+    TaskConfig tc = {"translate", p, "words", 0, 0, 0, 0, 0, 0, 0, 0};
     char err[512] = "";
     Task *t = task_create(&tc, err, sizeof err);
     ck_assert(t == NULL);
@@ -219,7 +219,7 @@ START_TEST(test_translate_task_token_less_source)
     /* and a good file builds, each side its own vocabulary plus <bos>, <eos> */
     char *q = tmp_file("good.tsv", "the cat\tel gato\nthe dog\tel perro\na cat\tun gato\nthe cat\tel gato\n"
                                    "a dog\tun perro\nthe cat\tel gato\n");
-    TaskConfig tg = {"translate", q, "words", 0, 0, 0, 0, 0, 0, 0};
+    TaskConfig tg = {"translate", q, "words", 0, 0, 0, 0, 0, 0, 0, 0};
     t = task_create(&tg, err, sizeof err);
     ck_assert_msg(t != NULL, "%s", err);
     ck_assert_int_eq(t->vocab_size, t->src_tok->vocab_size);

@@ -784,11 +784,13 @@ static size_t transformer_act_bytes(const void *self)
     return ((const Transformer *)self)->bytes;
 }
 
-/* the attention probabilities kept for backward: (L,B,NH,T,T) */
+/* what attention keeps for backward: the probabilities (L,B,NH,T,T), or
+ * with online attention each row's max and sum (L,B,NH,T) twice */
 static size_t transformer_attention_bytes(const void *self)
 {
     const Transformer *tf = self;
-    return (size_t)tf->L * tf->Bmax * tf->NH * (size_t)tf->Tmax * tf->Tmax * sizeof(real);
+    size_t rows = (size_t)tf->L * tf->Bmax * tf->NH * (size_t)tf->Tmax;
+    return (tf->online ? 2 : (size_t)tf->Tmax) * rows * sizeof(real);
 }
 
 static double transformer_flops(const void *self, int B, int T)
