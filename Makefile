@@ -11,7 +11,8 @@
 #   make REFERENCE=1     ./seqlab-ref: trains through the plain loops only (the `_ref`
 #                        functions, one thread; no BLAS, vector math or blocking)
 #   make check-recipes   the README's Slurm and GNU parallel recipes, for real (root)
-#   make data            data/kjv.txt from Debian's bible-kjv package
+#   make data            data/kjv.txt from Debian's bible-kjv package, and the
+#                        English-Spanish verse pairs data/kjv-es.tsv (+ sword-text-sparv)
 #   make quick           the default experiment (experiments/quick.ini)
 #   make bench           the benchmark table (runs/bench.csv)
 #   make bench-compare   the same beside PyTorch's numbers (runs/bench-compare.csv)
@@ -94,7 +95,7 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(BUILD)/tests/testutil.o $(LIBSE
 PLOT_OBJ := $(BUILD)/experiments/plot.o $(BUILD)/experiments/plot_data.o $(BUILD)/experiments/report.o \
             $(BUILD)/experiments/plot_gnuplot.o $(BUILD)/experiments/plot_average.o \
             $(BUILD)/experiments/plot_curves.o $(BUILD)/experiments/plot_figures.o \
-            $(BUILD)/experiments/plot_attention.o \
+            $(BUILD)/experiments/plot_attention.o $(BUILD)/experiments/plot_translation.o \
             $(BUILD)/experiments/report_findings.o $(BUILD)/experiments/report_explorer.o \
             $(BUILD)/experiments/findings.o \
             $(BUILD)/experiments/plot_scaling_laws.o $(BUILD)/experiments/scaling_laws.o \
@@ -173,7 +174,10 @@ check-sources:
 	sh tests/check_readme_maps.sh
 	sh tests/check_layers.sh
 
-data: data/kjv.txt data/kjv_testament.tsv data/kjv_section.tsv
+data: data/kjv.txt data/kjv_testament.tsv data/kjv_section.tsv data/kjv-es.tsv
+data/kjv-es.tsv: data/kjv_es.sh
+	sh data/kjv_es.sh > $@.tmp
+	mv $@.tmp $@
 data/kjv.txt:
 	@command -v bible >/dev/null || { echo "make data: needs Debian's bible-kjv package (apt-get install bible-kjv)"; exit 1; }
 	bible -f gen1:1-rev22:21 | sed -E 's/^[0-9]?[A-Za-z]+[0-9]+:[0-9]+ //' | grep -v '^$$' > $@.tmp

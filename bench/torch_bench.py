@@ -17,6 +17,11 @@ PyTorch calls the system BLAS, OpenBLAS).  PyTorch is measured at its best:
 each configuration is run with OMP_WAIT_POLICY=passive and =active, and the
 faster run is reported (column omp_wait_policy).
 
+The encoder-decoder rows (MODEL-s2s, MODEL-s2s-att: seqlab's architecture =
+encoder-decoder, without and with additive attention) are the modules of
+tests/reference/make_seq2seq_fixtures.py at these widths: source and target
+length T, random full-length sources, tokens/s counting target tokens.
+
 Exit status 3 (and a message on stderr) when PyTorch is not installed; the
 comparison is optional and never part of `make check`.
 """
@@ -116,7 +121,112 @@ def build_model(torch, kind, T):
                 x = b(x, self.mask)
             return self.head(self.ln_f(x))
 
+    if kind.endswith("-s2s") or kind.endswith("-s2s-att"):
+        return build_s2s(torch, kind, T)
     return Transformer() if kind == "transformer" else Recurrent()
+
+
+def build_s2s(torch, kind, T):
+    """the encoder-decoders of tests/reference/make_seq2seq_fixtures.py at the bench widths"""
+    nn = torch.nn
+    F = torch.nn.functional
+    base, additive = kind.split("-")[0], kind.endswith("-att")
+
+    def attention(q, k, v, causal):
+        Bq, Tq, C = q.shape
+        dk = C // HEADS
+        q, k, v = (x.view(Bq, -1, HEADS, dk).transpose(1, 2) for x in (q, k, v))
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=causal) if hasattr(F, "scaled_dot_product_attention") \
+            else torch.softmax((q @ k.transpose(-1, -2) / math.sqrt(dk)).masked_fill(
+                torch.ones(Tq, k.shape[2], dtype=torch.bool).triu(1) if causal else
+                torch.zeros(Tq, k.shape[2], dtype=torch.bool), float("-inf")), -1) @ v
+        return y.transpose(1, 2).reshape(Bq, Tq, C)
+
+    class MLP(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc, self.proj = nn.Linear(WIDTH, FFN), nn.Linear(FFN, WIDTH)
+
+        def forward(self, x):
+            return self.proj(F.gelu(self.fc(x)))
+
+    class EncBlock(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ln1, self.ln2 = nn.LayerNorm(WIDTH), nn.LayerNorm(WIDTH)
+            self.qkv, self.proj, self.mlp = nn.Linear(WIDTH, 3 * WIDTH), nn.Linear(WIDTH, WIDTH), MLP()
+
+        def forward(self, x):
+            q, k, v = self.qkv(self.ln1(x)).split(WIDTH, -1)
+            x = x + self.proj(attention(q, k, v, False))
+            return x + self.mlp(self.ln2(x))
+
+    class DecBlock(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ln1, self.ln2, self.ln3 = nn.LayerNorm(WIDTH), nn.LayerNorm(WIDTH), nn.LayerNorm(WIDTH)
+            self.qkv, self.proj = nn.Linear(WIDTH, 3 * WIDTH), nn.Linear(WIDTH, WIDTH)
+            self.q, self.kv, self.xproj = nn.Linear(WIDTH, WIDTH), nn.Linear(WIDTH, 2 * WIDTH), nn.Linear(WIDTH, WIDTH)
+            self.mlp = MLP()
+
+        def forward(self, x, mem):
+            q, k, v = self.qkv(self.ln1(x)).split(WIDTH, -1)
+            x = x + self.proj(attention(q, k, v, True))
+            k, v = self.kv(mem).split(WIDTH, -1)
+            x = x + self.xproj(attention(self.q(self.ln2(x)), k, v, False))
+            return x + self.mlp(self.ln3(x))
+
+    class TransformerS2S(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.src_embed, self.tgt_embed = nn.Embedding(VOCAB, WIDTH), nn.Embedding(VOCAB, WIDTH)
+            self.src_pos, self.tgt_pos = nn.Embedding(T, WIDTH), nn.Embedding(T, WIDTH)
+            self.enc = nn.ModuleList([EncBlock() for _ in range(TF_LAYERS)])
+            self.dec = nn.ModuleList([DecBlock() for _ in range(TF_LAYERS)])
+            self.enc_ln, self.dec_ln = nn.LayerNorm(WIDTH), nn.LayerNorm(WIDTH)
+            self.head = nn.Linear(WIDTH, VOCAB)
+            self.register_buffer("positions", torch.arange(T), persistent=False)
+
+        def forward(self, src, tgt):
+            x = self.src_embed(src) + self.src_pos(self.positions[: src.shape[1]])
+            for b in self.enc:
+                x = b(x)
+            mem = self.enc_ln(x)
+            y = self.tgt_embed(tgt) + self.tgt_pos(self.positions[: tgt.shape[1]])
+            for b in self.dec:
+                y = b(y, mem)
+            return self.head(self.dec_ln(y))
+
+    class RecurrentS2S(nn.Module):
+        def __init__(self):
+            super().__init__()
+            cls = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[base]
+            self.src_embed, self.tgt_embed = nn.Embedding(VOCAB, WIDTH), nn.Embedding(VOCAB, WIDTH)
+            self.encoder = cls(WIDTH, WIDTH, 1, batch_first=True)
+            self.decoder = cls(2 * WIDTH, WIDTH, 1, batch_first=True)
+            if additive:
+                self.query = nn.Linear(WIDTH, WIDTH, bias=False)
+                self.key = nn.Linear(WIDTH, WIDTH, bias=False)
+                self.v = nn.Linear(WIDTH, 1, bias=False)
+            self.head = nn.Linear(WIDTH, VOCAB)
+
+        def forward(self, src, tgt):
+            enc, state = self.encoder(self.src_embed(src))
+            top = lambda st: (st[0] if base == "lstm" else st)[-1]
+            emb = self.tgt_embed(tgt)
+            if not additive:   # one fixed context: the decoder runs all steps at once
+                ctx = top(state)[:, None, :].expand(-1, tgt.shape[1], -1)
+                y, _ = self.decoder(torch.cat([emb, ctx], -1), state)
+                return self.head(y)
+            keys, outs = self.key(enc), []
+            for t in range(tgt.shape[1]):
+                e = self.v(torch.tanh(self.query(top(state))[:, None, :] + keys))[..., 0]
+                ctx = (torch.softmax(e, -1)[..., None] * enc).sum(1)
+                y, state = self.decoder(torch.cat([emb[:, t], ctx], -1)[:, None, :], state)
+                outs.append(y[:, 0])
+            return self.head(torch.stack(outs, 1))
+
+    return TransformerS2S() if base == "transformer" else RecurrentS2S()
 
 
 def rss_mb():
@@ -137,10 +247,13 @@ def run_one(kind, threads, B, T, warmup, steps, seed):
     for s in range(warmup + steps):
         stream = torch.randint(0, VOCAB, (B, T + 1), generator=gen)
         tokens, targets = stream[:, :-1], stream[:, 1:]
+        s2s = "-s2s" in kind
+        if s2s:
+            src = torch.randint(0, VOCAB, (B, T), generator=gen)
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
         t1 = time.perf_counter()
-        logits = model(tokens)
+        logits = model(src, tokens) if s2s else model(tokens)
         loss = torch.nn.functional.cross_entropy(logits.reshape(-1, VOCAB), targets.reshape(-1))
         t2 = time.perf_counter()
         loss.backward()
@@ -186,7 +299,11 @@ def parse_configs(text):
     out = []
     for item in text.split(","):
         kind, threads, B, T = item.split(":")
-        if kind not in ("rnn", "lstm", "gru", "transformer", "transformer-enc", "rnn-bi", "lstm-bi", "gru-bi"):
+        base = kind.split("-")[0]
+        s2s = base in ("rnn", "lstm", "gru", "transformer") and kind[len(base):] in ("-s2s", "-s2s-att") \
+            and kind != "transformer-s2s-att"
+        if not s2s and kind not in ("rnn", "lstm", "gru", "transformer", "transformer-enc", "rnn-bi", "lstm-bi",
+                                    "gru-bi"):
             raise SystemExit(f"torch_bench.py: unknown model '{kind}' in --configs")
         out.append((kind, int(threads), int(B), int(T)))
     return out

@@ -41,5 +41,17 @@ void batch_free(Batch *b)
     free(b->features);
     free(b->targets);
     free(b->values);
+    free(b->src_tokens);
+    free(b->src_lengths);
     free(b);
+}
+
+Batch *batch_alloc_pairs(int B, int S, int T)
+{
+    Batch *b = batch_alloc(B, T, 0, 0);
+    b->S = S;
+    b->lengths = xcalloc((size_t)B, sizeof(int));
+    b->src_tokens = xcalloc((size_t)B * S, sizeof(int));
+    b->src_lengths = xcalloc((size_t)B, sizeof(int));
+    return b;
 }

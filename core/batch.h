@@ -28,6 +28,12 @@ typedef struct Batch {
     int *targets;
     real *values;
     int *lengths;     /* (B) real tokens of each row (the rest is padding), or NULL: all T */
+    /* encoder-decoder pairs (core/encdec.h): the source side; tokens are
+     * then the decoder's inputs [<bos>, y_1 .. y_n] and targets
+     * [y_1 .. y_n, <eos>] (TARGET_IGNORE after it) */
+    int S;            /* source length of this batch (padded) */
+    int *src_tokens;  /* (B,S) source ids, or NULL */
+    int *src_lengths; /* (B) real source tokens of each row (at least 1) */
     int *labels;      /* (B) sequence classification: each row's class (then targets
                        * are unused); NULL for per-position tasks */
 } Batch;
@@ -35,6 +41,8 @@ typedef struct Batch {
 /* a batch for up to (B,T): tokens, or features (B,T,F) when
  * input_features > 0; values when regression */
 Batch *batch_alloc(int B, int T, int input_features, int regression);
+/* a batch of pairs for up to (B,S) sources and (B,T) targets, both lengths */
+Batch *batch_alloc_pairs(int B, int S, int T);
 /* a batch of B token rows of up to T with lengths (all T) and labels, every
  * target TARGET_IGNORE (sequence classification) */
 Batch *batch_alloc_labelled(int B, int T);

@@ -45,9 +45,10 @@ static const KeySpec keys[] = {
     {"model", KEY_STRING, STR(model), 0, 0, NULL, NULL},   /* choices and help: the registry's */
     {"architecture", KEY_STRING, STR(architecture), 0, 0, "decoder encoder encoder-decoder",
      "architecture: decoder (causal), encoder (reads all at once), encoder-decoder"},
-    {"task", KEY_STRING, STR(task), 0, 0, "chars words bytes text copy adding recall assoc parity mlm classify listops selective_copy",
+    {"task", KEY_STRING, STR(task), 0, 0,
+     "chars words bytes text copy adding recall assoc parity mlm classify listops selective_copy translate reverse dates",
      "task: chars, words, bytes (text), copy, adding, recall, assoc, parity, mlm, classify, listops, "
-     "selective_copy"},
+     "selective_copy; translate, reverse, dates (pairs, architecture = encoder-decoder)"},
     {"corpus", KEY_STRING, STR(corpus), 0, 0, NULL, "text file for the text tasks"},
     {"tokenizer", KEY_STRING, STR(tokenizer), 0, 0, "bytes chars words", "tokenizer of task=text: bytes, chars, words"},
     {"vocab_limit", KEY_INT, OFF(vocab_limit), 0, 1, 1000000, NULL, "words: keep the K most frequent (plus <unk>)"},
@@ -67,6 +68,10 @@ static const KeySpec keys[] = {
      "Transformer attention: naive (stores the T x T probabilities) or online (O(T) memory)"},
     {"max_seq_len", KEY_INT, OFF(max_seq_len), 0, 0, 1000000, NULL, "Transformer position table rows (0: longest used)"},
     {"distance", KEY_INT, OFF(distance), 0, 1, 100000, NULL, "dependency distance d of synthetic tasks"},
+    {"max_src_len", KEY_INT, OFF(max_src_len), 0, 0, 100000, NULL,
+     "pairs: translate keeps sources of at most this many tokens (0: any); reverse's longest string"},
+    {"max_tgt_len", KEY_INT, OFF(max_tgt_len), 0, 0, 100000, NULL,
+     "pairs: translate keeps targets of at most this many tokens (0: any)"},
     {"optimizer", KEY_STRING, STR(optimizer), 0, 0, "sgd adam adamw", "optimizer: sgd, adam, adamw"},
     {"lr", KEY_DOUBLE, OFF(lr), 0, 0, 100, NULL, "peak learning rate"},
     {"weight_decay", KEY_DOUBLE, OFF(weight_decay), 0, 0, 10, NULL, "weight decay (AdamW: decoupled)"},
@@ -371,16 +376,35 @@ int settings_resolve(Settings *s, char *err, size_t errlen)
     if (info->check && info->check(&mc, err, errlen) != 0) return -1;
     if (s->eval_every > 0 && s->log_every > s->eval_every) s->log_every = s->eval_every;
     if (s->warmup > s->steps) s->warmup = (int)s->steps;
-    if (check_encoder_settings(s, info, err, errlen) != 0) return -1;
-    /* the settings of the encoder-decoder architecture: known (so files
-     * naming them parse) but refused until its models exist */
-    const char *unbuilt = strcmp(s->architecture, "encoder-decoder") == 0 ? "architecture"
-                        : strcmp(s->attention, "none") != 0              ? "attention"
-                                                                          : NULL;
-    if (unbuilt) {
-        snprintf(err, errlen, "%s: this setting is not implemented yet (the encoder-decoder models do not exist yet)", unbuilt);
+    /* the encoder-decoder architecture and the pair tasks go together */
+    int encdec = strcmp(s->architecture, "encoder-decoder") == 0;
+    if (encdec && !info->encdec) {
+        snprintf(err, errlen, "model = %s has no encoder-decoder (architecture = encoder-decoder)", s->model);
         return -1;
     }
+    int pair_task = strcmp(s->task, "translate") == 0 || strcmp(s->task, "reverse") == 0 ||
+                    strcmp(s->task, "dates") == 0;
+    if (strcmp(s->task, "reverse") == 0 || strcmp(s->task, "dates") == 0) strcpy(s->tokenizer, "chars");
+    if (pair_task != encdec) {
+        if (pair_task)
+            snprintf(err, errlen, "task = %s reads pairs and needs architecture = encoder-decoder "
+                     "(got architecture = %s)", s->task, s->architecture);
+        else
+            snprintf(err, errlen, "architecture = encoder-decoder needs a task of pairs (translate, "
+                     "reverse, dates), not task = %s", s->task);
+        return -1;
+    }
+    if (strcmp(s->attention, "none") != 0 && !(encdec && info->recurrent)) {
+        snprintf(err, errlen, "attention = %s is the recurrent encoder-decoder's (got model = %s, "
+                 "architecture = %s)", s->attention, s->model, s->architecture);
+        return -1;
+    }
+    if (encdec && s->bidirectional) {
+        snprintf(err, errlen, "bidirectional = 1 with architecture = encoder-decoder: its encoder is "
+                 "unidirectional (the decoder starts from the encoder's final state)");
+        return -1;
+    }
+    if (check_encoder_settings(s, info, err, errlen) != 0) return -1;
     return 0;
 }
 

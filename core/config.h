@@ -41,6 +41,8 @@ typedef struct Settings {
     char attention_impl[16]; /* Transformer: naive (stores P, T x T), online (O(T) memory) */
     int max_seq_len;         /* 0: the longest sequence the run uses */
     int distance;
+    int max_src_len;         /* pairs: longest source kept (translate) or drawn (reverse); 0: any */
+    int max_tgt_len;         /* pairs: longest target kept (translate); 0: any */
     char optimizer[16];      /* sgd, adam, adamw */
     double lr;
     double weight_decay;

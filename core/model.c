@@ -26,8 +26,33 @@
 #include <string.h>
 #include <gsl/gsl_randist.h>
 
+#include "encdec.h"
 #include "registry.h"
 #include "util.h"
+
+/* an encoder-decoder: the model is its EncDecOps (core/encdec.h), from the
+ * model's descriptor; model.c adds the loss */
+static Model *model_create_encdec(const ModelConfig *cfg, const ModelInfo *info)
+{
+    const EncDecOps *ops = info->encdec;
+    if (!ops) die("model '%s' has no encoder-decoder", cfg->kind);
+    assert(cfg->vocab_size > 0 && cfg->input_features == 0 && !cfg->regression);
+    Model *m = xcalloc(1, sizeof *m);
+    m->cfg = *cfg;
+    m->encdec_ops = ops;
+    params_init(&m->params);
+    char err[512];
+    m->encdec = ops->create(cfg, info->cell, &m->params, err, sizeof err);
+    if (!m->encdec) die("%s", err);
+    m->H = cfg->hidden_size;
+    m->idx_in_w = params_find(&m->params, "src_embed.weight");
+    m->idx_in_b = -1;
+    m->idx_head_w = params_find(&m->params, "head.weight");
+    m->idx_head_b = params_find(&m->params, "head.bias");
+    params_alloc(&m->params);
+    ops->bind(m->encdec, &m->params);
+    return m;
+}
 
 int model_has_mask_token(const ModelConfig *cfg)
 {
@@ -38,6 +63,7 @@ Model *model_create(const ModelConfig *cfg)
 {
     const ModelInfo *info = model_info_find(cfg->kind);
     if (!info) die("unknown model '%s' (expected %s)", cfg->kind, model_info_names_prose());
+    if (cfg->architecture == ARCH_ENCODER_DECODER) return model_create_encdec(cfg, info);
     const BodyOps *ops = info->ops;
     assert((cfg->vocab_size > 0) != (cfg->input_features > 0));
     Model *m = xcalloc(1, sizeof *m);
@@ -71,6 +97,10 @@ static void init_uniform(real *w, size_t n, double k, gsl_rng *rng)
 void model_init(Model *m, gsl_rng *rng)
 {
     ParamSet *ps = &m->params;
+    if (m->encdec_ops) {
+        m->encdec_ops->init(m->encdec, ps, rng);
+        return;
+    }
     const ParamView *vw = &ps->views[m->idx_in_w];
     if (m->idx_in_b < 0) {
         /* nn.Embedding's default: N(0, 1) */
@@ -87,8 +117,25 @@ void model_init(Model *m, gsl_rng *rng)
     init_uniform(params_value(ps, m->idx_head_b), (size_t)m->cfg.output_size, k, rng);
 }
 
+void model_alloc_acts_pairs(Model *m, int B, int S, int T)
+{
+    assert(m->encdec_ops && m->logits == NULL && "model_alloc_acts_pairs: an encoder-decoder, once");
+    m->Bmax = B;
+    m->Smax = S;
+    m->Tmax = T;
+    size_t n = (size_t)B * T * m->cfg.output_size;
+    m->logits = xcalloc(n, sizeof(real));
+    m->probs = xcalloc(n, sizeof(real));
+    m->dlogits = xcalloc(n, sizeof(real));
+    m->encdec_ops->alloc_acts(m->encdec, B, S, T);
+}
+
 void model_alloc_acts(Model *m, int B, int T)
 {
+    if (m->encdec_ops) {
+        model_alloc_acts_pairs(m, B, T, T);
+        return;
+    }
     assert(m->x == NULL && "model_alloc_acts called twice");
     m->Bmax = B;
     m->Tmax = T;
@@ -111,7 +158,8 @@ void model_alloc_acts(Model *m, int B, int T)
 void model_free(Model *m)
 {
     if (!m) return;
-    m->body_ops->free(m->body);
+    if (m->encdec_ops) m->encdec_ops->free(m->encdec);
+    else m->body_ops->free(m->body);
     params_free(&m->params);
     free(m->x);
     free(m->dx);
@@ -202,25 +250,32 @@ double model_forward(Model *m, const Batch *batch)
     ParamSet *ps = &m->params;
     m->last_B = B;
     m->last_T = T;
-    input_forward(m, m->x, batch->tokens, batch->features, N);
-    if (m->body_ops->set_lengths)
-        m->body_ops->set_lengths(m->body, batch->lengths);
-    else
-        assert(!batch->lengths && "this body cannot mask padding");
-    m->body_ops->forward(m->body, m->y, m->x, B, T);
-    if (m->cfg.classify) {
-        assert(batch->labels && "a classifier needs Batch.labels");
-        /* z_b = pool(y_b) W^T + b;  L = mean_b CE(z_b, label_b) */
-        pool_forward(m, m->pooled, m->y, batch);
-        linear_forward(m->logits, m->pooled, params_value(ps, m->idx_head_w),
-                       params_value(ps, m->idx_head_b), B, m->H, O);
-        double sum = softmax_xent_forward(m->probs, m->logits, batch->labels, B, O, &m->count,
-                                          &m->correct);
-        m->loss = m->count > 0 ? sum / m->count : 0;
-        return m->loss;
+    if (m->encdec_ops) {
+        /* logits (B,T,O) of the target given the source */
+        assert(batch->src_tokens && batch->S <= m->Smax);
+        m->encdec_ops->forward(m->encdec, m->logits, batch->src_tokens, batch->src_lengths,
+                               batch->tokens, B, batch->S, T);
+    } else {
+        input_forward(m, m->x, batch->tokens, batch->features, N);
+        if (m->body_ops->set_lengths)
+            m->body_ops->set_lengths(m->body, batch->lengths);
+        else
+            assert(!batch->lengths && "this body cannot mask padding");
+        m->body_ops->forward(m->body, m->y, m->x, B, T);
+        if (m->cfg.classify) {
+            assert(batch->labels && "a classifier needs Batch.labels");
+            /* z_b = pool(y_b) W^T + b;  L = mean_b CE(z_b, label_b) */
+            pool_forward(m, m->pooled, m->y, batch);
+            linear_forward(m->logits, m->pooled, params_value(ps, m->idx_head_w),
+                           params_value(ps, m->idx_head_b), B, m->H, O);
+            double sum = softmax_xent_forward(m->probs, m->logits, batch->labels, B, O, &m->count,
+                                              &m->correct);
+            m->loss = m->count > 0 ? sum / m->count : 0;
+            return m->loss;
+        }
+        linear_forward(m->logits, m->y, params_value(ps, m->idx_head_w),
+                       params_value(ps, m->idx_head_b), N, m->H, O);
     }
-    linear_forward(m->logits, m->y, params_value(ps, m->idx_head_w),
-                   params_value(ps, m->idx_head_b), N, m->H, O);
     double sum;
     if (m->cfg.regression) {
         sum = mse_forward(m->logits, batch->values, batch->targets, N, &m->count);
@@ -241,6 +296,14 @@ void model_backward(Model *m, const Batch *batch)
     ParamSet *ps = &m->params;
     if (m->count == 0) return;
     real scale = (real)1 / (real)m->count;
+    if (m->encdec_ops) {
+        /* loss: the gradient of the mean over scored positions; the model does the rest */
+        memset(m->dlogits, 0, (size_t)N * O * sizeof(real));
+        softmax_xent_backward(m->dlogits, m->probs, batch->targets, N, O, scale);
+        m->encdec_ops->backward(m->encdec, m->dlogits, batch->src_tokens, batch->src_lengths,
+                                batch->tokens, B, batch->S, T);
+        return;
+    }
     if (m->cfg.classify) {
         /* loss, head and pooling: the classification lines in reverse */
         memset(m->dlogits, 0, (size_t)B * O * sizeof(real));
@@ -276,6 +339,7 @@ void model_backward(Model *m, const Batch *batch)
 
 void model_state_reset(Model *m, int B)
 {
+    assert(!m->encdec_ops && "an encoder-decoder decodes through its EncDecOps (encode, decode_step)");
     assert(B <= m->Bmax);
     m->body_ops->state_reset(m->body, B);
 }
@@ -298,6 +362,7 @@ size_t model_param_count(const Model *m)
 
 size_t model_attention_bytes(const Model *m)
 {
+    if (m->encdec_ops) return 0;   /* (an encoder-decoder's attention is in its act_bytes) */
     return m->body_ops->attention_bytes ? m->body_ops->attention_bytes(m->body) : 0;
 }
 
@@ -331,6 +396,9 @@ size_t model_non_embedding_param_count(const Model *m)
 
 size_t model_act_bytes(const Model *m)
 {
+    if (m->encdec_ops)
+        return 3 * (size_t)m->Bmax * m->Tmax * m->cfg.output_size * sizeof(real) +
+               m->encdec_ops->act_bytes(m->encdec);
     size_t n = (size_t)m->Bmax * m->Tmax;
     size_t own = n * (2 * (size_t)m->cfg.embed_dim + 2 * (size_t)m->H + 3 * (size_t)m->cfg.output_size)
                + 2 * (size_t)m->Bmax * m->H;

@@ -126,6 +126,8 @@ typedef struct BodyOps {
     void (*free)(void *self);
 } BodyOps;
 
+struct EncDecOps;
+
 typedef struct Model {
     ModelConfig cfg;
     ParamSet params;
@@ -134,6 +136,11 @@ typedef struct Model {
     int H;                 /* body output width */
     int idx_in_w, idx_in_b, idx_head_w, idx_head_b;  /* tensor indices; idx_in_b < 0 for tokens */
     int Bmax, Tmax;        /* activation capacity */
+    /* architecture = encoder-decoder: the model is all here (core/encdec.h)
+     * and body_ops, body, x, dx, y, dy are unused */
+    const struct EncDecOps *encdec_ops;
+    void *encdec;
+    int Smax;              /* source capacity */
     /* activations (sized for Bmax, Tmax) */
     real *x, *dx;          /* (B,T,E) */
     real *y, *dy;          /* (B,T,H) */
@@ -154,8 +161,11 @@ typedef struct Model {
 Model *model_create(const ModelConfig *cfg);
 /* random initialisation from rng */
 void model_init(Model *m, gsl_rng *rng);
-/* activation memory for batches up to (B,T) */
+/* activation memory for batches up to (B,T) (an encoder-decoder: sources
+ * and targets up to T) */
 void model_alloc_acts(Model *m, int B, int T);
+/* an encoder-decoder's: sources up to S, targets up to T */
+void model_alloc_acts_pairs(Model *m, int B, int S, int T);
 void model_free(Model *m);
 
 /* forward: caches activations, returns the mean loss (also m->loss) */

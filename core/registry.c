@@ -12,6 +12,7 @@
 #include <assert.h>
 #include <string.h>
 
+#include "encdec.h"
 #include "mingru/mingru.h"
 #include "mingru/scan.h"
 #include "recurrent.h"
@@ -23,21 +24,22 @@ extern const CellOps rnn_cell, lstm_cell, gru_cell;
 #define RECURRENT_SETTINGS "init_scale bidirectional"
 #define TRANSFORMER_SETTINGS "num_heads ffn_size max_seq_len positions attention_impl"
 #define DECODER_ENCODER (ARCH_BIT(ARCH_DECODER) | ARCH_BIT(ARCH_ENCODER))
+#define ALL_ARCHITECTURES (DECODER_ENCODER | ARCH_BIT(ARCH_ENCODER_DECODER))
 #define DECODER_ONLY ARCH_BIT(ARCH_DECODER)
 
 static const ModelInfo models[] = {
     {.name = "rnn", .title = "RNN", .ops = &recurrent_body_ops, .cell = &rnn_cell, .recurrent = 1,
      .default_layers = 1, .grad_series = "h", .settings = RECURRENT_SETTINGS,
-     .architectures = DECODER_ENCODER},
+     .architectures = ALL_ARCHITECTURES, .encdec = &recurrent_encdec_ops},
     {.name = "lstm", .title = "LSTM", .ops = &recurrent_body_ops, .cell = &lstm_cell, .recurrent = 1, .gated = 1,
      .default_layers = 1, .grad_series = "h", .settings = RECURRENT_SETTINGS " forget_bias",
-     .architectures = DECODER_ENCODER},
+     .architectures = ALL_ARCHITECTURES, .encdec = &recurrent_encdec_ops},
     {.name = "gru", .title = "GRU", .ops = &recurrent_body_ops, .cell = &gru_cell, .recurrent = 1, .gated = 1,
      .default_layers = 1, .grad_series = "h", .settings = RECURRENT_SETTINGS,
-     .architectures = DECODER_ENCODER},
+     .architectures = ALL_ARCHITECTURES, .encdec = &recurrent_encdec_ops},
     {.name = "transformer", .title = "Transformer", .ops = &transformer_body_ops, .default_layers = 2,
-     .attention = 1, .position_table = 1, .grad_series = "x", .settings = TRANSFORMER_SETTINGS,
-     .architectures = DECODER_ENCODER, .check = transformer_check_config},
+     .encdec = &transformer_encdec_ops, .attention = 1, .position_table = 1, .grad_series = "x", .settings = TRANSFORMER_SETTINGS,
+     .architectures = ALL_ARCHITECTURES, .check = transformer_check_config},
     {.name = "mingru", .title = "minGRU", .ops = &mingru_body_ops, .recurrent = 1, .gated = 1, .scan = 1,
      .counterpart = "gru",
      .default_layers = 1, .grad_series = "h", .architectures = DECODER_ONLY, .check = mingru_check_config},

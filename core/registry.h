@@ -30,6 +30,9 @@ typedef struct ModelInfo {
     const char *title;    /* for people: figure titles, tables ("LSTM") */
     const BodyOps *ops;   /* the body (core/model.h) */
     const void *cell;     /* recurrent models: the CellOps the shared body runs; else NULL */
+    /* the model's encoder-decoder (architecture = encoder-decoder; core/encdec.h),
+     * given `cell` when it is made; NULL if it has none */
+    const struct EncDecOps *encdec;
     /* 1: one step after another through time — critical path T + L - 1
      *    sequential steps, step mode carries a state (sampling keeps O(1)
      *    context); 0: every position at once — critical path L */

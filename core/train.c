@@ -26,8 +26,10 @@
 #include "finetune.h"
 #include "model.h"
 #include "optim.h"
+#include "pairs.h"
 #include "registry.h"
 #include "sample.h"
+#include "translate.h"
 #include "util.h"
 
 /* OpenBLAS's own controls (declared in its cblas.h, which clashes with GSL's) */
@@ -186,6 +188,11 @@ static int write_run_json(Run *r, const char *status)
     cJSON_AddNumberToObject(out, "step_ms", res->step_ms);
     cJSON_AddNumberToObject(out, "peak_rss_mb", res->peak_rss_mb);
     cJSON_AddNumberToObject(out, "act_mb", res->act_mb);
+    cJSON_AddNumberToObject(out, "val_exact_match", res->val_exact_match);
+    cJSON_AddNumberToObject(out, "val_bleu", res->val_bleu);
+    cJSON_AddNumberToObject(out, "test_exact_match", res->test_exact_match);
+    cJSON_AddNumberToObject(out, "test_bleu", res->test_bleu);
+    cJSON_AddNumberToObject(out, "chance_exact_match", res->chance_exact_match);
     cJSON_AddNumberToObject(out, "attn_mb", res->attn_mb);
     cJSON_AddNumberToObject(out, "critical_path", res->params ? (double)model_info_critical_path(
         model_info_find(r->s->model), r->task->seq_len, r->s->num_layers) : 0);
@@ -224,6 +231,7 @@ static void fill_meta(Run *r, Meta *meta)
             cJSON_Delete(arr);
         }
     }
+    if (r->task->src_tok) pairs_meta(r->task, meta);
     if (r->task->classify) {
         /* the class names, id order */
         cJSON *arr = cJSON_CreateArray();
@@ -580,7 +588,8 @@ static int log_gradients(Run *r)
     model_backward(r->m, r->val_batch);
     const char *const *names;
     const real *norms;
-    int S = r->m->body_ops->grad_norms(r->m->body, &names, &norms);
+    /* an encoder-decoder has no per-step series (yet) */
+    int S = r->m->body_ops ? r->m->body_ops->grad_norms(r->m->body, &names, &norms) : 0;
     int T = r->val_batch->T;
     for (int s = 0; s < S; s++)
         for (int t = 0; t < T; t++)
@@ -610,6 +619,7 @@ static int build_model_config(Run *r, ModelConfig *mc)
     mc->num_heads = s->num_heads;
     mc->ffn_size = s->ffn_size;
     int longest = t->seq_len > t->eval_seq_len ? t->seq_len : t->eval_seq_len;
+    if (t->src_seq_len > longest) longest = t->src_seq_len;
     mc->max_seq_len = s->max_seq_len ? s->max_seq_len : longest;
     mc->positions = strcmp(s->positions, "learned") == 0 ? POSITIONS_LEARNED
                   : strcmp(s->positions, "none") == 0   ? POSITIONS_NONE
@@ -715,7 +725,7 @@ static int run_setup(Run *r, int resume)
     if (settings_resolve(s, r->err, r->errlen) != 0) return TRAIN_ERROR;
     if (s->save_every == 0) s->save_every = s->eval_every;
     TaskConfig tc = {s->task, s->corpus, s->tokenizer, s->vocab_limit, s->seq_len, s->eval_seq_len, s->distance,
-                     s->train_examples, s->train_fraction};
+                     s->train_examples, s->train_fraction, s->max_src_len, s->max_tgt_len};
     r->task = task_create(&tc, r->err, r->errlen);
     if (!r->task) return TRAIN_ERROR;
     ModelConfig mc;
@@ -735,7 +745,10 @@ static int run_setup(Run *r, int resume)
     }
     r->train_from = s->freeze_body ? finetune_head_offset(r->m) : 0;
     int Tmax = r->task->seq_len > r->task->eval_seq_len ? r->task->seq_len : r->task->eval_seq_len;
-    model_alloc_acts(r->m, s->batch_size, Tmax);
+    if (r->task->src_seq_len > 0)     /* pairs: sources up to src_seq_len */
+        model_alloc_acts_pairs(r->m, s->batch_size, r->task->src_seq_len, Tmax);
+    else
+        model_alloc_acts(r->m, s->batch_size, Tmax);
     OptimKind kind;
     optim_kind_parse(s->optimizer, &kind);
     r->opt = optim_alloc(kind, r->m->params.total - r->train_from, s->weight_decay, s->momentum);
@@ -747,6 +760,7 @@ static int run_setup(Run *r, int resume)
     res->params = model_param_count(r->m);
     res->chance_loss = r->task->chance_loss;
     res->chance_accuracy = r->task->has_accuracy && !r->task->regression ? exp(-r->task->chance_loss) : NAN;
+    if (r->task->src_seq_len > 0) res->chance_exact_match = r->task->chance_exact_match;
     res->act_mb = (double)model_act_bytes(r->m) / 1048576.0;
     res->attn_mb = (double)model_attention_bytes(r->m) / 1048576.0;
     test_kill_init();
@@ -1057,6 +1071,21 @@ static int write_samples(Run *r)
     return rc ? TRAIN_ERROR : TRAIN_OK;
 }
 
+/* tasks of pairs: greedy decoding of the validation and test pairs
+ * (translation.csv, translations.txt, run.json's val_* and test_*) */
+static int write_translation_scores(Run *r)
+{
+    if (r->task->src_seq_len == 0) return TRAIN_OK;
+    TranslateResults tr;
+    if (translate_write_scores(r->m, r->task, r->s->batch_size, r->s->out, &tr, r->err, r->errlen) != 0)
+        return TRAIN_ERROR;
+    r->res->val_exact_match = tr.val_exact_match;
+    r->res->val_bleu = tr.val_bleu;
+    r->res->test_exact_match = tr.test_exact_match;
+    r->res->test_bleu = tr.test_bleu;
+    return TRAIN_OK;
+}
+
 /* the results, the final evaluations of a finished run, run.json's status */
 static int run_finish(Run *r, int status)
 {
@@ -1073,6 +1102,7 @@ static int run_finish(Run *r, int status)
         test_kill_point("position-loss");
         if (status == TRAIN_OK) status = write_samples(r);
         test_kill_point("samples");
+        if (status == TRAIN_OK) status = write_translation_scores(r);
     }
     res->peak_rss_mb = peak_rss_mb();
     const char *st = status == TRAIN_OK ? "finished" : status == TRAIN_INTERRUPTED ? "interrupted"
@@ -1100,6 +1130,8 @@ int train_run(Settings *s, int resume, TrainResult *res, char *err, size_t errle
     r->last_norm = NAN;
     if (errlen > 0) err[0] = '\0';   /* read back at the end, also when nothing failed */
     res->val_loss = res->val_accuracy = res->val_perplexity = NAN;
+    res->val_exact_match = res->val_bleu = res->test_exact_match = res->test_bleu = NAN;
+    res->chance_exact_match = NAN;
 
     int status = run_setup(r, resume);
     if (status == TRAIN_OK) status = resume ? run_resume(r) : run_start_fresh(r);

@@ -58,6 +58,10 @@ typedef struct TrainResult {
     double peak_rss_mb, act_mb;
     double attn_mb;         /* the attention matrices' part of act_mb (0 without attention) */
     size_t params;
+    /* pair tasks: greedy decoding's exact match (0 .. 1) and BLEU (0 .. 100)
+     * on the validation and test pairs, and the blind guess's exact match;
+     * NaN for the other tasks */
+    double val_exact_match, val_bleu, test_exact_match, test_bleu, chance_exact_match;
 } TrainResult;
 
 /* install the SIGINT/SIGTERM handlers that ask the loop to stop */

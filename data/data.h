@@ -17,11 +17,13 @@
 #include "batch.h"
 #include "tokenizer.h"
 
-typedef enum { SPLIT_TRAIN, SPLIT_VALID } Split;
+/* SPLIT_TEST: the pair tasks' held-out pairs (data/pairs.h), never trained
+ * on or used for validation */
+typedef enum { SPLIT_TRAIN, SPLIT_VALID, SPLIT_TEST } Split;
 
 /* the values of TaskConfig.task, for messages and --help */
 #define TASK_NAMES "chars, words, bytes, text, copy, adding, recall, assoc, parity, mlm, classify, listops, \
-                   selective_copy"
+                   selective_copy, translate, reverse, dates"
 
 /* what a task needs to know; names match the config keys */
 typedef struct TaskConfig {
@@ -37,6 +39,9 @@ typedef struct TaskConfig {
     double train_fraction;   /* text: windows come from a fraction f of the training split,
                                 spread over it (corpus.c; 0 or 1: all of it); synthetic
                                 tasks refuse f < 1 */
+    /* pair tasks (data/pairs.h): translate keeps the pairs whose sides have
+     * at most this many tokens (0: any); reverse draws lengths up to max_src_len */
+    int max_src_len, max_tgt_len;
 } TaskConfig;
 
 typedef struct Task {
@@ -54,6 +59,11 @@ typedef struct Task {
                              split, or the train_fraction cut: D of the data-size runs);
                              0 for a synthetic task, which draws fresh examples */
     Tokenizer *tok;       /* text tasks: the tokenizer (owned); NULL otherwise */
+    /* pair tasks (data/pairs.h): each side's tokenizer (owned), the longest
+     * source, and the exact-match rate of the best input-blind guess */
+    Tokenizer *src_tok, *tgt_tok;
+    int src_seq_len;      /* 0 for every other task */
+    double chance_exact_match;
     /* sequence classification (classify, listops): one label per row */
     int classify;         /* 1: batches carry labels (B) and lengths (B), rows padded */
     int num_labels;       /* K = output_size */

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pairs.h"
 #include "task_impl.h"
 #include "util.h"
 
@@ -364,6 +365,8 @@ Task *task_create(const TaskConfig *cfg, char *err, size_t errlen)
         if (task) task->every_position = 1;
         return task;
     }
+    if (strcmp(name, "translate") == 0 || strcmp(name, "reverse") == 0 || strcmp(name, "dates") == 0)
+        return pairs_task_create(cfg, err, errlen);
     snprintf(err, errlen, "unknown task '%s' (valid: %s)", name, TASK_NAMES);
     return NULL;
 }
@@ -378,6 +381,34 @@ int task_uses_setting(const char *task, const char *tokenizer, const char *key, 
     /* the tasks whose sequence length follows from the distance */
     int by_distance = !strcmp(task, "copy") || !strcmp(task, "adding") || !strcmp(task, "recall") ||
                       !strcmp(task, "assoc") || !strcmp(task, "selective_copy");
+    /* the tasks of pairs (pairs.c): translate reads a corpus with a tokenizer */
+    int translate = strcmp(task, "translate") == 0, pairs = translate || !strcmp(task, "reverse") ||
+                    !strcmp(task, "dates");
+    if (pairs) {
+        if ((strcmp(key, "corpus") == 0 || strcmp(key, "tokenizer") == 0 || strcmp(key, "max_tgt_len") == 0) &&
+            !translate) {
+            *why = "it is for task translate";
+            return 0;
+        }
+        if (strcmp(key, "vocab_limit") == 0 && !(translate && strcmp(tokenizer, "words") == 0)) {
+            *why = "it is for task translate with the words tokenizer";
+            return 0;
+        }
+        if (strcmp(key, "max_src_len") == 0 && strcmp(task, "dates") == 0) {
+            *why = "it is for translate and reverse";
+            return 0;
+        }
+        if (strcmp(key, "seq_len") == 0 || strcmp(key, "eval_seq_len") == 0 || strcmp(key, "distance") == 0 ||
+            strcmp(key, "prompt") == 0 || strcmp(key, "sample_tokens") == 0) {
+            *why = "the tasks of pairs take their lengths from the pairs (max_src_len, max_tgt_len)";
+            return 0;
+        }
+        return 1;
+    }
+    if (strcmp(key, "max_src_len") == 0 || strcmp(key, "max_tgt_len") == 0) {
+        *why = "it is for the tasks of pairs (translate, reverse, dates)";
+        return 0;
+    }
     static const char *const text_keys[] = {"corpus", "tokenizer", "vocab_limit", "train_fraction", "prompt",
                                             "sample_tokens"};
     for (size_t i = 0; i < sizeof text_keys / sizeof text_keys[0]; i++)
@@ -419,6 +450,7 @@ Batch *task_batch_alloc(const Task *task, int B)
 {
     int T = task->seq_len > task->eval_seq_len ? task->seq_len : task->eval_seq_len;
     if (task->classify) return batch_alloc_labelled(B, T);
+    if (task->src_seq_len > 0) return batch_alloc_pairs(B, task->src_seq_len, T);   /* pairs */
     return batch_alloc(B, T, task->input_features, task->regression);
 }
 
@@ -430,5 +462,7 @@ void task_free(Task *task)
     const TaskImpl *impl = task->impl;
     impl->ops->free_impl(task->impl);
     tokenizer_free(task->tok);
+    tokenizer_free(task->src_tok);
+    tokenizer_free(task->tgt_tok);
     free(task);
 }

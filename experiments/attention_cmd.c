@@ -54,6 +54,7 @@ static Model *load_with_attention(const char *ckpt, Meta *meta, int positions, c
 int attention_write(const char *ckpt, const char *text, const char *out_dir, int json, int draw,
                     char *err, size_t errlen)
 {
+    if (checkpoint_is_encdec(ckpt)) return attention_write_encdec(ckpt, text, out_dir, json, draw, err, errlen);
     Meta meta;
     Model *m = load_with_attention(ckpt, &meta, 0, err, errlen);
     if (!m) { meta_free(&meta); return -1; }
@@ -252,6 +253,10 @@ done:
 
 int attention_write_positions(const char *ckpt, const char *csv_path, char *err, size_t errlen)
 {
+    if (checkpoint_is_encdec(ckpt)) {
+        snprintf(err, errlen, "%s: the position table of an encoder-decoder is not drawn", ckpt);
+        return -1;
+    }
     Meta meta;
     Model *m = load_with_attention(ckpt, &meta, 1, err, errlen);
     meta_free(&meta);
@@ -285,7 +290,13 @@ int cmd_attention(int argc, char **argv)
                    "Run a trained Transformer on the text and write, for every layer l and head h,\n"
                    "DIR/L{l}_H{h}.csv (rows = query token, columns = key token) and a heatmap\n"
                    "DIR/attention_L{l}_H{h}.png; --json also writes DIR/attention.json as\n"
-                   "{\"tokens\": [...], \"attention\": [layer][head][query][key]} (bertviz's head view).\n");
+                   "{\"tokens\": [...], \"attention\": [layer][head][query][key]} (bertviz's head view).\n"
+                   "\n"
+                   "With an encoder-decoder checkpoint the text is a source sentence: the model\n"
+                   "translates it (greedy) and the maps are target x source (rows = output tokens and\n"
+                   "<eos>, columns = source tokens): the cross-attention of every layer and head, or the\n"
+                   "additive attention's weights (L0_H0); DIR/translation.txt holds the output and\n"
+                   "attention.json is {\"source_tokens\", \"target_tokens\", \"attention\": [layer][head][target][source]}.\n");
             return 0;
         } else if (opt_is(argv[i], "--checkpoint")) ckpt = opt_value(argc, argv, &i);
         else if (opt_is(argv[i], "--text")) text = opt_value(argc, argv, &i);

@@ -16,6 +16,19 @@
 int attention_write(const char *ckpt, const char *text, const char *out_dir, int json, int draw,
                     char *err, size_t errlen);
 
+/* an encoder-decoder checkpoint (attention_encdec.c): the model translates
+ * text greedily and the maps are target x source, L{l}_H{h}.csv as above
+ * with rows = output tokens (then <eos>) and columns = source tokens (the
+ * Transformer's cross-attention of every layer and head, or the additive
+ * attention's alpha as L0_H0); tokens.txt holds the source and
+ * translation.txt the output; attention.json {"source_tokens", "target_tokens",
+ * "attention": [layer][head][target][source]}.  attention_write calls it
+ * for such a checkpoint. */
+int attention_write_encdec(const char *ckpt, const char *text, const char *out_dir, int json,
+                           int draw, char *err, size_t errlen);
+/* 1 if the checkpoint's metadata says architecture = encoder-decoder */
+int checkpoint_is_encdec(const char *ckpt);
+
 /* posenc.csv (position,dim,value): what the checkpoint's Transformer adds
  * at each position (sinusoidal or learned table) */
 int attention_write_positions(const char *ckpt, const char *csv_path, char *err, size_t errlen);

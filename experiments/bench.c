@@ -28,6 +28,11 @@
  * Blelloch's tree on one thread, to separate what the scan's parallelism
  * buys from what the lighter model saves.
  *
+ * The "s2s" rows are the encoder–decoders (architecture = encoder-decoder):
+ * MODEL-s2s, and for the recurrent models MODEL-s2s-att with additive
+ * attention, at B = 32, source and target length S = T = 32, the same
+ * widths, 1 and 2 threads; tokens/s counts target tokens.
+ *
  * FLOPs of one training step = 3 x (the body's forward FLOPs (BodyOps.flops)
  * + the head's 2 N H V): the backward of a product costs two products.
  *
@@ -51,6 +56,7 @@
 #include <gsl/gsl_statistics_double.h>
 
 #include "commands.h"
+#include "encdec.h"
 #include "mingru/mingru.h"
 #include "model.h"
 #include "optim.h"
@@ -73,6 +79,10 @@ extern char *openblas_get_config(void);
 #define BENCH_SWEEP_T0 32
 #define BENCH_SWEEP_TMAX 1024
 #define BENCH_SWEEP_THREADS 2
+#define BENCH_S2S_B 32
+#define BENCH_S2S_T 32           /* source and target length */
+#define S2S_SUFFIX "-s2s"        /* an encoder-decoder row: MODEL-s2s[-att] */
+#define S2S_ATTENTION "-att"
 #define BENCH_LIMITS_THREADS 2
 #define BENCH_ATTN_B 1           /* limits: naive vs online attention */
 #define BENCH_ATTN_T0 512
@@ -148,6 +158,12 @@ static double sgemm_rate(int n, int threads)
 
 /* ---- one configuration ------------------------------------------------------ */
 
+/* the registered model of a row's name (MODEL, or MODEL-s2s[-att]) */
+static void base_model(const char *row, char *out, size_t n)
+{
+    snprintf(out, n, "%.*s", (int)strcspn(row, "-"), row);
+}
+
 /* The encoder family's rows: a model name with a suffix, "transformer-enc"
  * (the Transformer without its causal mask) or "lstm-bi" (any recurrent
  * model, both directions).  Splits name into the registry's model in base
@@ -173,12 +189,21 @@ static ModelConfig bench_model_config(const BenchConfig *c)
     ModelConfig mc;
     memset(&mc, 0, sizeof mc);
     char base[16];
-    int encoder, bidirectional;
-    const ModelInfo *info = bench_variant(c->model, base, &encoder, &bidirectional);
+    int encoder = 0, bidirectional = 0;
+    const ModelInfo *info;
+    if (strstr(c->model, S2S_SUFFIX)) {
+        /* an encoder-decoder row: MODEL-s2s[-att] */
+        base_model(c->model, base, sizeof base);
+        info = model_info_find(base);
+        mc.architecture = ARCH_ENCODER_DECODER;
+        mc.attention = strstr(c->model, S2S_ATTENTION) ? ATTENTION_ADDITIVE : ATTENTION_NONE;
+    } else {
+        info = bench_variant(c->model, base, &encoder, &bidirectional);
+        /* an encoder's step is the same work as its MLM step with every position scored */
+        mc.architecture = encoder || bidirectional ? ARCH_ENCODER : ARCH_DECODER;
+        mc.bidirectional = bidirectional;
+    }
     snprintf(mc.kind, sizeof mc.kind, "%s", base);
-    /* an encoder's step is the same work as its MLM step with every position scored */
-    mc.architecture = encoder || bidirectional ? ARCH_ENCODER : ARCH_DECODER;
-    mc.bidirectional = bidirectional;
     mc.vocab_size = BENCH_VOCAB;
     mc.output_size = BENCH_VOCAB;
     mc.embed_dim = BENCH_WIDTH;
@@ -212,6 +237,20 @@ static void random_batch(Batch *b, gsl_rng *rng)
     }
 }
 
+/* pairs: random sources (B,S = T) of full length, random targets */
+static void random_pairs(Batch *b, gsl_rng *rng)
+{
+    for (int i = 0; i < b->B * b->S; i++) b->src_tokens[i] = (int)gsl_rng_uniform_int(rng, BENCH_VOCAB);
+    for (int r = 0; r < b->B; r++) {
+        b->src_lengths[r] = b->S;
+        b->lengths[r] = b->T;
+    }
+    for (int i = 0; i < b->B * b->T; i++) {
+        b->tokens[i] = (int)gsl_rng_uniform_int(rng, BENCH_VOCAB);
+        b->targets[i] = (int)gsl_rng_uniform_int(rng, BENCH_VOCAB);
+    }
+}
+
 static double median(double *x, int n)
 {
     gsl_sort(x, 1, (size_t)n);
@@ -236,17 +275,20 @@ static BenchResult bench_run(const BenchConfig *c, const BenchOptions *o)
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(rng, o->seed);
     model_init(m, rng);
-    model_alloc_acts(m, c->B, c->T);
+    int encdec = mc.architecture == ARCH_ENCODER_DECODER;
+    if (encdec) model_alloc_acts_pairs(m, c->B, c->T, c->T);
+    else model_alloc_acts(m, c->B, c->T);
     if (strcmp(c->variant, "sequential") == 0) mingru_set_scan(m->body, SCAN_SEQUENTIAL, 1);
     if (strcmp(c->variant, "blelloch") == 0) mingru_set_scan(m->body, SCAN_BLELLOCH, 1);
     Optimizer *opt = optim_alloc(OPTIM_ADAM, m->params.total, 0, 0);
-    Batch *batch = batch_alloc(c->B, c->T, 0, 0);
+    Batch *batch = encdec ? batch_alloc_pairs(c->B, c->T, c->T) : batch_alloc(c->B, c->T, 0, 0);
     int n = o->steps;
     double *step = xcalloc((size_t)n, sizeof(double)), *fwd = xcalloc((size_t)n, sizeof(double));
     double *bwd = xcalloc((size_t)n, sizeof(double)), *upd = xcalloc((size_t)n, sizeof(double));
     size_t allocs = 0;
     for (int s = 0; s < o->warmup + n; s++) {
-        random_batch(batch, rng);
+        if (encdec) random_pairs(batch, rng);
+        else random_batch(batch, rng);
         size_t a0 = util_alloc_count();
         double t0 = now_seconds();
         params_zero_grad(&m->params);
@@ -283,7 +325,9 @@ static BenchResult bench_run(const BenchConfig *c, const BenchOptions *o)
     r.param_mb = 4.0 * (double)m->params.total * sizeof(real) / 1048576.0;
     r.act_mb = (double)model_act_bytes(m) / 1048576.0;
     double N = tokens;
-    r.gflop_step = 3 * (m->body_ops->flops(m->body, c->B, c->T) + 2 * N * m->H * mc.output_size) / 1e9;
+    /* an encoder-decoder's flops include its head */
+    r.gflop_step = 3 * (encdec ? m->encdec_ops->flops(m->encdec, c->B, c->T, c->T)
+                               : m->body_ops->flops(m->body, c->B, c->T) + 2 * N * m->H * mc.output_size) / 1e9;
     r.allocs = (double)allocs;
     r.rss_mb = peak_rss();
     r.ok = 1;
@@ -505,7 +549,7 @@ static void print_compare(const BenchConfig *cfgs, int n, const BenchResult *sr,
 
 static void bench_help(void)
 {
-    printf("usage: seqlab bench [--suite w1|sweep|limits|all] [--models LIST] [--threads LIST]\n"
+    printf("usage: seqlab bench [--suite w1|sweep|limits|s2s|all] [--models LIST] [--threads LIST]\n"
            "                    [--batch-size B --seq-len T] [--warmup N] [--steps N] [--seed S]\n"
            "                    [--csv FILE] [--compare [--python PATH] [--torch-script FILE]]\n"
            "\n"
@@ -521,7 +565,10 @@ static void bench_help(void)
            "                   with naive and online attention, B=%d, T=%d ... %d (peak memory);\n"
            "                   GRU and minGRU, E=H=%d, 1 layer, B=%d, T=%d ... %d (time per step;\n"
            "                   minGRU's scan chunked over the threads, and sequential and Blelloch's)\n"
-           "  --suite all      w1 and sweep\n"
+           "  --suite s2s      the encoder-decoders: MODEL-s2s (and MODEL-s2s-att, additive\n"
+           "                   attention) at B=%d, source and target length %d, the widths of w1,\n"
+           "                   the threads of --threads; tokens/s counts target tokens\n"
+           "  --suite all      w1, sweep and s2s\n"
            "  --models LIST    comma-separated subset of: %s; an encoder row is\n"
            "                   transformer-enc (no causal mask) or lstm-bi (both directions)\n"
            "  --threads LIST   BLAS threads of the w1 suite, e.g. 1,2\n"
@@ -540,7 +587,7 @@ static void bench_help(void)
            BENCH_CLIP, SGEMM_SIZE, SGEMM_SIZE, BENCH_VOCAB, BENCH_W1_B, BENCH_W1_T, BENCH_WIDTH, BENCH_WIDTH,
            BENCH_HEADS, BENCH_TF_LAYERS, BENCH_FFN, BENCH_SWEEP_B, BENCH_SWEEP_T0, 2 * BENCH_SWEEP_T0,
            BENCH_SWEEP_TMAX, BENCH_SWEEP_THREADS, BENCH_LIMITS_THREADS, BENCH_ATTN_B, BENCH_ATTN_T0,
-           BENCH_ATTN_TMAX, BENCH_WIDTH, BENCH_SCAN_B, BENCH_SCAN_T0, BENCH_SCAN_TMAX, model_info_names(),
+           BENCH_ATTN_TMAX, BENCH_WIDTH, BENCH_SCAN_B, BENCH_SCAN_T0, BENCH_SCAN_TMAX, BENCH_S2S_B, BENCH_S2S_T, model_info_names(),
            BENCH_WARMUP, BENCH_STEPS, TORCH_SCRIPT, TORCH_PYTHON,
            TORCH_SCRIPT);
 }
@@ -562,7 +609,8 @@ static int add_config(BenchConfig *cfgs, int n, const char *model, const char *v
 {
     if (n == BENCH_MAX_CONFIGS) die("seqlab bench: too many configurations");
     BenchConfig *c = &cfgs[n];
-    snprintf(c->model, sizeof c->model, "%s", model);
+    if (strlen(model) >= sizeof c->model) die("seqlab bench: model name '%s' is too long", model);
+    memcpy(c->model, model, strlen(model) + 1);
     snprintf(c->variant, sizeof c->variant, "%s", variant);
     c->threads = threads;
     c->B = B;
@@ -587,8 +635,9 @@ int cmd_bench(int argc, char **argv)
             return 0;
         } else if (opt_is(a, "--suite")) {
             suite = opt_value(argc, argv, &i);
-            if (strcmp(suite, "w1") && strcmp(suite, "sweep") && strcmp(suite, "limits") && strcmp(suite, "all"))
-                die("option --suite: '%s' is not w1, sweep, limits or all", suite);
+            if (strcmp(suite, "w1") && strcmp(suite, "sweep") && strcmp(suite, "limits") && strcmp(suite, "s2s") &&
+                strcmp(suite, "all"))
+                die("option --suite: '%s' is not w1, sweep, limits, s2s or all", suite);
         } else if (opt_is(a, "--models")) {
             snprintf(models_buf, sizeof models_buf, "%s", opt_value(argc, argv, &i));
         } else if (opt_is(a, "--threads")) {
@@ -634,7 +683,9 @@ int cmd_bench(int argc, char **argv)
     for (int i = 0; i < nmodels; i++) {
         char base[16];
         int enc, bi;
-        if (!bench_variant(models[i], base, &enc, &bi))
+        int known = bench_variant(models[i], base, &enc, &bi) != NULL;
+        base_model(models[i], base, sizeof base);
+        if (!known && !(strstr(models[i], S2S_SUFFIX) && model_info_find(base)))
             die("option --models: '%s' is not one of %s (or an encoder variant: transformer%s, lstm%s)",
                 models[i], model_info_names_prose(), BENCH_ENCODER_SUFFIX, BENCH_BIDIRECTIONAL_SUFFIX);
     }
@@ -645,9 +696,22 @@ int cmd_bench(int argc, char **argv)
     BenchConfig *cfgs = xcalloc(BENCH_MAX_CONFIGS, sizeof *cfgs);
     int ncfg = 0;
     int limits = B == 0 && strcmp(suite, "limits") == 0;
-    int w1 = B == 0 && !limits && strcmp(suite, "sweep") != 0;
-    int sweep = B == 0 && !limits && strcmp(suite, "w1") != 0;
-    for (int mi = 0; mi < nmodels && !limits; mi++) {
+    int s2s = B == 0 && (!strcmp(suite, "s2s") || !strcmp(suite, "all"));
+    int w1 = B == 0 && (!strcmp(suite, "w1") || !strcmp(suite, "all"));
+    int sweep = B == 0 && (!strcmp(suite, "sweep") || !strcmp(suite, "all"));
+    for (int mi = 0; mi < nmodels && s2s; mi++) {
+        /* the encoder-decoder rows of each listed model that has one */
+        char base[16], row[48];
+        base_model(models[mi], base, sizeof base);
+        const ModelInfo *info = model_info_find(base);
+        if (!info->encdec) continue;
+        for (int att = 0; att <= info->recurrent; att++)
+            for (int ti = 0; ti < nthreads; ti++) {
+                snprintf(row, sizeof row, "%s%s%s", base, S2S_SUFFIX, att ? S2S_ATTENTION : "");
+                ncfg = add_config(cfgs, ncfg, row, "", threads[ti], BENCH_S2S_B, BENCH_S2S_T);
+            }
+    }
+    for (int mi = 0; mi < nmodels && !limits && (w1 || sweep || B > 0); mi++) {
         for (int ti = 0; ti < nthreads && (w1 || B > 0); ti++)
             ncfg = add_config(cfgs, ncfg, models[mi], "", threads[ti], B > 0 ? B : BENCH_W1_B,
                               B > 0 ? T : BENCH_W1_T);

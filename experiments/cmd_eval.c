@@ -78,11 +78,12 @@ static void eval_labelled(const char *ckpt, Model *m, const Meta *meta, const ch
 
 int cmd_eval(int argc, char **argv)
 {
-    const char *ckpt = NULL, *text_path = NULL, *labelled = NULL;
+    const char *ckpt = NULL, *text_path = NULL, *labelled = NULL, *pairs_path = NULL;
     int json = 0, seq_len = 0;
     for (int i = 1; i < argc; i++) {
         if (opt_is(argv[i], "--help") || strcmp(argv[i], "-h") == 0) {
             printf("usage: seqlab eval --checkpoint FILE --text FILE [--seq-len T] [--json]\n"
+                   "       seqlab eval --checkpoint FILE --pairs FILE [--json]\n"
                    "       seqlab eval --checkpoint FILE --labelled FILE [--seq-len T] [--json]\n"
                    "\n"
                    "Score a text: windows x[iT .. iT+T) predict x[iT+1 .. iT+T+1) for i = 0, 1, ...\n"
@@ -93,17 +94,24 @@ int cmd_eval(int argc, char **argv)
                    "With --labelled (a classifier's checkpoint): each line label<TAB>text of FILE is\n"
                    "scored on its own, its text cut to the first T tokens; loss = mean cross-entropy\n"
                    "over the examples; a label the checkpoint does not know is an error naming the\n"
-                   "line.  --json prints {\"loss\": ..., \"accuracy\": ..., \"examples\": ...}.\n");
+                   "line.  --json prints {\"loss\": ..., \"accuracy\": ..., \"examples\": ...}.\n"
+                   "\n"
+                   "With --pairs (an encoder-decoder checkpoint), score source<TAB>target lines: each\n"
+                   "pair alone, teacher-forced; loss = the sum of the cross-entropies of every target\n"
+                   "token and <eos> over their number; --json adds \"pairs\".\n");
             return 0;
         } else if (opt_is(argv[i], "--checkpoint")) ckpt = opt_value(argc, argv, &i);
         else if (opt_is(argv[i], "--text")) text_path = opt_value(argc, argv, &i);
         else if (opt_is(argv[i], "--labelled")) labelled = opt_value(argc, argv, &i);
+        else if (opt_is(argv[i], "--pairs")) pairs_path = opt_value(argc, argv, &i);
         else if (opt_is(argv[i], "--seq-len")) seq_len = (int)opt_long("--seq-len", opt_value(argc, argv, &i), 1, 1000000);
         else if (opt_is(argv[i], "--json")) json = 1;
         else die("eval: unknown option '%s' (see `seqlab eval --help`)", argv[i]);
     }
     if (!ckpt) die("eval: --checkpoint FILE is required");
-    if (!text_path == !labelled) die("eval: give one of --text FILE and --labelled FILE");
+    if ((text_path != NULL) + (labelled != NULL) + (pairs_path != NULL) != 1)
+        die("eval: give one of --text FILE, --labelled FILE and --pairs FILE");
+    if (pairs_path) return cmd_eval_pairs(ckpt, pairs_path, json);
     Meta meta;
     Model *m = load_checkpoint(ckpt, &meta);
     if (m->cfg.vocab_size == 0) die("%s: eval scores text, but this model reads real-valued features", ckpt);

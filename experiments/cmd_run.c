@@ -136,7 +136,8 @@ static const char *summary_header =
     "final_train_loss,final_val_loss,val_accuracy,chance_loss,chance_accuracy,val_perplexity,tokens_per_s,"
     "step_ms,seconds,peak_rss_mb,act_mb,critical_path,group,hidden_size,num_layers,batch_size,max_steps,"
     "architecture,bidirectional,pooling,train_examples,pretrained,majority_accuracy,attn_mb,vocab_size,"
-    "non_embedding_params,train_fraction,train_tokens";
+    "non_embedding_params,train_fraction,train_tokens,"
+    "attention,test_bleu,test_exact_match,val_bleu,val_exact_match,chance_exact_match";
 
 static const char *cfg_str(cJSON *cfg, const char *key)
 {
@@ -194,7 +195,8 @@ int runner_summarize(const ExpPlan *e, char *err, size_t errlen)
         put_str(f, is_text ? cfg_str(cfg, "tokenizer") : "-");
         put_num(f, num(task, "seq_len"));
         put_num(f, num(task, "eval_seq_len"));
-        put_str(f, is_text ? "nan" : cfg_str(cfg, "distance"));
+        int pairs = strcmp(cfg_str(cfg, "architecture"), "encoder-decoder") == 0;   /* no distance */
+        put_str(f, is_text || pairs ? "nan" : cfg_str(cfg, "distance"));
         put_str(f, positions ? cfg_str(cfg, "positions") : "-");
         put_str(f, cfg_str(cfg, "clip"));
         put_str(f, cfg_str(cfg, "init_scale"));
@@ -233,6 +235,11 @@ int runner_summarize(const ExpPlan *e, char *err, size_t errlen)
         put_num(f, num(j, "non_embedding_params"));
         put_str(f, is_text ? cfg_str(cfg, "train_fraction") : "nan");
         put_num(f, num(task, "train_tokens"));
+        /* encoder-decoder runs: the attention and the decoded outputs' scores */
+        put_str(f, pairs ? cfg_str(cfg, "attention") : "-");
+        const char *pair_keys[] = {"test_bleu", "test_exact_match", "val_bleu", "val_exact_match",
+                                   "chance_exact_match"};
+        for (size_t k = 0; k < sizeof pair_keys / sizeof pair_keys[0]; k++) put_num(f, num(res, pair_keys[k]));
         fputc('\n', f);
         rows++;
         cJSON_Delete(j);
@@ -253,7 +260,8 @@ static void runner_attention(const ExpPlan *e)
     for (int i = 0; i < e->nruns; i++) {
         const GridRun *r = &e->runs[i];
         const ModelInfo *info = model_info_find(r->s.model);
-        if (!info || !info->attention || !run_finished(r->s.out)) continue;
+        if (!info || !info->attention || strcmp(r->s.architecture, "decoder") != 0 || !run_finished(r->s.out))
+            continue;
         char ckpt[1024], dir[1024], err[2048];
         snprintf(ckpt, sizeof ckpt, "%s/model.safetensors", r->s.out);
         snprintf(dir, sizeof dir, "%s/posenc.csv", e->runs_dir);
@@ -311,6 +319,61 @@ static void runner_order(const ExpPlan *e)
     snprintf(path, sizeof path, "%s/word_order.csv", e->runs_dir);
     if (rows && file_write_atomic(path, text, len, err, sizeof err) != 0) fprintf(stderr, "seqlab: %s\n", err);
     free(text);
+}
+
+/* alignment maps of the encoder-decoders with attention: for each model
+ * (and attention kind) the first finished run of each task of pairs, on
+ * the [attention] sentences (translate) or the first test sources */
+static void runner_alignment(const ExpPlan *e)
+{
+    char done[64][96];
+    int ndone = 0;
+    for (int i = 0; i < e->nruns; i++) {
+        const GridRun *r = &e->runs[i];
+        if (strcmp(r->s.architecture, "encoder-decoder") != 0 || !run_finished(r->s.out)) continue;
+        const ModelInfo *info = model_info_find(r->s.model);
+        int recurrent_none = info && !info->attention && strcmp(r->s.attention, "additive") != 0;
+        if (!info || recurrent_none) continue;     /* one fixed vector: nothing to draw */
+        char key[96];
+        snprintf(key, sizeof key, "%s-%s%s", r->s.task, r->s.model,
+                 strcmp(r->s.attention, "additive") == 0 ? "-additive" : "");
+        int seen = 0;
+        for (int k = 0; k < ndone; k++) seen |= strcmp(done[k], key) == 0;
+        if (seen || ndone == 64) continue;
+        snprintf(done[ndone++], sizeof done[0], "%s", key);
+        char ckpt[1024], dir[1200], err[2048];
+        snprintf(ckpt, sizeof ckpt, "%s/model.safetensors", r->s.out);
+        /* the sources: [attention] sentences for translate, else two test sources */
+        char buf[sizeof e->sentences];
+        if (strcmp(r->s.task, "translate") == 0) snprintf(buf, sizeof buf, "%s", e->sentences);
+        else {
+            char tr[1100];
+            snprintf(tr, sizeof tr, "%s/translations.txt", r->s.out);
+            FILE *f = fopen(tr, "r");
+            buf[0] = '\0';
+            char line[4096];
+            for (int k = 0; f && k < 3 && fgets(line, sizeof line, f); k++) {
+                if (k == 0) continue;                          /* the header */
+                char *tab = strchr(line, '\t');
+                if (!tab) continue;
+                *tab = '\0';
+                size_t used = strlen(buf);
+                if (used + strlen(line) + 2 < sizeof buf)
+                    snprintf(buf + used, sizeof buf - used, "%s%.1000s", used ? "|" : "", line);
+            }
+            if (f) fclose(f);
+        }
+        char *save = NULL;
+        int k = 0;
+        for (char *s = strtok_r(buf, "|", &save); s; s = strtok_r(NULL, "|", &save), k++) {
+            while (*s == ' ') s++;
+            size_t n = strlen(s);
+            while (n > 0 && s[n - 1] == ' ') s[--n] = '\0';
+            if (n == 0) continue;
+            snprintf(dir, sizeof dir, "%s/attention/%s_s%d", e->runs_dir, key, k + 1);
+            if (attention_write(ckpt, s, dir, 1, 0, err, sizeof err) != 0) fprintf(stderr, "seqlab: %s\n", err);
+        }
+    }
 }
 
 /* the earlier run of the plan whose checkpoint run i starts from
@@ -490,6 +553,7 @@ int cmd_run(int argc, char **argv)
     if (!no_plot && status != TRAIN_INTERRUPTED) {
         runner_attention(e);
         runner_order(e);
+        runner_alignment(e);
         if (plot_experiment(e->runs_dir, err, sizeof err) != 0) fprintf(stderr, "seqlab: plot: %s\n", err);
         if (report_write(runs_root, err, sizeof err) != 0) fprintf(stderr, "seqlab: report: %s\n", err);
         else fprintf(stderr, "seqlab: report: %s/index.html\n", runs_root);

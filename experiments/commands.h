@@ -13,5 +13,8 @@ int cmd_eval(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_translate(int argc, char **argv);
+/* `seqlab eval --pairs FILE` (cmd_translate.c) */
+int cmd_eval_pairs(const char *ckpt, const char *path, int json);
 
 #endif

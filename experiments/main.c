@@ -21,6 +21,7 @@ static const char *usage =
     "  train      train one model on one task           seqlab train --model lstm --task recall\n"
     "  eval       score a text with a checkpoint        seqlab eval --checkpoint F --text FILE [--json]\n"
     "  sample     generate text from a checkpoint       seqlab sample --checkpoint F --prompt TEXT\n"
+    "  translate  decode with an encoder-decoder        seqlab translate --checkpoint F --text TEXT [--beam K]\n"
     "  run        run an experiment grid, plot, report  seqlab run experiments/quick.ini\n"
     "  plot       draw an experiment's figures          seqlab plot runs/quick\n"
     "  attention  attention heatmaps of a Transformer   seqlab attention --checkpoint F --text TEXT --out DIR\n"
@@ -42,6 +43,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "train") == 0) return cmd_train(argc - 1, argv + 1);
     if (strcmp(cmd, "eval") == 0) return cmd_eval(argc - 1, argv + 1);
     if (strcmp(cmd, "sample") == 0) return cmd_sample(argc - 1, argv + 1);
+    if (strcmp(cmd, "translate") == 0) return cmd_translate(argc - 1, argv + 1);
     if (strcmp(cmd, "run") == 0) return cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "plot") == 0) return cmd_plot(argc - 1, argv + 1);
     if (strcmp(cmd, "attention") == 0) return cmd_attention(argc - 1, argv + 1);

@@ -123,6 +123,12 @@ const PlotFigure plot_figures[] = {
                       "own position-to-position ups and downs are common to all lines: "
                       "context_slope_pairs.csv compares two models by the slope of the difference "
                       "of their losses, far more precisely than each slope is known alone."},
+    {"quality_vs_length", "Translation quality against source length (Bahdanau et al. 2015, "
+                          "Fig. 2): exact match (reverse, dates) or corpus BLEU (translate) of "
+                          "greedy decoding on the test pairs, mean ± sd over seeds, per bucket of "
+                          "source length; dashed lines are the recurrent models with additive "
+                          "attention. Without attention one vector must carry the whole source, "
+                          "and the line falls as sources grow; with attention it should hold."},
 };
 const int plot_nfigures = sizeof plot_figures / sizeof plot_figures[0];
 
@@ -237,6 +243,7 @@ int plot_experiment_to(const char *exp_dir, const char *fig_dir, char *err, size
     failed |= plot_figure_threads(p) < 0;
     failed |= plot_figure_position_loss(p) < 0;
     failed |= plot_figures_scaling_laws(p) < 0;
+    failed |= plot_figure_quality_vs_length(p) < 0;
     if (failed) {
         snprintf(err, errlen, "gnuplot failed on some figures of '%s' (see above)", exp_dir);
         goto out;

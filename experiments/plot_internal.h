@@ -83,6 +83,8 @@ int plot_figures_scaling_laws(Plot *p);
 int plot_attention_maps(Plot *p, const char *dir, const char *label, int in_name);
 int plot_figure_posenc(Plot *p);
 int plot_figures_attention(Plot *p);
+/* plot_translation.c */
+int plot_figure_quality_vs_length(Plot *p);
 int plot_list_dir(const char *dir, char ***out);
 void plot_list_free(char **names, int n);
 double plot_group_mean(const Experiment *e, const Group *g, size_t field_offset);

@@ -204,7 +204,7 @@ static int check_run(const ExpPlan *e, GridRun *r, char *err, size_t errlen)
         }
     } else {
         TaskConfig tc = {s.task, s.corpus, s.tokenizer, s.vocab_limit, s.seq_len, s.eval_seq_len, s.distance,
-                         s.train_examples, s.train_fraction};
+                         s.train_examples, s.train_fraction, s.max_src_len, s.max_tgt_len};
         Task *t = task_create(&tc, e2, sizeof e2);
         if (!t) {
             snprintf(err, errlen, "%s: run %s: %s", e->path, r->name, e2);

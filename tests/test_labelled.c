@@ -113,7 +113,7 @@ START_TEST(test_classify_task_split_and_batches)
 {
     char *p = write_labelled("split.tsv", 120);
     char err[512];
-    TaskConfig tc = {"classify", p, "chars", 0, 8, 0, 0, 0, 1.0};
+    TaskConfig tc = {"classify", p, "chars", 0, 8, 0, 0, 0, 1.0, 0, 0};
     Task *t = task_create(&tc, err, sizeof err);
     ck_assert_msg(t != NULL, "%s", err);
     ck_assert(t->classify);
@@ -161,7 +161,7 @@ START_TEST(test_classify_short_texts_are_padded)
     for (int i = 0; i < 20; i++) fprintf(f, "%s\t%.*s\n", i % 2 ? "x" : "y", 1 + i % 5, "abcde");
     fclose(f);
     char err[512];
-    TaskConfig tc = {"classify", p, "chars", 0, 6, 0, 0, 0, 1.0};
+    TaskConfig tc = {"classify", p, "chars", 0, 6, 0, 0, 0, 1.0, 0, 0};
     Task *t = task_create(&tc, err, sizeof err);
     ck_assert_msg(t != NULL, "%s", err);
     Batch *b = task_batch_alloc(t, 32);
@@ -227,7 +227,7 @@ START_TEST(test_mlm_task_batches)
     for (int i = 0; i < 200; i++) fprintf(f, "in the beginning was the word %d\n", i);
     fclose(f);
     char err[512];
-    TaskConfig tc = {"mlm", p, "chars", 0, 20, 0, 0, 0, 1.0};
+    TaskConfig tc = {"mlm", p, "chars", 0, 20, 0, 0, 0, 1.0, 0, 0};
     Task *t = task_create(&tc, err, sizeof err);
     ck_assert_msg(t != NULL, "%s", err);
     ck_assert_int_eq(t->mask_token, t->vocab_size);
@@ -314,7 +314,7 @@ START_TEST(test_listops_labels_and_lengths)
     gsl_rng_free(rng);
     /* the task: a classification over 10 classes with padded rows */
     char err[256];
-    TaskConfig tc = {"listops", NULL, NULL, 0, 64, 0, 0, 0, 1.0};
+    TaskConfig tc = {"listops", NULL, NULL, 0, 64, 0, 0, 0, 1.0, 0, 0};
     Task *t = task_create(&tc, err, sizeof err);
     ck_assert_msg(t != NULL, "%s", err);
     ck_assert(t->classify && t->num_labels == 10 && t->vocab_size == LISTOPS_VOCAB);

@@ -356,6 +356,14 @@ END_TEST
 
 /* ============================================================= drawing == */
 
+/* the figures of the encoder-decoder runs, which the plotrun fixture has none
+ * of (test_quality_vs_length_from_pair_runs draws it from runs of its own) */
+static int needs_pair_runs(const char *figure)
+{
+    return strcmp(figure, "quality_vs_length") == 0;
+}
+#define PAIR_FIGURES 1
+
 /* the scaling figures need models at several sizes or several cuts of the
  * data, which this fixture does not have: test_scaling_laws draws them */
 static const char *const sweep_figures[] = {"loss_vs_params", "loss_vs_data", "context_slope"};
@@ -371,8 +379,10 @@ static int needs_sweep(const char *figure)
 START_TEST(test_plot_draws_every_figure)
 {
     ck_assert_msg(plot_full_rc == 0, "plot_experiment: %s", plot_err);
-    for (int k = 0; k < plot_nfigures; k++)
-        if (!needs_sweep(plot_figures[k].name)) assert_png(full_dir, plot_figures[k].name, PLOT_WIDTH, PLOT_HEIGHT);
+    for (int k = 0; k < plot_nfigures; k++) {
+        if (needs_pair_runs(plot_figures[k].name)) assert_no_figure(full_dir, plot_figures[k].name);
+        else if (!needs_sweep(plot_figures[k].name)) assert_png(full_dir, plot_figures[k].name, PLOT_WIDTH, PLOT_HEIGHT);
+    }
     /* one grid of layers x heads per sentence */
     assert_png(full_dir, "attention_s1", PLOT_WIDTH, PLOT_HEIGHT);
     assert_png(full_dir, "attention_s2", PLOT_WIDTH, PLOT_HEIGHT);
@@ -711,9 +721,11 @@ START_TEST(test_report_links_only_existing_files)
         images += strstr(links[i], ".png") != NULL;
     }
     /* both experiments' figures: the full one has every figure but the
-     * scaling ones and 2 attention grids, the thin one lacks posenc and
-     * grad_through_time too; each PNG is an img and its SVG a link */
-    ck_assert_int_eq(images, (plot_nfigures - NSWEEP_FIGURES) + 2 + (plot_nfigures - NSWEEP_FIGURES - 2));
+     * scaling ones and the pair ones, and 2 attention grids, the thin one
+     * lacks posenc and grad_through_time too; each PNG is an img and its
+     * SVG a link */
+    ck_assert_int_eq(images, (plot_nfigures - NSWEEP_FIGURES - PAIR_FIGURES) + 2 +
+                                 (plot_nfigures - NSWEEP_FIGURES - PAIR_FIGURES - 2));
     ck_assert_int_ge(files, 2 * images);
     ck_assert_msg(strstr(html, "delayed recall") != NULL, "the question is on the page");
     ck_assert_msg(strstr(html, "Largest distance solved") != NULL, "distance table present");
@@ -751,6 +763,45 @@ START_TEST(test_cmd_plot_arguments)
 }
 END_TEST
 
+/* a two-run experiment of pairs (reverse, with and without attention) as the
+ * runner writes it: summary.csv's architecture and attention columns, each
+ * run's translation.csv; the length figure averages the test buckets */
+START_TEST(test_quality_vs_length_from_pair_runs)
+{
+    char dir[700], path[900];
+    snprintf(dir, sizeof dir, "%s/pairs", tmp_root);
+    ck_assert_int_eq(mkdir_p(dir), 0);
+    snprintf(path, sizeof path, "%s/summary.csv", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "run,model,task,seed,steps,architecture,attention,test_bleu,test_exact_match\n"
+               "rev-gru-none,gru,reverse,1,100,encoder-decoder,none,0,0.5\n"
+               "rev-gru-additive,gru,reverse,1,100,encoder-decoder,additive,0,0.9\n");
+    fclose(f);
+    const char *runs[2] = {"rev-gru-none", "rev-gru-additive"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, runs[i]);
+        ck_assert_int_eq(mkdir_p(path), 0);
+        snprintf(path, sizeof path, "%s/%s/translation.csv", dir, runs[i]);
+        f = fopen(path, "w");
+        fprintf(f, "split,bucket_lo,bucket_hi,pairs,exact_match,bleu\n"
+                   "valid,1,8,10,0.5,0\ntest,1,8,10,0.5,0\n"
+                   "test,1,4,5,%g,0\ntest,5,8,5,%g,0\n", i ? 0.95 : 0.9, i ? 0.85 : 0.1);
+        fclose(f);
+    }
+    char err[1024];
+    ck_assert_msg(plot_experiment(dir, err, sizeof err) == 0, "%s", err);
+    assert_png(dir, "quality_vs_length", PLOT_WIDTH, PLOT_HEIGHT);
+    /* each line's points: bucket middles 2.5 and 6.5, the buckets' exact match */
+    snprintf(path, sizeof path, "%s/figures/data/quality_p1_1.csv", dir);
+    size_t len;
+    char *csv = file_read_all(path, &len);
+    ck_assert_ptr_nonnull(csv);
+    ck_assert_msg(strstr(csv, "2.5,0.9,") && strstr(csv, "6.5,0.1,"), "%s", csv);
+    free(csv);
+}
+END_TEST
+
 static Suite *make_plot_suite(int have_gnuplot)
 {
     Suite *s = suite_create("plot");
@@ -775,6 +826,7 @@ static Suite *make_plot_suite(int have_gnuplot)
         tcase_add_test(data, test_failing_gnuplot_leaves_no_file);
         tcase_add_test(data, test_attention_dir_draws_each_head);
         tcase_add_test(data, test_report_links_only_existing_files);
+        tcase_add_test(data, test_quality_vs_length_from_pair_runs);
     }
     suite_add_tcase(s, data);
     return s;

@@ -127,4 +127,33 @@ void attention_backward_ref(real *dqkv, real *scratch, const real *dout, const r
 void attention_step(real *out, real *scores, const real *q, int ld_q, const real *kcache,
                     const real *vcache, int B, int t, int Tcap, int C, int NH);
 
+/* ========================== cross_attention.c ============================= */
+
+/* out (B,Tq,C) = multi-head attention of the queries q (B,Tq,ldq) against
+ * the keys k and values v (B,Tk,ldkv), no causal mask; row b sees only its
+ * first key_len[b] keys (key_len NULL: all Tk).  Head h uses channels
+ * h*dk .. (h+1)*dk-1 of each.  Saves probs (B,NH,Tq,Tk), zero on padding.
+ * The decoder's cross-attention (queries from the target, keys and values
+ * from the encoder) and, with q, k, v from one (B,T,3C) array, the
+ * encoder's bidirectional self-attention. */
+void cross_attention_forward(real *out, real *probs, const real *q, int ldq, const real *k,
+                             const real *v, int ldkv, const int *key_len, int B, int Tq, int Tk,
+                             int C, int NH);
+/* dq (B,Tq,ldq) +=, dk and dv (B,Tk,ldkv) += ... from dout (B,Tq,C);
+ * scratch (Tq,Tk) is a workspace */
+void cross_attention_backward(real *dq, real *dk, real *dv, real *scratch, const real *dout,
+                              const real *q, int ldq, const real *k, const real *v, int ldkv,
+                              const real *probs, const int *key_len, int B, int Tq, int Tk, int C,
+                              int NH);
+/* plain-loop twins */
+void cross_attention_forward_ref(real *out, real *probs, const real *q, int ldq, const real *k,
+                                 const real *v, int ldkv, const int *key_len, int B, int Tq,
+                                 int Tk, int C, int NH);
+void cross_attention_backward_ref(real *dq, real *dk, real *dv, real *scratch, const real *dout,
+                                  const real *q, int ldq, const real *k, const real *v, int ldkv,
+                                  const real *probs, const int *key_len, int B, int Tq, int Tk,
+                                  int C, int NH);
+/* multiply-adds x 2 of the forward's products (all keys counted) */
+double cross_attention_flops(int B, int Tq, int Tk, int C);
+
 #endif
