@@ -103,10 +103,11 @@ PLOT_OBJ := $(BUILD)/experiments/plot.o $(BUILD)/experiments/plot_data.o $(BUILD
 $(BUILD)/tests/test_plot: $(BUILD)/tests/test_plot.o $(BUILD)/tests/testutil.o $(PLOT_OBJ) $(LIBSEQLAB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
 # test_findings also reads the shipped experiment files (runner.c) and measures
-# "Man bites dog" on checkpoints (attention_cmd.c)
+# "Man bites dog" on checkpoints (attention_cmd.c, which hands encoder-decoder
+# checkpoints to attention_encdec.c)
 $(BUILD)/tests/test_findings: $(BUILD)/tests/test_findings.o $(BUILD)/tests/testutil.o $(PLOT_OBJ) \
-        $(BUILD)/experiments/runner.o $(BUILD)/experiments/attention_cmd.o $(BUILD)/experiments/options.o \
-        $(LIBSEQLAB)
+        $(BUILD)/experiments/runner.o $(BUILD)/experiments/attention_cmd.o $(BUILD)/experiments/attention_encdec.o \
+        $(BUILD)/experiments/options.o $(LIBSEQLAB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
 
 # test_fit tests the scaling-law fits of the command (experiments/fit.c)
