@@ -81,7 +81,9 @@ int pairs_read(const char *path, TextPair **out, long *n_out, char *err, size_t 
     size_t len;
     char *text = file_read_all(path, &len);
     if (!text) {
-        snprintf(err, errlen, "%s: cannot read the pairs file: %s", path, strerror(errno));
+        int missing = errno == ENOENT;
+        snprintf(err, errlen, "%s: cannot read the pairs file: %s%s", path, strerror(errno),
+                 missing ? " (the KJV-Spanish pairs are written by `make data`)" : "");
         return -1;
     }
     size_t bad = utf8_validate(text, len);
