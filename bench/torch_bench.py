@@ -36,6 +36,7 @@ import sys
 import time
 
 MISSING_TORCH = 3
+NO_COUNTERPART = 4   # a model seqlab has and this script does not build
 VOCAB, WIDTH, HEADS, TF_LAYERS, FFN = 256, 256, 4, 2, 1024
 LR, CLIP = 1e-3, 1.0
 COLUMNS = ("model,threads,B,T,params,tokens_per_s_median,tokens_per_s_best,step_ms_median,step_ms_min,"
@@ -304,7 +305,8 @@ def parse_configs(text):
             and kind != "transformer-s2s-att"
         if not s2s and kind not in ("rnn", "lstm", "gru", "transformer", "transformer-enc", "rnn-bi", "lstm-bi",
                                     "gru-bi"):
-            raise SystemExit(f"torch_bench.py: unknown model '{kind}' in --configs")
+            print(f"torch_bench.py: no PyTorch counterpart of model '{kind}'", file=sys.stderr)
+            sys.exit(NO_COUNTERPART)
         out.append((kind, int(threads), int(B), int(T)))
     return out
 
