@@ -95,13 +95,13 @@ static double num(const CsvTable *t, int row, const char *col)
     return c >= 0 ? csv_num(t, row, c) : NAN;
 }
 
-/* the setting's name of a classifier: "BiLSTM", "LSTM", "BERT-style
- * Transformer", ... from model, architecture and bidirectional */
+/* the setting's name of a classifier from model, architecture and
+ * bidirectional: "bilstm", "lstm", "bert" (encoder Transformer), "gpt" */
 static void classifier_name(const CsvTable *t, int i, char *out, size_t n)
 {
     const char *m = str(t, i, "model"), *a = str(t, i, "architecture");
     if (strcmp(m, "transformer") == 0)
-        snprintf(out, n, "transformer (%s)", strcmp(a, "encoder") == 0 ? "encoder, BERT-style" : "decoder, GPT-style");
+        snprintf(out, n, "%s", strcmp(a, "encoder") == 0 ? "bert" : "gpt");
     else
         snprintf(out, n, "%s%s", num(t, i, "bidirectional") > 0 ? "bi" : "", m);
 }
@@ -210,17 +210,15 @@ int findings_measure_pretraining(const Experiment *e, Finding *f)
         int j = 0;
         while (j < nsc && strcmp(scr[j].name, pre[k].name) != 0) j++;
         if (j == nsc) continue;
-        char a[80], b[80];
-        ms(a, sizeof a, &pre[k], "%.3f");
-        ms(b, sizeof b, &scr[j], "%.3f");
-        ADD(value, "%s%s pre-trained %s, scratch %s", pairs ? "; " : "", pre[k].name, a, b);
+        ADD(value, "%s%s %.3f±%.3f vs %.3f±%.3f", pairs ? "; " : "", pre[k].name, pre[k].mean, pre[k].sd,
+            scr[j].mean, scr[j].sd);
         pairs++;
         better += clearly_above(&pre[k], &scr[j], ACC_MARGIN);
         if (pre[k].n < f->seeds) f->seeds = pre[k].n;
         if (scr[j].n < f->seeds) f->seeds = scr[j].n;
     }
     if (!pairs) return 0;
-    SAY(comparison, "every model fine-tuned from pre-training above its scratch twin by > %.2f and > 2 sd",
+    SAY(comparison, "every model fine-tuned from pre-training (first) above scratch (second) by > %.2f and > 2 sd",
         ACC_MARGIN);
     decide(f, better == pairs);
     SAY(figure, "%s", "");
