@@ -1,12 +1,15 @@
 /*
  * findings_tasks.c — the claims of the sequence-to-sequence and encoder
- * experiments (findings.h): the Transformer translates better than the
- * recurrent encoder-decoders, pre-training helps when labels are few, and
- * every model beats the majority class on ListOps.
+ * experiments (findings.h): attention fixes the encoder-decoder's
+ * bottleneck, the Transformer translates better than the recurrent
+ * encoder-decoders, pre-training helps when labels are few, a bidirectional
+ * encoder beats a causal model of its size, and every model beats the
+ * majority class on ListOps.
  *
  * Each reads the columns that only these experiments write (test_bleu,
  * attention, architecture, bidirectional, train_examples, pretrained,
- * majority_accuracy) straight from summary.csv, averages each setting over
+ * majority_accuracy) straight from summary.csv (and each run's
+ * translation.csv), averages each setting over
  * its seeds and decides the verdict from the means and their spread.
  *
  * What this file is not: the other claims (findings.c, findings_scaling.c).
@@ -257,5 +260,124 @@ int findings_measure_listops(const Experiment *e, Finding *f)
     decide(f, above == ns);
     SAY(figure, "%s", "");
     SAY(sentence, "On ListOps %d of %d models clearly beat the majority class (%.3f).", above, ns, s[0].extra);
+    return 1;
+}
+
+/* "A bidirectional encoder beats a causal decoder of its size": accuracy on
+ * classify with every label, from scratch, BERT-style against GPT-style and
+ * BiLSTM against LSTM */
+int findings_measure_bidirectional(const Experiment *e, Finding *f)
+{
+    CsvTable *t = summary(e);
+    if (!t) return 0;
+    double most = 0;
+    for (int i = 0; i < t->nrows; i++)
+        if (strcmp(str(t, i, "task"), "classify") == 0 && num(t, i, "train_examples") > most)
+            most = num(t, i, "train_examples");
+    Setting s[SETTINGS_MAX];
+    int ns = 0;
+    for (int i = 0; i < t->nrows; i++) {
+        if (strcmp(str(t, i, "task"), "classify") != 0 || num(t, i, "pretrained") > 0 ||
+            num(t, i, "train_examples") != most)
+            continue;
+        char name[64];
+        classifier_name(t, i, name, sizeof name);
+        put(s, &ns, name, num(t, i, "val_accuracy"), num(t, i, "params"));
+    }
+    csv_free(t);
+    settle(s, ns);
+    static const char *pairs[][2] = {{"bert", "gpt"}, {"bilstm", "lstm"}};
+    int np = 0, better = 0;
+    f->seeds = 1 << 30;
+    SAY(measurement, "validation accuracy on classify from scratch with %.0f training examples", most);
+    for (int p = 0; p < 2; p++) {
+        int a = -1, b = -1;
+        for (int k = 0; k < ns; k++) {
+            if (strcmp(s[k].name, pairs[p][0]) == 0) a = k;
+            if (strcmp(s[k].name, pairs[p][1]) == 0) b = k;
+        }
+        if (a < 0 || b < 0) continue;
+        ADD(value, "%s%s %.3f±%.3f (%.0f params) vs %s %.3f±%.3f (%.0f)", np ? "; " : "", s[a].name, s[a].mean,
+            s[a].sd, s[a].extra, s[b].name, s[b].mean, s[b].sd, s[b].extra);
+        np++;
+        better += clearly_above(&s[a], &s[b], ACC_MARGIN);
+        if (s[a].n < f->seeds) f->seeds = s[a].n;
+        if (s[b].n < f->seeds) f->seeds = s[b].n;
+    }
+    if (!np) return 0;
+    SAY(comparison, "every bidirectional encoder above its causal twin by > %.2f and > 2 sd", ACC_MARGIN);
+    decide(f, better == np);
+    SAY(figure, "%s", "");
+    SAY(sentence, "From scratch with every label, %d of %d bidirectional encoders clearly beat their causal twin.",
+        better, np);
+    return 1;
+}
+
+/* a run's test exact match at the longest source-length bucket of its
+ * translation.csv (NAN without one) and that bucket's lower end in *lo */
+static double longest_bucket(const Experiment *e, const char *run, double *lo)
+{
+    char path[1400], err[256];
+    snprintf(path, sizeof path, "%s/%s/translation.csv", e->dir, run);
+    CsvTable *t = csv_read(path, err, sizeof err);
+    if (!t) return NAN;
+    double best = -1, em = NAN;
+    for (int i = 0; i < t->nrows; i++) {
+        if (strcmp(str(t, i, "split"), "test") != 0) continue;
+        double l = num(t, i, "bucket_lo");
+        /* ties: the first test row is the whole split, a later one the bucket */
+        if (l >= best) {
+            best = l;
+            em = num(t, i, "exact_match");
+        }
+    }
+    csv_free(t);
+    *lo = best;
+    return em;
+}
+
+/* "Attention fixes the encoder-decoder's bottleneck": test exact match on
+ * reverse at the longest source lengths, each recurrent model without and
+ * with additive attention */
+int findings_measure_bottleneck(const Experiment *e, Finding *f)
+{
+    CsvTable *t = summary(e);
+    if (!t) return 0;
+    Setting s[SETTINGS_MAX];
+    int ns = 0;
+    double lo = NAN;
+    for (int i = 0; i < t->nrows; i++) {
+        const char *m = str(t, i, "model");
+        if (strcmp(str(t, i, "task"), "reverse") != 0 || strcmp(m, "transformer") == 0) continue;
+        char name[64];
+        const char *a = str(t, i, "attention");
+        snprintf(name, sizeof name, "%s%s", m, strcmp(a, "additive") == 0 ? "+additive" : "");
+        put(s, &ns, name, longest_bucket(e, str(t, i, "run"), &lo), 0);
+    }
+    csv_free(t);
+    settle(s, ns);
+    int np = 0, better = 0;
+    f->seeds = 1 << 30;
+    SAY(measurement, "test exact match on reverse, sources of %.0f or more tokens", lo);
+    for (int k = 0; k < ns; k++) {
+        if (strchr(s[k].name, '+')) continue;
+        char twin[80];
+        snprintf(twin, sizeof twin, "%.60s+additive", s[k].name);
+        int j = 0;
+        while (j < ns && strcmp(s[j].name, twin) != 0) j++;
+        if (j == ns) continue;
+        ADD(value, "%s%s %.3f±%.3f vs %.3f±%.3f", np ? "; " : "", s[k].name, s[k].mean, s[k].sd, s[j].mean,
+            s[j].sd);
+        np++;
+        better += clearly_above(&s[j], &s[k], 0.2);
+        if (s[k].n < f->seeds) f->seeds = s[k].n;
+        if (s[j].n < f->seeds) f->seeds = s[j].n;
+    }
+    if (!np) return 0;
+    SAY(comparison, "every recurrent model with additive attention (second) above its twin without (first) by > 0.2 "
+                    "and > 2 sd");
+    decide(f, better == np);
+    SAY(figure, "%s", "");
+    SAY(sentence, "On the longest sources, attention clearly helps %d of %d recurrent encoder-decoders.", better, np);
     return 1;
 }

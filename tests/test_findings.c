@@ -456,6 +456,74 @@ START_TEST(test_translation_and_encoder_claims_follow_the_summary)
 }
 END_TEST
 
+/* a run folder under exp_dir with a translation.csv: the whole test split,
+ * then buckets 1-9 (exact match 1) and 10-20 (exact match `em`) */
+static void write_translation(const char *run, double em)
+{
+    char path[900], err[256], text[512];
+    snprintf(path, sizeof path, "%s/%s", exp_dir, run);
+    ck_assert_msg(mkdir_p(path) == 0, "mkdir %s", path);
+    snprintf(path, sizeof path, "%s/%s/translation.csv", exp_dir, run);
+    snprintf(text, sizeof text,
+             "split,bucket_lo,bucket_hi,pairs,exact_match,bleu\nvalid,1,20,10,0.5,1\nvalid,10,20,5,0.5,1\n"
+             "test,1,20,10,%g,1\ntest,1,9,5,1,1\ntest,10,20,5,%g,1\n",
+             (1 + em) / 2, em);
+    ck_assert_int_eq(file_write_atomic(path, text, strlen(text), err, sizeof err), 0);
+}
+
+START_TEST(test_bottleneck_and_bidirectional_follow_the_runs)
+{
+    write_task_summary("n1,rnn,reverse,1,none,,,,,,,\nn2,rnn,reverse,2,none,,,,,,,\n"
+                       "a1,rnn,reverse,1,additive,,,,,,,\na2,rnn,reverse,2,additive,,,,,,,\n"
+                       "g1,gru,reverse,1,none,,,,,,,\ng2,gru,reverse,2,none,,,,,,,\n"
+                       "h1,gru,reverse,1,additive,,,,,,,\nh2,gru,reverse,2,additive,,,,,,,\n"
+                       "t1,transformer,reverse,1,,,,,,,,\n");
+    write_translation("n1", 0.0);
+    write_translation("n2", 0.1);
+    write_translation("a1", 0.9);
+    write_translation("a2", 0.8);
+    write_translation("g1", 0.1);
+    write_translation("g2", 0.1);
+    write_translation("h1", 0.7);
+    write_translation("h2", 0.7);
+    write_translation("t1", 0.0);
+    Finding f = find("bottleneck");
+    ck_assert_int_eq(f.verdict, VERDICT_HOLDS);
+    ck_assert_msg(strstr(f.measurement, "10 or more") != NULL, "measurement: %s", f.measurement);
+    ck_assert_msg(strstr(f.value, "rnn 0.050±0.071 vs 0.850±0.071") != NULL, "value: %s", f.value);
+    /* the GRU with attention only 0.15 better at long sources: fails */
+    write_translation("h1", 0.25);
+    write_translation("h2", 0.25);
+    f = find("bottleneck");
+    ck_assert_int_eq(f.verdict, VERDICT_FAILS);
+    ck_assert_msg(strstr(f.sentence, "1 of 2") != NULL, "sentence: %s", f.sentence);
+
+    /* from scratch with every label (the 100-label and pre-trained rows are
+     * not compared): BiLSTM and BERT-style both clearly above their twins */
+    const char *bi = "b1,transformer,classify,1,,,encoder,0,500,0,0.45,0.22\n"
+                     "b2,transformer,classify,2,,,encoder,0,500,0,0.46,0.22\n"
+                     "c1,transformer,classify,1,,,decoder,0,500,0,0.40,0.22\n"
+                     "c2,transformer,classify,2,,,decoder,0,500,0,0.40,0.22\n"
+                     "d1,lstm,classify,1,,,encoder,1,500,0,0.42,0.22\n"
+                     "d2,lstm,classify,2,,,encoder,1,500,0,0.43,0.22\n"
+                     "e1,lstm,classify,1,,,decoder,0,500,0,0.35,0.22\n"
+                     "e2,lstm,classify,2,,,decoder,0,500,0,0.36,0.22\n"
+                     "f1,lstm,classify,1,,,decoder,0,500,1,0.90,0.22\n"
+                     "g1,lstm,classify,1,,,decoder,0,100,0,0.90,0.22\n";
+    write_task_summary(bi);
+    f = find("bidirectional");
+    ck_assert_int_eq(f.verdict, VERDICT_HOLDS);
+    ck_assert_msg(strstr(f.value, "bilstm 0.425±0.007") != NULL, "value: %s", f.value);
+    /* one GPT-style seed level with BERT-style: the gap is within 2 sd: fails */
+    char rows[4096];
+    snprintf(rows, sizeof rows, "%s", bi);
+    char *q = strstr(rows, "decoder,0,500,0,0.40");
+    memcpy(q + strlen("decoder,0,500,0,"), "0.46", 4);
+    write_task_summary(rows);
+    ck_assert_int_eq(find("bidirectional").verdict, VERDICT_FAILS);
+}
+END_TEST
+
 START_TEST(test_listed_claims_without_runs_are_not_measured)
 {
     char path[700];
@@ -638,6 +706,7 @@ static Suite *make_findings_suite(void)
     tcase_add_test(data, test_order_distance_is_zero_only_without_positions);
     tcase_add_test(data, test_listed_claims_without_runs_are_not_measured);
     tcase_add_test(data, test_translation_and_encoder_claims_follow_the_summary);
+    tcase_add_test(data, test_bottleneck_and_bidirectional_follow_the_runs);
     tcase_add_test(data, test_threads_on_a_busy_machine_are_not_measured);
     tcase_add_test(data, test_every_grid_group_of_every_experiment_has_a_table);
     tcase_add_test(data, test_critical_path_is_what_the_architecture_implies);
