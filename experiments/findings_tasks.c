@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "registry.h"
 #include "util.h"
 
 /* settings one claim compares at most */
@@ -30,6 +31,13 @@
 #define BLEU_MARGIN 1.0
 /* an accuracy difference must exceed this (and 2 sd) to count */
 #define ACC_MARGIN 0.02
+
+/* a model whose registry line says it attends (the Transformer) */
+static int is_attention(const char *model)
+{
+    const ModelInfo *i = model_info_find(model);
+    return i && i->attention;
+}
 
 static void add(char *out, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void add(char *out, size_t n, const char *fmt, ...)
@@ -99,11 +107,12 @@ static double num(const CsvTable *t, int row, const char *col)
 }
 
 /* the setting's name of a classifier from model, architecture and
- * bidirectional: "bilstm", "lstm", "bert" (encoder Transformer), "gpt" */
+ * bidirectional: the model's name ("bi" before it when bidirectional), or
+ * bert / gpt for an encoder / decoder attention model */
 static void classifier_name(const CsvTable *t, int i, char *out, size_t n)
 {
     const char *m = str(t, i, "model"), *a = str(t, i, "architecture");
-    if (strcmp(m, "transformer") == 0)
+    if (is_attention(m))
         snprintf(out, n, "%s", strcmp(a, "encoder") == 0 ? "bert" : "gpt");
     else
         snprintf(out, n, "%s%s", num(t, i, "bidirectional") > 0 ? "bi" : "", m);
@@ -152,7 +161,7 @@ int findings_measure_transformer_translates(const Experiment *e, Finding *f)
         if (strcmp(str(t, i, "task"), "translate") != 0) continue;
         char name[64];
         const char *m = str(t, i, "model"), *a = str(t, i, "attention");
-        if (strcmp(m, "transformer") == 0 || !*a || strcmp(a, "none") == 0 || strcmp(a, "-") == 0)
+        if (is_attention(m) || !*a || strcmp(a, "none") == 0 || strcmp(a, "-") == 0)
             snprintf(name, sizeof name, "%s", m);
         else
             snprintf(name, sizeof name, "%s+%s", m, a);
@@ -162,7 +171,7 @@ int findings_measure_transformer_translates(const Experiment *e, Finding *f)
     settle(s, ns);
     int it = -1, ib = -1;
     for (int k = 0; k < ns; k++) {
-        if (strcmp(s[k].name, "transformer") == 0) it = k;
+        if (is_attention(s[k].name)) it = k;
         else if (ib < 0 || s[k].mean > s[ib].mean) ib = k;
     }
     if (it < 0 || ib < 0) return 0;
@@ -286,17 +295,16 @@ int findings_measure_bidirectional(const Experiment *e, Finding *f)
     }
     csv_free(t);
     settle(s, ns);
-    static const char *pairs[][2] = {{"bert", "gpt"}, {"bilstm", "lstm"}};
     int np = 0, better = 0;
     f->seeds = 1 << 30;
     SAY(measurement, "validation accuracy on classify from scratch with %.0f training examples", most);
-    for (int p = 0; p < 2; p++) {
-        int a = -1, b = -1;
-        for (int k = 0; k < ns; k++) {
-            if (strcmp(s[k].name, pairs[p][0]) == 0) a = k;
-            if (strcmp(s[k].name, pairs[p][1]) == 0) b = k;
-        }
-        if (a < 0 || b < 0) continue;
+    for (int a = 0; a < ns; a++) {
+        /* the twin of bert is gpt, of biNAME NAME */
+        const char *twin = strcmp(s[a].name, "bert") == 0 ? "gpt" : strncmp(s[a].name, "bi", 2) == 0 ? s[a].name + 2 : NULL;
+        int b = -1;
+        for (int k = 0; twin && k < ns; k++)
+            if (strcmp(s[k].name, twin) == 0) b = k;
+        if (b < 0) continue;
         ADD(value, "%s%s %.3f±%.3f (%.0f params) vs %s %.3f±%.3f (%.0f)", np ? "; " : "", s[a].name, s[a].mean,
             s[a].sd, s[a].extra, s[b].name, s[b].mean, s[b].sd, s[b].extra);
         np++;
@@ -348,7 +356,7 @@ int findings_measure_bottleneck(const Experiment *e, Finding *f)
     double lo = NAN;
     for (int i = 0; i < t->nrows; i++) {
         const char *m = str(t, i, "model");
-        if (strcmp(str(t, i, "task"), "reverse") != 0 || strcmp(m, "transformer") == 0) continue;
+        if (strcmp(str(t, i, "task"), "reverse") != 0 || is_attention(m)) continue;
         char name[64];
         const char *a = str(t, i, "attention");
         snprintf(name, sizeof name, "%s%s", m, strcmp(a, "additive") == 0 ? "+additive" : "");
