@@ -99,7 +99,8 @@ PLOT_OBJ := $(BUILD)/experiments/plot.o $(BUILD)/experiments/plot_data.o $(BUILD
             $(BUILD)/experiments/report_findings.o $(BUILD)/experiments/report_explorer.o \
             $(BUILD)/experiments/findings.o \
             $(BUILD)/experiments/plot_scaling_laws.o $(BUILD)/experiments/scaling_laws.o \
-            $(BUILD)/experiments/fit.o $(BUILD)/experiments/findings_scaling.o
+            $(BUILD)/experiments/fit.o $(BUILD)/experiments/findings_scaling.o \
+            $(BUILD)/experiments/findings_tasks.o
 $(BUILD)/tests/test_plot: $(BUILD)/tests/test_plot.o $(BUILD)/tests/testutil.o $(PLOT_OBJ) $(LIBSEQLAB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
 # test_findings also reads the shipped experiment files (runner.c) and measures

@@ -1414,6 +1414,12 @@ const Claim findings_claims[] = {
     {"long_context", "A Transformer keeps improving through its whole context where an LSTM flattens",
      findings_measure_long_context},
     {"lstm_budget", "Given enough training, the LSTM overtakes the vanilla RNN", findings_measure_lstm_budget},
+    {"bottleneck", "Attention fixes the encoder-decoder's bottleneck", findings_measure_bottleneck},
+    {"transformer_translates", "The Transformer translates better than recurrent encoder-decoders",
+     findings_measure_transformer_translates},
+    {"pretraining", "Pre-training helps when labels are few", findings_measure_pretraining},
+    {"bidirectional", "A bidirectional encoder beats a causal decoder of its size", findings_measure_bidirectional},
+    {"listops", "Every model learns ListOps beyond the majority class", findings_measure_listops},
 };
 const int findings_nclaims = sizeof findings_claims / sizeof findings_claims[0];
 

@@ -85,6 +85,13 @@ int findings_measure_more_data(const Experiment *e, Finding *f);
 int findings_measure_long_context(const Experiment *e, Finding *f);
 int findings_measure_lstm_budget(const Experiment *e, Finding *f);
 
+/* the translation and encoder claims (findings_tasks.c) */
+int findings_measure_transformer_translates(const Experiment *e, Finding *f);
+int findings_measure_pretraining(const Experiment *e, Finding *f);
+int findings_measure_listops(const Experiment *e, Finding *f);
+int findings_measure_bidirectional(const Experiment *e, Finding *f);
+int findings_measure_bottleneck(const Experiment *e, Finding *f);
+
 /* timing rows at the start of a run left out as warm-up */
 #define TIMING_WARMUP_ROWS 2
 

@@ -10,7 +10,9 @@
  * distances in word_order.csv) changes the finding's value,
  * verdict and caption sentence, in findings.csv and on the report page.
  * A claim listed by an experiment without its runs is "not measured here",
- * and a comparison with one seed is never a verdict.  Every grid group of
+ * and a comparison with one seed is never a verdict.  The translation and
+ * encoder claims follow summary rows the test writes (BLEU, accuracy with
+ * and without pre-training, ListOps against the majority class).  Every grid group of
  * every shipped experiment (each experiments/NAME.ini) gets a results table on the
  * report page (the clip runs were once silently dropped from every figure).
  */
@@ -366,6 +368,162 @@ START_TEST(test_threads_on_a_busy_machine_are_not_measured)
 }
 END_TEST
 
+/* write a summary.csv of the translation / encoder columns into a fresh
+ * experiment folder under tmp_root and point exp_dir at it */
+static void write_task_summary(const char *rows)
+{
+    snprintf(exp_dir, sizeof exp_dir, "%s/tasks", tmp_root);
+    char path[700], err[256];
+    ck_assert_msg(mkdir_p(exp_dir) == 0, "mkdir %s", exp_dir);
+    snprintf(path, sizeof path, "%s/summary.csv", exp_dir);
+    char text[8192];
+    snprintf(text, sizeof text,
+             "run,model,task,seed,attention,test_bleu,architecture,bidirectional,train_examples,pretrained,"
+             "val_accuracy,majority_accuracy\n%s", rows);
+    ck_assert_int_eq(file_write_atomic(path, text, strlen(text), err, sizeof err), 0);
+}
+
+START_TEST(test_translation_and_encoder_claims_follow_the_summary)
+{
+    /* the Transformer 3 BLEU above the best recurrent model, 2 seeds each */
+    const char *bleu = "a1,rnn,translate,1,none,4.0,,,,,,\n"
+                       "a2,rnn,translate,2,none,4.2,,,,,,\n"
+                       "b1,gru,translate,1,additive,7.0,,,,,,\n"
+                       "b2,gru,translate,2,additive,7.2,,,,,,\n"
+                       "t1,transformer,translate,1,none,10.0,,,,,,\n"
+                       "t2,transformer,translate,2,none,10.4,,,,,,\n";
+    write_task_summary(bleu);
+    Finding f = find("transformer_translates");
+    ck_assert_int_eq(f.verdict, VERDICT_HOLDS);
+    ck_assert_int_eq(f.seeds, 2);
+    ck_assert_msg(strstr(f.comparison, "gru+additive") != NULL, "comparison: %s", f.comparison);
+    /* the Transformer's second seed falls to the GRU's level: fails */
+    char rows[4096];
+    snprintf(rows, sizeof rows, "%.*s%s", (int)(strstr(bleu, "t2,") - bleu), bleu,
+             "t2,transformer,translate,2,none,7.0,,,,,,\n");
+    write_task_summary(rows);
+    ck_assert_int_eq(find("transformer_translates").verdict, VERDICT_FAILS);
+    /* one seed each: not measured, saying so */
+    write_task_summary("a1,rnn,translate,1,none,4.0,,,,,,\nt1,transformer,translate,1,none,10.0,,,,,,\n");
+    f = find("transformer_translates");
+    ck_assert_int_eq(f.verdict, VERDICT_NOT_MEASURED);
+    ck_assert_msg(strstr(f.comparison, "1 seed") != NULL, "comparison: %s", f.comparison);
+
+    /* pre-training at the fewest labels (100; the 1000-label rows are not
+     * compared): BiLSTM and GPT-style Transformer both clearly helped */
+    const char *pre = "p1,lstm,classify,1,,,encoder,1,100,1,0.40,0.22\n"
+                      "p2,lstm,classify,2,,,encoder,1,100,1,0.42,0.22\n"
+                      "s1,lstm,classify,1,,,encoder,1,100,0,0.30,0.22\n"
+                      "s2,lstm,classify,2,,,encoder,1,100,0,0.31,0.22\n"
+                      "q1,transformer,classify,1,,,decoder,0,100,1,0.35,0.22\n"
+                      "q2,transformer,classify,2,,,decoder,0,100,1,0.36,0.22\n"
+                      "r1,transformer,classify,1,,,decoder,0,100,0,0.30,0.22\n"
+                      "r2,transformer,classify,2,,,decoder,0,100,0,0.30,0.22\n"
+                      "x1,lstm,classify,1,,,encoder,1,1000,1,0.10,0.22\n"
+                      "x2,lstm,classify,1,,,encoder,1,1000,0,0.90,0.22\n";
+    write_task_summary(pre);
+    f = find("pretraining");
+    ck_assert_int_eq(f.verdict, VERDICT_HOLDS);
+    ck_assert_msg(strstr(f.value, "bilstm 0.410±0.014 vs 0.305±0.007") != NULL, "value: %s", f.value);
+    /* the pre-trained Transformer no better than scratch: fails */
+    snprintf(rows, sizeof rows, "%s", pre);
+    char *q = strstr(rows, "0.35,0.22");
+    memcpy(q, "0.30", 4);
+    q = strstr(rows, "0.36,0.22");
+    memcpy(q, "0.31", 4);
+    write_task_summary(rows);
+    ck_assert_int_eq(find("pretraining").verdict, VERDICT_FAILS);
+
+    /* ListOps: both models well above the majority class 0.158 */
+    const char *lo = "l1,lstm,listops,1,,,decoder,0,0,0,0.35,0.158\n"
+                     "l2,lstm,listops,2,,,decoder,0,0,0,0.37,0.158\n"
+                     "m1,transformer,listops,1,,,encoder,0,0,0,0.36,0.158\n"
+                     "m2,transformer,listops,2,,,encoder,0,0,0,0.38,0.158\n";
+    write_task_summary(lo);
+    f = find("listops");
+    ck_assert_int_eq(f.verdict, VERDICT_HOLDS);
+    ck_assert_msg(strstr(f.sentence, "2 of 2") != NULL, "sentence: %s", f.sentence);
+    /* one model at the majority level: fails */
+    snprintf(rows, sizeof rows, "%s", lo);
+    q = strstr(rows, "0.35,0.158");
+    memcpy(q, "0.16", 4);
+    q = strstr(rows, "0.37,0.158");
+    memcpy(q, "0.15", 4);
+    write_task_summary(rows);
+    f = find("listops");
+    ck_assert_int_eq(f.verdict, VERDICT_FAILS);
+    ck_assert_msg(strstr(f.sentence, "1 of 2") != NULL, "sentence: %s", f.sentence);
+}
+END_TEST
+
+/* a run folder under exp_dir with a translation.csv: the whole test split,
+ * then buckets 1-9 (exact match 1) and 10-20 (exact match `em`) */
+static void write_translation(const char *run, double em)
+{
+    char path[900], err[256], text[512];
+    snprintf(path, sizeof path, "%s/%s", exp_dir, run);
+    ck_assert_msg(mkdir_p(path) == 0, "mkdir %s", path);
+    snprintf(path, sizeof path, "%s/%s/translation.csv", exp_dir, run);
+    snprintf(text, sizeof text,
+             "split,bucket_lo,bucket_hi,pairs,exact_match,bleu\nvalid,1,20,10,0.5,1\nvalid,10,20,5,0.5,1\n"
+             "test,1,20,10,%g,1\ntest,1,9,5,1,1\ntest,10,20,5,%g,1\n",
+             (1 + em) / 2, em);
+    ck_assert_int_eq(file_write_atomic(path, text, strlen(text), err, sizeof err), 0);
+}
+
+START_TEST(test_bottleneck_and_bidirectional_follow_the_runs)
+{
+    write_task_summary("n1,rnn,reverse,1,none,,,,,,,\nn2,rnn,reverse,2,none,,,,,,,\n"
+                       "a1,rnn,reverse,1,additive,,,,,,,\na2,rnn,reverse,2,additive,,,,,,,\n"
+                       "g1,gru,reverse,1,none,,,,,,,\ng2,gru,reverse,2,none,,,,,,,\n"
+                       "h1,gru,reverse,1,additive,,,,,,,\nh2,gru,reverse,2,additive,,,,,,,\n"
+                       "t1,transformer,reverse,1,,,,,,,,\n");
+    write_translation("n1", 0.0);
+    write_translation("n2", 0.1);
+    write_translation("a1", 0.9);
+    write_translation("a2", 0.8);
+    write_translation("g1", 0.1);
+    write_translation("g2", 0.1);
+    write_translation("h1", 0.7);
+    write_translation("h2", 0.7);
+    write_translation("t1", 0.0);
+    Finding f = find("bottleneck");
+    ck_assert_int_eq(f.verdict, VERDICT_HOLDS);
+    ck_assert_msg(strstr(f.measurement, "10 or more") != NULL, "measurement: %s", f.measurement);
+    ck_assert_msg(strstr(f.value, "rnn 0.050±0.071 vs 0.850±0.071") != NULL, "value: %s", f.value);
+    /* the GRU with attention only 0.15 better at long sources: fails */
+    write_translation("h1", 0.25);
+    write_translation("h2", 0.25);
+    f = find("bottleneck");
+    ck_assert_int_eq(f.verdict, VERDICT_FAILS);
+    ck_assert_msg(strstr(f.sentence, "1 of 2") != NULL, "sentence: %s", f.sentence);
+
+    /* from scratch with every label (the 100-label and pre-trained rows are
+     * not compared): BiLSTM and BERT-style both clearly above their twins */
+    const char *bi = "b1,transformer,classify,1,,,encoder,0,500,0,0.45,0.22\n"
+                     "b2,transformer,classify,2,,,encoder,0,500,0,0.46,0.22\n"
+                     "c1,transformer,classify,1,,,decoder,0,500,0,0.40,0.22\n"
+                     "c2,transformer,classify,2,,,decoder,0,500,0,0.40,0.22\n"
+                     "d1,lstm,classify,1,,,encoder,1,500,0,0.42,0.22\n"
+                     "d2,lstm,classify,2,,,encoder,1,500,0,0.43,0.22\n"
+                     "e1,lstm,classify,1,,,decoder,0,500,0,0.35,0.22\n"
+                     "e2,lstm,classify,2,,,decoder,0,500,0,0.36,0.22\n"
+                     "f1,lstm,classify,1,,,decoder,0,500,1,0.90,0.22\n"
+                     "g1,lstm,classify,1,,,decoder,0,100,0,0.90,0.22\n";
+    write_task_summary(bi);
+    f = find("bidirectional");
+    ck_assert_int_eq(f.verdict, VERDICT_HOLDS);
+    ck_assert_msg(strstr(f.value, "bilstm 0.425±0.007") != NULL, "value: %s", f.value);
+    /* one GPT-style seed level with BERT-style: the gap is within 2 sd: fails */
+    char rows[4096];
+    snprintf(rows, sizeof rows, "%s", bi);
+    char *q = strstr(rows, "decoder,0,500,0,0.40");
+    memcpy(q + strlen("decoder,0,500,0,"), "0.46", 4);
+    write_task_summary(rows);
+    ck_assert_int_eq(find("bidirectional").verdict, VERDICT_FAILS);
+}
+END_TEST
+
 START_TEST(test_listed_claims_without_runs_are_not_measured)
 {
     char path[700];
@@ -547,6 +705,8 @@ static Suite *make_findings_suite(void)
     tcase_add_test(data, test_man_dog_follows_the_order_distances);
     tcase_add_test(data, test_order_distance_is_zero_only_without_positions);
     tcase_add_test(data, test_listed_claims_without_runs_are_not_measured);
+    tcase_add_test(data, test_translation_and_encoder_claims_follow_the_summary);
+    tcase_add_test(data, test_bottleneck_and_bidirectional_follow_the_runs);
     tcase_add_test(data, test_threads_on_a_busy_machine_are_not_measured);
     tcase_add_test(data, test_every_grid_group_of_every_experiment_has_a_table);
     tcase_add_test(data, test_critical_path_is_what_the_architecture_implies);
