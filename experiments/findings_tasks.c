@@ -385,7 +385,7 @@ int findings_measure_bottleneck(const Experiment *e, Finding *f)
     SAY(comparison, "every recurrent model with additive attention (second) above its twin without (first) by > 0.2 "
                     "and > 2 sd");
     decide(f, better == np);
-    SAY(figure, "%s", "");
+    SAY(figure, "quality_vs_length");   /* Bahdanau et al.'s Fig. 2 */
     SAY(sentence, "On the longest sources, attention clearly helps %d of %d recurrent encoder-decoders.", better, np);
     return 1;
 }
