@@ -134,6 +134,11 @@ static const char *page_css =
     /* on a phone a figure keeps a width its axis labels can be read at, and
      * scrolls sideways */
     ".figscroll{overflow-x:auto}.figscroll img{max-width:none;width:860px}"
+    ".figscroll svg{max-width:none;width:860px;height:auto}"
+    ".curve-controls button{font:inherit;margin:0 .3em .3em 0;padding:.1em .6em;border:2px solid #888;"
+    "border-radius:3px;background:#fff;cursor:pointer}"
+    ".curve-controls button[aria-pressed=false]{opacity:.45;text-decoration:line-through}"
+    ".curve-controls .curve-scale{border-color:#444;background:#f3f3f3}"
     "h1{font-size:1.5em}h2{font-size:1.3em}th,td{padding:.2em .35em}"
     ".maps figure{width:100%;min-width:0}figcaption{font-size:.95em}"
     ".findings-table,.findings-table tbody,.findings-table tr,.findings-table td{display:block}"
@@ -306,11 +311,13 @@ static void put_figures(Html *h, const char *runs_dir, const char *name)
         any = 1;
         put(h, "<figure id=\"");
         put_text(h, name, -1);
-        put(h, "-%s\"><div class=\"figscroll\">", plot_figures[k].name);
-        put(h, "<img src=\"");
-        put_url(h, rel);
-        put(h, "\" alt=\"%s\" width=\"%d\" height=\"%d\"></div>", plot_figures[k].name, PLOT_WIDTH,
-            PLOT_HEIGHT);
+        put(h, "-%s\">", plot_figures[k].name);
+        if (!put_curve_figure(h, runs_dir, name, plot_figures[k].name)) {
+            put(h, "<div class=\"figscroll\"><img src=\"");
+            put_url(h, rel);
+            put(h, "\" alt=\"%s\" width=\"%d\" height=\"%d\"></div>", plot_figures[k].name,
+                PLOT_WIDTH, PLOT_HEIGHT);
+        }
         put(h, "<figcaption>");
         put_figure_findings(h, runs_dir, name, plot_figures[k].name);
         put_text(h, plot_figures[k].caption, -1);
@@ -553,6 +560,7 @@ int report_write(const char *runs_dir, char *err, size_t errlen)
     put_findings_box(&h, runs_dir, names, n);
     for (int i = 0; i < n; i++) put_experiment(&h, runs_dir, names[i]);
     put_explorer_script(&h);
+    put_curves_script(&h);
     put(&h, "</body>\n</html>\n");
 
     char path[PATH_MAX];
