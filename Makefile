@@ -97,6 +97,7 @@ PLOT_OBJ := $(BUILD)/experiments/plot.o $(BUILD)/experiments/plot_data.o $(BUILD
             $(BUILD)/experiments/plot_curves.o $(BUILD)/experiments/plot_figures.o \
             $(BUILD)/experiments/plot_attention.o $(BUILD)/experiments/plot_translation.o \
             $(BUILD)/experiments/report_findings.o $(BUILD)/experiments/report_explorer.o \
+            $(BUILD)/experiments/report_curves.o \
             $(BUILD)/experiments/findings.o \
             $(BUILD)/experiments/plot_scaling_laws.o $(BUILD)/experiments/scaling_laws.o \
             $(BUILD)/experiments/fit.o $(BUILD)/experiments/findings_scaling.o \

@@ -186,6 +186,8 @@ int plot_figures_metrics(Plot *p)
         plot_args_str(&a, "step", "xcol");
         plot_args_str(&a, "training step", "xlabel");
         failed |= plot_render(p, "loss_curves", "loss_vs_step", PLOT_WIDTH, PLOT_HEIGHT, &a) < 0;
+        plot_args_printf(&a, "logy=1;");   /* the report's log-axis twin */
+        failed |= plot_render(p, "loss_curves", "loss_vs_step_log", PLOT_WIDTH, PLOT_HEIGHT, &a) < 0;
     } else {
         plot_skip(p, "loss_vs_step", "metrics.csv has no train_loss values");
     }
@@ -196,6 +198,8 @@ int plot_figures_metrics(Plot *p)
         plot_args_str(&a, "seconds", "xcol");
         plot_args_str(&a, "wall-clock time (s)", "xlabel");
         failed |= plot_render(p, "loss_curves", "loss_vs_time", PLOT_WIDTH, PLOT_HEIGHT, &a) < 0;
+        plot_args_printf(&a, "logy=1;");   /* the report's log-axis twin */
+        failed |= plot_render(p, "loss_curves", "loss_vs_time_log", PLOT_WIDTH, PLOT_HEIGHT, &a) < 0;
     } else {
         plot_skip(p, "loss_vs_time", "metrics.csv has no seconds values");
     }

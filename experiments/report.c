@@ -103,7 +103,7 @@ static const char *page_css =
     "h2{margin-top:2.5em;border-bottom:1px solid #ccc}"
     ".question{font-size:1.25em;font-style:italic;color:#333}"
     "figure{margin:1.5em 0;padding:0}"
-    "figure img{max-width:100%;height:auto;border:1px solid #ddd}"
+    "figure img,figure svg{max-width:100%;height:auto;border:1px solid #ddd}"
     "figcaption{color:#444;max-width:60em;margin-top:.3em}"
     ".maps{display:flex;flex-wrap:wrap;gap:1em}"
     ".maps figure{width:30%;min-width:280px;margin:0}"
@@ -130,10 +130,15 @@ static const char *page_css =
     "cursor:pointer}.tok.query{outline:2px solid #0072B2}"
     ".ex-readout{font-variant-numeric:tabular-nums;font-size:.9em}"
     ".prompt{background:#dbeafe;font-weight:600}"
+    ".curve-controls button{font:inherit;margin:0 .3em .3em 0;padding:.1em .6em;border:2px solid #888;"
+    "border-radius:3px;background:#fff;cursor:pointer}"
+    ".curve-controls button[aria-pressed=false]{opacity:.45;text-decoration:line-through}"
+    ".curve-controls .curve-scale{border-color:#444;background:#f3f3f3}"
     "@media (max-width:700px){body{padding:.5em .7em;font-size:15px}"
     /* on a phone a figure keeps a width its axis labels can be read at, and
      * scrolls sideways */
     ".figscroll{overflow-x:auto}.figscroll img{max-width:none;width:860px}"
+    ".figscroll svg{max-width:none;width:860px;height:auto}"
     "h1{font-size:1.5em}h2{font-size:1.3em}th,td{padding:.2em .35em}"
     ".maps figure{width:100%;min-width:0}figcaption{font-size:.95em}"
     ".findings-table,.findings-table tbody,.findings-table tr,.findings-table td{display:block}"
@@ -306,11 +311,13 @@ static void put_figures(Html *h, const char *runs_dir, const char *name)
         any = 1;
         put(h, "<figure id=\"");
         put_text(h, name, -1);
-        put(h, "-%s\"><div class=\"figscroll\">", plot_figures[k].name);
-        put(h, "<img src=\"");
-        put_url(h, rel);
-        put(h, "\" alt=\"%s\" width=\"%d\" height=\"%d\"></div>", plot_figures[k].name, PLOT_WIDTH,
-            PLOT_HEIGHT);
+        put(h, "-%s\">", plot_figures[k].name);
+        if (!put_curve_figure(h, runs_dir, name, plot_figures[k].name)) {
+            put(h, "<div class=\"figscroll\"><img src=\"");
+            put_url(h, rel);
+            put(h, "\" alt=\"%s\" width=\"%d\" height=\"%d\"></div>", plot_figures[k].name,
+                PLOT_WIDTH, PLOT_HEIGHT);
+        }
         put(h, "<figcaption>");
         put_figure_findings(h, runs_dir, name, plot_figures[k].name);
         put_text(h, plot_figures[k].caption, -1);
@@ -553,6 +560,7 @@ int report_write(const char *runs_dir, char *err, size_t errlen)
     put_findings_box(&h, runs_dir, names, n);
     for (int i = 0; i < n; i++) put_experiment(&h, runs_dir, names[i]);
     put_explorer_script(&h);
+    put_curves_script(&h);
     put(&h, "</body>\n</html>\n");
 
     char path[PATH_MAX];

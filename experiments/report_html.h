@@ -44,4 +44,11 @@ void put_attention_explorer(Html *h, const char *runs_dir, const char *name);
 /* the explorers' script, once, after every explorer on the page */
 void put_explorer_script(Html *h);
 
+/* loss_vs_step / loss_vs_time as inline SVG, linear and log, with model
+ * and log/linear toggles (report_curves.c); 0 (nothing written) for any
+ * other figure or without <figure>.svg */
+int put_curve_figure(Html *h, const char *runs_dir, const char *name, const char *figure);
+/* the curve toggles' script, once, after every figure on the page */
+void put_curves_script(Html *h);
+
 #endif

@@ -9,7 +9,9 @@
 #     pn<p> lines, each j: file<p>_<j> (CSV: step,seconds,train_loss,val_loss)
 #     and model<p>_<j>, variant<p>_<j> (0, 1, ...: settings of one model)
 #   nseries; for the legend, per series s: lmodel<s>, llabel<s>, lvariant<s>
+#   logy (optional, 1: a logarithmic loss axis; the report's log/linear toggle)
 load plotdir."/common.gp"
+if (!exists("logy")) { logy = 0 }
 
 S(name) = value(name)
 file(p, j) = S(sprintf("file%d_%d", p, j))
@@ -29,7 +31,8 @@ do for [p = 1:npanels] {
     set size panel_w(npanels), panel_h(npanels)
     set title S(sprintf("ptitle%d", p))
     set xlabel xlabel
-    set ylabel "loss (nats per token)"
+    set ylabel (logy ? "loss (nats per token, log scale)" : "loss (nats per token)")
+    if (logy) { set logscale y } else { unset logscale y }
     set xrange [0:*]
     set xtics panel_xstep(p)
     set autoscale xfixmax
@@ -59,6 +62,7 @@ do for [p = 1:npanels] {
 }
 
 # the shared legend strip
+unset logscale y
 eval(legend_strip)
 plot for [s = 1:nseries] 2 with linespoints lw 3 pt variant_point(S(sprintf("lmodel%d", s)), S(sprintf("lvariant%d", s))) \
          lc rgb model_color(S(sprintf("lmodel%d", s))) title S(sprintf("llabel%d", s)), \

@@ -20,7 +20,11 @@
 # sentence's attention.json, read from disk.  --dump-dom prints the verdict.
 # Chromium's own log (--enable-logging --v=0) is also searched for load
 # errors and uncaught JavaScript errors, and the page itself for anything
-# that would reach the network.
+# that would reach the network.  In each curve figure (loss_vs_step,
+# loss_vs_time) it clicks the first model's button and checks, through the
+# computed style, that exactly the paths in that model's colour are hidden
+# and come back, and that the scale button swaps the linear SVG for the log
+# one (whose axis says "log scale") and back.
 set -eu
 
 cd "$(dirname "$0")/.."
@@ -120,8 +124,47 @@ document.getElementById('page').addEventListener('load', function () {
       hovered++;
     }
   }
+  // the curve figures: a model's button hides exactly the paths in that model's
+  // colour (read from the stroke attributes here), the scale button swaps the SVGs
+  var curves = doc.querySelectorAll('.curves'), toggled = 0;
+  if ($need_explorer && curves.length < 2) { verdict('SEQLAB-CHECK curves: ' + curves.length + ' curve figures, expected loss_vs_step and loss_vs_time'); return; }
+  var win = doc.defaultView;
+  var rgbHex = function (c) {
+    var m = /rgb\(\s*(\d+),\s*(\d+),\s*(\d+)/.exec(c || '');
+    return m ? '#' + [m[1], m[2], m[3]].map(function (v) { return ('0' + (+v).toString(16)).slice(-2); }).join('').toUpperCase() : '';
+  };
+  for (var c = 0; c < curves.length; c++) {
+    var cbox = curves[c], btns = cbox.querySelectorAll('.curve-model'), colors = {};
+    cbox.getAttribute('data-models').split(';').forEach(function (p) { var kv = p.split('='); colors[kv[0]] = kv[1].toUpperCase(); });
+    if (btns.length < 2) { verdict('SEQLAB-CHECK curves: ' + btns.length + ' model buttons in figure ' + c); return; }
+    var lin = cbox.querySelector('.curve-lin'), logv = cbox.querySelector('.curve-log');
+    var paths = lin.querySelectorAll('g[id^="gnuplot_plot_"] path[stroke^="rgb"]');
+    var btn = btns[0], color = colors[btn.getAttribute('data-model').split('/')[0]], mine = 0, others = 0;
+    btn.click();
+    for (var k = 0; k < paths.length; k++) {
+      if (paths[k].closest('[id\$="_keyentry"]') || paths[k].parentNode.closest('g[id^="gnuplot_plot_"]').querySelector('[id\$="_keyentry"]')) continue;
+      var vis = win.getComputedStyle(paths[k]).visibility, own = rgbHex(paths[k].getAttribute('stroke')) === color;
+      if (own && vis !== 'hidden') { verdict('SEQLAB-CHECK curves: ' + btn.textContent + ' hidden, but one of its paths (in ' + paths[k].parentNode.closest('g[id^="gnuplot_plot_"]').id + ') is ' + vis); return; }
+      if (!own && vis === 'hidden') { verdict('SEQLAB-CHECK curves: ' + btn.textContent + ' hidden, and a path of another colour went too'); return; }
+      if (own) mine++; else others++;
+    }
+    if (!mine || !others) { verdict('SEQLAB-CHECK curves: ' + btn.textContent + ' has ' + mine + ' paths, the others ' + others); return; }
+    btn.click();
+    for (var k2 = 0; k2 < paths.length; k2++)
+      if (win.getComputedStyle(paths[k2]).visibility === 'hidden') { verdict('SEQLAB-CHECK curves: ' + btn.textContent + ' shown again, a path stays hidden'); return; }
+    var sw = cbox.querySelector('.curve-scale');
+    if (!sw || !logv) { verdict('SEQLAB-CHECK curves: no log rendering in figure ' + c); return; }
+    if (win.getComputedStyle(logv).display !== 'none' || win.getComputedStyle(lin).display === 'none') { verdict('SEQLAB-CHECK curves: the linear figure is not the one shown first'); return; }
+    sw.click();
+    if (win.getComputedStyle(logv).display === 'none' || win.getComputedStyle(lin).display !== 'none' ||
+        logv.textContent.indexOf('log scale') < 0) { verdict('SEQLAB-CHECK curves: the scale button did not show the log rendering'); return; }
+    sw.click();
+    if (win.getComputedStyle(lin).display === 'none') { verdict('SEQLAB-CHECK curves: the scale button did not come back to linear'); return; }
+    toggled++;
+  }
   verdict('SEQLAB-CHECK ok: ' + imgs.length + ' images, ' + nlinks + ' links, ' + boxes.length +
-          ' explorer(s), ' + hovered + ' tokens hovered and checked against the JSON');
+          ' explorer(s), ' + hovered + ' tokens hovered and checked against the JSON, ' + toggled +
+          ' curve figure(s) with model and log toggles checked');
 });
 </script></body></html>
 EOF

@@ -723,9 +723,15 @@ START_TEST(test_report_links_only_existing_files)
     /* both experiments' figures: the full one has every figure but the
      * scaling ones and the pair ones, and 2 attention grids, the thin one
      * lacks posenc and grad_through_time too; each PNG is an img and its
-     * SVG a link */
+     * SVG a link, but for the 2 loss-curve figures of each, which are
+     * inline SVG, linear and log (report_curves.c) */
     ck_assert_int_eq(images, (plot_nfigures - NSWEEP_FIGURES - PAIR_FIGURES) + 2 +
-                                 (plot_nfigures - NSWEEP_FIGURES - PAIR_FIGURES - 2));
+                                 (plot_nfigures - NSWEEP_FIGURES - PAIR_FIGURES - 2) - 2 * 2);
+    int curves = 0, logs = 0;
+    for (const char *c = html; (c = strstr(c, "<div class=\"curves\"")); c++) curves++;
+    for (const char *c = html; (c = strstr(c, "<div class=\"figscroll curve-log\" hidden><svg")); c++) logs++;
+    ck_assert_int_eq(curves, 2 * 2);
+    ck_assert_int_eq(logs, 2 * 2);
     ck_assert_int_ge(files, 2 * images);
     ck_assert_msg(strstr(html, "delayed recall") != NULL, "the question is on the page");
     ck_assert_msg(strstr(html, "Largest distance solved") != NULL, "distance table present");
