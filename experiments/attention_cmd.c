@@ -51,6 +51,30 @@ static Model *load_with_attention(const char *ckpt, Meta *meta, int positions, c
     return m;
 }
 
+/* o["attention"] = [layer][head][row][col] from w, whose layer l, head h
+ * (of row 0 of a batch of B) is a rows x cols block with row stride `stride`:
+ * w + (l*B*NH + h) * rows * stride.  One writer for the self-attention maps
+ * (rows = cols = T) and the cross-attention maps (target x source). */
+void attention_json_add(cJSON *o, const real *w, int L, int B, int NH, int rows, int cols, int stride)
+{
+    cJSON *att = cJSON_AddArrayToObject(o, "attention");
+    for (int l = 0; l < L; l++) {
+        cJSON *layer = cJSON_CreateArray();
+        for (int h = 0; h < NH; h++) {
+            cJSON *head = cJSON_CreateArray();
+            const real *A = w + ((size_t)l * B * NH + h) * rows * stride;
+            for (int t = 0; t < rows; t++) {
+                cJSON *row = cJSON_CreateArray();
+                for (int c = 0; c < cols; c++)
+                    cJSON_AddItemToArray(row, cJSON_CreateNumber((double)A[(size_t)t * stride + c]));
+                cJSON_AddItemToArray(head, row);
+            }
+            cJSON_AddItemToArray(layer, head);
+        }
+        cJSON_AddItemToArray(att, layer);
+    }
+}
+
 int attention_write(const char *ckpt, const char *text, const char *out_dir, int json, int draw,
                     char *err, size_t errlen)
 {
@@ -137,21 +161,7 @@ int attention_write(const char *ckpt, const char *text, const char *out_dir, int
             snprintf(piece, sizeof piece, "%.*s", (int)(len < 255 ? len : 255), s);
             cJSON_AddItemToArray(toks, cJSON_CreateString(piece));
         }
-        cJSON *att = cJSON_AddArrayToObject(o, "attention");
-        for (int l = 0; l < L; l++) {
-            cJSON *layer = cJSON_CreateArray();
-            for (int h = 0; h < NH; h++) {
-                cJSON *head = cJSON_CreateArray();
-                const real *A = w + ((size_t)l * B * NH + h) * T * T;
-                for (int t = 0; t < T; t++) {
-                    cJSON *row = cJSON_CreateArray();
-                    for (int s = 0; s < T; s++) cJSON_AddItemToArray(row, cJSON_CreateNumber((double)A[(size_t)t * T + s]));
-                    cJSON_AddItemToArray(head, row);
-                }
-                cJSON_AddItemToArray(layer, head);
-            }
-            cJSON_AddItemToArray(att, layer);
-        }
+        attention_json_add(o, w, L, B, NH, T, T, T);
         char *js = cJSON_PrintUnformatted(o);
         cJSON_Delete(o);
         snprintf(path, sizeof path, "%s/attention.json", out_dir);

@@ -6,6 +6,10 @@
 
 #include <stddef.h>
 
+#include <cjson/cJSON.h>
+
+#include "real.h"
+
 /* run the checkpoint's Transformer on text and write into out_dir:
  *   L{l}_H{h}.csv   T x T attention of layer l, head h: first row ",k0,k1,..."
  *                   (key tokens), then "q_t,w_t0,w_t1,..." (query rows)
@@ -44,6 +48,9 @@ int attention_write_positions(const char *ckpt, const char *csv_path, char *err,
  * 0, or -1 + err. */
 int attention_order_distance(const char *ckpt, const char *a, const char *b, double *tv, int *same_last,
                              int *layers, char positions[16], char *err, size_t errlen);
+
+/* o["attention"] = [layer][head][row][col] of the weights w (attention_cmd.c) */
+void attention_json_add(cJSON *o, const real *w, int L, int B, int NH, int rows, int cols, int stride);
 
 int cmd_attention(int argc, char **argv);
 

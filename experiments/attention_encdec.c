@@ -170,21 +170,7 @@ int attention_write_encdec(const char *ckpt, const char *text, const char *out_d
               *ta = cJSON_AddArrayToObject(o, "target_tokens");
         for (int s = 0; s < S; s++) cJSON_AddItemToArray(sa, cJSON_CreateString(slab[s]));
         for (int t = 0; t < T; t++) cJSON_AddItemToArray(ta, cJSON_CreateString(tlab[t]));
-        cJSON *att = cJSON_AddArrayToObject(o, "attention");
-        for (int l = 0; l < L; l++) {
-            cJSON *layer = cJSON_CreateArray();
-            for (int h = 0; h < NH; h++) {
-                cJSON *head = cJSON_CreateArray();
-                const real *A = w + ((size_t)l * B * NH + h) * T * SS;
-                for (int t = 0; t < T; t++) {
-                    cJSON *row = cJSON_CreateArray();
-                    for (int s = 0; s < S; s++) cJSON_AddItemToArray(row, cJSON_CreateNumber((double)A[(size_t)t * SS + s]));
-                    cJSON_AddItemToArray(head, row);
-                }
-                cJSON_AddItemToArray(layer, head);
-            }
-            cJSON_AddItemToArray(att, layer);
-        }
+        attention_json_add(o, w, L, B, NH, T, S, SS);
         char *js = cJSON_PrintUnformatted(o);
         cJSON_Delete(o);
         snprintf(path, sizeof path, "%s/attention.json", out_dir);
