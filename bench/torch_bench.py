@@ -11,11 +11,17 @@ E = H = 256, one layer; a pre-LN GPT-style Transformer with C = 256, 4 heads,
 
 prints a CSV on stdout, one row per configuration (model:threads:B:T).  Each
 configuration runs in a fresh process of its own (so that its peak resident
-memory is its own), with the thread count set everywhere PyTorch looks:
-torch.set_num_threads, OMP_NUM_THREADS and OPENBLAS_NUM_THREADS (Debian's
-PyTorch calls the system BLAS, OpenBLAS).  PyTorch is measured at its best:
-each configuration is run with OMP_WAIT_POLICY=passive and =active, and the
-faster run is reported (column omp_wait_policy).
+memory is its own), with PyTorch's best settings for a small machine, all
+in the environment before torch is imported or right after: the thread
+count everywhere PyTorch looks (torch.set_num_threads, OMP_NUM_THREADS,
+OPENBLAS_NUM_THREADS and MKL_NUM_THREADS: Debian's PyTorch calls the system
+BLAS, OpenBLAS), one inter-op thread (torch.set_num_interop_threads(1): the
+steps are one graph, nothing runs beside it) and OMP_WAIT_POLICY=passive
+(idle OpenMP threads sleep instead of spinning against BLAS's; measured the
+faster of the two on the 2-core machine).  --policies passive,active runs
+each configuration under both and reports the faster (column
+omp_wait_policy); the default runs one, so that PyTorch gets as many
+measurements as seqlab (`seqlab bench --rounds` alternates the two sides).
 
 The encoder-decoder rows (MODEL-s2s, MODEL-s2s-att: seqlab's architecture =
 encoder-decoder, without and with additive attention) are the modules of
@@ -48,6 +54,8 @@ def build_model(torch, kind, T):
     (no causal mask), rnn-bi / lstm-bi / gru-bi (bidirectional, head [V, 2W])"""
     nn = torch.nn
     F = torch.nn.functional
+    if kind.endswith("-s2s") or kind.endswith("-s2s-att"):
+        return build_s2s(torch, kind, T)
     encoder = kind.endswith("-enc")
     bidirectional = kind.endswith("-bi")
     kind = kind.split("-")[0]
@@ -122,8 +130,6 @@ def build_model(torch, kind, T):
                 x = b(x, self.mask)
             return self.head(self.ln_f(x))
 
-    if kind.endswith("-s2s") or kind.endswith("-s2s-att"):
-        return build_s2s(torch, kind, T)
     return Transformer() if kind == "transformer" else Recurrent()
 
 
@@ -237,6 +243,8 @@ def rss_mb():
 def run_one(kind, threads, B, T, warmup, steps, seed):
     """one configuration in this process; returns a dict of the CSV columns"""
     import torch
+    # before any parallel work: inter-op threads can only be set once, first
+    torch.set_num_interop_threads(1)
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     base = rss_mb()
@@ -286,7 +294,7 @@ def run_isolated(cfg, args, policy):
     kind, threads, B, T = cfg
     env = dict(os.environ)
     env.update({"OMP_NUM_THREADS": str(threads), "OPENBLAS_NUM_THREADS": str(threads),
-                "OMP_WAIT_POLICY": policy})
+                "MKL_NUM_THREADS": str(threads), "OMP_WAIT_POLICY": policy})
     cmd = [sys.executable, os.path.abspath(__file__), "--one", f"{kind}:{threads}:{B}:{T}",
            "--warmup", str(args.warmup), "--steps", str(args.steps), "--seed", str(args.seed)]
     p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, text=True)
@@ -318,8 +326,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--steps", type=int, default=9)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--policies", default="passive,active",
-                    help="OMP_WAIT_POLICY values to try; the fastest is reported")
+    ap.add_argument("--policies", default="passive",
+                    help="OMP_WAIT_POLICY values to try, comma-separated; the fastest is reported")
     args = ap.parse_args()
     try:
         import torch  # noqa: F401

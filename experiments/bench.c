@@ -37,7 +37,10 @@
  * + the head's 2 N H V): the backward of a product costs two products.
  *
  * --compare runs bench/torch_bench.py (the same models in PyTorch, the same
- * configurations) and prints the ratios side by side.  What this file is
+ * configurations, PyTorch's best settings) and prints the ratios side by
+ * side; with --rounds R the two alternate R times, each keeps its best
+ * median, and the spread of each side's round medians is printed beside
+ * the ratio.  What this file is
  * not: the trainer (core/train.c), whose step it repeats without the data,
  * logging and checkpoints around it.
  */
@@ -123,6 +126,10 @@ typedef struct BenchResult {
     double act_mb, param_mb;      /* the model's own bytes (param_mb: values, grads, Adam moments) */
     double gflop_step;            /* FLOPs of one training step / 1e9 */
     double allocs;                /* allocations during the timed steps */
+    /* across the rounds (--rounds): the slowest and fastest round's median
+     * tokens/s, and how many rounds gave a result */
+    double tok_round_lo, tok_round_hi;
+    int rounds;
 } BenchResult;
 
 typedef struct BenchOptions {
@@ -409,7 +416,9 @@ static int csv_split(char *line, char **fields, int max)
 #define CSV_MAX_FIELDS 32
 
 /* PyTorch's result for one configuration, from torch_bench.py.  Returns 0,
- * TORCH_MISSING_STATUS if PyTorch is absent, or -1 (message printed). */
+ * TORCH_NO_COUNTERPART if the script builds no such model (it says so; the
+ * caller asks no more about that model), TORCH_MISSING_STATUS if PyTorch is absent, or -1 (message
+ * printed). */
 static int torch_run(const BenchConfig *c, const BenchOptions *o, BenchResult *r)
 {
     memset(r, 0, sizeof *r);
@@ -468,11 +477,36 @@ static int torch_run(const BenchConfig *c, const BenchOptions *o, BenchResult *r
         return TORCH_MISSING_STATUS;
     }
     if (!r->ok && WIFEXITED(status) && WEXITSTATUS(status) == TORCH_NO_COUNTERPART)
-        printf("PyTorch: no counterpart of %s in bench/torch_bench.py; compared with nothing\n", c->model);
-    else if (!r->ok)
+        return TORCH_NO_COUNTERPART;
+    if (!r->ok)
         printf("PyTorch: %s threads=%d B=%d T=%d gave no result (exit status %d)\n", c->model, c->threads, c->B,
                c->T, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     return 0;
+}
+
+/* ---- rounds --------------------------------------------------------------------- */
+
+/* one more round's result r into *kept: the round with the best (lowest)
+ * median step time is kept, and the spread of the round medians grows */
+static void keep_round(BenchResult *kept, const BenchResult *r)
+{
+    if (!r->ok) return;
+    double lo = kept->ok ? fmin(kept->tok_round_lo, r->tok_med) : r->tok_med;
+    double hi = kept->ok ? fmax(kept->tok_round_hi, r->tok_med) : r->tok_med;
+    int rounds = kept->ok ? kept->rounds + 1 : 1;
+    if (!kept->ok || r->step_med < kept->step_med) *kept = *r;
+    kept->tok_round_lo = lo;
+    kept->tok_round_hi = hi;
+    kept->rounds = rounds;
+}
+
+/* the spread of a side's round medians: (fastest - slowest) / fastest, in
+ * percent, printed as "12%" ("-" for a single round) into buf */
+static const char *round_spread(char *buf, size_t n, const BenchResult *r)
+{
+    if (r->rounds < 2) snprintf(buf, n, "-");
+    else snprintf(buf, n, "%.0f%%", 100 * (r->tok_round_hi - r->tok_round_lo) / r->tok_round_hi);
+    return buf;
 }
 
 /* ---- output --------------------------------------------------------------------- */
@@ -523,27 +557,40 @@ static void csv_row(FILE *f, const char *impl, const BenchConfig *c, const Bench
     if (isfinite(r->act_mb)) fprintf(f, "%.2f", r->act_mb);
     fprintf(f, ",%.2f,%.4f,%.2f,%.1f,%.3f,", r->param_mb, r->gflop_step, gf, sgemm, gf / sgemm);
     if (isfinite(r->allocs)) fprintf(f, "%.0f", r->allocs);
-    fprintf(f, ",%.2f\n", load);
+    fprintf(f, ",%.2f,%d,%.1f,%.1f\n", load, r->rounds, r->tok_round_lo, r->tok_round_hi);
 }
 
+/* the comparison: each side's best round median, the spread of its round
+ * medians beside it, and the ratio of the two best medians; a row without
+ * a PyTorch counterpart (no_counterpart[i]) says so */
 static void print_compare(const BenchConfig *cfgs, int n, const BenchResult *sr, const BenchResult *tr,
-                          const double *sgemm)
+                          const int *no_counterpart, const double *sgemm, int rounds)
 {
-    printf("\nseqlab / PyTorch (medians; ratio > 1: seqlab is faster, or for memory: PyTorch needs more)\n");
-    printf("%-12s %3s %3s %5s %10s %10s %7s %9s %9s %9s %9s %7s\n", "model", "thr", "B", "T", "seqlab", "pytorch",
-           "speed", "seqlab", "pytorch", "%sgemm", "%sgemm", "RSS");
-    printf("%-12s %3s %3s %5s %10s %10s %7s %9s %9s %9s %9s %7s\n", "", "", "", "", "tok/s", "tok/s", "ratio",
-           "GFLOP/s", "GFLOP/s", "seqlab", "pytorch", "ratio");
+    printf("\nseqlab / PyTorch (each side's best median of %d round%s, alternating; spread: (fastest -\n"
+           "slowest round median) / fastest; ratio > 1: seqlab is faster, or for memory: PyTorch needs more)\n",
+           rounds, rounds == 1 ? "" : "s");
+    printf("%-15s %3s %3s %5s %10s %6s %10s %6s %7s %9s %9s %7s %7s %7s\n", "model", "thr", "B", "T", "seqlab",
+           "spread", "pytorch", "spread", "speed", "seqlab", "pytorch", "%sgemm", "%sgemm", "RSS");
+    printf("%-15s %3s %3s %5s %10s %6s %10s %6s %7s %9s %9s %7s %7s %7s\n", "", "", "", "", "tok/s", "", "tok/s", "",
+           "ratio", "GFLOP/s", "GFLOP/s", "seqlab", "pytorch", "ratio");
     for (int i = 0; i < n; i++) {
         const BenchConfig *c = &cfgs[i];
+        if (sr[i].ok && no_counterpart[i]) {
+            printf("%-15s %3d %3d %5d %10.0f   (no PyTorch counterpart)\n", c->model, c->threads, c->B, c->T,
+                   sr[i].tok_med);
+            continue;
+        }
         if (!sr[i].ok || !tr[i].ok) {
-            printf("%-12s %3d %3d %5d   (%s failed)\n", c->model, c->threads, c->B, c->T, sr[i].ok ? "pytorch" : "seqlab");
+            printf("%-15s %3d %3d %5d   (%s failed)\n", c->model, c->threads, c->B, c->T,
+                   sr[i].ok ? "pytorch" : "seqlab");
             continue;
         }
         double gs = sr[i].gflop_step / (sr[i].step_med / 1e3), gt = sr[i].gflop_step / (tr[i].step_med / 1e3);
         double sg = sgemm[c->threads > 1 ? 1 : 0];
-        printf("%-12s %3d %3d %5d %10.0f %10.0f %6.2fx %9.1f %9.1f %8.0f%% %8.0f%% %6.2fx\n", c->model, c->threads,
-               c->B, c->T, sr[i].tok_med, tr[i].tok_med, sr[i].tok_med / tr[i].tok_med, gs, gt, 100 * gs / sg,
+        char ss[16], ts[16];
+        printf("%-15s %3d %3d %5d %10.0f %6s %10.0f %6s %6.2fx %9.1f %9.1f %6.0f%% %6.0f%% %6.2fx\n", c->model,
+               c->threads, c->B, c->T, sr[i].tok_med, round_spread(ss, sizeof ss, &sr[i]), tr[i].tok_med,
+               round_spread(ts, sizeof ts, &tr[i]), sr[i].tok_med / tr[i].tok_med, gs, gt, 100 * gs / sg,
                100 * gt / sg, tr[i].rss_mb / sr[i].rss_mb);
     }
 }
@@ -579,12 +626,15 @@ static void bench_help(void)
            "  --warmup N       untimed steps first [%d]\n"
            "  --steps N        timed steps [%d]\n"
            "  --rounds R       measure each configuration R times (alternating with PyTorch\n"
-           "                   under --compare) and keep each one's best median: on a shared\n"
-           "                   machine, the round least disturbed by other work [1]\n"
+           "                   under --compare) and keep each side's best median: on a shared\n"
+           "                   machine, the round least disturbed by other work; the comparison\n"
+           "                   prints each side's spread of round medians beside the ratio [1]\n"
            "  --csv FILE       also write one row per (implementation, model, threads, B, T)\n"
-           "  --compare        run %s (PyTorch, same models and configurations)\n"
-           "                   and print seqlab / PyTorch ratios; optional: skipped with a\n"
-           "                   message if PyTorch is not installed\n"
+           "  --compare        run %s (PyTorch, same models and configurations,\n"
+           "                   its best settings: OMP_WAIT_POLICY=passive, one inter-op thread,\n"
+           "                   OpenMP/OpenBLAS/MKL threads = the row's) and print seqlab / PyTorch\n"
+           "                   ratios; optional: skipped with a message if PyTorch is not\n"
+           "                   installed; a model without a PyTorch counterpart is said once\n"
            "  --python PATH    interpreter for the comparison [%s]\n"
            "  --torch-script F the comparison script [%s]\n",
            BENCH_CLIP, SGEMM_SIZE, SGEMM_SIZE, BENCH_VOCAB, BENCH_W1_B, BENCH_W1_T, BENCH_WIDTH, BENCH_WIDTH,
@@ -751,24 +801,33 @@ int cmd_bench(int argc, char **argv)
      * that both see the same background load; with --rounds R, R times, the
      * round with the best median kept for each */
     BenchResult *sr = xcalloc((size_t)ncfg, sizeof *sr), *tr = xcalloc((size_t)ncfg, sizeof *tr);
+    int *no_counterpart = xcalloc((size_t)ncfg, sizeof *no_counterpart);
     int compare = o.compare;
     for (int i = 0; i < ncfg; i++) {
         const BenchConfig *c = &cfgs[i];
         double sg = sgemm[c->threads > 1 ? 1 : 0];
+        /* a model torch_bench.py has no counterpart of was said at its first
+         * configuration; its other configurations do not ask again */
+        for (int j = 0; j < i; j++)
+            if (no_counterpart[j] && strcmp(cfgs[j].model, c->model) == 0) no_counterpart[i] = 1;
         for (int round = 0; round < o.rounds; round++) {
             BenchResult r = bench_run_isolated(c, &o);
-            if (r.ok && (!sr[i].ok || r.step_med < sr[i].step_med)) sr[i] = r;
-            if (!compare) continue;
+            keep_round(&sr[i], &r);
+            if (!compare || no_counterpart[i]) continue;
             int rc = torch_run(c, &o, &r);
+            if (rc == TORCH_NO_COUNTERPART) {   /* the script said so, on stderr */
+                no_counterpart[i] = 1;
+                continue;
+            }
             if (rc != 0) {
                 compare = 0;          /* said why; the rest runs without PyTorch */
                 continue;
             }
             r.gflop_step = sr[i].gflop_step;
-            if (r.ok && (!tr[i].ok || r.step_med < tr[i].step_med)) tr[i] = r;
+            keep_round(&tr[i], &r);
         }
         print_row("", c, &sr[i], sg);
-        if (compare) print_row("torch", c, &tr[i], sg);
+        if (compare && !no_counterpart[i]) print_row("torch", c, &tr[i], sg);
         fflush(stdout);
     }
     /* the reference rate again: on a shared machine the better of the two
@@ -780,7 +839,7 @@ int cmd_bench(int argc, char **argv)
     printf("\nsgemm %dx%dx%d, the better of the start and the end: %.1f GFLOP/s with 1 thread, %.1f with 2\n"
            "(the rows above used the start's; the comparison and the CSV use these)\n", SGEMM_SIZE, SGEMM_SIZE,
            SGEMM_SIZE, sgemm[0], sgemm[1]);
-    if (compare) print_compare(cfgs, ncfg, sr, tr, sgemm);
+    if (compare) print_compare(cfgs, ncfg, sr, tr, no_counterpart, sgemm, o.rounds);
     if (limits) {
         /* what the scan's depth would buy with enough cores (mingru/scan.c) */
         printf("\ndependent steps of one layer's recurrence (the critical path):\n");
@@ -806,7 +865,8 @@ int cmd_bench(int argc, char **argv)
         FILE *f = open_memstream(&text, &len);
         fprintf(f, "impl,model,variant,threads,B,T,params,tokens_per_s_median,tokens_per_s_best,step_ms_median,step_ms_min,"
                    "step_ms_max,forward_ms,backward_ms,optimizer_ms,peak_rss_mb,act_mb,param_mb,gflop_per_step,"
-                   "gflops,sgemm_gflops,sgemm_fraction,allocs,loadavg\n");
+                   "gflops,sgemm_gflops,sgemm_fraction,allocs,loadavg,rounds,tokens_per_s_round_min,"
+                   "tokens_per_s_round_max\n");
         for (int i = 0; i < ncfg; i++) {
             double sg = sgemm[cfgs[i].threads > 1 ? 1 : 0];
             if (sr[i].ok) csv_row(f, "seqlab", &cfgs[i], &sr[i], sg, load1);
@@ -824,6 +884,7 @@ int cmd_bench(int argc, char **argv)
     }
     for (int i = 0; i < ncfg; i++)
         if (!sr[i].ok) status = EXIT_USER_ERROR;
+    free(no_counterpart);
     free(tr);
     free(sr);
     free(cfgs);
