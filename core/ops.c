@@ -3,7 +3,9 @@
  * See ops.h for the conventions (accumulating backward, NULL = not needed).
  *
  * The linear layer here is the plain loop (linear_forward_ref,
- * linear_backward_ref); its BLAS version is ops_fast.c.  tanh, sigmoid and
+ * linear_backward_ref); its BLAS version is ops_fast.c.  So is the
+ * softmax cross-entropy's forward (softmax_xent_forward_ref; ops_fast.c
+ * computes each row's softmax a vector at a time).  tanh, sigmoid and
  * the softmax's exp go through core/vecmath.c, which in the reference and
  * double builds is libm one element at a time.
  */
@@ -85,8 +87,8 @@ void sigmoid_backward(real *dx, const real *dy, const real *y, size_t n)
 
 /* ---- softmax cross-entropy ----------------------------------------------- */
 
-double softmax_xent_forward(real *probs, const real *logits, const int *targets,
-                            int N, int V, int *count, int *correct)
+double softmax_xent_forward_ref(real *probs, const real *logits, const int *targets,
+                                int N, int V, int *count, int *correct)
 {
     double loss = 0;
     int counted = 0, right = 0;

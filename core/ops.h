@@ -55,6 +55,11 @@ static inline real sigmoidr(real x);
  * and *correct how many had argmax == target (either may be NULL). */
 double softmax_xent_forward(real *probs, const real *logits, const int *targets,
                             int N, int V, int *count, int *correct);
+/* the same as plain loops (ops.c), the lesson; softmax_xent_forward
+ * (ops_fast.c) takes each row a vector at a time (core/vecmath.c) and in
+ * the reference build is this one */
+double softmax_xent_forward_ref(real *probs, const real *logits, const int *targets,
+                                int N, int V, int *count, int *correct);
 /* dlogits (N,V) += scale * (probs - onehot(target)) on counted rows.
  * With scale = 1/count this is the gradient of the mean loss. */
 void softmax_xent_backward(real *dlogits, const real *probs, const int *targets,

@@ -2,7 +2,9 @@
  * ops_fast.c — the linear layer as matrix products (GSL CBLAS over
  * OpenBLAS): the same y = x W^T + b and its three backprop rules as the
  * plain loops of ops.c (linear_forward_ref, linear_backward_ref), which are
- * the lesson; tests/test_ops.c holds the two equal.  In the reference build
+ * the lesson; and the head's softmax cross-entropy with each row's softmax
+ * a vector at a time (softmax_xent_forward_ref is its plain loop).
+ * tests/test_ops.c holds each pair equal.  In the reference build
  * (REFERENCE_BUILD, real.h) these hand over to the plain loops.
  *
  *     y  = x W^T + b        (N,I) x (I,O): one GEMM
@@ -12,6 +14,8 @@
  */
 #include "ops.h"
 
+#include <assert.h>
+#include <math.h>
 #include <string.h>
 
 #include "vecmath.h"
@@ -43,4 +47,35 @@ void linear_backward(real *dx, real *dW, real *db, const real *dy,
     if (dW) real_gemm(1, 0, O, I, N, 1, dy, O, x, I, 1, dW, I);   /* (O,N)(N,I) */
     if (db)   /* db += sum_n dy[n], a row at a time, several elements at once */
         for (int n = 0; n < N; n++) vecmath_add(db, dy + (size_t)n * O, (size_t)O);
+}
+
+double softmax_xent_forward(real *probs, const real *logits, const int *targets,
+                            int N, int V, int *count, int *correct)
+{
+    /* probs (N,V), logits (N,V), targets (N) */
+    if (REFERENCE_BUILD)
+        return softmax_xent_forward_ref(probs, logits, targets, N, V, count, correct);
+    double loss = 0;
+    int counted = 0, right = 0;
+    for (int n = 0; n < N; n++) {
+        const real *z = logits + (size_t)n * V;
+        /* p = exp(z - max z) / sum exp(z - max z), one vector pass each */
+        real zmax;
+        double sum = vecmath_softmax_sum(probs + (size_t)n * V, z, (size_t)V, &zmax);
+        int y = targets[n];
+        if (y == TARGET_IGNORE) continue;
+        assert(y >= 0 && y < V);
+        /* -log p[y] = log sum exp(z - zmax) - (z[y] - zmax) */
+        loss += log(sum) - (double)(z[y] - zmax);
+        counted++;
+        /* right when y is the first index of the max (the plain loop's argmax) */
+        if (z[y] == zmax) {
+            int first = 0;
+            while (first < y && z[first] != zmax) first++;
+            right += first == y;
+        }
+    }
+    if (count) *count = counted;
+    if (correct) *correct = right;
+    return loss;
 }

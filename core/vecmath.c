@@ -71,17 +71,25 @@ void vecmath_add(real *y, const real *x, size_t n)
     for (size_t i = 0; i < n; i++) y[i] += x[i];
 }
 
-void vecmath_softmax(real *x, size_t n)
+double vecmath_softmax_sum(real *p, const real *z, size_t n, real *zmax)
 {
-    real m = x[0];
+    real m = z[0];
     for (size_t i = 1; i < n; i++)
-        if (x[i] > m) m = x[i];
+        if (z[i] > m) m = z[i];
     double sum = 0;
     for (size_t i = 0; i < n; i++) {
-        x[i] = exp(x[i] - m);
-        sum += x[i];
+        p[i] = exp(z[i] - m);
+        sum += p[i];
     }
-    for (size_t i = 0; i < n; i++) x[i] /= sum;
+    for (size_t i = 0; i < n; i++) p[i] /= sum;
+    *zmax = m;
+    return sum;
+}
+
+void vecmath_softmax(real *x, size_t n)
+{
+    real m;
+    vecmath_softmax_sum(x, x, n, &m);
 }
 
 void vecmath_layernorm(real *y, real *mean, real *rstd, const real *x, const real *w,
@@ -331,45 +339,62 @@ static inline float lanes_sum(const vfloat *v)
     return s;
 }
 
-VECMATH_CLONES void vecmath_softmax(real *x, size_t n)
+/* p = softmax(z), *zmax = max z, returns the sum of e^{z - max z}; inlined
+ * into each version of the two public functions below */
+static inline __attribute__((always_inline)) float softmax_row(float *p, const float *z, size_t n, float *zmax)
 {
     size_t full = n - n % VLEN, m = n - full;
-    /* max x */
+    /* max z */
     vfloat vmax = SPLAT(-3.402823466e38f), v, e;
     for (size_t i = 0; i < full; i += VLEN) {
-        memcpy(&v, x + i, sizeof v);
+        memcpy(&v, z + i, sizeof v);
         vmax = SELECT(v > vmax, v, vmax);
     }
     if (m) {
-        load_tail(&v, x + full, m, -3.402823466e38f);
+        load_tail(&v, z + full, m, -3.402823466e38f);
         vmax = SELECT(v > vmax, v, vmax);
     }
-    vfloat mx = SPLAT(lanes_max(&vmax));
-    /* e^{x - max} and their sum */
+    float zm = lanes_max(&vmax);
+    vfloat mx = SPLAT(zm);
+    /* e^{z - max} and their sum */
     vfloat vsum = SPLAT(0.0f);
     for (size_t i = 0; i < full; i += VLEN) {
-        memcpy(&v, x + i, sizeof v);
+        memcpy(&v, z + i, sizeof v);
         v -= mx;
         v_exp(&e, &v);
         vsum += e;
-        memcpy(x + i, &e, sizeof e);
+        memcpy(p + i, &e, sizeof e);
     }
     if (m) {
-        load_tail(&v, x + full, m, 0.0f);
+        load_tail(&v, z + full, m, 0.0f);
         v -= mx;
         v_exp(&e, &v);
         e = SELECT(LIVE_LANES(m), e, SPLAT(0.0f));
         vsum += e;
-        memcpy(x + full, &e, m * sizeof(float));
+        memcpy(p + full, &e, m * sizeof(float));
     }
     /* p = e / sum */
-    vfloat inv = SPLAT(1.0f) / SPLAT(lanes_sum(&vsum));
+    float sum = lanes_sum(&vsum);
+    vfloat inv = SPLAT(1.0f) / SPLAT(sum);
     for (size_t i = 0; i < full; i += VLEN) {
-        memcpy(&v, x + i, sizeof v);
+        memcpy(&v, p + i, sizeof v);
         v *= inv;
-        memcpy(x + i, &v, sizeof v);
+        memcpy(p + i, &v, sizeof v);
     }
-    for (size_t i = full; i < n; i++) x[i] *= inv[0];
+    for (size_t i = full; i < n; i++) p[i] *= inv[0];
+    *zmax = zm;
+    return sum;
+}
+
+VECMATH_CLONES double vecmath_softmax_sum(real *p, const real *z, size_t n, real *zmax)
+{
+    return softmax_row(p, z, n, zmax);
+}
+
+VECMATH_CLONES void vecmath_softmax(real *x, size_t n)
+{
+    real m;
+    softmax_row(x, x, n, &m);
 }
 
 VECMATH_CLONES void vecmath_softmax_backward(real *d, const real *p, size_t n)

@@ -45,6 +45,10 @@ void vecmath_add(real *y, const real *x, size_t n);
 /* x (n) = softmax(x) in place: p_i = e^{x_i - max x} / sum_j e^{x_j - max x}
  * (subtracting the max keeps e^ from overflowing), one row of attention */
 void vecmath_softmax(real *x, size_t n);
+/* p (n) = softmax(z), p may be z; *zmax = max z; returns the sum
+ * sum_j e^{z_j - max z}, so that -log p_y = log(sum) - (z_y - max z) exactly
+ * even where p_y underflows (the head's cross-entropy) */
+double vecmath_softmax_sum(real *p, const real *z, size_t n, real *zmax);
 /* its backward in place: with p = softmax(s) and d (n) = dL/dp on entry,
  * d becomes dL/ds = p (d - sum_j p_j d_j) */
 void vecmath_softmax_backward(real *d, const real *p, size_t n);

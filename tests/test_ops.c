@@ -44,6 +44,48 @@ START_TEST(test_linear_blas_equals_loops)
 }
 END_TEST
 
+/* the vector softmax (exp within a few ulp of libm, float lane sums) against
+ * the plain loop's libm exp and double sum */
+#ifdef SEQLAB_DOUBLE
+#define XENT_RTOL 1e-12
+#else
+#define XENT_RTOL 1e-5
+#endif
+
+START_TEST(test_softmax_xent_fast_equals_loops)
+{
+    /* V = 29 leaves a tail after the vectors of 8; V = 256 is the benchmarks' */
+    const int Vs[2] = {29, 256};
+    enum { N = 23, VMAX = 256 };
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    for (int k = 0; k < 2; k++) {
+        int V = Vs[k];
+        real *z = xmalloc((size_t)N * V * sizeof(real));
+        real p1[N * VMAX], p2[N * VMAX];
+        int tgt[N];
+        for (int i = 0; i < N * V; i++) z[i] = (real)(8 * gsl_rng_uniform(rng) - 4);
+        for (int n = 0; n < N; n++) tgt[n] = (int)gsl_rng_uniform_int(rng, (unsigned long)V);
+        tgt[3] = TARGET_IGNORE;
+        /* row 5: its target is the max (right); row 6: the max twice, target
+         * the second (wrong: argmax is the first) */
+        z[5 * V + tgt[5]] = 9;
+        tgt[6] = V - 2;
+        z[6 * V + 1] = z[6 * V + V - 2] = 9;
+        int c1, c2, r1, r2;
+        double L1 = softmax_xent_forward(p1, z, tgt, N, V, &c1, &r1);
+        double L2 = softmax_xent_forward_ref(p2, z, tgt, N, V, &c2, &r2);
+        ck_assert_int_eq(c1, N - 1);
+        ck_assert_int_eq(c1, c2);
+        ck_assert_int_eq(r1, r2);
+        ck_assert_int_ge(r1, 1);
+        ck_assert_msg(fabs(L1 - L2) <= XENT_RTOL * fabs(L2), "loss %.9g against the loops' %.9g", L1, L2);
+        assert_allclose(p1, p2, (size_t)N * V, XENT_RTOL, 1e-7);
+        free(z);
+    }
+    gsl_rng_free(rng);
+}
+END_TEST
+
 START_TEST(test_linear_hand_computed)
 {
     /* y = x W^T + b with x = [1 2], W = [[3 4] [5 6] [-1 0.5]], b = [0.5 -1 2] */
@@ -176,6 +218,7 @@ static Suite *make_ops_suite(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_linear_blas_equals_loops);
     tcase_add_test(tc, test_linear_hand_computed);
+    tcase_add_test(tc, test_softmax_xent_fast_equals_loops);
     tcase_add_test(tc, test_softmax_xent_hand_computed);
     tcase_add_test(tc, test_softmax_xent_ignore_mask);
     tcase_add_test(tc, test_softmax_xent_large_logits_stay_finite);
