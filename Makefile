@@ -28,6 +28,14 @@ PKGS := gsl inih libcjson check
 CFLAGS ?= -O2 -g
 SEQLAB_CFLAGS := -std=c11 -Wall -Wextra -Wshadow -MMD -MP -I. -Icore -Idata \
                  $(shell pkg-config --cflags $(PKGS))
+# Plain loops vectorised where that changes no result: -fno-math-errno lets
+# sqrt be one instruction (Adam's), and GCC's dynamic cost model vectorises
+# loops that need a remainder or an aliasing check, which -O2's "very cheap"
+# model leaves scalar (Adam and clipping over 1.75 M parameters: 7.1 -> 3.0
+# ms).  Nothing is reassociated: every sum keeps its order.  (Probed: a
+# compiler without the cost-model option goes without it.)
+SEQLAB_CFLAGS += -fno-math-errno $(shell $(CC) -Werror -fvect-cost-model=dynamic -E -x c /dev/null \
+                 -o /dev/null 2>/dev/null && echo -fvect-cost-model=dynamic)
 ifeq ($(REAL),double)
 SEQLAB_CFLAGS += -DSEQLAB_DOUBLE
 endif
