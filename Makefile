@@ -39,6 +39,9 @@ SEQLAB_CFLAGS += -fno-math-errno $(shell $(CC) -Werror -fvect-cost-model=dynamic
 ifeq ($(REAL),double)
 SEQLAB_CFLAGS += -DSEQLAB_DOUBLE
 endif
+# the vector math's polynomials as fused multiply-adds where the CPU has them
+# (core/vecmath.c, its x86-64-v3 version; -std=c11 alone never fuses)
+$(BUILD)/core/vecmath.o: SEQLAB_CFLAGS += -ffp-contract=fast
 ifneq ($(REFERENCE),)
 SEQLAB_CFLAGS += -DSEQLAB_REFERENCE
 endif

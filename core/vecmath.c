@@ -151,17 +151,22 @@ void vecmath_gelu_backward(real *dx, const real *dy, const real *x, size_t n)
 
 /* A vfloat is 8 floats.  In the default build the compiler carries it in
  * two SSE registers (every x86-64 has SSE2).  On x86-64 each public
- * function is also compiled a second time for AVX2 (target_clones), where
- * a vfloat is one 256-bit register, and the loader picks the version this
- * CPU can run: the binary stays portable (no -march=native) and still uses
- * the wider registers where they exist.  The helpers take their vectors by
- * pointer, which keeps them out of the two versions' calling conventions. */
+ * function is also compiled a second time for x86-64-v3 (AVX2 and FMA,
+ * target_clones), where a vfloat is one 256-bit register and a * b + c one
+ * fused instruction (the Makefile compiles this file with
+ * -ffp-contract=fast; the polynomials are chains of them), and the loader
+ * picks the version this CPU can run: the binary stays portable (no
+ * -march=native) and still uses the wider registers where they exist.
+ * Measured on 64 K floats in cache: the GELU 1.85 -> 1.22 ns a float, its
+ * backward 2.45 -> 1.65 ns, against AVX2 without FMA.  The helpers take
+ * their vectors by pointer, which keeps them out of the two versions'
+ * calling conventions. */
 #define VLEN 8
 typedef float vfloat __attribute__((vector_size(VLEN * sizeof(float))));
 typedef int32_t vint __attribute__((vector_size(VLEN * sizeof(int32_t))));
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define VECMATH_CLONES __attribute__((target_clones("avx2", "default")))
+#define VECMATH_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define VECMATH_CLONES
 #endif
