@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "util.h"
+#include "vecmath.h"
 
 int optim_kind_parse(const char *name, OptimKind *kind)
 {
@@ -75,7 +76,7 @@ void optim_step(Optimizer *o, real *w, const real *g, double lr)
 
 double grad_global_norm(const real *g, size_t n)
 {
-    return sqrt(real_sumsq(n, g));
+    return sqrt(vecmath_sumsq(g, n));   /* sum g_i^2 in double, several partial sums at once */
 }
 
 double grad_clip(real *g, size_t n, double max_norm)

@@ -447,8 +447,8 @@ void recurrent_time_loop_backward(RecurrentBody *rb, RecurrentLayer *ly, int B, 
                        maybe_at(ly->c, t * BH + rowH), n, H);
         if (record_norms) {
             /* our rows' share of ||dL/dh_t||^2 (and ||dL/dc_t||^2) */
-            norm_h[t] = real_sumsq(nH, dh);
-            if (dc) norm_c[t] = real_sumsq(nH, dc);
+            norm_h[t] = vecmath_sumsq(dh, nH);
+            if (dc) norm_c[t] = vecmath_sumsq(dc, nH);
         }
         /* forward: a_hh = h_{t-1} W_hh^T + b_hh, so dh_{t-1} += da_hh W_hh */
         const real *da_hh_t = da_hh ? da_hh : da_ih;   /* RNN, LSTM: dL/da_hh = dL/da_ih */

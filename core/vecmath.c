@@ -71,6 +71,8 @@ void vecmath_add(real *y, const real *x, size_t n)
     for (size_t i = 0; i < n; i++) y[i] += x[i];
 }
 
+double vecmath_sumsq(const real *x, size_t n) { return real_sumsq(n, x); }
+
 double vecmath_softmax_sum(real *p, const real *z, size_t n, real *zmax)
 {
     real m = z[0];
@@ -313,6 +315,35 @@ VECMATH_CLONES void vecmath_add(real *y, const real *x, size_t n)
         memcpy(y + i, &a, sizeof a);
     }
     for (; i < n; i++) y[i] += x[i];
+}
+
+/* 4 doubles: half a vfloat's elements, widened */
+typedef double vdouble __attribute__((vector_size(4 * sizeof(double))));
+typedef float vfloat4 __attribute__((vector_size(4 * sizeof(float))));
+
+VECMATH_CLONES double vecmath_sumsq(const real *x, size_t n)
+{
+    /* four partial sums of 4 doubles each: 16 elements per round, so four
+     * independent chains of additions instead of one */
+    vdouble s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        vfloat4 a, b, c, d;
+        memcpy(&a, x + i, sizeof a);
+        memcpy(&b, x + i + 4, sizeof b);
+        memcpy(&c, x + i + 8, sizeof c);
+        memcpy(&d, x + i + 12, sizeof d);
+        vdouble da = __builtin_convertvector(a, vdouble), db = __builtin_convertvector(b, vdouble);
+        vdouble dc = __builtin_convertvector(c, vdouble), dd = __builtin_convertvector(d, vdouble);
+        s0 += da * da;
+        s1 += db * db;
+        s2 += dc * dc;
+        s3 += dd * dd;
+    }
+    vdouble s = (s0 + s1) + (s2 + s3);
+    double sum = (s[0] + s[1]) + (s[2] + s[3]);
+    for (; i < n; i++) sum += (double)x[i] * (double)x[i];
+    return sum;
 }
 
 /* ---- softmax of a row ------------------------------------------------------

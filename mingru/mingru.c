@@ -305,7 +305,7 @@ static void min_backward(void *self, real *dx, const real *dy, int B, int T)
         if (l == mb->L - 1) {
             /* ||dL/dh_t|| over the batch: g_t is the total gradient of h_t */
             for (int t = 0; t < T; t++)
-                mb->norms[t] = (real)sqrt(real_sumsq(BH, mb->db + (size_t)t * BH));
+                mb->norms[t] = (real)sqrt(vecmath_sumsq(mb->db + (size_t)t * BH, BH));
             mb->have_norms = 1;
         }
         /* forward: a, b = gates(U) */

@@ -169,6 +169,30 @@ START_TEST(test_add_every_length)
 }
 END_TEST
 
+/* partial sums in double regroup the additions of the plain loop: ~n eps
+ * of double, far below float's */
+#define SUMSQ_RTOL 1e-13
+
+START_TEST(test_sumsq_equals_loop)
+{
+    /* every tail length past the rounds of 16, and a long array */
+    enum { N = 10007 };
+    real *x = xmalloc(N * sizeof(real));
+    for (int i = 0; i < N; i++) x[i] = (real)(sin(0.37 * i) * (1 + i % 7));
+    for (size_t n = 0; n < 40; n++) {
+        double want = real_sumsq(n, x), got = vecmath_sumsq(x, n);
+        ck_assert_msg(fabs(got - want) <= SUMSQ_RTOL * want, "n = %zu: %.17g against %.17g", n, got, want);
+    }
+    double want = real_sumsq(N, x), got = vecmath_sumsq(x, N);
+    ck_assert_msg(fabs(got - want) <= SUMSQ_RTOL * want, "n = %d: %.17g against %.17g", N, got, want);
+    ck_assert_msg(want > 1000, "the test array is not all zeros");
+    /* NaN passes through (the trainer's divergence check reads the norm) */
+    x[100] = NAN;
+    ck_assert(isnan(vecmath_sumsq(x, N)));
+    free(x);
+}
+END_TEST
+
 #ifdef SEQLAB_DOUBLE
 #define SOFTMAX_RTOL 1e-14
 #else
@@ -279,6 +303,7 @@ static Suite *make_vecmath_suite(void)
     tcase_add_test(tc, test_special_values);
     tcase_add_test(tc, test_every_length);
     tcase_add_test(tc, test_add_every_length);
+    tcase_add_test(tc, test_sumsq_equals_loop);
     tcase_add_test(tc, test_softmax_and_backward);
     tcase_add_test(tc, test_layernorm_equals_loops);
     suite_add_tcase(s, tc);

@@ -423,7 +423,7 @@ static void transformer_backward(void *self, real *dx, const real *dy, int B, in
     /* ||dL/dx_t|| over the batch: dL/dx = dL/dx_0 since x_0 = x + P */
     for (int t = 0; t < T; t++) {
         double ss = 0;
-        for (int b = 0; b < B; b++) ss += real_sumsq((size_t)C, tf->dres + ((size_t)b * T + t) * C);
+        for (int b = 0; b < B; b++) ss += vecmath_sumsq(tf->dres + ((size_t)b * T + t) * C, (size_t)C);
         tf->x_grad_norm[t] = (real)sqrt(ss);
     }
     tf->have_grad_norms = 1;
