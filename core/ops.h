@@ -27,6 +27,12 @@ void linear_forward(real *y, const real *x, const real *W, const real *b,
 /* dx (N,I) += dy W;  dW (O,I) += dy^T x;  db (O) += sum_n dy */
 void linear_backward(real *dx, real *dW, real *db, const real *dy,
                      const real *x, const real *W, int N, int I, int O);
+/* the same, but dx (N,I) = dy W is written, not added to: for a workspace
+ * that nothing else adds into (a layer's input gradient inside a block),
+ * which then needs no zeroing first.  dW, db accumulate as above.  Its
+ * plain form is zeroing dx and linear_backward_ref (the reference build's). */
+void linear_backward_set(real *dx, real *dW, real *db, const real *dy,
+                         const real *x, const real *W, int N, int I, int O);
 void linear_forward_ref(real *y, const real *x, const real *W, const real *b,
                         int N, int I, int O);
 void linear_backward_ref(real *dx, real *dW, real *db, const real *dy,

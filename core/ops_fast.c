@@ -8,7 +8,7 @@
  * (REFERENCE_BUILD, real.h) these hand over to the plain loops.
  *
  *     y  = x W^T + b        (N,I) x (I,O): one GEMM
- *     dx += dy W            (N,O) x (O,I)
+ *     dx += dy W            (N,O) x (O,I)    (linear_backward_set: dx = dy W)
  *     dW += dy^T x          (O,N) x (N,I)
  *     db += sum_n dy
  */
@@ -47,6 +47,19 @@ void linear_backward(real *dx, real *dW, real *db, const real *dy,
     if (dW) real_gemm(1, 0, O, I, N, 1, dy, O, x, I, 1, dW, I);   /* (O,N)(N,I) */
     if (db)   /* db += sum_n dy[n], a row at a time, several elements at once */
         for (int n = 0; n < N; n++) vecmath_add(db, dy + (size_t)n * O, (size_t)O);
+}
+
+void linear_backward_set(real *dx, real *dW, real *db, const real *dy,
+                         const real *x, const real *W, int N, int I, int O)
+{
+    if (REFERENCE_BUILD) {   /* the plain form: zero dx, then accumulate */
+        memset(dx, 0, (size_t)N * I * sizeof(real));
+        linear_backward_ref(dx, dW, db, dy, x, W, N, I, O);
+        return;
+    }
+    /* dx = dy W: the product with beta = 0 writes dx without reading it */
+    real_gemm(0, 0, N, I, O, 1, dy, O, W, I, 0, dx, I);   /* (N,O)(O,I) */
+    linear_backward(NULL, dW, db, dy, x, W, N, I, O);
 }
 
 double softmax_xent_forward(real *probs, const real *logits, const int *targets,

@@ -86,6 +86,26 @@ START_TEST(test_softmax_xent_fast_equals_loops)
 }
 END_TEST
 
+START_TEST(test_linear_backward_set_overwrites)
+{
+    /* dx = dy W whatever dx held; dW and db accumulate as linear_backward's */
+    enum { N = 7, I = 5, O = 3 };
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    real x[N * I], W[O * I], dy[N * O];
+    fill(x, N * I, rng); fill(W, O * I, rng); fill(dy, N * O, rng);
+    real dx1[N * I], dx2[N * I] = {0}, dW1[O * I], dW2[O * I], db1[O], db2[O];
+    for (int i = 0; i < N * I; i++) dx1[i] = 1e3f;   /* stale values to be overwritten */
+    for (int i = 0; i < O * I; i++) dW1[i] = dW2[i] = (real)(0.1 * i);
+    for (int i = 0; i < O; i++) db1[i] = db2[i] = (real)(-0.2 * i);
+    linear_backward_set(dx1, dW1, db1, dy, x, W, N, I, O);
+    linear_backward_ref(dx2, dW2, db2, dy, x, W, N, I, O);
+    assert_allclose(dx1, dx2, N * I, KERNEL_RTOL, 1e-6);
+    assert_allclose(dW1, dW2, O * I, KERNEL_RTOL, 1e-6);
+    assert_allclose(db1, db2, O, KERNEL_RTOL, 1e-6);
+    gsl_rng_free(rng);
+}
+END_TEST
+
 START_TEST(test_linear_hand_computed)
 {
     /* y = x W^T + b with x = [1 2], W = [[3 4] [5 6] [-1 0.5]], b = [0.5 -1 2] */
@@ -218,6 +238,7 @@ static Suite *make_ops_suite(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_linear_blas_equals_loops);
     tcase_add_test(tc, test_linear_hand_computed);
+    tcase_add_test(tc, test_linear_backward_set_overwrites);
     tcase_add_test(tc, test_softmax_xent_fast_equals_loops);
     tcase_add_test(tc, test_softmax_xent_hand_computed);
     tcase_add_test(tc, test_softmax_xent_ignore_mask);

@@ -259,7 +259,9 @@ static void block_forward(Transformer *tf, const BlockParams *w, const BlockActs
 
 /* dres (B,T,C) holds dL/dx_{l+1} on entry and dL/dx_l on return; the
  * parameter gradients g accumulate; ws are the workspaces.  The forward's
- * lines, in reverse. */
+ * lines, in reverse.  A workspace that one product alone fills (dgelu,
+ * dln, datt) is written by linear_backward_set (dx = dy W), not zeroed and
+ * added to. */
 static void block_backward(Transformer *tf, const BlockParams *g, const BlockParams *w,
                            const BlockActs *s, const BlockWork *ws, const int *lengths,
                            real *dres, int B, int T)
@@ -267,20 +269,17 @@ static void block_backward(Transformer *tf, const BlockParams *g, const BlockPar
     int N = B * T, C = tf->C, F = tf->F;
     size_t nC = (size_t)N * C, nF = (size_t)N * F;
     /* forward: x_{l+1} = a + u W_mproj^T + b_mproj; da = dres (identity path) + ... */
-    memset(ws->dgelu, 0, nF * sizeof(real));
-    linear_backward(ws->dgelu, g->mproj_w, g->mproj_b, dres, s->gelu, w->mproj_w, N, F, C);
+    linear_backward_set(ws->dgelu, g->mproj_w, g->mproj_b, dres, s->gelu, w->mproj_w, N, F, C);
     /* forward: u = gelu(fc) */
     memset(ws->dfc, 0, nF * sizeof(real));
     gelu_backward(ws->dfc, ws->dgelu, s->fc, nF);
     /* forward: fc = m W_fc^T + b_fc */
-    memset(ws->dln, 0, nC * sizeof(real));
-    linear_backward(ws->dln, g->fc_w, g->fc_b, ws->dfc, s->ln2, w->fc_w, N, C, F);
+    linear_backward_set(ws->dln, g->fc_w, g->fc_b, ws->dfc, s->ln2, w->fc_w, N, C, F);
     /* forward: m = ln2(a); dres becomes da = dres + ln2's backward */
     layernorm_backward(dres, g->ln2_w, g->ln2_b, ws->dln, s->a, w->ln2_w, s->ln2_mean,
                        s->ln2_rstd, N, C);
     /* forward: a = x_l + att W_proj^T + b_proj; dx_l = da (identity path) + ... */
-    memset(ws->datt, 0, nC * sizeof(real));
-    linear_backward(ws->datt, g->proj_w, g->proj_b, dres, s->att, w->proj_w, N, C, C);
+    linear_backward_set(ws->datt, g->proj_w, g->proj_b, dres, s->att, w->proj_w, N, C, C);
     /* forward: att = attention(q, k, v) */
     memset(ws->dqkv, 0, 3 * nC * sizeof(real));
     if (tf->online)
@@ -290,8 +289,7 @@ static void block_backward(Transformer *tf, const BlockParams *g, const BlockPar
         attention_backward(ws->dqkv, ws->dscores, ws->datt, s->qkv, s->probs, B, T, C, tf->NH,
                            tf->causal, lengths);
     /* forward: [q | k | v] = h W_qkv^T + b_qkv */
-    memset(ws->dln, 0, nC * sizeof(real));
-    linear_backward(ws->dln, g->qkv_w, g->qkv_b, ws->dqkv, s->ln1, w->qkv_w, N, C, 3 * C);
+    linear_backward_set(ws->dln, g->qkv_w, g->qkv_b, ws->dqkv, s->ln1, w->qkv_w, N, C, 3 * C);
     /* forward: h = ln1(x_l); dres becomes dx_l */
     layernorm_backward(dres, g->ln1_w, g->ln1_b, ws->dln, s->x, w->ln1_w, s->ln1_mean,
                        s->ln1_rstd, N, C);
