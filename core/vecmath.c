@@ -149,6 +149,12 @@ void vecmath_gelu_backward(real *dx, const real *dy, const real *x, size_t n)
     }
 }
 
+void vecmath_gelu_backward_set(real *dx, const real *dy, const real *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) dx[i] = 0;
+    vecmath_gelu_backward(dx, dy, x, n);
+}
+
 #else
 
 /* A vfloat is 8 floats.  In the default build the compiler carries it in
@@ -563,13 +569,15 @@ VECMATH_CLONES void vecmath_layernorm_backward(real *dx, real *dw, real *db, con
 }
 
 /* m <= VLEN elements of dx += dy (Phi(x) + x phi(x)), phi(x) =
- * exp(-x^2/2) / sqrt(2 pi); the missing ones are zero padding */
-static inline __attribute__((always_inline)) void gelu_backward_vector(float *dx, const float *dy, const float *x, size_t m)
+ * exp(-x^2/2) / sqrt(2 pi) (add = 0: dx = ..., dx not read); the missing
+ * ones are zero padding */
+static inline __attribute__((always_inline)) void gelu_backward_vector(float *dx, const float *dy, const float *x,
+                                                                       size_t m, int add)
 {
     vfloat xv = SPLAT(0.0f), g = SPLAT(0.0f), d = SPLAT(0.0f);
     memcpy(&xv, x, m * sizeof(float));
     memcpy(&g, dy, m * sizeof(float));
-    memcpy(&d, dx, m * sizeof(float));
+    if (add) memcpy(&d, dx, m * sizeof(float));
     vfloat cdf, pdf, arg = SPLAT(-0.5f) * xv * xv;
     v_exp(&pdf, &arg);
     pdf = pdf * SPLAT((float)INV_SQRT_2PI);
@@ -581,8 +589,15 @@ static inline __attribute__((always_inline)) void gelu_backward_vector(float *dx
 VECMATH_CLONES void vecmath_gelu_backward(real *dx, const real *dy, const real *x, size_t n)
 {
     size_t i = 0;
-    for (; i + VLEN <= n; i += VLEN) gelu_backward_vector(dx + i, dy + i, x + i, VLEN);
-    if (i < n) gelu_backward_vector(dx + i, dy + i, x + i, n - i);
+    for (; i + VLEN <= n; i += VLEN) gelu_backward_vector(dx + i, dy + i, x + i, VLEN, 1);
+    if (i < n) gelu_backward_vector(dx + i, dy + i, x + i, n - i, 1);
+}
+
+VECMATH_CLONES void vecmath_gelu_backward_set(real *dx, const real *dy, const real *x, size_t n)
+{
+    size_t i = 0;
+    for (; i + VLEN <= n; i += VLEN) gelu_backward_vector(dx + i, dy + i, x + i, VLEN, 0);
+    if (i < n) gelu_backward_vector(dx + i, dy + i, x + i, n - i, 0);
 }
 
 #endif

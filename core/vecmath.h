@@ -38,6 +38,8 @@ void vecmath_gelu(real *y, const real *x, size_t n);
 /* dx += dy * gelu'(x) = dy (Phi(x) + x phi(x)), phi the normal density;
  * dx (n), dy (n), x (n) the GELU's input */
 void vecmath_gelu_backward(real *dx, const real *dy, const real *x, size_t n);
+/* the same written, not added: dx = dy * gelu'(x) (dx need not be zeroed) */
+void vecmath_gelu_backward_set(real *dx, const real *dy, const real *x, size_t n);
 
 /* y += x (n): the sum behind every bias gradient and embedding gradient */
 void vecmath_add(real *y, const real *x, size_t n);

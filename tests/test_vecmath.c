@@ -90,8 +90,8 @@ START_TEST(test_sigmoid_equals_libm)
 }
 END_TEST
 
-/* gelu_forward / gelu_backward (vecmath) against transformer/gelu.c's
- * plain double loops */
+/* gelu_forward / gelu_backward / gelu_backward_set (vecmath) against
+ * transformer/gelu.c's plain double loops */
 START_TEST(test_gelu_equals_libm)
 {
     const double range[2][2] = {{-12, 12}, {-2, 2}};
@@ -108,6 +108,14 @@ START_TEST(test_gelu_equals_libm)
             y[i] = e[i] = (real)(0.25 * (double)(i % 7));
         }
         gelu_backward(y, dy, x, GRID);
+        gelu_backward_ref(e, dy, x, GRID);
+        assert_allclose(y, e, GRID, GELU_RTOL, GELU_GRAD_ATOL);
+        /* the written form: stale values in y are overwritten, not added to */
+        for (size_t i = 0; i < GRID; i++) {
+            y[i] = 1e3f;
+            e[i] = 0;
+        }
+        gelu_backward_set(y, dy, x, GRID);
         gelu_backward_ref(e, dy, x, GRID);
         assert_allclose(y, e, GRID, GELU_RTOL, GELU_GRAD_ATOL);
     }

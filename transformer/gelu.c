@@ -15,6 +15,7 @@
 #include "transformer.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "vecmath.h"
 
@@ -67,4 +68,14 @@ void gelu_backward(real *dinp, const real *dout, const real *inp, size_t n)
         return;
     }
     vecmath_gelu_backward(dinp, dout, inp, n);
+}
+
+void gelu_backward_set(real *dinp, const real *dout, const real *inp, size_t n)
+{
+    if (REFERENCE_BUILD) {   /* the plain form: zero, then accumulate */
+        memset(dinp, 0, n * sizeof(real));
+        gelu_backward_ref(dinp, dout, inp, n);
+        return;
+    }
+    vecmath_gelu_backward_set(dinp, dout, inp, n);
 }

@@ -259,9 +259,9 @@ static void block_forward(Transformer *tf, const BlockParams *w, const BlockActs
 
 /* dres (B,T,C) holds dL/dx_{l+1} on entry and dL/dx_l on return; the
  * parameter gradients g accumulate; ws are the workspaces.  The forward's
- * lines, in reverse.  A workspace that one product alone fills (dgelu,
- * dln, datt) is written by linear_backward_set (dx = dy W), not zeroed and
- * added to. */
+ * lines, in reverse.  A workspace that one op alone fills (dgelu, dfc,
+ * dln, datt) is written by its _set backward (linear_backward_set: dx =
+ * dy W; gelu_backward_set), not zeroed and added to. */
 static void block_backward(Transformer *tf, const BlockParams *g, const BlockParams *w,
                            const BlockActs *s, const BlockWork *ws, const int *lengths,
                            real *dres, int B, int T)
@@ -271,8 +271,7 @@ static void block_backward(Transformer *tf, const BlockParams *g, const BlockPar
     /* forward: x_{l+1} = a + u W_mproj^T + b_mproj; da = dres (identity path) + ... */
     linear_backward_set(ws->dgelu, g->mproj_w, g->mproj_b, dres, s->gelu, w->mproj_w, N, F, C);
     /* forward: u = gelu(fc) */
-    memset(ws->dfc, 0, nF * sizeof(real));
-    gelu_backward(ws->dfc, ws->dgelu, s->fc, nF);
+    gelu_backward_set(ws->dfc, ws->dgelu, s->fc, nF);
     /* forward: fc = m W_fc^T + b_fc */
     linear_backward_set(ws->dln, g->fc_w, g->fc_b, ws->dfc, s->ln2, w->fc_w, N, C, F);
     /* forward: m = ln2(a); dres becomes da = dres + ln2's backward */

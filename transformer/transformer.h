@@ -91,6 +91,9 @@ void layernorm_backward_ref(real *dinp, real *dw, real *db, const real *dout,
 void gelu_forward(real *out, const real *inp, size_t n);
 /* dinp (n) += dout (n) * (Phi(x) + x phi(x)) */
 void gelu_backward(real *dinp, const real *dout, const real *inp, size_t n);
+/* the same written, not added: dinp = dout * (Phi(x) + x phi(x)), for a
+ * workspace the GELU alone fills (plain form: zero, then gelu_backward_ref) */
+void gelu_backward_set(real *dinp, const real *dout, const real *inp, size_t n);
 /* plain-loop twins in double precision (the fast ones use core/vecmath.c) */
 void gelu_forward_ref(real *out, const real *inp, size_t n);
 void gelu_backward_ref(real *dinp, const real *dout, const real *inp, size_t n);
