@@ -320,10 +320,9 @@ void model_backward(Model *m, const Batch *batch)
             mse_backward(m->dlogits, m->logits, batch->values, batch->targets, N, scale);
         else
             softmax_xent_backward(m->dlogits, m->probs, batch->targets, N, O, scale);
-        /* head: z = y W^T + b */
-        memset(m->dy, 0, (size_t)N * H * sizeof(real));
-        linear_backward(m->dy, params_grad(ps, m->idx_head_w), params_grad(ps, m->idx_head_b),
-                        m->dlogits, m->y, params_value(ps, m->idx_head_w), N, H, O);
+        /* head: z = y W^T + b; dy = dz W is the head's alone (written, not added) */
+        linear_backward_set(m->dy, params_grad(ps, m->idx_head_w), params_grad(ps, m->idx_head_b),
+                            m->dlogits, m->y, params_value(ps, m->idx_head_w), N, H, O);
     }
     /* body */
     memset(m->dx, 0, (size_t)N * E * sizeof(real));

@@ -465,7 +465,7 @@ void recurrent_time_loop_backward(RecurrentBody *rb, RecurrentLayer *ly, int B, 
 }
 
 /* One layer, steps T-1 .. 0.  Reads rb->dh_in (T,B,H) = dL/dh_t from above;
- * accumulates the layer's parameter gradients and dX (T,B,in) += dL/dX
+ * accumulates the layer's parameter gradients and writes dX (T,B,in) = dL/dX
  * (dX may be NULL, or rb->dh_in itself, which is no longer needed by then).
  * record_norms: this is the top layer, so write the per-step norms. */
 static void layer_backward(RecurrentBody *rb, RecurrentLayer *ly, real *dX, const real *X,
@@ -492,10 +492,10 @@ static void layer_backward(RecurrentBody *rb, RecurrentLayer *ly, real *dX, cons
                 rb->norms[s * T + t] = (real)sqrt(sq);
             }
     }
-    if (dX) memset(dX, 0, (size_t)T * B * ly->in * sizeof(real));
     if (rb->use_reference) {
         /* forward: a_ih = x_t W_ih^T + b_ih, per step:
          * dx_t += da_ih W_ih, dW_ih += da_ih^T x_t, db_ih += sum_b da_ih */
+        if (dX) memset(dX, 0, (size_t)T * B * ly->in * sizeof(real));
         for (int t = 0; t < T; t++)
             linear_backward_ref(dX ? dX + (size_t)t * B * ly->in : NULL, ly->dW_ih, ly->db_ih,
                                 rb->da_ih + t * BGH, X + (size_t)t * B * ly->in, ly->W_ih,
@@ -504,8 +504,12 @@ static void layer_backward(RecurrentBody *rb, RecurrentLayer *ly, real *dX, cons
         /* W_hh acted at every step: dW_hh = sum_t da_hh[t]^T h_{t-1}, which is
          * ONE product of dA_hh^T (G*H,T*B) with H_prev = h_0 .. h_{T-1} (T*B,H) */
         linear_backward(NULL, ly->dW_hh, ly->db_hh, dA_hh, ly->h, ly->W_hh, T * B, H, GH);
-        /* likewise for W_ih, and dX = dA_ih W_ih for every step at once */
-        linear_backward(dX, ly->dW_ih, ly->db_ih, rb->da_ih, X, ly->W_ih, T * B, ly->in, GH);
+        /* likewise for W_ih, and dX = dA_ih W_ih for every step at once
+         * (written by the product, not zeroed and added to) */
+        if (dX)
+            linear_backward_set(dX, ly->dW_ih, ly->db_ih, rb->da_ih, X, ly->W_ih, T * B, ly->in, GH);
+        else
+            linear_backward(NULL, ly->dW_ih, ly->db_ih, rb->da_ih, X, ly->W_ih, T * B, ly->in, GH);
     }
 }
 
