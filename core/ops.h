@@ -24,6 +24,11 @@
  * y (N,O) is overwritten; x (N,I), W (O,I), b (O) or NULL (no bias). */
 void linear_forward(real *y, const real *x, const real *W, const real *b,
                     int N, int I, int O);
+/* y (N,O) = r + x W^T + b: the layer's output added to a residual stream r
+ * (N,O) in the same pass (y may not be r); plain form: linear_forward_ref,
+ * then y += r */
+void linear_forward_residual(real *y, const real *r, const real *x, const real *W,
+                             const real *b, int N, int I, int O);
 /* dx (N,I) += dy W;  dW (O,I) += dy^T x;  db (O) += sum_n dy */
 void linear_backward(real *dx, real *dW, real *db, const real *dy,
                      const real *x, const real *W, int N, int I, int O);

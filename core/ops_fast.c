@@ -8,6 +8,7 @@
  * (REFERENCE_BUILD, real.h) these hand over to the plain loops.
  *
  *     y  = x W^T + b        (N,I) x (I,O): one GEMM
+ *                           (linear_forward_residual: y = r + x W^T + b)
  *     dx += dy W            (N,O) x (O,I)    (linear_backward_set: dx = dy W)
  *     dW += dy^T x          (O,N) x (N,I)
  *     db += sum_n dy
@@ -34,6 +35,24 @@ void linear_forward(real *y, const real *x, const real *W, const real *b,
     } else {
         real_gemm(0, 1, N, O, I, 1, x, I, W, I, 0, y, O);
     }
+}
+
+void linear_forward_residual(real *y, const real *r, const real *x, const real *W,
+                             const real *b, int N, int I, int O)
+{
+    if (REFERENCE_BUILD) {   /* the plain form: the layer, then the sum */
+        linear_forward_ref(y, x, W, b, N, I, O);
+        for (size_t i = 0; i < (size_t)N * O; i++) y[i] += r[i];
+        return;
+    }
+    /* y = r + b row by row, then y += x W^T: one pass fewer over y than
+     * the layer followed by the sum */
+    for (int n = 0; n < N; n++) {
+        real *yn = y + (size_t)n * O;
+        memcpy(yn, r + (size_t)n * O, (size_t)O * sizeof(real));
+        if (b) vecmath_add(yn, b, (size_t)O);
+    }
+    real_gemm(0, 1, N, O, I, 1, x, I, W, I, 1, y, O);
 }
 
 void linear_backward(real *dx, real *dW, real *db, const real *dy,

@@ -106,6 +106,26 @@ START_TEST(test_linear_backward_set_overwrites)
 }
 END_TEST
 
+START_TEST(test_linear_forward_residual)
+{
+    /* y = r + x W^T + b against the plain layer and the sum, with and
+     * without a bias */
+    enum { N = 7, I = 5, O = 3 };
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    real x[N * I], W[O * I], b[O], r[N * O];
+    fill(x, N * I, rng); fill(W, O * I, rng); fill(b, O, rng); fill(r, N * O, rng);
+    for (int with_bias = 0; with_bias <= 1; with_bias++) {
+        real y1[N * O], y2[N * O];
+        for (int i = 0; i < N * O; i++) y1[i] = 1e3f;   /* stale: overwritten */
+        linear_forward_residual(y1, r, x, W, with_bias ? b : NULL, N, I, O);
+        linear_forward_ref(y2, x, W, with_bias ? b : NULL, N, I, O);
+        for (int i = 0; i < N * O; i++) y2[i] += r[i];
+        assert_allclose(y1, y2, N * O, KERNEL_RTOL, 1e-6);
+    }
+    gsl_rng_free(rng);
+}
+END_TEST
+
 START_TEST(test_linear_hand_computed)
 {
     /* y = x W^T + b with x = [1 2], W = [[3 4] [5 6] [-1 0.5]], b = [0.5 -1 2] */
@@ -239,6 +259,7 @@ static Suite *make_ops_suite(void)
     tcase_add_test(tc, test_linear_blas_equals_loops);
     tcase_add_test(tc, test_linear_hand_computed);
     tcase_add_test(tc, test_linear_backward_set_overwrites);
+    tcase_add_test(tc, test_linear_forward_residual);
     tcase_add_test(tc, test_softmax_xent_fast_equals_loops);
     tcase_add_test(tc, test_softmax_xent_hand_computed);
     tcase_add_test(tc, test_softmax_xent_ignore_mask);

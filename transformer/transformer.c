@@ -245,16 +245,14 @@ static void block_forward(Transformer *tf, const BlockParams *w, const BlockActs
     else
         attention_forward(s->att, s->probs, s->qkv, B, T, C, tf->NH, tf->causal, lengths);
     /* a = x_l + att W_proj^T + b_proj */
-    linear_forward(s->a, s->att, w->proj_w, w->proj_b, N, C, C);
-    vecmath_add(s->a, s->x, (size_t)N * C);
+    linear_forward_residual(s->a, s->x, s->att, w->proj_w, w->proj_b, N, C, C);
     /* m = ln2(a) */
     layernorm_forward(s->ln2, s->ln2_mean, s->ln2_rstd, s->a, w->ln2_w, w->ln2_b, N, C);
     /* u = gelu(m W_fc^T + b_fc) */
     linear_forward(s->fc, s->ln2, w->fc_w, w->fc_b, N, C, F);
     gelu_forward(s->gelu, s->fc, (size_t)N * F);
     /* x_{l+1} = a + u W_mproj^T + b_mproj */
-    linear_forward(s->out, s->gelu, w->mproj_w, w->mproj_b, N, F, C);
-    vecmath_add(s->out, s->a, (size_t)N * C);
+    linear_forward_residual(s->out, s->a, s->gelu, w->mproj_w, w->mproj_b, N, F, C);
 }
 
 /* dres (B,T,C) holds dL/dx_{l+1} on entry and dL/dx_l on return; the
