@@ -38,6 +38,7 @@
 #include "transformer.h"
 
 #include <assert.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -400,6 +401,23 @@ static void backward_span(void *arg, int p)
     positions_backward(bp->dx ? bp->dx + r * C : NULL, g->pos_g, dres, nb, T, tf->C);
 }
 
+/* slice p of the gradient buffer: spans 1 .. parts-1's private gradients
+ * added to the real ones (span by span, as one thread would) and zeroed
+ * for the next backward */
+static void join_slice(void *arg, int p)
+{
+    const BodyPass *bp = arg;
+    Transformer *tf = bp->tf;
+    int lo, hi;
+    assert(tf->grad_len <= INT_MAX);
+    parallel_span((int)tf->grad_len, bp->parts, p, &lo, &hi);
+    for (int s = 1; s < bp->parts; s++) {
+        real *priv = tf->part_grads + (size_t)(s - 1) * tf->grad_len;
+        vecmath_add(tf->grad_base + lo, priv + lo, (size_t)(hi - lo));
+        memset(priv + lo, 0, (size_t)(hi - lo) * sizeof(real));
+    }
+}
+
 static void transformer_backward(void *self, real *dx, const real *dy, int B, int T)
 {
     /* dx (B,T,C) or NULL, dy (B,T,C) */
@@ -408,13 +426,9 @@ static void transformer_backward(void *self, real *dx, const real *dy, int B, in
     int C = tf->C;
     BodyPass bp = {tf, NULL, NULL, dx, dy, B, T, split_parts(tf, B, T)};
     parallel_run(bp.parts, backward_span, &bp);
-    /* the spans' private parameter gradients join the real ones (and are
-     * zeroed for the next backward) */
-    for (int p = 1; p < bp.parts; p++) {
-        real *priv = tf->part_grads + (size_t)(p - 1) * tf->grad_len;
-        vecmath_add(tf->grad_base, priv, tf->grad_len);
-        memset(priv, 0, tf->grad_len * sizeof(real));
-    }
+    /* the spans' private parameter gradients join the real ones, a slice of
+     * the buffer on each thread */
+    if (bp.parts > 1) parallel_run(bp.parts, join_slice, &bp);
     /* ||dL/dx_t|| over the batch: dL/dx = dL/dx_0 since x_0 = x + P */
     for (int t = 0; t < T; t++) {
         double ss = 0;
