@@ -400,8 +400,8 @@ static void mlp_forward(const TransformerEncDec *m, real *out, real *ln, real *m
     layernorm_forward(ln, mean, rstd, in, P_val(m, w[MLP_LN_W]), P_val(m, w[MLP_LN_B]), N, C);
     linear_forward(fc, ln, P_val(m, w[MLP_FC_W]), P_val(m, w[MLP_FC_B]), N, C, F);
     gelu_forward(gl, fc, (size_t)N * F);
-    linear_forward(out, gl, P_val(m, w[MLP_PROJ_W]), P_val(m, w[MLP_PROJ_B]), N, F, C);
-    vecmath_add(out, in, (size_t)N * C);
+    linear_forward_residual(out, in, gl, P_val(m, w[MLP_PROJ_W]), P_val(m, w[MLP_PROJ_B]), N,
+                            F, C);
 }
 
 /* g_res holds dL/dout on entry and dL/din on return (the identity path plus
@@ -411,14 +411,11 @@ static void mlp_backward(TransformerEncDec *m, real *g_res, const real *in, cons
                          const int *w, int N)
 {
     int C = m->C, F = m->F;
-    memset(m->g_gelu, 0, (size_t)N * F * sizeof(real));
-    linear_backward(m->g_gelu, P_grad(m, w[MLP_PROJ_W]), P_grad(m, w[MLP_PROJ_B]), g_res, gl,
-                    P_val(m, w[MLP_PROJ_W]), N, F, C);
-    memset(m->g_fc, 0, (size_t)N * F * sizeof(real));
-    gelu_backward(m->g_fc, m->g_gelu, fc, (size_t)N * F);
-    memset(m->g_ln, 0, (size_t)N * C * sizeof(real));
-    linear_backward(m->g_ln, P_grad(m, w[MLP_FC_W]), P_grad(m, w[MLP_FC_B]), m->g_fc, ln,
-                    P_val(m, w[MLP_FC_W]), N, C, F);
+    linear_backward_set(m->g_gelu, P_grad(m, w[MLP_PROJ_W]), P_grad(m, w[MLP_PROJ_B]), g_res, gl,
+                        P_val(m, w[MLP_PROJ_W]), N, F, C);
+    gelu_backward_set(m->g_fc, m->g_gelu, fc, (size_t)N * F);
+    linear_backward_set(m->g_ln, P_grad(m, w[MLP_FC_W]), P_grad(m, w[MLP_FC_B]), m->g_fc, ln,
+                        P_val(m, w[MLP_FC_W]), N, C, F);
     layernorm_backward(g_res, P_grad(m, w[MLP_LN_W]), P_grad(m, w[MLP_LN_B]), m->g_ln, in,
                        P_val(m, w[MLP_LN_W]), mean, rstd, N, C);
 }
@@ -428,7 +425,6 @@ static void mlp_backward(TransformerEncDec *m, real *g_res, const real *in, cons
 static void encoder_forward(TransformerEncDec *m, const int *src, const int *src_len, int B, int S)
 {
     int C = m->C, F = m->F, NH = m->NH, Ns = B * S;
-    size_t nC = (size_t)Ns * C;
     /* e_0 = src_embed[src] + P */
     embedding_forward(m->g_eres, src, P_val(m, m->idx_src_embed), Ns, C);
     positions_forward(m->e_res, m->g_eres, position_rows(m, m->idx_src_pos), B, S, C);
@@ -446,8 +442,7 @@ static void encoder_forward(TransformerEncDec *m, const int *src, const int *src
         cross_attention_forward(att, layer(m->e_probs, l, (size_t)B * NH * S, S), qkv, 3 * C,
                                 qkv + C, qkv + 2 * C, 3 * C, src_len, B, S, S, C, NH);
         /* a = e_l + att W_proj^T + b_proj */
-        linear_forward(a, att, EW(l, E_PROJ_W), EW(l, E_PROJ_B), Ns, C, C);
-        vecmath_add(a, x, nC);
+        linear_forward_residual(a, x, att, EW(l, E_PROJ_W), EW(l, E_PROJ_B), Ns, C, C);
         /* e_{l+1} = a + gelu(ln2(a) W_fc^T + b_fc) W_mproj^T + b_mproj */
         mlp_forward(m, out, ln2, layer(m->e_mean2, l, Ns, 1), layer(m->e_rstd2, l, Ns, 1), fc,
                     gl, a, &m->idx_enc[l][E_LN2_W], Ns);
@@ -463,7 +458,6 @@ static void decoder_forward(TransformerEncDec *m, real *logits, const int *tgt_i
                             const int *src_len, int B, int S, int T)
 {
     int C = m->C, F = m->F, NH = m->NH, Ns = B * S, Nt = B * T;
-    size_t nC = (size_t)Nt * C;
     /* x_0 = tgt_embed[tgt_in] + P */
     embedding_forward(m->g_dres, tgt_in, P_val(m, m->idx_tgt_embed), Nt, C);
     positions_forward(m->d_res, m->g_dres, position_rows(m, m->idx_tgt_pos), B, T, C);
@@ -481,8 +475,7 @@ static void decoder_forward(TransformerEncDec *m, real *logits, const int *tgt_i
         linear_forward(qkv, ln1, DW(l, D_QKV_W), DW(l, D_QKV_B), Nt, C, 3 * C);
         attention_forward(att, layer(m->d_probs, l, (size_t)B * NH * T, T), qkv, B, T, C, NH, 1, NULL);
         /* a = x_l + att W_proj^T + b_proj */
-        linear_forward(a, att, DW(l, D_PROJ_W), DW(l, D_PROJ_B), Nt, C, C);
-        vecmath_add(a, x, nC);
+        linear_forward_residual(a, x, att, DW(l, D_PROJ_W), DW(l, D_PROJ_B), Nt, C, C);
         /* q = ln2(a) W_q^T + b_q;  [k | v] = m W_kv^T + b_kv (the memory) */
         layernorm_forward(ln2, layer(m->d_mean2, l, Nt, 1), layer(m->d_rstd2, l, Nt, 1), a,
                           DW(l, D_LN2_W), DW(l, D_LN2_B), Nt, C);
@@ -492,8 +485,7 @@ static void decoder_forward(TransformerEncDec *m, real *logits, const int *tgt_i
         cross_attention_forward(xatt, layer(m->d_xprobs, l, (size_t)B * NH * T, S), xq, C, xkv,
                                 xkv + C, 2 * C, src_len, B, T, S, C, NH);
         /* a2 = a + xatt W_xproj^T + b_xproj */
-        linear_forward(a2, xatt, DW(l, D_XPROJ_W), DW(l, D_XPROJ_B), Nt, C, C);
-        vecmath_add(a2, a, nC);
+        linear_forward_residual(a2, a, xatt, DW(l, D_XPROJ_W), DW(l, D_XPROJ_B), Nt, C, C);
         /* x_{l+1} = a2 + gelu(ln3(a2) W_fc^T + b_fc) W_mproj^T + b_mproj */
         mlp_forward(m, out, ln3, layer(m->d_mean3, l, Nt, 1), layer(m->d_rstd3, l, Nt, 1), fc,
                     gl, a2, &m->idx_dec[l][D_LN3_W], Nt);
@@ -529,9 +521,8 @@ static void ted_backward(void *self, const real *dlogits, const int *src, const 
     int C = m->C, F = m->F, NH = m->NH, Ns = B * S, Nt = B * T;
     size_t tC = (size_t)Nt * C, sC = (size_t)Ns * C;
     /* forward: logits = y head^T + b */
-    memset(m->g_y, 0, tC * sizeof(real));
-    linear_backward(m->g_y, P_grad(m, m->idx_head_w), P_grad(m, m->idx_head_b), dlogits, m->y,
-                    P_val(m, m->idx_head_w), Nt, C, m->O);
+    linear_backward_set(m->g_y, P_grad(m, m->idx_head_w), P_grad(m, m->idx_head_b), dlogits, m->y,
+                        P_val(m, m->idx_head_w), Nt, C, m->O);
     /* forward: y = decoder.ln_f(x_L); g_dres walks dL/dx_l down the stack */
     memset(m->g_dres, 0, tC * sizeof(real));
     layernorm_backward(m->g_dres, P_grad(m, m->idx_dlnf_w), P_grad(m, m->idx_dlnf_b), m->g_y,
@@ -550,9 +541,8 @@ static void ted_backward(void *self, const real *dlogits, const int *src, const 
         mlp_backward(m, m->g_dres, a2, ln3, layer(m->d_mean3, l, Nt, 1),
                      layer(m->d_rstd3, l, Nt, 1), fc, gl, &m->idx_dec[l][D_LN3_W], Nt);
         /* forward: a2 = a + xatt W_xproj^T + b */
-        memset(m->g_att, 0, tC * sizeof(real));
-        linear_backward(m->g_att, DG(l, D_XPROJ_W), DG(l, D_XPROJ_B), m->g_dres, xatt,
-                        DW(l, D_XPROJ_W), Nt, C, C);
+        linear_backward_set(m->g_att, DG(l, D_XPROJ_W), DG(l, D_XPROJ_B), m->g_dres, xatt,
+                            DW(l, D_XPROJ_W), Nt, C, C);
         /* forward: xatt = cross-attention(q, k, v) */
         memset(m->g_xq, 0, tC * sizeof(real));
         memset(m->g_xkv, 0, sC * 2 * sizeof(real));
@@ -563,22 +553,19 @@ static void ted_backward(void *self, const real *dlogits, const int *src, const 
         linear_backward(m->g_mem, DG(l, D_XKV_W), DG(l, D_XKV_B), m->g_xkv, m->mem,
                         DW(l, D_XKV_W), Ns, C, 2 * C);
         /* forward: q = ln2(a) W_q^T + b */
-        memset(m->g_ln, 0, tC * sizeof(real));
-        linear_backward(m->g_ln, DG(l, D_XQ_W), DG(l, D_XQ_B), m->g_xq, ln2, DW(l, D_XQ_W),
-                        Nt, C, C);
+        linear_backward_set(m->g_ln, DG(l, D_XQ_W), DG(l, D_XQ_B), m->g_xq, ln2, DW(l, D_XQ_W),
+                            Nt, C, C);
         layernorm_backward(m->g_dres, DG(l, D_LN2_W), DG(l, D_LN2_B), m->g_ln, a,
                            DW(l, D_LN2_W), layer(m->d_mean2, l, Nt, 1),
                            layer(m->d_rstd2, l, Nt, 1), Nt, C);
         /* forward: a = x_l + att W_proj^T + b;  att = causal attention(qkv) */
-        memset(m->g_att, 0, tC * sizeof(real));
-        linear_backward(m->g_att, DG(l, D_PROJ_W), DG(l, D_PROJ_B), m->g_dres, att,
-                        DW(l, D_PROJ_W), Nt, C, C);
+        linear_backward_set(m->g_att, DG(l, D_PROJ_W), DG(l, D_PROJ_B), m->g_dres, att,
+                            DW(l, D_PROJ_W), Nt, C, C);
         memset(m->g_qkv, 0, tC * 3 * sizeof(real));
         attention_backward(m->g_qkv, m->scratch, m->g_att, qkv,
                            layer(m->d_probs, l, (size_t)B * NH * T, T), B, T, C, NH, 1, NULL);
-        memset(m->g_ln, 0, tC * sizeof(real));
-        linear_backward(m->g_ln, DG(l, D_QKV_W), DG(l, D_QKV_B), m->g_qkv, ln1, DW(l, D_QKV_W),
-                        Nt, C, 3 * C);
+        linear_backward_set(m->g_ln, DG(l, D_QKV_W), DG(l, D_QKV_B), m->g_qkv, ln1, DW(l, D_QKV_W),
+                            Nt, C, 3 * C);
         /* forward: ln1(x_l); g_dres becomes dL/dx_l */
         layernorm_backward(m->g_dres, DG(l, D_LN1_W), DG(l, D_LN1_B), m->g_ln, x,
                            DW(l, D_LN1_W), layer(m->d_mean1, l, Nt, 1),
@@ -603,17 +590,15 @@ static void ted_backward(void *self, const real *dlogits, const int *src, const 
         mlp_backward(m, m->g_eres, a, ln2, layer(m->e_mean2, l, Ns, 1),
                      layer(m->e_rstd2, l, Ns, 1), fc, gl, &m->idx_enc[l][E_LN2_W], Ns);
         /* forward: a = e_l + att W_proj^T + b;  att = attention over the real source */
-        memset(m->g_att, 0, sC * sizeof(real));
-        linear_backward(m->g_att, EG(l, E_PROJ_W), EG(l, E_PROJ_B), m->g_eres, att,
-                        EW(l, E_PROJ_W), Ns, C, C);
+        linear_backward_set(m->g_att, EG(l, E_PROJ_W), EG(l, E_PROJ_B), m->g_eres, att,
+                            EW(l, E_PROJ_W), Ns, C, C);
         memset(m->g_qkv, 0, sC * 3 * sizeof(real));
         cross_attention_backward(m->g_qkv, m->g_qkv + C, m->g_qkv + 2 * C, m->scratch, m->g_att,
                                  qkv, 3 * C, qkv + C, qkv + 2 * C, 3 * C,
                                  layer(m->e_probs, l, (size_t)B * NH * S, S), src_len, B, S, S,
                                  C, NH);
-        memset(m->g_ln, 0, sC * sizeof(real));
-        linear_backward(m->g_ln, EG(l, E_QKV_W), EG(l, E_QKV_B), m->g_qkv, ln1, EW(l, E_QKV_W),
-                        Ns, C, 3 * C);
+        linear_backward_set(m->g_ln, EG(l, E_QKV_W), EG(l, E_QKV_B), m->g_qkv, ln1, EW(l, E_QKV_W),
+                            Ns, C, 3 * C);
         layernorm_backward(m->g_eres, EG(l, E_LN1_W), EG(l, E_LN1_B), m->g_ln, x,
                            EW(l, E_LN1_W), layer(m->e_mean1, l, Ns, 1),
                            layer(m->e_rstd1, l, Ns, 1), Ns, C);
