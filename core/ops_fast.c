@@ -40,6 +40,7 @@ void linear_forward(real *y, const real *x, const real *W, const real *b,
 void linear_forward_residual(real *y, const real *r, const real *x, const real *W,
                              const real *b, int N, int I, int O)
 {
+    assert(y != r && "linear_forward_residual: y and r must be different arrays");
     if (REFERENCE_BUILD) {   /* the plain form: the layer, then the sum */
         linear_forward_ref(y, x, W, b, N, I, O);
         for (size_t i = 0; i < (size_t)N * O; i++) y[i] += r[i];
@@ -71,6 +72,7 @@ void linear_backward(real *dx, real *dW, real *db, const real *dy,
 void linear_backward_set(real *dx, real *dW, real *db, const real *dy,
                          const real *x, const real *W, int N, int I, int O)
 {
+    assert(dx && "linear_backward_set writes dx: use linear_backward without one");
     if (REFERENCE_BUILD) {   /* the plain form: zero dx, then accumulate */
         memset(dx, 0, (size_t)N * I * sizeof(real));
         linear_backward_ref(dx, dW, db, dy, x, W, N, I, O);
