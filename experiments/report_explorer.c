@@ -41,8 +41,9 @@
 static const char explorer_js[] =
     "(function () {\n"
     "  var SVG = 'http://www.w3.org/2000/svg';\n"
-    "  /* one colour per head in the all-heads view (Okabe-Ito, then Tol) */\n"
-    "  var HEAD = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#882255', '#000000'];\n"
+    "  /* one colour per head in the all-heads view: Paul Tol's muted palette,\n"
+    "   * colour-blind safe and apart from the models' colours */\n"
+    "  var HEAD = ['#332288', '#CC6677', '#117733', '#AA4499', '#44AA99', '#999933', '#88CCEE', '#DDCC77'];\n"
     "  var LX = 168, RX = 292, NX = 452;   /* left tokens end, right tokens start, numbers end */\n"
     "  function el(tag, cls, text) {\n"
     "    var e = document.createElement(tag);\n"

@@ -31,14 +31,19 @@ if (fmt eq "svg") {
 set output outfile
 if (GPVAL_VERSION >= 5.0) set colorsequence podo
 
-# Okabe & Ito (2008) colour-blind-safe palette, one colour per model
+# Okabe & Ito (2008) colour-blind-safe palette, one colour per model: the
+# four course models, then the scan models (reddish purple, sky blue, and
+# Tol's wine, darker than the vermilion); grey for a model not listed.
+# experiments/report.c (model_css_color) has the same list, and a test
+# compares the two.
 model_color(m) = m eq "rnn" ? "#E69F00" : m eq "lstm" ? "#0072B2" : \
-                 m eq "gru" ? "#009E73" : m eq "transformer" ? "#D55E00" : "#CC79A7"
+                 m eq "gru" ? "#009E73" : m eq "transformer" ? "#D55E00" : \
+                 m eq "mingru" ? "#CC79A7" : m eq "minlstm" ? "#56B4E9" : m eq "lti" ? "#882255" : "#777777"
 # the same colours as integers, for `lc rgb variable`
-model_rgb(m) = m eq "rnn" ? 0xE69F00 : m eq "lstm" ? 0x0072B2 : \
-               m eq "gru" ? 0x009E73 : m eq "transformer" ? 0xD55E00 : 0xCC79A7
+model_rgb(m) = int("0x" . model_color(m)[2:])
 # and a point shape each, so lines differ in print too
-model_point(m) = m eq "rnn" ? 7 : m eq "lstm" ? 5 : m eq "gru" ? 9 : m eq "transformer" ? 13 : 11
+model_point(m) = m eq "rnn" ? 7 : m eq "lstm" ? 5 : m eq "gru" ? 9 : m eq "transformer" ? 13 : \
+                 m eq "mingru" ? 11 : m eq "minlstm" ? 15 : 4
 # a second setting of the same model (say "rnn, no clip" beside "rnn, clip 1")
 # keeps the colour and changes the point (x, +, *, then open square, circle,
 # triangles instead of the model's filled shape) or the dash

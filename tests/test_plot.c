@@ -23,6 +23,8 @@
 
 #include "experiments/plot.h"
 #include "experiments/plot_data.h"
+#include "experiments/report_html.h"
+#include "registry.h"
 #include "testutil.h"
 #include "util.h"
 
@@ -644,6 +646,27 @@ START_TEST(test_curve_legend_names_what_varies_in_a_panel)
 }
 END_TEST
 
+START_TEST(test_model_colours_same_in_figures_and_report)
+{
+    /* every registered model has its own colour, the same in plots/common.gp
+     * (model_color) and in the report's tables and keys (model_css_color) */
+    size_t len;
+    char *gp = file_read_all("plots/common.gp", &len);
+    ck_assert_ptr_nonnull(gp);
+    int n = model_info_count();
+    for (int i = 0; i < n; i++) {
+        const char *name = model_info_at(i)->name, *css = model_css_color(name);
+        char want[128];
+        snprintf(want, sizeof want, "m eq \"%s\" ? \"%s\"", name, css);
+        ck_assert_msg(strstr(gp, want) != NULL, "plots/common.gp lacks %s", want);
+        for (int j = 0; j < i; j++)
+            ck_assert_msg(strcmp(css, model_css_color(model_info_at(j)->name)) != 0, "%s and %s share %s",
+                          name, model_info_at(j)->name, css);
+    }
+    free(gp);
+}
+END_TEST
+
 START_TEST(test_position_loss_only_where_every_position_is_scored)
 {
     ck_assert_msg(plot_full_rc == 0, "plot_experiment: %s", plot_err);
@@ -786,6 +809,21 @@ START_TEST(test_report_links_only_existing_files)
     /* the explorer's script is inline: nothing is loaded from elsewhere */
     ck_assert_msg(strstr(html, "<script src") == NULL, "no script loaded from a file or the network");
     ck_assert_msg(strstr(html, "class=\"explorer\"") != NULL, "the attention explorer is on the page");
+    /* the colour key names the models the runs used, and no other */
+    const char *key = strstr(html, "Colours are the same in every figure and table");
+    const char *key_end = key ? strstr(key, "</p>") : NULL;
+    ck_assert_msg(key && key_end, "the colour key is on the page");
+    for (int m = 0; m < model_info_count(); m++) {
+        const char *name = model_info_at(m)->name;
+        char swatch[160];
+        snprintf(swatch, sizeof swatch, "background:%s\"></span>%s", model_css_color(name), name);
+        const char *at = strstr(key, swatch);
+        char run[1024];   /* the fixture ran each of its models on chars */
+        snprintf(run, sizeof run, "%s/chars-%s-s1/metrics.csv", full_dir, name);
+        int in_key = at && at < key_end, ran = exists(run);
+        ck_assert_msg(in_key == ran, "the colour key %s %s, which the fixture %s", in_key ? "lists" : "lacks",
+                      name, ran ? "ran" : "did not run");
+    }
     ck_assert_msg(strstr(html, "id=\"findings\"") != NULL && strstr(html, "Gates keep long-term memory"),
                   "the findings box opens the page");
     /* a table per grid group, the timing grids apart from the learning results */
@@ -866,6 +904,7 @@ static Suite *make_plot_suite(int have_gnuplot)
     tcase_add_test(data, test_stats_mean_sd_skips_missing_values);
     tcase_add_test(data, test_attention_sentence_from_tokens);
     tcase_add_test(data, test_cmd_plot_arguments);
+    tcase_add_test(data, test_model_colours_same_in_figures_and_report);
     if (have_gnuplot) {
         /* drawing ~30 figures with gnuplot takes a few seconds */
         tcase_set_timeout(data, 120);
