@@ -341,19 +341,34 @@ done:
 /* '("label0" 0, "label1" 1, ...)', the value of an xticsdef argument (the
  * caller writes the name): the bar groups' names, which the bar scripts
  * `eval` into `set xtics`; labels may hold commas, which a CSV column could
- * not */
-static void xtics_args(Args *a, const Group *g, int n)
+ * not.  With width > 0 each label is broken into lines of at most width
+ * characters (at spaces; a word longer stays whole), so labels stand
+ * upright under their bars; returns the most lines a label takes. */
+static int xtics_args(Args *a, const Group *g, int n, int width)
 {
+    int most = 1;
     plot_args_printf(a, "'(");
     for (int k = 0; k < n; k++) {
         plot_args_printf(a, "%s\"", k ? ", " : "");
-        for (const char *c = g[k].label; *c; c++)
+        int col = 0, lines = 1;
+        for (const char *c = g[k].label; *c; c++) {
+            size_t word = strcspn(c + 1, " ");   /* the next word, after a space */
+            if (*c == ' ' && width > 0 && col > 0 && col + 1 + (int)word > width) {
+                plot_args_printf(a, "\\n");          /* a new line in the "" label */
+                col = 0;
+                lines++;
+                continue;
+            }
             if (*c == '\'') plot_args_printf(a, "''");          /* inside the '' string */
             else if (*c == '"' || *c == '\\') plot_args_printf(a, "\\%c", *c);
             else plot_args_printf(a, "%c", *c);
+            col += ((unsigned char)*c & 0xC0) != 0x80;
+        }
+        if (lines > most) most = lines;
         plot_args_printf(a, "\" %d", k);
     }
     plot_args_printf(a, ")';");
+    return most;
 }
 
 /* most bars a slide can hold */
@@ -389,7 +404,6 @@ int plot_figure_perplexity(Plot *p)
         FILE *out = fopen(path, "w");
         if (!out) die("cannot write '%s': %s", path, strerror(errno));
         fprintf(out, "x,model,mean,sd,n,params\n");
-        size_t longest = 0;
         int any_sd = 0;
         for (int k = 0; k < ng; k++) {
             for (int i = 0; i < g[k].n; i++) v[i] = e->runs[g[k].idx[i]].val_perplexity;
@@ -398,7 +412,6 @@ int plot_figure_perplexity(Plot *p)
             any_sd |= sd > 0;
             fprintf(out, "%d,%s,%.10g,%.10g,%d,%.10g\n", k, e->runs[g[k].idx[0]].model, mean, sd, m,
                     GROUP_MEAN(e, &g[k], params));
-            if (strlen(g[k].label) > longest) longest = strlen(g[k].label);
         }
         fclose(out);
         char dataf[80];
@@ -409,10 +422,13 @@ int plot_figure_perplexity(Plot *p)
          * uniform guess over the vocabulary (V) */
         plot_args_num(&a, exp(GROUP_MEAN(e, &panels[pi], chance_loss)), "punigram%d", pi + 1);
         plot_args_num(&a, GROUP_MEAN(e, &panels[pi], vocab_size), "pV%d", pi + 1);
-        plot_args_printf(&a, "nbars%d=%d;rotate%d=%d;has_sd%d=%d;", pi + 1, ng, pi + 1,
-                    (int)(ng * longest * np > 60), pi + 1, any_sd);
+        /* labels in lines as wide as a bar's share of the panel (about 9 px
+         * a character) */
+        int width = (int)(0.65 * PLOT_WIDTH / np / ng / 9);
+        plot_args_printf(&a, "nbars%d=%d;has_sd%d=%d;", pi + 1, ng, pi + 1, any_sd);
         plot_args_printf(&a, "xticsdef%d=", pi + 1);
-        xtics_args(&a, g, ng);
+        int lines = xtics_args(&a, g, ng, width < 8 ? 8 : width);
+        plot_args_printf(&a, "xlines%d=%d;", pi + 1, lines);
         free(g);
     }
     plot_args_printf(&a, "npanels=%d;", np);
@@ -533,7 +549,7 @@ int plot_figure_threads(Plot *p)
     int any_sd = threads_table(p, models, nm, levels, nl, width, v);
     Args a = {0};
     plot_args_printf(&a, "xticsdef=");
-    xtics_args(&a, models, nm);
+    xtics_args(&a, models, nm, 0);
     plot_args_str(&a, "data/threads.csv", "file");
     plot_args_printf(&a, "nlevels=%d;ngroups=%d;barwidth=%g;has_sd=%d;", nl, nm, width * 0.95, any_sd);
     for (int l = 0; l < nl; l++) plot_args_num(&a, levels[l], "level%d", l + 1);
