@@ -63,6 +63,14 @@ static int table_by(const Experiment *e, const int *idx, int n, size_t xoff, con
     return nx;
 }
 
+/* a panel of accuracy_vs_distance: runs at two or more distances, with
+ * a validation accuracy (classification) or a final loss (regression) */
+static int distance_panel_ok(const Experiment *e, const Group *panel, double *v)
+{
+    if (FIELD_VALUES(e, panel->idx, panel->n, distance, v) < 2) return 0;
+    return isfinite(GROUP_MEAN(e, panel, val_accuracy)) || isfinite(GROUP_MEAN(e, panel, final_val_loss));
+}
+
 int plot_figure_accuracy_vs_distance(Plot *p)
 {
     const char *base = "accuracy_vs_distance";
@@ -74,15 +82,21 @@ int plot_figure_accuracy_vs_distance(Plot *p)
     n = plot_keep_learning_runs(e, idx, n);
     Group *panels = NULL, *series = NULL;
     int np = n ? groups_make(e, idx, n, KEY_TASK | KEY_TOKENIZER | KEY_INIT_SCALE, &panels) : 0;
+    /* the lines, labelled by what varies among the runs drawn (not those of
+     * panels left out, say a clipping run at one distance) */
+    int drawn = 0;
+    for (int pi = 0; pi < np; pi++)
+        if (distance_panel_ok(e, &panels[pi], v))
+            for (int i = 0; i < panels[pi].n; i++) idx[drawn++] = panels[pi].idx[i];
+    n = drawn;
     int ns = n ? groups_make(e, idx, n, KEYS_SERIES, &series) : 0;
     Args a = {0};
     int drawn_panels = 0, used[64] = {0}, *both = xmalloc((size_t)(n + 1) * sizeof *both);
     for (int pi = 0; pi < np && drawn_panels < MAX_PANELS; pi++) {
-        if (FIELD_VALUES(e, panels[pi].idx, panels[pi].n, distance, v) < 2) continue;
+        if (!distance_panel_ok(e, &panels[pi], v)) continue;
         /* classification: accuracy; regression (adding): final loss / chance loss */
         int accuracy = isfinite(GROUP_MEAN(e, &panels[pi], val_accuracy));
         size_t yoff = accuracy ? offsetof(Run, val_accuracy) : offsetof(Run, final_val_loss);
-        if (!accuracy && !isfinite(GROUP_MEAN(e, &panels[pi], final_val_loss))) continue;
         int pnum = drawn_panels + 1, lines = 0;
         for (int si = 0; si < ns && si < 64; si++) {
             int m = plot_intersect(&panels[pi], &series[si], both);
