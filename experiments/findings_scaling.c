@@ -108,20 +108,34 @@ static int exponents(const ScalingFigure *fig, Finding *f)
     return fitted ? all : -1;
 }
 
-int findings_measure_bigger(const Experiment *e, Finding *f)
+/* "bigger is better" and "more data is better" are one measurement on two
+ * figures: every model's exponent alpha of L = A X^-alpha clearly above 0. */
+typedef int (*ScalingFigureFn)(const Experiment *, const char *, ScalingFigure *);
+
+static int exponent_above_zero(const Experiment *e, Finding *f, ScalingFigureFn draw,
+                               const char *figure, const char *measurement, const char *none,
+                               const char *sentence_head)
 {
     ScalingFigure *fig = xmalloc(sizeof *fig);
-    if (scaling_loss_vs_params(e, NULL, fig) == 0) { free(fig); return 0; }
-    SAY(measurement, "exponent alpha of L = A N^-alpha (non-embedding parameters N, log-log fit over sizes "
-                     "and seeds) at one token budget");
+    if (draw(e, NULL, fig) == 0) { free(fig); return 0; }
+    SAY(measurement, "%s", measurement);
     int all = exponents(fig, f);
     free(fig);
-    if (all < 0) return not_measured(f, "loss_vs_params", "no model was trained at 3 or more sizes");
+    if (all < 0) return not_measured(f, figure, none);
     SAY(comparison, "every model's alpha above 0 by more than %.0f standard errors", CLEAR_SDS);
     decide(f, all);
-    SAY(figure, "loss_vs_params");
-    SAY(sentence, "Measured: the loss falls with size as N^-alpha, %s.", f->value);
+    SAY(figure, "%s", figure);
+    SAY(sentence, "%s, %s.", sentence_head, f->value);
     return 1;
+}
+
+int findings_measure_bigger(const Experiment *e, Finding *f)
+{
+    return exponent_above_zero(e, f, scaling_loss_vs_params, "loss_vs_params",
+                               "exponent alpha of L = A N^-alpha (non-embedding parameters N, log-log "
+                               "fit over sizes and seeds) at one token budget",
+                               "no model was trained at 3 or more sizes",
+                               "Measured: the loss falls with size as N^-alpha");
 }
 
 int findings_measure_scales_best(const Experiment *e, Finding *f)
@@ -164,18 +178,11 @@ int findings_measure_scales_best(const Experiment *e, Finding *f)
 
 int findings_measure_more_data(const Experiment *e, Finding *f)
 {
-    ScalingFigure *fig = xmalloc(sizeof *fig);
-    if (scaling_loss_vs_data(e, NULL, fig) == 0) { free(fig); return 0; }
-    SAY(measurement, "exponent alpha of L = A D^-alpha (training tokens D; the best validation loss along "
-                     "each run, log-log fit over cuts and seeds)");
-    int all = exponents(fig, f);
-    free(fig);
-    if (all < 0) return not_measured(f, "loss_vs_data", "no model was trained on 3 or more cuts of the data");
-    SAY(comparison, "every model's alpha above 0 by more than %.0f standard errors", CLEAR_SDS);
-    decide(f, all);
-    SAY(figure, "loss_vs_data");
-    SAY(sentence, "Measured: the loss falls with data as D^-alpha, %s.", f->value);
-    return 1;
+    return exponent_above_zero(e, f, scaling_loss_vs_data, "loss_vs_data",
+                               "exponent alpha of L = A D^-alpha (training tokens D; the best "
+                               "validation loss along each run, log-log fit over cuts and seeds)",
+                               "no model was trained on 3 or more cuts of the data",
+                               "Measured: the loss falls with data as D^-alpha");
 }
 
 int findings_measure_long_context(const Experiment *e, Finding *f)

@@ -385,6 +385,44 @@ static real *layer(real *base, int l, size_t rows, size_t width)
     return base + (size_t)l * rows * width;
 }
 
+/* ====================== the MLP sub-block of every layer ===================
+ * The same in the encoder's and the decoder's layers:
+ *   out = in + gelu(fc) W_mproj^T + b_mproj,  fc = ln(in) W_fc^T + b_fc
+ * w points at the layer's six indices ln.w, ln.b, fc.w, fc.b, mproj.w,
+ * mproj.b, which stand in that order in both enums (E_LN2_W.., D_LN3_W..). */
+enum { MLP_LN_W, MLP_LN_B, MLP_FC_W, MLP_FC_B, MLP_PROJ_W, MLP_PROJ_B };
+
+static void mlp_forward(const TransformerEncDec *m, real *out, real *ln, real *mean, real *rstd,
+                        real *fc, real *gl, const real *in, const int *w, int N)
+{
+    /* out, ln, in (N,C); fc, gl (N,F); mean, rstd (N) */
+    int C = m->C, F = m->F;
+    layernorm_forward(ln, mean, rstd, in, P_val(m, w[MLP_LN_W]), P_val(m, w[MLP_LN_B]), N, C);
+    linear_forward(fc, ln, P_val(m, w[MLP_FC_W]), P_val(m, w[MLP_FC_B]), N, C, F);
+    gelu_forward(gl, fc, (size_t)N * F);
+    linear_forward(out, gl, P_val(m, w[MLP_PROJ_W]), P_val(m, w[MLP_PROJ_B]), N, F, C);
+    vecmath_add(out, in, (size_t)N * C);
+}
+
+/* g_res holds dL/dout on entry and dL/din on return (the identity path plus
+ * the MLP's); g_ln, g_fc, g_gelu are the model's scratch gradients. */
+static void mlp_backward(TransformerEncDec *m, real *g_res, const real *in, const real *ln,
+                         const real *mean, const real *rstd, const real *fc, const real *gl,
+                         const int *w, int N)
+{
+    int C = m->C, F = m->F;
+    memset(m->g_gelu, 0, (size_t)N * F * sizeof(real));
+    linear_backward(m->g_gelu, P_grad(m, w[MLP_PROJ_W]), P_grad(m, w[MLP_PROJ_B]), g_res, gl,
+                    P_val(m, w[MLP_PROJ_W]), N, F, C);
+    memset(m->g_fc, 0, (size_t)N * F * sizeof(real));
+    gelu_backward(m->g_fc, m->g_gelu, fc, (size_t)N * F);
+    memset(m->g_ln, 0, (size_t)N * C * sizeof(real));
+    linear_backward(m->g_ln, P_grad(m, w[MLP_FC_W]), P_grad(m, w[MLP_FC_B]), m->g_fc, ln,
+                    P_val(m, w[MLP_FC_W]), N, C, F);
+    layernorm_backward(g_res, P_grad(m, w[MLP_LN_W]), P_grad(m, w[MLP_LN_B]), m->g_ln, in,
+                       P_val(m, w[MLP_LN_W]), mean, rstd, N, C);
+}
+
 /* ============================ encoder forward ============================= */
 
 static void encoder_forward(TransformerEncDec *m, const int *src, const int *src_len, int B, int S)
@@ -411,12 +449,8 @@ static void encoder_forward(TransformerEncDec *m, const int *src, const int *src
         linear_forward(a, att, EW(l, E_PROJ_W), EW(l, E_PROJ_B), Ns, C, C);
         vecmath_add(a, x, nC);
         /* e_{l+1} = a + gelu(ln2(a) W_fc^T + b_fc) W_mproj^T + b_mproj */
-        layernorm_forward(ln2, layer(m->e_mean2, l, Ns, 1), layer(m->e_rstd2, l, Ns, 1), a,
-                          EW(l, E_LN2_W), EW(l, E_LN2_B), Ns, C);
-        linear_forward(fc, ln2, EW(l, E_FC_W), EW(l, E_FC_B), Ns, C, F);
-        gelu_forward(gl, fc, (size_t)Ns * F);
-        linear_forward(out, gl, EW(l, E_MPROJ_W), EW(l, E_MPROJ_B), Ns, F, C);
-        vecmath_add(out, a, nC);
+        mlp_forward(m, out, ln2, layer(m->e_mean2, l, Ns, 1), layer(m->e_rstd2, l, Ns, 1), fc,
+                    gl, a, &m->idx_enc[l][E_LN2_W], Ns);
     }
     /* m = encoder.ln_f(e_L) */
     layernorm_forward(m->mem, m->mem_mean, m->mem_rstd, layer(m->e_res, m->L, Ns, C),
@@ -461,12 +495,8 @@ static void decoder_forward(TransformerEncDec *m, real *logits, const int *tgt_i
         linear_forward(a2, xatt, DW(l, D_XPROJ_W), DW(l, D_XPROJ_B), Nt, C, C);
         vecmath_add(a2, a, nC);
         /* x_{l+1} = a2 + gelu(ln3(a2) W_fc^T + b_fc) W_mproj^T + b_mproj */
-        layernorm_forward(ln3, layer(m->d_mean3, l, Nt, 1), layer(m->d_rstd3, l, Nt, 1), a2,
-                          DW(l, D_LN3_W), DW(l, D_LN3_B), Nt, C);
-        linear_forward(fc, ln3, DW(l, D_FC_W), DW(l, D_FC_B), Nt, C, F);
-        gelu_forward(gl, fc, (size_t)Nt * F);
-        linear_forward(out, gl, DW(l, D_MPROJ_W), DW(l, D_MPROJ_B), Nt, F, C);
-        vecmath_add(out, a2, nC);
+        mlp_forward(m, out, ln3, layer(m->d_mean3, l, Nt, 1), layer(m->d_rstd3, l, Nt, 1), fc,
+                    gl, a2, &m->idx_dec[l][D_LN3_W], Nt);
     }
     /* y = decoder.ln_f(x_L);  logits = y head.weight^T + head.bias */
     layernorm_forward(m->y, m->y_mean, m->y_rstd, layer(m->d_res, m->L, Nt, C),
@@ -516,19 +546,9 @@ static void ted_backward(void *self, const real *dlogits, const int *src, const 
         real *xkv = layer(m->d_xkv, l, Ns, 2 * C), *xatt = layer(m->d_xatt, l, Nt, C);
         real *a2 = layer(m->d_a2, l, Nt, C), *ln3 = layer(m->d_ln3, l, Nt, C);
         real *fc = layer(m->d_fc, l, Nt, F), *gl = layer(m->d_gelu, l, Nt, F);
-        /* forward: x_{l+1} = a2 + gelu(fc) W_mproj^T + b;  fc = ln3(a2) W_fc^T + b */
-        memset(m->g_gelu, 0, (size_t)Nt * F * sizeof(real));
-        linear_backward(m->g_gelu, DG(l, D_MPROJ_W), DG(l, D_MPROJ_B), m->g_dres, gl,
-                        DW(l, D_MPROJ_W), Nt, F, C);
-        memset(m->g_fc, 0, (size_t)Nt * F * sizeof(real));
-        gelu_backward(m->g_fc, m->g_gelu, fc, (size_t)Nt * F);
-        memset(m->g_ln, 0, tC * sizeof(real));
-        linear_backward(m->g_ln, DG(l, D_FC_W), DG(l, D_FC_B), m->g_fc, ln3, DW(l, D_FC_W),
-                        Nt, C, F);
-        /* forward: ln3(a2); g_dres becomes dL/da2 (identity path + this) */
-        layernorm_backward(m->g_dres, DG(l, D_LN3_W), DG(l, D_LN3_B), m->g_ln, a2,
-                           DW(l, D_LN3_W), layer(m->d_mean3, l, Nt, 1),
-                           layer(m->d_rstd3, l, Nt, 1), Nt, C);
+        /* forward: x_{l+1} = a2 + mlp(ln3(a2)); g_dres becomes dL/da2 */
+        mlp_backward(m, m->g_dres, a2, ln3, layer(m->d_mean3, l, Nt, 1),
+                     layer(m->d_rstd3, l, Nt, 1), fc, gl, &m->idx_dec[l][D_LN3_W], Nt);
         /* forward: a2 = a + xatt W_xproj^T + b */
         memset(m->g_att, 0, tC * sizeof(real));
         linear_backward(m->g_att, DG(l, D_XPROJ_W), DG(l, D_XPROJ_B), m->g_dres, xatt,
@@ -579,18 +599,9 @@ static void ted_backward(void *self, const real *dlogits, const int *src, const 
         real *att = layer(m->e_att, l, Ns, C), *a = layer(m->e_a, l, Ns, C);
         real *ln2 = layer(m->e_ln2, l, Ns, C);
         real *fc = layer(m->e_fc, l, Ns, F), *gl = layer(m->e_gelu, l, Ns, F);
-        /* forward: e_{l+1} = a + gelu(ln2(a) W_fc^T + b) W_mproj^T + b */
-        memset(m->g_gelu, 0, (size_t)Ns * F * sizeof(real));
-        linear_backward(m->g_gelu, EG(l, E_MPROJ_W), EG(l, E_MPROJ_B), m->g_eres, gl,
-                        EW(l, E_MPROJ_W), Ns, F, C);
-        memset(m->g_fc, 0, (size_t)Ns * F * sizeof(real));
-        gelu_backward(m->g_fc, m->g_gelu, fc, (size_t)Ns * F);
-        memset(m->g_ln, 0, sC * sizeof(real));
-        linear_backward(m->g_ln, EG(l, E_FC_W), EG(l, E_FC_B), m->g_fc, ln2, EW(l, E_FC_W),
-                        Ns, C, F);
-        layernorm_backward(m->g_eres, EG(l, E_LN2_W), EG(l, E_LN2_B), m->g_ln, a,
-                           EW(l, E_LN2_W), layer(m->e_mean2, l, Ns, 1),
-                           layer(m->e_rstd2, l, Ns, 1), Ns, C);
+        /* forward: e_{l+1} = a + mlp(ln2(a)); g_eres becomes dL/da */
+        mlp_backward(m, m->g_eres, a, ln2, layer(m->e_mean2, l, Ns, 1),
+                     layer(m->e_rstd2, l, Ns, 1), fc, gl, &m->idx_enc[l][E_LN2_W], Ns);
         /* forward: a = e_l + att W_proj^T + b;  att = attention over the real source */
         memset(m->g_att, 0, sC * sizeof(real));
         linear_backward(m->g_att, EG(l, E_PROJ_W), EG(l, E_PROJ_B), m->g_eres, att,
