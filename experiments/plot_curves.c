@@ -110,8 +110,8 @@ static void csv_range(const char *path, const char *col, double *lo_pos, double 
 /* The legend of a curve figure names, beside each curve, only what tells it
  * apart from the curves it shares a panel with: in each panel the series
  * are labelled by the settings that vary among that panel's series of the
- * same model (groups_make over the panel's runs), so "rnn" in a panel with
- * one RNN and "rnn, no clip" / "rnn, clip 1" in the panel that compares
+ * same model (groups_make over the panel's runs), so `rnn` in a panel with
+ * one RNN and `rnn, no clip` / `rnn, clip 1` in the panel that compares
  * clipping.  The shared legend strip lists each distinct (model, label)
  * once; its variant (point and dash) is the label's rank among its model's
  * labels, so one label always looks the same. */
