@@ -748,6 +748,56 @@ START_TEST(test_attention_dir_draws_each_head)
 }
 END_TEST
 
+START_TEST(test_attention_grid_thins_crowded_labels)
+{
+    /* one sentence of 40 word tokens, 1 layer x 4 heads: the 4 maps side by
+     * side have ~7 px a key, too little for a label each; every other (or
+     * fewer) is labelled, the first always, and the weights all stay */
+    char dir[700], path[1024], err[1024];
+    snprintf(dir, sizeof dir, "%s/longsent", tmp_root);
+    snprintf(path, sizeof path, "%s/attention/s1", dir);
+    ck_assert_int_eq(mkdir_p(path), 0);
+    enum { T = 40 };
+    for (int h = 0; h < 4; h++) {
+        snprintf(path, sizeof path, "%s/attention/s1/L0_H%d.csv", dir, h);
+        FILE *f = fopen(path, "w");
+        ck_assert_ptr_nonnull(f);
+        for (int k = 0; k < T; k++) fprintf(f, ",word%d", k);
+        fprintf(f, "\n");
+        for (int q = 0; q < T; q++) {
+            fprintf(f, "word%d", q);
+            for (int k = 0; k < T; k++) fprintf(f, ",%g", k <= q ? 1.0 / (q + 1) : 0.0);
+            fprintf(f, "\n");
+        }
+        fclose(f);
+    }
+    /* the fixture's summary (its runs are not here: their figures are skipped) */
+    char src[1024];
+    size_t len;
+    snprintf(src, sizeof src, "%s/summary.csv", full_dir);
+    char *summary = file_read_all(src, &len);
+    ck_assert_ptr_nonnull(summary);
+    snprintf(path, sizeof path, "%s/summary.csv", dir);
+    ck_assert_int_eq(file_write_atomic(path, summary, len, err, sizeof err), 0);
+    free(summary);
+    ck_assert_msg(plot_experiment(dir, err, sizeof err) == 0, "%s", err);
+    snprintf(path, sizeof path, "%s/figures/data/attention_s1_L0_H0.csv", dir);
+    char e2[512];
+    CsvTable *t = csv_read(path, e2, sizeof e2);
+    ck_assert_msg(t != NULL, "%s", e2);
+    ck_assert_int_eq(t->ncols, T + 1);
+    ck_assert_int_eq(t->nrows, T);
+    int keys = 0, queries = 0;
+    for (int k = 0; k < T; k++) keys += t->header[k + 1][0] != '\0';
+    for (int q = 0; q < T; q++) queries += csv_str(t, q, 0)[0] != '\0';
+    ck_assert_str_eq(t->header[1], "word0");
+    ck_assert_msg(keys >= 4 && keys <= T / 2, "%d of %d keys labelled", keys, T);
+    ck_assert_msg(queries >= 4 && queries < T, "%d of %d queries labelled", queries, T);
+    ck_assert_double_eq_tol(csv_num(t, T - 1, T), 1.0 / T, 1e-6);
+    csv_free(t);
+}
+END_TEST
+
 /* every src="..." and href="..." value in html, percent-decoded */
 static int html_links(const char *html, char links[][512], int max)
 {
@@ -918,6 +968,7 @@ static Suite *make_plot_suite(int have_gnuplot)
         tcase_add_test(data, test_plot_skips_figures_without_data);
         tcase_add_test(data, test_failing_gnuplot_leaves_no_file);
         tcase_add_test(data, test_attention_dir_draws_each_head);
+        tcase_add_test(data, test_attention_grid_thins_crowded_labels);
         tcase_add_test(data, test_report_links_only_existing_files);
         tcase_add_test(data, test_quality_vs_length_from_pair_runs);
     }
