@@ -129,7 +129,7 @@ static const char *page_css =
     "font-family:inherit;font-variant-numeric:tabular-nums}"
     ".ex-view text{fill:#222}.ex-view .ex-head-label{fill:#666;font-size:12px}"
     ".ex-view .ex-left{cursor:pointer}.ex-view .ex-left:focus{outline:none}"
-    ".ex-view .ex-query{fill:#0072B2;font-weight:700}.ex-view .ex-num{fill:#555}"
+    ".ex-view .ex-query{fill:#332288;font-weight:700;text-decoration:underline}.ex-view .ex-num{fill:#555}"
     ".ex-key .ex-swatch{display:inline-block;margin:.2em .5em .2em 0;padding:0 .4em;"
     "border-left:1.2em solid;font-size:.9em}"
     ".ex-readout{font-variant-numeric:tabular-nums;font-size:.9em;min-height:2.8em}"
