@@ -33,6 +33,12 @@ do for [p = 1:npanels] {
     set ylabel "validation loss (nats per token, log scale)"
     set logscale xy
     set format x "%.0s%c"
+    # the sizes' own range, a little beyond it, not whole empty decades
+    set autoscale xfix
+    set offsets graph 0.04, graph 0.04, 0, 0
+    # a labelled tick at 3x each power of ten too: a decade and a half shows 4
+    set xtics autofreq
+    do for [k = 0:9] { set xtics add (gprintf("%.0s%c", 3 * 10**k) 3 * 10**k) }
     set key at graph 0.5, -0.2 center top vertical Left reverse font ",13" samplen 2 spacing 1.1
     n = S(sprintf("pn%d", p))
     # the losses' own range and ticks at round steps: a log axis left to
@@ -66,5 +72,7 @@ do for [p = 1:npanels] {
     }
     eval("plot " . cmd[1:strlen(cmd) - 2])
     unset logscale
+    set offsets 0, 0, 0, 0
+    set autoscale x
 }
 unset multiplot
