@@ -667,6 +667,34 @@ START_TEST(test_model_colours_same_in_figures_and_report)
 }
 END_TEST
 
+START_TEST(test_distance_legend_ignores_panels_left_out)
+{
+    /* the fixture plus a clipping demonstration at one distance (an RNN
+     * without clipping, init ×4: its own panel, left out of
+     * accuracy_vs_distance for having one distance): the figure's RNN line
+     * is plain "rnn", not "rnn, clip 1" */
+    char dir[700], path[1024], err[1024];
+    snprintf(dir, sizeof dir, "%s/clipdemo", tmp_root);
+    ck_assert_int_eq(mkdir_p(dir), 0);
+    size_t len;
+    snprintf(path, sizeof path, "%s/summary.csv", full_dir);
+    char *summary = file_read_all(path, &len);
+    ck_assert_ptr_nonnull(summary);
+    static const char row[] = "clipdemo-rnn,rnn,recall,nan,29,29,28,nan,0,4,1,1,7242,200,2.1,2.1,0.12,2.07944,"
+                              "0.125,nan,129021,3.59631,0.731811,38.5799,0.464,29,clip,64,1,16,0,10\n";
+    summary = xrealloc(summary, len + sizeof row);
+    memcpy(summary + len, row, sizeof row);
+    snprintf(path, sizeof path, "%s/summary.csv", dir);
+    ck_assert_int_eq(file_write_atomic(path, summary, strlen(summary), err, sizeof err), 0);
+    free(summary);
+    ck_assert_msg(plot_experiment(dir, err, sizeof err) == 0, "%s", err);
+    snprintf(path, sizeof path, "%s/figures/accuracy_vs_distance.svg", dir);
+    ck_assert_int_eq(svg_text_count(path, "rnn"), 1);
+    ck_assert_int_eq(svg_text_count(path, "rnn, clip 1"), 0);
+    ck_assert_int_eq(svg_text_count(path, "rnn, no clip"), 0);
+}
+END_TEST
+
 START_TEST(test_position_loss_only_where_every_position_is_scored)
 {
     ck_assert_msg(plot_full_rc == 0, "plot_experiment: %s", plot_err);
@@ -965,6 +993,7 @@ static Suite *make_plot_suite(int have_gnuplot)
         tcase_add_test(data, test_threads_bars_from_the_longest_window);
         tcase_add_test(data, test_position_loss_only_where_every_position_is_scored);
         tcase_add_test(data, test_curve_legend_names_what_varies_in_a_panel);
+        tcase_add_test(data, test_distance_legend_ignores_panels_left_out);
         tcase_add_test(data, test_plot_skips_figures_without_data);
         tcase_add_test(data, test_failing_gnuplot_leaves_no_file);
         tcase_add_test(data, test_attention_dir_draws_each_head);
