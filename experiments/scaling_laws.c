@@ -252,12 +252,13 @@ static void fit_series(const char *data_dir, const char *stem, const char *tok, 
         for (int k = 0; k < n; k++) c += x[k] == x[i];
         if (s->seeds == 0 || c < s->seeds) s->seeds = c;
     }
-    /* a floor E below zero is no floor: the losses do not flatten at these sizes */
+    /* a floor E below zero is no floor: the losses do not flatten at these sizes.
+     * (Short labels: gnuplot's PNG terminal drops a key wider than its panel.) */
     if (ok)
         snprintf(s->label, sizeof s->label, "%s: \xce\xb1 = %.2f \xc2\xb1 %.2f, E = %.2f%s, R\xc2\xb2 = %.2f", who,
-                 fit.alpha, fit.alpha_sd, fit.E, fit.E < 0 ? " (< 0: no floor in sight)" : "", fit.r2);
+                 fit.alpha, fit.alpha_sd, fit.E, fit.E < 0 ? " (no floor)" : "", fit.r2);
     else if (pure_ok)
-        snprintf(s->label, sizeof s->label, "%s: no E + A x^-\xce\xb1 fit; L \xe2\x88\x9d x^-\xce\xb1, \xce\xb1 = %.3f \xc2\xb1 %.3f",
+        snprintf(s->label, sizeof s->label, "%s: L \xe2\x88\x9d x^-\xce\xb1 (no E fits), \xce\xb1 = %.3f \xc2\xb1 %.3f",
                  who, pure, pure_sd);
     else
         snprintf(s->label, sizeof s->label, "%s: no fit", who);
