@@ -275,6 +275,16 @@ static const char *fits_header =
     "tokenizer,model,variable,size,E,E_sd,A,A_sd,alpha,alpha_sd,r2,points,sizes,loss_with_more,status,"
     "pure_alpha,pure_alpha_sd\n";
 
+/* a figure where no series could be fitted (every model at fewer than 3
+ * sizes or cuts: quick's two Transformers) shows no law: it is not drawn */
+static void drop_unfitted(ScalingFigure *fig)
+{
+    for (int p = 0; p < fig->npanels; p++)
+        for (int j = 0; j < fig->panels[p].nseries; j++)
+            if (!isnan(fig->panels[p].series[j].pure_alpha)) return;
+    fig->npanels = 0;
+}
+
 /* ===================================================== loss against N ==== */
 
 int scaling_loss_vs_params(const Experiment *e, const char *data_dir, ScalingFigure *fig)
@@ -322,6 +332,7 @@ int scaling_loss_vs_params(const Experiment *e, const char *data_dir, ScalingFig
         fig->npanels++;
     }
     fclose(rows);
+    drop_unfitted(fig);
     if (data_dir) write_findings(e, "fits_params.csv", fig->npanels ? text : NULL, len);
     free(text);
     free(x);
@@ -387,6 +398,7 @@ int scaling_loss_vs_data(const Experiment *e, const char *data_dir, ScalingFigur
         fig->npanels++;
     }
     fclose(rows);
+    drop_unfitted(fig);
     if (data_dir) write_findings(e, "fits_data.csv", fig->npanels ? text : NULL, len);
     free(text);
     free(x);

@@ -290,6 +290,38 @@ START_TEST(test_findings)
 END_TEST
 
 /* the three figures, drawn by plot_experiment from the same folder */
+/* an experiment that is not about size (quick: two Transformers of two
+ * widths) has no size law to show: no fitted series, no figure, no finding */
+START_TEST(test_two_sizes_no_figure)
+{
+    snprintf(dir, sizeof dir, "/tmp/seqlab_scaling_XXXXXX");
+    if (!mkdtemp(dir)) die("test: mkdtemp: %s", strerror(errno));
+    char path[600];
+    snprintf(path, sizeof path, "%s/summary.csv", dir);
+    FILE *s = fopen(path, "w");
+    fputs(header, s);
+    write_run(s, "gru-0", "gru", 64, 1e4, 1, 2.5, 2.5, NAN);
+    write_run(s, "gru-1", "gru", 64, 1e5, 1, 2.2, 2.2, NAN);
+    fclose(s);
+    Experiment e = load();
+    ScalingFigure *fig = xmalloc(sizeof *fig);
+    ck_assert_int_eq(scaling_loss_vs_params(&e, NULL, fig), 0);
+    Finding f;
+    memset(&f, 0, sizeof f);
+    ck_assert_int_eq(findings_measure_bigger(&e, &f), 0);
+    /* a third size makes it a law */
+    experiment_free(&e);
+    s = fopen(path, "a");
+    write_run(s, "gru-2", "gru", 64, 1e6, 1, 2.0, 2.0, NAN);
+    fclose(s);
+    e = load();
+    ck_assert_int_eq(scaling_loss_vs_params(&e, NULL, fig), 1);
+    free(fig);
+    experiment_free(&e);
+    remove_dir();
+}
+END_TEST
+
 START_TEST(test_figures_drawn)
 {
     setup();
@@ -376,6 +408,7 @@ int main(void)
     tcase_add_test(tc, test_budget_order);
     tcase_add_test(tc, test_findings);
     tcase_add_test(tc, test_figures_drawn);
+    tcase_add_test(tc, test_two_sizes_no_figure);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
