@@ -258,8 +258,8 @@ static void fit_series(const char *data_dir, const char *stem, const char *tok, 
         snprintf(s->label, sizeof s->label, "%s: \xce\xb1 = %.2f \xc2\xb1 %.2f, E = %.2f%s, R\xc2\xb2 = %.2f", who,
                  fit.alpha, fit.alpha_sd, fit.E, fit.E < 0 ? " (no floor)" : "", fit.r2);
     else if (pure_ok)
-        snprintf(s->label, sizeof s->label, "%s: L \xe2\x88\x9d x^-\xce\xb1 (no E fits), \xce\xb1 = %.3f \xc2\xb1 %.3f",
-                 who, pure, pure_sd);
+        snprintf(s->label, sizeof s->label, "%s: L \xe2\x88\x9d %s^-\xce\xb1 (no E fits), \xce\xb1 = %.3f \xc2\xb1 %.3f",
+                 who, variable, pure, pure_sd);
     else
         snprintf(s->label, sizeof s->label, "%s: no fit", who);
 }
