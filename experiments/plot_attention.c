@@ -101,8 +101,8 @@ void plot_list_free(char **names, int n)
  * titled with the layer, the head and the sentence */
 /* rewrite one attention CSV (src) for gnuplot into out: token labels made
  * safe for an axis (token_label), missing weights as 0; only every
- * every_key-th key and every every_query-th query labelled (the others
- * blank), so that crowded axes keep labels that can be read.  Sets *T
+ * every_key-th key (counted back from the last) and every every_query-th
+ * query labelled (the others blank), so that crowded axes keep labels that can be read.  Sets *T
  * (keys), *Q (queries), *longest (the longest label, in characters) and
  * *wmax (the largest weight).  0, or -1 with err. */
 static int attention_rewrite(const char *src, const char *out, int every_key, int every_query, int *T, int *Q,
@@ -122,7 +122,10 @@ static int attention_rewrite(const char *src, const char *out, int every_key, in
     *longest = 0;
     for (int k = 0; k < *T; k++) {
         token_label(t->header[k + 1], lab, sizeof lab);
-        fprintf(o, ",%s", k % every_key == 0 ? lab : "");
+        /* counted from the last key, which is always labelled: gnuplot takes
+         * an empty last column header for a missing one and labels that
+         * column with a number left over from the previous map */
+        fprintf(o, ",%s", (*T - 1 - k) % every_key == 0 ? lab : "");
         size_t chars = 0;   /* characters, not bytes: a one-character ␣ stays upright */
         for (const char *c = lab; *c; c++) chars += ((unsigned char)*c & 0xC0) != 0x80;
         if (chars > *longest) *longest = chars;
