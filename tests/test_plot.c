@@ -778,7 +778,7 @@ END_TEST
 
 START_TEST(test_attention_grid_thins_crowded_labels)
 {
-    /* one sentence of 40 word tokens, 1 layer x 4 heads: the 4 maps side by
+    /* one sentence of 38 word tokens, 1 layer x 4 heads: the 4 maps side by
      * side have ~7 px a key, too little for a label each; every other (or
      * fewer) is labelled, the last always (gnuplot labels an empty last
      * column header with a number from the previous map), the weights all stay */
@@ -786,7 +786,7 @@ START_TEST(test_attention_grid_thins_crowded_labels)
     snprintf(dir, sizeof dir, "%s/longsent", tmp_root);
     snprintf(path, sizeof path, "%s/attention/s1", dir);
     ck_assert_int_eq(mkdir_p(path), 0);
-    enum { T = 40 };
+    enum { T = 38 };   /* T - 1 prime: no thinning step lands on the last key by chance */
     for (int h = 0; h < 4; h++) {
         snprintf(path, sizeof path, "%s/attention/s1/L0_H%d.csv", dir, h);
         FILE *f = fopen(path, "w");
@@ -819,7 +819,7 @@ START_TEST(test_attention_grid_thins_crowded_labels)
     int keys = 0, queries = 0;
     for (int k = 0; k < T; k++) keys += t->header[k + 1][0] != '\0';
     for (int q = 0; q < T; q++) queries += csv_str(t, q, 0)[0] != '\0';
-    ck_assert_str_eq(t->header[T], "word39");
+    ck_assert_str_eq(t->header[T], "word37");
     ck_assert_msg(keys >= 4 && keys <= T / 2, "%d of %d keys labelled", keys, T);
     ck_assert_msg(queries >= 4 && queries < T, "%d of %d queries labelled", queries, T);
     ck_assert_double_eq_tol(csv_num(t, T - 1, T), 1.0 / T, 1e-6);
