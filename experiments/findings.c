@@ -961,7 +961,8 @@ static int measure_length(const Experiment *e, Finding *f)
         SOLVED_ACCURACY, ACCURACY_MARGIN);
     f->seeds = nr < na ? nr : na;
     decide(f, best_rec >= SOLVED_ACCURACY && best_rec - att > ACCURACY_MARGIN, FINDINGS_MIN_SEEDS);
-    SAY(figure, "accuracy_vs_distance");
+    /* the loss at each position shows where, beyond the trained length, attention fails */
+    SAY(figure, "position_loss");
     SAY(sentence, "Measured on longer windows than trained: %s %.0f%%, Transformer %.0f%%.", rname,
         100 * best_rec, 100 * att);
     return 1;

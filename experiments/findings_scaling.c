@@ -55,6 +55,15 @@ static const char *title_of(const char *model)
     return i ? i->title : model;
 }
 
+/* decimals enough to show an uncertainty's first two digits (at least 3):
+ * never "0.028 \xc2\xb1 0.000" */
+static int decimals(double sd)
+{
+    if (!(sd > 0) || !isfinite(sd)) return 3;
+    int d = 1 - (int)floor(log10(sd));
+    return d < 3 ? 3 : d > 6 ? 6 : d;
+}
+
 /* the verdict from the comparison and the seeds (as findings.c decides) */
 static void decide(Finding *f, int holds)
 {
@@ -98,8 +107,9 @@ static int exponents(const ScalingFigure *fig, Finding *f)
                 ADD(value, "%s %s no fit", j ? "," : "", title_of(s->model));
                 continue;
             }
-            ADD(value, "%s %s %.3f \xc2\xb1 %.3f", j ? "," : "", title_of(s->model), s->pure_alpha,
-                s->pure_alpha_sd);
+            int d = decimals(s->pure_alpha_sd);
+            ADD(value, "%s %s %.*f \xc2\xb1 %.*f", j ? "," : "", title_of(s->model), d, s->pure_alpha,
+                d, s->pure_alpha_sd);
             fitted++;
             if (!(s->pure_alpha > CLEAR_SDS * s->pure_alpha_sd)) all = 0;
             if (f->seeds == 0 || s->seeds < f->seeds) f->seeds = s->seeds;

@@ -213,6 +213,10 @@ int fit_power_law(const double *x, const double *y, int n, PowerLawFit *fit, cha
                !isfinite(f.A_sd) || !isfinite(f.alpha_sd) || var_A < 0) {
         snprintf(err, errlen, "the fit ran off to infinity (E %g, A %g, alpha %g): the points "
                  "do not determine a power law with an offset", f.E, f.A, f.alpha);
+    } else if (f.alpha_sd > FIT_MAX_ALPHA_SD * fabs(f.alpha)) {
+        /* a flat run of points: α = 21 ± 3e9 is a curve that says nothing */
+        snprintf(err, errlen, "the points do not determine alpha (%g \xc2\xb1 %g): the loss hardly "
+                 "changes with x, a power law with an offset is not identified", f.alpha, f.alpha_sd);
     } else {
         *fit = f;
         rc = 0;

@@ -19,6 +19,9 @@
 
 /* fewer distinct sizes than this leave E, A and α undetermined */
 #define FIT_MIN_DISTINCT 3
+/* an α whose standard error is more than this many times α itself is not
+ * determined by the points (a flat run of losses): no fit, said why */
+#define FIT_MAX_ALPHA_SD 10.0
 
 typedef struct PowerLawFit {
     double E, A, alpha;          /* L = E + A·x^(−α) */
@@ -34,7 +37,8 @@ typedef struct PowerLawFit {
  * at one x (seeds) are fine.  A loss that rises with x comes out as α < 0.  0, or -1 with a message in err when the input cannot
  * determine the curve (a non-finite or non-positive x, a non-finite y,
  * fewer than FIT_MIN_DISTINCT distinct x, no more points than the three
- * parameters, every y equal) or the solver fails; nothing is NaN on
+ * parameters, every y equal, an α the points leave undetermined) or the
+ * solver fails; nothing is NaN on
  * success. */
 int fit_power_law(const double *x, const double *y, int n, PowerLawFit *fit, char *err,
                   size_t errlen);

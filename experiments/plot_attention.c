@@ -100,11 +100,13 @@ void plot_list_free(char **names, int n)
  * attention_<label>_L<l>_H<h> (attention_L<l>_H<h> when in_name is 0),
  * titled with the layer, the head and the sentence */
 /* rewrite one attention CSV (src) for gnuplot into out: token labels made
- * safe for an axis (token_label), missing weights as 0.  Sets *T (keys),
- * *Q (queries), *longest (the longest label, in characters) and *wmax (the
- * largest weight).  0, or -1 with err. */
-static int attention_rewrite(const char *src, const char *out, int *T, int *Q, size_t *longest, double *wmax,
-                             char *err, size_t errlen)
+ * safe for an axis (token_label), missing weights as 0; only every
+ * every_key-th key (counted back from the last) and every every_query-th
+ * query labelled (the others blank), so that crowded axes keep labels that can be read.  Sets *T
+ * (keys), *Q (queries), *longest (the longest label, in characters) and
+ * *wmax (the largest weight).  0, or -1 with err. */
+static int attention_rewrite(const char *src, const char *out, int every_key, int every_query, int *T, int *Q,
+                             size_t *longest, double *wmax, char *err, size_t errlen)
 {
     CsvTable *t = csv_read(src, err, errlen);
     *T = t ? t->ncols - 1 : 0;
@@ -120,7 +122,10 @@ static int attention_rewrite(const char *src, const char *out, int *T, int *Q, s
     *longest = 0;
     for (int k = 0; k < *T; k++) {
         token_label(t->header[k + 1], lab, sizeof lab);
-        fprintf(o, ",%s", lab);
+        /* counted from the last key, which is always labelled: gnuplot takes
+         * an empty last column header for a missing one and labels that
+         * column with a number left over from the previous map */
+        fprintf(o, ",%s", (*T - 1 - k) % every_key == 0 ? lab : "");
         size_t chars = 0;   /* characters, not bytes: a one-character ␣ stays upright */
         for (const char *c = lab; *c; c++) chars += ((unsigned char)*c & 0xC0) != 0x80;
         if (chars > *longest) *longest = chars;
@@ -128,7 +133,7 @@ static int attention_rewrite(const char *src, const char *out, int *T, int *Q, s
     fprintf(o, "\n");
     for (int q = 0; q < t->nrows; q++) {
         token_label(csv_str(t, q, 0), lab, sizeof lab);
-        fprintf(o, "%s", lab);
+        fprintf(o, "%s", q % every_query == 0 ? lab : "");
         for (int k = 0; k < *T; k++) {
             double w = csv_num(t, q, k + 1);
             if (isfinite(w) && w > *wmax) *wmax = w;
@@ -160,7 +165,7 @@ static int attention_one(Plot *p, const char *src, const char *label, const char
     int T, Q;
     size_t longest;
     double wmax = 0;
-    if (attention_rewrite(src, out, &T, &Q, &longest, &wmax, err, sizeof err) != 0) {
+    if (attention_rewrite(src, out, 1, 1, &T, &Q, &longest, &wmax, err, sizeof err) != 0) {
         unlink(out);
         return plot_skip(p, base, err);
     }
@@ -194,20 +199,22 @@ static void attention_title(const char *dir, char *line1, char *line2, size_t n)
     if (cut < len) snprintf(line2, n, "%s\"", sentence + cut + (sentence[cut] == ' '));
 }
 
-/* one figure per sentence folder: every layer (rows) and head (columns) of
- * the maps in dir on one colour scale, 0 to the largest weight of any map,
- * the tokens on the outer axes, the whole sentence as the title.  1 drawn,
- * 0 no maps, -1 failed. */
-static int attention_grid(Plot *p, const char *dir, const char *label)
+/* the maps of one sentence folder rewritten for gnuplot (attention_rewrite,
+ * labels thinned to every ekey-th key and equery-th query) into
+ * figures/data/<base>_L<l>_H<h>.csv, each named in a as file_<l>_<h>;
+ * g gets the layers, heads, tokens, longest label and largest weight.
+ * Returns how many maps. */
+typedef struct GridShape {
+    int L, NH, T, Q;
+    size_t longest;
+    double wmax;
+} GridShape;
+
+static int grid_rewrite(Plot *p, const char *dir, const char *base, int ekey, int equery, Args *a, GridShape *g)
 {
-    char base[300], sl[200], err[600];
-    safe_name(label, sl, sizeof sl);
-    plot_sfmt(base, sizeof base, PLOT_ATTENTION_PREFIX "%s", sl);
-    char **files;
-    int nf = plot_list_dir(dir, &files), L = 0, NH = 0, maps = 0, T = 0, Q = 0;
-    size_t longest = 0;
-    double wmax = 0;
-    Args a = {0};
+    char **files, err[600];
+    int nf = plot_list_dir(dir, &files), maps = 0;
+    memset(g, 0, sizeof *g);
     for (int j = 0; j < nf; j++) {
         int layer, head, used = 0;
         if (sscanf(files[j], "L%d_H%d.csv%n", &layer, &head, &used) != 2 || files[j][used] != '\0') continue;
@@ -216,25 +223,59 @@ static int attention_grid(Plot *p, const char *dir, const char *label)
         plot_sfmt(f, sizeof f, "data/%s_L%d_H%d.csv", base, layer, head);
         plot_sfmt(out, sizeof out, "%s/%s", p->figdir, f);
         size_t lg;
-        if (attention_rewrite(src, out, &T, &Q, &lg, &wmax, err, sizeof err) != 0) continue;
-        if (lg > longest) longest = lg;
-        plot_args_str(&a, f, "file_%d_%d", layer, head);
-        if (layer + 1 > L) L = layer + 1;
-        if (head + 1 > NH) NH = head + 1;
+        if (attention_rewrite(src, out, ekey, equery, &g->T, &g->Q, &lg, &g->wmax, err, sizeof err) != 0) continue;
+        if (lg > g->longest) g->longest = lg;
+        plot_args_str(a, f, "file_%d_%d", layer, head);
+        if (layer + 1 > g->L) g->L = layer + 1;
+        if (head + 1 > g->NH) g->NH = head + 1;
         maps++;
     }
     plot_list_free(files, nf);
-    if (!maps) { plot_args_free(&a); return 0; }
+    return maps;
+}
+
+/* every how many of n tokens an axis of side px is labelled, each label
+ * needing about `need` px */
+static int label_every(double side, int n, double need)
+{
+    int every = 1;
+    while (every < n && side * every / n < need) every++;
+    return every;
+}
+
+/* one figure per sentence folder: every layer (rows) and head (columns) of
+ * the maps in dir on one colour scale, 0 to the largest weight of any map,
+ * the tokens on the outer axes (as many as can be read: vertical keys need
+ * their type's height each, the queries likewise), the whole sentence as
+ * the title.  1 drawn, 0 no maps, -1 failed. */
+static int attention_grid(Plot *p, const char *dir, const char *label)
+{
+    char base[300], sl[200];
+    safe_name(label, sl, sizeof sl);
+    plot_sfmt(base, sizeof base, PLOT_ATTENTION_PREFIX "%s", sl);
+    Args a = {0};
+    GridShape g;
+    if (!grid_rewrite(p, dir, base, 1, 1, &a, &g)) { plot_args_free(&a); return 0; }
+    int ticfont = g.T <= 16 ? 13 : 11, rotate = g.longest > 2, h = 260 * g.L + 260;
+    if (h < PLOT_HEIGHT) h = PLOT_HEIGHT;
+    /* a map's size in px, from attention_grid.gp's layout (LEFT 0.1, RIGHT
+     * 0.88, HGAP 0.025; TOP 0.86-0.9, BOTTOM 0.13, VGAP 0.06) */
+    double map_w = (0.78 - 0.025 * (g.NH - 1)) / g.NH * PLOT_WIDTH;
+    double map_h = (0.73 - 0.06 * (g.L - 1)) / g.L * h;
+    double key_need = rotate ? 1.4 * ticfont : (double)g.longest * 0.8 * ticfont + 4;
+    int ekey = label_every(map_w, g.T, key_need), equery = label_every(map_h, g.Q, 1.4 * ticfont);
+    if (ekey > 1 || equery > 1) {
+        plot_args_free(&a);
+        grid_rewrite(p, dir, base, ekey, equery, &a, &g);
+    }
     char l1[512], l2[512];
     attention_title(dir, l1, l2, sizeof l1);
     if (!l1[0]) plot_sfmt(l1, sizeof l1, "%s", label);
     plot_args_str(&a, l1, "title1");
     plot_args_str(&a, l2, "title2");
-    plot_args_printf(&a, "L=%d;NH=%d;T=%d;Q=%d;rotate=%d;", L, NH, T, Q, longest > 2);
-    plot_args_printf(&a, "ticfont=%d;", T <= 16 ? 13 : T <= ATTN_BIG_T ? 11 : 8);
-    plot_args_num(&a, wmax > 0 ? wmax : 1, "wmax");
-    int h = 260 * L + 260;
-    int rc = plot_render(p, "attention_grid", base, PLOT_WIDTH, h < PLOT_HEIGHT ? PLOT_HEIGHT : h, &a);
+    plot_args_printf(&a, "L=%d;NH=%d;T=%d;Q=%d;rotate=%d;ticfont=%d;", g.L, g.NH, g.T, g.Q, rotate, ticfont);
+    plot_args_num(&a, g.wmax > 0 ? g.wmax : 1, "wmax");
+    int rc = plot_render(p, "attention_grid", base, PLOT_WIDTH, h, &a);
     plot_args_free(&a);
     return rc < 0 ? -1 : 1;
 }

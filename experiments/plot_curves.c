@@ -107,23 +107,111 @@ static void csv_range(const char *path, const char *col, double *lo_pos, double 
 /* points on a line: about this many, whatever its length */
 #define POINTS_PER_LINE 12
 
+/* The legend of a curve figure names, beside each curve, only what tells it
+ * apart from the curves it shares a panel with: in each panel the series
+ * are labelled by the settings that vary among that panel's series of the
+ * same model (groups_make over the panel's runs), so `rnn` in a panel with
+ * one RNN and `rnn, no clip` / `rnn, clip 1` in the panel that compares
+ * clipping.  The shared legend strip lists each distinct (model, label)
+ * once; its variant (point and dash) is the label's rank among its model's
+ * labels, so one label always looks the same. */
+#define LEGEND_MAX 64
+typedef struct LegendEntry {
+    int series;                 /* a series drawn with this entry (for its clip) */
+    char model[64], label[256];
+} LegendEntry;
+typedef struct Legend {
+    int n;
+    LegendEntry e[LEGEND_MAX];
+} Legend;
+
+/* the variant of (model, label) in the legend, the entry added if new */
+static int legend_variant(Legend *l, const char *model, const char *label, int si)
+{
+    int v = 0;
+    for (int k = 0; k < l->n; k++) {
+        if (strcmp(l->e[k].model, model) != 0) continue;
+        if (strcmp(l->e[k].label, label) == 0) return v;
+        v++;
+    }
+    if (l->n == LEGEND_MAX) return v;
+    LegendEntry *e = &l->e[l->n++];
+    e->series = si;
+    snprintf(e->model, sizeof e->model, "%s", model);
+    snprintf(e->label, sizeof e->label, "%s", label);
+    return v;
+}
+
+/* the entries in model order (rnn, lstm, gru, transformer, ...), each
+ * model's in the order they appeared (insertion sort: stable) */
+static void legend_sort(Legend *l)
+{
+    for (int i = 1; i < l->n; i++)
+        for (int j = i; j > 0 && model_order(l->e[j - 1].model) > model_order(l->e[j].model); j--) {
+            LegendEntry t = l->e[j];
+            l->e[j] = l->e[j - 1];
+            l->e[j - 1] = t;
+        }
+}
+
+/* the labels, in panel pi, of the series that have data there (has[si]):
+ * the series' settings that vary among that panel's series of its model */
+static void panel_labels(const Plot *p, const Curves *c, int pi, const int *has, char (*label)[256])
+{
+    int *idx = xmalloc((size_t)(p->e.nruns + 1) * sizeof *idx), n = 0;
+    int *both = xmalloc((size_t)(p->e.nruns + 1) * sizeof *both);
+    for (int si = 0; si < c->nseries; si++) {
+        if (!has[si]) continue;
+        int m = plot_intersect(&c->panels[pi], &c->series[si], both);
+        memcpy(idx + n, both, (size_t)m * sizeof *idx);
+        n += m;
+    }
+    Group *g;
+    int ng = groups_make(&p->e, idx, n, KEYS_SERIES, &g);
+    for (int si = 0; si < c->nseries; si++) {
+        label[si][0] = '\0';
+        for (int k = 0; k < ng && has[si]; k++)
+            if (strcmp(g[k].key, c->series[si].key) == 0) snprintf(label[si], sizeof label[si], "%s", g[k].label);
+    }
+    free(g);
+    free(both);
+    free(idx);
+}
+
+/* the reference lines of panel number `panel` (pi in c): chance for a
+ * synthetic task; for text the unigram baseline (the entropy of the token
+ * frequencies, what chance_loss is there) and a uniform guess, ln V */
+static void curves_reference(const Plot *p, const Curves *c, int pi, int panel, int with_chance, Args *a)
+{
+    const Run *r0 = &p->e.runs[c->panels[pi].idx[0]];
+    double V = GROUP_MEAN(&p->e, &c->panels[pi], vocab_size);
+    plot_args_num(a, with_chance ? GROUP_MEAN(&p->e, &c->panels[pi], chance_loss) : NAN, "pchance%d", panel);
+    plot_args_printf(a, "ptext%d=%d;", panel, task_is_text(r0->task));
+    plot_args_num(a, with_chance && task_is_text(r0->task) && V > 1 ? log(V) : NAN, "puniform%d", panel);
+}
+
 /* the -e variables every curve script takes: panels, their lines, legend;
  * per panel the largest x (column xcol), from which the scripts space their
  * x ticks, and the smallest positive and the largest y (column ycol), for
  * log-axis ticks; per line a point interval.  Only (panel, series) pairs
  * whose column `need` has data are listed. */
 static int curves_args(const Plot *p, const Curves *c, const char *prefix, int need,
-                       const char *xcol, const char *ycol, Args *a, int with_chance)
+                       const char *xcol, const char *ycol, Args *a, int with_chance, int *nlegend,
+                       int *lcols)
 {
     int panels = 0;
-    int used[64] = {0};
+    Legend legend = {0};
     for (int pi = 0; pi < c->npanels; pi++) {
-        int lines = 0;
+        int lines = 0, has[64];
+        char label[64][256];
         double xmax = -INFINITY, xlo = INFINITY, ymin = INFINITY, ymax = -INFINITY;
+        for (int si = 0; si < c->nseries; si++) has[si] = c->rows[pi][si] && c->has_cols[pi][si][need];
+        panel_labels(p, c, pi, has, label);
         for (int si = 0; si < c->nseries; si++) {
-            if (!c->rows[pi][si] || !c->has_cols[pi][si][need]) continue;
+            if (!has[si]) continue;
             lines++;
             char f[128], path[PATH_MAX + 200];
+            const char *model = p->e.runs[c->series[si].idx[0]].model;
             plot_sfmt(f, sizeof f, "data/%s_p%d_s%d.csv", prefix, pi + 1, si + 1);
             plot_sfmt(path, sizeof path, "%s/%s", p->figdir, f);
             csv_range(path, xcol, &xlo, &xmax);
@@ -131,10 +219,9 @@ static int curves_args(const Plot *p, const Curves *c, const char *prefix, int n
             plot_args_printf(a, "pint%d_%d=%d;", panels + 1, lines,
                         c->rows[pi][si] > POINTS_PER_LINE ? c->rows[pi][si] / POINTS_PER_LINE : 1);
             plot_args_str(a, f, "file%d_%d", panels + 1, lines);
-            plot_args_str(a, p->e.runs[c->series[si].idx[0]].model, "model%d_%d", panels + 1, lines);
-            plot_args_printf(a, "variant%d_%d=%d;", panels + 1, lines, plot_series_variant(&p->e, c->series, si));
+            plot_args_str(a, model, "model%d_%d", panels + 1, lines);
+            plot_args_printf(a, "variant%d_%d=%d;", panels + 1, lines, legend_variant(&legend, model, label[si], si));
             plot_args_num(a, GROUP_MEAN(&p->e, &c->series[si], clip), "clip%d_%d", panels + 1, lines);
-            used[si] = 1;
         }
         if (!lines) continue;
         panels++;
@@ -143,28 +230,34 @@ static int curves_args(const Plot *p, const Curves *c, const char *prefix, int n
         plot_args_num(a, isfinite(ymin) ? ymin : 1, "pymin%d", panels);
         plot_args_num(a, ymax > 0 ? ymax : 1, "pymax%d", panels);
         plot_args_printf(a, "pn%d=%d;", panels, lines);
-        /* the reference lines: chance for a synthetic task; for text the
-         * unigram baseline (the entropy of the token frequencies, what
-         * chance_loss is there) and a uniform guess, ln V */
-        const Run *r0 = &p->e.runs[c->panels[pi].idx[0]];
-        double V = GROUP_MEAN(&p->e, &c->panels[pi], vocab_size);
-        plot_args_num(a, with_chance ? GROUP_MEAN(&p->e, &c->panels[pi], chance_loss) : NAN,
-                 "pchance%d", panels);
-        plot_args_printf(a, "ptext%d=%d;", panels, task_is_text(r0->task));
-        plot_args_num(a, with_chance && task_is_text(r0->task) && V > 1 ? log(V) : NAN, "puniform%d", panels);
+        curves_reference(p, c, pi, panels, with_chance, a);
     }
     plot_args_printf(a, "npanels=%d;", panels);
-    int ns = 0;
-    for (int si = 0; si < c->nseries; si++) {
-        if (!used[si]) continue;
-        ns++;
-        plot_args_str(a, p->e.runs[c->series[si].idx[0]].model, "lmodel%d", ns);
-        plot_args_printf(a, "lvariant%d=%d;", ns, plot_series_variant(&p->e, c->series, si));
-        plot_args_str(a, c->series[si].label, "llabel%d", ns);
-        plot_args_num(a, GROUP_MEAN(&p->e, &c->series[si], clip), "lclip%d", ns);
+    legend_sort(&legend);
+    for (int k = 0; k < legend.n; k++) {
+        const LegendEntry *e = &legend.e[k];
+        plot_args_str(a, e->model, "lmodel%d", k + 1);
+        plot_args_printf(a, "lvariant%d=%d;", k + 1, legend_variant(&legend, e->model, e->label, e->series));
+        plot_args_str(a, e->label, "llabel%d", k + 1);
+        plot_args_num(a, GROUP_MEAN(&p->e, &c->series[e->series], clip), "lclip%d", k + 1);
     }
-    plot_args_printf(a, "nseries=%d;", ns);
+    /* three columns of legend fit 1,200 px with labels up to 30 characters */
+    size_t longest = 0;
+    for (int k = 0; k < legend.n; k++)
+        if (strlen(legend.e[k].label) > longest) longest = strlen(legend.e[k].label);
+    *lcols = longest > 30 ? 2 : 3;
+    plot_args_printf(a, "nseries=%d;lcols=%d;", legend.n, *lcols);
+    *nlegend = legend.n;
     return panels;
+}
+
+/* a curve figure's height for a legend of `entries` in `cols` columns, 26 px
+ * a row (plots/common.gp, legend_h): taller than PLOT_HEIGHT by what the
+ * legend needs beyond its usual strip, so the panels keep their size */
+static int curves_height(int entries, int cols)
+{
+    int need = (entries + cols - 1) / cols * 26 + 34, strip = (int)(0.13 * PLOT_HEIGHT);
+    return PLOT_HEIGHT + (need > strip ? need - strip : 0);
 }
 
 int plot_figures_metrics(Plot *p)
@@ -181,33 +274,34 @@ int plot_figures_metrics(Plot *p)
         return 0;
     }
     Args a = {0};
-    if (curves_args(p, &c, "metrics", COL_TRAIN, "step", "train_loss", &a, 1)) {
+    int nl, lc;
+    if (curves_args(p, &c, "metrics", COL_TRAIN, "step", "train_loss", &a, 1, &nl, &lc)) {
         plot_args_str(&a, "Which model learns fastest per step?  Loss against training step", "title");
         plot_args_str(&a, "step", "xcol");
         plot_args_str(&a, "training step", "xlabel");
-        failed |= plot_render(p, "loss_curves", "loss_vs_step", PLOT_WIDTH, PLOT_HEIGHT, &a) < 0;
+        failed |= plot_render(p, "loss_curves", "loss_vs_step", PLOT_WIDTH, curves_height(nl + 4, lc), &a) < 0;
         plot_args_printf(&a, "logy=1;");   /* the report's log-axis twin */
-        failed |= plot_render(p, "loss_curves", "loss_vs_step_log", PLOT_WIDTH, PLOT_HEIGHT, &a) < 0;
+        failed |= plot_render(p, "loss_curves", "loss_vs_step_log", PLOT_WIDTH, curves_height(nl + 4, lc), &a) < 0;
     } else {
         plot_skip(p, "loss_vs_step", "metrics.csv has no train_loss values");
     }
     plot_args_free(&a);
 
-    if (curves_args(p, &c, "metrics", COL_SECONDS, "seconds", "train_loss", &a, 1)) {
+    if (curves_args(p, &c, "metrics", COL_SECONDS, "seconds", "train_loss", &a, 1, &nl, &lc)) {
         plot_args_str(&a, "Which model learns fastest in wall-clock time?  Loss against time", "title");
         plot_args_str(&a, "seconds", "xcol");
         plot_args_str(&a, "wall-clock time (s)", "xlabel");
-        failed |= plot_render(p, "loss_curves", "loss_vs_time", PLOT_WIDTH, PLOT_HEIGHT, &a) < 0;
+        failed |= plot_render(p, "loss_curves", "loss_vs_time", PLOT_WIDTH, curves_height(nl + 4, lc), &a) < 0;
         plot_args_printf(&a, "logy=1;");   /* the report's log-axis twin */
-        failed |= plot_render(p, "loss_curves", "loss_vs_time_log", PLOT_WIDTH, PLOT_HEIGHT, &a) < 0;
+        failed |= plot_render(p, "loss_curves", "loss_vs_time_log", PLOT_WIDTH, curves_height(nl + 4, lc), &a) < 0;
     } else {
         plot_skip(p, "loss_vs_time", "metrics.csv has no seconds values");
     }
     plot_args_free(&a);
 
-    if (curves_args(p, &c, "metrics", COL_GRAD, "step", "grad_norm", &a, 0)) {
+    if (curves_args(p, &c, "metrics", COL_GRAD, "step", "grad_norm", &a, 0, &nl, &lc)) {
         plot_args_str(&a, "Do gradients explode?  Global gradient norm during training", "title");
-        failed |= plot_render(p, "grad_norm", "grad_norm", PLOT_WIDTH, PLOT_HEIGHT, &a) < 0;
+        failed |= plot_render(p, "grad_norm", "grad_norm", PLOT_WIDTH, curves_height(nl + 1, lc), &a) < 0;
     } else {
         plot_skip(p, "grad_norm", "metrics.csv has no grad_norm values");
     }
@@ -269,10 +363,11 @@ int plot_figure_position_loss(Plot *p)
             bin_positions(path);
         }
     Args a = {0};
-    if (curves_args(p, &c, "posloss", 0, "position", "loss", &a, 1)) {
+    int nl, lc;
+    if (curves_args(p, &c, "posloss", 0, "position", "loss", &a, 1, &nl, &lc)) {
         plot_args_str(&a, "Does more context help?  Validation loss at each position of the window",
                  "title");
-        failed = plot_render(p, "position_loss", "position_loss", PLOT_WIDTH, PLOT_HEIGHT, &a) < 0;
+        failed = plot_render(p, "position_loss", "position_loss", PLOT_WIDTH, curves_height(nl + 1, lc), &a) < 0;
     } else {
         plot_skip(p, "position_loss", "position_loss.csv has no loss values");
     }

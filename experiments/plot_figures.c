@@ -63,6 +63,14 @@ static int table_by(const Experiment *e, const int *idx, int n, size_t xoff, con
     return nx;
 }
 
+/* a panel of accuracy_vs_distance: runs at two or more distances, with
+ * a validation accuracy (classification) or a final loss (regression) */
+static int distance_panel_ok(const Experiment *e, const Group *panel, double *v)
+{
+    if (FIELD_VALUES(e, panel->idx, panel->n, distance, v) < 2) return 0;
+    return isfinite(GROUP_MEAN(e, panel, val_accuracy)) || isfinite(GROUP_MEAN(e, panel, final_val_loss));
+}
+
 int plot_figure_accuracy_vs_distance(Plot *p)
 {
     const char *base = "accuracy_vs_distance";
@@ -74,15 +82,21 @@ int plot_figure_accuracy_vs_distance(Plot *p)
     n = plot_keep_learning_runs(e, idx, n);
     Group *panels = NULL, *series = NULL;
     int np = n ? groups_make(e, idx, n, KEY_TASK | KEY_TOKENIZER | KEY_INIT_SCALE, &panels) : 0;
+    /* the lines, labelled by what varies among the runs drawn (not those of
+     * panels left out, say a clipping run at one distance) */
+    int drawn = 0;
+    for (int pi = 0; pi < np; pi++)
+        if (distance_panel_ok(e, &panels[pi], v))
+            for (int i = 0; i < panels[pi].n; i++) idx[drawn++] = panels[pi].idx[i];
+    n = drawn;
     int ns = n ? groups_make(e, idx, n, KEYS_SERIES, &series) : 0;
     Args a = {0};
     int drawn_panels = 0, used[64] = {0}, *both = xmalloc((size_t)(n + 1) * sizeof *both);
     for (int pi = 0; pi < np && drawn_panels < MAX_PANELS; pi++) {
-        if (FIELD_VALUES(e, panels[pi].idx, panels[pi].n, distance, v) < 2) continue;
+        if (!distance_panel_ok(e, &panels[pi], v)) continue;
         /* classification: accuracy; regression (adding): final loss / chance loss */
         int accuracy = isfinite(GROUP_MEAN(e, &panels[pi], val_accuracy));
         size_t yoff = accuracy ? offsetof(Run, val_accuracy) : offsetof(Run, final_val_loss);
-        if (!accuracy && !isfinite(GROUP_MEAN(e, &panels[pi], final_val_loss))) continue;
         int pnum = drawn_panels + 1, lines = 0;
         for (int si = 0; si < ns && si < 64; si++) {
             int m = plot_intersect(&panels[pi], &series[si], both);
@@ -341,19 +355,34 @@ done:
 /* '("label0" 0, "label1" 1, ...)', the value of an xticsdef argument (the
  * caller writes the name): the bar groups' names, which the bar scripts
  * `eval` into `set xtics`; labels may hold commas, which a CSV column could
- * not */
-static void xtics_args(Args *a, const Group *g, int n)
+ * not.  With width > 0 each label is broken into lines of at most width
+ * characters (at spaces; a word longer stays whole), so labels stand
+ * upright under their bars; returns the most lines a label takes. */
+static int xtics_args(Args *a, const Group *g, int n, int width)
 {
+    int most = 1;
     plot_args_printf(a, "'(");
     for (int k = 0; k < n; k++) {
         plot_args_printf(a, "%s\"", k ? ", " : "");
-        for (const char *c = g[k].label; *c; c++)
+        int col = 0, lines = 1;
+        for (const char *c = g[k].label; *c; c++) {
+            size_t word = strcspn(c + 1, " ");   /* the next word, after a space */
+            if (*c == ' ' && width > 0 && col > 0 && col + 1 + (int)word > width) {
+                plot_args_printf(a, "\\n");          /* a new line in the "" label */
+                col = 0;
+                lines++;
+                continue;
+            }
             if (*c == '\'') plot_args_printf(a, "''");          /* inside the '' string */
             else if (*c == '"' || *c == '\\') plot_args_printf(a, "\\%c", *c);
             else plot_args_printf(a, "%c", *c);
+            col += ((unsigned char)*c & 0xC0) != 0x80;
+        }
+        if (lines > most) most = lines;
         plot_args_printf(a, "\" %d", k);
     }
     plot_args_printf(a, ")';");
+    return most;
 }
 
 /* most bars a slide can hold */
@@ -389,7 +418,6 @@ int plot_figure_perplexity(Plot *p)
         FILE *out = fopen(path, "w");
         if (!out) die("cannot write '%s': %s", path, strerror(errno));
         fprintf(out, "x,model,mean,sd,n,params\n");
-        size_t longest = 0;
         int any_sd = 0;
         for (int k = 0; k < ng; k++) {
             for (int i = 0; i < g[k].n; i++) v[i] = e->runs[g[k].idx[i]].val_perplexity;
@@ -398,7 +426,6 @@ int plot_figure_perplexity(Plot *p)
             any_sd |= sd > 0;
             fprintf(out, "%d,%s,%.10g,%.10g,%d,%.10g\n", k, e->runs[g[k].idx[0]].model, mean, sd, m,
                     GROUP_MEAN(e, &g[k], params));
-            if (strlen(g[k].label) > longest) longest = strlen(g[k].label);
         }
         fclose(out);
         char dataf[80];
@@ -409,10 +436,13 @@ int plot_figure_perplexity(Plot *p)
          * uniform guess over the vocabulary (V) */
         plot_args_num(&a, exp(GROUP_MEAN(e, &panels[pi], chance_loss)), "punigram%d", pi + 1);
         plot_args_num(&a, GROUP_MEAN(e, &panels[pi], vocab_size), "pV%d", pi + 1);
-        plot_args_printf(&a, "nbars%d=%d;rotate%d=%d;has_sd%d=%d;", pi + 1, ng, pi + 1,
-                    (int)(ng * longest * np > 60), pi + 1, any_sd);
+        /* labels in lines as wide as a bar's share of the panel (about 9 px
+         * a character) */
+        int width = (int)(0.65 * PLOT_WIDTH / np / ng / 9);
+        plot_args_printf(&a, "nbars%d=%d;has_sd%d=%d;", pi + 1, ng, pi + 1, any_sd);
         plot_args_printf(&a, "xticsdef%d=", pi + 1);
-        xtics_args(&a, g, ng);
+        int lines = xtics_args(&a, g, ng, width < 8 ? 8 : width);
+        plot_args_printf(&a, "xlines%d=%d;", pi + 1, lines);
         free(g);
     }
     plot_args_printf(&a, "npanels=%d;", np);
@@ -533,7 +563,7 @@ int plot_figure_threads(Plot *p)
     int any_sd = threads_table(p, models, nm, levels, nl, width, v);
     Args a = {0};
     plot_args_printf(&a, "xticsdef=");
-    xtics_args(&a, models, nm);
+    xtics_args(&a, models, nm, 0);
     plot_args_str(&a, "data/threads.csv", "file");
     plot_args_printf(&a, "nlevels=%d;ngroups=%d;barwidth=%g;has_sd=%d;", nl, nm, width * 0.95, any_sd);
     for (int l = 0; l < nl; l++) plot_args_num(&a, levels[l], "level%d", l + 1);

@@ -124,11 +124,15 @@ static const char *page_css =
     ".sd,.n{color:#666;font-size:.85em}strong.key{color:#000}"
     ".data{font-size:.85em;color:#555}"
     ".explorer{border:1px solid #ccc;padding:.8em;border-radius:4px;max-width:60em}"
-    ".explorer select{font-size:1em;margin-right:.6em}"
-    ".ex-tokens{margin:.8em 0;line-height:2.2}"
-    ".tok{display:inline-block;padding:0 .35em;margin:.1em;border:1px solid #ddd;border-radius:3px;"
-    "cursor:pointer}.tok.query{outline:2px solid #0072B2}"
-    ".ex-readout{font-variant-numeric:tabular-nums;font-size:.9em}"
+    ".explorer select{font-size:1em;margin-right:.6em;max-width:100%}"
+    ".ex-view{display:block;width:100%;max-width:540px;height:auto;margin:.6em 0;"
+    "font-family:inherit;font-variant-numeric:tabular-nums}"
+    ".ex-view text{fill:#222}.ex-view .ex-head-label{fill:#666;font-size:12px}"
+    ".ex-view .ex-left{cursor:pointer}.ex-view .ex-left:focus{outline:none}"
+    ".ex-view .ex-query{fill:#332288;font-weight:700;text-decoration:underline}.ex-view .ex-num{fill:#555}"
+    ".ex-key .ex-swatch{display:inline-block;margin:.2em .5em .2em 0;padding:0 .4em;"
+    "border-left:1.2em solid;font-size:.9em}"
+    ".ex-readout{font-variant-numeric:tabular-nums;font-size:.9em;min-height:2.8em}"
     ".prompt{background:#dbeafe;font-weight:600}"
     ".curve-controls button{font:inherit;margin:0 .3em .3em 0;padding:.1em .6em;border:2px solid #888;"
     "border-radius:3px;background:#fff;cursor:pointer}"
@@ -147,16 +151,15 @@ static const char *page_css =
     ".findings-table td::before{content:attr(data-label) \": \";color:#666}"
     ".findings-table tr.claim th{display:block;border:0}}";
 
-/* the figures' model colours (plots/common.gp), for the tables */
+/* the figures' model colours (plots/common.gp, model_color), by registry
+ * position: the four course models, then the scan models; grey for any
+ * other.  test_plot compares the two lists. */
 const char *model_css_color(const char *model)
 {
-    switch (model_order(model)) {
-    case 0: return "#E69F00";
-    case 1: return "#0072B2";
-    case 2: return "#009E73";
-    case 3: return "#D55E00";
-    default: return "#CC79A7";
-    }
+    static const char *colors[] = {"#E69F00", "#0072B2", "#009E73", "#D55E00",
+                                   "#CC79A7", "#56B4E9", "#882255"};
+    int i = model_order(model);
+    return i >= 0 && i < (int)(sizeof colors / sizeof colors[0]) ? colors[i] : "#777777";
 }
 
 /* ============================================================ sections ==== */
@@ -503,6 +506,33 @@ static void put_experiment(Html *h, const char *runs_dir, const char *name)
     experiment_free(&e);
 }
 
+/* the colour key: the models the experiments on the page ran (their
+ * summary.csv), in registry order; nothing if none */
+static void put_model_key(Html *h, const char *runs_dir, char **names, int n)
+{
+    int nm = model_info_count(), shown = 0;
+    int *present = xcalloc((size_t)nm, sizeof *present);
+    for (int i = 0; i < n; i++) {
+        char dir[PATH_MAX], err[512];
+        Experiment e;
+        snprintf(dir, sizeof dir, "%s/%s", runs_dir, names[i]);
+        if (experiment_load(&e, dir, err, sizeof err) == 0)
+            for (int r = 0; r < e.nruns; r++) {
+                int m = model_order(e.runs[r].model);
+                if (m >= 0 && m < nm) present[m] = 1;
+            }
+        experiment_free(&e);
+    }
+    for (int m = 0; m < nm; m++) {
+        if (!present[m]) continue;
+        put(h, "%s<span class=\"swatch\" style=\"background:%s\"></span>%s",
+            shown++ ? ", " : " Colours are the same in every figure and table: ",
+            model_css_color(model_info_at(m)->name), model_info_at(m)->name);
+    }
+    if (shown) put(h, ".");
+    free(present);
+}
+
 static int name_cmp(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -537,12 +567,8 @@ int report_write(const char *runs_dir, char *err, size_t errlen)
     time_t now = time(NULL);
     char when[64];
     strftime(when, sizeof when, "%Y-%m-%d %H:%M", localtime(&now));
-    put(&h, "<p class=\"note\">Written by <code>seqlab</code> on %s. Colours are the same "
-            "in every figure and table: ", when);
-    int nm = model_info_count();
-    for (int m = 0; m < nm; m++)
-        put(&h, "<span class=\"swatch\" style=\"background:%s\"></span>%s%s",
-            model_css_color(model_info_at(m)->name), model_info_at(m)->name, m < nm - 1 ? ", " : ".");
+    put(&h, "<p class=\"note\">Written by <code>seqlab</code> on %s.", when);
+    put_model_key(&h, runs_dir, names, n);
     put(&h, "</p>\n");
     if (!n) {
         put(&h, "<p>No experiments yet: <code>seqlab run experiments/quick.ini</code> makes one.</p>\n");

@@ -252,13 +252,14 @@ static void fit_series(const char *data_dir, const char *stem, const char *tok, 
         for (int k = 0; k < n; k++) c += x[k] == x[i];
         if (s->seeds == 0 || c < s->seeds) s->seeds = c;
     }
-    /* a floor E below zero is no floor: the losses do not flatten at these sizes */
+    /* a floor E below zero is no floor: the losses do not flatten at these sizes.
+     * (Short labels: gnuplot's PNG terminal drops a key wider than its panel.) */
     if (ok)
         snprintf(s->label, sizeof s->label, "%s: \xce\xb1 = %.2f \xc2\xb1 %.2f, E = %.2f%s, R\xc2\xb2 = %.2f", who,
-                 fit.alpha, fit.alpha_sd, fit.E, fit.E < 0 ? " (< 0: no floor in sight)" : "", fit.r2);
+                 fit.alpha, fit.alpha_sd, fit.E, fit.E < 0 ? " (no floor)" : "", fit.r2);
     else if (pure_ok)
-        snprintf(s->label, sizeof s->label, "%s: no E + A x^-\xce\xb1 fit; L \xe2\x88\x9d x^-\xce\xb1, \xce\xb1 = %.3f \xc2\xb1 %.3f",
-                 who, pure, pure_sd);
+        snprintf(s->label, sizeof s->label, "%s: L \xe2\x88\x9d %s^-\xce\xb1 (no E fits), \xce\xb1 = %.3f \xc2\xb1 %.3f",
+                 who, variable, pure, pure_sd);
     else
         snprintf(s->label, sizeof s->label, "%s: no fit", who);
 }
@@ -273,6 +274,16 @@ static void fit_series(const char *data_dir, const char *stem, const char *tok, 
 static const char *fits_header =
     "tokenizer,model,variable,size,E,E_sd,A,A_sd,alpha,alpha_sd,r2,points,sizes,loss_with_more,status,"
     "pure_alpha,pure_alpha_sd\n";
+
+/* a figure where no series could be fitted (every model at fewer than 3
+ * sizes or cuts: quick's two Transformers) shows no law: it is not drawn */
+static void drop_unfitted(ScalingFigure *fig)
+{
+    for (int p = 0; p < fig->npanels; p++)
+        for (int j = 0; j < fig->panels[p].nseries; j++)
+            if (!isnan(fig->panels[p].series[j].pure_alpha)) return;
+    fig->npanels = 0;
+}
 
 /* ===================================================== loss against N ==== */
 
@@ -321,6 +332,7 @@ int scaling_loss_vs_params(const Experiment *e, const char *data_dir, ScalingFig
         fig->npanels++;
     }
     fclose(rows);
+    drop_unfitted(fig);
     if (data_dir) write_findings(e, "fits_params.csv", fig->npanels ? text : NULL, len);
     free(text);
     free(x);
@@ -386,6 +398,7 @@ int scaling_loss_vs_data(const Experiment *e, const char *data_dir, ScalingFigur
         fig->npanels++;
     }
     fclose(rows);
+    drop_unfitted(fig);
     if (data_dir) write_findings(e, "fits_data.csv", fig->npanels ? text : NULL, len);
     free(text);
     free(x);

@@ -68,7 +68,7 @@ typedef struct ScalingFigure {
 /* final validation loss against non-embedding parameters N, per tokenizer
  * and model, over the runs of the full training split, and the fits
  * (exp_dir/fits_params.csv).  Returns the number of panels (0: no model was
- * run at 2 or more sizes). */
+ * run at 2 or more sizes, or none at the 3 a fit needs). */
 int scaling_loss_vs_params(const Experiment *e, const char *data_dir, ScalingFigure *fig);
 
 /* the best validation loss along the run (early stopping, as Kaplan et al.

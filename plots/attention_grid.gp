@@ -42,7 +42,9 @@ do for [l = 0:L - 1] {
         set bmargin at screen TOP - l * (ph + VGAP) - ph
         set title sprintf("layer %d, head %d", l, h) offset 0, -0.6
         set xtics font ticfontspec; set ytics font ticfontspec
-        if (rotate) { set xtics rotate by 60 right }
+        # upright labels where every token is one character; else vertical
+        # ones, which need only their type's height of room each
+        if (rotate) { set xtics rotate by 90 right }
         if (l < L - 1) { unset xtics }
         if (h > 0) { unset ytics }
         if (l == L - 1 && h == NH - 1) {

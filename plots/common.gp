@@ -31,18 +31,24 @@ if (fmt eq "svg") {
 set output outfile
 if (GPVAL_VERSION >= 5.0) set colorsequence podo
 
-# Okabe & Ito (2008) colour-blind-safe palette, one colour per model
+# Okabe & Ito (2008) colour-blind-safe palette, one colour per model: the
+# four course models, then the scan models (reddish purple, sky blue, and
+# Tol's wine, darker than the vermilion); grey for a model not listed.
+# experiments/report.c (model_css_color) has the same list, and a test
+# compares the two.
 model_color(m) = m eq "rnn" ? "#E69F00" : m eq "lstm" ? "#0072B2" : \
-                 m eq "gru" ? "#009E73" : m eq "transformer" ? "#D55E00" : "#CC79A7"
+                 m eq "gru" ? "#009E73" : m eq "transformer" ? "#D55E00" : \
+                 m eq "mingru" ? "#CC79A7" : m eq "minlstm" ? "#56B4E9" : m eq "lti" ? "#882255" : "#777777"
 # the same colours as integers, for `lc rgb variable`
-model_rgb(m) = m eq "rnn" ? 0xE69F00 : m eq "lstm" ? 0x0072B2 : \
-               m eq "gru" ? 0x009E73 : m eq "transformer" ? 0xD55E00 : 0xCC79A7
+model_rgb(m) = int("0x" . model_color(m)[2:])
 # and a point shape each, so lines differ in print too
-model_point(m) = m eq "rnn" ? 7 : m eq "lstm" ? 5 : m eq "gru" ? 9 : m eq "transformer" ? 13 : 11
+model_point(m) = m eq "rnn" ? 7 : m eq "lstm" ? 5 : m eq "gru" ? 9 : m eq "transformer" ? 13 : \
+                 m eq "mingru" ? 11 : m eq "minlstm" ? 15 : 4
 # a second setting of the same model (say "rnn, no clip" beside "rnn, clip 1")
-# keeps the colour and changes the point (x, +, * instead of the model's
-# filled shape; thick lines make open shapes look filled) or the dash
-variant_point(m, v) = v == 0 ? model_point(m) : v == 1 ? 2 : v == 2 ? 1 : 3
+# keeps the colour and changes the point (x, +, *, then open square, circle,
+# triangles instead of the model's filled shape) or the dash
+variant_point(m, v) = v == 0 ? model_point(m) : v == 1 ? 2 : v == 2 ? 1 : v == 3 ? 3 : \
+                      v == 4 ? 4 : v == 5 ? 6 : v == 6 ? 8 : 12
 variant_dash(v) = v == 0 ? 1 : v == 1 ? 2 : v == 2 ? 4 : 5
 GUIDE = "#555555"
 
@@ -70,6 +76,13 @@ TITLE_H = exists("subtitle") ? 0.115 : 0.07
 subtitle_on = exists("subtitle") ? "set label 100 subtitle at screen 0.5, 0.925 center font ',15'" : ""
 subtitle_off = "unset label 100"
 KEY_H = 0.13
+# the legend strip's height (a fraction of the page) for n entries in cols
+# columns, 26 px a row: never less than KEY_H; seqlab makes a figure taller
+# when its legend has many rows (plot_curves.c)
+legend_rows(n, cols) = int((n + cols - 1) / cols)
+legend_h(n, cols) = (v = (legend_rows(n, cols) * 26.0 + 34) / H, v > KEY_H ? v : KEY_H)
+# ... and after eval(legend_strip), its entries in columns of that many rows
+legend_columns(n, cols) = sprintf("set key vertical maxrows %d Left reverse width 1", legend_rows(n, cols))
 grid_cols(n) = n <= 1 ? 1 : n == 2 ? 2 : n == 3 ? 3 : n == 4 ? 2 : 3
 grid_rows(n) = int((n + grid_cols(n) - 1) / grid_cols(n))
 panel_w(n) = 1.0 / grid_cols(n)
@@ -90,4 +103,4 @@ panel_xstep(p) = nice_step(value(sprintf("pxmax%d", p)), grid_cols(npanels) >= 3
 legend_strip = "set origin 0, 0; set size 1, KEY_H; set margins 0, 0, 0, 0; " . \
     "unset logscale; set format y '%g'; unset border; unset tics; unset xlabel; unset ylabel; " . \
     "unset title; unset grid; set xrange [0:1]; set yrange [0:1]; " . \
-    "set key at screen 0.5, KEY_H / 2 center center horizontal maxrows 3 width -1 samplen 2.5 font ',14'"
+    "set key at screen 0.5, KEY_H / 2 center center horizontal maxcols 3 width -1 samplen 2.5 font ',14'"

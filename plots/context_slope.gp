@@ -44,9 +44,11 @@ do for [p = 1:npanels] {
     do for [j = 1:n] {
         cmd = cmd . sprintf("'%s' using (column('x')):(column('loss')) with lines lw 2 lc rgb '%s' " . \
                             "title '%s', ", pts(p, j), color(p, j), label(p, j))
+        # the fitted line solid and thin over the noisy curve (dashes read as markers)
         if (has_curve(p, j)) {
-            cmd = cmd . sprintf("'%s' using (column('x')):(column('loss')) with lines lw 5 dt 2 " . \
-                                "lc rgb 'black' notitle, ", crv(p, j))
+            cmd = cmd . sprintf("'%s' using (column('x')):(column('loss')) with lines lw 2.5 dt 1 " . \
+                                "lc rgb 'black' %s, ", crv(p, j), \
+                                j < n ? "notitle" : sprintf("title 'least-squares lines beyond %d'", from - 1))
         }
     }
     eval("plot " . cmd[1:strlen(cmd) - 2])

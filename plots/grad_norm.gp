@@ -11,6 +11,9 @@
 #   (0 = clipping off); nseries and, per series s: lmodel<s>, llabel<s>,
 #   lvariant<s>, lclip<s>
 load plotdir."/common.gp"
+# a taller legend strip when it has many entries, in lcols columns (seqlab's
+# choice, fewer for long labels; it makes the page taller)
+KEY_H = legend_h(nseries + 1, lcols)
 
 S(name) = value(name)
 file(p, j) = S(sprintf("file%d_%d", p, j))
@@ -54,6 +57,7 @@ do for [p = 1:npanels] {
 }
 
 eval(legend_strip)
+eval(legend_columns(nseries + 1, lcols))
 lv(s) = S(sprintf("lvariant%d", s))
 plot for [s = 1:nseries] 2 with linespoints lw lwidth(lv(s)) ps psize(lv(s)) \
          pt variant_point(S(sprintf("lmodel%d", s)), lv(s)) \

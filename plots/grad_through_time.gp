@@ -44,7 +44,10 @@ set bmargin at screen BOTTOM
 do for [p = 1:npanels] {
     set lmargin at screen LEFT + (p - 1) * (pw + GAP)
     set rmargin at screen LEFT + (p - 1) * (pw + GAP) + pw
-    set title S(sprintf("ptitle%d", p))
+    # the quantity in each panel's title (the Transformer's is dL/dx_t); one
+    # y label for the row, at the left: a label per panel ran into the
+    # neighbouring panel's frame
+    set title sprintf("%s: ‖dL/d%s_t‖", S(sprintf("ptitle%d", p)), S(sprintf("state%d", p))) font ",15"
     ymin = S(sprintf("ymin%d", p)); ymax = S(sprintf("ymax%d", p))
     decades = log10(ymax / ymin)
     ystep = decades > 5 ? ceil(decades / 5) : 1
@@ -52,7 +55,7 @@ do for [p = 1:npanels] {
     set ytics 10.0 ** ystep
     set mytics (ystep == 1 ? 10 : 1)
     set format y "1e%T"
-    set ylabel sprintf("||dL/d%s_t||", S(sprintf("state%d", p))) font ",14" offset 1.5, 0
+    if (p == 1) { set ylabel "gradient norm (log scale)" font ",14" offset 1.5, 0 } else { unset ylabel }
     m = S(sprintf("model%d", p))
     n = S(sprintf("pn%d", p))
     if (m eq "lstm") {

@@ -8,7 +8,7 @@
 #     puniform<p> (ln V, a uniform guess, text only, else NaN),
 #     pn<p> lines, each j: file<p>_<j> (CSV: step,seconds,train_loss,val_loss)
 #     and model<p>_<j>, variant<p>_<j> (0, 1, ...: settings of one model)
-#   nseries; for the legend, per series s: lmodel<s>, llabel<s>, lvariant<s>
+#   nseries, lcols (legend columns); for the legend, per entry s: lmodel<s>, llabel<s>, lvariant<s>
 #   logy (optional, 1: a logarithmic loss axis; the report's log/linear toggle)
 load plotdir."/common.gp"
 if (!exists("logy")) { logy = 0 }
@@ -18,8 +18,9 @@ file(p, j) = S(sprintf("file%d_%d", p, j))
 # in the SVG, the values under the pointer on each validation point
 hover(p, j) = sprintf("%s\nstep %d, %.1f s\nvalidation loss %.4f\ntraining loss %.4f", \
     S(sprintf("model%d_%d", p, j)), column("step"), column("seconds"), column("val_loss"), column("train_loss"))
-# a taller legend strip when it has many entries (the series and 4 line kinds)
-if (nseries + 4 > 9) { KEY_H = 0.2 }
+# a taller legend strip when it has many entries (the series and 4 line
+# kinds) in lcols columns (seqlab's choice: fewer for long labels)
+KEY_H = legend_h(nseries + 4, lcols)
 # room above the highest line for the name of a reference line
 set offsets 0, 0, graph 0.1, 0
 color(p, j) = model_color(S(sprintf("model%d_%d", p, j)))
@@ -40,14 +41,15 @@ do for [p = 1:npanels] {
     uniform = S(sprintf("puniform%d", p))
     text = S(sprintf("ptext%d", p))
     n = S(sprintf("pn%d", p))
-    # each reference line named where it ends, inside the frame
+    # each reference line named just outside the frame, at its right end,
+    # where no data are (a curve at chance level would hide a label inside)
+    set rmargin 7
     if (chance == chance) {
-        set label 11 (text ? "unigram baseline" : "chance") at graph 0.98, first chance right offset 0, 0.6 \
+        set label 11 (text ? "unigram" : "chance") at graph 1, first chance left offset 0.5, 0 \
             font ",12" tc rgb GUIDE front
     }
     if (uniform == uniform) {
-        set label 12 "uniform guess, ln V" at graph 0.98, first uniform right offset 0, -0.6 font ",12" \
-            tc rgb GUIDE front
+        set label 12 "ln V" at graph 1, first uniform left offset 0.5, 0 font ",12" tc rgb GUIDE front
     }
     plot for [j = 1:n] file(p, j) using (column(xcol)):(column("train_loss")) \
              with lines dt (8, 6) lw 2 lc rgb color(p, j) notitle, \
@@ -64,6 +66,7 @@ do for [p = 1:npanels] {
 # the shared legend strip
 unset logscale y
 eval(legend_strip)
+eval(legend_columns(nseries + 4, lcols))
 plot for [s = 1:nseries] 2 with linespoints lw 3 pt variant_point(S(sprintf("lmodel%d", s)), S(sprintf("lvariant%d", s))) \
          lc rgb model_color(S(sprintf("lmodel%d", s))) title S(sprintf("llabel%d", s)), \
      2 with lines lw 3 lc rgb "black" title "validation", \

@@ -7,8 +7,8 @@
 # characters differ in scale by twenty).
 #
 # Set by seqlab:  title, npanels; per panel p: ptitle<p>, file<p> (CSV:
-#   x,model,mean,sd,n,params), nbars<p>, rotate<p>, xticsdef<p> (the bar
-#   labels, for `set xtics`), has_sd<p> (any sd > 0: error bars),
+#   x,model,mean,sd,n,params), nbars<p>, xticsdef<p> (the bar labels, for
+#   `set xtics`, broken into lines), xlines<p> (their most lines), has_sd<p> (any sd > 0: error bars),
 #   punigram<p> (the unigram perplexity), pV<p> (the vocabulary size)
 load plotdir."/common.gp"
 
@@ -38,7 +38,7 @@ do for [p = 1:npanels] {
     set xrange [-0.6:P("nbars", p) - 0.4]
     set xtics scale 0 norotate
     eval("set xtics ".P("xticsdef", p))
-    if (P("rotate", p)) { set xtics rotate by 25 right; set bmargin 6 } else { set bmargin 3 }
+    set bmargin P("xlines", p) + 1.5
     bars = 'file using (column("x")):(column("mean")):(model_rgb(stringcolumn("model"))) with boxes lc rgb variable notitle'
     pcount(x) = x >= 1e6 ? sprintf("%.2fM", x / 1e6) : sprintf("%.0fk", x / 1e3)
     values = 'file using (column("x")):(column("mean") + (column("n") > 1 ? column("sd") : 0)):(sprintf("%.2f\n%s params\n%d run%s", column("mean"), pcount(column("params")), column("n"), column("n") > 1 ? "s" : "")) with labels offset 0, 2.4 font ",13" notitle'

@@ -8,6 +8,9 @@
 #   each j: file<p>_<j> (CSV: position,loss,loss_sd), model<p>_<j>, variant<p>_<j>;
 #   nseries and, per series s: lmodel<s>, llabel<s>, lvariant<s>
 load plotdir."/common.gp"
+# a taller legend strip when it has many entries, in lcols columns (seqlab's
+# choice, fewer for long labels; it makes the page taller)
+KEY_H = legend_h(nseries + 1, lcols)
 
 S(name) = value(name)
 file(p, j) = S(sprintf("file%d_%d", p, j))
@@ -35,6 +38,7 @@ do for [p = 1:npanels] {
 }
 
 eval(legend_strip)
+eval(legend_columns(nseries + 1, lcols))
 plot for [s = 1:nseries] 2 with linespoints lw 3 dt variant_dash(S(sprintf("lvariant%d", s))) \
          pt variant_point(S(sprintf("lmodel%d", s)), S(sprintf("lvariant%d", s))) \
          lc rgb model_color(S(sprintf("lmodel%d", s))) title S(sprintf("llabel%d", s)), \

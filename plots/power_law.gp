@@ -39,7 +39,9 @@ do for [p = 1:npanels] {
     # a labelled tick at 3x each power of ten too: a decade and a half shows 4
     set xtics autofreq
     do for [k = 0:9] { set xtics add (gprintf("%.0s%c", 3 * 10**k) 3 * 10**k) }
-    set key at graph 0.5, -0.2 center top vertical Left reverse font ",13" samplen 2 spacing 1.1
+    # (two panels: a smaller key font, so a label of 55 characters fits its half)
+    keyfont = npanels > 1 ? ",11.5" : ",13"
+    set key at graph 0.5, -0.2 center top vertical Left reverse font keyfont samplen 1.5 spacing 1.1
     n = S(sprintf("pn%d", p))
     # the losses' own range and ticks at round steps: a log axis left to
     # itself would stretch to whole decades

@@ -126,6 +126,11 @@ START_TEST(test_degenerate_inputs_are_errors)
     /* a flat line */
     double xf[] = {1e4, 1e5, 1e6, 1e7}, yf[] = {1.5, 1.5, 1.5, 1.5};
     fit_fails(xf, yf, 4, "flat");
+    /* a loss that drops once and is flat after (data_size's Transformer:
+     * the solver found alpha 21 +- 3e9): alpha is not determined */
+    double xd[] = {37184, 37184, 111680, 111680, 372352, 372352, 1117180, 1117180, 3724060, 3724060};
+    double yd[] = {2.2052, 2.1932, 2.1634, 2.1608, 2.1686, 2.1677, 2.1730, 2.1662, 2.1727, 2.1560};
+    fit_fails(xd, yd, 10, "not determine alpha");
     /* no points, bad sizes, a missing loss */
     fit_fails(xf, yf, 0, "0 distinct");
     double xz[] = {1e4, 0, 1e6, 1e7}, yn[] = {2.0, 1.8, NAN, 1.5};

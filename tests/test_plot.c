@@ -23,6 +23,8 @@
 
 #include "experiments/plot.h"
 #include "experiments/plot_data.h"
+#include "experiments/report_html.h"
+#include "registry.h"
 #include "testutil.h"
 #include "util.h"
 
@@ -105,21 +107,38 @@ static int png_size(const char *path, unsigned *w, unsigned *h)
     return 1;
 }
 
-static void assert_png(const char *dir, const char *base, unsigned w, unsigned h)
+/* figures/<base>.png is w x h (taller than h only if `taller`: a curve
+ * figure grows with its legend) and <base>.svg has the same size */
+static void assert_figure_size(const char *dir, const char *base, unsigned w, unsigned h, int taller)
 {
     char path[1024];
     unsigned pw = 0, ph = 0;
     snprintf(path, sizeof path, "%s/figures/%s.png", dir, base);
     ck_assert_msg(png_size(path, &pw, &ph), "%s is missing or not a PNG", path);
-    ck_assert_msg(pw == w && ph == h, "%s is %ux%u, expected %ux%u", path, pw, ph, w, h);
+    ck_assert_msg(pw == w && (ph == h || (taller && ph > h)), "%s is %ux%u, expected %ux%u%s", path, pw, ph,
+                  w, h, taller ? " or taller" : "");
     snprintf(path, sizeof path, "%s/figures/%s.svg", dir, base);
     size_t len;
     char *svg = file_read_all(path, &len);
     ck_assert_msg(svg != NULL, "%s is missing", path);
     char want[64];
-    snprintf(want, sizeof want, "width=\"%u\" height=\"%u\"", w, h);
+    snprintf(want, sizeof want, "width=\"%u\" height=\"%u\"", w, ph);
     ck_assert_msg(strstr(svg, "<svg") && strstr(svg, want), "%s: no <svg %s>", path, want);
     free(svg);
+}
+
+static void assert_png(const char *dir, const char *base, unsigned w, unsigned h)
+{
+    assert_figure_size(dir, base, w, h, 0);
+}
+
+/* the curve figures, whose height grows with their legend (plot_curves.c) */
+static int is_curve_figure(const char *figure)
+{
+    static const char *curves[] = {"loss_vs_step", "loss_vs_time", "grad_norm", "position_loss"};
+    for (size_t i = 0; i < sizeof curves / sizeof curves[0]; i++)
+        if (strcmp(curves[i], figure) == 0) return 1;
+    return 0;
 }
 
 static void assert_no_figure(const char *dir, const char *base)
@@ -381,7 +400,9 @@ START_TEST(test_plot_draws_every_figure)
     ck_assert_msg(plot_full_rc == 0, "plot_experiment: %s", plot_err);
     for (int k = 0; k < plot_nfigures; k++) {
         if (needs_pair_runs(plot_figures[k].name)) assert_no_figure(full_dir, plot_figures[k].name);
-        else if (!needs_sweep(plot_figures[k].name)) assert_png(full_dir, plot_figures[k].name, PLOT_WIDTH, PLOT_HEIGHT);
+        else if (!needs_sweep(plot_figures[k].name))
+            assert_figure_size(full_dir, plot_figures[k].name, PLOT_WIDTH, PLOT_HEIGHT,
+                               is_curve_figure(plot_figures[k].name));
     }
     /* one grid of layers x heads per sentence */
     assert_png(full_dir, "attention_s1", PLOT_WIDTH, PLOT_HEIGHT);
@@ -597,6 +618,83 @@ START_TEST(test_threads_bars_from_the_longest_window)
 }
 END_TEST
 
+/* how many times the SVG text element `text` (">text<") is in the file */
+static int svg_text_count(const char *path, const char *text)
+{
+    size_t len;
+    char *svg = file_read_all(path, &len), want[300];
+    ck_assert_msg(svg != NULL, "%s is missing", path);
+    snprintf(want, sizeof want, ">%s<", text);
+    int n = 0;
+    for (const char *c = svg; (c = strstr(c, want)); c += strlen(want)) n++;
+    free(svg);
+    return n;
+}
+
+START_TEST(test_curve_legend_names_what_varies_in_a_panel)
+{
+    ck_assert_msg(plot_full_rc == 0, "plot_experiment: %s", plot_err);
+    /* clipping varies only in the chars panel (rnn with and without): there
+     * the two RNN lines say so; the recall panels' one RNN line is "rnn".
+     * The legend lists each label once. */
+    char path[1024];
+    snprintf(path, sizeof path, "%s/figures/loss_vs_step.svg", full_dir);
+    ck_assert_int_eq(svg_text_count(path, "rnn"), 1);
+    ck_assert_int_eq(svg_text_count(path, "rnn, clip 1"), 1);
+    ck_assert_int_eq(svg_text_count(path, "rnn, no clip"), 1);
+    ck_assert_int_eq(svg_text_count(path, "lstm"), 1);
+}
+END_TEST
+
+START_TEST(test_model_colours_same_in_figures_and_report)
+{
+    /* every registered model has its own colour, the same in plots/common.gp
+     * (model_color) and in the report's tables and keys (model_css_color) */
+    size_t len;
+    char *gp = file_read_all("plots/common.gp", &len);
+    ck_assert_ptr_nonnull(gp);
+    int n = model_info_count();
+    for (int i = 0; i < n; i++) {
+        const char *name = model_info_at(i)->name, *css = model_css_color(name);
+        char want[128];
+        snprintf(want, sizeof want, "m eq \"%s\" ? \"%s\"", name, css);
+        ck_assert_msg(strstr(gp, want) != NULL, "plots/common.gp lacks %s", want);
+        for (int j = 0; j < i; j++)
+            ck_assert_msg(strcmp(css, model_css_color(model_info_at(j)->name)) != 0, "%s and %s share %s",
+                          name, model_info_at(j)->name, css);
+    }
+    free(gp);
+}
+END_TEST
+
+START_TEST(test_distance_legend_ignores_panels_left_out)
+{
+    /* the fixture plus a clipping demonstration at one distance (an RNN
+     * without clipping, init ×4: its own panel, left out of
+     * accuracy_vs_distance for having one distance): the figure's RNN line
+     * is plain "rnn", not "rnn, clip 1" */
+    char dir[700], path[1024], err[1024];
+    snprintf(dir, sizeof dir, "%s/clipdemo", tmp_root);
+    ck_assert_int_eq(mkdir_p(dir), 0);
+    size_t len;
+    snprintf(path, sizeof path, "%s/summary.csv", full_dir);
+    char *summary = file_read_all(path, &len);
+    ck_assert_ptr_nonnull(summary);
+    static const char row[] = "clipdemo-rnn,rnn,recall,nan,29,29,28,nan,0,4,1,1,7242,200,2.1,2.1,0.12,2.07944,"
+                              "0.125,nan,129021,3.59631,0.731811,38.5799,0.464,29,clip,64,1,16,0,10\n";
+    summary = xrealloc(summary, len + sizeof row);
+    memcpy(summary + len, row, sizeof row);
+    snprintf(path, sizeof path, "%s/summary.csv", dir);
+    ck_assert_int_eq(file_write_atomic(path, summary, strlen(summary), err, sizeof err), 0);
+    free(summary);
+    ck_assert_msg(plot_experiment(dir, err, sizeof err) == 0, "%s", err);
+    snprintf(path, sizeof path, "%s/figures/accuracy_vs_distance.svg", dir);
+    ck_assert_int_eq(svg_text_count(path, "rnn"), 1);
+    ck_assert_int_eq(svg_text_count(path, "rnn, clip 1"), 0);
+    ck_assert_int_eq(svg_text_count(path, "rnn, no clip"), 0);
+}
+END_TEST
+
 START_TEST(test_position_loss_only_where_every_position_is_scored)
 {
     ck_assert_msg(plot_full_rc == 0, "plot_experiment: %s", plot_err);
@@ -634,7 +732,7 @@ START_TEST(test_plot_skips_figures_without_data)
     ck_assert_msg(!exists(path), "a stale data CSV is left in figures/data");
     ck_assert_int_eq(count_files(thin_dir, "attention_", ""), 0);
     /* what still has data is drawn */
-    assert_png(thin_dir, "loss_vs_step", PLOT_WIDTH, PLOT_HEIGHT);
+    assert_figure_size(thin_dir, "loss_vs_step", PLOT_WIDTH, PLOT_HEIGHT, 1);
     assert_png(thin_dir, "perplexity", PLOT_WIDTH, PLOT_HEIGHT);
 }
 END_TEST
@@ -675,6 +773,57 @@ START_TEST(test_attention_dir_draws_each_head)
     ck_assert_uint_eq(w, PLOT_HEATMAP_WIDTH);
     ck_assert_uint_eq(h, PLOT_HEATMAP_HEIGHT);
     ck_assert_int_eq(plot_attention_dir(tmp_root, out, err, sizeof err), -1);  /* no maps there */
+}
+END_TEST
+
+START_TEST(test_attention_grid_thins_crowded_labels)
+{
+    /* one sentence of 38 word tokens, 1 layer x 4 heads: the 4 maps side by
+     * side have ~7 px a key, too little for a label each; every other (or
+     * fewer) is labelled, the last always (gnuplot labels an empty last
+     * column header with a number from the previous map), the weights all stay */
+    char dir[700], path[1024], err[1024];
+    snprintf(dir, sizeof dir, "%s/longsent", tmp_root);
+    snprintf(path, sizeof path, "%s/attention/s1", dir);
+    ck_assert_int_eq(mkdir_p(path), 0);
+    enum { T = 38 };   /* T - 1 prime: no thinning step lands on the last key by chance */
+    for (int h = 0; h < 4; h++) {
+        snprintf(path, sizeof path, "%s/attention/s1/L0_H%d.csv", dir, h);
+        FILE *f = fopen(path, "w");
+        ck_assert_ptr_nonnull(f);
+        for (int k = 0; k < T; k++) fprintf(f, ",word%d", k);
+        fprintf(f, "\n");
+        for (int q = 0; q < T; q++) {
+            fprintf(f, "word%d", q);
+            for (int k = 0; k < T; k++) fprintf(f, ",%g", k <= q ? 1.0 / (q + 1) : 0.0);
+            fprintf(f, "\n");
+        }
+        fclose(f);
+    }
+    /* the fixture's summary (its runs are not here: their figures are skipped) */
+    char src[1024];
+    size_t len;
+    snprintf(src, sizeof src, "%s/summary.csv", full_dir);
+    char *summary = file_read_all(src, &len);
+    ck_assert_ptr_nonnull(summary);
+    snprintf(path, sizeof path, "%s/summary.csv", dir);
+    ck_assert_int_eq(file_write_atomic(path, summary, len, err, sizeof err), 0);
+    free(summary);
+    ck_assert_msg(plot_experiment(dir, err, sizeof err) == 0, "%s", err);
+    snprintf(path, sizeof path, "%s/figures/data/attention_s1_L0_H0.csv", dir);
+    char e2[512];
+    CsvTable *t = csv_read(path, e2, sizeof e2);
+    ck_assert_msg(t != NULL, "%s", e2);
+    ck_assert_int_eq(t->ncols, T + 1);
+    ck_assert_int_eq(t->nrows, T);
+    int keys = 0, queries = 0;
+    for (int k = 0; k < T; k++) keys += t->header[k + 1][0] != '\0';
+    for (int q = 0; q < T; q++) queries += csv_str(t, q, 0)[0] != '\0';
+    ck_assert_str_eq(t->header[T], "word37");
+    ck_assert_msg(keys >= 4 && keys <= T / 2, "%d of %d keys labelled", keys, T);
+    ck_assert_msg(queries >= 4 && queries < T, "%d of %d queries labelled", queries, T);
+    ck_assert_double_eq_tol(csv_num(t, T - 1, T), 1.0 / T, 1e-6);
+    csv_free(t);
 }
 END_TEST
 
@@ -739,6 +888,21 @@ START_TEST(test_report_links_only_existing_files)
     /* the explorer's script is inline: nothing is loaded from elsewhere */
     ck_assert_msg(strstr(html, "<script src") == NULL, "no script loaded from a file or the network");
     ck_assert_msg(strstr(html, "class=\"explorer\"") != NULL, "the attention explorer is on the page");
+    /* the colour key names the models the runs used, and no other */
+    const char *key = strstr(html, "Colours are the same in every figure and table");
+    const char *key_end = key ? strstr(key, "</p>") : NULL;
+    ck_assert_msg(key && key_end, "the colour key is on the page");
+    for (int m = 0; m < model_info_count(); m++) {
+        const char *name = model_info_at(m)->name;
+        char swatch[160];
+        snprintf(swatch, sizeof swatch, "background:%s\"></span>%s", model_css_color(name), name);
+        const char *at = strstr(key, swatch);
+        char run[1024];   /* the fixture ran each of its models on chars */
+        snprintf(run, sizeof run, "%s/chars-%s-s1/metrics.csv", full_dir, name);
+        int in_key = at && at < key_end, ran = exists(run);
+        ck_assert_msg(in_key == ran, "the colour key %s %s, which the fixture %s", in_key ? "lists" : "lacks",
+                      name, ran ? "ran" : "did not run");
+    }
     ck_assert_msg(strstr(html, "id=\"findings\"") != NULL && strstr(html, "Gates keep long-term memory"),
                   "the findings box opens the page");
     /* a table per grid group, the timing grids apart from the learning results */
@@ -819,6 +983,7 @@ static Suite *make_plot_suite(int have_gnuplot)
     tcase_add_test(data, test_stats_mean_sd_skips_missing_values);
     tcase_add_test(data, test_attention_sentence_from_tokens);
     tcase_add_test(data, test_cmd_plot_arguments);
+    tcase_add_test(data, test_model_colours_same_in_figures_and_report);
     if (have_gnuplot) {
         /* drawing ~30 figures with gnuplot takes a few seconds */
         tcase_set_timeout(data, 120);
@@ -828,9 +993,12 @@ static Suite *make_plot_suite(int have_gnuplot)
         tcase_add_test(data, test_scaling_lines_differ_only_in_seq_len);
         tcase_add_test(data, test_threads_bars_from_the_longest_window);
         tcase_add_test(data, test_position_loss_only_where_every_position_is_scored);
+        tcase_add_test(data, test_curve_legend_names_what_varies_in_a_panel);
+        tcase_add_test(data, test_distance_legend_ignores_panels_left_out);
         tcase_add_test(data, test_plot_skips_figures_without_data);
         tcase_add_test(data, test_failing_gnuplot_leaves_no_file);
         tcase_add_test(data, test_attention_dir_draws_each_head);
+        tcase_add_test(data, test_attention_grid_thins_crowded_labels);
         tcase_add_test(data, test_report_links_only_existing_files);
         tcase_add_test(data, test_quality_vs_length_from_pair_runs);
     }

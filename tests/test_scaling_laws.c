@@ -74,14 +74,23 @@ static void write_run(FILE *summary, const char *name, const char *model, int T,
     fclose(p);
 }
 
+/* a new folder from template (mkdtemp) in dir and its summary.csv, open
+ * with the header written; path gets the summary's path */
+static FILE *new_summary(const char *template, char *path, size_t n)
+{
+    snprintf(dir, sizeof dir, "%s", template);
+    if (!mkdtemp(dir)) die("test: mkdtemp: %s", strerror(errno));
+    snprintf(path, n, "%s/summary.csv", dir);
+    FILE *s = fopen(path, "w");
+    if (!s) die("test: %s: %s", path, strerror(errno));
+    fputs(header, s);
+    return s;
+}
+
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/seqlab_scaling_XXXXXX");
-    if (!mkdtemp(dir)) die("test: mkdtemp: %s", strerror(errno));
     char path[600];
-    snprintf(path, sizeof path, "%s/summary.csv", dir);
-    FILE *s = fopen(path, "w");
-    fputs(header, s);
+    FILE *s = new_summary("/tmp/seqlab_scaling_XXXXXX", path, sizeof path);
     static const double sizes[] = {1e4, 3e4, 1e5, 3e5};
     char name[64];
     for (int k = 0; k < 4; k++)
@@ -289,6 +298,34 @@ START_TEST(test_findings)
 }
 END_TEST
 
+/* an experiment that is not about size (quick: two Transformers of two
+ * widths) has no size law to show: no fitted series, no figure, no finding */
+START_TEST(test_two_sizes_no_figure)
+{
+    char path[600];
+    FILE *s = new_summary("/tmp/seqlab_scaling_XXXXXX", path, sizeof path);
+    write_run(s, "gru-0", "gru", 64, 1e4, 1, 2.5, 2.5, NAN);
+    write_run(s, "gru-1", "gru", 64, 1e5, 1, 2.2, 2.2, NAN);
+    fclose(s);
+    Experiment e = load();
+    ScalingFigure *fig = xmalloc(sizeof *fig);
+    ck_assert_int_eq(scaling_loss_vs_params(&e, NULL, fig), 0);
+    Finding f;
+    memset(&f, 0, sizeof f);
+    ck_assert_int_eq(findings_measure_bigger(&e, &f), 0);
+    /* a third size makes it a law */
+    experiment_free(&e);
+    s = fopen(path, "a");
+    write_run(s, "gru-2", "gru", 64, 1e6, 1, 2.0, 2.0, NAN);
+    fclose(s);
+    e = load();
+    ck_assert_int_eq(scaling_loss_vs_params(&e, NULL, fig), 1);
+    free(fig);
+    experiment_free(&e);
+    remove_dir();
+}
+END_TEST
+
 /* the three figures, drawn by plot_experiment from the same folder */
 START_TEST(test_figures_drawn)
 {
@@ -319,12 +356,8 @@ START_TEST(test_budget_order)
 {
     /* two models at one size each whose validation losses cross: a leads
      * at 1000 and 2000 tokens, b from 3000 on */
-    snprintf(dir, sizeof dir, "/tmp/seqlab_budget_XXXXXX");
-    if (!mkdtemp(dir)) die("test: mkdtemp: %s", strerror(errno));
     char path[600];
-    snprintf(path, sizeof path, "%s/summary.csv", dir);
-    FILE *s = fopen(path, "w");
-    fputs(header, s);
+    FILE *s = new_summary("/tmp/seqlab_budget_XXXXXX", path, sizeof path);
     static const char *runs[][2] = {{"a1", "rnn"}, {"a2", "rnn"}, {"b1", "lstm"}};
     static const double curves[][4] = {{3.0, 2.5, 2.3, 2.2}, {3.2, 2.7, 2.5, 2.4}, {3.5, 2.8, 2.2, 1.9}};
     for (int i = 0; i < 3; i++) {
@@ -376,6 +409,7 @@ int main(void)
     tcase_add_test(tc, test_budget_order);
     tcase_add_test(tc, test_findings);
     tcase_add_test(tc, test_figures_drawn);
+    tcase_add_test(tc, test_two_sizes_no_figure);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
