@@ -42,5 +42,5 @@ eval(legend_columns(nseries + 1, lcols))
 plot for [s = 1:nseries] 2 with linespoints lw 3 dt variant_dash(S(sprintf("lvariant%d", s))) \
          pt variant_point(S(sprintf("lmodel%d", s)), S(sprintf("lvariant%d", s))) \
          lc rgb model_color(S(sprintf("lmodel%d", s))) title S(sprintf("llabel%d", s)), \
-     2 with lines dt 3 lw 2 lc rgb GUIDE title "chance (text: unigram baseline)"
+     2 with lines dt 3 lw 2 lc rgb GUIDE title "chance (text: unigram)"
 unset multiplot
