@@ -193,6 +193,24 @@ START_TEST(test_gates_follow_the_rnn_accuracy_in_summary)
 }
 END_TEST
 
+/* "an RNN uses little context": the Transformer's extra gain after
+ * position 8 must clear the seeds' spread, not only the margin */
+START_TEST(test_context_gain_needs_more_than_the_seeds_spread)
+{
+    Finding f = find("context");
+    ck_assert_int_eq(f.verdict, VERDICT_HOLDS);   /* gains 0.32-0.36 against the RNN's 0.04-0.11 */
+    ck_assert_str_eq(f.figure, "position_loss");
+    /* one Transformer seed gains nothing after position 8: the mean gap is
+     * still above the margin, but no longer above twice the spread */
+    char path[700];
+    snprintf(path, sizeof path, "%s/chars-transformer-s2/position_loss.csv", exp_dir);
+    csv_set(path, "31", "loss", "2.09533");
+    f = find("context");
+    ck_assert_int_eq(f.verdict, VERDICT_FAILS);
+    ck_assert_msg(strstr(f.comparison, "2 sd") != NULL, "comparison: %s", f.comparison);
+}
+END_TEST
+
 START_TEST(test_attention_memory_follows_the_bytes)
 {
     Finding f = find("attention_memory");
@@ -701,6 +719,7 @@ static Suite *make_findings_suite(void)
     tcase_add_checked_fixture(data, setup, teardown);
     tcase_set_timeout(data, 120);
     tcase_add_test(data, test_gates_follow_the_rnn_accuracy_in_summary);
+    tcase_add_test(data, test_context_gain_needs_more_than_the_seeds_spread);
     tcase_add_test(data, test_exploding_follows_the_gradient_norms);
     tcase_add_test(data, test_man_dog_follows_the_order_distances);
     tcase_add_test(data, test_order_distance_is_zero_only_without_positions);
