@@ -211,6 +211,56 @@ START_TEST(test_context_gain_needs_more_than_the_seeds_spread)
 }
 END_TEST
 
+/* add `by` to every validation loss of a run's metrics.csv */
+static void shift_val_loss(const char *path, double by)
+{
+    char err[512];
+    CsvTable *t = csv_read(path, err, sizeof err);
+    ck_assert_msg(t != NULL, "%s", err);
+    int cv = csv_col(t, "val_loss");
+    ck_assert_int_ge(cv, 0);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    for (int c = 0; c < t->ncols; c++) fprintf(out, "%s%s", c ? "," : "", t->header[c]);
+    fputc('\n', out);
+    for (int r = 0; r < t->nrows; r++)
+        for (int c = 0; c < t->ncols; c++) {
+            double v = csv_num(t, r, c);
+            if (c == cv && isfinite(v)) fprintf(out, "%.10g", v + by);
+            else fprintf(out, "%s", csv_str(t, r, c));
+            fputc(c + 1 < t->ncols ? ',' : '\n', out);
+        }
+    fclose(out);
+    ck_assert_msg(file_write_atomic(path, text, len, err, sizeof err) == 0, "%s", err);
+    free(text);
+    csv_free(t);
+}
+
+/* "Transformers train faster in wall-clock time": the gap at the common
+ * time must clear the margin and twice the seeds' spread */
+START_TEST(test_wallclock_follows_the_losses_and_their_spread)
+{
+    Finding f = find("wallclock");
+    ck_assert_str_eq(f.figure, "loss_vs_time");
+    ck_assert_msg(strstr(f.comparison, "2 sd") != NULL, "comparison: %s", f.comparison);
+    /* every Transformer evaluation 1 nat lower: far below any recurrent model */
+    const char *runs[] = {"chars-transformer-s1", "chars-transformer-s2", "chars-transformer-s1-t2"};
+    char path[700];
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s/metrics.csv", exp_dir, runs[i]);
+        shift_val_loss(path, -1.0);
+    }
+    f = find("wallclock");
+    ck_assert_int_eq(f.verdict, VERDICT_HOLDS);
+    /* one seed back where it was: a gap still, but not beyond the spread */
+    snprintf(path, sizeof path, "%s/%s/metrics.csv", exp_dir, runs[1]);
+    shift_val_loss(path, 1.0);
+    f = find("wallclock");
+    ck_assert_int_eq(f.verdict, VERDICT_FAILS);
+}
+END_TEST
+
 START_TEST(test_attention_memory_follows_the_bytes)
 {
     Finding f = find("attention_memory");
@@ -720,6 +770,7 @@ static Suite *make_findings_suite(void)
     tcase_set_timeout(data, 120);
     tcase_add_test(data, test_gates_follow_the_rnn_accuracy_in_summary);
     tcase_add_test(data, test_context_gain_needs_more_than_the_seeds_spread);
+    tcase_add_test(data, test_wallclock_follows_the_losses_and_their_spread);
     tcase_add_test(data, test_exploding_follows_the_gradient_norms);
     tcase_add_test(data, test_man_dog_follows_the_order_distances);
     tcase_add_test(data, test_order_distance_is_zero_only_without_positions);
