@@ -851,9 +851,14 @@ int cmd_bench(int argc, char **argv)
         printf("(minGRU's scan in chunks over P threads: 2 T/P + P - 1 steps, no shorter than\n"
                " the loop's T until P > 2; Blelloch's tree with T/2 processors: 2 ceil(log2 T) + 1)\n");
     }
+    /* the load at the end counts the benchmark's own threads (up to the
+     * most any configuration used): only more than that is other work */
     double load1 = loadavg();
-    printf("\nload average %.2f at the end", load1);
-    if (load0 > 0.5 || load1 > 0.5)
+    int own = 1;
+    for (int i = 0; i < ncfg; i++)
+        if (cfgs[i].threads > own) own = cfgs[i].threads;
+    printf("\nload average %.2f at the end (this benchmark's own threads: up to %d)", load1, own);
+    if (load0 > 0.5 || load1 > own + 0.5)
         printf(": other work shared the %ld cores during the run, so these numbers are noisy",
                sysconf(_SC_NPROCESSORS_ONLN));
     printf("\n");
