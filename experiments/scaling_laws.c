@@ -285,6 +285,18 @@ static void drop_unfitted(ScalingFigure *fig)
     fig->npanels = 0;
 }
 
+/* the end of a fit figure: its fits table written beside summary.csv (or
+ * removed when nothing was drawn), the figure dropped if nothing was fitted */
+static int finish_fits(const Experiment *e, const char *data_dir, const char *csv, ScalingFigure *fig,
+                       FILE *rows, char **text, size_t *len)
+{
+    fclose(rows);
+    drop_unfitted(fig);
+    if (data_dir) write_findings(e, csv, fig->npanels ? *text : NULL, *len);
+    free(*text);
+    return fig->npanels;
+}
+
 /* ===================================================== loss against N ==== */
 
 int scaling_loss_vs_params(const Experiment *e, const char *data_dir, ScalingFigure *fig)
@@ -331,14 +343,11 @@ int scaling_loss_vs_params(const Experiment *e, const char *data_dir, ScalingFig
         panel_title(panel->title, sizeof panel->title, toks[t], "");
         fig->npanels++;
     }
-    fclose(rows);
-    drop_unfitted(fig);
-    if (data_dir) write_findings(e, "fits_params.csv", fig->npanels ? text : NULL, len);
-    free(text);
+    int drawn = finish_fits(e, data_dir, "fits_params.csv", fig, rows, &text, &len);
     free(x);
     free(y);
     free(xs);
-    return fig->npanels;
+    return drawn;
 }
 
 /* ===================================================== loss against D ==== */
@@ -397,16 +406,13 @@ int scaling_loss_vs_data(const Experiment *e, const char *data_dir, ScalingFigur
         panel_title(panel->title, sizeof panel->title, toks[t], "");
         fig->npanels++;
     }
-    fclose(rows);
-    drop_unfitted(fig);
-    if (data_dir) write_findings(e, "fits_data.csv", fig->npanels ? text : NULL, len);
-    free(text);
+    int drawn = finish_fits(e, data_dir, "fits_data.csv", fig, rows, &text, &len);
     free(x);
     free(y);
     free(final);
     free(xs);
     free(sizes);
-    return fig->npanels;
+    return drawn;
 }
 
 /* ==================================================== loss by position ==== */
