@@ -5,8 +5,12 @@
 #include "parallel.h"
 
 #include <assert.h>
+#include <limits.h>
 #include <pthread.h>
+#include <string.h>
 #include <unistd.h>
+
+#include "vecmath.h"
 
 /* OpenBLAS's own thread controls (its cblas.h clashes with GSL's) */
 extern int openblas_get_num_threads(void);
@@ -70,4 +74,42 @@ void parallel_run(int parts, void (*fn)(void *arg, int part), void *arg)
     for (int p = 1; p < parts; p++)
         if (started[p]) pthread_join(threads[p], NULL);
     openblas_set_num_threads(blas_threads);
+}
+
+int parallel_parts(int asked, int B, long rows, int sized)
+{
+    if (REFERENCE_BUILD) return 1;
+    int parts = asked > 0 ? asked : parallel_threads();
+    long by_rows = rows / PARALLEL_MIN_ROWS;
+    if (asked <= 0 && parts > by_rows) parts = (int)by_rows;
+    if (parts > sized) parts = sized;
+    if (parts > B) parts = B;
+    return parts < 1 ? 1 : parts;
+}
+
+/* one join: the buffer's slice p on thread p */
+typedef struct Join {
+    real *grad, *priv;
+    size_t len;
+    int parts;
+} Join;
+
+static void join_slice(void *arg, int p)
+{
+    const Join *j = arg;
+    int lo, hi;
+    assert(j->len <= INT_MAX);
+    parallel_span((int)j->len, j->parts, p, &lo, &hi);
+    for (int s = 1; s < j->parts; s++) {
+        real *priv = j->priv + (size_t)(s - 1) * j->len;
+        vecmath_add(j->grad + lo, priv + lo, (size_t)(hi - lo));
+        memset(priv + lo, 0, (size_t)(hi - lo) * sizeof(real));
+    }
+}
+
+void parallel_join(real *grad, real *priv, size_t len, int parts)
+{
+    if (parts <= 1) return;
+    Join j = {grad, priv, len, parts};
+    parallel_run(parts, join_slice, &j);
 }

@@ -17,6 +17,9 @@
 #ifndef SEQLAB_PARALLEL_H
 #define SEQLAB_PARALLEL_H
 
+#include <stddef.h>
+#include "real.h"
+
 /* most spans a batch is split into */
 #define PARALLEL_MAX_PARTS 16
 
@@ -31,6 +34,26 @@ int parallel_cores(void);
  * caller's), returning when all are done; OpenBLAS is single-threaded
  * meanwhile and restored afterwards.  parts <= PARALLEL_MAX_PARTS. */
 void parallel_run(int parts, void (*fn)(void *arg, int part), void *arg);
+
+/* Below this many rows (positions of the span's sequences) per span a
+ * Transformer's split costs more than it gains: each span repeats every
+ * weight-gradient product's fixed cost (packing the weights) on fewer rows
+ * (transformer/transformer.c, SPLIT_MIN_ROWS, has the measurement). */
+#define PARALLEL_MIN_ROWS 512
+
+/* How many spans to split a batch of B sequences, `rows` rows in all, into:
+ * `asked` when set (> 0, a test's setter), else one per BLAS thread but
+ * none thinner than PARALLEL_MIN_ROWS rows; never more than `sized` (the
+ * spans the model's workspaces hold) or B.  The reference build (`make
+ * REFERENCE=1`): 1, on the calling thread. */
+int parallel_parts(int asked, int B, long rows, int sized);
+
+/* The end of a split backward: spans 1 .. parts-1 accumulated their
+ * parameter gradients in private buffers priv (parts-1, len) laid out like
+ * grad (len).  grad += each of them, span by span as one thread would, and
+ * each is zeroed for the next backward; the buffer is cut into `parts`
+ * slices, one per thread. */
+void parallel_join(real *grad, real *priv, size_t len, int parts);
 
 /* rows [*lo, *hi) of part p when n rows are split into `parts` spans as
  * evenly as possible */

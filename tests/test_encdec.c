@@ -12,6 +12,9 @@
  *                     a time with the cache = the teacher-forced forward;
  *                     reorder moves a row's state; no allocation in forward,
  *                     backward or a decoding step
+ *   the batch split   the Transformer's forward and backward split over 2, 3
+ *                     or 5 spans of pairs (padded sources, with and without
+ *                     lengths) = one span: logits, loss, every gradient
  *
  * Finite-difference bounds are asserted in the double build only (float
  * cannot resolve 1e-6); the float and sanitizer builds still run the code.
@@ -29,6 +32,8 @@
 #include "transformer/transformer.h"
 #include "util.h"
 
+extern void openblas_set_num_threads(int num_threads);
+
 /* odd, distinct sizes so a transposed or mis-strided index shows */
 #define ED_VS 7     /* source vocabulary */
 #define ED_O 9      /* target classes (V_t = 7, <bos> 7, <eos> 8) */
@@ -39,6 +44,7 @@
 #define ED_E 5      /* recurrent embedding width */
 #define ED_H 4      /* recurrent hidden size */
 #define ED_B 3
+#define ED_BMAX 5   /* the batch split's test: 5 pairs over 2, 3 or 5 spans */
 #define ED_S 6
 #define ED_T 5
 #define ED_TMAX 8
@@ -52,6 +58,14 @@
 #endif
 /* entries checked per tensor by the finite differences (all of small ones) */
 #define FD_PER_TENSOR 12
+/* the batch split sums parameter gradients in another order */
+#ifdef SEQLAB_DOUBLE
+#define SPLIT_RTOL 1e-11
+#define SPLIT_ATOL 1e-13
+#else
+#define SPLIT_RTOL 1e-5
+#define SPLIT_ATOL 1e-6
+#endif
 
 static void fill(real *a, size_t n, gsl_rng *rng)
 {
@@ -191,8 +205,8 @@ typedef struct Net {
  * targets (B,T) [y, <eos>] with TARGET_IGNORE after <eos> */
 typedef struct Pairs {
     int B, S, T;
-    int src[ED_B * ED_S], src_len[ED_B];
-    int tgt_in[ED_B * ED_T], targets[ED_B * ED_T];
+    int src[ED_BMAX * ED_S], src_len[ED_BMAX];
+    int tgt_in[ED_BMAX * ED_T], targets[ED_BMAX * ED_T];
 } Pairs;
 
 static ModelConfig encdec_config(const char *kind, int num_layers)
@@ -234,8 +248,8 @@ static Net *net_create(const EncDecOps *ops, const ModelConfig *cfg, AttentionKi
     /* LayerNorms start at 1 and 0: perturb every tensor so each term matters */
     for (size_t i = 0; i < n->ps.total; i++) n->ps.value[i] += (real)(0.1 * (2 * gsl_rng_uniform(rng) - 1));
     gsl_rng_free(rng);
-    ops->alloc_acts(n->self, ED_B, ED_S, ED_TMAX);
-    size_t nl = (size_t)ED_B * ED_TMAX * n->O;
+    ops->alloc_acts(n->self, ED_BMAX, ED_S, ED_TMAX);
+    size_t nl = (size_t)ED_BMAX * ED_TMAX * n->O;
     n->logits = xcalloc(nl, sizeof(real));
     n->probs = xcalloc(nl, sizeof(real));
     n->dlogits = xcalloc(nl, sizeof(real));
@@ -267,9 +281,9 @@ static void net_backward(Net *n, const Pairs *p, real scale)
     n->ops->backward(n->self, n->dlogits, p->src, p->src_len, p->tgt_in, p->B, p->S, p->T);
 }
 
-/* source and target lengths of the three test pairs */
-static const int pair_src_len[ED_B] = {4, 6, 2};
-static const int pair_tgt_len[ED_B] = {3, 1, 4};   /* n: the decoder reads n + 1 */
+/* source and target lengths of the test pairs (the first ED_B: most tests) */
+static const int pair_src_len[ED_BMAX] = {4, 6, 2, 5, 1};
+static const int pair_tgt_len[ED_BMAX] = {3, 1, 4, 2, 4};   /* n: the decoder reads n + 1 */
 
 /* pair i of the fixed test pairs, at row r of p (padded to p->S, p->T) */
 static void put_pair(Pairs *p, int r, int i)
@@ -289,15 +303,21 @@ static void put_pair(Pairs *p, int r, int i)
     gsl_rng_free(rng);
 }
 
-static Pairs batch_of_all(void)
+/* the first B test pairs in one padded batch */
+static Pairs batch_of(int B)
 {
     Pairs p;
     memset(&p, 0, sizeof p);
-    p.B = ED_B;
+    p.B = B;
     p.S = ED_S;
     p.T = ED_T;
-    for (int i = 0; i < ED_B; i++) put_pair(&p, i, i);
+    for (int i = 0; i < B; i++) put_pair(&p, i, i);
     return p;
+}
+
+static Pairs batch_of_all(void)
+{
+    return batch_of(ED_B);
 }
 
 static void check_gradients(const EncDecOps *ops, const char *kind, AttentionKind att,
@@ -444,6 +464,54 @@ START_TEST(test_transformer_decode)
 }
 END_TEST
 
+/* The batch split: 5 pairs over 1 (the reference), 2, 3 and 5 spans
+ * (spans of unequal sizes) give the same logits, loss and every parameter
+ * gradient; twice each, so that a span's private gradients must start from
+ * zero; with each pair's source length and without (NULL: all S). */
+START_TEST(test_transformer_split_equals_whole)
+{
+    ModelConfig cfg = encdec_config("transformer", ED_L);
+    Net *n = net_create(&transformer_encdec_ops, &cfg, ATTENTION_NONE, 10);
+    Pairs p = batch_of(ED_BMAX);
+    size_t nl = (size_t)ED_BMAX * ED_T * n->O;
+    real *logits = xmalloc(nl * sizeof(real)), *grad = xmalloc(n->ps.total * sizeof(real));
+    const int parts[4] = {1, 2, 3, ED_BMAX};
+    openblas_set_num_threads(2);
+    for (int with_lengths = 1; with_lengths >= 0; with_lengths--) {
+        const int *src_len = with_lengths ? p.src_len : NULL;
+        double loss = 0;
+        for (int k = 0; k < 4; k++) {
+            transformer_encdec_set_parts(n->self, parts[k]);
+            size_t before = util_alloc_count();
+            double sum = 0;
+            for (int rep = 0; rep < 2; rep++) {
+                params_zero_grad(&n->ps);
+                n->ops->forward(n->self, n->logits, p.src, src_len, p.tgt_in, p.B, p.S, p.T);
+                sum = softmax_xent_forward(n->probs, n->logits, p.targets, p.B * p.T, n->O,
+                                           &n->count, NULL);
+                memset(n->dlogits, 0, nl * sizeof(real));
+                softmax_xent_backward(n->dlogits, n->probs, p.targets, p.B * p.T, n->O, 1);
+                n->ops->backward(n->self, n->dlogits, p.src, src_len, p.tgt_in, p.B, p.S, p.T);
+            }
+            ck_assert_msg(util_alloc_count() == before, "%d spans allocated", parts[k]);
+            if (k == 0) {
+                loss = sum;
+                memcpy(logits, n->logits, nl * sizeof(real));
+                memcpy(grad, n->ps.grad, n->ps.total * sizeof(real));
+                continue;
+            }
+            ck_assert_msg(fabs(sum - loss) <= SPLIT_RTOL * fabs(loss),
+                          "%d spans: loss %.9g, one span %.9g", parts[k], sum, loss);
+            assert_allclose(n->logits, logits, nl, SPLIT_RTOL, SPLIT_ATOL);
+            assert_allclose(n->ps.grad, grad, n->ps.total, SPLIT_RTOL, SPLIT_ATOL);
+        }
+    }
+    free(logits);
+    free(grad);
+    net_free(n);
+}
+END_TEST
+
 START_TEST(test_transformer_names)
 {
     /* docs/design.md's tensor names and shapes */
@@ -548,6 +616,7 @@ static Suite *make_encdec_suite(void)
     tcase_add_test(tc, test_transformer_gradients);
     tcase_add_test(tc, test_transformer_padding);
     tcase_add_test(tc, test_transformer_decode);
+    tcase_add_test(tc, test_transformer_split_equals_whole);
     suite_add_tcase(s, tc);
     tc = tcase_create("recurrent");
     tcase_set_timeout(tc, 60);

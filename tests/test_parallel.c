@@ -1,9 +1,11 @@
 /*
  * test_parallel.c — the batch split (core/parallel.c): parallel_run runs
  * every part once, on distinct threads, and restores OpenBLAS's thread
- * count; spans cover the rows exactly; and the Transformer split over 2, 3
- * or 5 spans of sequences computes what one span computes (the recurrent
- * models check their split in recurrent_checks.h).
+ * count; spans cover the rows exactly; parallel_parts keeps to its rule and
+ * parallel_join adds the spans' private gradients and zeroes them; and the
+ * Transformer split over 2, 3 or 5 spans of sequences computes what one
+ * span computes (the recurrent models check their split in
+ * recurrent_checks.h, the encoder–decoder in test_encdec.c).
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -84,6 +86,50 @@ START_TEST(test_spans_cover_rows)
 }
 END_TEST
 
+START_TEST(test_parallel_parts_rule)
+{
+    openblas_set_num_threads(2);
+    if (REFERENCE_BUILD) {
+        ck_assert_int_eq(parallel_parts(3, 8, 4096, 4), 1);
+        return;
+    }
+    /* asked: that many, within the spans sized and the batch's sequences */
+    ck_assert_int_eq(parallel_parts(3, 8, 64, 4), 3);
+    ck_assert_int_eq(parallel_parts(5, 8, 64, 4), 4);
+    ck_assert_int_eq(parallel_parts(5, 3, 64, 8), 3);
+    /* by default one per BLAS thread, but no span under PARALLEL_MIN_ROWS rows */
+    ck_assert_int_eq(parallel_parts(0, 32, 32 * 64, 2), 2);
+    ck_assert_int_eq(parallel_parts(0, 8, 2 * PARALLEL_MIN_ROWS - 1, 2), 1);
+    ck_assert_int_eq(parallel_parts(0, 8, 2 * PARALLEL_MIN_ROWS, 2), 2);
+    ck_assert_int_eq(parallel_parts(0, 32, 32 * 64, 1), 1);
+    ck_assert_int_eq(parallel_parts(0, 1, 32 * 64, 2), 1);
+    openblas_set_num_threads(1);
+    ck_assert_int_eq(parallel_parts(0, 32, 32 * 64, 2), 1);
+    openblas_set_num_threads(2);
+}
+END_TEST
+
+START_TEST(test_parallel_join_adds_and_zeroes)
+{
+    enum { LEN = 37, PARTS = 3 };
+    real grad[LEN], priv[(PARTS - 1) * LEN], want[LEN];
+    for (int i = 0; i < LEN; i++) {
+        grad[i] = (real)(0.5 * i - 3);
+        want[i] = grad[i];
+        for (int s = 0; s < PARTS - 1; s++) {
+            priv[s * LEN + i] = (real)(0.25 * (s + 1) * i + 1);
+            want[i] += priv[s * LEN + i];
+        }
+    }
+    parallel_join(grad, priv, LEN, PARTS);
+    assert_allclose(grad, want, LEN, SPLIT_RTOL, SPLIT_ATOL);
+    for (int i = 0; i < (PARTS - 1) * LEN; i++) ck_assert(priv[i] == 0);
+    /* one span: nothing to join */
+    parallel_join(grad, priv, LEN, 1);
+    assert_allclose(grad, want, LEN, SPLIT_RTOL, SPLIT_ATOL);
+}
+END_TEST
+
 static ModelConfig transformer_config(void)
 {
     ModelConfig cfg;
@@ -150,6 +196,8 @@ static Suite *make_parallel_suite(void)
     TCase *tc = tcase_create("batch split");
     tcase_add_test(tc, test_parallel_run_runs_each_part_once);
     tcase_add_test(tc, test_spans_cover_rows);
+    tcase_add_test(tc, test_parallel_parts_rule);
+    tcase_add_test(tc, test_parallel_join_adds_and_zeroes);
     tcase_add_test(tc, test_transformer_split_equals_whole);
     suite_add_tcase(s, tc);
     return s;

@@ -21,12 +21,22 @@
  * of the recurrent encoder–decoder without attention, recurrent_encdec.c).
  *
  * Sections: parameters (docs/design.md's names) / activations / encoder forward /
- * decoder forward / backward (the forward's lines in reverse) / decoding with
- * a key/value cache / the EncDecOps table.
+ * decoder forward / the batch split / backward (the forward's lines in
+ * reverse) / decoding with a key/value cache / the EncDecOps table.
  *
  * What this file is not: the math of attention (attention.c: causal;
  * cross_attention.c: source and bidirectional), LayerNorm, GELU, positions,
  * or the loss (core/model.c).
+ *
+ * Threads: every line above works on each pair of the batch alone (a
+ * target attends to its own source only); only the parameter gradients are
+ * shared.  So, as in transformer.c, with P threads the batch is split into
+ * P spans of pairs, each running the encoder and then the decoder, forward
+ * and backward, for its pairs on its own thread with single-threaded BLAS
+ * (core/parallel.h); spans 1 .. P-1 accumulate parameter gradients into
+ * private buffers, added to the real ones at the end of the backward.  The
+ * reference build (`make REFERENCE=1`) keeps the whole batch in one span,
+ * on the calling thread.
  *
  * Shapes: B batch, S source length, T target length, C width, NH heads,
  * F MLP width, L layers (each side), O target classes (V_t + 2), Ns = B*S and
@@ -43,6 +53,7 @@
 
 #include "encdec.h"
 #include "model.h"
+#include "parallel.h"
 #include "util.h"
 #include "vecmath.h"
 
@@ -115,14 +126,21 @@ typedef struct TransformerEncDec {
     real *y;                    /* (Nt,C) decoder.ln_f(x_L) */
     real *y_mean, *y_rstd;      /* (Nt) */
     int last_B, last_S, last_T;
-    /* backward workspaces */
+    /* backward workspaces (the forward's embeddings pass through g_eres, g_dres) */
     real *g_y, *g_dres, *g_xq;  /* (Nt,C) each */
     real *g_eres, *g_mem;       /* (Ns,C) each */
     real *g_xkv;                /* (Ns,2C) */
-    real *g_ln, *g_att;         /* (max(Ns,Nt),C) each */
-    real *g_qkv;                /* (max(Ns,Nt),3C) */
-    real *g_fc, *g_gelu;        /* (max(Ns,Nt),F) each */
-    real *scratch;              /* (max(S,T),max(S,T)) one head's dP / dS */
+    real *g_ln, *g_att;         /* (B max(S,T),C) each */
+    real *g_qkv;                /* (B max(S,T),3C) */
+    real *g_fc, *g_gelu;        /* (B max(S,T),F) each */
+    real *scratch;              /* (max_parts,scratch_len) per span: one head's dP / dS */
+    size_t scratch_len;         /* max(S,T)^2 */
+
+    /* ---- the batch split ---- */
+    int parts;                  /* spans to split a batch into; 0: one per BLAS thread */
+    int max_parts;              /* spans alloc_acts sized the workspaces for */
+    size_t grad_off, grad_len;  /* the model's tensors in ps->grad (src_embed .. head.bias) */
+    real *part_grads;           /* (max_parts-1, grad_len) spans 1 .. accumulate here */
 
     /* ---- decoding: self-attention key/value cache, one-position buffers ---- */
     real *kcache, *vcache;      /* (L,Bmax,Tmax,C) */
@@ -137,12 +155,36 @@ typedef struct TransformerEncDec {
     int step_B, step_S, step_t;
 } TransformerEncDec;
 
+/* One span of the batch split: pairs [b0, b0 + nb) of a batch of B, run
+ * the whole way through on one thread.  The activation arrays are packed
+ * for the whole (B,S,T), so the span's rows of layer l start at pair b0
+ * (src_rows, tgt_rows); its workspaces are its own rows of the shared
+ * ones; its parameter gradients accumulate in `grad`. */
+typedef struct Span {
+    int B, S, T;                /* the whole batch's sizes */
+    int b0, nb;                 /* the span's first pair and its number of pairs */
+    const int *src_len;         /* (nb) the span's source lengths, or NULL (all S) */
+    real *grad;                 /* (grad_len) laid out like the model's slice of ps->grad:
+                                 * that slice (span 0) or a private copy */
+    real *g_y, *g_dres, *g_xq;  /* (nb T,C) each */
+    real *g_eres, *g_mem;       /* (nb S,C) each */
+    real *g_xkv;                /* (nb S,2C) */
+    real *g_ln, *g_att;         /* (nb max(S,T),C) each */
+    real *g_qkv;                /* (nb max(S,T),3C) */
+    real *g_fc, *g_gelu;        /* (nb max(S,T),F) each */
+    real *scratch;              /* (max(S,T)^2) */
+} Span;
+
 static real *P_val(const TransformerEncDec *m, int idx) { return params_value(m->ps, idx); }
-static real *P_grad(const TransformerEncDec *m, int idx) { return params_grad(m->ps, idx); }
+/* tensor idx's gradient, where span sp accumulates it */
+static real *P_grad(const TransformerEncDec *m, const Span *sp, int idx)
+{
+    return sp->grad + (m->ps->views[idx].offset - m->grad_off);
+}
 #define EW(l, k) P_val(m, m->idx_enc[l][k])
-#define EG(l, k) P_grad(m, m->idx_enc[l][k])
+#define EG(l, k) P_grad(m, sp, m->idx_enc[l][k])
 #define DW(l, k) P_val(m, m->idx_dec[l][k])
-#define DG(l, k) P_grad(m, m->idx_dec[l][k])
+#define DG(l, k) P_grad(m, sp, m->idx_dec[l][k])
 
 /* rows, cols of tensor k of an encoder (dec = 0) or decoder block */
 static void block_shape(int dec, int k, int C, int F, int *rows, int *cols)
@@ -222,7 +264,12 @@ static void *ted_create(const ModelConfig *cfg, const void *cell, ParamSet *ps, 
 
 static void ted_bind(void *self, ParamSet *ps)
 {
-    ((TransformerEncDec *)self)->ps = ps;
+    TransformerEncDec *m = self;
+    m->ps = ps;
+    /* the tensors were registered one after another, src_embed.weight first
+     * and head.bias last: their gradients are one slice of the buffer */
+    m->grad_off = ps->views[m->idx_src_embed].offset;
+    m->grad_len = ps->views[m->idx_head_b].offset + ps->views[m->idx_head_b].size - m->grad_off;
 }
 
 static void fill_uniform(real *v, size_t n, double k, gsl_rng *rng)
@@ -290,6 +337,25 @@ static real *acts_array(TransformerEncDec *m, size_t n)
     return xcalloc(n, sizeof(real));
 }
 
+/* memory for `parts` spans of the batch split: each needs its own
+ * attention scratch, and spans 1 .. a private copy of the parameter
+ * gradients.  Called by alloc_acts and, to grow, by
+ * transformer_encdec_set_parts. */
+static void size_split(TransformerEncDec *m, int parts)
+{
+    if (parts > PARALLEL_MAX_PARTS) parts = PARALLEL_MAX_PARTS;
+    if (parts < 1) parts = 1;
+    if (m->scratch) {
+        m->bytes -= ((size_t)m->max_parts * m->scratch_len +
+                     (size_t)(m->max_parts - 1) * m->grad_len) * sizeof(real);
+        free(m->scratch);
+        free(m->part_grads);
+    }
+    m->max_parts = parts;
+    m->scratch = acts_array(m, (size_t)parts * m->scratch_len);
+    m->part_grads = acts_array(m, (size_t)(parts - 1) * m->grad_len);
+}
+
 static void ted_alloc_acts(void *self, int B, int S, int T)
 {
     TransformerEncDec *m = self;
@@ -350,7 +416,10 @@ static void ted_alloc_acts(void *self, int B, int S, int T)
     m->g_qkv = acts_array(m, Nx * 3 * C);
     m->g_fc = acts_array(m, Nx * F);
     m->g_gelu = acts_array(m, Nx * F);
-    m->scratch = acts_array(m, TS * TS);
+    /* the batch split: as many spans as there are cores, at most one per
+     * pair (transformer_encdec_set_parts may ask for more) */
+    m->scratch_len = TS * TS;
+    size_split(m, parallel_cores() < B ? parallel_cores() : B);
     m->kcache = acts_array(m, L * Nt * C);
     m->vcache = acts_array(m, L * Nt * C);
     real **sc[] = {&m->s_x, &m->s_ln, &m->s_att, &m->s_tmp, &m->s_q};
@@ -385,6 +454,115 @@ static real *layer(real *base, int l, size_t rows, size_t width)
     return base + (size_t)l * rows * width;
 }
 
+/* the span's rows of layer l of an (L, B*S, width) array (the source side:
+ * S rows a pair) and of an (L, B*T, width) array (the target side).  The
+ * attention probabilities (L,B,NH,T,S) are (L, B*T, NH*S) arrays alike. */
+static real *src_rows(const Span *sp, real *base, int l, size_t width)
+{
+    return base + ((size_t)l * sp->B + sp->b0) * sp->S * width;
+}
+
+static real *tgt_rows(const Span *sp, real *base, int l, size_t width)
+{
+    return base + ((size_t)l * sp->B + sp->b0) * sp->T * width;
+}
+
+/* span p of `parts` over a batch of (B,S,T): its pairs, lengths, gradients
+ * and workspaces */
+static Span span_of(TransformerEncDec *m, const int *src_len, int B, int S, int T, int parts,
+                    int p)
+{
+    size_t C = (size_t)m->C, F = (size_t)m->F;
+    Span sp = {.B = B, .S = S, .T = T};
+    int b1;
+    parallel_span(B, parts, p, &sp.b0, &b1);
+    sp.nb = b1 - sp.b0;
+    sp.src_len = src_len ? src_len + sp.b0 : NULL;
+    sp.grad = p == 0 ? m->ps->grad + m->grad_off : m->part_grads + (size_t)(p - 1) * m->grad_len;
+    size_t rs = (size_t)sp.b0 * S, rt = (size_t)sp.b0 * T;     /* first source, target row */
+    size_t rx = (size_t)sp.b0 * (S > T ? S : T);               /* ... of the shared ones */
+    sp.g_y = m->g_y + rt * C;
+    sp.g_dres = m->g_dres + rt * C;
+    sp.g_xq = m->g_xq + rt * C;
+    sp.g_eres = m->g_eres + rs * C;
+    sp.g_mem = m->g_mem + rs * C;
+    sp.g_xkv = m->g_xkv + rs * 2 * C;
+    sp.g_ln = m->g_ln + rx * C;
+    sp.g_att = m->g_att + rx * C;
+    sp.g_qkv = m->g_qkv + rx * 3 * C;
+    sp.g_fc = m->g_fc + rx * F;
+    sp.g_gelu = m->g_gelu + rx * F;
+    sp.scratch = m->scratch + (size_t)p * m->scratch_len;
+    return sp;
+}
+
+/* What one encoder layer's forward saves for its backward: the span's rows
+ * (nb S of each; probs (nb,NH,S,S)) of layer l's arrays. */
+typedef struct EncActs {
+    real *x, *out;              /* e_l, e_{l+1} */
+    real *ln1, *mean1, *rstd1, *qkv, *probs, *att, *a;
+    real *ln2, *mean2, *rstd2, *fc, *gelu;
+} EncActs;
+
+static EncActs enc_acts(const TransformerEncDec *m, const Span *sp, int l)
+{
+    size_t C = (size_t)m->C, F = (size_t)m->F;
+    EncActs s;
+    s.x = src_rows(sp, m->e_res, l, C);
+    s.out = src_rows(sp, m->e_res, l + 1, C);
+    s.ln1 = src_rows(sp, m->e_ln1, l, C);
+    s.mean1 = src_rows(sp, m->e_mean1, l, 1);
+    s.rstd1 = src_rows(sp, m->e_rstd1, l, 1);
+    s.qkv = src_rows(sp, m->e_qkv, l, 3 * C);
+    s.probs = src_rows(sp, m->e_probs, l, (size_t)m->NH * sp->S);
+    s.att = src_rows(sp, m->e_att, l, C);
+    s.a = src_rows(sp, m->e_a, l, C);
+    s.ln2 = src_rows(sp, m->e_ln2, l, C);
+    s.mean2 = src_rows(sp, m->e_mean2, l, 1);
+    s.rstd2 = src_rows(sp, m->e_rstd2, l, 1);
+    s.fc = src_rows(sp, m->e_fc, l, F);
+    s.gelu = src_rows(sp, m->e_gelu, l, F);
+    return s;
+}
+
+/* ... and one decoder layer's: nb T rows of each, but xkv's nb S (the
+ * memory's keys and values); probs (nb,NH,T,T), xprobs (nb,NH,T,S) */
+typedef struct DecActs {
+    real *x, *out;              /* x_l, x_{l+1} */
+    real *ln1, *mean1, *rstd1, *qkv, *probs, *att, *a;
+    real *ln2, *mean2, *rstd2, *xq, *xkv, *xprobs, *xatt, *a2;
+    real *ln3, *mean3, *rstd3, *fc, *gelu;
+} DecActs;
+
+static DecActs dec_acts(const TransformerEncDec *m, const Span *sp, int l)
+{
+    size_t C = (size_t)m->C, F = (size_t)m->F, NH = (size_t)m->NH;
+    DecActs s;
+    s.x = tgt_rows(sp, m->d_res, l, C);
+    s.out = tgt_rows(sp, m->d_res, l + 1, C);
+    s.ln1 = tgt_rows(sp, m->d_ln1, l, C);
+    s.mean1 = tgt_rows(sp, m->d_mean1, l, 1);
+    s.rstd1 = tgt_rows(sp, m->d_rstd1, l, 1);
+    s.qkv = tgt_rows(sp, m->d_qkv, l, 3 * C);
+    s.probs = tgt_rows(sp, m->d_probs, l, NH * sp->T);
+    s.att = tgt_rows(sp, m->d_att, l, C);
+    s.a = tgt_rows(sp, m->d_a, l, C);
+    s.ln2 = tgt_rows(sp, m->d_ln2, l, C);
+    s.mean2 = tgt_rows(sp, m->d_mean2, l, 1);
+    s.rstd2 = tgt_rows(sp, m->d_rstd2, l, 1);
+    s.xq = tgt_rows(sp, m->d_xq, l, C);
+    s.xkv = src_rows(sp, m->d_xkv, l, 2 * C);
+    s.xprobs = tgt_rows(sp, m->d_xprobs, l, NH * sp->S);
+    s.xatt = tgt_rows(sp, m->d_xatt, l, C);
+    s.a2 = tgt_rows(sp, m->d_a2, l, C);
+    s.ln3 = tgt_rows(sp, m->d_ln3, l, C);
+    s.mean3 = tgt_rows(sp, m->d_mean3, l, 1);
+    s.rstd3 = tgt_rows(sp, m->d_rstd3, l, 1);
+    s.fc = tgt_rows(sp, m->d_fc, l, F);
+    s.gelu = tgt_rows(sp, m->d_gelu, l, F);
+    return s;
+}
+
 /* ====================== the MLP sub-block of every layer ===================
  * The same in the encoder's and the decoder's layers:
  *   out = in + gelu(fc) W_mproj^T + b_mproj,  fc = ln(in) W_fc^T + b_fc
@@ -405,95 +583,119 @@ static void mlp_forward(const TransformerEncDec *m, real *out, real *ln, real *m
 }
 
 /* g_res holds dL/dout on entry and dL/din on return (the identity path plus
- * the MLP's); g_ln, g_fc, g_gelu are the model's scratch gradients. */
-static void mlp_backward(TransformerEncDec *m, real *g_res, const real *in, const real *ln,
-                         const real *mean, const real *rstd, const real *fc, const real *gl,
-                         const int *w, int N)
+ * the MLP's); the span's g_ln, g_fc, g_gelu are the scratch gradients. */
+static void mlp_backward(const TransformerEncDec *m, const Span *sp, real *g_res, const real *in,
+                         const real *ln, const real *mean, const real *rstd, const real *fc,
+                         const real *gl, const int *w, int N)
 {
     int C = m->C, F = m->F;
-    linear_backward_set(m->g_gelu, P_grad(m, w[MLP_PROJ_W]), P_grad(m, w[MLP_PROJ_B]), g_res, gl,
-                        P_val(m, w[MLP_PROJ_W]), N, F, C);
-    gelu_backward_set(m->g_fc, m->g_gelu, fc, (size_t)N * F);
-    linear_backward_set(m->g_ln, P_grad(m, w[MLP_FC_W]), P_grad(m, w[MLP_FC_B]), m->g_fc, ln,
-                        P_val(m, w[MLP_FC_W]), N, C, F);
-    layernorm_backward(g_res, P_grad(m, w[MLP_LN_W]), P_grad(m, w[MLP_LN_B]), m->g_ln, in,
-                       P_val(m, w[MLP_LN_W]), mean, rstd, N, C);
+    linear_backward_set(sp->g_gelu, P_grad(m, sp, w[MLP_PROJ_W]), P_grad(m, sp, w[MLP_PROJ_B]),
+                        g_res, gl, P_val(m, w[MLP_PROJ_W]), N, F, C);
+    gelu_backward_set(sp->g_fc, sp->g_gelu, fc, (size_t)N * F);
+    linear_backward_set(sp->g_ln, P_grad(m, sp, w[MLP_FC_W]), P_grad(m, sp, w[MLP_FC_B]),
+                        sp->g_fc, ln, P_val(m, w[MLP_FC_W]), N, C, F);
+    layernorm_backward(g_res, P_grad(m, sp, w[MLP_LN_W]), P_grad(m, sp, w[MLP_LN_B]), sp->g_ln,
+                       in, P_val(m, w[MLP_LN_W]), mean, rstd, N, C);
 }
 
 /* ============================ encoder forward ============================= */
 
-static void encoder_forward(TransformerEncDec *m, const int *src, const int *src_len, int B, int S)
+/* the span's pairs: src (nb,S) their sources */
+static void encoder_forward(TransformerEncDec *m, const Span *sp, const int *src)
 {
-    int C = m->C, F = m->F, NH = m->NH, Ns = B * S;
+    int C = m->C, NH = m->NH, S = sp->S, Ns = sp->nb * S;
     /* e_0 = src_embed[src] + P */
-    embedding_forward(m->g_eres, src, P_val(m, m->idx_src_embed), Ns, C);
-    positions_forward(m->e_res, m->g_eres, position_rows(m, m->idx_src_pos), B, S, C);
+    embedding_forward(sp->g_eres, src, P_val(m, m->idx_src_embed), Ns, C);
+    positions_forward(src_rows(sp, m->e_res, 0, C), sp->g_eres, position_rows(m, m->idx_src_pos),
+                      sp->nb, S, C);
     for (int l = 0; l < m->L; l++) {
-        real *x = layer(m->e_res, l, Ns, C), *out = layer(m->e_res, l + 1, Ns, C);
-        real *ln1 = layer(m->e_ln1, l, Ns, C), *qkv = layer(m->e_qkv, l, Ns, 3 * C);
-        real *att = layer(m->e_att, l, Ns, C), *a = layer(m->e_a, l, Ns, C);
-        real *ln2 = layer(m->e_ln2, l, Ns, C);
-        real *fc = layer(m->e_fc, l, Ns, F), *gl = layer(m->e_gelu, l, Ns, F);
+        EncActs s = enc_acts(m, sp, l);
         /* h = ln1(e_l);  [q | k | v] = h W_qkv^T + b_qkv */
-        layernorm_forward(ln1, layer(m->e_mean1, l, Ns, 1), layer(m->e_rstd1, l, Ns, 1), x,
-                          EW(l, E_LN1_W), EW(l, E_LN1_B), Ns, C);
-        linear_forward(qkv, ln1, EW(l, E_QKV_W), EW(l, E_QKV_B), Ns, C, 3 * C);
+        layernorm_forward(s.ln1, s.mean1, s.rstd1, s.x, EW(l, E_LN1_W), EW(l, E_LN1_B), Ns, C);
+        linear_forward(s.qkv, s.ln1, EW(l, E_QKV_W), EW(l, E_QKV_B), Ns, C, 3 * C);
         /* att = softmax(q k^T / sqrt(dk), real keys only) v: no causal mask */
-        cross_attention_forward(att, layer(m->e_probs, l, (size_t)B * NH * S, S), qkv, 3 * C,
-                                qkv + C, qkv + 2 * C, 3 * C, src_len, B, S, S, C, NH);
+        cross_attention_forward(s.att, s.probs, s.qkv, 3 * C, s.qkv + C, s.qkv + 2 * C, 3 * C,
+                                sp->src_len, sp->nb, S, S, C, NH);
         /* a = e_l + att W_proj^T + b_proj */
-        linear_forward_residual(a, x, att, EW(l, E_PROJ_W), EW(l, E_PROJ_B), Ns, C, C);
+        linear_forward_residual(s.a, s.x, s.att, EW(l, E_PROJ_W), EW(l, E_PROJ_B), Ns, C, C);
         /* e_{l+1} = a + gelu(ln2(a) W_fc^T + b_fc) W_mproj^T + b_mproj */
-        mlp_forward(m, out, ln2, layer(m->e_mean2, l, Ns, 1), layer(m->e_rstd2, l, Ns, 1), fc,
-                    gl, a, &m->idx_enc[l][E_LN2_W], Ns);
+        mlp_forward(m, s.out, s.ln2, s.mean2, s.rstd2, s.fc, s.gelu, s.a, &m->idx_enc[l][E_LN2_W],
+                    Ns);
     }
     /* m = encoder.ln_f(e_L) */
-    layernorm_forward(m->mem, m->mem_mean, m->mem_rstd, layer(m->e_res, m->L, Ns, C),
+    layernorm_forward(src_rows(sp, m->mem, 0, C), src_rows(sp, m->mem_mean, 0, 1),
+                      src_rows(sp, m->mem_rstd, 0, 1), src_rows(sp, m->e_res, m->L, C),
                       P_val(m, m->idx_elnf_w), P_val(m, m->idx_elnf_b), Ns, C);
 }
 
 /* ============================ decoder forward ============================= */
 
-static void decoder_forward(TransformerEncDec *m, real *logits, const int *tgt_in,
-                            const int *src_len, int B, int S, int T)
+/* the span's pairs: logits (nb,T,O), tgt_in (nb,T) */
+static void decoder_forward(TransformerEncDec *m, const Span *sp, real *logits,
+                            const int *tgt_in)
 {
-    int C = m->C, F = m->F, NH = m->NH, Ns = B * S, Nt = B * T;
+    int C = m->C, NH = m->NH, S = sp->S, T = sp->T, Ns = sp->nb * S, Nt = sp->nb * T;
+    const real *mem = src_rows(sp, m->mem, 0, C);   /* (nb S,C) the encoder's output */
+    real *y = tgt_rows(sp, m->y, 0, C);             /* (nb T,C) */
     /* x_0 = tgt_embed[tgt_in] + P */
-    embedding_forward(m->g_dres, tgt_in, P_val(m, m->idx_tgt_embed), Nt, C);
-    positions_forward(m->d_res, m->g_dres, position_rows(m, m->idx_tgt_pos), B, T, C);
+    embedding_forward(sp->g_dres, tgt_in, P_val(m, m->idx_tgt_embed), Nt, C);
+    positions_forward(tgt_rows(sp, m->d_res, 0, C), sp->g_dres, position_rows(m, m->idx_tgt_pos),
+                      sp->nb, T, C);
     for (int l = 0; l < m->L; l++) {
-        real *x = layer(m->d_res, l, Nt, C), *out = layer(m->d_res, l + 1, Nt, C);
-        real *ln1 = layer(m->d_ln1, l, Nt, C), *qkv = layer(m->d_qkv, l, Nt, 3 * C);
-        real *att = layer(m->d_att, l, Nt, C), *a = layer(m->d_a, l, Nt, C);
-        real *ln2 = layer(m->d_ln2, l, Nt, C), *xq = layer(m->d_xq, l, Nt, C);
-        real *xkv = layer(m->d_xkv, l, Ns, 2 * C), *xatt = layer(m->d_xatt, l, Nt, C);
-        real *a2 = layer(m->d_a2, l, Nt, C), *ln3 = layer(m->d_ln3, l, Nt, C);
-        real *fc = layer(m->d_fc, l, Nt, F), *gl = layer(m->d_gelu, l, Nt, F);
+        DecActs s = dec_acts(m, sp, l);
         /* [q | k | v] = ln1(x_l) W_qkv^T + b_qkv;  att = causal attention */
-        layernorm_forward(ln1, layer(m->d_mean1, l, Nt, 1), layer(m->d_rstd1, l, Nt, 1), x,
-                          DW(l, D_LN1_W), DW(l, D_LN1_B), Nt, C);
-        linear_forward(qkv, ln1, DW(l, D_QKV_W), DW(l, D_QKV_B), Nt, C, 3 * C);
-        attention_forward(att, layer(m->d_probs, l, (size_t)B * NH * T, T), qkv, B, T, C, NH, 1, NULL);
+        layernorm_forward(s.ln1, s.mean1, s.rstd1, s.x, DW(l, D_LN1_W), DW(l, D_LN1_B), Nt, C);
+        linear_forward(s.qkv, s.ln1, DW(l, D_QKV_W), DW(l, D_QKV_B), Nt, C, 3 * C);
+        attention_forward(s.att, s.probs, s.qkv, sp->nb, T, C, NH, 1, NULL);
         /* a = x_l + att W_proj^T + b_proj */
-        linear_forward_residual(a, x, att, DW(l, D_PROJ_W), DW(l, D_PROJ_B), Nt, C, C);
+        linear_forward_residual(s.a, s.x, s.att, DW(l, D_PROJ_W), DW(l, D_PROJ_B), Nt, C, C);
         /* q = ln2(a) W_q^T + b_q;  [k | v] = m W_kv^T + b_kv (the memory) */
-        layernorm_forward(ln2, layer(m->d_mean2, l, Nt, 1), layer(m->d_rstd2, l, Nt, 1), a,
-                          DW(l, D_LN2_W), DW(l, D_LN2_B), Nt, C);
-        linear_forward(xq, ln2, DW(l, D_XQ_W), DW(l, D_XQ_B), Nt, C, C);
-        linear_forward(xkv, m->mem, DW(l, D_XKV_W), DW(l, D_XKV_B), Ns, C, 2 * C);
+        layernorm_forward(s.ln2, s.mean2, s.rstd2, s.a, DW(l, D_LN2_W), DW(l, D_LN2_B), Nt, C);
+        linear_forward(s.xq, s.ln2, DW(l, D_XQ_W), DW(l, D_XQ_B), Nt, C, C);
+        linear_forward(s.xkv, mem, DW(l, D_XKV_W), DW(l, D_XKV_B), Ns, C, 2 * C);
         /* xatt = softmax(q k^T / sqrt(dk) over the real source words) v */
-        cross_attention_forward(xatt, layer(m->d_xprobs, l, (size_t)B * NH * T, S), xq, C, xkv,
-                                xkv + C, 2 * C, src_len, B, T, S, C, NH);
+        cross_attention_forward(s.xatt, s.xprobs, s.xq, C, s.xkv, s.xkv + C, 2 * C, sp->src_len,
+                                sp->nb, T, S, C, NH);
         /* a2 = a + xatt W_xproj^T + b_xproj */
-        linear_forward_residual(a2, a, xatt, DW(l, D_XPROJ_W), DW(l, D_XPROJ_B), Nt, C, C);
+        linear_forward_residual(s.a2, s.a, s.xatt, DW(l, D_XPROJ_W), DW(l, D_XPROJ_B), Nt, C, C);
         /* x_{l+1} = a2 + gelu(ln3(a2) W_fc^T + b_fc) W_mproj^T + b_mproj */
-        mlp_forward(m, out, ln3, layer(m->d_mean3, l, Nt, 1), layer(m->d_rstd3, l, Nt, 1), fc,
-                    gl, a2, &m->idx_dec[l][D_LN3_W], Nt);
+        mlp_forward(m, s.out, s.ln3, s.mean3, s.rstd3, s.fc, s.gelu, s.a2,
+                    &m->idx_dec[l][D_LN3_W], Nt);
     }
     /* y = decoder.ln_f(x_L);  logits = y head.weight^T + head.bias */
-    layernorm_forward(m->y, m->y_mean, m->y_rstd, layer(m->d_res, m->L, Nt, C),
-                      P_val(m, m->idx_dlnf_w), P_val(m, m->idx_dlnf_b), Nt, C);
-    linear_forward(logits, m->y, P_val(m, m->idx_head_w), P_val(m, m->idx_head_b), Nt, C, m->O);
+    layernorm_forward(y, tgt_rows(sp, m->y_mean, 0, 1), tgt_rows(sp, m->y_rstd, 0, 1),
+                      tgt_rows(sp, m->d_res, m->L, C), P_val(m, m->idx_dlnf_w),
+                      P_val(m, m->idx_dlnf_b), Nt, C);
+    linear_forward(logits, y, P_val(m, m->idx_head_w), P_val(m, m->idx_head_b), Nt, C, m->O);
+}
+
+/* ============================ the batch split ============================= */
+
+/* one pass (forward or backward) over a batch, split in spans */
+typedef struct Pass {
+    TransformerEncDec *m;
+    real *logits;               /* forward: (B,T,O) out */
+    const real *dlogits;        /* backward: (B,T,O) */
+    const int *src, *src_len, *tgt_in;   /* (B,S), (B) or NULL, (B,T) */
+    int B, S, T, parts;
+} Pass;
+
+/* how many spans a batch of B pairs is split into: the rows of its
+ * products are the source's and the target's positions */
+static int split_parts(const TransformerEncDec *m, int B, int S, int T)
+{
+    return parallel_parts(m->parts, B, (long)B * (S + T), m->max_parts);
+}
+
+/* the forward of span p's pairs: the encoder, then the decoder reading it */
+static void forward_span(void *arg, int p)
+{
+    const Pass *pass = arg;
+    TransformerEncDec *m = pass->m;
+    Span sp = span_of(m, pass->src_len, pass->B, pass->S, pass->T, pass->parts, p);
+    encoder_forward(m, &sp, pass->src + (size_t)sp.b0 * sp.S);
+    decoder_forward(m, &sp, pass->logits + (size_t)sp.b0 * sp.T * m->O,
+                    pass->tgt_in + (size_t)sp.b0 * sp.T);
 }
 
 static void ted_forward(void *self, real *logits, const int *src, const int *src_len,
@@ -503,8 +705,8 @@ static void ted_forward(void *self, real *logits, const int *src, const int *src
     TransformerEncDec *m = self;
     assert(m->e_res && "alloc_acts before forward");
     assert(B <= m->Bmax && S <= m->Smax && T <= m->Tmax);
-    encoder_forward(m, src, src_len, B, S);
-    decoder_forward(m, logits, tgt_in, src_len, B, S, T);
+    Pass pass = {m, logits, NULL, src, src_len, tgt_in, B, S, T, split_parts(m, B, S, T)};
+    parallel_run(pass.parts, forward_span, &pass);
     m->last_B = B;
     m->last_S = S;
     m->last_T = T;
@@ -512,100 +714,118 @@ static void ted_forward(void *self, real *logits, const int *src, const int *src
 
 /* ================================ backward ================================ */
 
+/* the span's pairs: dlogits (nb,T,O), tgt_in (nb,T); leaves dL/dm, the
+ * memory's gradient, in the span's g_mem for the encoder */
+static void decoder_backward(TransformerEncDec *m, const Span *sp, const real *dlogits,
+                             const int *tgt_in)
+{
+    int C = m->C, NH = m->NH, S = sp->S, T = sp->T, Ns = sp->nb * S, Nt = sp->nb * T;
+    size_t tC = (size_t)Nt * C, sC = (size_t)Ns * C;
+    const real *mem = src_rows(sp, m->mem, 0, C);
+    /* forward: logits = y head^T + b */
+    linear_backward_set(sp->g_y, P_grad(m, sp, m->idx_head_w), P_grad(m, sp, m->idx_head_b),
+                        dlogits, tgt_rows(sp, m->y, 0, C), P_val(m, m->idx_head_w), Nt, C, m->O);
+    /* forward: y = decoder.ln_f(x_L); g_dres walks dL/dx_l down the stack */
+    memset(sp->g_dres, 0, tC * sizeof(real));
+    layernorm_backward(sp->g_dres, P_grad(m, sp, m->idx_dlnf_w), P_grad(m, sp, m->idx_dlnf_b),
+                       sp->g_y, tgt_rows(sp, m->d_res, m->L, C), P_val(m, m->idx_dlnf_w),
+                       tgt_rows(sp, m->y_mean, 0, 1), tgt_rows(sp, m->y_rstd, 0, 1), Nt, C);
+    memset(sp->g_mem, 0, sC * sizeof(real));
+    for (int l = m->L - 1; l >= 0; l--) {
+        DecActs s = dec_acts(m, sp, l);
+        /* forward: x_{l+1} = a2 + mlp(ln3(a2)); g_dres becomes dL/da2 */
+        mlp_backward(m, sp, sp->g_dres, s.a2, s.ln3, s.mean3, s.rstd3, s.fc, s.gelu,
+                     &m->idx_dec[l][D_LN3_W], Nt);
+        /* forward: a2 = a + xatt W_xproj^T + b */
+        linear_backward_set(sp->g_att, DG(l, D_XPROJ_W), DG(l, D_XPROJ_B), sp->g_dres, s.xatt,
+                            DW(l, D_XPROJ_W), Nt, C, C);
+        /* forward: xatt = cross-attention(q, k, v) */
+        memset(sp->g_xq, 0, tC * sizeof(real));
+        memset(sp->g_xkv, 0, sC * 2 * sizeof(real));
+        cross_attention_backward(sp->g_xq, sp->g_xkv, sp->g_xkv + C, sp->scratch, sp->g_att,
+                                 s.xq, C, s.xkv, s.xkv + C, 2 * C, s.xprobs, sp->src_len, sp->nb,
+                                 T, S, C, NH);
+        /* forward: [k | v] = m W_kv^T + b: every layer's keys add to dL/dm */
+        linear_backward(sp->g_mem, DG(l, D_XKV_W), DG(l, D_XKV_B), sp->g_xkv, mem,
+                        DW(l, D_XKV_W), Ns, C, 2 * C);
+        /* forward: q = ln2(a) W_q^T + b */
+        linear_backward_set(sp->g_ln, DG(l, D_XQ_W), DG(l, D_XQ_B), sp->g_xq, s.ln2,
+                            DW(l, D_XQ_W), Nt, C, C);
+        layernorm_backward(sp->g_dres, DG(l, D_LN2_W), DG(l, D_LN2_B), sp->g_ln, s.a,
+                           DW(l, D_LN2_W), s.mean2, s.rstd2, Nt, C);
+        /* forward: a = x_l + att W_proj^T + b;  att = causal attention(qkv) */
+        linear_backward_set(sp->g_att, DG(l, D_PROJ_W), DG(l, D_PROJ_B), sp->g_dres, s.att,
+                            DW(l, D_PROJ_W), Nt, C, C);
+        memset(sp->g_qkv, 0, tC * 3 * sizeof(real));
+        attention_backward(sp->g_qkv, sp->scratch, sp->g_att, s.qkv, s.probs, sp->nb, T, C, NH,
+                           1, NULL);
+        linear_backward_set(sp->g_ln, DG(l, D_QKV_W), DG(l, D_QKV_B), sp->g_qkv, s.ln1,
+                            DW(l, D_QKV_W), Nt, C, 3 * C);
+        /* forward: ln1(x_l); g_dres becomes dL/dx_l */
+        layernorm_backward(sp->g_dres, DG(l, D_LN1_W), DG(l, D_LN1_B), sp->g_ln, s.x,
+                           DW(l, D_LN1_W), s.mean1, s.rstd1, Nt, C);
+    }
+    /* forward: x_0 = tgt_embed[tgt_in] + P */
+    embedding_backward(P_grad(m, sp, m->idx_tgt_embed), sp->g_dres, tgt_in, Nt, C);
+    if (m->idx_tgt_pos >= 0)
+        positions_backward(NULL, P_grad(m, sp, m->idx_tgt_pos), sp->g_dres, sp->nb, T, C);
+}
+
+/* the span's pairs, from dL/dm in g_mem: src (nb,S) */
+static void encoder_backward(TransformerEncDec *m, const Span *sp, const int *src)
+{
+    int C = m->C, NH = m->NH, S = sp->S, Ns = sp->nb * S;
+    size_t sC = (size_t)Ns * C;
+    /* forward: m = encoder.ln_f(e_L) */
+    memset(sp->g_eres, 0, sC * sizeof(real));
+    layernorm_backward(sp->g_eres, P_grad(m, sp, m->idx_elnf_w), P_grad(m, sp, m->idx_elnf_b),
+                       sp->g_mem, src_rows(sp, m->e_res, m->L, C), P_val(m, m->idx_elnf_w),
+                       src_rows(sp, m->mem_mean, 0, 1), src_rows(sp, m->mem_rstd, 0, 1), Ns, C);
+    for (int l = m->L - 1; l >= 0; l--) {
+        EncActs s = enc_acts(m, sp, l);
+        /* forward: e_{l+1} = a + mlp(ln2(a)); g_eres becomes dL/da */
+        mlp_backward(m, sp, sp->g_eres, s.a, s.ln2, s.mean2, s.rstd2, s.fc, s.gelu,
+                     &m->idx_enc[l][E_LN2_W], Ns);
+        /* forward: a = e_l + att W_proj^T + b;  att = attention over the real source */
+        linear_backward_set(sp->g_att, EG(l, E_PROJ_W), EG(l, E_PROJ_B), sp->g_eres, s.att,
+                            EW(l, E_PROJ_W), Ns, C, C);
+        memset(sp->g_qkv, 0, sC * 3 * sizeof(real));
+        cross_attention_backward(sp->g_qkv, sp->g_qkv + C, sp->g_qkv + 2 * C, sp->scratch,
+                                 sp->g_att, s.qkv, 3 * C, s.qkv + C, s.qkv + 2 * C, 3 * C,
+                                 s.probs, sp->src_len, sp->nb, S, S, C, NH);
+        linear_backward_set(sp->g_ln, EG(l, E_QKV_W), EG(l, E_QKV_B), sp->g_qkv, s.ln1,
+                            EW(l, E_QKV_W), Ns, C, 3 * C);
+        layernorm_backward(sp->g_eres, EG(l, E_LN1_W), EG(l, E_LN1_B), sp->g_ln, s.x,
+                           EW(l, E_LN1_W), s.mean1, s.rstd1, Ns, C);
+    }
+    /* forward: e_0 = src_embed[src] + P */
+    embedding_backward(P_grad(m, sp, m->idx_src_embed), sp->g_eres, src, Ns, C);
+    if (m->idx_src_pos >= 0)
+        positions_backward(NULL, P_grad(m, sp, m->idx_src_pos), sp->g_eres, sp->nb, S, C);
+}
+
+/* the backward of span p's pairs, into span p's gradients: the decoder,
+ * then the encoder from the memory's gradient */
+static void backward_span(void *arg, int p)
+{
+    const Pass *pass = arg;
+    TransformerEncDec *m = pass->m;
+    Span sp = span_of(m, pass->src_len, pass->B, pass->S, pass->T, pass->parts, p);
+    decoder_backward(m, &sp, pass->dlogits + (size_t)sp.b0 * sp.T * m->O,
+                     pass->tgt_in + (size_t)sp.b0 * sp.T);
+    encoder_backward(m, &sp, pass->src + (size_t)sp.b0 * sp.S);
+}
+
 static void ted_backward(void *self, const real *dlogits, const int *src, const int *src_len,
                          const int *tgt_in, int B, int S, int T)
 {
     /* dlogits (B,T,O); the inputs of the forward */
     TransformerEncDec *m = self;
     assert(B == m->last_B && S == m->last_S && T == m->last_T && "backward of another forward");
-    int C = m->C, F = m->F, NH = m->NH, Ns = B * S, Nt = B * T;
-    size_t tC = (size_t)Nt * C, sC = (size_t)Ns * C;
-    /* forward: logits = y head^T + b */
-    linear_backward_set(m->g_y, P_grad(m, m->idx_head_w), P_grad(m, m->idx_head_b), dlogits, m->y,
-                        P_val(m, m->idx_head_w), Nt, C, m->O);
-    /* forward: y = decoder.ln_f(x_L); g_dres walks dL/dx_l down the stack */
-    memset(m->g_dres, 0, tC * sizeof(real));
-    layernorm_backward(m->g_dres, P_grad(m, m->idx_dlnf_w), P_grad(m, m->idx_dlnf_b), m->g_y,
-                       layer(m->d_res, m->L, Nt, C), P_val(m, m->idx_dlnf_w), m->y_mean,
-                       m->y_rstd, Nt, C);
-    memset(m->g_mem, 0, sC * sizeof(real));
-    for (int l = m->L - 1; l >= 0; l--) {
-        real *x = layer(m->d_res, l, Nt, C);
-        real *ln1 = layer(m->d_ln1, l, Nt, C), *qkv = layer(m->d_qkv, l, Nt, 3 * C);
-        real *att = layer(m->d_att, l, Nt, C), *a = layer(m->d_a, l, Nt, C);
-        real *ln2 = layer(m->d_ln2, l, Nt, C), *xq = layer(m->d_xq, l, Nt, C);
-        real *xkv = layer(m->d_xkv, l, Ns, 2 * C), *xatt = layer(m->d_xatt, l, Nt, C);
-        real *a2 = layer(m->d_a2, l, Nt, C), *ln3 = layer(m->d_ln3, l, Nt, C);
-        real *fc = layer(m->d_fc, l, Nt, F), *gl = layer(m->d_gelu, l, Nt, F);
-        /* forward: x_{l+1} = a2 + mlp(ln3(a2)); g_dres becomes dL/da2 */
-        mlp_backward(m, m->g_dres, a2, ln3, layer(m->d_mean3, l, Nt, 1),
-                     layer(m->d_rstd3, l, Nt, 1), fc, gl, &m->idx_dec[l][D_LN3_W], Nt);
-        /* forward: a2 = a + xatt W_xproj^T + b */
-        linear_backward_set(m->g_att, DG(l, D_XPROJ_W), DG(l, D_XPROJ_B), m->g_dres, xatt,
-                            DW(l, D_XPROJ_W), Nt, C, C);
-        /* forward: xatt = cross-attention(q, k, v) */
-        memset(m->g_xq, 0, tC * sizeof(real));
-        memset(m->g_xkv, 0, sC * 2 * sizeof(real));
-        cross_attention_backward(m->g_xq, m->g_xkv, m->g_xkv + C, m->scratch, m->g_att, xq, C,
-                                 xkv, xkv + C, 2 * C, layer(m->d_xprobs, l, (size_t)B * NH * T, S),
-                                 src_len, B, T, S, C, NH);
-        /* forward: [k | v] = m W_kv^T + b: every layer's keys add to dL/dm */
-        linear_backward(m->g_mem, DG(l, D_XKV_W), DG(l, D_XKV_B), m->g_xkv, m->mem,
-                        DW(l, D_XKV_W), Ns, C, 2 * C);
-        /* forward: q = ln2(a) W_q^T + b */
-        linear_backward_set(m->g_ln, DG(l, D_XQ_W), DG(l, D_XQ_B), m->g_xq, ln2, DW(l, D_XQ_W),
-                            Nt, C, C);
-        layernorm_backward(m->g_dres, DG(l, D_LN2_W), DG(l, D_LN2_B), m->g_ln, a,
-                           DW(l, D_LN2_W), layer(m->d_mean2, l, Nt, 1),
-                           layer(m->d_rstd2, l, Nt, 1), Nt, C);
-        /* forward: a = x_l + att W_proj^T + b;  att = causal attention(qkv) */
-        linear_backward_set(m->g_att, DG(l, D_PROJ_W), DG(l, D_PROJ_B), m->g_dres, att,
-                            DW(l, D_PROJ_W), Nt, C, C);
-        memset(m->g_qkv, 0, tC * 3 * sizeof(real));
-        attention_backward(m->g_qkv, m->scratch, m->g_att, qkv,
-                           layer(m->d_probs, l, (size_t)B * NH * T, T), B, T, C, NH, 1, NULL);
-        linear_backward_set(m->g_ln, DG(l, D_QKV_W), DG(l, D_QKV_B), m->g_qkv, ln1, DW(l, D_QKV_W),
-                            Nt, C, 3 * C);
-        /* forward: ln1(x_l); g_dres becomes dL/dx_l */
-        layernorm_backward(m->g_dres, DG(l, D_LN1_W), DG(l, D_LN1_B), m->g_ln, x,
-                           DW(l, D_LN1_W), layer(m->d_mean1, l, Nt, 1),
-                           layer(m->d_rstd1, l, Nt, 1), Nt, C);
-    }
-    /* forward: x_0 = tgt_embed[tgt_in] + P */
-    embedding_backward(P_grad(m, m->idx_tgt_embed), m->g_dres, tgt_in, Nt, C);
-    if (m->idx_tgt_pos >= 0) positions_backward(NULL, P_grad(m, m->idx_tgt_pos), m->g_dres, B, T, C);
-
-    /* the encoder, from dL/dm: forward m = encoder.ln_f(e_L) */
-    memset(m->g_eres, 0, sC * sizeof(real));
-    layernorm_backward(m->g_eres, P_grad(m, m->idx_elnf_w), P_grad(m, m->idx_elnf_b), m->g_mem,
-                       layer(m->e_res, m->L, Ns, C), P_val(m, m->idx_elnf_w), m->mem_mean,
-                       m->mem_rstd, Ns, C);
-    for (int l = m->L - 1; l >= 0; l--) {
-        real *x = layer(m->e_res, l, Ns, C);
-        real *ln1 = layer(m->e_ln1, l, Ns, C), *qkv = layer(m->e_qkv, l, Ns, 3 * C);
-        real *att = layer(m->e_att, l, Ns, C), *a = layer(m->e_a, l, Ns, C);
-        real *ln2 = layer(m->e_ln2, l, Ns, C);
-        real *fc = layer(m->e_fc, l, Ns, F), *gl = layer(m->e_gelu, l, Ns, F);
-        /* forward: e_{l+1} = a + mlp(ln2(a)); g_eres becomes dL/da */
-        mlp_backward(m, m->g_eres, a, ln2, layer(m->e_mean2, l, Ns, 1),
-                     layer(m->e_rstd2, l, Ns, 1), fc, gl, &m->idx_enc[l][E_LN2_W], Ns);
-        /* forward: a = e_l + att W_proj^T + b;  att = attention over the real source */
-        linear_backward_set(m->g_att, EG(l, E_PROJ_W), EG(l, E_PROJ_B), m->g_eres, att,
-                            EW(l, E_PROJ_W), Ns, C, C);
-        memset(m->g_qkv, 0, sC * 3 * sizeof(real));
-        cross_attention_backward(m->g_qkv, m->g_qkv + C, m->g_qkv + 2 * C, m->scratch, m->g_att,
-                                 qkv, 3 * C, qkv + C, qkv + 2 * C, 3 * C,
-                                 layer(m->e_probs, l, (size_t)B * NH * S, S), src_len, B, S, S,
-                                 C, NH);
-        linear_backward_set(m->g_ln, EG(l, E_QKV_W), EG(l, E_QKV_B), m->g_qkv, ln1, EW(l, E_QKV_W),
-                            Ns, C, 3 * C);
-        layernorm_backward(m->g_eres, EG(l, E_LN1_W), EG(l, E_LN1_B), m->g_ln, x,
-                           EW(l, E_LN1_W), layer(m->e_mean1, l, Ns, 1),
-                           layer(m->e_rstd1, l, Ns, 1), Ns, C);
-    }
-    /* forward: e_0 = src_embed[src] + P */
-    embedding_backward(P_grad(m, m->idx_src_embed), m->g_eres, src, Ns, C);
-    if (m->idx_src_pos >= 0) positions_backward(NULL, P_grad(m, m->idx_src_pos), m->g_eres, B, S, C);
+    Pass pass = {m, NULL, dlogits, src, src_len, tgt_in, B, S, T, split_parts(m, B, S, T)};
+    parallel_run(pass.parts, backward_span, &pass);
+    /* the spans' private gradients join the real ones, a slice on each thread */
+    parallel_join(m->ps->grad + m->grad_off, m->part_grads, m->grad_len, pass.parts);
 }
 
 /* ===================== decoding with a key/value cache ====================
@@ -619,7 +839,9 @@ static void ted_encode(void *self, const int *src, const int *src_len, int B, in
     TransformerEncDec *m = self;
     assert(B <= m->Bmax && S <= m->Smax);
     int C = m->C, Ns = B * S;
-    encoder_forward(m, src, src_len, B, S);
+    /* the whole batch in one span, on this thread (T: the decoder's, unused) */
+    Span sp = span_of(m, src_len, B, S, m->Tmax, 1, 0);
+    encoder_forward(m, &sp, src);
     for (int l = 0; l < m->L; l++)
         linear_forward(layer(m->d_xkv, l, Ns, 2 * C), m->mem, DW(l, D_XKV_W), DW(l, D_XKV_B),
                        Ns, C, 2 * C);
@@ -751,7 +973,7 @@ static void ted_free(void *self)
         m->y_mean, m->y_rstd, m->g_y, m->g_dres, m->g_xq, m->g_eres, m->g_mem, m->g_xkv,
         m->g_ln, m->g_att, m->g_qkv, m->g_fc, m->g_gelu, m->scratch, m->kcache, m->vcache,
         m->s_x, m->s_ln, m->s_att, m->s_tmp, m->s_q, m->s_mean, m->s_rstd, m->s_qkv, m->s_fc,
-        m->s_gelu, m->s_scores, m->s_xprobs, m->s_reorder,
+        m->s_gelu, m->s_scores, m->s_xprobs, m->s_reorder, m->part_grads,
     };
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++) free(arrays[i]);
     free(m->step_len);
@@ -759,6 +981,14 @@ static void ted_free(void *self)
     free(m->idx_enc);
     free(m->idx_dec);
     free(m);
+}
+
+void transformer_encdec_set_parts(void *self, int parts)
+{
+    TransformerEncDec *m = self;
+    assert(parts >= 0);
+    m->parts = parts;
+    if (m->e_res && parts > m->max_parts && parts <= m->Bmax) size_split(m, parts);
 }
 
 const EncDecOps transformer_encdec_ops = {

@@ -55,6 +55,11 @@ void transformer_position_table(const void *body, real *P, int T);
  * floating-point sums. */
 void transformer_set_parts(void *body, int parts);
 
+/* The same for the encoder–decoder (encoder_decoder.c; self: what its
+ * EncDecOps create returned): spans of pairs, each running the encoder and
+ * the decoder for its pairs; 0 splits by rows of B*(S+T). */
+void transformer_encdec_set_parts(void *self, int parts);
+
 /* ============================ positions.c ================================= */
 
 /* P (T,C) with P[t,2i] = sin(t / 10000^(2i/C)), P[t,2i+1] = cos(same) */
