@@ -34,6 +34,7 @@
 #include <gsl/gsl_rng.h>
 
 #include "model.h"
+#include "parallel.h"
 #include "params.h"
 #include "real.h"
 
@@ -70,6 +71,26 @@ typedef struct EncDecOps {
     double (*flops)(const void *self, int B, int S, int T);
     void (*free)(void *self);
 } EncDecOps;
+
+/* ---- the batch split over threads (core/parallel.h) ----------------------
+ * Nothing in an encoder–decoder mixes two pairs of a batch (a target reads
+ * its own source only), so both models split a batch into spans of pairs,
+ * each running the whole forward or backward for its pairs on a thread of
+ * its own.  One such pass over a batch: */
+typedef struct EncDecPass {
+    void *model;                /* the model's own struct */
+    real *logits;               /* forward: (B,T,O) out */
+    const real *dlogits;        /* backward: (B,T,O) */
+    const int *src, *src_len, *tgt_in;   /* (B,S), (B) or NULL, (B,T) */
+    int B, S, T, parts;
+} EncDecPass;
+
+/* how many spans a batch of B pairs is split into (parallel_parts): the
+ * rows of its products are the source's and the target's positions */
+static inline int encdec_split_parts(int asked, int B, int S, int T, int sized)
+{
+    return parallel_parts(asked, B, (long)B * (S + T), sized);
+}
 
 /* the Transformer's (transformer/encoder_decoder.c) and the recurrent one
  * every cell shares (core/recurrent_encdec.c); core/registry.c lists them */

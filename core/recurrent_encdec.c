@@ -24,8 +24,8 @@
  * nothing: a pair's loss and gradients are the same alone or padded.
  *
  * Sections: parameters / activations / encoder forward / one decoder step
- * (shared by training and decoding) / forward / backward / decoding /
- * the table.
+ * (shared by training and decoding) / forward / backward / the batch split
+ * over threads / decoding / the table.
  *
  * What this file is not: the cells' math (rnn/, lstm/, gru/), the attention
  * (additive_attention.c) or the loss (model.c).
@@ -47,6 +47,7 @@
 
 #include "additive_attention.h"
 #include "ops.h"
+#include "parallel.h"
 #include "util.h"
 #include "vecmath.h"
 
@@ -104,7 +105,7 @@ typedef struct RecurrentEncDec {
     real *g_dxin;               /* (B,D) dL/d(layer-0 input) of one step */
     real *g_demb;               /* (B,T,E) dL/d(target embeddings) */
     real *g_dq, *g_dqp;         /* (B,H) each: dL/dq of the attention, and W_q q's */
-    real *g_de;                 /* (S) */
+    real *g_de;                 /* (max_parts,S) one per span */
     /* ---- decoding ---- */
     real *st_h, *st_c;          /* (L,2,Bmax,H): slot 0 the state, slot 1 the next */
     real *st_saved;             /* (L,Bmax,SV*H) */
@@ -113,10 +114,20 @@ typedef struct RecurrentEncDec {
     real *st_tmp;               /* (Bmax*max(S,1)*H) reordering */
     int *st_len, *st_len_tmp;   /* (Bmax) */
     int step_B, step_S;
+    /* ---- the batch split ---- */
+    int parts;                  /* spans to split a batch into; 0: one per BLAS thread */
+    int max_parts;              /* spans alloc_acts sized the workspaces for */
+    size_t grad_off, grad_len;  /* the model's tensors in ps->grad (src_embed .. head.bias) */
+    real *grad;                 /* where this model (or span view) accumulates them: ps->grad
+                                 * + grad_off, or a span's private copy */
+    real *part_grads;           /* (max_parts-1, grad_len) spans 1 .. accumulate here */
 } RecurrentEncDec;
 
 static real *P_val(const RecurrentEncDec *m, int idx) { return params_value(m->ps, idx); }
-static real *P_grad(const RecurrentEncDec *m, int idx) { return params_grad(m->ps, idx); }
+static real *P_grad(const RecurrentEncDec *m, int idx)
+{
+    return m->grad + (m->ps->views[idx].offset - m->grad_off);
+}
 
 static void add_stack(Stack *st, ParamSet *ps, const char *prefix, int in0, int G, int H, int L)
 {
@@ -179,7 +190,13 @@ static void *recurrent_encdec_create(const ModelConfig *cfg, const void *cell_op
 
 void recurrent_encdec_bind(void *self, ParamSet *ps)
 {
-    ((RecurrentEncDec *)self)->ps = ps;
+    RecurrentEncDec *m = self;
+    m->ps = ps;
+    /* the tensors were registered one after another, src_embed.weight first
+     * and head.bias last: their gradients are one slice of the buffer */
+    m->grad_off = ps->views[m->idx_src_embed].offset;
+    m->grad_len = ps->views[m->idx_head_b].offset + ps->views[m->idx_head_b].size - m->grad_off;
+    m->grad = ps->grad + m->grad_off;
 }
 
 static void fill_uniform(real *v, size_t n, double k, gsl_rng *rng)
@@ -235,6 +252,26 @@ static real *acts_array(RecurrentEncDec *m, size_t n)
     return xcalloc(n, sizeof(real));
 }
 
+/* memory for `parts` spans of the batch split: each needs its own
+ * attention scratch, and spans 1 .. a private copy of the parameter
+ * gradients.  Called by alloc_acts and, to grow, by
+ * recurrent_encdec_set_parts. */
+static void size_split(RecurrentEncDec *m, int parts)
+{
+    if (parts > PARALLEL_MAX_PARTS) parts = PARALLEL_MAX_PARTS;
+    if (parts < 1) parts = 1;
+    size_t Sz = (size_t)m->Smax;
+    if (m->g_de) {
+        m->bytes -= ((size_t)m->max_parts * Sz + (size_t)(m->max_parts - 1) * m->grad_len) *
+                    sizeof(real);
+        free(m->g_de);
+        free(m->part_grads);
+    }
+    m->max_parts = parts;
+    m->g_de = acts_array(m, (size_t)parts * Sz);
+    m->part_grads = acts_array(m, (size_t)(parts - 1) * m->grad_len);
+}
+
 void recurrent_encdec_alloc_acts(void *self, int B, int S, int T)
 {
     RecurrentEncDec *m = self;
@@ -284,7 +321,9 @@ void recurrent_encdec_alloc_acts(void *self, int B, int S, int T)
     m->g_demb = acts_array(m, Bz * Tz * E);
     m->g_dq = acts_array(m, Bz * H);
     m->g_dqp = acts_array(m, Bz * H);
-    m->g_de = acts_array(m, Sz);
+    /* the batch split: as many spans as there are cores, at most one per
+     * pair (recurrent_encdec_set_parts may ask for more) */
+    size_split(m, parallel_cores() < B ? parallel_cores() : B);
     m->st_h = acts_array(m, L * 2 * Bz * H);
     m->st_c = acts_array(m, L * 2 * Bz * H);
     m->st_saved = acts_array(m, L * Bz * (SVH ? SVH : 1));
@@ -430,13 +469,12 @@ static void decoder_step(RecurrentEncDec *m, const StepState *ss, real *xin, con
 
 /* ================================ forward ================================= */
 
-void recurrent_encdec_forward(void *self, real *logits, const int *src, const int *src_len,
-                              const int *tgt_in, int B, int S, int T)
+/* the teacher-forced forward of B pairs, on the model or on one span's view
+ * of it (the batch split below): logits (B,T,O), src (B,S), src_len (B) or
+ * NULL, tgt_in (B,T) */
+static void forward_pairs(RecurrentEncDec *m, real *logits, const int *src, const int *src_len,
+                          const int *tgt_in, int B, int S, int T)
 {
-    /* logits (B,T,O), src (B,S), src_len (B) or NULL, tgt_in (B,T) */
-    RecurrentEncDec *m = self;
-    assert(m->x_src && "alloc_acts before forward");
-    assert(B <= m->Bmax && S <= m->Smax && T <= m->Tmax);
     const int *len = lengths_or_all(m, src_len, B, S);
     int E = m->E, H = m->H, L = m->L;
     size_t BH = (size_t)B * H;
@@ -460,9 +498,6 @@ void recurrent_encdec_forward(void *self, real *logits, const int *src, const in
     /* logits_t = s_t head.weight^T + head.bias */
     to_batch_major(m->y, hist(st->h, L - 1, 1, B, T, H), B, T, H);
     linear_forward(logits, m->y, P_val(m, m->idx_head_w), P_val(m, m->idx_head_b), B * T, H, m->O);
-    m->last_B = B;
-    m->last_S = S;
-    m->last_T = T;
 }
 
 /* ================================ backward ================================ */
@@ -600,11 +635,10 @@ static void encoder_backward(RecurrentEncDec *m, const int *src, const int *len,
     embedding_backward(P_grad(m, m->idx_src_embed), m->g_dxs_b, src, B * S, E);
 }
 
-void recurrent_encdec_backward(void *self, const real *dlogits, const int *src,
-                               const int *src_len, const int *tgt_in, int B, int S, int T)
+/* the backward of forward_pairs: dlogits (B,T,O); the forward's inputs */
+static void backward_pairs(RecurrentEncDec *m, const real *dlogits, const int *src,
+                           const int *src_len, const int *tgt_in, int B, int S, int T)
 {
-    RecurrentEncDec *m = self;
-    assert(B == m->last_B && S == m->last_S && T == m->last_T && "backward of another forward");
     const int *len = lengths_or_all(m, src_len, B, S);
     int H = m->H;
     /* forward: logits = y head^T + b */
@@ -620,6 +654,144 @@ void recurrent_encdec_backward(void *self, const real *dlogits, const int *src,
         linear_backward(m->g_enc_out, P_grad(m, m->idx_k), NULL, m->g_keys,
                         hist(m->enc.h, m->L - 1, 1, B, S, H), P_val(m, m->idx_k), S * B, H, H);
     encoder_backward(m, src, len, B, S);
+}
+
+/* ======================= the batch split over threads =====================
+ * Nothing above mixes two pairs of a batch: row b's states depend on row
+ * b's words alone, and its attention reads its own source.  So with P
+ * threads the batch is split into P spans of pairs, each running the whole
+ * forward and backward above for its pairs on a thread of its own with
+ * single-threaded BLAS (core/parallel.h), as the Transformers do.
+ *
+ * A span sees the model through a view: a copy of the struct whose every
+ * activation array points at the span's own block of it, b0 pairs' worth
+ * from the start, laid out inside as the model lays out a batch of nb pairs.
+ * A time-major array (S,B,H) is thus (span, S, nb, H): with one span the
+ * same thing.  The forward and backward of a batch split it alike.  Spans
+ * 1 .. P-1 accumulate parameter gradients in private copies, which
+ * parallel_join adds to the real ones at the end of the backward.  The
+ * reference build (`make REFERENCE=1`) keeps one span, on the calling
+ * thread. */
+
+/* base + n, or NULL for an array the model does not use (no c, no z ...) */
+static real *shift(real *base, size_t n)
+{
+    return base ? base + n : NULL;
+}
+
+/* span p's view: its pairs [b0, ..) of a batch of (S,T) */
+static RecurrentEncDec span_view(const RecurrentEncDec *m, int b0, int p, int S, int T)
+{
+    size_t E = (size_t)m->E, H = (size_t)m->H, L = (size_t)m->L, GH = (size_t)m->G * H;
+    size_t D = E + H, SVH = (size_t)m->SV * H, Sz = (size_t)S, Tz = (size_t)T;
+    size_t ST = Sz > Tz ? Sz : Tz, b = (size_t)b0;
+    RecurrentEncDec v = *m;
+    /* each array: what one pair takes of it, times b0 */
+    v.enc.h = shift(m->enc.h, b * L * (Sz + 1) * H);
+    v.enc.c = shift(m->enc.c, b * L * (Sz + 1) * H);
+    v.enc.saved = shift(m->enc.saved, b * L * Sz * SVH);
+    v.dec.h = shift(m->dec.h, b * L * (Tz + 1) * H);
+    v.dec.c = shift(m->dec.c, b * L * (Tz + 1) * H);
+    v.dec.saved = shift(m->dec.saved, b * L * Tz * SVH);
+    v.x_src = shift(m->x_src, b * Sz * E);
+    v.xs = shift(m->xs, b * Sz * E);
+    v.a_ih = shift(m->a_ih, b * ST * GH);
+    v.a_hh = shift(m->a_hh, b * GH);
+    v.keys = shift(m->keys, b * Sz * H);
+    v.final_h = shift(m->final_h, b * L * H);
+    v.final_c = shift(m->final_c, b * L * H);
+    v.x_tgt = shift(m->x_tgt, b * Tz * E);
+    v.xin = shift(m->xin, b * Tz * D);
+    v.alpha = shift(m->alpha, b * Tz * Sz);
+    v.z = shift(m->z, b * Tz * Sz * H);
+    v.qp = shift(m->qp, b * H);
+    v.y = shift(m->y, b * Tz * H);
+    v.len_all = m->len_all + b;
+    v.g_y = shift(m->g_y, b * Tz * H);
+    v.g_da_ih = shift(m->g_da_ih, b * Sz * GH);
+    v.g_da_hh = shift(m->g_da_hh, b * Sz * GH);
+    v.g_dh_in = shift(m->g_dh_in, b * Sz * H);
+    v.g_dxs = shift(m->g_dxs, b * Sz * E);
+    v.g_dxs_b = shift(m->g_dxs_b, b * Sz * E);
+    v.g_enc_out = shift(m->g_enc_out, b * Sz * H);
+    v.g_keys = shift(m->g_keys, b * Sz * H);
+    v.g_final_h = shift(m->g_final_h, b * L * H);
+    v.g_final_c = shift(m->g_final_c, b * L * H);
+    v.g_dh = shift(m->g_dh, b * L * H);
+    v.g_dh_next = shift(m->g_dh_next, b * L * H);
+    v.g_dc = shift(m->g_dc, b * L * H);
+    v.g_dc_prev = shift(m->g_dc_prev, b * L * H);
+    v.g_step_ih = shift(m->g_step_ih, b * GH);
+    v.g_step_hh = shift(m->g_step_hh, b * GH);
+    v.g_dx_above = shift(m->g_dx_above, b * H);
+    v.g_dxin = shift(m->g_dxin, b * D);
+    v.g_demb = shift(m->g_demb, b * Tz * E);
+    v.g_dq = shift(m->g_dq, b * H);
+    v.g_dqp = shift(m->g_dqp, b * H);
+    /* not per pair: the span's own */
+    v.g_de = m->g_de + (size_t)p * m->Smax;
+    v.grad = p == 0 ? m->grad : m->part_grads + (size_t)(p - 1) * m->grad_len;
+    return v;
+}
+
+/* span p's pairs of the batch, on its view of the model: forward (0) or backward (1) */
+static void run_span(const EncDecPass *pass, int p, int backward)
+{
+    int S = pass->S, T = pass->T, b0, b1;
+    parallel_span(pass->B, pass->parts, p, &b0, &b1);
+    RecurrentEncDec v = span_view(pass->model, b0, p, S, T);
+    const int *src = pass->src + (size_t)b0 * S, *tgt_in = pass->tgt_in + (size_t)b0 * T;
+    const int *src_len = pass->src_len ? pass->src_len + b0 : NULL;
+    size_t at = (size_t)b0 * T * v.O;
+    if (backward)
+        backward_pairs(&v, pass->dlogits + at, src, src_len, tgt_in, b1 - b0, S, T);
+    else
+        forward_pairs(&v, pass->logits + at, src, src_len, tgt_in, b1 - b0, S, T);
+}
+
+static void forward_span(void *arg, int p)
+{
+    run_span(arg, p, 0);
+}
+
+static void backward_span(void *arg, int p)
+{
+    run_span(arg, p, 1);
+}
+
+void recurrent_encdec_forward(void *self, real *logits, const int *src, const int *src_len,
+                              const int *tgt_in, int B, int S, int T)
+{
+    /* logits (B,T,O), src (B,S), src_len (B) or NULL, tgt_in (B,T) */
+    RecurrentEncDec *m = self;
+    assert(m->x_src && "alloc_acts before forward");
+    assert(B <= m->Bmax && S <= m->Smax && T <= m->Tmax);
+    int parts = encdec_split_parts(m->parts, B, S, T, m->max_parts);
+    EncDecPass pass = {m, logits, NULL, src, src_len, tgt_in, B, S, T, parts};
+    parallel_run(pass.parts, forward_span, &pass);
+    m->last_B = B;
+    m->last_S = S;
+    m->last_T = T;
+}
+
+void recurrent_encdec_backward(void *self, const real *dlogits, const int *src,
+                               const int *src_len, const int *tgt_in, int B, int S, int T)
+{
+    RecurrentEncDec *m = self;
+    assert(B == m->last_B && S == m->last_S && T == m->last_T && "backward of another forward");
+    int parts = encdec_split_parts(m->parts, B, S, T, m->max_parts);
+    EncDecPass pass = {m, NULL, dlogits, src, src_len, tgt_in, B, S, T, parts};
+    parallel_run(pass.parts, backward_span, &pass);
+    /* the spans' private gradients join the real ones, a slice on each thread */
+    parallel_join(m->grad, m->part_grads, m->grad_len, pass.parts);
+}
+
+void recurrent_encdec_set_parts(void *self, int parts)
+{
+    RecurrentEncDec *m = self;
+    assert(parts >= 0);
+    m->parts = parts;
+    if (m->x_src && parts > m->max_parts && parts <= m->Bmax) size_split(m, parts);
 }
 
 /* ================================ decoding ================================ */
@@ -736,7 +908,7 @@ void recurrent_encdec_free(void *self)
         m->g_enc_out, m->g_keys, m->g_final_h, m->g_final_c, m->g_dh, m->g_dh_next, m->g_dc,
         m->g_dc_prev, m->g_step_ih, m->g_step_hh, m->g_dx_above, m->g_dxin, m->g_demb, m->g_dq,
         m->g_dqp, m->g_de, m->st_h, m->st_c, m->st_saved, m->st_emb, m->st_xin, m->st_alpha,
-        m->st_z, m->st_tmp,
+        m->st_z, m->st_tmp, m->part_grads,
     };
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++) free(arrays[i]);
     free(m->len_all);

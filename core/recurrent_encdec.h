@@ -26,4 +26,11 @@ size_t recurrent_encdec_act_bytes(const void *self);
 double recurrent_encdec_flops(const void *self, int B, int S, int T);
 void recurrent_encdec_free(void *self);
 
+/* Split each batch into `parts` spans of pairs, one thread each (0, the
+ * default: one per BLAS thread, at most one per core, one per 512 rows of
+ * B*(S+T) and one per pair).  More spans than cores are sized here,
+ * outside the training loop.  Any split gives the same numbers up to the
+ * order of floating-point sums. */
+void recurrent_encdec_set_parts(void *self, int parts);
+
 #endif

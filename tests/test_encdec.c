@@ -12,8 +12,8 @@
  *                     a time with the cache = the teacher-forced forward;
  *                     reorder moves a row's state; no allocation in forward,
  *                     backward or a decoding step
- *   the batch split   the Transformer's forward and backward split over 2, 3
- *                     or 5 spans of pairs (padded sources, with and without
+ *   the batch split   each model's forward and backward split over 2, 3 or 5
+ *                     spans of pairs (padded sources, with and without
  *                     lengths) = one span: logits, loss, every gradient
  *
  * Finite-difference bounds are asserted in the double build only (float
@@ -27,6 +27,7 @@
 
 #include "encdec.h"
 #include "model.h"
+#include "recurrent_encdec.h"
 #include "registry.h"
 #include "testutil.h"
 #include "transformer/transformer.h"
@@ -467,11 +468,13 @@ END_TEST
 /* The batch split: 5 pairs over 1 (the reference), 2, 3 and 5 spans
  * (spans of unequal sizes) give the same logits, loss and every parameter
  * gradient; twice each, so that a span's private gradients must start from
- * zero; with each pair's source length and without (NULL: all S). */
-START_TEST(test_transformer_split_equals_whole)
+ * zero; with each pair's source length and without (NULL: all S).
+ * set_parts: the model's setter. */
+static void check_split(const EncDecOps *ops, const char *kind, AttentionKind att,
+                        void (*set_parts)(void *self, int parts))
 {
-    ModelConfig cfg = encdec_config("transformer", ED_L);
-    Net *n = net_create(&transformer_encdec_ops, &cfg, ATTENTION_NONE, 10);
+    ModelConfig cfg = encdec_config(kind, ED_L);
+    Net *n = net_create(ops, &cfg, att, 10);
     Pairs p = batch_of(ED_BMAX);
     size_t nl = (size_t)ED_BMAX * ED_T * n->O;
     real *logits = xmalloc(nl * sizeof(real)), *grad = xmalloc(n->ps.total * sizeof(real));
@@ -481,7 +484,7 @@ START_TEST(test_transformer_split_equals_whole)
         const int *src_len = with_lengths ? p.src_len : NULL;
         double loss = 0;
         for (int k = 0; k < 4; k++) {
-            transformer_encdec_set_parts(n->self, parts[k]);
+            set_parts(n->self, parts[k]);
             size_t before = util_alloc_count();
             double sum = 0;
             for (int rep = 0; rep < 2; rep++) {
@@ -493,7 +496,7 @@ START_TEST(test_transformer_split_equals_whole)
                 softmax_xent_backward(n->dlogits, n->probs, p.targets, p.B * p.T, n->O, 1);
                 n->ops->backward(n->self, n->dlogits, p.src, src_len, p.tgt_in, p.B, p.S, p.T);
             }
-            ck_assert_msg(util_alloc_count() == before, "%d spans allocated", parts[k]);
+            ck_assert_msg(util_alloc_count() == before, "%s: %d spans allocated", kind, parts[k]);
             if (k == 0) {
                 loss = sum;
                 memcpy(logits, n->logits, nl * sizeof(real));
@@ -501,7 +504,8 @@ START_TEST(test_transformer_split_equals_whole)
                 continue;
             }
             ck_assert_msg(fabs(sum - loss) <= SPLIT_RTOL * fabs(loss),
-                          "%d spans: loss %.9g, one span %.9g", parts[k], sum, loss);
+                          "%s %s: %d spans: loss %.9g, one span %.9g", kind,
+                          att ? "additive" : "none", parts[k], sum, loss);
             assert_allclose(n->logits, logits, nl, SPLIT_RTOL, SPLIT_ATOL);
             assert_allclose(n->ps.grad, grad, n->ps.total, SPLIT_RTOL, SPLIT_ATOL);
         }
@@ -509,6 +513,12 @@ START_TEST(test_transformer_split_equals_whole)
     free(logits);
     free(grad);
     net_free(n);
+}
+
+START_TEST(test_transformer_split_equals_whole)
+{
+    check_split(&transformer_encdec_ops, "transformer", ATTENTION_NONE,
+                transformer_encdec_set_parts);
 }
 END_TEST
 
@@ -564,6 +574,13 @@ START_TEST(test_recurrent_decode)
 {
     check_decode(&recurrent_encdec_ops, recurrent_kinds[_i / 2],
                  _i % 2 ? ATTENTION_ADDITIVE : ATTENTION_NONE);
+}
+END_TEST
+
+START_TEST(test_recurrent_split_equals_whole)
+{
+    check_split(&recurrent_encdec_ops, recurrent_kinds[_i / 2],
+                _i % 2 ? ATTENTION_ADDITIVE : ATTENTION_NONE, recurrent_encdec_set_parts);
 }
 END_TEST
 
@@ -624,6 +641,7 @@ static Suite *make_encdec_suite(void)
     tcase_add_loop_test(tc, test_recurrent_gradients, 0, 6);
     tcase_add_loop_test(tc, test_recurrent_padding, 0, 6);
     tcase_add_loop_test(tc, test_recurrent_decode, 0, 6);
+    tcase_add_loop_test(tc, test_recurrent_split_equals_whole, 0, 6);
     suite_add_tcase(s, tc);
     return s;
 }

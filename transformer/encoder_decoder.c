@@ -671,27 +671,11 @@ static void decoder_forward(TransformerEncDec *m, const Span *sp, real *logits,
 
 /* ============================ the batch split ============================= */
 
-/* one pass (forward or backward) over a batch, split in spans */
-typedef struct Pass {
-    TransformerEncDec *m;
-    real *logits;               /* forward: (B,T,O) out */
-    const real *dlogits;        /* backward: (B,T,O) */
-    const int *src, *src_len, *tgt_in;   /* (B,S), (B) or NULL, (B,T) */
-    int B, S, T, parts;
-} Pass;
-
-/* how many spans a batch of B pairs is split into: the rows of its
- * products are the source's and the target's positions */
-static int split_parts(const TransformerEncDec *m, int B, int S, int T)
-{
-    return parallel_parts(m->parts, B, (long)B * (S + T), m->max_parts);
-}
-
 /* the forward of span p's pairs: the encoder, then the decoder reading it */
 static void forward_span(void *arg, int p)
 {
-    const Pass *pass = arg;
-    TransformerEncDec *m = pass->m;
+    const EncDecPass *pass = arg;
+    TransformerEncDec *m = pass->model;
     Span sp = span_of(m, pass->src_len, pass->B, pass->S, pass->T, pass->parts, p);
     encoder_forward(m, &sp, pass->src + (size_t)sp.b0 * sp.S);
     decoder_forward(m, &sp, pass->logits + (size_t)sp.b0 * sp.T * m->O,
@@ -705,7 +689,8 @@ static void ted_forward(void *self, real *logits, const int *src, const int *src
     TransformerEncDec *m = self;
     assert(m->e_res && "alloc_acts before forward");
     assert(B <= m->Bmax && S <= m->Smax && T <= m->Tmax);
-    Pass pass = {m, logits, NULL, src, src_len, tgt_in, B, S, T, split_parts(m, B, S, T)};
+    int parts = encdec_split_parts(m->parts, B, S, T, m->max_parts);
+    EncDecPass pass = {m, logits, NULL, src, src_len, tgt_in, B, S, T, parts};
     parallel_run(pass.parts, forward_span, &pass);
     m->last_B = B;
     m->last_S = S;
@@ -808,8 +793,8 @@ static void encoder_backward(TransformerEncDec *m, const Span *sp, const int *sr
  * then the encoder from the memory's gradient */
 static void backward_span(void *arg, int p)
 {
-    const Pass *pass = arg;
-    TransformerEncDec *m = pass->m;
+    const EncDecPass *pass = arg;
+    TransformerEncDec *m = pass->model;
     Span sp = span_of(m, pass->src_len, pass->B, pass->S, pass->T, pass->parts, p);
     decoder_backward(m, &sp, pass->dlogits + (size_t)sp.b0 * sp.T * m->O,
                      pass->tgt_in + (size_t)sp.b0 * sp.T);
@@ -822,7 +807,8 @@ static void ted_backward(void *self, const real *dlogits, const int *src, const 
     /* dlogits (B,T,O); the inputs of the forward */
     TransformerEncDec *m = self;
     assert(B == m->last_B && S == m->last_S && T == m->last_T && "backward of another forward");
-    Pass pass = {m, NULL, dlogits, src, src_len, tgt_in, B, S, T, split_parts(m, B, S, T)};
+    int parts = encdec_split_parts(m->parts, B, S, T, m->max_parts);
+    EncDecPass pass = {m, NULL, dlogits, src, src_len, tgt_in, B, S, T, parts};
     parallel_run(pass.parts, backward_span, &pass);
     /* the spans' private gradients join the real ones, a slice on each thread */
     parallel_join(m->ps->grad + m->grad_off, m->part_grads, m->grad_len, pass.parts);
