@@ -115,7 +115,8 @@ typedef struct BlockActs {
     real *a;                    /* (B,T,C) x_l + proj(att) */
     real *ln2;                  /* (B,T,C) ln2(a) */
     real *ln2_mean, *ln2_rstd;  /* (B,T), (B,T) */
-    real *fc;                   /* (B,T,F) mlp.fc(ln2(a)), the GELU input */
+    real *fc;                   /* (B,T,F) mlp.fc(ln2(a)), the GELU input; after the
+                                 * GELU its slope gelu'(fc), all the backward needs */
     real *gelu;                 /* (B,T,F) gelu(fc) */
     real *out;                  /* (B,T,C) x_{l+1} = the next block's x */
 } BlockActs;
@@ -249,9 +250,9 @@ static void block_forward(Transformer *tf, const BlockParams *w, const BlockActs
     linear_forward_residual(s->a, s->x, s->att, w->proj_w, w->proj_b, N, C, C);
     /* m = ln2(a) */
     layernorm_forward(s->ln2, s->ln2_mean, s->ln2_rstd, s->a, w->ln2_w, w->ln2_b, N, C);
-    /* u = gelu(m W_fc^T + b_fc) */
+    /* u = gelu(f), f = m W_fc^T + b_fc; f's array then keeps gelu'(f) */
     linear_forward(s->fc, s->ln2, w->fc_w, w->fc_b, N, C, F);
-    gelu_forward(s->gelu, s->fc, (size_t)N * F);
+    gelu_forward_slope(s->gelu, s->fc, s->fc, (size_t)N * F);
     /* x_{l+1} = a + u W_mproj^T + b_mproj */
     linear_forward_residual(s->out, s->a, s->gelu, w->mproj_w, w->mproj_b, N, F, C);
 }
@@ -260,7 +261,7 @@ static void block_forward(Transformer *tf, const BlockParams *w, const BlockActs
  * parameter gradients g accumulate; ws are the workspaces.  The forward's
  * lines, in reverse.  A workspace that one op alone fills (dgelu, dfc,
  * dln, datt) is written by its _set backward (linear_backward_set: dx =
- * dy W; gelu_backward_set), not zeroed and added to. */
+ * dy W; gelu_backward_slope_set), not zeroed and added to. */
 static void block_backward(Transformer *tf, const BlockParams *g, const BlockParams *w,
                            const BlockActs *s, const BlockWork *ws, const int *lengths,
                            real *dres, int B, int T)
@@ -269,9 +270,9 @@ static void block_backward(Transformer *tf, const BlockParams *g, const BlockPar
     size_t nC = (size_t)N * C, nF = (size_t)N * F;
     /* forward: x_{l+1} = a + u W_mproj^T + b_mproj; da = dres (identity path) + ... */
     linear_backward_set(ws->dgelu, g->mproj_w, g->mproj_b, dres, s->gelu, w->mproj_w, N, F, C);
-    /* forward: u = gelu(fc) */
-    gelu_backward_set(ws->dfc, ws->dgelu, s->fc, nF);
-    /* forward: fc = m W_fc^T + b_fc */
+    /* forward: u = gelu(f); fc holds gelu'(f) */
+    gelu_backward_slope_set(ws->dfc, ws->dgelu, s->fc, nF);
+    /* forward: f = m W_fc^T + b_fc */
     linear_backward_set(ws->dln, g->fc_w, g->fc_b, ws->dfc, s->ln2, w->fc_w, N, C, F);
     /* forward: m = ln2(a); dres becomes da = dres + ln2's backward */
     layernorm_backward(dres, g->ln2_w, g->ln2_b, ws->dln, s->a, w->ln2_w, s->ln2_mean,
