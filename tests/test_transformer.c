@@ -138,6 +138,14 @@ START_TEST(test_attention_blas_equals_loops)
     attention_backward(d1, scratch, dout, qkv, p1, AB, AT, AC, ANH, causal, lengths);
     attention_backward_ref(d2, scratch, dout, qkv, p2, AB, AT, AC, ANH, causal, lengths);
     assert_allclose(d1, d2, nqkv, KERNEL_RTOL, KERNEL_ATOL);
+    /* the written form: stale values in d1 are overwritten, not added to */
+    for (size_t i = 0; i < nqkv; i++) {
+        d1[i] = 1e3f;
+        d2[i] = 0;
+    }
+    attention_backward_set(d1, scratch, dout, qkv, p1, AB, AT, AC, ANH, causal, lengths);
+    attention_backward_ref(d2, scratch, dout, qkv, p2, AB, AT, AC, ANH, causal, lengths);
+    assert_allclose(d1, d2, nqkv, KERNEL_RTOL, KERNEL_ATOL);
     gsl_rng_free(rng);
 }
 END_TEST
@@ -178,6 +186,19 @@ START_TEST(test_attention_row_blocks_equal_loops)
     attention_backward(d1, scratch, dout, qkv, p1, B1, TL, C4, NH2, 0, len67);
     attention_backward_ref(d2, scratch, dout, qkv, p2, B1, TL, C4, NH2, 0, len67);
     assert_allclose(d1, d2, nqkv, KERNEL_RTOL, KERNEL_ATOL);
+    /* written over stale values, causal and padded, across both row blocks
+     * (taken last first: the padding keys' rows must come out zero) */
+    for (int causal = 0; causal <= 1; causal++) {
+        const int *len = causal ? NULL : len67;
+        attention_forward(o1, p1, qkv, B1, TL, C4, NH2, causal, len);
+        for (size_t i = 0; i < nqkv; i++) {
+            d1[i] = 1e3f;
+            d2[i] = 0;
+        }
+        attention_backward_set(d1, scratch, dout, qkv, p1, B1, TL, C4, NH2, causal, len);
+        attention_backward_ref(d2, scratch, dout, qkv, p1, B1, TL, C4, NH2, causal, len);
+        assert_allclose(d1, d2, nqkv, KERNEL_RTOL, KERNEL_ATOL);
+    }
     gsl_rng_free(rng);
     free(qkv); free(dout); free(o1); free(o2); free(p1); free(p2); free(d1); free(d2);
     free(scratch);
