@@ -6,7 +6,9 @@
  *            y = body(x)                              (B,T,H)
  *            z = y head.weight^T + head.bias          (B,T,O)
  *            L = mean CE(z, targets) | mean (z - values)^2
- * Backward runs the same four lines in reverse order.
+ * Backward runs the same four lines in reverse order.  The head and the
+ * loss are row by row, so with several threads their rows are split in
+ * spans, as a body splits its sequences (head_forward, head_backward).
  *
  * Sequence classification (cfg.classify) pools the body's output of each
  * row b, whose n_b = Batch.lengths[b] real tokens are followed by padding,
@@ -27,8 +29,10 @@
 #include <gsl/gsl_randist.h>
 
 #include "encdec.h"
+#include "parallel.h"
 #include "registry.h"
 #include "util.h"
+#include "vecmath.h"
 
 /* an encoder-decoder: the model is its EncDecOps (core/encdec.h), from the
  * model's descriptor; model.c adds the loss */
@@ -152,6 +156,9 @@ void model_alloc_acts(Model *m, int B, int T)
     m->dlogits = xcalloc(n * O, sizeof(real));
     m->step_x = xcalloc((size_t)B * E, sizeof(real));
     m->step_y = xcalloc((size_t)B * H, sizeof(real));
+    /* the head's split: at most a span per core */
+    m->head_max_parts = parallel_cores() < PARALLEL_MAX_PARTS ? parallel_cores() : PARALLEL_MAX_PARTS;
+    m->head_part_grads = xcalloc((size_t)(m->head_max_parts - 1) * ((size_t)O * H + O), sizeof(real));
     m->body_ops->alloc_acts(m->body, B, T);
 }
 
@@ -170,6 +177,7 @@ void model_free(Model *m)
     free(m->logits);
     free(m->probs);
     free(m->dlogits);
+    free(m->head_part_grads);
     free(m->step_x);
     free(m->step_y);
     free(m);
@@ -242,6 +250,101 @@ static void pool_backward(const Model *m, real *dy, const real *dpooled, const B
     }
 }
 
+/* ---- the head and the loss over spans of rows ------------------------------
+ * z = y W^T + b and the cross-entropy are row by row, like a body's
+ * sequences: with several threads each takes a span of the N rows
+ * (core/parallel.h), single-threaded OpenBLAS inside.  Spans 1 .. add
+ * their head gradients to private buffers, joined after; the loss sums are
+ * added in span order, so the result does not depend on which thread
+ * finished first.  Below HEAD_SPLIT_MIN_ROWS rows a span, one span. */
+#define HEAD_SPLIT_MIN_ROWS 512
+
+typedef struct HeadPass {
+    Model *m;
+    const int *targets;    /* (N) */
+    int N, parts;
+    real scale;            /* backward: 1 / count */
+    double sum[PARALLEL_MAX_PARTS];
+    int count[PARALLEL_MAX_PARTS], correct[PARALLEL_MAX_PARTS];
+} HeadPass;
+
+/* how many spans the head's N rows are split into */
+static int head_parts(const Model *m, int N)
+{
+    if (REFERENCE_BUILD) return 1;   /* make REFERENCE=1: one span, no threads */
+    int parts = parallel_threads();
+    if (parts > N / HEAD_SPLIT_MIN_ROWS) parts = N / HEAD_SPLIT_MIN_ROWS;
+    if (parts > m->head_max_parts) parts = m->head_max_parts;
+    return parts < 1 ? 1 : parts;
+}
+
+/* span p: z = y W^T + b and the sum of -log p[target] over its rows */
+static void head_forward_span(void *arg, int p)
+{
+    HeadPass *hp = arg;
+    Model *m = hp->m;
+    int lo, hi, H = m->H, O = m->cfg.output_size;
+    parallel_span(hp->N, hp->parts, p, &lo, &hi);
+    real *z = m->logits + (size_t)lo * O;
+    linear_forward(z, m->y + (size_t)lo * H, params_value(&m->params, m->idx_head_w),
+                   params_value(&m->params, m->idx_head_b), hi - lo, H, O);
+    hp->sum[p] = softmax_xent_forward(m->probs + (size_t)lo * O, z, hp->targets + lo, hi - lo, O,
+                                      &hp->count[p], &hp->correct[p]);
+}
+
+/* span p: dz = scale (p - onehot), then dy = dz W (written) and dW, db
+ * (span 0: the real gradients; span p: its private ones) */
+static void head_backward_span(void *arg, int p)
+{
+    HeadPass *hp = arg;
+    Model *m = hp->m;
+    int lo, hi, H = m->H, O = m->cfg.output_size;
+    parallel_span(hp->N, hp->parts, p, &lo, &hi);
+    real *dz = m->dlogits + (size_t)lo * O;
+    memset(dz, 0, (size_t)(hi - lo) * O * sizeof(real));
+    softmax_xent_backward(dz, m->probs + (size_t)lo * O, hp->targets + lo, hi - lo, O, hp->scale);
+    real *gW = params_grad(&m->params, m->idx_head_w), *gb = params_grad(&m->params, m->idx_head_b);
+    if (p > 0) {
+        gW = m->head_part_grads + (size_t)(p - 1) * ((size_t)O * H + O);
+        gb = gW + (size_t)O * H;
+    }
+    linear_backward_set(m->dy + (size_t)lo * H, gW, gb, dz, m->y + (size_t)lo * H,
+                        params_value(&m->params, m->idx_head_w), hi - lo, H, O);
+}
+
+/* z = y W^T + b and L = mean CE(z, targets) over N rows, split in spans;
+ * sets m->count, m->correct, m->loss and returns the loss */
+static double head_forward(Model *m, const int *targets, int N)
+{
+    HeadPass hp = {.m = m, .targets = targets, .N = N, .parts = head_parts(m, N)};
+    parallel_run(hp.parts, head_forward_span, &hp);
+    double sum = 0;
+    m->count = m->correct = 0;
+    for (int p = 0; p < hp.parts; p++) {
+        sum += hp.sum[p];
+        m->count += hp.count[p];
+        m->correct += hp.correct[p];
+    }
+    m->loss = m->count > 0 ? sum / m->count : 0;
+    return m->loss;
+}
+
+/* the backward of head_forward, dy (N,H) written; the head's gradients of
+ * spans 1 .. parts-1 are then joined to the real ones (and zeroed for the
+ * next backward) */
+static void head_backward(Model *m, const int *targets, int N, real scale)
+{
+    HeadPass hp = {.m = m, .targets = targets, .N = N, .parts = head_parts(m, N), .scale = scale};
+    parallel_run(hp.parts, head_backward_span, &hp);
+    size_t nW = (size_t)m->cfg.output_size * m->H, nb = (size_t)m->cfg.output_size;
+    for (int p = 1; p < hp.parts; p++) {
+        real *priv = m->head_part_grads + (size_t)(p - 1) * (nW + nb);
+        vecmath_add(params_grad(&m->params, m->idx_head_w), priv, nW);
+        vecmath_add(params_grad(&m->params, m->idx_head_b), priv + nW, nb);
+        memset(priv, 0, (nW + nb) * sizeof(real));
+    }
+}
+
 double model_forward(Model *m, const Batch *batch)
 {
     int B = batch->B, T = batch->T, N = B * T;
@@ -273,6 +376,8 @@ double model_forward(Model *m, const Batch *batch)
             m->loss = m->count > 0 ? sum / m->count : 0;
             return m->loss;
         }
+        /* z = y W^T + b;  L = mean CE(z, targets), over spans of rows */
+        if (!m->cfg.regression) return head_forward(m, batch->targets, N);
         linear_forward(m->logits, m->y, params_value(ps, m->idx_head_w),
                        params_value(ps, m->idx_head_b), N, m->H, O);
     }
@@ -313,16 +418,16 @@ void model_backward(Model *m, const Batch *batch)
                         m->dlogits, m->pooled, params_value(ps, m->idx_head_w), B, H, O);
         memset(m->dy, 0, (size_t)N * H * sizeof(real));
         pool_backward(m, m->dy, m->dpooled, batch);
-    } else {
+    } else if (m->cfg.regression) {
         /* loss: the gradient of the mean over scored positions */
         memset(m->dlogits, 0, (size_t)N * O * sizeof(real));
-        if (m->cfg.regression)
-            mse_backward(m->dlogits, m->logits, batch->values, batch->targets, N, scale);
-        else
-            softmax_xent_backward(m->dlogits, m->probs, batch->targets, N, O, scale);
+        mse_backward(m->dlogits, m->logits, batch->values, batch->targets, N, scale);
         /* head: z = y W^T + b; dy = dz W is the head's alone (written, not added) */
         linear_backward_set(m->dy, params_grad(ps, m->idx_head_w), params_grad(ps, m->idx_head_b),
                             m->dlogits, m->y, params_value(ps, m->idx_head_w), N, H, O);
+    } else {
+        /* loss and head: dz = (p - onehot) / count, dy = dz W, over spans of rows */
+        head_backward(m, batch->targets, N, scale);
     }
     /* body */
     memset(m->dx, 0, (size_t)N * E * sizeof(real));

@@ -148,6 +148,10 @@ typedef struct Model {
     real *logits;          /* (B,T,O) */
     real *probs;           /* (B,T,O) softmax (classification) */
     real *dlogits;         /* (B,T,O) */
+    /* the head over row spans (model.c): spans 1 .. head_max_parts-1 add
+     * their head.weight and head.bias gradients here, joined after */
+    real *head_part_grads; /* (head_max_parts-1, O*H + O) */
+    int head_max_parts;
     /* step-mode buffers (B, .) */
     real *step_x, *step_y; /* (Bmax,E), (Bmax,H) */
     /* results of the last forward */

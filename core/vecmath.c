@@ -16,10 +16,15 @@
  *          otherwise:    1 - 2 / (e^{2|x|} + 1), with x's sign
  * sigmoid: 1 / (1 + e^-x)
  * gelu:    x Phi(x) with Phi(x) = erfc(-x / sqrt 2) / 2.  For z >= 0
- *          erfc(z) ~ t exp(-z^2 + R(t)), t = 1 / (1 + z/2), R of degree 9
- *          (Numerical Recipes' erfcc, relative error < 1.2e-7 for every z);
- *          Phi(x) = erfc(|x|/sqrt 2)/2 for x < 0 and 1 - that for x >= 0, so
- *          the far negative tail keeps its relative accuracy
+ *          erfc(z) = t Q(t) exp(-z^2), t = 1 / (1 + z/2), where Q(t) =
+ *          erfc(z) e^{z^2} / t is smooth on (0, 1] (it runs from 1/(2 sqrt pi)
+ *          at z = oo to 1 at z = 0): a polynomial of degree 9 fitted to it,
+ *          relative error < 1e-7 in float (Numerical Recipes' erfcc has the
+ *          same t but exp(-z^2 + R(t)), a second exp).  Phi(x) =
+ *          erfc(|x|/sqrt 2)/2 for x < 0 and 1 - that for x >= 0, so the far
+ *          negative tail keeps its relative accuracy.  The density phi(x) =
+ *          exp(-x^2/2) / sqrt(2 pi) is the same exp(-z^2): Phi and phi, all
+ *          that gelu'(x) = Phi(x) + x phi(x) needs, cost one exp together
  *
  * "Several at a time" uses GCC's vector extensions (also understood by
  * Clang): a `vfloat` is 8 floats and + - * / act on all 8 (see below for
@@ -155,6 +160,16 @@ void vecmath_gelu_backward_set(real *dx, const real *dy, const real *x, size_t n
     vecmath_gelu_backward(dx, dy, x, n);
 }
 
+void vecmath_gelu_slope(real *y, real *slope, const real *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        double xi = x[i], cdf = 0.5 * erfc(-xi * INV_SQRT2);
+        double pdf = exp(-0.5 * xi * xi) * INV_SQRT_2PI;
+        y[i] = (real)(xi * cdf);
+        slope[i] = (real)(cdf + xi * pdf);
+    }
+}
+
 #else
 
 /* A vfloat is 8 floats.  In the default build the compiler carries it in
@@ -253,35 +268,38 @@ static inline void v_sigmoid(vfloat *y, const vfloat *xp)
     *y = SPLAT(1.0f) / (SPLAT(1.0f) + e);
 }
 
-/* *y = Phi(x), the standard normal CDF */
-static inline void v_normal_cdf(vfloat *y, const vfloat *xp)
+/* *cdf = Phi(x), the standard normal CDF, and *pdf = phi(x), its density
+ * (inlined: a caller that ignores pdf pays nothing for it) */
+static inline void v_normal_cdf_pdf(vfloat *cdf, vfloat *pdf, const vfloat *xp)
 {
     vfloat x = *xp;
     vfloat z = (vfloat)((vint)x & ~SIGN_BIT) * SPLAT((float)INV_SQRT2);   /* |x| / sqrt 2 */
-    /* erfc(z) = t exp(-z^2 + R(t)), t = 1 / (1 + z/2) */
+    /* erfc(z) = t Q(t) exp(-z^2), t = 1 / (1 + z/2); Q fitted on t in
+     * [0.14, 1] (z <= 12.3; beyond, exp(-z^2) has underflowed anyway) */
     vfloat t = SPLAT(1.0f) / (SPLAT(1.0f) + SPLAT(0.5f) * z);
-    vfloat r = SPLAT(0.17087277f);
-    r = r * t + SPLAT(-0.82215223f);
-    r = r * t + SPLAT(1.48851587f);
-    r = r * t + SPLAT(-1.13520398f);
-    r = r * t + SPLAT(0.27886807f);
-    r = r * t + SPLAT(-0.18628806f);
-    r = r * t + SPLAT(0.09678418f);
-    r = r * t + SPLAT(0.37409196f);
-    r = r * t + SPLAT(1.00002368f);
-    r = r * t + SPLAT(-1.26551223f);
-    vfloat e, arg = r - z * z;
+    vfloat q = SPLAT(6.272458006e-03f);
+    q = q * t + SPLAT(-9.164544940e-02f);
+    q = q * t + SPLAT(3.573348522e-01f);
+    q = q * t + SPLAT(-5.786260366e-01f);
+    q = q * t + SPLAT(3.490402699e-01f);
+    q = q * t + SPLAT(-6.179298460e-02f);
+    q = q * t + SPLAT(2.137681842e-01f);
+    q = q * t + SPLAT(2.409698963e-01f);
+    q = q * t + SPLAT(2.826025486e-01f);
+    q = q * t + SPLAT(2.820762396e-01f);
+    vfloat e, arg = -(z * z);                   /* e = exp(-z^2) = exp(-x^2/2) */
     v_exp(&e, &arg);
-    vfloat half_erfc = SPLAT(0.5f) * t * e;
+    vfloat half_erfc = SPLAT(0.5f) * t * q * e;
     /* Phi(x) = erfc(|x|/sqrt 2)/2 for x < 0, 1 - erfc(|x|/sqrt 2)/2 for x >= 0 */
-    *y = SELECT(x < SPLAT(0.0f), half_erfc, SPLAT(1.0f) - half_erfc);
+    *cdf = SELECT(x < SPLAT(0.0f), half_erfc, SPLAT(1.0f) - half_erfc);
+    *pdf = e * SPLAT((float)INV_SQRT_2PI);
 }
 
 /* *y = gelu(x) = x Phi(x) */
 static inline void v_gelu(vfloat *y, const vfloat *xp)
 {
-    vfloat cdf;
-    v_normal_cdf(&cdf, xp);
+    vfloat cdf, pdf;
+    v_normal_cdf_pdf(&cdf, &pdf, xp);
     *y = *xp * cdf;
 }
 
@@ -578,10 +596,8 @@ static inline __attribute__((always_inline)) void gelu_backward_vector(float *dx
     memcpy(&xv, x, m * sizeof(float));
     memcpy(&g, dy, m * sizeof(float));
     if (add) memcpy(&d, dx, m * sizeof(float));
-    vfloat cdf, pdf, arg = SPLAT(-0.5f) * xv * xv;
-    v_exp(&pdf, &arg);
-    pdf = pdf * SPLAT((float)INV_SQRT_2PI);
-    v_normal_cdf(&cdf, &xv);
+    vfloat cdf, pdf;
+    v_normal_cdf_pdf(&cdf, &pdf, &xv);
     d += g * (cdf + xv * pdf);
     memcpy(dx, &d, m * sizeof(float));
 }
@@ -598,6 +614,26 @@ VECMATH_CLONES void vecmath_gelu_backward_set(real *dx, const real *dy, const re
     size_t i = 0;
     for (; i + VLEN <= n; i += VLEN) gelu_backward_vector(dx + i, dy + i, x + i, VLEN, 0);
     if (i < n) gelu_backward_vector(dx + i, dy + i, x + i, n - i, 0);
+}
+
+/* m <= VLEN elements of y = x Phi(x) and slope = Phi(x) + x phi(x); slope
+ * may be x (x is read before either is written) */
+static inline __attribute__((always_inline)) void gelu_slope_vector(float *y, float *slope, const float *x,
+                                                                    size_t m)
+{
+    vfloat xv = SPLAT(0.0f), cdf, pdf;
+    memcpy(&xv, x, m * sizeof(float));
+    v_normal_cdf_pdf(&cdf, &pdf, &xv);
+    vfloat yv = xv * cdf, sv = cdf + xv * pdf;
+    memcpy(y, &yv, m * sizeof(float));
+    memcpy(slope, &sv, m * sizeof(float));
+}
+
+VECMATH_CLONES void vecmath_gelu_slope(real *y, real *slope, const real *x, size_t n)
+{
+    size_t i = 0;
+    for (; i + VLEN <= n; i += VLEN) gelu_slope_vector(y + i, slope + i, x + i, VLEN);
+    if (i < n) gelu_slope_vector(y + i, slope + i, x + i, n - i);
 }
 
 #endif

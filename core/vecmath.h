@@ -40,6 +40,9 @@ void vecmath_gelu(real *y, const real *x, size_t n);
 void vecmath_gelu_backward(real *dx, const real *dy, const real *x, size_t n);
 /* the same written, not added: dx = dy * gelu'(x) (dx need not be zeroed) */
 void vecmath_gelu_backward_set(real *dx, const real *dy, const real *x, size_t n);
+/* y = gelu(x) and slope = gelu'(x) = Phi(x) + x phi(x) together, for a
+ * forward whose backward needs only the slope; slope may be x */
+void vecmath_gelu_slope(real *y, real *slope, const real *x, size_t n);
 
 /* y += x (n): the sum behind every bias gradient and embedding gradient */
 void vecmath_add(real *y, const real *x, size_t n);

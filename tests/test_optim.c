@@ -3,9 +3,16 @@
  * bounds the global norm; the warm-up + cosine schedule.
  */
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "optim.h"
 #include "testutil.h"
+#include "util.h"
+
+/* OpenBLAS's thread count, which the optimizer's split follows (parallel.h) */
+extern int openblas_get_num_threads(void);
+extern void openblas_set_num_threads(int num_threads);
 
 /* hand-computed values below are exact to ~1e-7 relative in float */
 #define OPTIM_TOL 1e-6
@@ -104,6 +111,48 @@ START_TEST(test_schedule_warmup_then_cosine)
 }
 END_TEST
 
+/* With several threads each takes a slice of the parameters: the update
+ * is element by element, so the result is the same to the bit; the norm's
+ * slices are added in order, within rounding of the one-thread sum.  Sizes
+ * above the split's threshold, and not a multiple of the thread count. */
+START_TEST(test_split_over_threads_equals_one_thread)
+{
+    const size_t n = 1000003;
+    const OptimKind kinds[3] = {OPTIM_SGD, OPTIM_ADAM, OPTIM_ADAMW};
+    real *w[2], *g[2];
+    for (int k = 0; k < 2; k++) {
+        w[k] = xmalloc(n * sizeof(real));
+        g[k] = xmalloc(n * sizeof(real));
+    }
+    int saved = openblas_get_num_threads();
+    for (int kind = 0; kind < 3; kind++) {
+        double norm[2];
+        for (int k = 0; k < 2; k++) {
+            openblas_set_num_threads(k == 0 ? 1 : 3);
+            Optimizer *o = optim_alloc(kinds[kind], n, 0.01, 0.9);
+            for (size_t i = 0; i < n; i++) w[k][i] = (real)sin(0.001 * (double)i);
+            for (int step = 0; step < 3; step++) {
+                for (size_t i = 0; i < n; i++) g[k][i] = (real)cos(0.003 * (double)i + step);
+                optim_step(o, w[k], g[k], 1e-2);
+            }
+            optim_free(o);
+            /* sqrt(n / 2) ~ 707 > 100: clipped, so the scaling pass runs too */
+            norm[k] = grad_clip(g[k], n, 100.0);
+        }
+        ck_assert_msg(memcmp(w[0], w[1], n * sizeof(real)) == 0, "kind %d: weights differ", kind);
+        ck_assert_double_gt(norm[0], 100);
+        ck_assert_double_eq_tol(norm[1], norm[0], 1e-12 * norm[0]);
+        assert_allclose(g[1], g[0], n, 1e-6, 0);
+        ck_assert_double_eq_tol(grad_global_norm(g[1], n), 100.0, 1e-4);
+    }
+    openblas_set_num_threads(saved);
+    for (int k = 0; k < 2; k++) {
+        free(w[k]);
+        free(g[k]);
+    }
+}
+END_TEST
+
 static Suite *make_optim_suite(void)
 {
     Suite *s = suite_create("optim");
@@ -114,6 +163,7 @@ static Suite *make_optim_suite(void)
     tcase_add_test(tc, test_adamw_decay_is_decoupled);
     tcase_add_test(tc, test_clip_bounds_the_norm);
     tcase_add_test(tc, test_schedule_warmup_then_cosine);
+    tcase_add_test(tc, test_split_over_threads_equals_one_thread);
     suite_add_tcase(s, tc);
     return s;
 }

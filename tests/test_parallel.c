@@ -2,17 +2,20 @@
  * test_parallel.c — the batch split (core/parallel.c): parallel_run runs
  * every part once, on distinct threads, and restores OpenBLAS's thread
  * count; spans cover the rows exactly; parallel_parts keeps to its rule and
- * parallel_join adds the spans' private gradients and zeroes them; and the
+ * parallel_join adds the spans' private gradients and zeroes them; the
  * Transformer split over 2, 3 or 5 spans of sequences computes what one
  * span computes (the recurrent models check their split in
- * recurrent_checks.h, the encoder–decoder in test_encdec.c).
+ * recurrent_checks.h, the encoder–decoder in test_encdec.c); and the head
+ * and loss split over spans of rows computes what one thread computes.
  */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "model.h"
+#include "ops.h"
 #include "parallel.h"
+#include "recurrent.h"
 #include "testutil.h"
 #include "transformer/transformer.h"
 #include "util.h"
@@ -190,6 +193,69 @@ START_TEST(test_transformer_split_equals_whole)
 }
 END_TEST
 
+/* The head and the loss over spans of rows (model.c): with 2 threads and
+ * 8 x 160 = 1280 rows (2 spans of 640, above the split's 512 a span), the
+ * loss, the logits, every gradient and dL/dx equal one thread's; some
+ * targets ignored, so the spans count different numbers of rows.  The RNN
+ * body is kept in one span, so only the head is split. */
+START_TEST(test_head_split_equals_whole)
+{
+    enum { HB = 8, HT = 160 };
+    ModelConfig cfg;
+    memset(&cfg, 0, sizeof cfg);
+    snprintf(cfg.kind, sizeof cfg.kind, "rnn");
+    cfg.vocab_size = PT_V;
+    cfg.output_size = PT_V;
+    cfg.embed_dim = PT_C;
+    cfg.hidden_size = PT_C;
+    cfg.num_layers = 1;
+    Model *m = test_model(&cfg, HB, HT, 23);
+    recurrent_set_parts(m->body, 1);
+    Batch *batch = test_token_batch(HB, HT, PT_V, PT_V, 24);
+    for (int i = 0; i < HB * HT; i += 7) batch->targets[i] = TARGET_IGNORE;
+    ParamSet *ps = &m->params;
+    size_t nz = (size_t)HB * HT * PT_V, nx = (size_t)HB * HT * PT_C;
+    real *z = xmalloc(nz * sizeof(real)), *g = xmalloc(ps->total * sizeof(real));
+    real *dx = xmalloc(nx * sizeof(real));
+    double loss = 0;
+    int count = 0, correct = 0;
+    int saved = openblas_get_num_threads();
+    for (int threads = 1; threads <= 2; threads++) {
+        openblas_set_num_threads(threads);
+        /* twice, so that a span's private gradients must start from zero */
+        for (int rep = 0; rep < 2; rep++) {
+            params_zero_grad(ps);
+            model_forward(m, batch);
+            model_backward(m, batch);
+        }
+        if (threads == 1) {
+            loss = m->loss;
+            count = m->count;
+            correct = m->correct;
+            memcpy(z, m->logits, nz * sizeof(real));
+            memcpy(g, ps->grad, ps->total * sizeof(real));
+            memcpy(dx, m->dx, nx * sizeof(real));
+        } else {
+            ck_assert_double_eq_tol(m->loss, loss, 1e-12 * loss);
+            ck_assert_int_eq(m->count, count);
+            ck_assert_int_eq(m->correct, correct);
+            assert_allclose(m->logits, z, nz, SPLIT_RTOL, SPLIT_ATOL);
+            assert_allclose(ps->grad, g, ps->total, SPLIT_RTOL, SPLIT_ATOL);
+            assert_allclose(m->dx, dx, nx, SPLIT_RTOL, SPLIT_ATOL);
+        }
+    }
+    int scored = 0;
+    for (int i = 0; i < HB * HT; i++) scored += batch->targets[i] != TARGET_IGNORE;
+    ck_assert_int_eq(count, scored);
+    openblas_set_num_threads(saved);
+    free(z);
+    free(g);
+    free(dx);
+    batch_free(batch);
+    model_free(m);
+}
+END_TEST
+
 static Suite *make_parallel_suite(void)
 {
     Suite *s = suite_create("parallel");
@@ -199,6 +265,7 @@ static Suite *make_parallel_suite(void)
     tcase_add_test(tc, test_parallel_parts_rule);
     tcase_add_test(tc, test_parallel_join_adds_and_zeroes);
     tcase_add_test(tc, test_transformer_split_equals_whole);
+    tcase_add_test(tc, test_head_split_equals_whole);
     suite_add_tcase(s, tc);
     return s;
 }

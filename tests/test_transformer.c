@@ -116,71 +116,66 @@ static const int attention_lengths[AB] = {3, AT};
 static int mask_causal(int kind) { return kind == MASK_CAUSAL; }
 static const int *mask_lengths(int kind) { return kind == MASK_PADDING ? attention_lengths : NULL; }
 
-START_TEST(test_attention_blas_equals_loops)
+/* B sequences of T tokens, C channels in NH heads, under one mask: the
+ * GEMM path's forward, and its backward added to a non-zero start and
+ * written over stale values (the padding keys' rows must come out zero),
+ * equal the plain loops. */
+static void check_attention_equals_loops(int B, int T, int C, int NH, int causal,
+                                         const int *lengths, unsigned long seed)
 {
-    gsl_rng *rng = seeded(11);
-    size_t nqkv = (size_t)AB * AT * 3 * AC, nout = (size_t)AB * AT * AC;
-    size_t np = (size_t)AB * ANH * AT * AT;
-    real qkv[AB * AT * 3 * AC], dout[AB * AT * AC];
-    real out1[AB * AT * AC], out2[AB * AT * AC], p1[AB * ANH * AT * AT], p2[AB * ANH * AT * AT];
-    real d1[AB * AT * 3 * AC], d2[AB * AT * 3 * AC], scratch[AT * AT];
+    size_t nqkv = (size_t)B * T * 3 * C, nout = (size_t)B * T * C, np = (size_t)B * NH * T * T;
+    real *qkv = xmalloc(nqkv * sizeof(real)), *dout = xmalloc(nout * sizeof(real));
+    real *o1 = xmalloc(nout * sizeof(real)), *o2 = xmalloc(nout * sizeof(real));
+    real *p1 = xmalloc(np * sizeof(real)), *p2 = xmalloc(np * sizeof(real));
+    real *d1 = xmalloc(nqkv * sizeof(real)), *d2 = xmalloc(nqkv * sizeof(real));
+    real *scratch = xmalloc((size_t)T * T * sizeof(real));
+    gsl_rng *rng = seeded(seed);
     fill(qkv, nqkv, rng);
     fill(dout, nout, rng);
-    int causal = mask_causal(_i);
-    const int *lengths = mask_lengths(_i);
-    attention_forward(out1, p1, qkv, AB, AT, AC, ANH, causal, lengths);
-    attention_forward_ref(out2, p2, qkv, AB, AT, AC, ANH, causal, lengths);
-    assert_allclose(out1, out2, nout, KERNEL_RTOL, KERNEL_ATOL);
+    attention_forward(o1, p1, qkv, B, T, C, NH, causal, lengths);
+    attention_forward_ref(o2, p2, qkv, B, T, C, NH, causal, lengths);
+    assert_allclose(o1, o2, nout, KERNEL_RTOL, KERNEL_ATOL);
     assert_allclose(p1, p2, np, KERNEL_RTOL, KERNEL_ATOL);
     /* both accumulate into the same non-zero start */
     fill(d1, nqkv, rng);
-    memcpy(d2, d1, sizeof d1);
-    attention_backward(d1, scratch, dout, qkv, p1, AB, AT, AC, ANH, causal, lengths);
-    attention_backward_ref(d2, scratch, dout, qkv, p2, AB, AT, AC, ANH, causal, lengths);
+    memcpy(d2, d1, nqkv * sizeof(real));
+    attention_backward(d1, scratch, dout, qkv, p1, B, T, C, NH, causal, lengths);
+    attention_backward_ref(d2, scratch, dout, qkv, p2, B, T, C, NH, causal, lengths);
+    assert_allclose(d1, d2, nqkv, KERNEL_RTOL, KERNEL_ATOL);
+    /* the written form: stale values in d1 are overwritten, not added to */
+    for (size_t i = 0; i < nqkv; i++) {
+        d1[i] = 1e3f;
+        d2[i] = 0;
+    }
+    attention_backward_set(d1, scratch, dout, qkv, p1, B, T, C, NH, causal, lengths);
+    attention_backward_ref(d2, scratch, dout, qkv, p2, B, T, C, NH, causal, lengths);
     assert_allclose(d1, d2, nqkv, KERNEL_RTOL, KERNEL_ATOL);
     gsl_rng_free(rng);
+    free(qkv); free(dout); free(o1); free(o2); free(p1); free(p2); free(d1); free(d2);
+    free(scratch);
+}
+
+START_TEST(test_attention_blas_equals_loops)
+{
+    check_attention_equals_loops(AB, AT, AC, ANH, mask_causal(_i), mask_lengths(_i), 11);
 }
 END_TEST
 
 START_TEST(test_attention_row_blocks_equal_loops)
 {
-    /* T = 70 spans two row blocks (64, 6) of the GEMM path */
-    enum { B1 = 1, TL = 70, C4 = 4, NH2 = 2 };
-    size_t nqkv = (size_t)B1 * TL * 3 * C4, nout = (size_t)B1 * TL * C4;
-    size_t np = (size_t)B1 * NH2 * TL * TL;
-    real *qkv = xmalloc(nqkv * sizeof(real)), *dout = xmalloc(nout * sizeof(real));
-    real *o1 = xmalloc(nout * sizeof(real)), *o2 = xmalloc(nout * sizeof(real));
-    real *p1 = xmalloc(np * sizeof(real)), *p2 = xmalloc(np * sizeof(real));
-    real *d1 = xcalloc(nqkv, sizeof(real)), *d2 = xcalloc(nqkv, sizeof(real));
-    real *scratch = xmalloc((size_t)TL * TL * sizeof(real));
-    gsl_rng *rng = seeded(14);
-    fill(qkv, nqkv, rng);
-    fill(dout, nout, rng);
-    attention_forward(o1, p1, qkv, B1, TL, C4, NH2, 1, NULL);
-    attention_forward_ref(o2, p2, qkv, B1, TL, C4, NH2, 1, NULL);
-    assert_allclose(o1, o2, nout, KERNEL_RTOL, KERNEL_ATOL);
-    assert_allclose(p1, p2, np, KERNEL_RTOL, KERNEL_ATOL);
-    attention_backward(d1, scratch, dout, qkv, p1, B1, TL, C4, NH2, 1, NULL);
-    attention_backward_ref(d2, scratch, dout, qkv, p2, B1, TL, C4, NH2, 1, NULL);
-    assert_allclose(d1, d2, nqkv, KERNEL_RTOL, KERNEL_ATOL);
+    /* one sequence, 2 heads of width 2, causal and padded; T = 70: three
+     * row blocks (32, 32, 6); the encoder's 67 real tokens */
+    const int len67[1] = {67}, len290[1] = {290};
+    check_attention_equals_loops(1, 70, 4, 2, 1, NULL, 14);
+    check_attention_equals_loops(1, 70, 4, 2, 0, len67, 14);
     /* multiply-adds x 2 of the blocks: 2 heads x 2 GEMMs x 2 x dk (2) x
-     * (64*64 + 6*70) = 72256, against 78400 for the full 70 x 70 */
-    ck_assert_double_eq_tol(attention_flops(B1, TL, C4, NH2, 1), 72256.0, 1e-9);
-    ck_assert_double_eq_tol(attention_flops(B1, TL, C4, NH2, 0), 78400.0, 1e-9);
-    /* the encoder's padding mask over two row blocks: 67 real tokens of 70 */
-    const int len67[B1] = {67};
-    memset(d1, 0, nqkv * sizeof(real));
-    memset(d2, 0, nqkv * sizeof(real));
-    attention_forward(o1, p1, qkv, B1, TL, C4, NH2, 0, len67);
-    attention_forward_ref(o2, p2, qkv, B1, TL, C4, NH2, 0, len67);
-    assert_allclose(o1, o2, nout, KERNEL_RTOL, KERNEL_ATOL);
-    assert_allclose(p1, p2, np, KERNEL_RTOL, KERNEL_ATOL);
-    attention_backward(d1, scratch, dout, qkv, p1, B1, TL, C4, NH2, 0, len67);
-    attention_backward_ref(d2, scratch, dout, qkv, p2, B1, TL, C4, NH2, 0, len67);
-    assert_allclose(d1, d2, nqkv, KERNEL_RTOL, KERNEL_ATOL);
-    gsl_rng_free(rng);
-    free(qkv); free(dout); free(o1); free(o2); free(p1); free(p2); free(d1); free(d2);
-    free(scratch);
+     * (32*32 + 32*64 + 6*70) = 55872, against 78400 for the full 70 x 70 */
+    ck_assert_double_eq_tol(attention_flops(1, 70, 4, 2, 1), 55872.0, 1e-9);
+    ck_assert_double_eq_tol(attention_flops(1, 70, 4, 2, 0), 78400.0, 1e-9);
+    /* T = 300: the long sequences' 64-row blocks (64 x 4, 44); 290 real */
+    check_attention_equals_loops(1, 300, 4, 2, 1, NULL, 15);
+    check_attention_equals_loops(1, 300, 4, 2, 0, len290, 15);
+    ck_assert_double_eq_tol(attention_flops(1, 300, 4, 2, 1), 16.0 * (64 * 640 + 44 * 300), 1e-9);
 }
 END_TEST
 

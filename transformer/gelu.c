@@ -49,6 +49,29 @@ void gelu_backward_ref(real *dinp, const real *dout, const real *inp, size_t n)
     }
 }
 
+/* The training forward keeps, instead of the input x, the slope gelu'(x):
+ * it is all the backward needs of x, and Phi and phi share their exp, so
+ * computing the slope here costs little more than gelu(x) alone, and the
+ * backward becomes one multiply.  slope may be inp (in place). */
+void gelu_forward_slope_ref(real *out, real *slope, const real *inp, size_t n)
+{
+    /* out (n), slope (n), inp (n) */
+    for (size_t i = 0; i < n; i++) {
+        double x = inp[i];
+        double cdf = 0.5 * erfc(-x * INV_SQRT2);
+        double pdf = exp(-0.5 * x * x) * INV_SQRT_2PI;
+        out[i] = (real)(x * cdf);
+        slope[i] = (real)(cdf + x * pdf);
+    }
+}
+
+void gelu_backward_slope_set(real *dinp, const real *dout, const real *slope, size_t n)
+{
+    /* dinp (n), dout (n), slope (n) from gelu_forward_slope: dL/dx = dL/dy dy/dx,
+     * written, not added (a plain loop: the compiler vectorises it) */
+    for (size_t i = 0; i < n; i++) dinp[i] = dout[i] * slope[i];
+}
+
 /* The same functions several elements at a time (core/vecmath.c: erfc by a
  * rational approximation, exp by range reduction); in the reference build
  * (`make REFERENCE=1`) the plain loops above. */
@@ -78,4 +101,13 @@ void gelu_backward_set(real *dinp, const real *dout, const real *inp, size_t n)
         return;
     }
     vecmath_gelu_backward_set(dinp, dout, inp, n);
+}
+
+void gelu_forward_slope(real *out, real *slope, const real *inp, size_t n)
+{
+    if (REFERENCE_BUILD) {
+        gelu_forward_slope_ref(out, slope, inp, n);
+        return;
+    }
+    vecmath_gelu_slope(out, slope, inp, n);
 }

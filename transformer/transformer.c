@@ -95,7 +95,7 @@ typedef struct BodyGrads {
 typedef struct BlockWork {
     real *dln, *datt;           /* (B,T,C) each */
     real *dqkv;                 /* (B,T,3C) */
-    real *dfc, *dgelu;          /* (B,T,F) each */
+    real *dmlp;                 /* (B,T,F) dL/du, then in place dL/df (u = gelu(f)) */
     real *dscores;              /* (scratch_len) this span's: one head's (T,T) dP / dS (naive),
                                  * or the online attention's tiles (forward and backward) */
 } BlockWork;
@@ -115,7 +115,8 @@ typedef struct BlockActs {
     real *a;                    /* (B,T,C) x_l + proj(att) */
     real *ln2;                  /* (B,T,C) ln2(a) */
     real *ln2_mean, *ln2_rstd;  /* (B,T), (B,T) */
-    real *fc;                   /* (B,T,F) mlp.fc(ln2(a)), the GELU input */
+    real *fc;                   /* (B,T,F) mlp.fc(ln2(a)), the GELU input; after the
+                                 * GELU its slope gelu'(fc), all the backward needs */
     real *gelu;                 /* (B,T,F) gelu(fc) */
     real *out;                  /* (B,T,C) x_{l+1} = the next block's x */
 } BlockActs;
@@ -157,7 +158,7 @@ typedef struct Transformer {
     real *dres;                 /* (B,T,C) dL/d(residual stream), walked from x_L back to x_0 */
     real *dln, *datt;           /* (B,T,C) each */
     real *dqkv;                 /* (B,T,3C) */
-    real *dfc, *dgelu;          /* (B,T,F) each */
+    real *dmlp;                 /* (B,T,F) dL/du, then in place dL/df (u = gelu(f)) */
     real *dscores;              /* (max_parts,scratch_len) per span: one head's (T,T) dP / dS
                                  * (naive) or the online attention's tiles */
     size_t scratch_len;         /* T*T (naive) or attention_online_scratch_len(T) */
@@ -219,8 +220,7 @@ static BlockWork block_work(const Transformer *tf, int T, int b0, int p)
     w.dln = tf->dln + r * C;
     w.datt = tf->datt + r * C;
     w.dqkv = tf->dqkv + r * 3 * C;
-    w.dfc = tf->dfc + r * F;
-    w.dgelu = tf->dgelu + r * F;
+    w.dmlp = tf->dmlp + r * F;
     w.dscores = tf->dscores + (size_t)p * tf->scratch_len;
     return w;
 }
@@ -249,18 +249,18 @@ static void block_forward(Transformer *tf, const BlockParams *w, const BlockActs
     linear_forward_residual(s->a, s->x, s->att, w->proj_w, w->proj_b, N, C, C);
     /* m = ln2(a) */
     layernorm_forward(s->ln2, s->ln2_mean, s->ln2_rstd, s->a, w->ln2_w, w->ln2_b, N, C);
-    /* u = gelu(m W_fc^T + b_fc) */
+    /* u = gelu(f), f = m W_fc^T + b_fc; f's array then keeps gelu'(f) */
     linear_forward(s->fc, s->ln2, w->fc_w, w->fc_b, N, C, F);
-    gelu_forward(s->gelu, s->fc, (size_t)N * F);
+    gelu_forward_slope(s->gelu, s->fc, s->fc, (size_t)N * F);
     /* x_{l+1} = a + u W_mproj^T + b_mproj */
     linear_forward_residual(s->out, s->a, s->gelu, w->mproj_w, w->mproj_b, N, F, C);
 }
 
 /* dres (B,T,C) holds dL/dx_{l+1} on entry and dL/dx_l on return; the
  * parameter gradients g accumulate; ws are the workspaces.  The forward's
- * lines, in reverse.  A workspace that one op alone fills (dgelu, dfc,
- * dln, datt) is written by its _set backward (linear_backward_set: dx =
- * dy W; gelu_backward_set), not zeroed and added to. */
+ * lines, in reverse.  A workspace that one op alone fills (dmlp, dln,
+ * datt) is written by its _set backward (linear_backward_set: dx =
+ * dy W; gelu_backward_slope_set), not zeroed and added to. */
 static void block_backward(Transformer *tf, const BlockParams *g, const BlockParams *w,
                            const BlockActs *s, const BlockWork *ws, const int *lengths,
                            real *dres, int B, int T)
@@ -268,24 +268,25 @@ static void block_backward(Transformer *tf, const BlockParams *g, const BlockPar
     int N = B * T, C = tf->C, F = tf->F;
     size_t nC = (size_t)N * C, nF = (size_t)N * F;
     /* forward: x_{l+1} = a + u W_mproj^T + b_mproj; da = dres (identity path) + ... */
-    linear_backward_set(ws->dgelu, g->mproj_w, g->mproj_b, dres, s->gelu, w->mproj_w, N, F, C);
-    /* forward: u = gelu(fc) */
-    gelu_backward_set(ws->dfc, ws->dgelu, s->fc, nF);
-    /* forward: fc = m W_fc^T + b_fc */
-    linear_backward_set(ws->dln, g->fc_w, g->fc_b, ws->dfc, s->ln2, w->fc_w, N, C, F);
+    linear_backward_set(ws->dmlp, g->mproj_w, g->mproj_b, dres, s->gelu, w->mproj_w, N, F, C);
+    /* forward: u = gelu(f); fc holds gelu'(f); dL/df = dL/du gelu'(f), in place */
+    gelu_backward_slope_set(ws->dmlp, ws->dmlp, s->fc, nF);
+    /* forward: f = m W_fc^T + b_fc */
+    linear_backward_set(ws->dln, g->fc_w, g->fc_b, ws->dmlp, s->ln2, w->fc_w, N, C, F);
     /* forward: m = ln2(a); dres becomes da = dres + ln2's backward */
     layernorm_backward(dres, g->ln2_w, g->ln2_b, ws->dln, s->a, w->ln2_w, s->ln2_mean,
                        s->ln2_rstd, N, C);
     /* forward: a = x_l + att W_proj^T + b_proj; dx_l = da (identity path) + ... */
     linear_backward_set(ws->datt, g->proj_w, g->proj_b, dres, s->att, w->proj_w, N, C, C);
-    /* forward: att = attention(q, k, v) */
-    memset(ws->dqkv, 0, 3 * nC * sizeof(real));
-    if (tf->online)
+    /* forward: att = attention(q, k, v); dqkv written (online: zeroed, then added to) */
+    if (tf->online) {
+        memset(ws->dqkv, 0, 3 * nC * sizeof(real));
         attention_online_backward(ws->dqkv, ws->dscores, ws->datt, s->att, s->qkv, s->att_m,
                                   s->att_l, B, T, C, tf->NH, tf->causal, lengths);
-    else
-        attention_backward(ws->dqkv, ws->dscores, ws->datt, s->qkv, s->probs, B, T, C, tf->NH,
-                           tf->causal, lengths);
+    } else {
+        attention_backward_set(ws->dqkv, ws->dscores, ws->datt, s->qkv, s->probs, B, T, C,
+                               tf->NH, tf->causal, lengths);
+    }
     /* forward: [q | k | v] = h W_qkv^T + b_qkv */
     linear_backward_set(ws->dln, g->qkv_w, g->qkv_b, ws->dqkv, s->ln1, w->qkv_w, N, C, 3 * C);
     /* forward: h = ln1(x_l); dres becomes dx_l */
@@ -745,8 +746,7 @@ static void transformer_alloc_acts(void *self, int B, int T)
     tf->dln = acts_array(tf, N * C);
     tf->datt = acts_array(tf, N * C);
     tf->dqkv = acts_array(tf, N * 3 * C);
-    tf->dfc = acts_array(tf, N * F);
-    tf->dgelu = acts_array(tf, N * F);
+    tf->dmlp = acts_array(tf, N * F);
     /* each span's attention workspace: a (T,T) dP / dS, or two tiles and a row */
     tf->scratch_len = tf->online ? attention_online_scratch_len(T) : (size_t)T * T;
     /* the batch split: as many spans as there are cores, at most one per
@@ -775,7 +775,7 @@ static void transformer_free(void *self)
     real *arrays[] = {tf->pos_table, tf->resid, tf->ln1, tf->ln2, tf->att, tf->a,
                       tf->ln1_mean, tf->ln1_rstd, tf->ln2_mean, tf->ln2_rstd, tf->qkv,
                       tf->fc, tf->gelu, tf->lnf_mean, tf->lnf_rstd, tf->probs, tf->att_m, tf->att_l, tf->dres,
-                      tf->dln, tf->datt, tf->dqkv, tf->dfc, tf->dgelu, tf->dscores,
+                      tf->dln, tf->datt, tf->dqkv, tf->dmlp, tf->dscores,
                       tf->x_grad_norm, tf->kcache, tf->vcache, tf->s_x, tf->s_ln,
                       tf->s_att, tf->s_tmp, tf->s_mean, tf->s_rstd, tf->s_qkv, tf->s_fc,
                       tf->s_gelu, tf->s_scores, tf->part_grads};

@@ -99,9 +99,16 @@ void gelu_backward(real *dinp, const real *dout, const real *inp, size_t n);
 /* the same written, not added: dinp = dout * (Phi(x) + x phi(x)), for a
  * workspace the GELU alone fills (plain form: zero, then gelu_backward_ref) */
 void gelu_backward_set(real *dinp, const real *dout, const real *inp, size_t n);
+/* the training forward: out = gelu(x) and slope (n) = gelu'(x) = Phi(x) +
+ * x phi(x), all its backward needs (slope may be inp: in place) ... */
+void gelu_forward_slope(real *out, real *slope, const real *inp, size_t n);
+/* ... and that backward: dinp = dout * slope, written, not added (dinp may
+ * be dout: in place) */
+void gelu_backward_slope_set(real *dinp, const real *dout, const real *slope, size_t n);
 /* plain-loop twins in double precision (the fast ones use core/vecmath.c) */
 void gelu_forward_ref(real *out, const real *inp, size_t n);
 void gelu_backward_ref(real *dinp, const real *dout, const real *inp, size_t n);
+void gelu_forward_slope_ref(real *out, real *slope, const real *inp, size_t n);
 
 /* ============================= attention.c ================================ */
 
@@ -117,6 +124,10 @@ void attention_forward(real *out, real *probs, const real *qkv, int B, int T, in
 void attention_backward(real *dqkv, real *scratch, const real *dout, const real *qkv,
                         const real *probs, int B, int T, int C, int NH, int causal,
                         const int *lengths);
+/* the same written, not added: dqkv = ... (dqkv need not be zeroed) */
+void attention_backward_set(real *dqkv, real *scratch, const real *dout, const real *qkv,
+                            const real *probs, int B, int T, int C, int NH, int causal,
+                            const int *lengths);
 /* the multiply-adds x 2 of attention_forward's GEMMs (Q K^T and P V; with
  * causal, the masked row blocks skipped), for BodyOps.flops */
 double attention_flops(int B, int T, int C, int NH, int causal);
