@@ -32,7 +32,6 @@
 #include "parallel.h"
 #include "registry.h"
 #include "util.h"
-#include "vecmath.h"
 
 /* an encoder-decoder: the model is its EncDecOps (core/encdec.h), from the
  * model's descriptor; model.c adds the loss */
@@ -256,8 +255,7 @@ static void pool_backward(const Model *m, real *dy, const real *dpooled, const B
  * (core/parallel.h), single-threaded OpenBLAS inside.  Spans 1 .. add
  * their head gradients to private buffers, joined after; the loss sums are
  * added in span order, so the result does not depend on which thread
- * finished first.  Below HEAD_SPLIT_MIN_ROWS rows a span, one span. */
-#define HEAD_SPLIT_MIN_ROWS 512
+ * finished first. */
 
 typedef struct HeadPass {
     Model *m;
@@ -268,14 +266,11 @@ typedef struct HeadPass {
     int count[PARALLEL_MAX_PARTS], correct[PARALLEL_MAX_PARTS];
 } HeadPass;
 
-/* how many spans the head's N rows are split into */
+/* how many spans the head's N rows are split into: one per thread, none
+ * thinner than PARALLEL_MIN_ROWS rows (core/parallel.h) */
 static int head_parts(const Model *m, int N)
 {
-    if (REFERENCE_BUILD) return 1;   /* make REFERENCE=1: one span, no threads */
-    int parts = parallel_threads();
-    if (parts > N / HEAD_SPLIT_MIN_ROWS) parts = N / HEAD_SPLIT_MIN_ROWS;
-    if (parts > m->head_max_parts) parts = m->head_max_parts;
-    return parts < 1 ? 1 : parts;
+    return parallel_parts(0, N, N, m->head_max_parts);
 }
 
 /* span p: z = y W^T + b and the sum of -log p[target] over its rows */
@@ -336,13 +331,12 @@ static void head_backward(Model *m, const int *targets, int N, real scale)
 {
     HeadPass hp = {.m = m, .targets = targets, .N = N, .parts = head_parts(m, N), .scale = scale};
     parallel_run(hp.parts, head_backward_span, &hp);
-    size_t nW = (size_t)m->cfg.output_size * m->H, nb = (size_t)m->cfg.output_size;
-    for (int p = 1; p < hp.parts; p++) {
-        real *priv = m->head_part_grads + (size_t)(p - 1) * (nW + nb);
-        vecmath_add(params_grad(&m->params, m->idx_head_w), priv, nW);
-        vecmath_add(params_grad(&m->params, m->idx_head_b), priv + nW, nb);
-        memset(priv, 0, (nW + nb) * sizeof(real));
-    }
+    /* head.weight's and head.bias's gradients are adjacent, as the private
+     * copies are laid out */
+    real *grad = params_grad(&m->params, m->idx_head_w);
+    size_t nW = (size_t)m->cfg.output_size * m->H;
+    assert(params_grad(&m->params, m->idx_head_b) == grad + nW);
+    parallel_join(grad, m->head_part_grads, nW + (size_t)m->cfg.output_size, hp.parts);
 }
 
 double model_forward(Model *m, const Batch *batch)

@@ -307,23 +307,11 @@ static const real *position_rows(const Transformer *tf)
     return NULL;
 }
 
-/* Below this many rows (B*T) per span the split costs more than it gains:
- * each span repeats every weight-gradient product's fixed cost (packing
- * the weights) on fewer rows.  Measured, 2 threads: B=8, T=32 (256 rows)
- * took 84-91 ms of CPU per step split in two against 56 ms unsplit; at
- * B=32, T=128 the split used less (591 against 654 ms). */
-#define SPLIT_MIN_ROWS 512
-
-/* how many spans a batch of B sequences of length T is split into */
+/* how many spans a batch of B sequences of length T is split into: one per
+ * thread, none thinner than PARALLEL_MIN_ROWS positions (core/parallel.h) */
 static int split_parts(const Transformer *tf, int B, int T)
 {
-    if (REFERENCE_BUILD) return 1;   /* make REFERENCE=1: one span, no threads */
-    int parts = tf->parts > 0 ? tf->parts : parallel_threads();
-    long by_rows = (long)B * T / SPLIT_MIN_ROWS;
-    if (tf->parts == 0 && parts > by_rows) parts = (int)by_rows;
-    if (parts > tf->max_parts) parts = tf->max_parts;
-    if (parts > B) parts = B;
-    return parts < 1 ? 1 : parts;
+    return parallel_parts(tf->parts, B, (long)B * T, tf->max_parts);
 }
 
 /* the span's rows [b0, ..) of the batch's lengths, or NULL */
@@ -402,23 +390,6 @@ static void backward_span(void *arg, int p)
     positions_backward(bp->dx ? bp->dx + r * C : NULL, g->pos_g, dres, nb, T, tf->C);
 }
 
-/* slice p of the gradient buffer: spans 1 .. parts-1's private gradients
- * added to the real ones (span by span, as one thread would) and zeroed
- * for the next backward */
-static void join_slice(void *arg, int p)
-{
-    const BodyPass *bp = arg;
-    Transformer *tf = bp->tf;
-    int lo, hi;
-    assert(tf->grad_len <= INT_MAX);
-    parallel_span((int)tf->grad_len, bp->parts, p, &lo, &hi);
-    for (int s = 1; s < bp->parts; s++) {
-        real *priv = tf->part_grads + (size_t)(s - 1) * tf->grad_len;
-        vecmath_add(tf->grad_base + lo, priv + lo, (size_t)(hi - lo));
-        memset(priv + lo, 0, (size_t)(hi - lo) * sizeof(real));
-    }
-}
-
 static void transformer_backward(void *self, real *dx, const real *dy, int B, int T)
 {
     /* dx (B,T,C) or NULL, dy (B,T,C) */
@@ -429,7 +400,7 @@ static void transformer_backward(void *self, real *dx, const real *dy, int B, in
     parallel_run(bp.parts, backward_span, &bp);
     /* the spans' private parameter gradients join the real ones, a slice of
      * the buffer on each thread */
-    if (bp.parts > 1) parallel_run(bp.parts, join_slice, &bp);
+    parallel_join(tf->grad_base, tf->part_grads, tf->grad_len, bp.parts);
     /* ||dL/dx_t|| over the batch: dL/dx = dL/dx_0 since x_0 = x + P */
     for (int t = 0; t < T; t++) {
         double ss = 0;
