@@ -111,7 +111,7 @@ typedef struct TransformerEncDec {
     real *e_mean1, *e_rstd1, *e_mean2, *e_rstd2;   /* (L,Ns) each */
     real *e_qkv;                /* (L,Ns,3C) */
     real *e_probs;              /* (L,B,NH,S,S) */
-    real *e_fc, *e_gelu;        /* (L,Ns,F) each */
+    real *e_fc, *e_gelu;        /* (L,Ns,F) each; e_fc after the GELU its slope */
     real *mem;                  /* (Ns,C) encoder.ln_f(e_L) */
     real *mem_mean, *mem_rstd;  /* (Ns) */
     /* decoder */
@@ -122,7 +122,7 @@ typedef struct TransformerEncDec {
     real *d_probs;              /* (L,B,NH,T,T) causal self-attention */
     real *d_xkv;                /* (L,Ns,2C) [k | v] of the memory, per layer */
     real *d_xprobs;             /* (L,B,NH,T,S) cross-attention: the alignment */
-    real *d_fc, *d_gelu;        /* (L,Nt,F) each */
+    real *d_fc, *d_gelu;        /* (L,Nt,F) each; d_fc after the GELU its slope */
     real *y;                    /* (Nt,C) decoder.ln_f(x_L) */
     real *y_mean, *y_rstd;      /* (Nt) */
     int last_B, last_S, last_T;
@@ -132,7 +132,7 @@ typedef struct TransformerEncDec {
     real *g_xkv;                /* (Ns,2C) */
     real *g_ln, *g_att;         /* (B max(S,T),C) each */
     real *g_qkv;                /* (B max(S,T),3C) */
-    real *g_fc, *g_gelu;        /* (B max(S,T),F) each */
+    real *g_mlp;                /* (B max(S,T),F) dL/du, then in place dL/df (u = gelu(f)) */
     real *scratch;              /* (max_parts,scratch_len) per span: one head's dP / dS */
     size_t scratch_len;         /* max(S,T)^2 */
 
@@ -171,7 +171,7 @@ typedef struct Span {
     real *g_xkv;                /* (nb S,2C) */
     real *g_ln, *g_att;         /* (nb max(S,T),C) each */
     real *g_qkv;                /* (nb max(S,T),3C) */
-    real *g_fc, *g_gelu;        /* (nb max(S,T),F) each */
+    real *g_mlp;                /* (nb max(S,T),F) dL/du, then in place dL/df */
     real *scratch;              /* (max(S,T)^2) */
 } Span;
 
@@ -414,8 +414,7 @@ static void ted_alloc_acts(void *self, int B, int S, int T)
     m->g_ln = acts_array(m, Nx * C);
     m->g_att = acts_array(m, Nx * C);
     m->g_qkv = acts_array(m, Nx * 3 * C);
-    m->g_fc = acts_array(m, Nx * F);
-    m->g_gelu = acts_array(m, Nx * F);
+    m->g_mlp = acts_array(m, Nx * F);
     /* the batch split: as many spans as there are cores, at most one per
      * pair (transformer_encdec_set_parts may ask for more) */
     m->scratch_len = TS * TS;
@@ -490,8 +489,7 @@ static Span span_of(TransformerEncDec *m, const int *src_len, int B, int S, int 
     sp.g_ln = m->g_ln + rx * C;
     sp.g_att = m->g_att + rx * C;
     sp.g_qkv = m->g_qkv + rx * 3 * C;
-    sp.g_fc = m->g_fc + rx * F;
-    sp.g_gelu = m->g_gelu + rx * F;
+    sp.g_mlp = m->g_mlp + rx * F;
     sp.scratch = m->scratch + (size_t)p * m->scratch_len;
     return sp;
 }
@@ -576,24 +574,27 @@ static void mlp_forward(const TransformerEncDec *m, real *out, real *ln, real *m
     /* out, ln, in (N,C); fc, gl (N,F); mean, rstd (N) */
     int C = m->C, F = m->F;
     layernorm_forward(ln, mean, rstd, in, P_val(m, w[MLP_LN_W]), P_val(m, w[MLP_LN_B]), N, C);
+    /* u = gelu(f), f = ln W_fc^T + b_fc; f's array then keeps gelu'(f), all
+     * the backward needs of it (gelu.c) */
     linear_forward(fc, ln, P_val(m, w[MLP_FC_W]), P_val(m, w[MLP_FC_B]), N, C, F);
-    gelu_forward(gl, fc, (size_t)N * F);
+    gelu_forward_slope(gl, fc, fc, (size_t)N * F);
     linear_forward_residual(out, in, gl, P_val(m, w[MLP_PROJ_W]), P_val(m, w[MLP_PROJ_B]), N,
                             F, C);
 }
 
 /* g_res holds dL/dout on entry and dL/din on return (the identity path plus
- * the MLP's); the span's g_ln, g_fc, g_gelu are the scratch gradients. */
+ * the MLP's); the span's g_ln, g_mlp are the scratch gradients; fc holds
+ * gelu'(f), kept by the forward. */
 static void mlp_backward(const TransformerEncDec *m, const Span *sp, real *g_res, const real *in,
                          const real *ln, const real *mean, const real *rstd, const real *fc,
                          const real *gl, const int *w, int N)
 {
     int C = m->C, F = m->F;
-    linear_backward_set(sp->g_gelu, P_grad(m, sp, w[MLP_PROJ_W]), P_grad(m, sp, w[MLP_PROJ_B]),
+    linear_backward_set(sp->g_mlp, P_grad(m, sp, w[MLP_PROJ_W]), P_grad(m, sp, w[MLP_PROJ_B]),
                         g_res, gl, P_val(m, w[MLP_PROJ_W]), N, F, C);
-    gelu_backward_set(sp->g_fc, sp->g_gelu, fc, (size_t)N * F);
+    gelu_backward_slope_set(sp->g_mlp, sp->g_mlp, fc, (size_t)N * F);   /* dL/df, in place */
     linear_backward_set(sp->g_ln, P_grad(m, sp, w[MLP_FC_W]), P_grad(m, sp, w[MLP_FC_B]),
-                        sp->g_fc, ln, P_val(m, w[MLP_FC_W]), N, C, F);
+                        sp->g_mlp, ln, P_val(m, w[MLP_FC_W]), N, C, F);
     layernorm_backward(g_res, P_grad(m, sp, w[MLP_LN_W]), P_grad(m, sp, w[MLP_LN_B]), sp->g_ln,
                        in, P_val(m, w[MLP_LN_W]), mean, rstd, N, C);
 }
@@ -741,9 +742,8 @@ static void decoder_backward(TransformerEncDec *m, const Span *sp, const real *d
         /* forward: a = x_l + att W_proj^T + b;  att = causal attention(qkv) */
         linear_backward_set(sp->g_att, DG(l, D_PROJ_W), DG(l, D_PROJ_B), sp->g_dres, s.att,
                             DW(l, D_PROJ_W), Nt, C, C);
-        memset(sp->g_qkv, 0, tC * 3 * sizeof(real));
-        attention_backward(sp->g_qkv, sp->scratch, sp->g_att, s.qkv, s.probs, sp->nb, T, C, NH,
-                           1, NULL);
+        attention_backward_set(sp->g_qkv, sp->scratch, sp->g_att, s.qkv, s.probs, sp->nb, T, C,
+                               NH, 1, NULL);
         linear_backward_set(sp->g_ln, DG(l, D_QKV_W), DG(l, D_QKV_B), sp->g_qkv, s.ln1,
                             DW(l, D_QKV_W), Nt, C, 3 * C);
         /* forward: ln1(x_l); g_dres becomes dL/dx_l */
@@ -957,7 +957,7 @@ static void ted_free(void *self)
         m->d_a2, m->d_ln3, m->d_mean1, m->d_rstd1, m->d_mean2, m->d_rstd2, m->d_mean3,
         m->d_rstd3, m->d_qkv, m->d_probs, m->d_xkv, m->d_xprobs, m->d_fc, m->d_gelu, m->y,
         m->y_mean, m->y_rstd, m->g_y, m->g_dres, m->g_xq, m->g_eres, m->g_mem, m->g_xkv,
-        m->g_ln, m->g_att, m->g_qkv, m->g_fc, m->g_gelu, m->scratch, m->kcache, m->vcache,
+        m->g_ln, m->g_att, m->g_qkv, m->g_mlp, m->scratch, m->kcache, m->vcache,
         m->s_x, m->s_ln, m->s_att, m->s_tmp, m->s_q, m->s_mean, m->s_rstd, m->s_qkv, m->s_fc,
         m->s_gelu, m->s_scores, m->s_xprobs, m->s_reorder, m->part_grads,
     };
