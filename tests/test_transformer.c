@@ -164,7 +164,7 @@ END_TEST
 START_TEST(test_attention_row_blocks_equal_loops)
 {
     /* one sequence, 2 heads of width 2, causal and padded; T = 70: three
-     * row blocks (32, 32, 6); the encoder's 67 real tokens */
+     * causal row blocks (32, 32, 6); the encoder's 67 real tokens, one block */
     const int len67[1] = {67}, len290[1] = {290};
     check_attention_equals_loops(1, 70, 4, 2, 1, NULL, 14);
     check_attention_equals_loops(1, 70, 4, 2, 0, len67, 14);
@@ -172,7 +172,7 @@ START_TEST(test_attention_row_blocks_equal_loops)
      * (32*32 + 32*64 + 6*70) = 55872, against 78400 for the full 70 x 70 */
     ck_assert_double_eq_tol(attention_flops(1, 70, 4, 2, 1), 55872.0, 1e-9);
     ck_assert_double_eq_tol(attention_flops(1, 70, 4, 2, 0), 78400.0, 1e-9);
-    /* T = 300: the long sequences' 64-row blocks (64 x 4, 44); 290 real */
+    /* T = 300: the long sequences' causal 64-row blocks (64 x 4, 44); 290 real */
     check_attention_equals_loops(1, 300, 4, 2, 1, NULL, 15);
     check_attention_equals_loops(1, 300, 4, 2, 0, len290, 15);
     ck_assert_double_eq_tol(attention_flops(1, 300, 4, 2, 1), 16.0 * (64 * 640 + 44 * 300), 1e-9);

@@ -7,10 +7,11 @@
  * holds the two equal.  In the reference build (REFERENCE_BUILD, real.h)
  * these hand over to the plain loops.
  *
- * To skip most of the masked upper triangle, the rows are taken in blocks of
- * row_block(T) rows: queries t0 .. t1-1 only need keys 0 .. t1-1, so each
- * block's GEMM stops at column t1 (about half the work for long T; the small
- * triangle inside each block is still computed, then masked).
+ * To skip most of the causal mask's upper triangle, the rows are taken in
+ * blocks of row_block(T, causal) rows: queries t0 .. t1-1 only need keys
+ * 0 .. t1-1, so each block's GEMM stops at column t1 (about half the work for
+ * long T; the small triangle inside each block is still computed, then
+ * masked).  Without the mask every query sees keys 0 .. n-1: one block.
  *
  * Shapes as in attention.c: qkv (B,T,3C), each row [q | k | v]; head h of q
  * at (b,t) starts at qkv[(b*T + t)*3C + h*dk], so one head is a (T,dk)
@@ -24,16 +25,21 @@
 
 #include "vecmath.h"
 
-/* query rows per GEMM block: queries t0 .. t0+rb-1 against keys 0 .. t0+rb-1.
- * Measured, one thread, forward / backward of 4 heads of width 64:
+/* query rows per GEMM block.  Causal: queries t0 .. t0+rb-1 against keys
+ * 0 .. t0+rb-1.  Measured, one thread, forward / backward of 4 heads of
+ * width 64:
  *   T = 64, 128: 32 rows beat 64 (T 128: 3.6 / 4.5 against 3.8 / 5.2 ms a
  *                16-sequence batch): more of the masked triangle skipped;
  *   T = 256:     the same;
  *   T = 512, 1024: 64 beats 32 (T 1024: 23 / 33 against 25 / 38 ms), and
  *                beats 128 or 256, which compute more of the triangle;
- *   thinner blocks than 32 OpenBLAS runs at a fraction of its rate. */
-static int row_block(int T)
+ *   thinner blocks than 32 OpenBLAS runs at a fraction of its rate.
+ * Without the causal mask there is no triangle to skip, and one block of all
+ * T rows is fastest (T 128: 3.6-4.1 / 5.1-5.6 ms against 4.5 / 6.2-6.3 with
+ * 32 rows; T 512: 14.6-14.9 / 21.9-22.4 against 17-17.1 / 25-25.9 with 64). */
+static int row_block(int T, int causal)
 {
+    if (!causal) return T;
     return T <= 256 ? 32 : 64;
 }
 
@@ -61,7 +67,7 @@ void attention_forward(real *out, real *probs, const real *qkv, int B, int T, in
         return;
     }
     assert(C % NH == 0);
-    int dk = C / NH, C3 = 3 * C, rb = row_block(T);
+    int dk = C / NH, C3 = 3 * C, rb = row_block(T, causal);
     real scale = (real)(1.0 / sqrt((double)dk));
     for (int b = 0; b < B; b++)
         for (int h = 0; h < NH; h++) {
@@ -105,7 +111,7 @@ static void backward_blocks(real *dqkv, real *scratch, const real *dout, const r
     int dk = C / NH, C3 = 3 * C;
     real scale = (real)(1.0 / sqrt((double)dk));
     real *dS = scratch;                                          /* (T,T): dP, then dS */
-    int rb = row_block(T), last = (T - 1) / rb * rb;   /* rows a block; the last block's t0 */
+    int rb = row_block(T, causal), last = (T - 1) / rb * rb;   /* rows a block; the last block's t0 */
     for (int b = 0; b < B; b++)
         for (int h = 0; h < NH; h++) {
             int n = row_length(lengths, b, T);
@@ -181,7 +187,7 @@ double attention_flops(int B, int T, int C, int NH, int causal)
     /* the forward's two GEMMs per row block: 2 rows keys dk each, B NH times
      * (keys = T for every block without the causal mask) */
     double dk = (double)C / NH, sum = 0;
-    int rb = row_block(T);
+    int rb = row_block(T, causal);
     for (int t0 = 0; t0 < T; t0 += rb) {
         int rows = T - t0 < rb ? T - t0 : rb;
         sum += 2 * (2.0 * rows * (causal ? t0 + rows : T) * dk);
