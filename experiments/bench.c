@@ -53,6 +53,7 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <gsl/gsl_rng.h>
 #include <gsl/gsl_sort.h>
@@ -522,6 +523,31 @@ static double loadavg(void)
     return l;
 }
 
+/* how many cores other work keeps busy right now: the machine's busy
+ * time over half a second (/proc/stat's first line: user nice system idle
+ * iowait irq softirq steal), while this process sleeps.  NAN where
+ * /proc/stat cannot be read.  Unlike the load average, which still counts
+ * a job that ended a minute ago, this is what the timings will share. */
+static double busy_cores_now(void)
+{
+    double busy[2], total[2];
+    for (int k = 0; k < 2; k++) {
+        unsigned long long v[8] = {0};
+        FILE *f = fopen("/proc/stat", "r");
+        int n = f ? fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+                           &v[3], &v[4], &v[5], &v[6], &v[7])
+                  : 0;
+        if (f) fclose(f);
+        if (n < 5) return NAN;
+        total[k] = busy[k] = 0;
+        for (int i = 0; i < 8; i++) total[k] += (double)v[i];
+        busy[k] = total[k] - (double)v[3] - (double)v[4];   /* all but idle and iowait */
+        if (k == 0) nanosleep(&(struct timespec){0, 500000000L}, NULL);
+    }
+    if (total[1] <= total[0]) return NAN;
+    return (busy[1] - busy[0]) / (total[1] - total[0]) * (double)sysconf(_SC_NPROCESSORS_ONLN);
+}
+
 static void print_header(void)
 {
     printf("%-23s %3s %3s %5s %9s %9s %8s %8s %8s %7s %7s %7s %7s %6s %7s %7s %7s %6s\n", "impl/model", "thr",
@@ -788,14 +814,14 @@ int cmd_bench(int argc, char **argv)
         }
     }
 
-    double load0 = loadavg();
+    double load0 = loadavg(), busy0 = busy_cores_now();
     /* the reference rate, for 1 and for 2+ threads */
     double sgemm[2] = {sgemm_rate(SGEMM_SIZE, 1), sgemm_rate(SGEMM_SIZE, 2)};
     printf("seqlab bench (%s build; OpenBLAS %s)\n", REAL_NAME, openblas_get_config());
     printf("sgemm %dx%dx%d: %.1f GFLOP/s with 1 thread, %.1f GFLOP/s with 2 threads\n", SGEMM_SIZE, SGEMM_SIZE,
            SGEMM_SIZE, sgemm[0], sgemm[1]);
-    printf("%d warm-up + %d timed steps per configuration; load average %.2f at the start\n\n", o.warmup, o.steps,
-           load0);
+    printf("%d warm-up + %d timed steps per configuration; load average %.2f at the start, other work "
+           "busy on %.1f cores\n\n", o.warmup, o.steps, load0, busy0);
     print_header();
     /* each configuration: seqlab, then (--compare) PyTorch right after it, so
      * that both see the same background load; with --rounds R, R times, the
@@ -858,7 +884,11 @@ int cmd_bench(int argc, char **argv)
     for (int i = 0; i < ncfg; i++)
         if (cfgs[i].threads > own) own = cfgs[i].threads;
     printf("\nload average %.2f at the end (this benchmark's own threads: up to %d)", load1, own);
-    if (load0 > 0.5 || load1 > own + 0.5)
+    /* at the start, what other work keeps busy now (the load average would
+     * still count a benchmark that just ended); where that cannot be read,
+     * the load average */
+    int busy_at_start = isnan(busy0) ? load0 > 0.5 : busy0 > 0.5;
+    if (busy_at_start || load1 > own + 0.5)
         printf(": other work shared the %ld cores during the run, so these numbers are noisy",
                sysconf(_SC_NPROCESSORS_ONLN));
     printf("\n");
