@@ -92,6 +92,19 @@ static inline int encdec_split_parts(int asked, int B, int S, int T, int sized)
     return parallel_parts(asked, B, (long)B * (S + T), sized);
 }
 
+/* one pass over a batch split in spans: fn(&pass, p) for each span p on a
+ * thread of its own (forward: logits set, dlogits NULL; backward: the
+ * other way round); returns how many spans ran */
+static inline int encdec_run(void (*fn)(void *pass, int p), void *model, int asked, int sized,
+                             real *logits, const real *dlogits, const int *src,
+                             const int *src_len, const int *tgt_in, int B, int S, int T)
+{
+    EncDecPass pass = {model, logits, dlogits, src, src_len, tgt_in, B, S, T,
+                       encdec_split_parts(asked, B, S, T, sized)};
+    parallel_run(pass.parts, fn, &pass);
+    return pass.parts;
+}
+
 /* the Transformer's (transformer/encoder_decoder.c) and the recurrent one
  * every cell shares (core/recurrent_encdec.c); core/registry.c lists them */
 extern const EncDecOps transformer_encdec_ops, recurrent_encdec_ops;

@@ -766,9 +766,7 @@ void recurrent_encdec_forward(void *self, real *logits, const int *src, const in
     RecurrentEncDec *m = self;
     assert(m->x_src && "alloc_acts before forward");
     assert(B <= m->Bmax && S <= m->Smax && T <= m->Tmax);
-    int parts = encdec_split_parts(m->parts, B, S, T, m->max_parts);
-    EncDecPass pass = {m, logits, NULL, src, src_len, tgt_in, B, S, T, parts};
-    parallel_run(pass.parts, forward_span, &pass);
+    encdec_run(forward_span, m, m->parts, m->max_parts, logits, NULL, src, src_len, tgt_in, B, S, T);
     m->last_B = B;
     m->last_S = S;
     m->last_T = T;
@@ -779,11 +777,10 @@ void recurrent_encdec_backward(void *self, const real *dlogits, const int *src,
 {
     RecurrentEncDec *m = self;
     assert(B == m->last_B && S == m->last_S && T == m->last_T && "backward of another forward");
-    int parts = encdec_split_parts(m->parts, B, S, T, m->max_parts);
-    EncDecPass pass = {m, NULL, dlogits, src, src_len, tgt_in, B, S, T, parts};
-    parallel_run(pass.parts, backward_span, &pass);
+    int parts = encdec_run(backward_span, m, m->parts, m->max_parts, NULL, dlogits, src, src_len,
+                           tgt_in, B, S, T);
     /* the spans' private gradients join the real ones, a slice on each thread */
-    parallel_join(m->grad, m->part_grads, m->grad_len, pass.parts);
+    parallel_join(m->grad, m->part_grads, m->grad_len, parts);
 }
 
 void recurrent_encdec_set_parts(void *self, int parts)
