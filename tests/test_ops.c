@@ -23,6 +23,16 @@ static void fill(real *a, size_t n, gsl_rng *rng)
     for (size_t i = 0; i < n; i++) a[i] = (real)(2 * gsl_rng_uniform(rng) - 1);
 }
 
+/* the fast linear backward's dx (N,I), dW (O,I), db (O) against the loops' */
+static void assert_linear_grads_close(const real *dx1, const real *dx2, const real *dW1,
+                                      const real *dW2, const real *db1, const real *db2, int N,
+                                      int I, int O)
+{
+    assert_allclose(dx1, dx2, (size_t)N * I, KERNEL_RTOL, 1e-6);
+    assert_allclose(dW1, dW2, (size_t)O * I, KERNEL_RTOL, 1e-6);
+    assert_allclose(db1, db2, (size_t)O, KERNEL_RTOL, 1e-6);
+}
+
 START_TEST(test_linear_blas_equals_loops)
 {
     enum { N = 7, I = 5, O = 3 };
@@ -37,9 +47,7 @@ START_TEST(test_linear_blas_equals_loops)
     real db1[O] = {0}, db2[O] = {0};
     linear_backward(dx1, dW1, db1, dy, x, W, N, I, O);
     linear_backward_ref(dx2, dW2, db2, dy, x, W, N, I, O);
-    assert_allclose(dx1, dx2, N * I, KERNEL_RTOL, 1e-6);
-    assert_allclose(dW1, dW2, O * I, KERNEL_RTOL, 1e-6);
-    assert_allclose(db1, db2, O, KERNEL_RTOL, 1e-6);
+    assert_linear_grads_close(dx1, dx2, dW1, dW2, db1, db2, N, I, O);
     gsl_rng_free(rng);
 }
 END_TEST
@@ -99,9 +107,7 @@ START_TEST(test_linear_backward_set_overwrites)
     for (int i = 0; i < O; i++) db1[i] = db2[i] = (real)(-0.2 * i);
     linear_backward_set(dx1, dW1, db1, dy, x, W, N, I, O);
     linear_backward_ref(dx2, dW2, db2, dy, x, W, N, I, O);
-    assert_allclose(dx1, dx2, N * I, KERNEL_RTOL, 1e-6);
-    assert_allclose(dW1, dW2, O * I, KERNEL_RTOL, 1e-6);
-    assert_allclose(db1, db2, O, KERNEL_RTOL, 1e-6);
+    assert_linear_grads_close(dx1, dx2, dW1, dW2, db1, db2, N, I, O);
     gsl_rng_free(rng);
 }
 END_TEST

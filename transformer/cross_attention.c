@@ -14,10 +14,9 @@
  *     O = P V                              (Tq,dk)
  *
  * Nothing is masked in time: every target position may look at every
- * source word, and the source is whole before decoding starts.  The same
- * function is the encoder's self-attention (queries, keys and values all
- * from the source, read from one (B,S,3C) array): bidirectional attention
- * with padding masked, the one idea in one place.
+ * source word, and the source is whole before decoding starts.  (The
+ * encoder's self-attention, queries, keys and values all from the source,
+ * is attention.c's without the causal mask, as in the BERT-style encoder.)
  *
  * P (B,NH,Tq,Tk) is what `seqlab attention` draws for an encoder–decoder:
  * row t says which source words target word t was built from — the

@@ -181,8 +181,6 @@ static real *P_grad(const TransformerEncDec *m, const Span *sp, int idx)
 {
     return sp->grad + (m->ps->views[idx].offset - m->grad_off);
 }
-#define EW(l, k) P_val(m, m->idx_enc[l][k])
-#define EG(l, k) P_grad(m, sp, m->idx_enc[l][k])
 #define DW(l, k) P_val(m, m->idx_dec[l][k])
 #define DG(l, k) P_grad(m, sp, m->idx_dec[l][k])
 
@@ -561,6 +559,49 @@ static DecActs dec_acts(const TransformerEncDec *m, const Span *sp, int l)
     return s;
 }
 
+/* =================== the self-attention sub-block ==========================
+ * The same in the encoder's and the decoder's layers, but for the mask:
+ *   out = in + att W_proj^T + b_proj,  att = attention(q, k, v),
+ *   [q | k | v] = ln(in) W_qkv^T + b_qkv
+ * the decoder's causal, the encoder's over the real source words only
+ * (attention.c / attention_fast.c, the decoder-only and BERT-style bodies'
+ * functions).  w points at the layer's six indices ln.w, ln.b, qkv.w,
+ * qkv.b, proj.w, proj.b, which stand in that order in both enums (E_LN1_W..,
+ * D_LN1_W..); nb sequences of T positions; lengths (nb) or NULL. */
+enum { ATT_LN_W, ATT_LN_B, ATT_QKV_W, ATT_QKV_B, ATT_PROJ_W, ATT_PROJ_B };
+
+static void attn_forward(const TransformerEncDec *m, real *out, real *ln, real *mean, real *rstd,
+                         real *qkv, real *att, real *probs, const real *in, const int *w,
+                         int nb, int T, int causal, const int *lengths)
+{
+    /* out, ln, att, in (nb T,C); qkv (nb T,3C); probs (nb,NH,T,T); mean, rstd (nb T) */
+    int C = m->C, N = nb * T;
+    layernorm_forward(ln, mean, rstd, in, P_val(m, w[ATT_LN_W]), P_val(m, w[ATT_LN_B]), N, C);
+    linear_forward(qkv, ln, P_val(m, w[ATT_QKV_W]), P_val(m, w[ATT_QKV_B]), N, C, 3 * C);
+    attention_forward(att, probs, qkv, nb, T, C, m->NH, causal, lengths);
+    linear_forward_residual(out, in, att, P_val(m, w[ATT_PROJ_W]), P_val(m, w[ATT_PROJ_B]), N,
+                            C, C);
+}
+
+/* g_res holds dL/dout on entry and dL/din on return (the identity path plus
+ * the sub-block's); the span's g_att, g_qkv, g_ln and scratch are the
+ * scratch gradients */
+static void attn_backward(const TransformerEncDec *m, const Span *sp, real *g_res,
+                          const real *in, const real *ln, const real *mean, const real *rstd,
+                          const real *qkv, const real *att, const real *probs, const int *w,
+                          int nb, int T, int causal, const int *lengths)
+{
+    int C = m->C, N = nb * T;
+    linear_backward_set(sp->g_att, P_grad(m, sp, w[ATT_PROJ_W]), P_grad(m, sp, w[ATT_PROJ_B]),
+                        g_res, att, P_val(m, w[ATT_PROJ_W]), N, C, C);
+    attention_backward_set(sp->g_qkv, sp->scratch, sp->g_att, qkv, probs, nb, T, C, m->NH, causal,
+                           lengths);
+    linear_backward_set(sp->g_ln, P_grad(m, sp, w[ATT_QKV_W]), P_grad(m, sp, w[ATT_QKV_B]),
+                        sp->g_qkv, ln, P_val(m, w[ATT_QKV_W]), N, C, 3 * C);
+    layernorm_backward(g_res, P_grad(m, sp, w[ATT_LN_W]), P_grad(m, sp, w[ATT_LN_B]), sp->g_ln, in,
+                       P_val(m, w[ATT_LN_W]), mean, rstd, N, C);
+}
+
 /* ====================== the MLP sub-block of every layer ===================
  * The same in the encoder's and the decoder's layers:
  *   out = in + gelu(fc) W_mproj^T + b_mproj,  fc = ln(in) W_fc^T + b_fc
@@ -604,21 +645,17 @@ static void mlp_backward(const TransformerEncDec *m, const Span *sp, real *g_res
 /* the span's pairs: src (nb,S) their sources */
 static void encoder_forward(TransformerEncDec *m, const Span *sp, const int *src)
 {
-    int C = m->C, NH = m->NH, S = sp->S, Ns = sp->nb * S;
+    int C = m->C, S = sp->S, Ns = sp->nb * S;
     /* e_0 = src_embed[src] + P */
     embedding_forward(sp->g_eres, src, P_val(m, m->idx_src_embed), Ns, C);
     positions_forward(src_rows(sp, m->e_res, 0, C), sp->g_eres, position_rows(m, m->idx_src_pos),
                       sp->nb, S, C);
     for (int l = 0; l < m->L; l++) {
         EncActs s = enc_acts(m, sp, l);
-        /* h = ln1(e_l);  [q | k | v] = h W_qkv^T + b_qkv */
-        layernorm_forward(s.ln1, s.mean1, s.rstd1, s.x, EW(l, E_LN1_W), EW(l, E_LN1_B), Ns, C);
-        linear_forward(s.qkv, s.ln1, EW(l, E_QKV_W), EW(l, E_QKV_B), Ns, C, 3 * C);
-        /* att = softmax(q k^T / sqrt(dk), real keys only) v: no causal mask */
-        cross_attention_forward(s.att, s.probs, s.qkv, 3 * C, s.qkv + C, s.qkv + 2 * C, 3 * C,
-                                sp->src_len, sp->nb, S, S, C, NH);
-        /* a = e_l + att W_proj^T + b_proj */
-        linear_forward_residual(s.a, s.x, s.att, EW(l, E_PROJ_W), EW(l, E_PROJ_B), Ns, C, C);
+        /* a = e_l + attention(ln1(e_l)) W_proj^T + b_proj: every position sees
+         * every real source word (no causal mask; padding masked) */
+        attn_forward(m, s.a, s.ln1, s.mean1, s.rstd1, s.qkv, s.att, s.probs, s.x,
+                     &m->idx_enc[l][E_LN1_W], sp->nb, S, 0, sp->src_len);
         /* e_{l+1} = a + gelu(ln2(a) W_fc^T + b_fc) W_mproj^T + b_mproj */
         mlp_forward(m, s.out, s.ln2, s.mean2, s.rstd2, s.fc, s.gelu, s.a, &m->idx_enc[l][E_LN2_W],
                     Ns);
@@ -644,12 +681,9 @@ static void decoder_forward(TransformerEncDec *m, const Span *sp, real *logits,
                       sp->nb, T, C);
     for (int l = 0; l < m->L; l++) {
         DecActs s = dec_acts(m, sp, l);
-        /* [q | k | v] = ln1(x_l) W_qkv^T + b_qkv;  att = causal attention */
-        layernorm_forward(s.ln1, s.mean1, s.rstd1, s.x, DW(l, D_LN1_W), DW(l, D_LN1_B), Nt, C);
-        linear_forward(s.qkv, s.ln1, DW(l, D_QKV_W), DW(l, D_QKV_B), Nt, C, 3 * C);
-        attention_forward(s.att, s.probs, s.qkv, sp->nb, T, C, NH, 1, NULL);
-        /* a = x_l + att W_proj^T + b_proj */
-        linear_forward_residual(s.a, s.x, s.att, DW(l, D_PROJ_W), DW(l, D_PROJ_B), Nt, C, C);
+        /* a = x_l + causal attention(ln1(x_l)) W_proj^T + b_proj */
+        attn_forward(m, s.a, s.ln1, s.mean1, s.rstd1, s.qkv, s.att, s.probs, s.x,
+                     &m->idx_dec[l][D_LN1_W], sp->nb, T, 1, NULL);
         /* q = ln2(a) W_q^T + b_q;  [k | v] = m W_kv^T + b_kv (the memory) */
         layernorm_forward(s.ln2, s.mean2, s.rstd2, s.a, DW(l, D_LN2_W), DW(l, D_LN2_B), Nt, C);
         linear_forward(s.xq, s.ln2, DW(l, D_XQ_W), DW(l, D_XQ_B), Nt, C, C);
@@ -737,16 +771,10 @@ static void decoder_backward(TransformerEncDec *m, const Span *sp, const real *d
                             DW(l, D_XQ_W), Nt, C, C);
         layernorm_backward(sp->g_dres, DG(l, D_LN2_W), DG(l, D_LN2_B), sp->g_ln, s.a,
                            DW(l, D_LN2_W), s.mean2, s.rstd2, Nt, C);
-        /* forward: a = x_l + att W_proj^T + b;  att = causal attention(qkv) */
-        linear_backward_set(sp->g_att, DG(l, D_PROJ_W), DG(l, D_PROJ_B), sp->g_dres, s.att,
-                            DW(l, D_PROJ_W), Nt, C, C);
-        attention_backward_set(sp->g_qkv, sp->scratch, sp->g_att, s.qkv, s.probs, sp->nb, T, C,
-                               NH, 1, NULL);
-        linear_backward_set(sp->g_ln, DG(l, D_QKV_W), DG(l, D_QKV_B), sp->g_qkv, s.ln1,
-                            DW(l, D_QKV_W), Nt, C, 3 * C);
-        /* forward: ln1(x_l); g_dres becomes dL/dx_l */
-        layernorm_backward(sp->g_dres, DG(l, D_LN1_W), DG(l, D_LN1_B), sp->g_ln, s.x,
-                           DW(l, D_LN1_W), s.mean1, s.rstd1, Nt, C);
+        /* forward: a = x_l + causal attention(ln1(x_l)) W_proj^T + b; g_dres
+         * becomes dL/dx_l */
+        attn_backward(m, sp, sp->g_dres, s.x, s.ln1, s.mean1, s.rstd1, s.qkv, s.att, s.probs,
+                      &m->idx_dec[l][D_LN1_W], sp->nb, T, 1, NULL);
     }
     /* forward: x_0 = tgt_embed[tgt_in] + P */
     embedding_backward(P_grad(m, sp, m->idx_tgt_embed), sp->g_dres, tgt_in, Nt, C);
@@ -757,7 +785,7 @@ static void decoder_backward(TransformerEncDec *m, const Span *sp, const real *d
 /* the span's pairs, from dL/dm in g_mem: src (nb,S) */
 static void encoder_backward(TransformerEncDec *m, const Span *sp, const int *src)
 {
-    int C = m->C, NH = m->NH, S = sp->S, Ns = sp->nb * S;
+    int C = m->C, S = sp->S, Ns = sp->nb * S;
     size_t sC = (size_t)Ns * C;
     /* forward: m = encoder.ln_f(e_L) */
     memset(sp->g_eres, 0, sC * sizeof(real));
@@ -769,17 +797,9 @@ static void encoder_backward(TransformerEncDec *m, const Span *sp, const int *sr
         /* forward: e_{l+1} = a + mlp(ln2(a)); g_eres becomes dL/da */
         mlp_backward(m, sp, sp->g_eres, s.a, s.ln2, s.mean2, s.rstd2, s.fc, s.gelu,
                      &m->idx_enc[l][E_LN2_W], Ns);
-        /* forward: a = e_l + att W_proj^T + b;  att = attention over the real source */
-        linear_backward_set(sp->g_att, EG(l, E_PROJ_W), EG(l, E_PROJ_B), sp->g_eres, s.att,
-                            EW(l, E_PROJ_W), Ns, C, C);
-        memset(sp->g_qkv, 0, sC * 3 * sizeof(real));
-        cross_attention_backward(sp->g_qkv, sp->g_qkv + C, sp->g_qkv + 2 * C, sp->scratch,
-                                 sp->g_att, s.qkv, 3 * C, s.qkv + C, s.qkv + 2 * C, 3 * C,
-                                 s.probs, sp->src_len, sp->nb, S, S, C, NH);
-        linear_backward_set(sp->g_ln, EG(l, E_QKV_W), EG(l, E_QKV_B), sp->g_qkv, s.ln1,
-                            EW(l, E_QKV_W), Ns, C, 3 * C);
-        layernorm_backward(sp->g_eres, EG(l, E_LN1_W), EG(l, E_LN1_B), sp->g_ln, s.x,
-                           EW(l, E_LN1_W), s.mean1, s.rstd1, Ns, C);
+        /* forward: a = e_l + attention(ln1(e_l)) W_proj^T + b; g_eres becomes dL/de_l */
+        attn_backward(m, sp, sp->g_eres, s.x, s.ln1, s.mean1, s.rstd1, s.qkv, s.att, s.probs,
+                      &m->idx_enc[l][E_LN1_W], sp->nb, S, 0, sp->src_len);
     }
     /* forward: e_0 = src_embed[src] + P */
     embedding_backward(P_grad(m, sp, m->idx_src_embed), sp->g_eres, src, Ns, C);
